@@ -1,0 +1,37 @@
+import Prometheus
+
+/// Request counts and latencies by action and status, and database pool usage, in Prometheus form.
+public struct APIMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "stowage", subsystem: "api", metricName: "requests", unitName: "total",
+                             helpText: "API requests by action and HTTP status")
+    }
+    var latency: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "stowage", subsystem: "api", metricName: "request_duration", unitName: "seconds",
+                             helpText: "API request latency by action")
+    }
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) { self.registry = registry }
+
+    public func record(action: String, status: Int, duration: Duration) {
+        registry.makeCounter(descriptor: requests, labels: [("action", action), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: latency, labels: [("action", action)], buckets: Self.buckets)
+            .record(duration)
+    }
+
+    /// The exposition text, with the pool gauges refreshed at scrape time.
+    public func render(connectionsInUse: Int, maxConnections: Int) -> [UInt8] {
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "db_pool", metricName: "connections_in_use", unitName: "",
+            helpText: "Database connections leased right now")).set(Double(connectionsInUse))
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "db_pool", metricName: "connections_max", unitName: "",
+            helpText: "Database pool size")).set(Double(maxConnections))
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import StowageModel
+
+/// One entry of the dispatch table: decodes the JSON input, runs the handler, encodes the output.
+public struct Action: Sendable {
+    public let name: String
+    let run: @Sendable (Data, Caller) async throws -> Data
+
+    init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, _ handler: @escaping @Sendable (Input, Caller) async throws -> Output
+    ) {
+        self.name = name
+        self.run = { body, caller in
+            let input = try ECSJSON.decoder().decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
+            return try ECSJSON.encoder().encode(try await handler(input, caller))
+        }
+    }
+}
+
+/// The ECS actions by name: the AWS door dispatches here, and the REST routes call the same handlers.
+public enum ECSActions {
+    public static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+    public static let all: [String: Action] = {
+        let actions = [
+            Action("CreateCluster", ClusterActions.create),
+            Action("DescribeClusters", ClusterActions.describe),
+            Action("ListClusters", ClusterActions.list),
+            Action("UpdateCluster", ClusterActions.update),
+            Action("UpdateClusterSettings", ClusterActions.updateSettings),
+            Action("DeleteCluster", ClusterActions.delete),
+            Action("TagResource", TagActions.tag),
+            Action("UntagResource", TagActions.untag),
+            Action("ListTagsForResource", TagActions.list),
+            Action("RegisterTaskDefinition", TaskDefinitionActions.register),
+            Action("DescribeTaskDefinition", TaskDefinitionActions.describe),
+            Action("ListTaskDefinitions", TaskDefinitionActions.list),
+            Action("ListTaskDefinitionFamilies", TaskDefinitionActions.families),
+            Action("DeregisterTaskDefinition", TaskDefinitionActions.deregister),
+            Action("DeleteTaskDefinitions", TaskDefinitionActions.delete),
+            Action("RegisterContainerInstance", ContainerInstanceActions.register),
+            Action("DescribeContainerInstances", ContainerInstanceActions.describe),
+            Action("ListContainerInstances", ContainerInstanceActions.list),
+            Action("DeregisterContainerInstance", ContainerInstanceActions.deregister),
+            Action("UpdateContainerInstancesState", ContainerInstanceActions.updateState),
+            Action("PutAttributes", { (input: AttributesRequest, caller: Caller) in
+                try await ContainerInstanceActions.changeAttributes(input, caller, remove: false)
+            }),
+            Action("DeleteAttributes", { (input: AttributesRequest, caller: Caller) in
+                try await ContainerInstanceActions.changeAttributes(input, caller, remove: true)
+            }),
+            Action("ListAttributes", ContainerInstanceActions.listAttributes),
+        ]
+        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
+    }()
+}

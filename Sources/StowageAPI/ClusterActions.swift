@@ -1,0 +1,127 @@
+import Foundation
+import StowageModel
+import PostgresNIO
+import StowageStore
+
+/// ECS cluster actions.
+struct ClusterActions {
+    static let includes: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+
+    static func model(_ r: ClusterRecord, _ c: Caller, include: Set<String> = includes) -> Cluster {
+        var cluster = Cluster()
+        cluster.clusterArn = c.services.scope.cluster(c.account, r.name)
+        cluster.clusterName = r.name
+        cluster.status = r.status
+        cluster.registeredContainerInstancesCount = r.registeredInstances
+        cluster.runningTasksCount = 0
+        cluster.pendingTasksCount = 0
+        cluster.activeServicesCount = 0
+        cluster.capacityProviders = []
+        cluster.defaultCapacityProviderStrategy = []
+        if include.contains("SETTINGS") { cluster.settings = r.settings }
+        if include.contains("CONFIGURATIONS") { cluster.configuration = r.configuration }
+        if include.contains("TAGS") { cluster.tags = r.tags }
+        if include.contains("STATISTICS") { cluster.statistics = [] }
+        return cluster
+    }
+
+    /// The cluster, which must exist and be ACTIVE.
+    static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
+        -> ClusterRecord
+    {
+        guard let record = try await c.services.clusters.get(conn, account: c.account, names: [name], forUpdate: lock).first,
+              record.status == "ACTIVE" else { throw APIError.clusterNotFound("Cluster not found: \(name).") }
+        return record
+    }
+
+    static func create(_ input: CreateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.clusterName)
+        try Validate.tags(input.tags)
+        try Validate.clusterSettings(input.settings)
+        try await c.authorize("ecs:CreateCluster", [arn])
+        let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
+        let record = try await c.services.database.transaction { conn in
+            try await c.services.clusters.create(
+                conn, account: c.account, name: name, settings: settings, configuration: input.configuration,
+                tags: input.tags ?? [])
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+
+    static func describe(_ input: DescribeClustersRequest, _ c: Caller) async throws -> DescribeClustersResponse {
+        let references = input.clusters ?? ["default"]
+        guard references.count <= 100 else { throw APIError.invalidParameter("At most 100 clusters can be described at once.") }
+        let include = Set(input.include ?? [])
+        guard include.isSubset(of: includes) else {
+            throw APIError.invalidParameter("include must name ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS or TAGS.")
+        }
+        var wanted: [(name: String, arn: String)] = []
+        var failures: [Failure] = []
+        for reference in references {
+            do { wanted.append(try c.refs.cluster(reference)) } catch {
+                failures.append(Failure(arn: reference, reason: "MISSING"))
+            }
+        }
+        try await c.authorize("ecs:DescribeClusters", wanted.map(\.arn))
+        let records = try await c.services.database.withConnection { conn in
+            try await c.services.clusters.get(conn, account: c.account, names: wanted.map(\.name))
+        }
+        let byName = Dictionary(records.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var clusters: [Cluster] = []
+        for (name, arn) in wanted {
+            if let record = byName[name] { clusters.append(model(record, c, include: include)) } else {
+                failures.append(Failure(arn: arn, reason: "MISSING"))
+            }
+        }
+        return DescribeClustersResponse(clusters: clusters, failures: failures)
+    }
+
+    static func list(_ input: ListRequest, _ c: Caller) async throws -> ListClustersResponse {
+        let limit = try Validate.maxResults(input.maxResults)
+        let after = try PageToken.decode(input.nextToken)?.first
+        try await c.authorize("ecs:ListClusters", ["*"])
+        let records = try await c.services.database.withConnection { conn in
+            try await c.services.clusters.list(conn, account: c.account, after: after, limit: limit + 1)
+        }
+        let page = records.prefix(limit)
+        return ListClustersResponse(
+            clusterArns: page.map { c.services.scope.cluster(c.account, $0.name) },
+            nextToken: records.count > limit ? page.last.map { PageToken.encode([$0.name]) } : nil)
+    }
+
+    static func update(_ input: UpdateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.cluster)
+        try Validate.clusterSettings(input.settings)
+        try await c.authorize("ecs:UpdateCluster", [arn])
+        let record = try await c.services.database.transaction { conn in
+            _ = try await active(conn, c, name, lock: true)
+            try await c.services.clusters.update(
+                conn, account: c.account, name: name, settings: input.settings, configuration: input.configuration)
+            return try await active(conn, c, name)
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+
+    static func updateSettings(_ input: UpdateClusterSettingsRequest, _ c: Caller) async throws -> ClusterResponse {
+        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c)
+    }
+
+    /// Refuses a cluster that still holds anything: there is no cascade delete.
+    static func delete(_ input: ClusterReferenceRequest, _ c: Caller) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.cluster)
+        try await c.authorize("ecs:DeleteCluster", [arn])
+        let record = try await c.services.database.transaction { conn in
+            let record = try await active(conn, c, name, lock: true)
+            if record.registeredInstances > 0 {
+                throw APIError("ClusterContainsContainerInstancesException",
+                               "The Cluster cannot be deleted while Container Instances are active or draining (\(record.registeredInstances) registered). Deregister them first.",
+                               restStatus: 409)
+            }
+            try await c.services.clusters.markInactive(conn, account: c.account, name: name)
+            var inactive = record
+            inactive.status = "INACTIVE"
+            return inactive
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+}

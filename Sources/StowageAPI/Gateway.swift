@@ -1,0 +1,166 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import StowageIAM
+import StowageModel
+
+/// The request context: Hummingbird's core storage, whose logger already carries the request id on every line.
+public struct StowageContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// The id AWS clients read from `x-amzn-RequestId`; the same as `hb.request.id` in the logs.
+    public var requestId: String { id }
+}
+
+/// Which door a request came through: they share handlers but not status codes or content types.
+public enum Door: Sendable {
+    case aws(contentType: String)
+    case rest
+
+    func status(for error: APIError) -> Int {
+        switch self {
+        case .aws: error.awsStatus
+        case .rest: error.restStatus
+        }
+    }
+
+    var contentType: String {
+        switch self {
+        case .aws(let contentType): contentType
+        case .rest: "application/json"
+        }
+    }
+}
+
+/// A handler's answer before it becomes an HTTP response.
+public struct Reply: Sendable {
+    public var status: Int
+    public var body: Data
+    /// The AWS error name, echoed in `x-amzn-ErrorType` as AWS does.
+    public var errorType: String?
+    public init(status: Int = 200, body: Data, errorType: String? = nil) {
+        self.status = status; self.body = body; self.errorType = errorType
+    }
+}
+
+/// The one pipeline every API request runs: read the body within the limit, verify the signature,
+/// run the handler, render errors in the ECS format, record metrics.
+public struct Gateway: Sendable {
+    public let services: Services
+
+    public init(services: Services) { self.services = services }
+
+    public func serve(
+        _ request: Request, context: StowageContext, door: Door, action: @autoclosure () -> String,
+        _ body: @Sendable (Caller, Data) async throws -> Reply
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let actionName = action()
+        var logger = context.logger
+        logger[metadataKey: "action"] = .string(actionName)
+        let reply: Reply
+        do {
+            let bytes = try await readBody(request)
+            let verified = try await services.verifier.verify(signable(request, body: bytes))
+            logger[metadataKey: "account"] = .string(verified.principal.accountId)
+            let caller = Caller(principal: verified.principal, requestId: context.requestId, logger: logger, services: services)
+            reply = try await body(caller, bytes)
+        } catch {
+            let apiError = Self.apiError(from: error, logger: logger)
+            reply = Reply(status: door.status(for: apiError), body: Self.errorBody(apiError), errorType: apiError.code)
+            if apiError.awsStatus >= 500 {
+                logger.error("request failed", metadata: ["error": "\(error)"])
+            } else {
+                logger.info("request refused", metadata: ["code": .string(apiError.code), "message": .string(apiError.message)])
+            }
+        }
+        services.metrics.record(action: actionName, status: reply.status, duration: ContinuousClock.now - started)
+        return Self.response(reply, door: door, requestId: context.requestId)
+    }
+
+    func readBody(_ request: Request) async throws -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > services.maxBodyBytes {
+            throw APIError.requestTooLarge(limit: services.maxBodyBytes)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: services.maxBodyBytes)
+            return Data(buffer.readableBytesView)
+        } catch {
+            throw APIError.requestTooLarge(limit: services.maxBodyBytes)
+        }
+    }
+
+    func signable(_ request: Request, body: Data) -> SignableRequest {
+        var headers: [String: [String]] = [:]
+        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
+        if headers["host"] == nil, let authority = request.head.authority { headers["host"] = [authority] }
+        return SignableRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                               headers: headers, body: body)
+    }
+
+    /// Maps anything a handler threw to the error callers see; unexpected errors become a ServerException.
+    static func apiError(from error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let e as APIError: return e
+        case let e as DecodingError: return decodingError(e)
+        default: return .server()
+        }
+    }
+
+    static func decodingError(_ error: DecodingError) -> APIError {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return p.hasPrefix(".") ? String(p.dropFirst()) : (p.isEmpty ? "(root)" : p)
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let prefix = path(context) == "(root)" ? "" : path(context) + "."
+            return .invalidParameter("\(prefix)\(key.stringValue) is required.")
+        case .typeMismatch(let type, let context):
+            return .serialization("Field \(path(context)) has the wrong type: expected \(jsonTypeName(type)).")
+        case .valueNotFound(let type, let context):
+            return .invalidParameter("Field \(path(context)) must be a non-null \(jsonTypeName(type)).")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return .serialization("The request body is not valid JSON.") }
+            return .serialization("Field \(path(context)) is not valid: \(context.debugDescription)")
+        @unknown default:
+            return .serialization("The request body could not be read.")
+        }
+    }
+
+    static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "string"
+        case is Int.Type, is Int64.Type, is Double.Type: "number"
+        case is Bool.Type: "boolean"
+        case is [Any].Type: "array"
+        default: "\(type)".hasPrefix("Array") ? "array" : "object"
+        }
+    }
+
+    static func errorBody(_ error: APIError) -> Data {
+        (try? JSONSerialization.data(withJSONObject: ["__type": error.code, "message": error.message], options: [.sortedKeys]))
+            ?? Data()
+    }
+
+    static func response(_ reply: Reply, door: Door, requestId: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = door.contentType
+        if let name = HTTPField.Name("x-amzn-RequestId") { headers[name] = requestId }
+        if let type = reply.errorType, let name = HTTPField.Name("x-amzn-ErrorType") { headers[name] = type }
+        return Response(status: .init(code: reply.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+    }
+}
+
+extension Reply {
+    /// Encodes a handler's output with the AWS JSON conventions.
+    static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> Reply {
+        Reply(status: status, body: try ECSJSON.encoder().encode(value))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import StowageModel
+
+/// What a REST route handler gets: the caller, the body and the request's parameters.
+struct RESTCall: Sendable {
+    var caller: Caller
+    var body: Data
+    var path: [String: String]
+    var query: [String: [String]]
+
+    func query(_ name: String) -> String? { query[name]?.first }
+    func int(_ name: String) throws(APIError) -> Int? {
+        guard let text = query(name) else { return nil }
+        guard let value = Int(text) else { throw .invalidParameter("Query parameter \(name) must be an integer.") }
+        return value
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try ECSJSON.decoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body)
+    }
+}
+
+/// A native REST route, described once: the router registers it and the OpenAPI test checks it is documented.
+public struct RESTRoute: Sendable {
+    public let method: HTTPRequest.Method
+    /// OpenAPI-style path, `{name}` for parameters.
+    public let path: String
+    /// The ECS action it maps onto, used for authorization names and metrics.
+    public let action: String
+    let handle: @Sendable (RESTCall) async throws -> Reply
+
+    /// Hummingbird's spelling of the path (`:name`).
+    var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : String(segment)
+        }.joined(separator: "/")
+    }
+
+    var parameterNames: [String] {
+        path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+    }
+}
+
+/// The `/v1` REST API: the same handlers as the ECS door, with resource-shaped paths and 201/404 statuses.
+public enum RESTAPI {
+    struct ClusterPatch: Codable { var settings: [ClusterSetting]?; var configuration: JSONValue? }
+    struct InstancePatch: Codable { var status: String }
+
+    public static let routes: [RESTRoute] = [
+        RESTRoute(method: .post, path: "/v1/clusters", action: "CreateCluster") { call in
+            try .json(try await ClusterActions.create(try call.decode(CreateClusterRequest.self), call.caller), status: 201)
+        },
+        RESTRoute(method: .get, path: "/v1/clusters", action: "ListClusters") { call in
+            try .json(try await ClusterActions.list(ListRequest(nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}", action: "DescribeClusters") { call in
+            let name = call.path["cluster"] ?? ""
+            let out = try await ClusterActions.describe(
+                DescribeClustersRequest(clusters: [name], include: Array(ClusterActions.includes)), call.caller)
+            guard let cluster = out.clusters.first, cluster.status == "ACTIVE" else {
+                throw APIError.clusterNotFound("Cluster not found: \(name).")
+            }
+            return try .json(ClusterResponse(cluster: cluster))
+        },
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}", action: "UpdateCluster") { call in
+            let patch = try call.decode(ClusterPatch.self)
+            return try .json(try await ClusterActions.update(
+                UpdateClusterRequest(cluster: call.path["cluster"] ?? "", settings: patch.settings, configuration: patch.configuration),
+                call.caller))
+        },
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}", action: "DeleteCluster") { call in
+            try .json(try await ClusterActions.delete(ClusterReferenceRequest(cluster: call.path["cluster"] ?? ""), call.caller))
+        },
+        RESTRoute(method: .post, path: "/v1/task-definitions", action: "RegisterTaskDefinition") { call in
+            try .json(try await TaskDefinitionActions.register(try call.decode(RegisterTaskDefinitionRequest.self), call.caller), status: 201)
+        },
+        RESTRoute(method: .get, path: "/v1/task-definitions", action: "ListTaskDefinitions") { call in
+            try .json(try await TaskDefinitionActions.list(ListTaskDefinitionsRequest(
+                familyPrefix: call.query("familyPrefix"), status: call.query("status"), sort: call.query("sort"),
+                nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/task-definition-families", action: "ListTaskDefinitionFamilies") { call in
+            try .json(try await TaskDefinitionActions.families(ListTaskDefinitionsRequest(
+                familyPrefix: call.query("familyPrefix"), status: call.query("status"),
+                nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/task-definitions/{taskDefinition}", action: "DescribeTaskDefinition") { call in
+            try .json(try await TaskDefinitionActions.describe(
+                DescribeTaskDefinitionRequest(taskDefinition: call.path["taskDefinition"] ?? "", include: ["TAGS"]), call.caller))
+        },
+        RESTRoute(method: .delete, path: "/v1/task-definitions/{taskDefinition}", action: "DeregisterTaskDefinition") { call in
+            let ref = call.path["taskDefinition"] ?? ""
+            guard call.query("delete") == "true" else {
+                return try .json(try await TaskDefinitionActions.deregister(DeregisterTaskDefinitionRequest(taskDefinition: ref), call.caller))
+            }
+            let out = try await TaskDefinitionActions.delete(DeleteTaskDefinitionsRequest(taskDefinitions: [ref]), call.caller)
+            guard let deleted = out.taskDefinitions.first else {
+                let reason = out.failures.first?.reason ?? "The specified task definition does not exist."
+                throw reason.contains("ACTIVE") ? APIError.client(reason) : APIError.taskDefinitionNotFound(reason)
+            }
+            return try .json(TaskDefinitionResponse(taskDefinition: deleted))
+        },
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/container-instances", action: "RegisterContainerInstance") { call in
+            var input = try call.decode(RegisterContainerInstanceRequest.self)
+            input.cluster = call.path["cluster"]
+            return try .json(try await ContainerInstanceActions.register(input, call.caller), status: 201)
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances", action: "ListContainerInstances") { call in
+            try .json(try await ContainerInstanceActions.list(ListContainerInstancesRequest(
+                cluster: call.path["cluster"], status: call.query("status"), nextToken: call.query("nextToken"),
+                maxResults: try call.int("maxResults")), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "DescribeContainerInstances") { call in
+            let id = call.path["containerInstance"] ?? ""
+            let out = try await ContainerInstanceActions.describe(
+                DescribeContainerInstancesRequest(cluster: call.path["cluster"], containerInstances: [id]), call.caller)
+            guard let instance = out.containerInstances.first, instance.status != "INACTIVE" else {
+                throw APIError.containerInstanceNotFound("Container instance \(id) not found.")
+            }
+            return try .json(ContainerInstanceResponse(containerInstance: instance))
+        },
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "UpdateContainerInstancesState") { call in
+            let id = call.path["containerInstance"] ?? ""
+            let patch = try call.decode(InstancePatch.self)
+            let out = try await ContainerInstanceActions.updateState(
+                UpdateContainerInstancesStateRequest(cluster: call.path["cluster"], containerInstances: [id], status: patch.status), call.caller)
+            guard let instance = out.containerInstances.first else {
+                throw APIError.containerInstanceNotFound("Container instance \(id) not found.")
+            }
+            return try .json(ContainerInstanceResponse(containerInstance: instance))
+        },
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "DeregisterContainerInstance") { call in
+            try .json(try await ContainerInstanceActions.deregister(DeregisterContainerInstanceRequest(
+                cluster: call.path["cluster"], containerInstance: call.path["containerInstance"] ?? "",
+                force: call.query("force") == "true"), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/tags", action: "ListTagsForResource") { call in
+            try .json(try await TagActions.list(ListTagsForResourceRequest(resourceArn: call.query("resourceArn") ?? ""), call.caller))
+        },
+        RESTRoute(method: .post, path: "/v1/tags", action: "TagResource") { call in
+            try .json(try await TagActions.tag(try call.decode(TagResourceRequest.self), call.caller))
+        },
+        RESTRoute(method: .delete, path: "/v1/tags", action: "UntagResource") { call in
+            try .json(try await TagActions.untag(UntagResourceRequest(
+                resourceArn: call.query("resourceArn") ?? "", tagKeys: call.query["tagKeys"] ?? []), call.caller))
+        },
+    ]
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import StowageModel
+
+/// Builds the HTTP surface: the AWS-protocol door at `POST /`, the REST API, and the operational endpoints.
+public enum APIRouter {
+    public static func build(services: Services) -> Router<StowageContext> {
+        let router = Router(context: StowageContext.self)
+        let gateway = Gateway(services: services)
+
+        router.get("/healthz") { _, _ in
+            let up = await services.database.ping()
+            let body = up ? #"{"status":"ok"}"# : #"{"status":"database unreachable"}"#
+            return Response(status: up ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+
+        router.get("/metrics") { _, _ in
+            let text = services.metrics.render(
+                connectionsInUse: services.database.connectionsInUse, maxConnections: services.database.maxConnections)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
+
+        router.post("/") { request, context in
+            let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
+            let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
+            let door = Door.aws(contentType: contentType.hasPrefix("application/x-amz-json") ? contentType : "application/x-amz-json-1.1")
+            let action: Action? = target.hasPrefix(ECSActions.targetPrefix)
+                ? ECSActions.all[String(target.dropFirst(ECSActions.targetPrefix.count))] : nil
+            return await gateway.serve(request, context: context, door: door, action: action?.name ?? "unknown") { caller, body in
+                guard let action else {
+                    throw APIError.unknownOperation(
+                        target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
+                }
+                return Reply(body: try await action.run(body, caller))
+            }
+        }
+
+        for route in RESTAPI.routes {
+            let names = route.parameterNames
+            router.on(RouterPath(route.routerPath), method: route.method) { request, context in
+                var path: [String: String] = [:]
+                for name in names {
+                    let raw = context.parameters.get(name) ?? ""
+                    path[name] = raw.removingPercentEncoding ?? raw
+                }
+                var query: [String: [String]] = [:]
+                for (name, value) in request.uri.queryParameters {
+                    query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
+                }
+                let call = (path: path, query: query)
+                return await gateway.serve(request, context: context, door: .rest, action: route.action) { caller, body in
+                    try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
+                }
+            }
+        }
+        return router
+    }
+}

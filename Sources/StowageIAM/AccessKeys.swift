@@ -1,0 +1,101 @@
+import Crypto
+import Foundation
+import StowageModel
+
+/// Access key ids that carry their account id, as AWS's do, so a lookup never needs a cross-tenant index.
+///
+/// Layout: `AKIA` + base32 of 10 bytes = 5 bytes of account number (12 digits fit in 40 bits) + 5 random bytes.
+public enum AccessKeyID {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+    public static func generate(account: String) -> String? {
+        guard let number = UInt64(account), number < (1 << 40) else { return nil }
+        var bytes = (0..<5).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * UInt64($0))) }
+        bytes += (0..<5).map { _ in UInt8.random(in: 0...255) }
+        return "AKIA" + base32(bytes)
+    }
+
+    /// The account an access key id belongs to, or nil when the id is not one of ours.
+    public static func account(of keyId: String) -> String? {
+        guard keyId.count == 20, keyId.hasPrefix("AKIA") || keyId.hasPrefix("ASIA"),
+              let bytes = unbase32(String(keyId.dropFirst(4))), bytes.count == 10 else { return nil }
+        let number = bytes.prefix(5).reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
+        guard number >= 100_000_000_000, number <= 999_999_999_999 else { return nil }
+        return String(number)
+    }
+
+    static func base32(_ bytes: [UInt8]) -> String {
+        var out = ""
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            buffer = (buffer << 8) | UInt32(byte)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[Int((buffer >> UInt32(bits - 5)) & 31)])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[Int((buffer << UInt32(5 - bits)) & 31)]) }
+        return out
+    }
+
+    static func unbase32(_ text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for ch in text {
+            guard let value = alphabet.firstIndex(of: ch) else { return nil }
+            buffer = (buffer << 5) | UInt32(value)
+            bits += 5
+            if bits >= 8 {
+                out.append(UInt8((buffer >> UInt32(bits - 8)) & 0xff))
+                bits -= 8
+            }
+        }
+        return out
+    }
+
+    /// A 40-character secret from 30 random bytes.
+    public static func generateSecret() -> String {
+        Data((0..<30).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+
+    /// A random 12-digit account id.
+    public static func generateAccountId() -> String { String(UInt64.random(in: 100_000_000_000...999_999_999_999)) }
+}
+
+/// Seals secrets at rest with AES-GCM under the server key; the key id is bound in as associated data
+/// so a sealed secret cannot be moved to another key's row.
+public struct SecretSealer: Sendable {
+    let keyBytes: Data
+    var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+
+    public init(keyBytes: Data) throws {
+        guard keyBytes.count == 32 else { throw APIError.server("The server key must be 32 bytes.") }
+        self.keyBytes = keyBytes
+    }
+
+    /// Parses the base64 server key as given in configuration.
+    public init(base64Key: String) throws {
+        guard let data = Data(base64Encoded: base64Key.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw APIError.server("The server key is not valid base64.")
+        }
+        try self.init(keyBytes: data)
+    }
+
+    public static func generateKey() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+    }
+
+    public func seal(_ secret: String, keyId: String) throws -> Data {
+        let box = try AES.GCM.seal(Data(secret.utf8), using: key, authenticating: Data(keyId.utf8))
+        guard let combined = box.combined else { throw APIError.server("AES-GCM produced no output.") }
+        return combined
+    }
+
+    public func open(_ sealed: Data, keyId: String) throws -> String {
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(keyId.utf8)), as: UTF8.self)
+    }
+}

@@ -1,0 +1,191 @@
+import Crypto
+import Foundation
+import StowageModel
+
+/// The parts of an HTTP request that AWS Signature Version 4 covers, independent of any HTTP library.
+public struct SignableRequest: Sendable {
+    public var method: String
+    /// The path as sent on the wire (percent-encoded, no query).
+    public var path: String
+    /// The raw query string, without `?`.
+    public var query: String
+    /// Header values by lower-cased name (Host included).
+    public var headers: [String: [String]]
+    /// Hex SHA-256 of the body.
+    public var bodySHA256: String
+
+    public init(method: String, path: String, query: String, headers: [String: [String]], body: some DataProtocol) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.bodySHA256 = SigV4.hex(SHA256.hash(data: Array(body)))
+    }
+
+    public func header(_ name: String) -> String? { headers[name]?.first }
+}
+
+/// The Signature Version 4 algorithm: one canonicalization for both the verifier and the signer.
+public enum SigV4 {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+    static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~".utf8)
+    static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// AWS's URI encoding: every byte but the unreserved set as %XX (upper case).
+    public static func uriEncode(_ text: some StringProtocol, keepSlash: Bool) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if unreserved.contains(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func percentDecode(_ text: Substring) -> String {
+        text.removingPercentEncoding ?? String(text)
+    }
+
+    /// Query parameters decoded, in wire order.
+    public static func queryItems(_ raw: String) -> [(String, String)] {
+        raw.split(separator: "&", omittingEmptySubsequences: true).map { part in
+            if let eq = part.firstIndex(of: "=") {
+                return (percentDecode(part[..<eq]), percentDecode(part[part.index(after: eq)...]))
+            }
+            return (percentDecode(part), "")
+        }
+    }
+
+    public static func canonicalQuery(_ raw: String, excluding: String? = nil) -> String {
+        var pairs: [(String, String)] = []
+        for (name, value) in queryItems(raw) where name != excluding {
+            pairs.append((uriEncode(name, keepSlash: false), uriEncode(value, keepSlash: false)))
+        }
+        pairs.sort { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
+        return pairs.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
+    }
+
+    static func canonicalHeaderValue(_ values: [String]) -> String {
+        values.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }.joined(separator: ",")
+    }
+
+    public static func canonicalRequest(_ request: SignableRequest, canonicalURI: String, signedHeaders: [String],
+                                        payloadHash: String, excludingQuery: String? = nil) -> String {
+        var lines = [request.method, canonicalURI, canonicalQuery(request.query, excluding: excludingQuery)]
+        lines.append(signedHeaders.map { "\($0):\(canonicalHeaderValue(request.headers[$0] ?? []))\n" }.joined())
+        lines.append(signedHeaders.joined(separator: ";"))
+        lines.append(payloadHash)
+        return lines.joined(separator: "\n")
+    }
+
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
+        "\(algorithm)\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+    }
+
+    public static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
+            SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)))
+        }
+        let kDate = hmac(SymmetricKey(data: Array("AWS4\(secret)".utf8)), date)
+        return hmac(hmac(hmac(kDate, region), service), "aws4_request")
+    }
+
+    public static func signature(key: SymmetricKey, stringToSign: String) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+    }
+
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it.
+    public static func amzDate(_ date: Date) -> String {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let (y, m, d) = civil(days: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        let secs = ((seconds % 86_400) + 86_400) % 86_400
+        func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
+        return "\(pad(y, 4))\(pad(m, 2))\(pad(d, 2))T\(pad(secs / 3600, 2))\(pad(secs / 60 % 60, 2))\(pad(secs % 60, 2))Z"
+    }
+
+    public static func parseAmzDate(_ text: String) -> Date? {
+        let u = Array(text.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r { guard (48...57).contains(u[i]) else { return nil }; v = v * 10 + Int(u[i] - 48) }
+            return v
+        }
+        guard let y = num(0..<4), let m = num(4..<6), let d = num(6..<8), let hh = num(9..<11), let mm = num(11..<13),
+              let ss = num(13..<15), (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 61 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(days(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss))
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func days(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(days z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var diff: UInt8 = 0
+        for i in x.indices { diff |= x[i] ^ y[i] }
+        return diff == 0
+    }
+}
+
+/// Signs outgoing requests (agents, tests and benchmarks calling the API) exactly as boto3 does.
+public struct SigV4Signer: Sendable {
+    public var accessKeyId: String
+    public var secret: String
+    public var region: String
+    public var service: String
+
+    public init(accessKeyId: String, secret: String, region: String = "us-east-1", service: String = "ecs") {
+        self.accessKeyId = accessKeyId; self.secret = secret; self.region = region; self.service = service
+    }
+
+    /// The headers to add: X-Amz-Date, X-Amz-Content-Sha256 and Authorization. `request.headers` must hold `host`.
+    public func sign(_ request: SignableRequest, at date: Date) -> [(String, String)] {
+        let amzDate = SigV4.amzDate(date)
+        var request = request
+        request.headers["x-amz-date"] = [amzDate]
+        request.headers["x-amz-content-sha256"] = [request.bodySHA256]
+        let signed = request.headers.keys.sorted()
+        let scope = "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
+        let canonical = SigV4.canonicalRequest(
+            request, canonicalURI: SigV4.uriEncode(request.path, keepSlash: true), signedHeaders: signed,
+            payloadHash: request.bodySHA256)
+        let key = SigV4.signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region, service: service)
+        let signature = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        return [
+            ("X-Amz-Date", amzDate),
+            ("X-Amz-Content-Sha256", request.bodySHA256),
+            ("Authorization",
+             "\(SigV4.algorithm) Credential=\(accessKeyId)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"),
+        ]
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import StowageModel
+
+/// What a verified request carried besides its principal: the credential scope names the target service.
+public struct VerifiedRequest: Sendable, Equatable {
+    public var principal: Principal
+    public var region: String
+    public var service: String
+}
+
+/// Checks Signature Version 4 on incoming requests, header form and presigned-query form.
+public struct SigV4Verifier: Sendable {
+    /// Resolves an access key id to its secret and owner; nil when the key is unknown or inactive.
+    public typealias Lookup = @Sendable (String) async throws -> Credential?
+
+    let lookup: Lookup
+    let cache: CredentialCache
+    let clock: any WallClock
+    /// AWS's clock-skew window for the header form.
+    public static let skew: TimeInterval = 15 * 60
+
+    public init(cache: CredentialCache, clock: any WallClock = SystemClock(), lookup: @escaping Lookup) {
+        self.lookup = lookup; self.cache = cache; self.clock = clock
+    }
+
+    struct Parsed {
+        var accessKeyId: String
+        var date: String
+        var region: String
+        var service: String
+        var signedHeaders: [String]
+        var signature: String
+        var amzDate: String
+        var payloadHash: String
+        var presigned: Bool
+    }
+
+    public func verify(_ request: SignableRequest) async throws(APIError) -> VerifiedRequest {
+        let parsed = try parse(request)
+        try checkTime(parsed)
+        let credential: Credential
+        if let cached = cache.get(parsed.accessKeyId) {
+            credential = cached
+        } else {
+            let found: Credential?
+            do { found = try await lookup(parsed.accessKeyId) } catch { throw .server("Credential lookup failed.") }
+            guard let found else { throw .unrecognizedClient() }
+            cache.put(parsed.accessKeyId, found)
+            credential = found
+        }
+        let key = SigV4.signingKey(secret: credential.secret, date: parsed.date, region: parsed.region, service: parsed.service)
+        let scope = "\(parsed.date)/\(parsed.region)/\(parsed.service)/aws4_request"
+        // Clients differ on whether the wire path is encoded again (botocore does, some curl versions do not).
+        for uri in [SigV4.uriEncode(request.path, keepSlash: true), request.path] {
+            let canonical = SigV4.canonicalRequest(
+                request, canonicalURI: uri, signedHeaders: parsed.signedHeaders, payloadHash: parsed.payloadHash,
+                excludingQuery: parsed.presigned ? "X-Amz-Signature" : nil)
+            let expected = SigV4.signature(
+                key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
+            if SigV4.constantTimeEqual(expected, parsed.signature) {
+                return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
+            }
+        }
+        throw .invalidSignature(
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+    }
+
+    func parse(_ request: SignableRequest) throws(APIError) -> Parsed {
+        if let authorization = request.header("authorization") {
+            guard authorization.hasPrefix(SigV4.algorithm + " ") else {
+                throw .incompleteSignature("Only \(SigV4.algorithm) signatures are supported.")
+            }
+            var fields: [String: String] = [:]
+            for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+                let kv = part.trimmingCharacters(in: .whitespaces)
+                if let eq = kv.firstIndex(of: "=") { fields[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) }
+            }
+            guard let credential = fields["Credential"], let signed = fields["SignedHeaders"],
+                  let signature = fields["Signature"] else {
+                throw .incompleteSignature(
+                    "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
+            }
+            guard let amzDate = request.header("x-amz-date") else {
+                throw .incompleteSignature("Authorization header requires existence of a 'X-Amz-Date' header.")
+            }
+            var payloadHash = request.bodySHA256
+            if let declared = request.header("x-amz-content-sha256"), declared != "UNSIGNED-PAYLOAD" {
+                guard declared == request.bodySHA256 else {
+                    throw APIError("XAmzContentSHA256Mismatch",
+                                   "The provided 'x-amz-content-sha256' header does not match what was computed.")
+                }
+                payloadHash = declared
+            } else if request.header("x-amz-content-sha256") == "UNSIGNED-PAYLOAD" {
+                payloadHash = "UNSIGNED-PAYLOAD"
+            }
+            return try parsed(credential: credential, signedHeaders: signed, signature: signature, amzDate: amzDate,
+                              payloadHash: payloadHash, presigned: false)
+        }
+        let items = Dictionary(SigV4.queryItems(request.query), uniquingKeysWith: { a, _ in a })
+        guard items["X-Amz-Algorithm"] != nil else { throw .missingAuthentication() }
+        guard items["X-Amz-Algorithm"] == SigV4.algorithm else {
+            throw .incompleteSignature("Only \(SigV4.algorithm) signatures are supported.")
+        }
+        guard request.method == "GET" else {
+            throw .incompleteSignature("Presigned requests are accepted for GET only.")
+        }
+        guard let credential = items["X-Amz-Credential"], let signed = items["X-Amz-SignedHeaders"],
+              let signature = items["X-Amz-Signature"], let amzDate = items["X-Amz-Date"],
+              let expiresText = items["X-Amz-Expires"] else {
+            throw .incompleteSignature(
+                "Presigned requests need X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature.")
+        }
+        guard let expires = Int(expiresText), (1...604_800).contains(expires) else {
+            throw .incompleteSignature("X-Amz-Expires must be between 1 and 604800 seconds.")
+        }
+        var result = try parsed(credential: credential, signedHeaders: signed, signature: signature, amzDate: amzDate,
+                                payloadHash: "UNSIGNED-PAYLOAD", presigned: true)
+        guard let signedAt = SigV4.parseAmzDate(amzDate) else { throw .incompleteSignature("X-Amz-Date is not a valid date.") }
+        if clock.now() > signedAt.addingTimeInterval(TimeInterval(expires)) {
+            throw .invalidSignature("Signature expired: the presigned request was valid until \(SigV4.amzDate(signedAt.addingTimeInterval(TimeInterval(expires)))).")
+        }
+        result.presigned = true
+        return result
+    }
+
+    func parsed(credential: String, signedHeaders: String, signature: String, amzDate: String, payloadHash: String,
+                presigned: Bool) throws(APIError) -> Parsed {
+        let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard scope.count == 5, scope[4] == "aws4_request", !scope[0].isEmpty else {
+            throw .incompleteSignature("Credential must have the form <key>/<date>/<region>/<service>/aws4_request, got '\(credential)'.")
+        }
+        guard amzDate.hasPrefix(scope[1]) else {
+            throw .invalidSignature("Credential should be scoped to a valid date: \(scope[1]) does not match \(amzDate.prefix(8)).")
+        }
+        let headers = signedHeaders.split(separator: ";").map { $0.lowercased() }
+        guard headers.contains("host") else {
+            throw .invalidSignature("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+        }
+        return Parsed(accessKeyId: scope[0], date: scope[1], region: scope[2], service: scope[3], signedHeaders: headers,
+                      signature: signature, amzDate: amzDate, payloadHash: payloadHash, presigned: presigned)
+    }
+
+    func checkTime(_ parsed: Parsed) throws(APIError) {
+        guard let signedAt = SigV4.parseAmzDate(parsed.amzDate) else {
+            throw .incompleteSignature("X-Amz-Date '\(parsed.amzDate)' is not of the form yyyyMMddTHHmmssZ.")
+        }
+        guard !parsed.presigned else { return }
+        let now = clock.now()
+        if signedAt < now.addingTimeInterval(-Self.skew) {
+            throw .invalidSignature(
+                "Signature expired: \(parsed.amzDate) is now earlier than \(SigV4.amzDate(now.addingTimeInterval(-Self.skew))) (\(SigV4.amzDate(now)) - 15 min.)")
+        }
+        if signedAt > now.addingTimeInterval(Self.skew) {
+            throw .invalidSignature(
+                "Signature not yet current: \(parsed.amzDate) is still later than \(SigV4.amzDate(now.addingTimeInterval(Self.skew))) (\(SigV4.amzDate(now)) + 15 min.)")
+        }
+    }
+}

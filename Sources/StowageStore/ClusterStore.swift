@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StowageModel
+
+/// A cluster row with the counts ECS reports beside it.
+public struct ClusterRecord: Sendable, Equatable {
+    public var name: String
+    public var status: String
+    public var settings: [ClusterSetting]
+    public var configuration: JSONValue?
+    public var tags: [Tag]
+    public var registeredInstances: Int
+}
+
+public struct ClusterStore: Sendable {
+    public let logger: Logger
+    public init(logger: Logger) { self.logger = logger }
+
+    static let selectColumns = """
+        SELECT c.cluster_name, c.status, c.settings::text, c.configuration::text, c.tags::text,
+               (SELECT count(*) FROM container_instances ci
+                 WHERE ci.account_id = c.account_id AND ci.cluster_name = c.cluster_name
+                   AND ci.status IN ('ACTIVE', 'DRAINING'))
+        FROM clusters c
+        """
+
+    /// Creates the cluster, or returns it unchanged when it is already ACTIVE (CreateCluster is idempotent on name);
+    /// an INACTIVE cluster of that name comes back to life with the new settings.
+    public func create(_ conn: PostgresConnection, account: String, name: String, settings: [ClusterSetting],
+                       configuration: JSONValue?, tags: [Tag]) async throws -> ClusterRecord {
+        let settingsJSON = try ECSJSON.encodeString(settings)
+        let configJSON = try configuration.map { try ECSJSON.encodeString($0) }
+        let tagsJSON = try ECSJSON.encodeString(tags)
+        try await conn.query("""
+            INSERT INTO clusters (account_id, cluster_name, settings, configuration, tags)
+            VALUES (\(account), \(name), \(settingsJSON)::jsonb, \(configJSON)::jsonb, \(tagsJSON)::jsonb)
+            ON CONFLICT (account_id, cluster_name) DO UPDATE
+               SET status = 'ACTIVE', settings = EXCLUDED.settings, configuration = EXCLUDED.configuration,
+                   tags = EXCLUDED.tags, updated_at = now(), version = clusters.version + 1
+             WHERE clusters.status = 'INACTIVE'
+            """, logger: logger)
+        guard let record = try await get(conn, account: account, names: [name]).first else {
+            throw DatabaseConfigError(message: "cluster \(name) vanished after insert")
+        }
+        return record
+    }
+
+    /// The named clusters that exist (ACTIVE or INACTIVE), in no particular order.
+    public func get(_ conn: PostgresConnection, account: String, names: [String], forUpdate: Bool = false) async throws
+        -> [ClusterRecord]
+    {
+        let lock = forUpdate ? " FOR UPDATE OF c" : ""
+        return try await records(conn.query("""
+            \(unescaped: Self.selectColumns)
+            WHERE c.account_id = \(account) AND c.cluster_name = ANY(\(names))\(unescaped: lock)
+            """, logger: logger))
+    }
+
+    /// ACTIVE clusters ordered by name, starting after `after`.
+    public func list(_ conn: PostgresConnection, account: String, after: String?, limit: Int) async throws -> [ClusterRecord] {
+        try await records(conn.query("""
+            \(unescaped: Self.selectColumns)
+            WHERE c.account_id = \(account) AND c.status = 'ACTIVE' AND c.cluster_name > \(after ?? "")
+            ORDER BY c.cluster_name LIMIT \(limit)
+            """, logger: logger))
+    }
+
+    public func update(_ conn: PostgresConnection, account: String, name: String, settings: [ClusterSetting]?,
+                       configuration: JSONValue?) async throws {
+        let settingsJSON = try settings.map { try ECSJSON.encodeString($0) }
+        let configJSON = try configuration.map { try ECSJSON.encodeString($0) }
+        try await conn.query("""
+            UPDATE clusters SET settings = COALESCE(\(settingsJSON)::jsonb, settings),
+                   configuration = COALESCE(\(configJSON)::jsonb, configuration),
+                   updated_at = now(), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(name)
+            """, logger: logger)
+    }
+
+    public func setTags(_ conn: PostgresConnection, account: String, name: String, tags: [Tag]) async throws {
+        let tagsJSON = try ECSJSON.encodeString(tags)
+        try await conn.query("""
+            UPDATE clusters SET tags = \(tagsJSON)::jsonb, updated_at = now(), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(name)
+            """, logger: logger)
+    }
+
+    public func markInactive(_ conn: PostgresConnection, account: String, name: String) async throws {
+        try await conn.query("""
+            UPDATE clusters SET status = 'INACTIVE', updated_at = now(), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(name)
+            """, logger: logger)
+    }
+
+    private func records(_ rows: PostgresRowSequence) async throws -> [ClusterRecord] {
+        var result: [ClusterRecord] = []
+        for try await (name, status, settings, configuration, tags, count) in rows.decode(
+            (String, String, String, String?, String, Int).self)
+        {
+            result.append(ClusterRecord(
+                name: name, status: status,
+                settings: try ECSJSON.decode([ClusterSetting].self, from: settings),
+                configuration: try configuration.map { try ECSJSON.decode(JSONValue.self, from: $0) },
+                tags: try ECSJSON.decode([Tag].self, from: tags),
+                registeredInstances: count))
+        }
+        return result
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StowageModel
+
+public struct ContainerInstanceRecord: Sendable, Equatable {
+    public var cluster: String
+    public var id: String
+    public var ec2InstanceId: String
+    public var status: String
+    public var statusReason: String?
+    public var agentConnected: Bool
+    public var registeredResources: [Resource]
+    public var remainingResources: [Resource]
+    public var attributes: [Attribute]
+    public var versionInfo: VersionInfo?
+    public var tags: [Tag]
+    public var registeredAt: Date
+    public var version: Int
+
+    public init(cluster: String, id: String, ec2InstanceId: String, status: String = "ACTIVE",
+                registeredResources: [Resource], attributes: [Attribute], versionInfo: VersionInfo?, tags: [Tag]) {
+        self.cluster = cluster; self.id = id; self.ec2InstanceId = ec2InstanceId; self.status = status
+        self.statusReason = nil; self.agentConnected = true; self.registeredResources = registeredResources
+        self.remainingResources = registeredResources; self.attributes = attributes; self.versionInfo = versionInfo
+        self.tags = tags; self.registeredAt = Date(timeIntervalSince1970: 0); self.version = 1
+    }
+}
+
+public struct ContainerInstanceStore: Sendable {
+    public let logger: Logger
+    public init(logger: Logger) { self.logger = logger }
+
+    static let selectColumns = """
+        SELECT cluster_name, instance_id, ec2_instance_id, status, status_reason, agent_connected,
+               registered_resources::text, remaining_resources::text, attributes::text, version_info::text,
+               tags::text, registered_at, version
+        FROM container_instances
+        """
+
+    public func insert(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRecord) async throws {
+        try await conn.query("""
+            INSERT INTO container_instances (account_id, cluster_name, instance_id, ec2_instance_id, status,
+                registered_resources, remaining_resources, attributes, version_info, tags)
+            VALUES (\(account), \(r.cluster), \(r.id), \(r.ec2InstanceId), \(r.status),
+                \(try ECSJSON.encodeString(r.registeredResources))::jsonb,
+                \(try ECSJSON.encodeString(r.remainingResources))::jsonb,
+                \(try ECSJSON.encodeString(r.attributes))::jsonb,
+                \(try r.versionInfo.map { try ECSJSON.encodeString($0) })::jsonb,
+                \(try ECSJSON.encodeString(r.tags))::jsonb)
+            """, logger: logger)
+    }
+
+    /// Replaces what a re-registering agent reports, keeping the instance's identity.
+    public func reregister(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRecord) async throws {
+        try await conn.query("""
+            UPDATE container_instances
+               SET registered_resources = \(try ECSJSON.encodeString(r.registeredResources))::jsonb,
+                   remaining_resources = \(try ECSJSON.encodeString(r.remainingResources))::jsonb,
+                   attributes = \(try ECSJSON.encodeString(r.attributes))::jsonb,
+                   version_info = \(try r.versionInfo.map { try ECSJSON.encodeString($0) })::jsonb,
+                   agent_connected = true, version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(r.cluster) AND instance_id = \(r.id)
+            """, logger: logger)
+    }
+
+    public func get(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws
+        -> [ContainerInstanceRecord]
+    {
+        try await records(conn.query("""
+            \(unescaped: Self.selectColumns)
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = ANY(\(ids))
+            """, logger: logger))
+    }
+
+    /// The live (not INACTIVE) instance registered for an EC2-style host id, if any.
+    public func live(_ conn: PostgresConnection, account: String, cluster: String, ec2InstanceId: String) async throws
+        -> ContainerInstanceRecord?
+    {
+        try await records(conn.query("""
+            \(unescaped: Self.selectColumns)
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND ec2_instance_id = \(ec2InstanceId)
+              AND status <> 'INACTIVE'
+            """, logger: logger)).first
+    }
+
+    /// Instance ids by id order; a nil status lists every instance that is not INACTIVE.
+    public func list(_ conn: PostgresConnection, account: String, cluster: String, status: String?, after: String?,
+                     limit: Int) async throws -> [String] {
+        let rows = try await conn.query("""
+            SELECT instance_id FROM container_instances
+            WHERE account_id = \(account) AND cluster_name = \(cluster)
+              AND (\(status)::text IS NULL AND status <> 'INACTIVE' OR status = \(status))
+              AND instance_id > \(after ?? "")
+            ORDER BY instance_id LIMIT \(limit)
+            """, logger: logger)
+        var result: [String] = []
+        for try await id in rows.decode(String.self) { result.append(id) }
+        return result
+    }
+
+    public func setStatus(_ conn: PostgresConnection, account: String, cluster: String, ids: [String], status: String)
+        async throws
+    {
+        try await conn.query("""
+            UPDATE container_instances SET status = \(status), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = ANY(\(ids))
+            """, logger: logger)
+    }
+
+    public func setAttributes(_ conn: PostgresConnection, account: String, cluster: String, id: String,
+                              attributes: [Attribute]) async throws {
+        try await conn.query("""
+            UPDATE container_instances SET attributes = \(try ECSJSON.encodeString(attributes))::jsonb,
+                   version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id)
+            """, logger: logger)
+    }
+
+    public func setTags(_ conn: PostgresConnection, account: String, cluster: String, id: String, tags: [Tag]) async throws {
+        try await conn.query("""
+            UPDATE container_instances SET tags = \(try ECSJSON.encodeString(tags))::jsonb, version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id)
+            """, logger: logger)
+    }
+
+    /// Every live instance of a cluster, for attribute listing.
+    public func all(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ContainerInstanceRecord] {
+        try await records(conn.query("""
+            \(unescaped: Self.selectColumns)
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND status <> 'INACTIVE'
+            ORDER BY instance_id
+            """, logger: logger))
+    }
+
+    private func records(_ rows: PostgresRowSequence) async throws -> [ContainerInstanceRecord] {
+        var result: [ContainerInstanceRecord] = []
+        for try await row in rows {
+            let (cluster, id, ec2, status, reason, connected, registered, remaining, attributes, version, tags, at, rowVersion) =
+                try row.decode((String, String, String, String, String?, Bool, String, String, String, String?, String, Date, Int).self)
+            var record = ContainerInstanceRecord(
+                cluster: cluster, id: id, ec2InstanceId: ec2, status: status,
+                registeredResources: try ECSJSON.decode([Resource].self, from: registered),
+                attributes: try ECSJSON.decode([Attribute].self, from: attributes),
+                versionInfo: try version.map { try ECSJSON.decode(VersionInfo.self, from: $0) },
+                tags: try ECSJSON.decode([Tag].self, from: tags))
+            record.statusReason = reason
+            record.agentConnected = connected
+            record.remainingResources = try ECSJSON.decode([Resource].self, from: remaining)
+            record.registeredAt = at
+            record.version = rowVersion
+            result.append(record)
+        }
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StowageIAM
+import StowageModel
+import StowageStore
+
+/// Options every command that reaches the database shares; each falls back to an environment variable.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "PostgreSQL URL (env STOWAGE_DATABASE_URL), e.g. postgres://user:pass@host:5432/stowage or postgres://user@/db?host=/socket/dir")
+    var databaseURL: String?
+
+    func config() throws -> DatabaseConfig {
+        guard let url = databaseURL ?? ProcessInfo.processInfo.environment["STOWAGE_DATABASE_URL"] else {
+            throw ValidationError("Give --database-url or set STOWAGE_DATABASE_URL.")
+        }
+        return try DatabaseConfig(url: url)
+    }
+}
+
+/// Settings that shape ARNs and secrets, from the environment so every process of a deployment agrees.
+struct Environment {
+    static var values: [String: String] { ProcessInfo.processInfo.environment }
+
+    static var scope: ARNScope {
+        ARNScope(partition: values["STOWAGE_PARTITION"] ?? "aws", region: values["STOWAGE_REGION"] ?? "us-east-1")
+    }
+
+    static func sealer(keyFile: String? = nil) throws -> SecretSealer {
+        if let key = values["STOWAGE_SERVER_KEY"] { return try SecretSealer(base64Key: key) }
+        if let path = values["STOWAGE_SERVER_KEY_FILE"] ?? keyFile,
+           let text = try? String(contentsOfFile: path, encoding: .utf8) { return try SecretSealer(base64Key: text) }
+        throw ValidationError("Set STOWAGE_SERVER_KEY (base64 of 32 bytes; `openssl rand -base64 32`) or STOWAGE_SERVER_KEY_FILE.")
+    }
+
+    static var maxBodyBytes: Int { values["STOWAGE_MAX_BODY_BYTES"].flatMap(Int.init) ?? (1 << 20) }
+
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = values["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}
+
+/// Runs a body with a database pool that is up for exactly as long as the body runs.
+func withDatabase<R: Sendable>(_ config: DatabaseConfig, _ body: @Sendable (Database) async throws -> R) async throws -> R {
+    let database = Database(config: config, logger: Environment.logger("stowage.db"))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await database.run() }
+        defer { group.cancelAll() }
+        return try await body(database)
+    }
+}
+
+func migrations() throws -> [Migration] {
+    guard let directory = Migration.defaultDirectory() else {
+        throw ValidationError("Migrations folder not found: run from the repository or set STOWAGE_MIGRATIONS.")
+    }
+    return try Migration.load(from: directory)
+}

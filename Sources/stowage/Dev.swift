@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import StowageIAM
+import StowageStore
+
+/// Everything on one machine: a private PostgreSQL in ./.stowage, migrations, the API, and first-run credentials.
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run Stowage on this machine with a private database.")
+    @Option(help: "State directory.") var dir = ".stowage"
+    @Option(help: "API port.") var port = 8080
+    @Option(help: "API address.") var host = "127.0.0.1"
+
+    func run() async throws {
+        Stowage.bootstrapLogging()
+        let state = absolute(dir)
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let sealer = try serverKey(state)
+        let pg = LocalPostgres(directory: state + "/pg", port: 5432)
+        try pg.start()
+        defer { pg.stop() }
+        try pg.ensureDatabase("stowage")
+        let all = try migrations()
+        let database = Database(config: pg.config, logger: Environment.logger("stowage.db"))
+        let endpoint = "http://\(host):\(port)"
+        let credentialsPath = state + "/credentials"
+        let app = makeApplication(database: database, sealer: sealer, host: host, port: port) {
+            try await Migrator(database: database).migrate(all)
+            let key = try await Self.firstRunCredentials(database: database, sealer: sealer, path: credentialsPath)
+            FileHandle.standardOutput.write(Data("""
+
+                Stowage is running.
+                  endpoint:     \(endpoint)
+                  account:      \(key.account)
+                  access key:   \(key.id)
+                  secret key:   \(key.secret)
+                  credentials:  \(credentialsPath)
+
+                Try:
+                  AWS_SHARED_CREDENTIALS_FILE=\(credentialsPath) aws ecs list-clusters --endpoint-url \(endpoint) --region us-east-1
+
+                Ctrl-C stops everything; the data stays in \(state).
+
+
+                """.utf8))
+        }
+        try await app.runService()
+    }
+
+    /// The server key that seals secrets at rest, made once and kept beside the data.
+    func serverKey(_ state: String) throws -> SecretSealer {
+        let path = state + "/server.key"
+        if !FileManager.default.fileExists(atPath: path) {
+            try SecretSealer.generateKey().write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        }
+        return try SecretSealer(base64Key: try String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    /// On first start: a `default` account, an `admin` user and a key, written as AWS shared credentials.
+    /// Later starts read the file back; a lost file gets a new key.
+    static func firstRunCredentials(database: Database, sealer: SecretSealer, path: String) async throws
+        -> (account: String, id: String, secret: String)
+    {
+        let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            var values: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2 { values[parts[0]] = parts[1] }
+            }
+            if let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"],
+               let account = AccessKeyID.account(of: id), (try? await tenancy.credential(for: id)) != nil {
+                return (account, id, secret)
+            }
+        }
+        let account: String
+        if let existing = try await tenancy.accountId(named: "default") {
+            account = existing
+        } else {
+            account = try await tenancy.createAccount(name: "default")
+            try await tenancy.createUser(account: account, name: "admin")
+        }
+        let key = try await tenancy.createAccessKey(account: account, user: "admin")
+        try writeCredentials(key, to: path)
+        return (account, key.accessKeyId, key.secretAccessKey)
+    }
+}

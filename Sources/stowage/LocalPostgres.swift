@@ -1,0 +1,132 @@
+import Foundation
+import StowageStore
+
+/// A private PostgreSQL in a directory of ours, on a unix socket only: for `stowage dev` and `make test`.
+///
+/// `initdb` refuses to run as root, so as root the server runs as the `postgres` user, who owns the directory.
+struct LocalPostgres {
+    let directory: String
+    let port: Int
+
+    var config: DatabaseConfig {
+        DatabaseConfig(port: port, socketDirectory: directory, user: "postgres", database: "stowage")
+    }
+
+    static func binDirectory() throws -> String {
+        let fm = FileManager.default
+        if let configured = ProcessInfo.processInfo.environment["PG_BINDIR"] { return configured }
+        if let out = try? Shell.output(["pg_config", "--bindir"]), fm.fileExists(atPath: out + "/initdb") { return out }
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? fm.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        if let newest = versions.last, fm.fileExists(atPath: "\(root)/\(newest)/bin/initdb") { return "\(root)/\(newest)/bin" }
+        throw ShellError(message: "PostgreSQL server binaries not found: install postgresql (apt-get install postgresql) or set PG_BINDIR")
+    }
+
+    private var asRoot: Bool { getuid() == 0 }
+
+    /// Runs a PostgreSQL tool as the user that owns the data.
+    private func pg(_ tool: String, _ args: [String], detached: Bool = false) throws {
+        let bin = try Self.binDirectory()
+        let command = [bin + "/" + tool] + args
+        let full = asRoot ? ["runuser", "-u", "postgres", "--"] + command : command
+        if detached { try Shell.runDetached(full) } else { try Shell.run(full) }
+    }
+
+    func start() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if asRoot {
+            try Shell.run(["chown", "-R", "postgres:postgres", directory])
+            try Shell.run(["chmod", "o+x", URL(fileURLWithPath: directory).deletingLastPathComponent().path])
+        }
+        if !fm.fileExists(atPath: directory + "/PG_VERSION") {
+            try pg("initdb", ["-D", directory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"])
+        }
+        if fm.fileExists(atPath: directory + "/postmaster.pid") {
+            // Left by a crash: pg_ctl status says whether a server really owns it.
+            if (try? pg("pg_ctl", ["-D", directory, "status"])) != nil { return }
+        }
+        try pg("pg_ctl", [
+            "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60",
+            "-o", "-k \(directory) -c listen_addresses='' -p \(port) -c max_connections=200 -c fsync=off", "start",
+        ], detached: true)
+    }
+
+    func stop() {
+        _ = try? pg("pg_ctl", ["-D", directory, "-m", "fast", "-w", "stop"])
+    }
+
+    /// Creates the named database when it is missing.
+    func ensureDatabase(_ name: String) throws {
+        let bin = try Self.binDirectory()
+        let exists = try Shell.output([bin + "/psql", "-h", directory, "-p", String(port), "-U", "postgres", "-d", "postgres",
+                                       "-tAc", "SELECT 1 FROM pg_database WHERE datname = '\(name)'"])
+        if exists != "1" {
+            try Shell.run([bin + "/createdb", "-h", directory, "-p", String(port), "-U", "postgres", name])
+        }
+    }
+}
+
+struct ShellError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Runs external programs for the local-machine commands (PostgreSQL's tools) with posix_spawn and waitpid,
+/// which behave the same whether or not the program leaves a daemon behind.
+enum Shell {
+    static func run(_ args: [String]) throws { _ = try output(args) }
+
+    /// Runs a command and returns its trimmed output (stdout and stderr together).
+    @discardableResult
+    static func output(_ args: [String]) throws -> String {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ShellError(message: "pipe failed") }
+        let (status, text) = try spawn(args, stdoutFD: fds[1], readFrom: fds[0])
+        guard status == 0 else {
+            throw ShellError(message: "\(args.joined(separator: " ")) failed (\(status)): \(text)")
+        }
+        return text
+    }
+
+    /// For commands that leave a daemon behind: a daemon would hold a captured pipe open forever.
+    static func runDetached(_ args: [String]) throws {
+        let null = open("/dev/null", O_WRONLY)
+        let (status, _) = try spawn(args, stdoutFD: null, readFrom: nil)
+        guard status == 0 else {
+            throw ShellError(message: "\(args.joined(separator: " ")) failed (\(status)); see server.log in the data directory")
+        }
+    }
+
+    private static func spawn(_ args: [String], stdoutFD: Int32, readFrom: Int32?) throws -> (Int32, String) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 2)
+        if let readFrom { posix_spawn_file_actions_addclose(&actions, readFrom) }
+        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, args[0], &actions, nil, argv, environ)
+        close(stdoutFD)
+        guard spawned == 0 else {
+            if let readFrom { close(readFrom) }
+            throw ShellError(message: "cannot run \(args[0]): \(String(cString: strerror(spawned)))")
+        }
+        var output = [UInt8]()
+        if let readFrom {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(readFrom, &buffer, buffer.count)
+                if n <= 0 { break }
+                output += buffer[0..<n]
+            }
+            close(readFrom)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

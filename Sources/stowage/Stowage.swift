@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import StowageAPI
+import StowageIAM
+import StowageModel
+import StowageStore
+
+@main
+struct Stowage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stowage",
+        abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
+        subcommands: [Server.self, Migrate.self, Dev.self, Admin.self, Postgres.self])
+
+    /// Logs go out as JSON lines unless STOWAGE_LOG_FORMAT=text.
+    static func bootstrapLogging() {
+        if ProcessInfo.processInfo.environment["STOWAGE_LOG_FORMAT"] == "text" {
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        } else {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
+    }
+}
+
+/// Builds the HTTP application around a database: shared by `server` and `dev`.
+func makeApplication(database: Database, sealer: SecretSealer, host: String, port: Int,
+                     beforeStart: @escaping @Sendable () async throws -> Void) -> some ApplicationProtocol {
+    let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
+    let services = Services(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    var app = Application(
+        router: APIRouter.build(services: services),
+        configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
+        services: [database.client],
+        logger: Environment.logger("stowage.server"))
+    app.beforeServerStarts(perform: beforeStart)
+    return app
+}
+
+struct Server: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the API (ECS door, REST, /healthz, /metrics).")
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Address to listen on.") var host = "0.0.0.0"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Flag(help: "Apply pending migrations before serving.") var migrate = false
+
+    func run() async throws {
+        Stowage.bootstrapLogging()
+        let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let pending = migrate ? try migrations() : []
+        let app = makeApplication(database: database, sealer: try Environment.sealer(), host: host, port: port) {
+            if !pending.isEmpty { try await Migrator(database: database).migrate(pending) }
+        }
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations, once each, under an advisory lock.")
+    @OptionGroup var db: DatabaseOptions
+
+    func run() async throws {
+        let all = try migrations()
+        let applied = try await withDatabase(try db.config()) { try await Migrator(database: $0).migrate(all) }
+        print(applied.isEmpty ? "schema is current (\(all.count) migrations)" : "applied \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bootstrap tenants: accounts, users and access keys.",
+        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self])
+
+    struct CreateAccount: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-account", abstract: "Create an account (tenant); prints its 12-digit id.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Unique account name.") var name: String
+
+        func run() async throws {
+            let sealer = try Environment.sealer()
+            let id = try await withDatabase(try db.config()) { database in
+                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createAccount(name: name)
+            }
+            print(id)
+        }
+    }
+
+    struct CreateUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-user", abstract: "Create a user in an account.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Account id.") var account: String
+        @Option(help: "User name.") var name: String
+
+        func run() async throws {
+            let sealer = try Environment.sealer()
+            try await withDatabase(try db.config()) { database in
+                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createUser(account: account, name: name)
+            }
+            print(Environment.scope.iamUser(account, name))
+        }
+    }
+
+    struct CreateAccessKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-access-key", abstract: "Create an access key; the secret is shown this once.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Account id.") var account: String
+        @Option(help: "User name.") var user: String
+        @Option(help: "Also write the key to this file in AWS shared-credentials format.") var credentialsFile: String?
+
+        func run() async throws {
+            let sealer = try Environment.sealer()
+            let key = try await withDatabase(try db.config()) { database in
+                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createAccessKey(account: account, user: user)
+            }
+            if let credentialsFile { try writeCredentials(key, to: credentialsFile) }
+            print("aws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")
+        }
+    }
+}
+
+func writeCredentials(_ key: NewAccessKey, to path: String) throws {
+    try key.sharedCredentials().write(toFile: path, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+}
+
+struct Postgres: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start or stop a private PostgreSQL in a directory (used by make test).",
+        subcommands: [Start.self, Stop.self])
+
+    struct Start: AsyncParsableCommand {
+        @Option(help: "Data directory (also holds the socket).") var dir: String
+        @Option(help: "Port number naming the socket.") var port = 5432
+        @Option(help: "Database to create if missing.") var database = "stowage"
+
+        func run() async throws {
+            let pg = LocalPostgres(directory: absolute(dir), port: port)
+            try pg.start()
+            try pg.ensureDatabase(database)
+            print(pg.config.with(database: database).url)
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        @Option(help: "Data directory.") var dir: String
+        @Option var port = 5432
+        func run() async throws { LocalPostgres(directory: absolute(dir), port: port).stop() }
+    }
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
