@@ -66,14 +66,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Shared by the test targets only: the throwaway test database.
+        .target(
+            name: "StowageTestSupport",
+            dependencies: ["StowageStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
-        .testTarget(name: "StowageStoreTests", dependencies: ["StowageStore"], swiftSettings: strict),
-        .testTarget(name: "StowageIAMTests", dependencies: ["StowageIAM"], swiftSettings: strict),
+        .testTarget(name: "StowageStoreTests", dependencies: ["StowageStore", "StowageTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "StowageIAMTests",
+            dependencies: ["StowageIAM", "StowageTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StowageAPITests",
             dependencies: [
                 "StowageAPI",
+                "StowageTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),

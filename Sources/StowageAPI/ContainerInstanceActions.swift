@@ -92,7 +92,9 @@ struct ContainerInstanceActions {
             if var again = existing {
                 again.registeredResources = resources
                 again.remainingResources = resources
-                again.attributes = attributes
+                // What the agent reports wins; attributes set by PutAttributes since then persist.
+                let reported = Set(attributes.map(\.name))
+                again.attributes = again.attributes.filter { !reported.contains($0.name) } + attributes
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
                 return try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again

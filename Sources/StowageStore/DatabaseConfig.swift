@@ -4,7 +4,7 @@ import PostgresNIO
 /// Where the database is, parsed from a libpq-style URL so one string configures every process.
 ///
 /// Accepts `postgres://user:pass@host:port/db` and the unix-socket form
-/// `postgres://user@/db?host=/socket/dir` (libpq's convention).
+/// `postgres://user@/db?host=/socket/dir&port=5433` (libpq's convention).
 public struct DatabaseConfig: Sendable, Equatable {
     public var host: String
     public var port: Int
@@ -27,7 +27,7 @@ public struct DatabaseConfig: Sendable, Equatable {
         }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
-        port = components.port ?? 5432
+        port = components.port ?? query["port"].flatMap(Int.init) ?? 5432
         socketDirectory = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
         user = components.user ?? query["user"] ?? "postgres"
         password = components.password
@@ -45,7 +45,7 @@ public struct DatabaseConfig: Sendable, Equatable {
 
     public var url: String {
         let auth = password.map { "\(user):\($0)" } ?? user
-        if let socketDirectory { return "postgres://\(auth)@/\(database)?host=\(socketDirectory)" }
+        if let socketDirectory { return "postgres://\(auth)@/\(database)?host=\(socketDirectory)&port=\(port)" }
         return "postgres://\(auth)@\(host):\(port)/\(database)"
     }
 

@@ -8,6 +8,8 @@ public struct Migration: Sendable, Equatable {
     public var name: String
     public var sql: String
 
+    public init(version: Int, name: String, sql: String) { self.version = version; self.name = name; self.sql = sql }
+
     /// Loads `NNNN_name.sql` files from a directory, ordered by number; rejects duplicates.
     public static func load(from directory: String) throws -> [Migration] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".sql") }

@@ -40,6 +40,9 @@ public struct MountPoint: Codable, Sendable, Equatable, Hashable {
     public var sourceVolume: String?
     public var containerPath: String?
     public var readOnly: Bool?
+    public init(sourceVolume: String? = nil, containerPath: String? = nil, readOnly: Bool? = nil) {
+        self.sourceVolume = sourceVolume; self.containerPath = containerPath; self.readOnly = readOnly
+    }
 }
 
 public struct Ulimit: Codable, Sendable, Equatable, Hashable {

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import StowageAPI
+import StowageIAM
+import StowageModel
+import StowageStore
+import StowageTestSupport
+import Testing
+
+/// A tenant with a working access key.
+struct Tenant: Sendable {
+    var account: String
+    var key: NewAccessKey
+}
+
+/// One decoded answer: the HTTP status and the JSON body.
+struct Answer: @unchecked Sendable {
+    var status: Int
+    var json: [String: Any]
+    var headers: HTTPFields
+    var errorType: String? { json["__type"] as? String }
+    var message: String { json["message"] as? String ?? "" }
+    subscript(_ key: String) -> Any? { json[key] }
+    func object(_ key: String) -> [String: Any] { json[key] as? [String: Any] ?? [:] }
+    func array(_ key: String) -> [[String: Any]] { json[key] as? [[String: Any]] ?? [] }
+    func strings(_ key: String) -> [String] { json[key] as? [String] ?? [] }
+}
+
+/// Services on the shared test database with two fresh tenants, driven through the real router.
+struct Harness: Sendable {
+    let services: Services
+    let a: Tenant
+    let b: Tenant
+
+    static func make(maxBodyBytes: Int = 1 << 20) async throws -> Harness {
+        let database = try await TestDatabase.shared()
+        let tenancy = Tenancy(database: database, sealer: try SecretSealer(base64Key: SecretSealer.generateKey()))
+        func tenant(_ name: String) async throws -> Tenant {
+            let account = try await tenancy.createAccount(name: "\(name)-\(UUID().uuidString)")
+            try await tenancy.createUser(account: account, name: "admin")
+            return Tenant(account: account, key: try await tenancy.createAccessKey(account: account, user: "admin"))
+        }
+        let services = Services(database: database, tenancy: tenancy, maxBodyBytes: maxBodyBytes)
+        return Harness(services: services, a: try await tenant("a"), b: try await tenant("b"))
+    }
+
+    func run(_ body: @Sendable (Client) async throws -> Void) async throws {
+        let app = Application(router: APIRouter.build(services: services))
+        try await app.test(.router) { client in try await body(Client(client: client)) }
+    }
+
+    struct Client: Sendable {
+        let client: any TestClientProtocol
+
+        /// Sends a request signed the way boto3 signs, optionally at another time or with another secret.
+        func send(_ method: HTTPRequest.Method, _ uri: String, body: String = "", as tenant: Tenant,
+                  headers extra: [String: String] = [:], at date: Date = Date(), secret: String? = nil,
+                  signed: Bool = true) async throws -> Answer {
+            let parts = uri.split(separator: "?", maxSplits: 1)
+            var headerMap: [String: [String]] = ["host": ["localhost:8080"]]
+            for (name, value) in extra { headerMap[name.lowercased()] = [value] }
+            let signable = SignableRequest(method: method.rawValue, path: String(parts[0]),
+                                           query: parts.count > 1 ? String(parts[1]) : "", headers: headerMap, body: Data(body.utf8))
+            var fields = HTTPFields()
+            for (name, values) in headerMap { if let n = HTTPField.Name(name) { fields[n] = values[0] } }
+            if signed {
+                let signer = SigV4Signer(accessKeyId: tenant.key.accessKeyId, secret: secret ?? tenant.key.secretAccessKey)
+                for (name, value) in signer.sign(signable, at: date) { if let n = HTTPField.Name(name) { fields[n] = value } }
+            }
+            let response = try await client.executeRequest(uri: uri, method: method, headers: fields,
+                                                            body: body.isEmpty ? nil : ByteBuffer(string: body))
+            let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+            return Answer(status: Int(response.status.code), json: json, headers: response.headers)
+        }
+
+        /// Calls an ECS action through the AWS door, as boto3 does.
+        func ecs(_ action: String, _ body: String = "{}", as tenant: Tenant, at date: Date = Date(), secret: String? = nil)
+            async throws -> Answer
+        {
+            try await send(.post, "/", body: body, as: tenant,
+                           headers: ["x-amz-target": "AmazonEC2ContainerServiceV20141113.\(action)",
+                                     "content-type": "application/x-amz-json-1.1"],
+                           at: date, secret: secret)
+        }
+
+        func rest(_ method: HTTPRequest.Method, _ uri: String, _ body: String = "", as tenant: Tenant) async throws -> Answer {
+            try await send(method, uri, body: body, as: tenant, headers: body.isEmpty ? [:] : ["content-type": "application/json"])
+        }
+    }
+}
+
+/// JSON text for a request body.
+func json(_ object: [String: Any]) -> String {
+    String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+}
+
+let registerWeb = json([
+    "family": "web",
+    "containerDefinitions": [["name": "web", "image": "busybox", "memory": 64, "portMappings": [["containerPort": 80]]]],
+])
+
+var instanceResources: [[String: Any]] {
+    [
+    ["name": "CPU", "type": "INTEGER", "integerValue": 2048],
+    ["name": "MEMORY", "type": "INTEGER", "integerValue": 3768],
+    ["name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22", "2375"]],
+    ]
+}

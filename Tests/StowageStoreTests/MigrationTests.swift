@@ -1,0 +1,107 @@
+import Foundation
+import PostgresNIO
+import StowageStore
+import StowageTestSupport
+import Testing
+
+@Suite struct SQLScriptTests {
+    @Test func splitsOnSemicolonsOutsideQuotesAndComments() {
+        let script = """
+            -- a comment; with a semicolon
+            CREATE TABLE t (a text DEFAULT 'x;y');
+            /* block; comment */ INSERT INTO t VALUES ('it''s; fine');
+            CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;
+            SELECT "odd;name" FROM t
+            """
+        let statements = SQLScript.statements(script)
+        #expect(statements.count == 4)
+        #expect(statements[0] == "CREATE TABLE t (a text DEFAULT 'x;y')")
+        #expect(statements[1] == "INSERT INTO t VALUES ('it''s; fine')")
+        #expect(statements[2].hasSuffix("$body$ LANGUAGE plpgsql"))
+        #expect(statements[3] == #"SELECT "odd;name" FROM t"#)
+    }
+
+    @Test func dollarSignsInIdentifiersAreNotQuotes() {
+        #expect(SQLScript.statements("SELECT $1; SELECT 2").count == 2)
+    }
+}
+
+@Suite struct MigratorTests {
+    func count(_ db: Database, _ sql: String) async throws -> Int {
+        try await db.withConnection { try await $0.first(PostgresQuery(unsafeSQL: sql), as: Int.self, logger: db.logger) } ?? -1
+    }
+
+    @Test func appliesEachMigrationOnceInOrder() async throws {
+        let db = try await TestDatabase.makeEmpty(prefix: "migrate")
+        let migrations = [
+            Migration(version: 1, name: "one", sql: "CREATE TABLE m1 (a int); INSERT INTO m1 VALUES (1);"),
+            Migration(version: 2, name: "two", sql: "INSERT INTO m1 VALUES (2);"),
+        ]
+        #expect(try await Migrator(database: db).migrate(migrations) == [1, 2])
+        #expect(try await Migrator(database: db).migrate(migrations) == [])
+        #expect(try await count(db, "SELECT count(*) FROM m1") == 2)
+        #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 2)
+    }
+
+    @Test func aFailingMigrationLeavesNothingBehind() async throws {
+        let db = try await TestDatabase.makeEmpty(prefix: "migrate_fail")
+        let bad = [Migration(version: 1, name: "bad", sql: "CREATE TABLE half (a int); SELECT no_such_column FROM half;")]
+        await #expect(throws: (any Error).self) { _ = try await Migrator(database: db).migrate(bad) }
+        #expect(try await count(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'half'") == 0)
+        #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 0)
+    }
+
+    @Test func concurrentMigratorsApplyOnce() async throws {
+        let db = try await TestDatabase.makeEmpty(prefix: "migrate_race")
+        let migrations = [Migration(version: 1, name: "one", sql: "CREATE TABLE once (a int); INSERT INTO once VALUES (1);")]
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 { group.addTask { try await Migrator(database: db).migrate(migrations) } }
+            var all: [Int] = []
+            for try await result in group { all += result }
+            return all
+        }
+        #expect(applied == [1])
+        #expect(try await count(db, "SELECT count(*) FROM once") == 1)
+    }
+
+    @Test func repositoryMigrationsLoadAndApply() async throws {
+        let migrations = try Migration.load(from: TestDatabase.migrationsDirectory)
+        #expect(migrations.first?.version == 1)
+        #expect(zip(migrations, migrations.dropFirst()).allSatisfy { $0.version < $1.version })
+        let db = try await TestDatabase.shared()
+        #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == migrations.count)
+    }
+
+    @Test func everyTenantTableLeadsItsKeyWithAccountId() async throws {
+        let db = try await TestDatabase.shared()
+        let rows = try await db.withConnection { conn in
+            var result: [(String, String)] = []
+            let query: PostgresQuery = """
+                SELECT tc.table_name, kcu.column_name
+                FROM information_schema.table_constraints tc
+                JOIN information_schema.key_column_usage kcu
+                  ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema
+                WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = 'public' AND kcu.ordinal_position = 1
+                """
+            for try await row in try await conn.query(query, logger: db.logger).decode((String, String).self) { result.append(row) }
+            return result
+        }
+        #expect(!rows.isEmpty)
+        for (table, column) in rows where table != "schema_migrations" {
+            #expect(column == "account_id", "table \(table) leads its primary key with \(column)")
+        }
+    }
+}
+
+@Suite struct DatabaseConfigTests {
+    @Test func parsesTCPAndSocketURLs() throws {
+        let tcp = try DatabaseConfig(url: "postgres://u:p@db.example:6543/app?pool=4")
+        #expect(tcp.host == "db.example" && tcp.port == 6543 && tcp.user == "u" && tcp.password == "p")
+        #expect(tcp.database == "app" && tcp.maxConnections == 4)
+        let socket = try DatabaseConfig(url: "postgres://postgres@/stowage?host=/tmp/pg&port=5433")
+        #expect(socket.socketDirectory == "/tmp/pg" && socket.database == "stowage" && socket.user == "postgres")
+        #expect(socket.port == 5433)
+        #expect(try DatabaseConfig(url: socket.url) == socket)
+        #expect(throws: (any Error).self) { try DatabaseConfig(url: "mysql://x/y") }
+    }
+}
