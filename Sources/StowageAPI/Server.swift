@@ -5,6 +5,11 @@ import StowageModel
 
 /// Builds the HTTP surface: the AWS-protocol door at `POST /`, the REST API, and the operational endpoints.
 public enum APIRouter {
+    /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
+    public static var routeList: [String] {
+        ["GET /healthz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
+    }
+
     public static func build(services: Services) -> Router<StowageContext> {
         let router = Router(context: StowageContext.self)
         let gateway = Gateway(services: services)

@@ -50,15 +50,20 @@ public struct SigV4Verifier: Sendable {
         }
         let key = SigV4.signingKey(secret: credential.secret, date: parsed.date, region: parsed.region, service: parsed.service)
         let scope = "\(parsed.date)/\(parsed.region)/\(parsed.service)/aws4_request"
-        // Clients differ on whether the wire path is encoded again (botocore does, some curl versions do not).
-        for uri in [SigV4.uriEncode(request.path, keepSlash: true), request.path] {
-            let canonical = SigV4.canonicalRequest(
-                request, canonicalURI: uri, signedHeaders: parsed.signedHeaders, payloadHash: parsed.payloadHash,
-                excludingQuery: parsed.presigned ? "X-Amz-Signature" : nil)
-            let expected = SigV4.signature(
-                key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
-            if SigV4.constantTimeEqual(expected, parsed.signature) {
-                return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
+        // Clients differ on whether the wire path is encoded again (botocore does, some curl versions do not),
+        // and presigners on the payload hash (S3-style UNSIGNED-PAYLOAD, or the empty body's hash as botocore does).
+        let uris = [SigV4.uriEncode(request.path, keepSlash: true), request.path]
+        let payloads = parsed.presigned ? [request.bodySHA256, "UNSIGNED-PAYLOAD"] : [parsed.payloadHash]
+        for uri in uris {
+            for payload in payloads {
+                let canonical = SigV4.canonicalRequest(
+                    request, canonicalURI: uri, signedHeaders: parsed.signedHeaders, payloadHash: payload,
+                    excludingQuery: parsed.presigned ? "X-Amz-Signature" : nil)
+                let expected = SigV4.signature(
+                    key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
+                if SigV4.constantTimeEqual(expected, parsed.signature) {
+                    return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
+                }
             }
         }
         throw .invalidSignature(

@@ -13,7 +13,7 @@ struct Stowage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
-        subcommands: [Server.self, Migrate.self, Dev.self, Admin.self, Postgres.self])
+        subcommands: [Server.self, Migrate.self, Dev.self, Admin.self, Postgres.self, Routes.self])
 
     /// Logs go out as JSON lines unless STOWAGE_LOG_FORMAT=text.
     static func bootstrapLogging() {
@@ -153,4 +153,9 @@ struct Postgres: AsyncParsableCommand {
 
 func absolute(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the HTTP routes the server serves.")
+    func run() { print(APIRouter.routeList.joined(separator: "\n")) }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Stowage needs when it is missing: the PostgreSQL server (apt-get, as root) and,
+# with "test", the Python clients the tests drive (boto3, the AWS CLI, pytest, openapi-spec-validator).
+set -euo pipefail
+
+have_pg_server() {
+    local bindir
+    bindir=$(pg_config --bindir 2>/dev/null || true)
+    [ -n "$bindir" ] && [ -x "$bindir/initdb" ] && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+apt_install() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing: $* — install with: sudo apt-get install $*" >&2
+        exit 1
+    fi
+    if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; export APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ! have_pg_server; then
+    echo "installing PostgreSQL server..."
+    apt_install postgresql
+fi
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+fi
+command -v curl >/dev/null || apt_install curl
+command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
+
+if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
+    python3 -c "import boto3, pytest, openapi_spec_validator, yaml" 2>/dev/null \
+        || python3 -m pip install -q boto3 pytest openapi-spec-validator pyyaml
+    command -v aws >/dev/null || python3 -m pip install -q awscli
+fi
+if [ "${1:-}" = "bench" ]; then
+    command -v wrk >/dev/null || apt_install wrk
+fi

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# make test: a throwaway PostgreSQL in a temporary directory, every Swift test, then the Python
+# client tests (boto3, the AWS CLI, curl) against a real server process. Non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh test || exit 1
+swift build --build-tests || exit 1
+
+tmp=$(mktemp -d /tmp/stowage-test.XXXXXX)
+pgport=$((20000 + RANDOM % 20000))
+bin=.build/debug/stowage
+cleanup() {
+    "$bin" postgres stop --dir "$tmp/pg" --port "$pgport" >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if ! url=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport"); then
+    echo "could not start PostgreSQL: $url" >&2
+    cat "$tmp/pg/server.log" >&2 2>/dev/null
+    exit 1
+fi
+export STOWAGE_TEST_DATABASE_URL="$url"
+
+status=0
+swift test --skip-build || status=1
+
+STOWAGE_BIN="$PWD/$bin" python3 -m pytest tests/python -q -p no:cacheprovider || status=1
+
+if [ "$status" = 0 ]; then echo "make test: all tests passed"; else echo "make test: FAILED" >&2; fi
+exit "$status"

@@ -1,0 +1,135 @@
+"""Fixtures: a real `stowage server` process on the test database, and tenants made with `stowage admin`."""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+BIN = os.environ.get("STOWAGE_BIN", ".build/debug/stowage")
+REGION = "us-east-1"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_env():
+    url = os.environ.get("STOWAGE_TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("STOWAGE_TEST_DATABASE_URL is not set: run `make test`")
+    env = dict(os.environ)
+    env["STOWAGE_DATABASE_URL"] = url
+    env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    env["STOWAGE_LOG_FORMAT"] = "json"
+    subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
+    return env
+
+
+class Server:
+    def __init__(self, env, port, process, log_path):
+        self.env = env
+        self.port = port
+        self.process = process
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+
+
+@pytest.fixture(scope="session")
+def server(server_env, tmp_path_factory):
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen([BIN, "server", "--host", "127.0.0.1", "--port", str(port)],
+                               env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            log.flush()
+            pytest.fail("server did not start:\n" + open(log_path).read())
+        time.sleep(0.1)
+    yield Server(server_env, port, process, log_path)
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = "killed after 15 s"
+    log.close()
+    assert code == 0, f"graceful shutdown on SIGTERM exits 0, got {code}"
+
+
+
+def _admin(env, *args):
+    out = subprocess.run([BIN, "admin", *args], env=env, check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Tenant:
+    def __init__(self, account, key_id, secret):
+        self.account = account
+        self.key_id = key_id
+        self.secret = secret
+
+    def env(self):
+        return {"AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_DEFAULT_REGION": REGION}
+
+
+def make_tenant(env):
+    account = _admin(env, "create-account", "--name", f"py-{uuid.uuid4()}")
+    _admin(env, "create-user", "--account", account, "--name", "ci")
+    keys = dict(line.split(" = ", 1) for line in
+                _admin(env, "create-access-key", "--account", account, "--user", "ci").splitlines())
+    return Tenant(account, keys["aws_access_key_id"], keys["aws_secret_access_key"])
+
+
+@pytest.fixture
+def tenant(server):
+    return make_tenant(server.env)
+
+
+@pytest.fixture
+def other_tenant(server):
+    return make_tenant(server.env)
+
+
+def ecs_client(server, tenant, secret=None, key_id=None):
+    return boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=key_id or tenant.key_id,
+                        aws_secret_access_key=secret or tenant.secret)
+
+
+@pytest.fixture
+def ecs(server, tenant):
+    return ecs_client(server, tenant)
+
+
+def aws_cli(server, tenant, *args, check=True):
+    """Runs the AWS CLI against the server; returns (exit code, parsed JSON or stderr)."""
+    env = dict(os.environ)
+    env.update(tenant.env())
+    env.pop("AWS_PROFILE", None)
+    env["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+    env["AWS_CONFIG_FILE"] = "/dev/null"
+    proc = subprocess.run(["aws", *args, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json"],
+                          env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed: {proc.stderr}")
+    if proc.returncode == 0:
+        return 0, (json.loads(proc.stdout) if proc.stdout.strip() else {})
+    return proc.returncode, proc.stderr
