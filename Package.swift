@@ -54,6 +54,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "StowageWorker",
+            dependencies: [
+                "StowageModel",
+                "StowageStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "stowage",
             dependencies: [
@@ -61,6 +71,7 @@ let package = Package(
                 "StowageStore",
                 "StowageIAM",
                 "StowageAPI",
+                "StowageWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -77,6 +88,11 @@ let package = Package(
         .testTarget(
             name: "StowageIAMTests",
             dependencies: ["StowageIAM", "StowageTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StowageWorkerTests",
+            dependencies: ["StowageWorker", "StowageTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -136,6 +136,11 @@ struct TaskDefinitionActions {
                 record.status = "DELETE_IN_PROGRESS"
                 deleted.append(model(record, c))
             }
+            if !deleted.isEmpty {
+                // As in ECS, deletion finishes asynchronously, once nothing references the revisions.
+                try await JobQueue(logger: c.logger).enqueue(
+                    conn, account: c.account, kind: JobKind.purgeTaskDefinitions, uniqueKey: "all")
+            }
             return DeleteTaskDefinitionsResponse(taskDefinitions: deleted, failures: failures)
         }
     }

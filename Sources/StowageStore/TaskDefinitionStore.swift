@@ -127,6 +127,17 @@ public struct TaskDefinitionStore: Sendable {
             """, logger: logger)
     }
 
+    /// Deletes the account's DELETE_IN_PROGRESS revisions; returns how many went.
+    public func purgeDeleted(_ conn: PostgresConnection, account: String) async throws -> Int {
+        let rows = try await conn.query("""
+            DELETE FROM task_definitions WHERE account_id = \(account) AND status = 'DELETE_IN_PROGRESS'
+            RETURNING revision
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows.decode(Int.self) { count += 1 }
+        return count
+    }
+
     static func escapeLike(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")

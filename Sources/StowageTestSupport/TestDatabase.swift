@@ -45,6 +45,13 @@ public enum TestDatabase {
         return database
     }
 
+    /// A new database with every migration applied, for tests that need the whole queue to themselves.
+    public static func fresh(prefix: String) async throws -> Database {
+        let db = try await makeEmpty(prefix: prefix)
+        try await Migrator(database: db).migrate(try Migration.load(from: migrationsDirectory))
+        return db
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "stowage.test")
         logger.logLevel = .warning

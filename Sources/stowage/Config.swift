@@ -44,7 +44,11 @@ struct Environment {
 
 /// Runs a body with a database pool that is up for exactly as long as the body runs.
 func withDatabase<R: Sendable>(_ config: DatabaseConfig, _ body: @Sendable (Database) async throws -> R) async throws -> R {
-    let database = Database(config: config, logger: Environment.logger("stowage.db"))
+    // Short-lived commands lease before the pool's run loop is scheduled; PostgresNIO warns about that
+    // harmless race, so their pool logs errors only (failures still surface as thrown errors).
+    var logger = Environment.logger("stowage.db")
+    logger.logLevel = .error
+    let database = Database(config: config, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.run() }
         defer { group.cancelAll() }

@@ -10,6 +10,7 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "State directory.") var dir = ".stowage"
     @Option(help: "API port.") var port = 8080
     @Option(help: "API address.") var host = "127.0.0.1"
+    @OptionGroup var workerFlags: WorkerFlags
 
     func run() async throws {
         Stowage.bootstrapLogging()
@@ -21,15 +22,18 @@ struct Dev: AsyncParsableCommand {
         defer { pg.stop() }
         try pg.ensureDatabase("stowage")
         let all = try migrations()
+        let credentialsPath = state + "/credentials"
+        let key = try await withDatabase(pg.config) { database in
+            try await Migrator(database: database).migrate(all)
+            return try await Self.firstRunCredentials(database: database, sealer: sealer, path: credentialsPath)
+        }
         let database = Database(config: pg.config, logger: Environment.logger("stowage.db"))
         let endpoint = "http://\(host):\(port)"
-        let credentialsPath = state + "/credentials"
-        let app = makeApplication(database: database, sealer: sealer, host: host, port: port) {
-            try await Migrator(database: database).migrate(all)
-            let key = try await Self.firstRunCredentials(database: database, sealer: sealer, path: credentialsPath)
+        let worker = makeWorker(database: database, flags: workerFlags)
+        let app = makeApplication(database: database, sealer: sealer, host: host, port: port, extraServices: [worker]) {
             FileHandle.standardOutput.write(Data("""
 
-                Stowage is running.
+                Stowage is running: API and a worker.
                   endpoint:     \(endpoint)
                   account:      \(key.account)
                   access key:   \(key.id)

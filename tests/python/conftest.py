@@ -63,7 +63,14 @@ def server(server_env, tmp_path_factory):
             log.flush()
             pytest.fail("server did not start:\n" + open(log_path).read())
         time.sleep(0.1)
+    worker_log = open(log_path.with_name("worker.log"), "w")
+    worker = subprocess.Popen([BIN, "worker", "--poll-interval", "0.5"], env=server_env,
+                              stdout=worker_log, stderr=subprocess.STDOUT)
     yield Server(server_env, port, process, log_path)
+    worker.send_signal(signal.SIGTERM)
+    worker_code = worker.wait(timeout=15)
+    worker_log.close()
+    assert worker_code == 0, f"the worker exits 0 on SIGTERM, got {worker_code}"
     process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(timeout=15)

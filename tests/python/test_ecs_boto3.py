@@ -1,4 +1,6 @@
 """The ECS door driven by boto3, a client that signs its own requests."""
+import time
+
 import botocore
 import pytest
 
@@ -107,3 +109,21 @@ def test_another_tenant_is_denied(server, ecs, other_tenant):
 def test_request_id_header(ecs):
     response = ecs.list_clusters()
     assert response["ResponseMetadata"]["RequestId"]
+
+
+def test_deleted_task_definitions_are_purged_by_the_worker(ecs):
+    ecs.register_task_definition(family="purge", containerDefinitions=WEB)
+    ecs.deregister_task_definition(taskDefinition="purge:1")
+    deleted = ecs.delete_task_definitions(taskDefinitions=["purge:1"])
+    assert deleted["taskDefinitions"][0]["status"] == "DELETE_IN_PROGRESS"
+    assert deleted["failures"] == []
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            ecs.describe_task_definition(taskDefinition="purge:1")
+        except ecs.exceptions.ClientException:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the worker did not purge the deleted revision")
+    assert ecs.list_task_definitions(status="DELETE_IN_PROGRESS")["taskDefinitionArns"] == []

@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StowageModel
+import StowageStore
+import Synchronization
+
+/// What a job handler is given.
+public struct JobContext: Sendable {
+    public var job: Job
+    public var database: Database
+    public var queue: JobQueue
+    public var logger: Logger
+}
+
+/// Does one kind of job. Handlers must be idempotent: a job whose worker died is run again.
+public typealias JobHandler = @Sendable (JobContext) async throws -> Void
+
+/// A system-wide job enqueued once per period, however many workers run.
+public struct PeriodicJob: Sendable {
+    public var kind: String
+    public var every: TimeInterval
+    public init(kind: String, every: TimeInterval) { self.kind = kind; self.every = every }
+}
+
+/// Settings of one worker process.
+public struct WorkerOptions: Sendable {
+    public var id: String
+    /// Jobs run at once by this process.
+    public var concurrency: Int
+    /// Longest sleep between looks at the queue when no NOTIFY arrives.
+    public var pollInterval: Duration
+    /// How long a taken job stays leased; past it another worker may take it.
+    public var lease: TimeInterval
+    /// The first retry's delay; each further attempt doubles it (capped at five minutes).
+    public var retryBase: TimeInterval
+
+    public init(id: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))",
+                concurrency: Int = 8, pollInterval: Duration = .seconds(1), lease: TimeInterval = 60,
+                retryBase: TimeInterval = 1) {
+        self.id = id; self.concurrency = concurrency; self.pollInterval = pollInterval; self.lease = lease
+        self.retryBase = retryBase
+    }
+}
+
+/// Drains the job queue: woken by LISTEN/NOTIFY, polling as a fallback, running up to `concurrency` jobs,
+/// retrying failures with backoff. On graceful shutdown it stops taking jobs and finishes the ones it holds.
+public final class Worker: Service, Sendable {
+    let database: Database
+    let queue: JobQueue
+    let handlers: [String: JobHandler]
+    let periodic: [PeriodicJob]
+    let options: WorkerOptions
+    let logger: Logger
+    let clock: any WallClock
+    private let wakeup = Wakeup()
+    private let inFlight = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+
+    public init(database: Database, handlers: [String: JobHandler], periodic: [PeriodicJob] = [],
+                options: WorkerOptions = WorkerOptions(), clock: any WallClock = SystemClock(), logger: Logger) {
+        self.database = database
+        self.queue = JobQueue(logger: logger)
+        self.handlers = handlers
+        self.periodic = periodic
+        self.options = options
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "worker"] = .string(options.id)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.listen() }
+                if !self.periodic.isEmpty { group.addTask { await self.schedulePeriodic() } }
+                await self.loop(group: &group)
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Asks the worker to finish what it holds and return.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    private func loop(group: inout DiscardingTaskGroup) async {
+        var failures = 0
+        while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+            let free = options.concurrency - inFlight.load(ordering: .relaxed)
+            var taken: [Job] = []
+            if free > 0 {
+                do {
+                    taken = try await database.withConnection { conn in
+                        try await queue.take(conn, worker: options.id, limit: free, lease: options.lease)
+                    }
+                    failures = 0
+                } catch {
+                    failures += 1
+                    if failures == 1 || failures % 30 == 0 {
+                        logger.warning("cannot take jobs", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+            }
+            for job in taken {
+                inFlight.add(1, ordering: .relaxed)
+                group.addTask {
+                    await self.process(job)
+                    self.inFlight.subtract(1, ordering: .relaxed)
+                    self.wakeup.signal()
+                }
+            }
+            if taken.isEmpty || taken.count < free {
+                await wakeup.wait(timeout: options.pollInterval)
+            }
+        }
+        while inFlight.load(ordering: .relaxed) > 0 { await wakeup.wait(timeout: .milliseconds(100)) }
+    }
+
+    func process(_ job: Job) async {
+        var logger = self.logger
+        logger[metadataKey: "job"] = .string("\(job.kind)#\(job.id)")
+        logger[metadataKey: "account"] = .string(job.account)
+        do {
+            guard let handler = handlers[job.kind] else { throw UnknownJobKind(kind: job.kind) }
+            try await handler(JobContext(job: job, database: database, queue: queue, logger: logger))
+            let held = try await database.withConnection { try await queue.complete($0, job, worker: options.id) }
+            if !held { logger.warning("lease lost before completion; another worker took the job") }
+        } catch {
+            let message = (error as? APIError)?.description ?? String(describing: error)
+            let retryIn = JobQueue.backoff(attempt: job.attempts, base: options.retryBase)
+            logger.info("job failed", metadata: ["attempt": "\(job.attempts)", "retry_in": "\(retryIn)", "error": "\(message)"])
+            do {
+                try await database.withConnection { conn in
+                    try await queue.fail(conn, job, worker: options.id, error: message, retryIn: retryIn)
+                }
+                // Retries send no NOTIFY; one due before the next poll rings this worker's bell itself.
+                if .seconds(retryIn) < options.pollInterval {
+                    Task { [wakeup] in
+                        try? await Task.sleep(for: .seconds(retryIn))
+                        wakeup.signal()
+                    }
+                }
+            } catch {
+                logger.warning("could not record job failure; its lease will expire", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Turns NOTIFYs on the queue channel into wakeups; reconnects when the connection drops.
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await database.client.withConnection { conn in
+                    try await conn.listen(on: JobQueue.channel) { notifications in
+                        self.wakeup.signal()
+                        for try await _ in notifications { self.wakeup.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("listen connection lost", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Enqueues each periodic kind once per period; the claim in PostgreSQL makes that exact across workers.
+    private func schedulePeriodic() async {
+        let tick = min(1, periodic.map(\.every).min() ?? 1)
+        while !Task.isCancelled {
+            let now = clock.now().timeIntervalSince1970
+            for job in periodic {
+                let period = Date(timeIntervalSince1970: (now / job.every).rounded(.down) * job.every)
+                do {
+                    try await database.transaction { conn in
+                        if try await queue.claimPeriod(conn, kind: job.kind, period: period) {
+                            try await queue.enqueue(conn, account: "", kind: job.kind, uniqueKey: job.kind)
+                        }
+                    }
+                } catch {
+                    logger.debug("periodic enqueue failed", metadata: ["kind": "\(job.kind)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: .seconds(tick))
+        }
+    }
+}
+
+struct UnknownJobKind: Error, CustomStringConvertible {
+    var kind: String
+    var description: String { "no handler for job kind '\(kind)'" }
+}

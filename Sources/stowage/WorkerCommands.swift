@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import ServiceLifecycle
+import StowageStore
+import StowageWorker
+
+/// The worker settings shared by `worker` and `dev`.
+struct WorkerFlags: ParsableArguments {
+    @Option(help: "Jobs this process runs at once.") var concurrency = 8
+    @Option(help: "Seconds between looks at the queue when no notification arrives.") var pollInterval = 1.0
+    @Option(help: "Seconds a taken job stays leased before another worker may take it.") var lease = 60.0
+
+    var options: WorkerOptions {
+        WorkerOptions(concurrency: concurrency, pollInterval: .milliseconds(Int(pollInterval * 1000)), lease: lease)
+    }
+}
+
+func makeWorker(database: Database, flags: WorkerFlags) -> Worker {
+    Worker(database: database, handlers: StandardJobs.handlers(), periodic: StandardJobs.periodic,
+           options: flags.options, logger: Environment.logger("stowage.worker"))
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run jobs from the queue: placement, reconciliation, sweeps.")
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var flags: WorkerFlags
+
+    func run() async throws {
+        Stowage.bootstrapLogging()
+        let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: database.client), .init(service: makeWorker(database: database, flags: flags))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Environment.logger("stowage.worker")))
+        try await group.run()
+    }
+}
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the job queue: depth, running, retrying and dead jobs.")
+    @OptionGroup var db: DatabaseOptions
+
+    func run() async throws {
+        let (stats, dead) = try await withDatabase(try db.config()) { database in
+            try await database.withConnection { conn in
+                let queue = JobQueue(logger: database.logger)
+                return (try await queue.stats(conn), try await queue.dead(conn))
+            }
+        }
+        print("pending \(stats.pending) (ready \(stats.ready), retrying \(stats.retrying))  running \(stats.running)  lease expired \(stats.expired)  dead \(stats.dead)")
+        for job in dead {
+            print("dead  \(job.kind)#\(job.id)  account=\(job.account.isEmpty ? "-" : job.account)  attempts=\(job.attempts)  \(job.lastError ?? "")")
+        }
+    }
+}
