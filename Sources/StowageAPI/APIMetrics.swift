@@ -9,7 +9,7 @@ public struct APIMetrics: Sendable {
     }
     var latency: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "stowage", subsystem: "api", metricName: "request_duration", unitName: "seconds",
-                             helpText: "API request latency by action")
+                             helpText: "API request latency by action and HTTP status")
     }
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -20,7 +20,8 @@ public struct APIMetrics: Sendable {
 
     public func record(action: String, status: Int, duration: Duration) {
         registry.makeCounter(descriptor: requests, labels: [("action", action), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: latency, labels: [("action", action)], buckets: Self.buckets)
+        registry.makeDurationHistogram(
+            descriptor: latency, labels: [("action", action), ("status", String(status))], buckets: Self.buckets)
             .record(duration)
     }
 

@@ -39,6 +39,29 @@ def test_aws_cli_round_trip(server, tenant, tmp_path):
     assert deleted["cluster"]["status"] == "INACTIVE"
 
 
+def test_aws_cli_instances_and_errors(server, tenant):
+    aws_cli(server, tenant, "ecs", "create-cluster", "--cluster-name", "cli-hosts")
+    _, registered = aws_cli(server, tenant, "ecs", "register-container-instance", "--cluster", "cli-hosts",
+                            "--total-resources", "name=CPU,type=INTEGER,integerValue=1024",
+                            "name=MEMORY,type=INTEGER,integerValue=2048")
+    arn = registered["containerInstance"]["containerInstanceArn"]
+    _, drained = aws_cli(server, tenant, "ecs", "update-container-instances-state", "--cluster", "cli-hosts",
+                         "--container-instances", arn, "--status", "DRAINING")
+    assert drained["containerInstances"][0]["status"] == "DRAINING"
+    _, gone = aws_cli(server, tenant, "ecs", "deregister-container-instance", "--cluster", "cli-hosts",
+                      "--container-instance", arn)
+    assert gone["containerInstance"]["status"] == "INACTIVE"
+    code, err = aws_cli(server, tenant, "ecs", "describe-container-instances", "--cluster", "ghost",
+                        "--container-instances", arn, check=False)
+    assert code != 0 and "ClusterNotFoundException" in err
+
+    class Forged:
+        def env(self):
+            return dict(tenant.env(), AWS_SECRET_ACCESS_KEY="wrong" * 8)
+    code, err = aws_cli(server, Forged(), "ecs", "list-clusters", check=False)
+    assert code != 0 and "InvalidSignatureException" in err
+
+
 def curl(server, tenant, method, path, body=None, secret=None):
     args = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method,
             "--aws-sigv4", f"aws:amz:{REGION}:ecs", "--user", f"{tenant.key_id}:{secret or tenant.secret}",
