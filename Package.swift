@@ -20,9 +20,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(name: "StowageModel", swiftSettings: strict),
+        .target(name: "StowageScheduler", dependencies: ["StowageModel"], swiftSettings: strict),
         .target(
             name: "StowageStore",
             dependencies: [
@@ -84,6 +86,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
+        .testTarget(
+            name: "StowageSchedulerTests",
+            dependencies: ["StowageScheduler", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StowageStoreTests", dependencies: ["StowageStore", "StowageTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "StowageIAMTests",

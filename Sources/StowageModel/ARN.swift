@@ -18,6 +18,10 @@ public struct ARNScope: Sendable, Equatable {
     public func containerInstance(_ account: String, cluster: String, id: String) -> String {
         ecs(account, "container-instance/\(cluster)/\(id)")
     }
+    public func task(_ account: String, cluster: String, id: String) -> String { ecs(account, "task/\(cluster)/\(id)") }
+    public func service(_ account: String, cluster: String, name: String) -> String {
+        ecs(account, "service/\(cluster)/\(name)")
+    }
     public func iamRoot(_ account: String) -> String { "arn:\(partition):iam::\(account):root" }
     public func iamUser(_ account: String, _ name: String) -> String { "arn:\(partition):iam::\(account):user/\(name)" }
 }

@@ -1,0 +1,158 @@
+import Foundation
+
+public struct NetworkBinding: Codable, Sendable, Equatable, Hashable {
+    public var bindIP: String?
+    public var containerPort: Int?
+    public var hostPort: Int?
+    public var `protocol`: String?
+    public init(bindIP: String? = "0.0.0.0", containerPort: Int?, hostPort: Int?, protocol: String?) {
+        self.bindIP = bindIP; self.containerPort = containerPort; self.hostPort = hostPort; self.protocol = `protocol`
+    }
+}
+
+/// A container of a task as ECS describes it.
+public struct Container: Codable, Sendable, Equatable {
+    public var containerArn: String?
+    public var taskArn: String?
+    public var name: String?
+    public var image: String?
+    public var runtimeId: String?
+    public var lastStatus: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var networkBindings: [NetworkBinding]?
+    public var healthStatus: String?
+    public var cpu: String?
+    public var memory: String?
+    public var memoryReservation: String?
+    public var gpuIds: [String]?
+    public init(name: String?) { self.name = name }
+}
+
+public struct ContainerOverride: Codable, Sendable, Equatable {
+    public var name: String?
+    public var command: [String]?
+    public var environment: [KeyValuePair]?
+    public var cpu: Int?
+    public var memory: Int?
+    public var memoryReservation: Int?
+    public init(name: String?) { self.name = name }
+}
+
+public struct TaskOverride: Codable, Sendable, Equatable {
+    public var containerOverrides: [ContainerOverride]?
+    public var cpu: String?
+    public var memory: String?
+    public var taskRoleArn: String?
+    public var executionRoleArn: String?
+    public init() {}
+}
+
+public struct PlacementStrategy: Codable, Sendable, Equatable, Hashable {
+    public var type: String?
+    public var field: String?
+    public init(type: String?, field: String? = nil) { self.type = type; self.field = field }
+}
+
+public struct ECSTask: Codable, Sendable, Equatable {
+    public var taskArn: String?
+    public var clusterArn: String?
+    public var taskDefinitionArn: String?
+    public var containerInstanceArn: String?
+    public var overrides: TaskOverride?
+    public var lastStatus: String?
+    public var desiredStatus: String?
+    public var healthStatus: String?
+    public var cpu: String?
+    public var memory: String?
+    public var containers: [Container]?
+    public var startedBy: String?
+    public var version: Int?
+    public var stoppedReason: String?
+    public var stopCode: String?
+    public var connectivity: String?
+    public var createdAt: Date?
+    public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
+    public var startedAt: Date?
+    public var stoppingAt: Date?
+    public var stoppedAt: Date?
+    public var executionStoppedAt: Date?
+    public var group: String?
+    public var launchType: String?
+    public var availabilityZone: String?
+    public var attributes: [Attribute]?
+    public var tags: [Tag]?
+    public init() {}
+}
+
+public struct RunTaskRequest: Codable, Sendable {
+    public var cluster: String?
+    public var taskDefinition: String
+    public var count: Int?
+    public var startedBy: String?
+    public var group: String?
+    public var overrides: TaskOverride?
+    public var placementConstraints: [PlacementConstraint]?
+    public var placementStrategy: [PlacementStrategy]?
+    public var tags: [Tag]?
+    public var clientToken: String?
+    public var launchType: String?
+    public init(cluster: String?, taskDefinition: String, count: Int? = nil) {
+        self.cluster = cluster; self.taskDefinition = taskDefinition; self.count = count
+    }
+}
+
+public struct StartTaskRequest: Codable, Sendable {
+    public var cluster: String?
+    public var taskDefinition: String
+    public var containerInstances: [String]
+    public var overrides: TaskOverride?
+    public var startedBy: String?
+    public var group: String?
+    public var tags: [Tag]?
+}
+
+public struct TasksResponse: Codable, Sendable {
+    public var tasks: [ECSTask]
+    public var failures: [Failure]
+    public init(tasks: [ECSTask], failures: [Failure]) { self.tasks = tasks; self.failures = failures }
+}
+
+public struct StopTaskRequest: Codable, Sendable {
+    public var cluster: String?
+    public var task: String
+    public var reason: String?
+    public init(cluster: String?, task: String, reason: String? = nil) { self.cluster = cluster; self.task = task; self.reason = reason }
+}
+
+public struct TaskResponse: Codable, Sendable {
+    public var task: ECSTask
+    public init(task: ECSTask) { self.task = task }
+}
+
+public struct DescribeTasksRequest: Codable, Sendable {
+    public var cluster: String?
+    public var tasks: [String]
+    public var include: [String]?
+    public init(cluster: String?, tasks: [String]) { self.cluster = cluster; self.tasks = tasks }
+}
+
+public struct ListTasksRequest: Codable, Sendable {
+    public var cluster: String?
+    public var containerInstance: String?
+    public var family: String?
+    public var nextToken: String?
+    public var maxResults: Int?
+    public var startedBy: String?
+    public var serviceName: String?
+    public var desiredStatus: String?
+    public var launchType: String?
+    public init(cluster: String?) { self.cluster = cluster }
+}
+
+public struct ListTasksResponse: Codable, Sendable {
+    public var taskArns: [String]
+    public var nextToken: String?
+    public init(taskArns: [String], nextToken: String?) { self.taskArns = taskArns; self.nextToken = nextToken }
+}
