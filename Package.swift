@@ -47,8 +47,10 @@ let package = Package(
             name: "StowageAPI",
             dependencies: [
                 "StowageModel",
+                "StowageScheduler",
                 "StowageStore",
                 "StowageIAM",
+                "StowageWorker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -60,7 +62,9 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel",
+                "StowageScheduler",
                 "StowageStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -106,6 +110,7 @@ let package = Package(
             name: "StowageAPITests",
             dependencies: [
                 "StowageAPI",
+                "StowageWorker",
                 "StowageTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

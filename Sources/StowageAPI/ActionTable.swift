@@ -50,6 +50,16 @@ public enum ECSActions {
                 try await ContainerInstanceActions.changeAttributes(input, caller, remove: true)
             }),
             Action("ListAttributes", ContainerInstanceActions.listAttributes),
+            Action("RunTask", TaskActions.run),
+            Action("StartTask", TaskActions.start),
+            Action("StopTask", TaskActions.stop),
+            Action("DescribeTasks", TaskActions.describe),
+            Action("ListTasks", TaskActions.list),
+            Action("CreateService", ServiceActions.create),
+            Action("UpdateService", ServiceActions.update),
+            Action("DescribeServices", ServiceActions.describe),
+            Action("ListServices", ServiceActions.list),
+            Action("DeleteService", ServiceActions.delete),
         ]
         return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
     }()

@@ -13,9 +13,9 @@ struct ClusterActions {
         cluster.clusterName = r.name
         cluster.status = r.status
         cluster.registeredContainerInstancesCount = r.registeredInstances
-        cluster.runningTasksCount = 0
-        cluster.pendingTasksCount = 0
-        cluster.activeServicesCount = 0
+        cluster.runningTasksCount = r.runningTasks
+        cluster.pendingTasksCount = r.pendingTasks
+        cluster.activeServicesCount = r.activeServices
         cluster.capacityProviders = []
         cluster.defaultCapacityProviderStrategy = []
         if include.contains("SETTINGS") { cluster.settings = r.settings }
@@ -112,6 +112,17 @@ struct ClusterActions {
         try await c.authorize("ecs:DeleteCluster", [arn])
         let record = try await c.services.database.transaction { conn in
             let record = try await active(conn, c, name, lock: true)
+            if record.activeServices > 0 {
+                throw APIError("ClusterContainsServicesException",
+                               "The Cluster cannot be deleted while Services are active (\(record.activeServices)). Delete them first.",
+                               restStatus: 409)
+            }
+            let live = try await c.services.tasks.live(conn, account: c.account, cluster: name).filter { $0.desiredStatus == "RUNNING" }
+            if !live.isEmpty {
+                throw APIError("ClusterContainsTasksException",
+                               "The Cluster cannot be deleted while Tasks are active (\(live.count)). Stop them first.",
+                               restStatus: 409)
+            }
             if record.registeredInstances > 0 {
                 throw APIError("ClusterContainsContainerInstancesException",
                                "The Cluster cannot be deleted while Container Instances are active or draining (\(record.registeredInstances) registered). Deregister them first.",

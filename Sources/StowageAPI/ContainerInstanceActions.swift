@@ -1,25 +1,70 @@
 import Foundation
 import PostgresNIO
 import StowageModel
+import StowageScheduler
 import StowageStore
 
 /// ECS container instance and attribute actions.
 struct ContainerInstanceActions {
     static let resourceTypes: Set<String> = ["INTEGER", "DOUBLE", "LONG", "STRINGSET"]
 
-    static func model(_ r: ContainerInstanceRecord, _ c: Caller) -> ContainerInstance {
+    /// What the live tasks on one instance hold.
+    struct Usage {
+        var running = 0
+        var pending = 0
+        var cpu = 0
+        var memory = 0
+        var tcp = Set<Int>()
+        var udp = Set<Int>()
+        var groups = Set<String>()
+    }
+
+    static func usage(_ conn: PostgresConnection, _ c: Caller, cluster: String) async throws -> [String: Usage] {
+        var result: [String: Usage] = [:]
+        for t in try await c.services.tasks.live(conn, account: c.account, cluster: cluster) {
+            guard let id = t.instanceId else { continue }
+            var u = result[id] ?? Usage()
+            if t.lastStatus == "RUNNING" { u.running += 1 } else if ["PROVISIONING", "PENDING", "ACTIVATING"].contains(t.lastStatus) { u.pending += 1 }
+            u.cpu += t.cpu
+            u.memory += t.memory
+            for binding in t.containers.flatMap({ $0.networkBindings ?? [] }) {
+                guard let port = binding.hostPort else { continue }
+                if binding.protocol == "udp" { u.udp.insert(port) } else { u.tcp.insert(port) }
+            }
+            u.groups.insert(t.group)
+            result[id] = u
+        }
+        return result
+    }
+
+    /// Registered resources less what live tasks hold, in ECS's shape.
+    static func remaining(_ registered: [Resource], _ u: Usage) -> [Resource] {
+        registered.map { resource in
+            var r = resource
+            switch resource.name {
+            case "CPU": r.integerValue = (resource.integerValue ?? 0) - u.cpu
+            case "MEMORY": r.integerValue = (resource.integerValue ?? 0) - u.memory
+            case "PORTS": r.stringSetValue = Set((resource.stringSetValue ?? []) + u.tcp.map(String.init)).sorted()
+            case "PORTS_UDP": r.stringSetValue = Set((resource.stringSetValue ?? []) + u.udp.map(String.init)).sorted()
+            default: break
+            }
+            return r
+        }
+    }
+
+    static func model(_ r: ContainerInstanceRecord, _ c: Caller, usage: Usage? = nil) -> ContainerInstance {
         var m = ContainerInstance()
         m.containerInstanceArn = c.services.scope.containerInstance(c.account, cluster: r.cluster, id: r.id)
         m.ec2InstanceId = r.ec2InstanceId
         m.version = r.version
         m.versionInfo = r.versionInfo
         m.registeredResources = r.registeredResources
-        m.remainingResources = r.remainingResources
+        m.remainingResources = remaining(r.registeredResources, usage ?? Usage())
         m.status = r.status
         m.statusReason = r.statusReason
         m.agentConnected = r.agentConnected
-        m.runningTasksCount = 0
-        m.pendingTasksCount = 0
+        m.runningTasksCount = usage?.running ?? 0
+        m.pendingTasksCount = usage?.pending ?? 0
         m.attributes = r.attributes
         m.registeredAt = r.registeredAt
         m.tags = r.tags
@@ -97,8 +142,10 @@ struct ContainerInstanceActions {
                 again.attributes = again.attributes.filter { !reported.contains($0.name) } + attributes
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
+                try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
                 return try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again
             }
+            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             let record = ContainerInstanceRecord(
                 cluster: cluster, id: id, ec2InstanceId: ec2InstanceId(input.instanceIdentityDocument),
@@ -125,14 +172,17 @@ struct ContainerInstanceActions {
             }
         }
         try await c.authorize("ecs:DescribeContainerInstances", [clusterArn] + wanted.map(\.arn))
-        let records = try await c.services.database.withConnection { conn in
+        let (records, usages) = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
-            return try await c.services.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
+            return (try await c.services.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id)),
+                    try await usage(conn, c, cluster: cluster))
         }
         let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var found: [ContainerInstance] = []
         for (id, arn) in wanted {
-            if let record = byId[id] { found.append(model(record, c)) } else { failures.append(Failure(arn: arn, reason: "MISSING")) }
+            if let record = byId[id] { found.append(model(record, c, usage: usages[id])) } else {
+                failures.append(Failure(arn: arn, reason: "MISSING"))
+            }
         }
         return DescribeContainerInstancesResponse(containerInstances: found, failures: failures)
     }
@@ -143,15 +193,26 @@ struct ContainerInstanceActions {
         if let status = input.status, !["ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED"].contains(status) {
             throw APIError.invalidParameter("status must be ACTIVE, DRAINING, REGISTERING, DEREGISTERING or REGISTRATION_FAILED.")
         }
-        if input.filter != nil {
-            throw APIError.invalidParameter("The filter parameter (cluster query language) is not supported by this server yet.")
-        }
+        let query = try input.filter.map { try ClusterQuery.parse($0) }
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize("ecs:ListContainerInstances", [clusterArn])
         let ids = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
-            return try await c.services.instances.list(
-                conn, account: c.account, cluster: cluster, status: input.status, after: after, limit: limit + 1)
+            guard let query else {
+                return try await c.services.instances.list(
+                    conn, account: c.account, cluster: cluster, status: input.status, after: after, limit: limit + 1)
+            }
+            let usages = try await usage(conn, c, cluster: cluster)
+            return try await c.services.instances.all(conn, account: c.account, cluster: cluster)
+                .filter { r in (input.status == nil || r.status == input.status) && r.id > (after ?? "") }
+                .filter { r in
+                    var attributes: [String: String] = [:]
+                    for a in r.attributes { attributes[a.name] = a.value ?? "" }
+                    let u = usages[r.id] ?? Usage()
+                    return query.matches(InstanceFacts(attributes: attributes, ec2InstanceId: r.ec2InstanceId, registeredAt: r.registeredAt,
+                                                       runningTasksCount: u.running, taskGroups: u.groups))
+                }
+                .prefix(limit + 1).map(\.id)
         }
         let page = ids.prefix(limit)
         return ListContainerInstancesResponse(
@@ -177,7 +238,18 @@ struct ContainerInstanceActions {
         try await c.authorize("ecs:DeregisterContainerInstance", [arn])
         let record = try await c.services.database.transaction { conn in
             var record = try await live(conn, c, cluster: cluster, id: id, reference: input.containerInstance)
+            let onIt = try await c.services.tasks.live(conn, account: c.account, cluster: cluster)
+                .filter { $0.instanceId == id && $0.desiredStatus == "RUNNING" }
+            if !onIt.isEmpty {
+                guard input.force == true else {
+                    throw APIError.invalidParameter(
+                        "Found \(onIt.count) running tasks on the instance: drain it first (UpdateContainerInstancesState DRAINING), or deregister with force.")
+                }
+                try await c.services.tasks.stop(conn, account: c.account, cluster: cluster, ids: onIt.map(\.id),
+                                                reason: "Container instance deregistered", code: StopCode.serviceSchedulerInitiated.rawValue)
+            }
             try await c.services.instances.setStatus(conn, account: c.account, cluster: cluster, ids: [id], status: "INACTIVE")
+            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             record.status = "INACTIVE"
             record.agentConnected = false
             return record
@@ -204,12 +276,16 @@ struct ContainerInstanceActions {
                 .filter { $0.status != "INACTIVE" }
             let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             try await c.services.instances.setStatus(conn, account: c.account, cluster: cluster, ids: Array(byId.keys), status: input.status)
+            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+            let usages = try await usage(conn, c, cluster: cluster)
             let updated = try await c.services.instances.get(conn, account: c.account, cluster: cluster, ids: Array(byId.keys))
             let updatedById = Dictionary(updated.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             var found: [ContainerInstance] = []
             var failures: [Failure] = []
             for (id, arn) in wanted {
-                if let record = updatedById[id] { found.append(model(record, c)) } else { failures.append(Failure(arn: arn, reason: "MISSING")) }
+                if let record = updatedById[id] { found.append(model(record, c, usage: usages[id])) } else {
+                    failures.append(Failure(arn: arn, reason: "MISSING"))
+                }
             }
             return DescribeContainerInstancesResponse(containerInstances: found, failures: failures)
         }

@@ -45,6 +45,15 @@ public struct RESTRoute: Sendable {
 public enum RESTAPI {
     struct ClusterPatch: Codable { var settings: [ClusterSetting]?; var configuration: JSONValue? }
     struct InstancePatch: Codable { var status: String }
+    struct ServicePatch: Codable {
+        var desiredCount: Int?
+        var taskDefinition: String?
+        var deploymentConfiguration: DeploymentConfiguration?
+        var placementConstraints: [PlacementConstraint]?
+        var placementStrategy: [PlacementStrategy]?
+        var forceNewDeployment: Bool?
+        var healthCheckGracePeriodSeconds: Int?
+    }
 
     public static let routes: [RESTRoute] = [
         RESTRoute(method: .post, path: "/v1/clusters", action: "CreateCluster") { call in
@@ -133,6 +142,80 @@ public enum RESTAPI {
             try .json(try await ContainerInstanceActions.deregister(DeregisterContainerInstanceRequest(
                 cluster: call.path["cluster"], containerInstance: call.path["containerInstance"] ?? "",
                 force: call.query("force") == "true"), call.caller))
+        },
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/services", action: "CreateService") { call in
+            var input = try call.decode(CreateServiceRequest.self)
+            input.cluster = call.path["cluster"]
+            return try .json(try await ServiceActions.create(input, call.caller), status: 201)
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services", action: "ListServices") { call in
+            var input = ListServicesRequest(cluster: call.path["cluster"])
+            input.nextToken = call.query("nextToken")
+            input.maxResults = try call.int("maxResults")
+            input.schedulingStrategy = call.query("schedulingStrategy")
+            return try .json(try await ServiceActions.list(input, call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}", action: "DescribeServices") { call in
+            let name = call.path["service"] ?? ""
+            var input = DescribeServicesRequest(cluster: call.path["cluster"], services: [name])
+            input.include = ["TAGS"]
+            guard let service = try await ServiceActions.describe(input, call.caller).services.first else {
+                throw ServiceActions.serviceNotFound(name)
+            }
+            return try .json(ServiceResponse(service: service))
+        },
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/services/{service}", action: "UpdateService") { call in
+            let patch = try call.decode(ServicePatch.self)
+            var input = UpdateServiceRequest(cluster: call.path["cluster"], service: call.path["service"] ?? "")
+            input.desiredCount = patch.desiredCount
+            input.taskDefinition = patch.taskDefinition
+            input.deploymentConfiguration = patch.deploymentConfiguration
+            input.placementConstraints = patch.placementConstraints
+            input.placementStrategy = patch.placementStrategy
+            input.forceNewDeployment = patch.forceNewDeployment
+            input.healthCheckGracePeriodSeconds = patch.healthCheckGracePeriodSeconds
+            return try .json(try await ServiceActions.update(input, call.caller))
+        },
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/services/{service}", action: "DeleteService") { call in
+            try .json(try await ServiceActions.delete(DeleteServiceRequest(
+                cluster: call.path["cluster"], service: call.path["service"] ?? "", force: call.query("force") == "true"), call.caller))
+        },
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/tasks", action: "RunTask") { call in
+            var input = try call.decode(RunTaskRequest.self)
+            input.cluster = call.path["cluster"]
+            return try .json(try await TaskActions.run(input, call.caller), status: 201)
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks", action: "ListTasks") { call in
+            var input = ListTasksRequest(cluster: call.path["cluster"])
+            input.containerInstance = call.query("containerInstance")
+            input.family = call.query("family")
+            input.serviceName = call.query("serviceName")
+            input.startedBy = call.query("startedBy")
+            input.desiredStatus = call.query("desiredStatus")
+            input.nextToken = call.query("nextToken")
+            input.maxResults = try call.int("maxResults")
+            return try .json(try await TaskActions.list(input, call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks/{task}", action: "DescribeTasks") { call in
+            let id = call.path["task"] ?? ""
+            var input = DescribeTasksRequest(cluster: call.path["cluster"], tasks: [id])
+            input.include = ["TAGS"]
+            guard let task = try await TaskActions.describe(input, call.caller).tasks.first else {
+                throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)
+            }
+            return try .json(TaskResponse(task: task))
+        },
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/tasks/{task}", action: "StopTask") { call in
+            try .json(try await TaskActions.stop(StopTaskRequest(
+                cluster: call.path["cluster"], task: call.path["task"] ?? "", reason: call.query("reason")), call.caller))
+        },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks", action: "Poll") { call in
+            try .json(try await AgentActions.desired(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                     call.caller))
+        },
+        RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/state", action: "SubmitTaskStateChange") { call in
+            try .json(try await AgentActions.report(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                    try call.decode(StateReportRequest.self), call.caller))
         },
         RESTRoute(method: .get, path: "/v1/tags", action: "ListTagsForResource") { call in
             try .json(try await TagActions.list(ListTagsForResourceRequest(resourceArn: call.query("resourceArn") ?? ""), call.caller))

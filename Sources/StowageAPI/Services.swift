@@ -19,6 +19,8 @@ public struct Services: Sendable {
     public var clusters: ClusterStore
     public var taskDefinitions: TaskDefinitionStore
     public var instances: ContainerInstanceStore
+    public var tasks: TaskStore
+    public var ecsServices: ServiceStore
 
     public init(database: Database, tenancy: Tenancy, authorizer: any Authorizer = AccountAuthorizer(),
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,
@@ -38,6 +40,8 @@ public struct Services: Sendable {
         self.clusters = ClusterStore(logger: logger)
         self.taskDefinitions = TaskDefinitionStore(logger: logger)
         self.instances = ContainerInstanceStore(logger: logger)
+        self.tasks = TaskStore(logger: logger)
+        self.ecsServices = ServiceStore(logger: logger)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import StowageModel
+import StowageScheduler
 import StowageStore
 
 /// ECS task definition actions.
@@ -27,6 +28,7 @@ struct TaskDefinitionActions {
 
     static func register(_ input: RegisterTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
         let body = try TaskDefinitionRules.validate(input)
+        _ = try ConstraintRules.parse(body.placementConstraints)
         let family = body.family ?? ""
         try await c.authorize("ecs:RegisterTaskDefinition", [c.services.scope.ecs(c.account, "task-definition/\(family):*")])
         let record = try await c.services.database.transaction { conn in

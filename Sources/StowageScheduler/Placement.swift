@@ -184,6 +184,11 @@ public struct Placer: Sendable {
                              registeredAt: hosts[i].registeredAt, runningTasksCount: taskCount[i], taskGroups: names)
     }
 
+    /// Whether a host satisfies the memberOf rules (DAEMON eligibility).
+    public mutating func memberOfAllows(_ rules: ConstraintRules, host: Int) -> Bool {
+        memberOfMask(rules)?[host] ?? true
+    }
+
     /// Which hosts satisfy every memberOf expression; expressions about attributes only are computed once.
     mutating func memberOfMask(_ rules: ConstraintRules) -> [Bool]? {
         guard !rules.memberOf.isEmpty else { return nil }

@@ -11,6 +11,9 @@ public struct ClusterRecord: Sendable, Equatable {
     public var configuration: JSONValue?
     public var tags: [Tag]
     public var registeredInstances: Int
+    public var runningTasks: Int
+    public var pendingTasks: Int
+    public var activeServices: Int
 }
 
 public struct ClusterStore: Sendable {
@@ -21,7 +24,14 @@ public struct ClusterStore: Sendable {
         SELECT c.cluster_name, c.status, c.settings::text, c.configuration::text, c.tags::text,
                (SELECT count(*) FROM container_instances ci
                  WHERE ci.account_id = c.account_id AND ci.cluster_name = c.cluster_name
-                   AND ci.status IN ('ACTIVE', 'DRAINING'))
+                   AND ci.status IN ('ACTIVE', 'DRAINING')),
+               (SELECT count(*) FROM tasks t
+                 WHERE t.account_id = c.account_id AND t.cluster_name = c.cluster_name AND t.last_status = 'RUNNING'),
+               (SELECT count(*) FROM tasks t
+                 WHERE t.account_id = c.account_id AND t.cluster_name = c.cluster_name
+                   AND t.last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')),
+               (SELECT count(*) FROM services s
+                 WHERE s.account_id = c.account_id AND s.cluster_name = c.cluster_name AND s.status = 'ACTIVE')
         FROM clusters c
         """
 
@@ -95,15 +105,15 @@ public struct ClusterStore: Sendable {
 
     private func records(_ rows: PostgresRowSequence) async throws -> [ClusterRecord] {
         var result: [ClusterRecord] = []
-        for try await (name, status, settings, configuration, tags, count) in rows.decode(
-            (String, String, String, String?, String, Int).self)
+        for try await (name, status, settings, configuration, tags, count, running, pending, services) in rows.decode(
+            (String, String, String, String?, String, Int, Int, Int, Int).self)
         {
             result.append(ClusterRecord(
                 name: name, status: status,
                 settings: try ECSJSON.decode([ClusterSetting].self, from: settings),
                 configuration: try configuration.map { try ECSJSON.decode(JSONValue.self, from: $0) },
                 tags: try ECSJSON.decode([Tag].self, from: tags),
-                registeredInstances: count))
+                registeredInstances: count, runningTasks: running, pendingTasks: pending, activeServices: services))
         }
         return result
     }

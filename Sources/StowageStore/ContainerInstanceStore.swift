@@ -154,3 +154,14 @@ public struct ContainerInstanceStore: Sendable {
         return result
     }
 }
+
+extension ContainerInstanceStore {
+    /// Records an agent report's sequence number and heartbeat; false when the report is not newer than the last one.
+    public func recordReport(_ conn: PostgresConnection, account: String, cluster: String, id: String, sequence: Int64) async throws -> Bool {
+        try await conn.first("""
+            UPDATE container_instances SET report_sequence = \(sequence), last_heartbeat_at = now(), agent_connected = true
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) AND report_sequence < \(sequence)
+            RETURNING 1
+            """, as: Int.self, logger: logger) != nil
+    }
+}

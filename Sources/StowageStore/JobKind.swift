@@ -3,3 +3,12 @@ public enum JobKind {
     /// Deletes an account's DELETE_IN_PROGRESS task definition revisions that nothing references any more.
     public static let purgeTaskDefinitions = "purge-task-definitions"
 }
+
+extension JobKind {
+    /// Converges one service: reconcile, stop, start (payload: cluster, service).
+    public static let reconcileService = "reconcile-service"
+    /// Places every waiting task of one cluster in one pass under the cluster's lock (payload: cluster).
+    public static let placeTasks = "place-tasks"
+    /// Periodic safety net: enqueues reconcile-service for every live service.
+    public static let reconcileAll = "reconcile-all"
+}

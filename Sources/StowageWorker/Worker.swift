@@ -11,6 +11,15 @@ public struct JobContext: Sendable {
     public var database: Database
     public var queue: JobQueue
     public var logger: Logger
+    public var clock: any WallClock
+
+    /// A string field of the job's payload; a job without it cannot be done and fails.
+    public func payload(_ key: String) throws -> String {
+        guard case .object(let fields) = job.payload, case .string(let value) = fields[key] else {
+            throw APIError.invalidParameter("job \(job.kind) is missing payload field '\(key)'")
+        }
+        return value
+    }
 }
 
 /// Does one kind of job. Handlers must be idempotent: a job whose worker died is run again.
@@ -128,7 +137,7 @@ public final class Worker: Service, Sendable {
         logger[metadataKey: "account"] = .string(job.account)
         do {
             guard let handler = handlers[job.kind] else { throw UnknownJobKind(kind: job.kind) }
-            try await handler(JobContext(job: job, database: database, queue: queue, logger: logger))
+            try await handler(JobContext(job: job, database: database, queue: queue, logger: logger, clock: clock))
             let held = try await database.withConnection { try await queue.complete($0, job, worker: options.id) }
             if !held { logger.warning("lease lost before completion; another worker took the job") }
         } catch {

@@ -7,6 +7,9 @@ import StowageIAM
 import StowageModel
 import StowageStore
 import StowageTestSupport
+import StowageWorker
+import Logging
+import Synchronization
 import Testing
 
 /// A tenant with a working access key.
@@ -34,8 +37,8 @@ struct Harness: Sendable {
     let a: Tenant
     let b: Tenant
 
-    static func make(maxBodyBytes: Int = 1 << 20) async throws -> Harness {
-        let database = try await TestDatabase.shared()
+    static func make(maxBodyBytes: Int = 1 << 20, freshDatabase: Bool = false) async throws -> Harness {
+        let database = freshDatabase ? try await TestDatabase.fresh(prefix: "api") : try await TestDatabase.shared()
         let tenancy = Tenancy(database: database, sealer: try SecretSealer(base64Key: SecretSealer.generateKey()))
         func tenant(_ name: String) async throws -> Tenant {
             let account = try await tenancy.createAccount(name: "\(name)-\(UUID().uuidString)")
@@ -49,6 +52,22 @@ struct Harness: Sendable {
     func run(_ body: @Sendable (Client) async throws -> Void) async throws {
         let app = Application(router: APIRouter.build(services: services))
         try await app.test(.router) { client in try await body(Client(client: client)) }
+    }
+
+    /// Runs the API with a worker draining this harness's database (use with `freshDatabase`).
+    func runWithWorker(_ body: @Sendable (Client) async throws -> Void) async throws {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .warning
+        let worker = Worker(database: services.database, handlers: StandardJobs.handlers(),
+                            options: WorkerOptions(id: "test", pollInterval: .milliseconds(100), retryBase: 0.05), logger: logger)
+        let running = Task { try await worker.run() }
+        do { try await run(body) } catch {
+            worker.stop()
+            try await running.value
+            throw error
+        }
+        worker.stop()
+        try await running.value
     }
 
     struct Client: Sendable {
@@ -107,4 +126,57 @@ var instanceResources: [[String: Any]] {
     ["name": "MEMORY", "type": "INTEGER", "integerValue": 3768],
     ["name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22", "2375"]],
     ]
+}
+
+/// Waits, up to a bound, for something the worker should bring about.
+func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+/// Plays the agent through its endpoints: starts what should run, stops what should stop.
+struct FakeAgent: Sendable {
+    let api: Harness.Client
+    let tenant: Tenant
+    let cluster: String
+    /// Task definition families whose tasks fail to start.
+    var failing: Set<String> = []
+    static let sequence = Sequencer()
+
+    func step(_ instanceArns: [String]) async throws {
+        for arn in instanceArns {
+            let id = arn.components(separatedBy: "/").last ?? ""
+            let desired = try await api.rest(.get, "/agent/v1/clusters/\(cluster)/container-instances/\(id)/tasks", as: tenant)
+            var reports: [[String: Any]] = []
+            for task in desired.array("tasks") {
+                let taskArn = task["taskArn"] as? String ?? ""
+                let last = task["lastStatus"] as? String ?? ""
+                let family = task["family"] as? String ?? ""
+                if task["desiredStatus"] as? String == "STOPPED" {
+                    reports.append(["taskArn": taskArn, "lastStatus": "STOPPED"])
+                } else if last != "RUNNING" {
+                    if failing.contains(family) {
+                        reports.append(["taskArn": taskArn, "lastStatus": "STOPPED", "stopCode": "TaskFailedToStart",
+                                        "stoppedReason": "CannotPullContainerError: image not found"])
+                    } else {
+                        reports.append(["taskArn": taskArn, "lastStatus": "RUNNING", "healthStatus": "HEALTHY"])
+                    }
+                }
+            }
+            if reports.isEmpty { continue }
+            let answer = try await api.rest(.post, "/agent/v1/clusters/\(cluster)/container-instances/\(id)/state",
+                                            json(["sequence": Self.sequence.next(), "tasks": reports]), as: tenant)
+            #expect(answer.status == 200, "report refused: \(answer.json)")
+        }
+    }
+}
+
+/// Strictly increasing report sequence numbers.
+final class Sequencer: Sendable {
+    let value = Mutex<Int64>(Int64(Date().timeIntervalSince1970 * 1000))
+    func next() -> Int64 { value.withLock { $0 += 1; return $0 } }
 }

@@ -1,0 +1,46 @@
+import StowageModel
+
+extension TaskDemand {
+    /// What a task of this definition needs, with RunTask's overrides applied.
+    ///
+    /// CPU and memory are the task-level sizes when given, otherwise the containers' sums (memory counts the
+    /// soft reservation where one is set, as ECS does). Bridge mode with hostPort 0 or none asks for a dynamic port.
+    public init(definition: TaskDefinition, overrides: TaskOverride?, group: String,
+                constraints: ConstraintRules = ConstraintRules(), strategy: [StrategyRule]) {
+        let containers = definition.containerDefinitions ?? []
+        let byName = Dictionary((overrides?.containerOverrides ?? []).compactMap { o in o.name.map { ($0, o) } },
+                                uniquingKeysWith: { a, _ in a })
+        var cpu = 0
+        var memory = 0
+        var ports: [PortRequest] = []
+        var gpus = 0
+        let mode = definition.networkMode ?? "bridge"
+        for container in containers {
+            let name = container.name ?? ""
+            let o = byName[name]
+            cpu += o?.cpu ?? container.cpu ?? 0
+            memory += o?.memoryReservation ?? o?.memory ?? container.memoryReservation ?? container.memory ?? 0
+            gpus += (container.resourceRequirements ?? []).filter { $0.type == "GPU" }.compactMap { Int($0.value) }.reduce(0, +)
+            guard mode != "none" else { continue }
+            for mapping in container.portMappings ?? [] {
+                let containerPort = mapping.containerPort ?? 0
+                let host = mode == "bridge" ? (mapping.hostPort ?? 0) : containerPort
+                ports.append(PortRequest(containerName: name, containerPort: containerPort, hostPort: host,
+                                         udp: mapping.protocol == "udp"))
+            }
+        }
+        if let taskCPU = overrides?.cpu.flatMap(TaskDefinitionRules.cpuUnits) ?? definition.cpu.flatMap(TaskDefinitionRules.cpuUnits) {
+            cpu = taskCPU
+        }
+        if let taskMemory = overrides?.memory.flatMap(TaskDefinitionRules.memoryMiB) ?? definition.memory.flatMap(TaskDefinitionRules.memoryMiB) {
+            memory = taskMemory
+        }
+        var rules = constraints
+        for constraint in definition.placementConstraints ?? [] where constraint.type == "memberOf" {
+            if let expression = constraint.expression, let query = try? ClusterQuery.parse(expression) {
+                rules.memberOf[expression] = query
+            }
+        }
+        self.init(cpu: cpu, memory: memory, ports: ports, gpus: gpus, group: group, constraints: rules, strategy: strategy)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StowageModel
+
+public struct ServiceRecord: Sendable, Equatable {
+    public var cluster: String
+    public var name: String
+    public var status: String
+    public var desiredCount: Int
+    public var schedulingStrategy: String
+    public var deploymentConfiguration: DeploymentConfiguration
+    public var placementConstraints: [PlacementConstraint]
+    public var placementStrategy: [PlacementStrategy]
+    public var healthCheckGracePeriod: Int
+    public var tags: [Tag]
+    public var clientToken: String?
+    public var createdBy: String?
+    public var createdAt: Date
+    public var version: Int
+
+    public init(cluster: String, name: String, desiredCount: Int, schedulingStrategy: String,
+                deploymentConfiguration: DeploymentConfiguration) {
+        self.cluster = cluster; self.name = name; self.status = "ACTIVE"; self.desiredCount = desiredCount
+        self.schedulingStrategy = schedulingStrategy; self.deploymentConfiguration = deploymentConfiguration
+        self.placementConstraints = []; self.placementStrategy = []; self.healthCheckGracePeriod = 0; self.tags = []
+        self.createdAt = Date(timeIntervalSince1970: 0); self.version = 1
+    }
+}
+
+public struct DeploymentRecord: Sendable, Equatable {
+    public var service: String
+    public var id: String
+    public var status: String
+    public var family: String
+    public var revision: Int
+    public var rolloutState: String
+    public var rolloutStateReason: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public struct ServiceStore: Sendable {
+    public let logger: Logger
+    public init(logger: Logger) { self.logger = logger }
+
+    static let columns = """
+        cluster_name, service_name, status, desired_count, scheduling_strategy, deployment_configuration::text,
+        placement_constraints::text, placement_strategy::text, health_check_grace_seconds, tags::text, client_token,
+        created_by, created_at, version
+        """
+
+    public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws {
+        try await conn.query("""
+            INSERT INTO services (account_id, cluster_name, service_name, desired_count, scheduling_strategy,
+                deployment_configuration, placement_constraints, placement_strategy, health_check_grace_seconds, tags,
+                client_token, created_by)
+            VALUES (\(account), \(s.cluster), \(s.name), \(s.desiredCount), \(s.schedulingStrategy),
+                \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
+                \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
+                \(try ECSJSON.encodeString(s.placementStrategy))::jsonb, \(s.healthCheckGracePeriod),
+                \(try ECSJSON.encodeString(s.tags))::jsonb, \(s.clientToken), \(s.createdBy))
+            """, logger: logger)
+    }
+
+    /// Replaces a service's settings after a compare-and-set on its version; false when someone else changed it first.
+    public func update(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws -> Bool {
+        try await conn.first("""
+            UPDATE services SET status = \(s.status), desired_count = \(s.desiredCount),
+                deployment_configuration = \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
+                placement_constraints = \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
+                placement_strategy = \(try ECSJSON.encodeString(s.placementStrategy))::jsonb,
+                health_check_grace_seconds = \(s.healthCheckGracePeriod), tags = \(try ECSJSON.encodeString(s.tags))::jsonb,
+                updated_at = now(), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(s.cluster) AND service_name = \(s.name) AND version = \(s.version)
+            RETURNING 1
+            """, as: Int.self, logger: logger) != nil
+    }
+
+    public func get(_ conn: PostgresConnection, account: String, cluster: String, names: [String], lock: Bool = false)
+        async throws -> [ServiceRecord]
+    {
+        let suffix = lock ? " FOR UPDATE" : ""
+        return try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM services
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = ANY(\(names))\(unescaped: suffix)
+            """, logger: logger))
+    }
+
+    /// ACTIVE and DRAINING services of a cluster.
+    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ServiceRecord] {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM services
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND status <> 'INACTIVE'
+            ORDER BY service_name
+            """, logger: logger))
+    }
+
+    public func list(_ conn: PostgresConnection, account: String, cluster: String, strategy: String?, after: String?,
+                     limit: Int) async throws -> [String] {
+        let rows = try await conn.query("""
+            SELECT service_name FROM services
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND status = 'ACTIVE'
+              AND (\(strategy)::text IS NULL OR scheduling_strategy = \(strategy)) AND service_name > \(after ?? "")
+            ORDER BY service_name LIMIT \(limit)
+            """, logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
+    public func activeCount(_ conn: PostgresConnection, account: String, cluster: String) async throws -> Int {
+        try await conn.first("""
+            SELECT count(*) FROM services WHERE account_id = \(account) AND cluster_name = \(cluster) AND status = 'ACTIVE'
+            """, as: Int.self, logger: logger) ?? 0
+    }
+
+    // MARK: Deployments
+
+    public func addDeployment(_ conn: PostgresConnection, account: String, cluster: String, service: String, id: String,
+                              family: String, revision: Int) async throws {
+        try await conn.query("""
+            UPDATE deployments SET status = 'ACTIVE', updated_at = now()
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service) AND status = 'PRIMARY'
+            """, logger: logger)
+        try await conn.query("""
+            INSERT INTO deployments (account_id, cluster_name, service_name, deployment_id, status, family, revision)
+            VALUES (\(account), \(cluster), \(service), \(id), 'PRIMARY', \(family), \(revision))
+            """, logger: logger)
+    }
+
+    /// Live (PRIMARY and ACTIVE) deployments of the named services, newest first.
+    public func deployments(_ conn: PostgresConnection, account: String, cluster: String, services: [String]) async throws
+        -> [DeploymentRecord]
+    {
+        let rows = try await conn.query("""
+            SELECT service_name, deployment_id, status, family, revision, rollout_state, rollout_state_reason, created_at, updated_at
+            FROM deployments
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = ANY(\(services)) AND status <> 'INACTIVE'
+            ORDER BY created_at DESC
+            """, logger: logger)
+        var result: [DeploymentRecord] = []
+        for try await (service, id, status, family, revision, state, reason, created, updated) in rows.decode(
+            (String, String, String, String, Int, String, String?, Date, Date).self)
+        {
+            result.append(DeploymentRecord(service: service, id: id, status: status, family: family, revision: revision,
+                                           rolloutState: state, rolloutStateReason: reason, createdAt: created, updatedAt: updated))
+        }
+        return result
+    }
+
+    public func setRollout(_ conn: PostgresConnection, account: String, cluster: String, service: String, id: String,
+                           state: String, reason: String) async throws {
+        try await conn.query("""
+            UPDATE deployments SET rollout_state = \(state), rollout_state_reason = \(reason), updated_at = now()
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service) AND deployment_id = \(id)
+            """, logger: logger)
+    }
+
+    public func retire(_ conn: PostgresConnection, account: String, cluster: String, service: String, ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await conn.query("""
+            UPDATE deployments SET status = 'INACTIVE', updated_at = now()
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service) AND deployment_id = ANY(\(ids))
+            """, logger: logger)
+    }
+
+    // MARK: Events
+
+    public func addEvents(_ conn: PostgresConnection, account: String, cluster: String, service: String, _ messages: [String]) async throws {
+        for message in messages {
+            try await conn.query("""
+                INSERT INTO service_events (account_id, cluster_name, service_name, event_id, message)
+                VALUES (\(account), \(cluster), \(service), \(UUID().uuidString.lowercased()), \(message))
+                """, logger: logger)
+        }
+    }
+
+    /// The latest events, newest first.
+    public func events(_ conn: PostgresConnection, account: String, cluster: String, service: String, limit: Int = 100) async throws
+        -> [ServiceEvent]
+    {
+        let rows = try await conn.query("""
+            SELECT event_id, created_at, message FROM service_events
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
+            ORDER BY created_at DESC LIMIT \(limit)
+            """, logger: logger)
+        var result: [ServiceEvent] = []
+        for try await (id, at, message) in rows.decode((String, Date, String).self) {
+            result.append(ServiceEvent(id: id, createdAt: at, message: message))
+        }
+        return result
+    }
+
+    func records(_ rows: PostgresRowSequence) async throws -> [ServiceRecord] {
+        var result: [ServiceRecord] = []
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            var s = ServiceRecord(cluster: try r[0].decode(String.self), name: try r[1].decode(String.self),
+                                  desiredCount: try r[3].decode(Int.self), schedulingStrategy: try r[4].decode(String.self),
+                                  deploymentConfiguration: try ECSJSON.decode(DeploymentConfiguration.self, from: try r[5].decode(String.self)))
+            s.status = try r[2].decode(String.self)
+            s.placementConstraints = try ECSJSON.decode([PlacementConstraint].self, from: try r[6].decode(String.self))
+            s.placementStrategy = try ECSJSON.decode([PlacementStrategy].self, from: try r[7].decode(String.self))
+            s.healthCheckGracePeriod = try r[8].decode(Int.self)
+            s.tags = try ECSJSON.decode([Tag].self, from: try r[9].decode(String.self))
+            s.clientToken = try r[10].decode(String?.self)
+            s.createdBy = try r[11].decode(String?.self)
+            s.createdAt = try r[12].decode(Date.self)
+            s.version = try r[13].decode(Int.self)
+            result.append(s)
+        }
+        return result
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StowageModel
+
+/// A task row.
+public struct TaskRecord: Sendable, Equatable {
+    public var cluster: String
+    public var id: String
+    public var family: String
+    public var revision: Int
+    public var service: String?
+    public var deploymentId: String?
+    public var startedBy: String?
+    public var group: String
+    public var instanceId: String?
+    public var requiredInstanceId: String?
+    public var lastStatus: String
+    public var desiredStatus: String
+    public var healthStatus: String
+    public var cpu: Int
+    public var memory: Int
+    public var overrides: TaskOverride?
+    public var containers: [Container]
+    public var placementConstraints: [PlacementConstraint]
+    public var placementStrategy: [PlacementStrategy]
+    public var tags: [Tag]
+    public var stoppedReason: String?
+    public var stopCode: String?
+    public var clientToken: String?
+    public var createdAt: Date
+    public var pullStartedAt: Date?
+    public var startedAt: Date?
+    public var stoppingAt: Date?
+    public var stoppedAt: Date?
+    public var version: Int
+
+    public init(cluster: String, id: String, family: String, revision: Int, group: String, cpu: Int, memory: Int,
+                containers: [Container]) {
+        self.cluster = cluster; self.id = id; self.family = family; self.revision = revision; self.group = group
+        self.lastStatus = "PROVISIONING"; self.desiredStatus = "RUNNING"; self.healthStatus = "UNKNOWN"
+        self.cpu = cpu; self.memory = memory; self.containers = containers; self.placementConstraints = []
+        self.placementStrategy = []; self.tags = []; self.createdAt = Date(timeIntervalSince1970: 0); self.version = 1
+    }
+}
+
+/// A placement to record: task -> instance, with the containers' port bindings.
+public struct TaskBinding: Sendable {
+    public var taskId: String
+    public var instanceId: String
+    public var containers: [Container]
+    public init(taskId: String, instanceId: String, containers: [Container]) {
+        self.taskId = taskId; self.instanceId = instanceId; self.containers = containers
+    }
+}
+
+/// Filters of ListTasks.
+public struct TaskFilter: Sendable {
+    public var instanceId: String?
+    public var family: String?
+    public var startedBy: String?
+    public var service: String?
+    /// RUNNING (desired RUNNING), PENDING (desired RUNNING, not yet running), STOPPED.
+    public var desiredStatus: String
+    public init(instanceId: String? = nil, family: String? = nil, startedBy: String? = nil, service: String? = nil,
+                desiredStatus: String = "RUNNING") {
+        self.instanceId = instanceId; self.family = family; self.startedBy = startedBy; self.service = service
+        self.desiredStatus = desiredStatus
+    }
+}
+
+public struct TaskStore: Sendable {
+    public let logger: Logger
+    public init(logger: Logger) { self.logger = logger }
+
+    static let columns = """
+        cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
+        required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,
+        placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
+        created_at, pull_started_at, started_at, stopping_at, stopped_at, version
+        """
+
+    /// Inserts many tasks in one statement (absent optional values travel as '' and become NULL).
+    public func insert(_ conn: PostgresConnection, account: String, _ tasks: [TaskRecord]) async throws {
+        guard !tasks.isEmpty else { return }
+        let encoder = ECSJSON.encoder()
+        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        let overrides: [String] = try tasks.map { try $0.overrides.map(json) ?? "" }
+        let containers: [String] = try tasks.map { try json($0.containers) }
+        let constraints: [String] = try tasks.map { try json($0.placementConstraints) }
+        let strategies: [String] = try tasks.map { try json($0.placementStrategy) }
+        let tags: [String] = try tasks.map { try json($0.tags) }
+        try await conn.query("""
+            INSERT INTO tasks (account_id, cluster_name, task_id, family, revision, service_name, deployment_id, started_by,
+                task_group, instance_id, required_instance_id, last_status, cpu, memory, overrides, containers,
+                placement_constraints, placement_strategy, tags, client_token)
+            SELECT \(account), c, id, f, r, NULLIF(svc, ''), NULLIF(dep, ''), NULLIF(sb, ''), grp, NULLIF(inst, ''),
+                   NULLIF(req, ''), ls, cpu, mem, NULLIF(ov, '')::jsonb, cont::jsonb, pc::jsonb, ps::jsonb, tg::jsonb,
+                   NULLIF(tok, '')
+            FROM unnest(
+                \(tasks.map(\.cluster))::text[], \(tasks.map(\.id))::text[], \(tasks.map(\.family))::text[],
+                \(tasks.map(\.revision))::int[], \(tasks.map { $0.service ?? "" })::text[],
+                \(tasks.map { $0.deploymentId ?? "" })::text[], \(tasks.map { $0.startedBy ?? "" })::text[],
+                \(tasks.map(\.group))::text[], \(tasks.map { $0.instanceId ?? "" })::text[],
+                \(tasks.map { $0.requiredInstanceId ?? "" })::text[], \(tasks.map(\.lastStatus))::text[],
+                \(tasks.map(\.cpu))::int[], \(tasks.map(\.memory))::int[], \(overrides)::text[], \(containers)::text[],
+                \(constraints)::text[], \(strategies)::text[], \(tags)::text[], \(tasks.map { $0.clientToken ?? "" })::text[])
+              AS v(c, id, f, r, svc, dep, sb, grp, inst, req, ls, cpu, mem, ov, cont, pc, ps, tg, tok)
+            """, logger: logger)
+    }
+
+    public func get(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws -> [TaskRecord] {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = ANY(\(ids))
+            """, logger: logger))
+    }
+
+    public func byClientToken(_ conn: PostgresConnection, account: String, cluster: String, token: String) async throws
+        -> [TaskRecord]
+    {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND client_token = \(token)
+            ORDER BY task_id
+            """, logger: logger))
+    }
+
+    /// Every task of the cluster that is not STOPPED: what holds resources, and what is waiting for a place.
+    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [TaskRecord] {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND last_status <> 'STOPPED'
+            """, logger: logger))
+    }
+
+    /// The service's live tasks and those that stopped within `recent` seconds (the circuit breaker counts them).
+    public func ofService(_ conn: PostgresConnection, account: String, cluster: String, service: String,
+                          recent: TimeInterval = 3600) async throws -> [TaskRecord] {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
+              AND (last_status <> 'STOPPED' OR stopped_at > now() - make_interval(secs => \(recent)))
+            """, logger: logger))
+    }
+
+    public func list(_ conn: PostgresConnection, account: String, cluster: String, filter: TaskFilter, after: String?,
+                     limit: Int) async throws -> [String] {
+        let rows = try await conn.query("""
+            SELECT task_id FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id > \(after ?? "")
+              AND (\(filter.instanceId)::text IS NULL OR instance_id = \(filter.instanceId))
+              AND (\(filter.family)::text IS NULL OR family = \(filter.family))
+              AND (\(filter.startedBy)::text IS NULL OR started_by = \(filter.startedBy))
+              AND (\(filter.service)::text IS NULL OR service_name = \(filter.service))
+              AND CASE \(filter.desiredStatus)
+                    WHEN 'STOPPED' THEN desired_status = 'STOPPED'
+                    WHEN 'PENDING' THEN desired_status = 'RUNNING' AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')
+                    ELSE desired_status = 'RUNNING' END
+            ORDER BY task_id LIMIT \(limit)
+            """, logger: logger)
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Binds placed tasks to their instances in one statement; a task already bound is left alone.
+    public func bind(_ conn: PostgresConnection, account: String, cluster: String, _ bindings: [TaskBinding]) async throws {
+        guard !bindings.isEmpty else { return }
+        let encoder = ECSJSON.encoder()
+        let containers = try bindings.map { String(decoding: try encoder.encode($0.containers), as: UTF8.self) }
+        try await conn.query("""
+            UPDATE tasks t SET instance_id = v.instance_id, last_status = 'PENDING', containers = v.containers::jsonb,
+                   version = t.version + 1
+            FROM unnest(\(bindings.map(\.taskId))::text[], \(bindings.map(\.instanceId))::text[], \(containers)::text[])
+                 AS v(task_id, instance_id, containers)
+            WHERE t.account_id = \(account) AND t.cluster_name = \(cluster) AND t.task_id = v.task_id
+              AND t.instance_id IS NULL
+            """, logger: logger)
+    }
+
+    /// Asks tasks to stop. Tasks never placed stop at once, since nothing runs them.
+    public func stop(_ conn: PostgresConnection, account: String, cluster: String, ids: [String], reason: String,
+                     code: String) async throws {
+        guard !ids.isEmpty else { return }
+        try await conn.query("""
+            UPDATE tasks SET desired_status = 'STOPPED', stopped_reason = COALESCE(stopped_reason, \(reason)),
+                   stop_code = COALESCE(stop_code, \(code)), stopping_at = COALESCE(stopping_at, now()),
+                   last_status = CASE WHEN instance_id IS NULL THEN 'STOPPED' ELSE last_status END,
+                   stopped_at = CASE WHEN instance_id IS NULL THEN now() ELSE stopped_at END,
+                   version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = ANY(\(ids))
+              AND desired_status = 'RUNNING'
+            """, logger: logger)
+    }
+
+    /// Removes tasks that were never placed (RunTask's failures), so nothing half-written stays behind.
+    public func delete(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await conn.query("""
+            DELETE FROM tasks WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = ANY(\(ids))
+              AND instance_id IS NULL
+            """, logger: logger)
+    }
+
+    /// Applies what an agent reports about one task: status only moves forward; containers and health are replaced.
+    public func applyReport(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,
+                            taskId: String, lastStatus: String, health: String?, containers: [Container]?,
+                            stoppedReason: String?, stopCode: String?) async throws -> TaskRecord? {
+        let order = TaskStatus.allCases.map(\.rawValue)
+        let containersJSON = try containers.map { try ECSJSON.encodeString($0) }
+        return try await records(conn.query("""
+            UPDATE tasks SET
+                last_status = CASE WHEN array_position(\(order)::text[], \(lastStatus)) > array_position(\(order)::text[], last_status)
+                                   THEN \(lastStatus) ELSE last_status END,
+                health_status = COALESCE(\(health), health_status),
+                containers = COALESCE(\(containersJSON)::jsonb, containers),
+                started_at = CASE WHEN \(lastStatus) = 'RUNNING' THEN COALESCE(started_at, now()) ELSE started_at END,
+                pull_started_at = CASE WHEN \(lastStatus) IN ('ACTIVATING', 'RUNNING') THEN COALESCE(pull_started_at, now()) ELSE pull_started_at END,
+                stopped_at = CASE WHEN \(lastStatus) = 'STOPPED' THEN COALESCE(stopped_at, now()) ELSE stopped_at END,
+                stopping_at = CASE WHEN \(lastStatus) IN ('DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED') THEN COALESCE(stopping_at, now()) ELSE stopping_at END,
+                stopped_reason = COALESCE(stopped_reason, \(stoppedReason)),
+                stop_code = COALESCE(stop_code, \(stopCode)),
+                desired_status = CASE WHEN \(lastStatus) = 'STOPPED' THEN 'STOPPED' ELSE desired_status END,
+                version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = \(taskId) AND instance_id = \(instanceId)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)).first
+    }
+
+    /// Running and pending task counts per instance of a cluster (for DescribeContainerInstances and clusters).
+    public func countsByInstance(_ conn: PostgresConnection, account: String, cluster: String) async throws
+        -> [String: (running: Int, pending: Int)]
+    {
+        let rows = try await conn.query("""
+            SELECT instance_id, count(*) FILTER (WHERE last_status = 'RUNNING'),
+                   count(*) FILTER (WHERE last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))
+            FROM tasks WHERE account_id = \(account) AND cluster_name = \(cluster) AND last_status <> 'STOPPED'
+              AND instance_id IS NOT NULL
+            GROUP BY instance_id
+            """, logger: logger)
+        var result: [String: (running: Int, pending: Int)] = [:]
+        for try await (id, running, pending) in rows.decode((String, Int, Int).self) { result[id] = (running, pending) }
+        return result
+    }
+
+    func records(_ rows: PostgresRowSequence) async throws -> [TaskRecord] {
+        let decoder = ECSJSON.decoder()
+        func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try decoder.decode(T.self, from: Data(text.utf8)) }
+        var result: [TaskRecord] = []
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            var t = TaskRecord(cluster: try r[0].decode(String.self), id: try r[1].decode(String.self),
+                               family: try r[2].decode(String.self), revision: try r[3].decode(Int.self),
+                               group: try r[7].decode(String.self), cpu: try r[13].decode(Int.self),
+                               memory: try r[14].decode(Int.self), containers: try decode([Container].self, try r[16].decode(String.self)))
+            t.service = try r[4].decode(String?.self)
+            t.deploymentId = try r[5].decode(String?.self)
+            t.startedBy = try r[6].decode(String?.self)
+            t.instanceId = try r[8].decode(String?.self)
+            t.requiredInstanceId = try r[9].decode(String?.self)
+            t.lastStatus = try r[10].decode(String.self)
+            t.desiredStatus = try r[11].decode(String.self)
+            t.healthStatus = try r[12].decode(String.self)
+            t.overrides = try r[15].decode(String?.self).map { try decode(TaskOverride.self, $0) }
+            t.placementConstraints = try decode([PlacementConstraint].self, try r[17].decode(String.self))
+            t.placementStrategy = try decode([PlacementStrategy].self, try r[18].decode(String.self))
+            t.tags = try decode([Tag].self, try r[19].decode(String.self))
+            t.stoppedReason = try r[20].decode(String?.self)
+            t.stopCode = try r[21].decode(String?.self)
+            t.clientToken = try r[22].decode(String?.self)
+            t.createdAt = try r[23].decode(Date.self)
+            t.pullStartedAt = try r[24].decode(Date?.self)
+            t.startedAt = try r[25].decode(Date?.self)
+            t.stoppingAt = try r[26].decode(Date?.self)
+            t.stoppedAt = try r[27].decode(Date?.self)
+            t.version = try r[28].decode(Int.self)
+            result.append(t)
+        }
+        return result
+    }
+}
+
+extension TaskStore {
+    /// Running, pending and recently failed task counts per deployment of the named services.
+    public func deploymentCounts(_ conn: PostgresConnection, account: String, cluster: String, services: [String]) async throws
+        -> [String: (running: Int, pending: Int, failed: Int)]
+    {
+        let rows = try await conn.query("""
+            SELECT deployment_id,
+                   count(*) FILTER (WHERE last_status = 'RUNNING' AND desired_status = 'RUNNING'),
+                   count(*) FILTER (WHERE last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING') AND desired_status = 'RUNNING'),
+                   count(*) FILTER (WHERE last_status = 'STOPPED' AND stop_code IN ('TaskFailedToStart', 'EssentialContainerExited'))
+            FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = ANY(\(services))
+              AND deployment_id IS NOT NULL
+              AND (last_status <> 'STOPPED' OR stopped_at > now() - interval '1 hour')
+            GROUP BY deployment_id
+            """, logger: logger)
+        var result: [String: (running: Int, pending: Int, failed: Int)] = [:]
+        for try await (id, running, pending, failed) in rows.decode((String, Int, Int, Int).self) {
+            result[id] = (running, pending, failed)
+        }
+        return result
+    }
+
+    /// Live task counts of a cluster: running and pending.
+    public func clusterCounts(_ conn: PostgresConnection, account: String, cluster: String) async throws -> (running: Int, pending: Int) {
+        let rows = try await conn.query("""
+            SELECT count(*) FILTER (WHERE last_status = 'RUNNING'),
+                   count(*) FILTER (WHERE last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))
+            FROM tasks WHERE account_id = \(account) AND cluster_name = \(cluster) AND last_status <> 'STOPPED'
+            """, logger: logger)
+        for try await (running, pending) in rows.decode((Int, Int).self) { return (running, pending) }
+        return (0, 0)
+    }
+}
