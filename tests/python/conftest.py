@@ -140,3 +140,29 @@ def aws_cli(server, tenant, *args, check=True):
     if proc.returncode == 0:
         return 0, (json.loads(proc.stdout) if proc.stdout.strip() else {})
     return proc.returncode, proc.stderr
+
+
+def signed_request(server, tenant, method, path, body=None):
+    """A SigV4-signed request to the native API (agent endpoints, REST), as botocore signs."""
+    import urllib.error
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    data = None if body is None else json.dumps(body)
+    request = AWSRequest(method=method, url=server.endpoint + path, data=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+    SigV4Auth(Credentials(tenant.key_id, tenant.secret), "ecs", REGION).add_auth(request)
+    prepared = urllib.request.Request(server.endpoint + path, data=None if data is None else data.encode(),
+                                      headers=dict(request.headers), method=method)
+    try:
+        with urllib.request.urlopen(prepared) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def psql(server, sql):
+    """Runs SQL against the test database (for invariants no API exposes), returning rows of text."""
+    url = server.env["STOWAGE_DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+    out = subprocess.run(["psql", url, "-tA", "-F", "|", "-c", sql], capture_output=True, text=True, check=True)
+    return [line.split("|") for line in out.stdout.strip().splitlines() if line]
