@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale clean
 
 build:
 	swift build
@@ -13,10 +13,18 @@ dev: deps build
 test:
 	scripts/test.sh
 
-bench: bench-api
+# Benchmarks measure speed; the tests never assert on it.
+bench: bench-placement bench-api bench-scale
+
+bench-placement:
+	swift build -c release --product PlacementBench
+	.build/release/PlacementBench
 
 bench-api:
 	scripts/bench-api.sh
+
+bench-scale:
+	scripts/bench-scale.sh
 
 clean:
 	rm -rf .build .stowage

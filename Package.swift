@@ -83,6 +83,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `make bench`: in-memory placement throughput.
+        .executableTarget(
+            name: "PlacementBench",
+            dependencies: ["StowageModel", "StowageScheduler"],
+            path: "Benchmarks/PlacementBench",
+            swiftSettings: strict
+        ),
         // Shared by the test targets only: the throwaway test database.
         .target(
             name: "StowageTestSupport",

@@ -7,6 +7,9 @@ import StowageWorker
 
 /// ECS service actions.
 struct ServiceActions {
+    /// A hard bound on one service's size; per-tenant quotas sit below it.
+    static let maxDesiredCount = 100_000
+
     static func serviceNotFound(_ name: String) -> APIError {
         APIError("ServiceNotFoundException", "Service not found: \(name).", restStatus: 404)
     }
@@ -117,7 +120,7 @@ struct ServiceActions {
             throw APIError.invalidParameter("DAEMON services run one task per instance: do not give a desiredCount.")
         }
         let desired = input.desiredCount ?? (daemon ? 0 : 0)
-        guard desired >= 0, desired <= 5000 else { throw APIError.invalidParameter("desiredCount must be between 0 and 5000, got \(desired).") }
+        guard desired >= 0, desired <= ServiceActions.maxDesiredCount else { throw APIError.invalidParameter("desiredCount must be between 0 and \(ServiceActions.maxDesiredCount), got \(desired).") }
         if daemon, input.placementStrategy?.isEmpty == false {
             throw APIError.invalidParameter("DAEMON services take no placement strategy.")
         }
@@ -179,8 +182,8 @@ struct ServiceActions {
         let (cluster, _) = try c.refs.cluster(input.cluster)
         let name = try serviceName(input.service, cluster: cluster)
         let arn = c.services.scope.service(c.account, cluster: cluster, name: name)
-        if let desired = input.desiredCount, !(0...5000).contains(desired) {
-            throw APIError.invalidParameter("desiredCount must be between 0 and 5000, got \(desired).")
+        if let desired = input.desiredCount, !(0...ServiceActions.maxDesiredCount).contains(desired) {
+            throw APIError.invalidParameter("desiredCount must be between 0 and \(ServiceActions.maxDesiredCount), got \(desired).")
         }
         let ref = try input.taskDefinition.map { try c.refs.taskDefinition($0) }
         _ = try ConstraintRules.parse(input.placementConstraints)
