@@ -3,37 +3,9 @@
 # Reports requests/s and p50/p99 for DescribeClusters (ECS door) and GET /v1/clusters/{name}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh bench
-
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-15s}
-swift build -c release --product stowage >/dev/null
-bin=.build/release/stowage
-
-tmp=$(mktemp -d /tmp/stowage-bench.XXXXXX)
-pgport=$((20000 + RANDOM % 20000))
-port=$((40000 + RANDOM % 10000))
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    "$bin" postgres stop --dir "$tmp/pg" --port "$pgport" >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-export STOWAGE_DATABASE_URL=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport")
-export STOWAGE_SERVER_KEY=$(openssl rand -base64 32)
-export LOG_LEVEL=warning
-"$bin" migrate >/dev/null
-account=$("$bin" admin create-account --name bench)
-"$bin" admin create-user --account "$account" --name bench >/dev/null
-keys=$("$bin" admin create-access-key --account "$account" --user bench)
-export AWS_ACCESS_KEY_ID=$(echo "$keys" | awk '/aws_access_key_id/ {print $3}')
-export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/aws_secret_access_key/ {print $3}')
-
-"$bin" server --host 127.0.0.1 --port "$port" > "$tmp/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+source scripts/bench-env.sh
 
 endpoint="http://127.0.0.1:$port"
 python3 - "$endpoint" "$tmp" <<'PY'

@@ -3,39 +3,12 @@
 # UpdateService to every task bound to an instance and persisted. Release server and worker processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh bench
-
 INSTANCES=${INSTANCES:-1000}
 TASKS=${TASKS:-10000}
-swift build -c release --product stowage >/dev/null
-bin=.build/release/stowage
+source scripts/bench-env.sh
 
-tmp=$(mktemp -d /tmp/stowage-bench.XXXXXX)
-pgport=$((20000 + RANDOM % 20000))
-port=$((40000 + RANDOM % 10000))
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    "$bin" postgres stop --dir "$tmp/pg" --port "$pgport" >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-export STOWAGE_DATABASE_URL=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport")
-export STOWAGE_SERVER_KEY=$(openssl rand -base64 32)
-export LOG_LEVEL=warning
-"$bin" migrate >/dev/null
-account=$("$bin" admin create-account --name bench)
-"$bin" admin create-user --account "$account" --name bench >/dev/null
-keys=$("$bin" admin create-access-key --account "$account" --user bench)
-export AWS_ACCESS_KEY_ID=$(echo "$keys" | awk '/aws_access_key_id/ {print $3}')
-export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/aws_secret_access_key/ {print $3}')
-
-"$bin" server --host 127.0.0.1 --port "$port" > "$tmp/server.log" 2>&1 &
-pids+=($!)
 "$bin" worker --poll-interval 0.2 > "$tmp/worker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 python3 - "http://127.0.0.1:$port" "$INSTANCES" "$TASKS" "$account" <<'PY'
 import os, subprocess, sys, time

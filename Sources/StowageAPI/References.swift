@@ -50,18 +50,22 @@ struct References {
 
     /// A container instance id or ARN (either `container-instance/<cluster>/<id>` or the older `container-instance/<id>`).
     func containerInstance(_ reference: String, cluster: String) throws(APIError) -> (id: String, arn: String) {
-        switch ResourceReference(reference) {
-        case .name(let id):
-            return (id, scope.containerInstance(account, cluster: cluster, id: id))
-        case .arn(let arn):
-            guard arn.service == "ecs", arn.resourceType == "container-instance", (1...2).contains(arn.resourcePath.count) else {
-                throw .invalidParameter("'\(reference)' is not a container instance ARN.")
-            }
-            if arn.resourcePath.count == 2, arn.resourcePath[0] != cluster {
-                throw .invalidParameter("Container instance \(reference) does not belong to cluster \(cluster).")
-            }
-            return (arn.resourcePath[arn.resourcePath.count - 1], reference)
+        let id = try Self.scoped(reference, type: "container-instance", cluster: cluster)
+        let isARN = if case .arn = ResourceReference(reference) { true } else { false }
+        return (id, isARN ? reference : scope.containerInstance(account, cluster: cluster, id: id))
+    }
+
+    /// The last path element of a cluster-scoped resource given by name or ARN (`<type>/<cluster>/<name>`, or
+    /// the older `<type>/<name>`); an ARN of another type or cluster is an InvalidParameterException.
+    static func scoped(_ reference: String, type: String, cluster: String) throws(APIError) -> String {
+        guard case .arn(let arn) = ResourceReference(reference) else { return reference }
+        guard arn.service == "ecs", arn.resourceType == type, (1...2).contains(arn.resourcePath.count) else {
+            throw .invalidParameter("'\(reference)' is not a \(type) ARN.")
         }
+        if arn.resourcePath.count == 2, arn.resourcePath[0] != cluster {
+            throw .invalidParameter("\(reference) does not belong to cluster \(cluster).")
+        }
+        return arn.resourcePath[arn.resourcePath.count - 1]
     }
 }
 

@@ -95,14 +95,7 @@ struct ServiceActions {
     }
 
     static func serviceName(_ reference: String, cluster: String) throws(APIError) -> String {
-        guard case .arn(let arn) = ResourceReference(reference) else { return reference }
-        guard arn.service == "ecs", arn.resourceType == "service", (1...2).contains(arn.resourcePath.count) else {
-            throw .invalidParameter("'\(reference)' is not a service ARN.")
-        }
-        if arn.resourcePath.count == 2, arn.resourcePath[0] != cluster {
-            throw .invalidParameter("Service \(reference) does not belong to cluster \(cluster).")
-        }
-        return arn.resourcePath[arn.resourcePath.count - 1]
+        try References.scoped(reference, type: "service", cluster: cluster)
     }
 
     static func create(_ input: CreateServiceRequest, _ c: Caller) async throws -> ServiceResponse {

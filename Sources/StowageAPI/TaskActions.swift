@@ -47,14 +47,7 @@ struct TaskActions {
 
     /// A task id or ARN (`task/<cluster>/<id>` or the older `task/<id>`) within the cluster.
     static func taskId(_ reference: String, cluster: String) throws(APIError) -> String {
-        guard case .arn(let arn) = ResourceReference(reference) else { return reference }
-        guard arn.service == "ecs", arn.resourceType == "task", (1...2).contains(arn.resourcePath.count) else {
-            throw .invalidParameter("'\(reference)' is not a task ARN.")
-        }
-        if arn.resourcePath.count == 2, arn.resourcePath[0] != cluster {
-            throw .invalidParameter("Task \(reference) does not belong to cluster \(cluster).")
-        }
-        return arn.resourcePath[arn.resourcePath.count - 1]
+        try References.scoped(reference, type: "task", cluster: cluster)
     }
 
     /// Resolves the task definition a task will run: it must exist and be ACTIVE.
@@ -240,11 +233,9 @@ struct TaskActions {
         let instance = try input.containerInstance.map { try c.refs.containerInstance($0, cluster: cluster).id }
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize("ecs:ListTasks", [clusterArn])
-        let filter = TaskFilter(instanceId: instance, family: input.family, startedBy: input.startedBy,
-                                service: input.serviceName.map { ResourceReference($0) }.map { ref -> String in
-                                    if case .arn(let arn) = ref { return arn.resourcePath.last ?? "" }
-                                    return input.serviceName ?? ""
-                                }, desiredStatus: desired)
+        let service = try input.serviceName.map { try ServiceActions.serviceName($0, cluster: cluster) }
+        let filter = TaskFilter(instanceId: instance, family: input.family, startedBy: input.startedBy, service: service,
+                                desiredStatus: desired)
         let ids = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             return try await c.services.tasks.list(conn, account: c.account, cluster: cluster, filter: filter, after: after, limit: limit + 1)
