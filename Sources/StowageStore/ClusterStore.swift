@@ -56,14 +56,38 @@ public struct ClusterStore: Sendable {
         return record
     }
 
+    /// DescribeClusters' read, as a named prepared statement: PostgreSQL then keeps its plan, which costs
+    /// several times more to make than the query does to run.
+    struct Lookup: PostgresPreparedStatement {
+        typealias Row = (String, String, String, String?, String, Int, Int, Int, Int)
+        static let sql = ClusterStore.selectColumns + " WHERE c.account_id = $1 AND c.cluster_name = ANY($2)"
+        var account: String
+        var names: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(account)
+            bindings.append(names)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
     /// The named clusters that exist (ACTIVE or INACTIVE), in no particular order.
     public func get(_ conn: PostgresConnection, account: String, names: [String], forUpdate: Bool = false) async throws
         -> [ClusterRecord]
     {
-        let lock = forUpdate ? " FOR UPDATE OF c" : ""
+        guard forUpdate else {
+            var result: [ClusterRecord] = []
+            for try await row in try await conn.execute(Lookup(account: account, names: names), logger: logger) {
+                result.append(try Self.record(row))
+            }
+            return result
+        }
         return try await records(conn.query("""
             \(unescaped: Self.selectColumns)
-            WHERE c.account_id = \(account) AND c.cluster_name = ANY(\(names))\(unescaped: lock)
+            WHERE c.account_id = \(account) AND c.cluster_name = ANY(\(names)) FOR UPDATE OF c
             """, logger: logger))
     }
 
@@ -105,16 +129,17 @@ public struct ClusterStore: Sendable {
 
     private func records(_ rows: PostgresRowSequence) async throws -> [ClusterRecord] {
         var result: [ClusterRecord] = []
-        for try await (name, status, settings, configuration, tags, count, running, pending, services) in rows.decode(
-            (String, String, String, String?, String, Int, Int, Int, Int).self)
-        {
-            result.append(ClusterRecord(
-                name: name, status: status,
-                settings: try ECSJSON.decode([ClusterSetting].self, from: settings),
-                configuration: try configuration.map { try ECSJSON.decode(JSONValue.self, from: $0) },
-                tags: try ECSJSON.decode([Tag].self, from: tags),
-                registeredInstances: count, runningTasks: running, pendingTasks: pending, activeServices: services))
-        }
+        for try await row in rows.decode(Lookup.Row.self) { result.append(try Self.record(row)) }
         return result
+    }
+
+    static func record(_ row: Lookup.Row) throws -> ClusterRecord {
+        let (name, status, settings, configuration, tags, count, running, pending, services) = row
+        return ClusterRecord(
+            name: name, status: status,
+            settings: try ECSJSON.decode([ClusterSetting].self, from: settings),
+            configuration: try configuration.map { try ECSJSON.decode(JSONValue.self, from: $0) },
+            tags: try ECSJSON.decode([Tag].self, from: tags),
+            registeredInstances: count, runningTasks: running, pendingTasks: pending, activeServices: services)
     }
 }
