@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(name: "StowageModel", swiftSettings: strict),
@@ -55,6 +56,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -70,6 +72,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "StowageAgent",
+            dependencies: [
+                "StowageModel",
+                "StowageIAM",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "stowage",
             dependencies: [
@@ -78,6 +91,7 @@ let package = Package(
                 "StowageIAM",
                 "StowageAPI",
                 "StowageWorker",
+                "StowageAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -106,6 +120,11 @@ let package = Package(
         .testTarget(
             name: "StowageIAMTests",
             dependencies: ["StowageIAM", "StowageTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StowageAgentTests",
+            dependencies: ["StowageAgent"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -4,58 +4,47 @@ import StowageModel
 import StowageStore
 import StowageWorker
 
-/// What an agent reports about one of its tasks.
-struct TaskStateReport: Codable, Sendable {
-    var taskArn: String
-    var lastStatus: String
-    var healthStatus: String?
-    var containers: [Container]?
-    var stoppedReason: String?
-    var stopCode: String?
-}
-
-struct StateReportRequest: Codable, Sendable {
-    /// Strictly increasing per instance (agents use milliseconds since the epoch), so reports apply once and in order.
-    var sequence: Int64
-    var tasks: [TaskStateReport]
-}
-
-struct StateReportResponse: Codable, Sendable {
-    var accepted: Bool
-    var sequence: Int64
-}
-
-/// One task as its agent must run it: the definition's containers with overrides and host port bindings.
-struct AgentTask: Codable, Sendable {
-    var taskArn: String
-    var family: String
-    var revision: Int
-    var desiredStatus: String
-    var lastStatus: String
-    var containers: [Container]
-    var taskDefinition: TaskDefinition
-    var overrides: TaskOverride?
-}
-
-struct DesiredTasksResponse: Codable, Sendable {
-    var containerInstanceArn: String
-    var tasks: [AgentTask]
-}
+typealias StateReportRequest = AgentProtocol.StateReport
 
 /// The agent's side of the API: its desired task set, and its state reports.
 struct AgentActions {
     static let statuses = Set(TaskStatus.allCases.map(\.rawValue))
     static let healths: Set<String> = ["HEALTHY", "UNHEALTHY", "UNKNOWN"]
 
-    static func desired(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws -> DesiredTasksResponse {
+    /// The instance's whole desired task set. With `after`, a long poll: it answers at once when the version
+    /// differs, else when the set changes or `wait` runs out. Every poll is also the agent's heartbeat.
+    static func desired(cluster clusterRef: String, instance instanceRef: String, after: String?, wait: Int, _ c: Caller)
+        async throws -> AgentProtocol.DesiredTasks
+    {
         let (cluster, _) = try c.refs.cluster(clusterRef)
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        guard (0...60).contains(wait) else { throw APIError.invalidParameter("wait must be between 0 and 60 seconds.") }
         try await c.authorize("ecs:Poll", [arn])
-        return try await c.services.database.withConnection { conn in
-            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+        let ticket = c.services.notifier?.subscribe("\(c.account)/\(cluster)/\(id)")
+        defer { if let ticket { c.services.notifier?.cancel(ticket) } }
+        var waited = false
+        while true {
+            let answer = try await snapshot(cluster: cluster, id: id, arn: arn, reference: instanceRef, c)
+            guard let after, answer.version == after, !waited, wait > 0, let ticket, let notifier = c.services.notifier else {
+                return answer
+            }
+            await notifier.wait(ticket, timeout: .seconds(wait))
+            waited = true
+        }
+    }
+
+    static func snapshot(cluster: String, id: String, arn: String, reference: String, _ c: Caller) async throws
+        -> AgentProtocol.DesiredTasks
+    {
+        try await c.services.database.transaction { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
+            if try await c.services.instances.heartbeat(conn, account: c.account, cluster: cluster, id: id) {
+                try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+            }
+            let version = try await c.services.tasks.desiredVersion(conn, account: c.account, cluster: cluster, instance: id)
             let live = try await c.services.tasks.live(conn, account: c.account, cluster: cluster).filter { $0.instanceId == id }
             var definitions: [String: TaskDefinition] = [:]
-            var tasks: [AgentTask] = []
+            var tasks: [AgentProtocol.AssignedTask] = []
             for t in live.sorted(by: { $0.id < $1.id }) {
                 let key = "\(t.family):\(t.revision)"
                 if definitions[key] == nil {
@@ -63,21 +52,22 @@ struct AgentActions {
                         .map { TaskDefinitionActions.model($0, c) }
                 }
                 guard let definition = definitions[key] else { continue }
-                tasks.append(AgentTask(taskArn: c.services.scope.task(c.account, cluster: cluster, id: t.id), family: t.family,
-                                       revision: t.revision, desiredStatus: t.desiredStatus, lastStatus: t.lastStatus,
-                                       containers: t.containers, taskDefinition: definition, overrides: t.overrides))
+                tasks.append(AgentProtocol.AssignedTask(
+                    taskArn: c.services.scope.task(c.account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
+                    desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
+                    overrides: t.overrides))
             }
-            return DesiredTasksResponse(containerInstanceArn: arn, tasks: tasks)
+            return AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks)
         }
     }
 
     static func report(cluster clusterRef: String, instance instanceRef: String, _ input: StateReportRequest, _ c: Caller) async throws
-        -> StateReportResponse
+        -> AgentProtocol.StateReportAnswer
     {
         let (cluster, _) = try c.refs.cluster(clusterRef)
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
         guard input.tasks.count <= 500 else { throw APIError.invalidParameter("A report holds at most 500 tasks.") }
-        var reports: [(id: String, report: TaskStateReport)] = []
+        var reports: [(id: String, report: AgentProtocol.TaskState)] = []
         for report in input.tasks {
             guard statuses.contains(report.lastStatus) else {
                 throw APIError.invalidParameter("lastStatus '\(report.lastStatus)' is not a task status.")
@@ -99,7 +89,7 @@ struct AgentActions {
                 throw APIError.invalidParameter("Task \(stranger.report.taskArn) is not assigned to container instance \(arn).")
             }
             guard try await c.services.instances.recordReport(conn, account: c.account, cluster: cluster, id: id, sequence: input.sequence) else {
-                return StateReportResponse(accepted: false, sequence: input.sequence)
+                return AgentProtocol.StateReportAnswer(accepted: false, sequence: input.sequence)
             }
             var services = Set<String>()
             var freed = false
@@ -116,7 +106,7 @@ struct AgentActions {
             let queue = JobQueue(logger: c.logger)
             for service in services.sorted() { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
             if freed { try await queue.place(conn, account: c.account, cluster: cluster) }
-            return StateReportResponse(accepted: true, sequence: input.sequence)
+            return AgentProtocol.StateReportAnswer(accepted: true, sequence: input.sequence)
         }
     }
 }

@@ -74,7 +74,7 @@ public struct Gateway: Sendable {
             let apiError = Self.apiError(from: error, logger: logger)
             reply = Reply(status: door.status(for: apiError), body: Self.errorBody(apiError), errorType: apiError.code)
             if apiError.awsStatus >= 500 {
-                logger.error("request failed", metadata: ["error": "\(error)"])
+                logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             } else {
                 logger.info("request refused", metadata: ["code": .string(apiError.code), "message": .string(apiError.message)])
             }

@@ -211,7 +211,7 @@ public enum RESTAPI {
         },
         RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks", action: "Poll") { call in
             try .json(try await AgentActions.desired(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
-                                                     call.caller))
+                                                     after: call.query("after"), wait: try call.int("wait") ?? 0, call.caller))
         },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/state", action: "SubmitTaskStateChange") { call in
             try .json(try await AgentActions.report(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",

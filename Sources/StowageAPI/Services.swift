@@ -21,6 +21,8 @@ public struct Services: Sendable {
     public var instances: ContainerInstanceStore
     public var tasks: TaskStore
     public var ecsServices: ServiceStore
+    /// Wakes long polls; nil where nothing listens (then polls answer at once).
+    public var notifier: InstanceNotifier?
 
     public init(database: Database, tenancy: Tenancy, authorizer: any Authorizer = AccountAuthorizer(),
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,

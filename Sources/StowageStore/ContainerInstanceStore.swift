@@ -165,3 +165,18 @@ extension ContainerInstanceStore {
             """, as: Int.self, logger: logger) != nil
     }
 }
+
+extension ContainerInstanceStore {
+    /// Records that the agent is alive; true when it had been marked disconnected (it just came back).
+    public func heartbeat(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws -> Bool {
+        let wasConnected = try await conn.first("""
+            SELECT agent_connected FROM container_instances
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) FOR UPDATE
+            """, as: Bool.self, logger: logger) ?? true
+        try await conn.query("""
+            UPDATE container_instances SET last_heartbeat_at = now(), agent_connected = true
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id)
+            """, logger: logger)
+        return !wasConnected
+    }
+}

@@ -67,16 +67,9 @@ struct Dev: AsyncParsableCommand {
         -> (account: String, id: String, secret: String)
     {
         let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            var values: [String: String] = [:]
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if parts.count == 2 { values[parts[0]] = parts[1] }
-            }
-            if let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"],
-               let account = AccessKeyID.account(of: id), (try? await tenancy.credential(for: id)) != nil {
-                return (account, id, secret)
-            }
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), let (id, secret) = SharedCredentials.parse(text),
+           let account = AccessKeyID.account(of: id), (try? await tenancy.credential(for: id)) != nil {
+            return (account, id, secret)
         }
         let account: String
         if let existing = try await tenancy.accountId(named: "default") {

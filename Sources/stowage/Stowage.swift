@@ -13,7 +13,7 @@ struct Stowage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
-        subcommands: [Server.self, WorkerCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self])
+        subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self])
 
     /// Logs go out as JSON lines unless STOWAGE_LOG_FORMAT=text.
     static func bootstrapLogging() {
@@ -29,11 +29,13 @@ struct Stowage: AsyncParsableCommand {
 func makeApplication(database: Database, sealer: SecretSealer, host: String, port: Int, extraServices: [any Service] = [],
                      beforeStart: @escaping @Sendable () async throws -> Void) -> some ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
-    let services = Services(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    var services = Services(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
+    services.notifier = notifier
     var app = Application(
         router: APIRouter.build(services: services),
         configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client] + extraServices,
+        services: [database.client, notifier] + extraServices,
         logger: Environment.logger("stowage.server"))
     app.beforeServerStarts(perform: beforeStart)
     return app

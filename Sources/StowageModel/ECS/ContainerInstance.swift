@@ -16,6 +16,9 @@ public struct VersionInfo: Codable, Sendable, Equatable, Hashable {
     public var agentVersion: String?
     public var agentHash: String?
     public var dockerVersion: String?
+    public init(agentVersion: String? = nil, agentHash: String? = nil, dockerVersion: String? = nil) {
+        self.agentVersion = agentVersion; self.agentHash = agentHash; self.dockerVersion = dockerVersion
+    }
 }
 
 public struct ContainerInstance: Codable, Sendable, Equatable {

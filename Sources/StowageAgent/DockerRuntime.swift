@@ -1,0 +1,195 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The Docker Engine API over a unix socket; works against Docker and against Podman's compatible service.
+public struct DockerRuntime: ContainerRuntime {
+    public let kind = "docker"
+    public let socketPath: String
+    let client: HTTPClient
+    static let apiVersion = "v1.41"
+
+    public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = .shared) {
+        self.socketPath = socketPath
+        self.client = client
+    }
+
+    struct Answer {
+        var status: Int
+        var body: ByteBuffer
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) }
+        var message: String { (json as? [String: Any])?["message"] as? String ?? String(buffer: body) }
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, body: Any? = nil, timeout: TimeAmount = .seconds(60)) async throws -> Answer {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/\(Self.apiVersion)\(path)") else {
+            throw RuntimeError.failed("bad Docker API path \(path)")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        // Go's HTTP server (Podman) refuses requests without a Host header, which unix-socket URLs do not imply.
+        request.headers.add(name: "Host", value: "localhost")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: Int(response.status.code), body: bytes)
+    }
+
+    func expect(_ answer: Answer, _ ok: Set<Int>, _ what: String) throws {
+        guard ok.contains(answer.status) else { throw RuntimeError.failed("\(what): \(answer.status) \(answer.message)") }
+    }
+
+    public func ping() async -> Bool {
+        (try? await call(.GET, "/version", timeout: .seconds(3)).status) == 200
+    }
+
+    public func create(_ spec: ContainerSpec) async throws -> String {
+        var exposed: [String: Any] = [:]
+        var bindings: [String: Any] = [:]
+        for port in spec.ports {
+            let key = "\(port.containerPort)/\(port.udp ? "udp" : "tcp")"
+            exposed[key] = [String: Any]()
+            bindings[key] = [["HostIp": "", "HostPort": String(port.hostPort)]]
+        }
+        var host: [String: Any] = ["PortBindings": bindings]
+        if let memory = spec.memoryMiB { host["Memory"] = memory << 20 }
+        if let reservation = spec.memoryReservationMiB { host["MemoryReservation"] = reservation << 20 }
+        if let shares = spec.cpuShares, shares >= 2 { host["CpuShares"] = shares }
+        var config: [String: Any] = [
+            "Image": spec.image, "Labels": spec.labels, "ExposedPorts": exposed, "HostConfig": host,
+            "Env": spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+        ]
+        if let command = spec.command { config["Cmd"] = command }
+        if let entryPoint = spec.entryPoint { config["Entrypoint"] = entryPoint }
+        if let dir = spec.workingDirectory { config["WorkingDir"] = dir }
+        if let user = spec.user { config["User"] = user }
+        let name = spec.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? spec.name
+        let answer = try await call(.POST, "/containers/create?name=\(name)", body: config)
+        if answer.status == 404 { throw RuntimeError.imageNotFound(spec.image) }
+        try expect(answer, [200, 201], "create \(spec.name)")
+        guard let id = (answer.json as? [String: Any])?["Id"] as? String else { throw RuntimeError.failed("create returned no id") }
+        return id
+    }
+
+    public func start(_ id: String) async throws {
+        try expect(try await call(.POST, "/containers/\(id)/start"), [204, 304], "start \(id)")
+    }
+
+    public func stop(_ id: String, timeout: Int) async throws {
+        let answer = try await call(.POST, "/containers/\(id)/stop?t=\(timeout)", timeout: .seconds(Int64(timeout) + 30))
+        try expect(answer, [204, 304, 404], "stop \(id)")
+    }
+
+    public func remove(_ id: String) async throws {
+        try expect(try await call(.DELETE, "/containers/\(id)?force=true&v=true"), [200, 204, 404], "remove \(id)")
+    }
+
+    public func inspect(_ id: String) async throws -> ContainerStatus? {
+        let answer = try await call(.GET, "/containers/\(id)/json")
+        if answer.status == 404 { return nil }
+        try expect(answer, [200], "inspect \(id)")
+        let state = (answer.json as? [String: Any])?["State"] as? [String: Any] ?? [:]
+        let running = state["Running"] as? Bool ?? false
+        let status = state["Status"] as? String ?? ""
+        let exited = !running && (status == "exited" || status == "stopped" || status == "dead")
+        let error = (state["Error"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        return ContainerStatus(running: running, exitCode: exited ? state["ExitCode"] as? Int : nil,
+                               startedAt: Self.date(state["StartedAt"]), finishedAt: exited ? Self.date(state["FinishedAt"]) : nil,
+                               error: error)
+    }
+
+    public func list(label: String) async throws -> [ListedContainer] {
+        let filters = "{\"label\":[\"\(label)\"]}".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let answer = try await call(.GET, "/containers/json?all=true&filters=\(filters)")
+        try expect(answer, [200], "list")
+        return (answer.json as? [[String: Any]] ?? []).map { c in
+            ListedContainer(id: c["Id"] as? String ?? "", name: ((c["Names"] as? [String])?.first ?? "").trimmingCharacters(in: ["/"]),
+                            labels: c["Labels"] as? [String: String] ?? [:], running: (c["State"] as? String) == "running")
+        }
+    }
+
+    public func exec(_ id: String, command: [String], timeout: Duration) async throws -> Int {
+        let created = try await call(.POST, "/containers/\(id)/exec", body: ["Cmd": command, "AttachStdout": true, "AttachStderr": true])
+        guard let execId = (created.json as? [String: Any])?["Id"] as? String else {
+            throw RuntimeError.failed("exec in \(id): \(created.message)")
+        }
+        let seconds = Int64(timeout.components.seconds) + (timeout.components.attoseconds > 0 ? 1 : 0)
+        _ = try await call(.POST, "/exec/\(execId)/start", body: ["Detach": false, "Tty": false], timeout: .seconds(max(1, seconds)))
+        let result = try await call(.GET, "/exec/\(execId)/json")
+        guard let code = (result.json as? [String: Any])?["ExitCode"] as? Int else { throw RuntimeError.failed("exec gave no exit code") }
+        return code
+    }
+
+    public func logs(_ id: String, since: Date?) async throws -> [LogLine] {
+        let sinceArg = since.map { "&since=\(String(format: "%.6f", $0.timeIntervalSince1970))" } ?? ""
+        let answer = try await call(.GET, "/containers/\(id)/logs?stdout=true&stderr=true&timestamps=true\(sinceArg)")
+        if answer.status == 404 { return [] }
+        try expect(answer, [200], "logs \(id)")
+        return Self.demultiplex(answer.body)
+    }
+
+    /// Splits the Docker log stream (8-byte frame headers: stream, 3 zero bytes, big-endian size) into lines.
+    static func demultiplex(_ buffer: ByteBuffer) -> [LogLine] {
+        var buffer = buffer
+        var lines: [LogLine] = []
+        while buffer.readableBytes >= 8,
+              let stream = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+              let size = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt32.self),
+              buffer.readableBytes >= 8 + Int(size) {
+            buffer.moveReaderIndex(forwardBy: 8)
+            let text = buffer.readString(length: Int(size)) ?? ""
+            for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                let (date, message) = Self.splitTimestamp(raw)
+                lines.append(LogLine(stderr: stream == 2, timestamp: date ?? Date(), message: message))
+            }
+        }
+        return lines
+    }
+
+    static func splitTimestamp(_ raw: Substring) -> (Date?, String) {
+        guard let space = raw.firstIndex(of: " ") else { return (nil, String(raw)) }
+        let stamp = String(raw[..<space])
+        return (date(stamp), String(raw[raw.index(after: space)...]))
+    }
+
+    public func stats(_ id: String) async throws -> ContainerStats? {
+        let answer = try await call(.GET, "/containers/\(id)/stats?stream=false")
+        if answer.status == 404 { return nil }
+        try expect(answer, [200], "stats \(id)")
+        guard let json = answer.json as? [String: Any] else { return nil }
+        let cpu = json["cpu_stats"] as? [String: Any] ?? [:]
+        let usage = cpu["cpu_usage"] as? [String: Any] ?? [:]
+        let memory = json["memory_stats"] as? [String: Any] ?? [:]
+        let networks = (json["networks"] as? [String: [String: Any]] ?? [:]).values
+        func number(_ value: Any?) -> UInt64? { (value as? NSNumber)?.uint64Value }
+        let blkio = (json["blkio_stats"] as? [String: Any])?["io_service_bytes_recursive"] as? [[String: Any]] ?? []
+        return ContainerStats(
+            cpuNanos: number(usage["total_usage"]) ?? 0, systemNanos: number(cpu["system_cpu_usage"]),
+            onlineCPUs: (cpu["online_cpus"] as? Int) ?? ProcessInfo.processInfo.activeProcessorCount,
+            memoryBytes: number(memory["usage"]) ?? 0,
+            networkRxBytes: networks.isEmpty ? nil : networks.compactMap { number($0["rx_bytes"]) }.reduce(0, +),
+            networkTxBytes: networks.isEmpty ? nil : networks.compactMap { number($0["tx_bytes"]) }.reduce(0, +),
+            blockReadBytes: blkio.filter { ($0["op"] as? String)?.lowercased() == "read" }.compactMap { number($0["value"]) }.reduce(0, +),
+            blockWriteBytes: blkio.filter { ($0["op"] as? String)?.lowercased() == "write" }.compactMap { number($0["value"]) }.reduce(0, +))
+    }
+
+    static func date(_ value: Any?) -> Date? {
+        guard let text = value as? String, !text.hasPrefix("0001") else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        // Nanosecond precision: keep the first three fractional digits.
+        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
+            let trimmed = String(text[..<dot]) + "." + String(text[text.index(after: dot)..<zone].prefix(3)) + String(text[zone...])
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return formatter.date(from: trimmed)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StowageIAM
+import StowageModel
+
+/// The agent's signed HTTP client for the control plane.
+public struct ServerClient: Sendable {
+    public let endpoint: String
+    let signer: SigV4Signer
+    let client: HTTPClient
+
+    public init(endpoint: String, accessKeyId: String, secret: String, region: String, client: HTTPClient = .shared) {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.signer = SigV4Signer(accessKeyId: accessKeyId, secret: secret, region: region, service: "ecs")
+        self.client = client
+    }
+
+    /// Sends a signed request and decodes the JSON answer; ECS-style errors come back as APIError.
+    func send<Output: Decodable>(_ method: HTTPMethod, path: String, query: String = "", body: Data = Data(),
+                                 headers extra: [String: String] = [:], timeout: TimeAmount = .seconds(30)) async throws -> Output {
+        guard let url = URL(string: endpoint + path + (query.isEmpty ? "" : "?" + query)), let host = url.host else {
+            throw APIError.invalidParameter("bad endpoint \(endpoint)")
+        }
+        let authority = url.port.map { "\(host):\($0)" } ?? host
+        var headers: [String: [String]] = ["host": [authority]]
+        for (name, value) in extra { headers[name.lowercased()] = [value] }
+        let signable = SignableRequest(method: method.rawValue, path: url.path.isEmpty ? "/" : url.path, query: query,
+                                       headers: headers, body: body)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        for (name, value) in signer.sign(signable, at: Date()) { request.headers.add(name: name, value: value) }
+        if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = Data((try await response.body.collect(upTo: 32 << 20)).readableBytesView)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]
+            throw APIError(object?["__type"] as? String ?? "ServerException",
+                           object?["message"] as? String ?? "HTTP \(response.status.code)", awsStatus: Int(response.status.code))
+        }
+        return try ECSJSON.decoder().decode(Output.self, from: bytes)
+    }
+
+    /// An ECS action through the AWS door.
+    public func ecs<Input: Encodable, Output: Decodable>(_ action: String, _ input: Input) async throws -> Output {
+        try await send(.POST, path: "/", body: try ECSJSON.encoder().encode(input),
+                       headers: ["X-Amz-Target": "AmazonEC2ContainerServiceV20141113.\(action)",
+                                 "Content-Type": "application/x-amz-json-1.1"])
+    }
+
+    public func get<Output: Decodable>(_ path: String, query: String = "", timeout: TimeAmount = .seconds(30)) async throws -> Output {
+        try await send(.GET, path: path, query: query, timeout: timeout)
+    }
+
+    public func post<Input: Encodable, Output: Decodable>(_ path: String, _ input: Input) async throws -> Output {
+        try await send(.POST, path: path, body: try ECSJSON.encoder().encode(input), headers: ["Content-Type": "application/json"])
+    }
+}

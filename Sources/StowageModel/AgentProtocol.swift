@@ -1,0 +1,66 @@
+import Foundation
+
+/// The assignment protocol between agents and servers (`/agent/v1`), shared by both sides.
+public enum AgentProtocol {
+    /// One task as its agent must run it: the definition's containers with overrides and host port bindings.
+    public struct AssignedTask: Codable, Sendable, Equatable {
+        public var taskArn: String
+        public var family: String
+        public var revision: Int
+        public var desiredStatus: String
+        public var lastStatus: String
+        public var containers: [Container]
+        public var taskDefinition: TaskDefinition
+        public var overrides: TaskOverride?
+
+        public init(taskArn: String, family: String, revision: Int, desiredStatus: String, lastStatus: String,
+                    containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?) {
+            self.taskArn = taskArn; self.family = family; self.revision = revision; self.desiredStatus = desiredStatus
+            self.lastStatus = lastStatus; self.containers = containers; self.taskDefinition = taskDefinition
+            self.overrides = overrides
+        }
+    }
+
+    /// The whole desired task set of an instance, and a version that changes whenever the set does.
+    public struct DesiredTasks: Codable, Sendable, Equatable {
+        public var containerInstanceArn: String
+        public var version: String
+        public var tasks: [AssignedTask]
+        public init(containerInstanceArn: String, version: String, tasks: [AssignedTask]) {
+            self.containerInstanceArn = containerInstanceArn; self.version = version; self.tasks = tasks
+        }
+    }
+
+    /// What an agent reports about one of its tasks.
+    public struct TaskState: Codable, Sendable, Equatable {
+        public var taskArn: String
+        public var lastStatus: String
+        public var healthStatus: String?
+        public var containers: [Container]?
+        public var stoppedReason: String?
+        public var stopCode: String?
+        public init(taskArn: String, lastStatus: String, healthStatus: String? = nil, containers: [Container]? = nil,
+                    stoppedReason: String? = nil, stopCode: String? = nil) {
+            self.taskArn = taskArn; self.lastStatus = lastStatus; self.healthStatus = healthStatus
+            self.containers = containers; self.stoppedReason = stoppedReason; self.stopCode = stopCode
+        }
+    }
+
+    public struct StateReport: Codable, Sendable, Equatable {
+        /// Strictly increasing per instance (agents use milliseconds since the epoch), so reports apply once and in order.
+        public var sequence: Int64
+        public var tasks: [TaskState]
+        public init(sequence: Int64, tasks: [TaskState]) { self.sequence = sequence; self.tasks = tasks }
+    }
+
+    public struct StateReportAnswer: Codable, Sendable, Equatable {
+        public var accepted: Bool
+        public var sequence: Int64
+        public init(accepted: Bool, sequence: Int64) { self.accepted = accepted; self.sequence = sequence }
+    }
+
+    /// Labels that tie a runtime container to its task, so a restarted agent adopts instead of duplicating.
+    public static let taskLabel = "stowage.task"
+    public static let containerLabel = "stowage.container"
+    public static let instanceLabel = "stowage.instance"
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import ServiceLifecycle
+import StowageAgent
+import StowageIAM
+
+/// Runs the agent until SIGTERM/SIGINT; its containers keep running and the next start adopts them.
+struct AgentService: Service {
+    let agent: Agent
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await agent.run() }
+    }
+}
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Run this host's agent: register it, run its tasks' containers, report their state.")
+    @Option(help: "Control plane endpoint, e.g. http://127.0.0.1:8080.") var endpoint: String
+    @Option(help: "Cluster to join.") var cluster: String
+    @Option(help: "Directory for the agent's identity.") var stateDir = "/var/lib/stowage-agent"
+    @Option(help: "Availability zone attribute.") var zone = "local"
+    @Option(name: .customLong("attribute"), help: "Custom attribute name=value (repeatable).") var attributes: [String] = []
+    @Option(help: "Memory (MiB) kept back from tasks.") var reservedMemory = 256
+    @Option(help: "Runtime: auto, docker or process.") var driver = "auto"
+    @Option(help: "Docker Engine API socket.") var dockerSocket: String?
+    @Option(help: "Seconds a long poll waits for changes.") var pollWait = 20
+    @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
+        ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+
+    func run() async throws {
+        Stowage.bootstrapLogging()
+        let logger = Environment.logger("stowage.agent")
+        guard let credentials = SharedCredentials.fromEnvironment() else {
+            throw ValidationError("No credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE.")
+        }
+        var custom: [String: String] = [:]
+        for pair in attributes {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { throw ValidationError("--attribute takes name=value, got '\(pair)'") }
+            custom[String(parts[0])] = String(parts[1])
+        }
+        let socket = dockerSocket ?? ProcessInfo.processInfo.environment["DOCKER_HOST"].flatMap {
+            $0.hasPrefix("unix://") ? String($0.dropFirst("unix://".count)) : nil
+        } ?? "/var/run/docker.sock"
+        let runtime = try await Self.pickRuntime(driver, socket: socket, stateDir: stateDir)
+        logger.info("container runtime chosen", metadata: ["driver": "\(runtime.kind)", "socket": "\(runtime.kind == "docker" ? socket : "-")"])
+        let config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
+                                 reservedMemoryMiB: reservedMemory, pollWait: pollWait)
+        let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
+                                                                secret: credentials.secret, region: region),
+                          runtime: runtime, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Docker when its socket answers, else host processes; an explicit choice must work.
+    static func pickRuntime(_ choice: String, socket: String, stateDir: String) async throws -> any ContainerRuntime {
+        let docker = DockerRuntime(socketPath: socket)
+        switch choice {
+        case "docker":
+            guard await docker.ping() else { throw ValidationError("no Docker Engine API answers at \(socket)") }
+            return docker
+        case "process":
+            return ProcessRuntime(directory: stateDir + "/processes")
+        case "auto":
+            return await docker.ping() ? docker : ProcessRuntime(directory: stateDir + "/processes")
+        default:
+            throw ValidationError("--driver must be auto, docker or process")
+        }
+    }
+}

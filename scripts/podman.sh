@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Starts Podman's Docker-compatible API service in a directory of ours, with the settings that work on
+# these hosts (runc, cgroupfs, file events, ulimits within the hard limits), and makes the local image
+# localhost/busybox:latest from busybox-static, so nothing is pulled.
+#   scripts/podman.sh start DIR   -> prints the socket path
+#   scripts/podman.sh stop DIR
+set -euo pipefail
+cmd=${1:?start|stop}
+dir=${2:?directory}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+if [ "$cmd" = stop ]; then
+    [ -f "$dir/podman.pid" ] && kill "$(cat "$dir/podman.pid")" 2>/dev/null || true
+    rm -f "$dir/podman.pid"
+    exit 0
+fi
+
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static >/dev/null
+    else
+        echo "missing podman, runc or busybox-static: sudo apt-get install podman runc busybox-static" >&2
+        exit 1
+    fi
+fi
+
+cat > "$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+export CONTAINERS_CONF="$dir/containers.conf"
+
+socket="$dir/podman.sock"
+if ! { [ -f "$dir/podman.pid" ] && kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null && [ -S "$socket" ]; }; then
+    rm -f "$socket"
+    podman system service --time=0 "unix://$socket" > "$dir/podman.log" 2>&1 &
+    echo $! > "$dir/podman.pid"
+    for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
+    [ -S "$socket" ] || { echo "podman service did not start; see $dir/podman.log" >&2; exit 1; }
+fi
+
+if ! podman image exists localhost/busybox:latest; then
+    rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/var/www" "$rootfs/etc"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
+    echo "root:x:0:0:root:/root:/bin/sh" > "$rootfs/etc/passwd"
+    echo "hello from stowage" > "$rootfs/var/www/index.html"
+    tar -C "$rootfs" -cf "$dir/busybox.tar" .
+    podman import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$dir/busybox.tar" localhost/busybox:latest >/dev/null 2>&1
+    rm -rf "$rootfs" "$dir/busybox.tar"
+fi
+echo "$socket"
