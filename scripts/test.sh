@@ -11,6 +11,13 @@ tmp=$(mktemp -d /tmp/stowage-test.XXXXXX)
 pgport=$((20000 + RANDOM % 20000))
 bin=.build/debug/stowage
 cleanup() {
+    if [ -S "$tmp/podman/podman.sock" ]; then
+        # Containers the tests left (agents' containers keep running by design when an agent stops).
+        ids=$(curl -s --unix-socket "$tmp/podman/podman.sock" "http://d/v1.41/containers/json?all=true&filters=%7B%22label%22%3A%5B%22stowage.task%22%5D%7D" \
+              | python3 -c "import json,sys; print(' '.join(c['Id'] for c in json.load(sys.stdin)))" 2>/dev/null)
+        for id in $ids; do curl -s --unix-socket "$tmp/podman/podman.sock" -X DELETE "http://d/v1.41/containers/$id?force=true" >/dev/null; done
+    fi
+    scripts/podman.sh stop "$tmp/podman" >/dev/null 2>&1
     "$bin" postgres stop --dir "$tmp/pg" --port "$pgport" >/dev/null 2>&1
     rm -rf "$tmp"
 }
@@ -22,6 +29,13 @@ if ! url=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport"); then
     exit 1
 fi
 export STOWAGE_TEST_DATABASE_URL="$url"
+
+if ! socket=$(scripts/podman.sh start "$tmp/podman"); then
+    echo "could not start Podman's Docker-compatible API service" >&2
+    exit 1
+fi
+export STOWAGE_TEST_DOCKER_SOCKET="$socket"
+export CONTAINERS_CONF="$tmp/podman/containers.conf"
 
 status=0
 swift test --skip-build || status=1

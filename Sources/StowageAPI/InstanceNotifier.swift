@@ -32,22 +32,21 @@ public final class InstanceNotifier: Service, Sendable {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        defer { fireAll() }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
                 do {
-                    try await database.client.withConnection { conn in
+                    try await self.database.client.withConnection { conn in
                         try await conn.listen(on: ClusterScheduler.instanceChannel) { notifications in
                             for try await notification in notifications { self.fire(notification.payload) }
                         }
                     }
                 } catch {
                     if Task.isCancelled { return }
-                    logger.debug("instance LISTEN connection lost", metadata: ["error": "\(error)"])
+                    self.logger.debug("instance LISTEN connection lost", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
-        } onGracefulShutdown: {
-            self.fireAll()
         }
     }
 

@@ -14,13 +14,15 @@ public struct AgentConfig: Sendable {
     public var pollWait: Int
     public var monitorInterval: Duration
     public var hostname: String
+    /// Where dynamic host ports come from; instances sharing one machine need ranges that do not overlap.
+    public var portRange: ClosedRange<Int>
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),
-                hostname: String = ProcessInfo.processInfo.hostName) {
+                hostname: String = ProcessInfo.processInfo.hostName, portRange: ClosedRange<Int> = 49153...65535) {
         self.cluster = cluster; self.stateDirectory = stateDirectory; self.zone = zone; self.attributes = attributes
         self.reservedMemoryMiB = reservedMemoryMiB; self.pollWait = pollWait; self.monitorInterval = monitorInterval
-        self.hostname = hostname
+        self.hostname = hostname; self.portRange = portRange
     }
 }
 
@@ -118,10 +120,12 @@ public actor Agent {
 
     public var containerInstanceArn: String? { state?.containerInstanceArn }
     var instanceId: String { state?.containerInstanceArn?.split(separator: "/").last.map(String.init) ?? "" }
+    /// Only this instance's containers: several agents may share one engine.
+    var instanceFilter: String { "\(AgentProtocol.instanceLabel)=\(state?.containerInstanceArn ?? "")" }
 
     public func run() async throws {
         try await register()
-        for container in try await runtime.list(label: AgentProtocol.taskLabel) {
+        for container in try await runtime.list(label: instanceFilter) {
             guard let task = container.labels[AgentProtocol.taskLabel], let name = container.labels[AgentProtocol.containerLabel] else { continue }
             adoptable[task, default: [:]][name] = container
         }
@@ -168,6 +172,7 @@ public actor Agent {
         var all: [String: String] = [
             "ecs.os-type": "linux", "ecs.availability-zone": config.zone, "ecs.cpu-architecture": Self.architecture,
             "stowage.hostname": config.hostname, "stowage.driver": runtime.kind,
+            AgentProtocol.portRangeAttribute: "\(config.portRange.lowerBound)-\(config.portRange.upperBound)",
         ]
         for (name, value) in config.attributes { all[name] = value }
         return all.sorted { $0.key < $1.key }.map { Attribute(name: $0.key, value: $0.value) }
@@ -255,7 +260,7 @@ public actor Agent {
     }
 
     func removeOrphans(wanted: Set<String>) async {
-        guard let listed = try? await runtime.list(label: AgentProtocol.taskLabel) else { return }
+        guard let listed = try? await runtime.list(label: instanceFilter) else { return }
         for container in listed {
             let task = container.labels[AgentProtocol.taskLabel] ?? ""
             guard tasks[task] == nil, !wanted.contains(task) else { continue }

@@ -99,7 +99,7 @@ public protocol ContainerRuntime: Sendable {
     func remove(_ id: String) async throws
     /// Nil when the container no longer exists.
     func inspect(_ id: String) async throws -> ContainerStatus?
-    /// Every container carrying the label key, running or not.
+    /// Every container carrying the label (`key`, or `key=value`), running or not.
     func list(label: String) async throws -> [ListedContainer]
     /// Runs a command inside the container; returns its exit code, or throws on timeout.
     func exec(_ id: String, command: [String], timeout: Duration) async throws -> Int

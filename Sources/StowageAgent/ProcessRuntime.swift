@@ -145,7 +145,11 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
     }
 
     public func list(label: String) async throws -> [ListedContainer] {
-        records.withLock { Array($0.values) }.filter { $0.spec.labels[label] != nil }.map { record in
+        let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+        return records.withLock { Array($0.values) }.filter { record in
+            guard let value = record.spec.labels[parts[0]] else { return false }
+            return parts.count == 1 || value == parts[1]
+        }.map { record in
             let current = reap(record.id) ?? record
             return ListedContainer(id: record.id, name: record.spec.name, labels: record.spec.labels,
                                    running: current.pid != nil && current.finishedAt == nil)

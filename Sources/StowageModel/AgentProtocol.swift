@@ -63,4 +63,13 @@ public enum AgentProtocol {
     public static let taskLabel = "stowage.task"
     public static let containerLabel = "stowage.container"
     public static let instanceLabel = "stowage.instance"
+
+    /// The instance attribute naming its dynamic host port range, `low-high`.
+    public static let portRangeAttribute = "stowage.ephemeral-ports"
+
+    public static func portRange(_ text: String?) -> ClosedRange<Int>? {
+        guard let parts = text?.split(separator: "-"), parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),
+              1 <= low, low <= high, high <= 65_535 else { return nil }
+        return low...high
+    }
 }

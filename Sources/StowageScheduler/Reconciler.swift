@@ -46,13 +46,16 @@ public struct TaskSpec: Sendable, Equatable {
     public var startedAt: Date?
     public var stopCode: StopCode?
     public var createdAt: Date
+    public var stoppedAt: Date?
+    /// The exit code of the container that ended the task, when one did.
+    public var exitCode: Int?
 
     public init(id: String, deploymentId: String, hostId: String? = nil, lastStatus: TaskStatus = .running,
                 desiredRunning: Bool = true, health: String = "UNKNOWN", startedAt: Date? = nil, stopCode: StopCode? = nil,
-                createdAt: Date = Date(timeIntervalSince1970: 0)) {
+                createdAt: Date = Date(timeIntervalSince1970: 0), stoppedAt: Date? = nil, exitCode: Int? = nil) {
         self.id = id; self.deploymentId = deploymentId; self.hostId = hostId; self.lastStatus = lastStatus
         self.desiredRunning = desiredRunning; self.health = health; self.startedAt = startedAt; self.stopCode = stopCode
-        self.createdAt = createdAt
+        self.createdAt = createdAt; self.stoppedAt = stoppedAt; self.exitCode = exitCode
     }
 
     /// Counts against the service: wanted running and not yet stopped.
@@ -93,6 +96,8 @@ public struct ReconcilePlan: Sendable, Equatable {
     public var rollbackTo: String?
     /// The desired count a DAEMON service has now (one per eligible host).
     public var daemonDesired: Int?
+    /// Starts are held back by crash-loop backoff until this time; reconcile again then.
+    public var retryAt: Date?
     public var events: [String] = []
 
     public struct DaemonStart: Sendable, Equatable, Hashable { public var deploymentId: String; public var hostId: String }
@@ -105,6 +110,32 @@ public struct ReconcilePlan: Sendable, Equatable {
 
 /// Desired versus actual for one service -> a plan, under ECS's rules for rolling deployments.
 public enum Reconciler {
+    /// Failures within this window count toward crash-loop backoff.
+    public static let crashWindow: TimeInterval = 300
+
+    /// Crash-loop backoff: after three failed tasks within five minutes, wait 10 s, then 20, 40, ... up to
+    /// five minutes after the latest failure before starting replacements. Nil when starts may go ahead.
+    public static func backoff(_ tasks: [TaskSpec], now: Date) -> (until: Date, failures: [TaskSpec])? {
+        let failures = tasks.filter { task in
+            guard task.lastStatus == .stopped, task.stopCode?.isFailure ?? false, let at = task.stoppedAt else { return false }
+            return now.timeIntervalSince(at) < crashWindow
+        }.sorted { ($0.stoppedAt ?? .distantPast) < ($1.stoppedAt ?? .distantPast) }
+        guard failures.count >= 3, let latest = failures.last?.stoppedAt else { return nil }
+        let delay = min(300, 10 * pow(2, Double(failures.count - 3)))
+        let until = latest.addingTimeInterval(delay)
+        return until > now ? (until, failures) : nil
+    }
+
+    /// The words a crash loop gets in the service's event log.
+    public static func backoffMessage(service: String, failures: [TaskSpec], until: Date, now: Date) -> String {
+        let last = failures.last
+        let span = max(1, Int((((last?.stoppedAt ?? now).timeIntervalSince(failures.first?.stoppedAt ?? now)) / 60).rounded(.up)))
+        let times = failures.count == 3 ? "three times" : "\(failures.count) times"
+        let exit = last?.exitCode.map { "exited \($0)" } ?? "failed to start"
+        let wait = Int(until.timeIntervalSince(last?.stoppedAt ?? now).rounded())
+        return "(service \(service)) task \(last?.id ?? "") \(exit); tasks failed \(times) in \(span) minute\(span == 1 ? "" : "s"); backing off \(wait) s before starting more."
+    }
+
     /// ECS's circuit-breaker threshold: half the desired count, at least 3 and at most 200.
     public static func failureThreshold(desired: Int) -> Int {
         max(3, min(200, Int((Double(desired) / 2).rounded(.up))))
@@ -161,7 +192,12 @@ public enum Reconciler {
             guard let spec = hostById[host] else { return true }
             return spec.draining || (service.daemon && !spec.eligible)
         }
-        let startable = primary.rolloutState != "FAILED"
+        var startable = primary.rolloutState != "FAILED"
+        if let (until, failures) = backoff(tasks, now: now) {
+            startable = false
+            plan.retryAt = until
+            plan.events.append(backoffMessage(service: service.name, failures: failures, until: until, now: now))
+        }
 
         if service.daemon {
             plan.startOn = planDaemon(primary: primary, active: active, eligible: eligibleHosts, startable: startable,

@@ -12,3 +12,8 @@ extension JobKind {
     /// Periodic safety net: enqueues reconcile-service for every live service.
     public static let reconcileAll = "reconcile-all"
 }
+
+extension JobKind {
+    /// Periodic: marks instances whose agent went quiet as disconnected, and stops their tasks after a grace period.
+    public static let sweepInstances = "sweep-instances"
+}

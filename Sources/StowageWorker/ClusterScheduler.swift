@@ -55,7 +55,8 @@ public struct ClusterScheduler: Sendable {
         return PlacementHost(id: r.id, ec2InstanceId: r.ec2InstanceId, active: r.status == "ACTIVE" && r.agentConnected,
                              attributes: attributes, registeredAt: r.registeredAt, cpu: integer("CPU"), memory: integer("MEMORY"),
                              reservedTCP: ports("PORTS"), reservedUDP: ports("PORTS_UDP"),
-                             gpus: r.registeredResources.first { $0.name == "GPU" }?.stringSetValue ?? [])
+                             gpus: r.registeredResources.first { $0.name == "GPU" }?.stringSetValue ?? [],
+                             ephemeral: AgentProtocol.portRange(attributes[AgentProtocol.portRangeAttribute]) ?? 49153...65535)
     }
 
     static func placed(_ t: TaskRecord) -> PlacedTask? {
@@ -188,10 +189,14 @@ public struct ClusterScheduler: Sendable {
             TaskSpec(id: t.id, deploymentId: t.deploymentId ?? "", hostId: t.instanceId,
                      lastStatus: TaskStatus(rawValue: t.lastStatus) ?? .provisioning, desiredRunning: t.desiredStatus == "RUNNING",
                      health: t.healthStatus, startedAt: t.startedAt, stopCode: t.stopCode.flatMap(StopCode.init(rawValue:)),
-                     createdAt: t.createdAt)
+                     createdAt: t.createdAt, stoppedAt: t.stoppedAt,
+                     exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode)
         }
         let plan = Reconciler.plan(service: spec, deployments: deploymentSpecs, tasks: taskSpecs, hosts: hosts, now: now)
         var events = plan.events
+        if let retryAt = plan.retryAt {
+            try await queue.reconcile(conn, account: account, cluster: cluster, service: name, delay: retryAt.timeIntervalSince(now) + 0.5)
+        }
 
         // Stops, grouped by reason so each group is one statement.
         for (reason, stops) in Dictionary(grouping: plan.stop, by: \.reason) {
@@ -261,7 +266,17 @@ public struct ClusterScheduler: Sendable {
             _ = try await services.update(conn, account: account, service)
             try await services.retire(conn, account: account, cluster: cluster, service: name, ids: deployments.map(\.id))
         }
-        try await services.addEvents(conn, account: account, cluster: cluster, service: name, events)
+        try await addEventsOnce(conn, account: account, cluster: cluster, service: name, events)
+    }
+
+    /// Adds events, leaving out any that repeats one of the service's events of the last five minutes word for word.
+    func addEventsOnce(_ conn: PostgresConnection, account: String, cluster: String, service: String, _ messages: [String]) async throws {
+        guard !messages.isEmpty else { return }
+        let recent = try await services.events(conn, account: account, cluster: cluster, service: service, limit: 20)
+            .filter { ($0.createdAt ?? .distantPast) > Date().addingTimeInterval(-300) }.compactMap(\.message)
+        try await services.addEvents(conn, account: account, cluster: cluster, service: service,
+                                     messages.filter { message in message.contains("has started") || message.contains("has stopped")
+                                         || !recent.contains(message) })
     }
 
     /// Records why tasks of a service could not be placed, without repeating the same event within five minutes.
@@ -277,9 +292,7 @@ public struct ClusterScheduler: Sendable {
         default: reason
         }
         let message = "(service \(service)) was unable to place a task because no container instance met all of its requirements. The closest matching container instance \(explanation) (\(reason))."
-        let recent = try await services.events(conn, account: account, cluster: cluster, service: service, limit: 5)
-        if recent.contains(where: { $0.message == message && ($0.createdAt ?? .distantPast) > Date().addingTimeInterval(-300) }) { return }
-        try await services.addEvents(conn, account: account, cluster: cluster, service: service, [message])
+        try await addEventsOnce(conn, account: account, cluster: cluster, service: service, [message])
     }
 
     public static func newTaskId() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }

@@ -5,17 +5,81 @@ import StowageStore
 
 /// The job handlers every worker runs, by kind.
 public enum StandardJobs {
-    public static func handlers() -> [String: JobHandler] {
+    public static func handlers(sweep: SweepSettings = SweepSettings()) -> [String: JobHandler] {
         [
             JobKind.purgeTaskDefinitions: purgeTaskDefinitions,
             JobKind.reconcileService: reconcileService,
             JobKind.placeTasks: placeTasks,
             JobKind.reconcileAll: reconcileAll,
+            JobKind.sweepInstances: { try await sweepInstances($0, sweep) },
         ]
     }
 
-    /// The safety net: every live service is reconciled at least this often, whatever triggers were lost.
-    public static let periodic: [PeriodicJob] = [PeriodicJob(kind: JobKind.reconcileAll, every: 30)]
+    /// reconcile-all is the safety net (every live service reconciled at least this often, whatever triggers
+    /// were lost); sweep-instances notices hosts whose agents went quiet.
+    public static func periodic(sweep: SweepSettings = SweepSettings()) -> [PeriodicJob] {
+        [PeriodicJob(kind: JobKind.reconcileAll, every: 30), PeriodicJob(kind: JobKind.sweepInstances, every: sweep.interval)]
+    }
+
+    /// When an agent counts as gone: no heartbeat (poll or report) for `timeout` seconds marks its instance
+    /// disconnected; `grace` seconds more and its tasks are stopped as "Host lost" so services replace them.
+    public struct SweepSettings: Sendable {
+        public var timeout: TimeInterval
+        public var grace: TimeInterval
+        public var interval: TimeInterval
+        public init(timeout: TimeInterval = 30, grace: TimeInterval = 30, interval: TimeInterval = 5) {
+            self.timeout = timeout; self.grace = grace; self.interval = interval
+        }
+    }
+
+    /// Instances that never heartbeated (registered through the API, with no agent) are left alone.
+    static func sweepInstances(_ context: JobContext, _ settings: SweepSettings) async throws {
+        try await context.database.transaction { conn in
+            let queue = JobQueue(logger: context.logger)
+            let lost = try await conn.query("""
+                UPDATE container_instances SET agent_connected = false
+                WHERE agent_connected AND status <> 'INACTIVE' AND last_heartbeat_at IS NOT NULL
+                  AND last_heartbeat_at < now() - make_interval(secs => \(settings.timeout))
+                RETURNING account_id, cluster_name, instance_id
+                """, logger: context.logger)
+            var clusters = Set<String>()
+            var lostCount = 0
+            for try await (account, cluster, _) in lost.decode((String, String, String).self) {
+                clusters.insert("\(account)/\(cluster)")
+                lostCount += 1
+            }
+            let stopped = try await conn.query("""
+                UPDATE tasks t SET last_status = 'STOPPED', desired_status = 'STOPPED', stopped_at = now(),
+                       stopping_at = COALESCE(t.stopping_at, now()),
+                       stopped_reason = COALESCE(t.stopped_reason, 'Host lost: container instance ' || t.instance_id || ' stopped reporting'),
+                       stop_code = COALESCE(t.stop_code, 'ServiceSchedulerInitiated'), version = t.version + 1
+                FROM container_instances ci
+                WHERE ci.account_id = t.account_id AND ci.cluster_name = t.cluster_name AND ci.instance_id = t.instance_id
+                  AND NOT ci.agent_connected AND ci.status <> 'INACTIVE'
+                  AND ci.last_heartbeat_at < now() - make_interval(secs => \(settings.timeout + settings.grace))
+                  AND t.last_status <> 'STOPPED'
+                RETURNING t.account_id, t.cluster_name, t.service_name
+                """, logger: context.logger)
+            var services = Set<String>()
+            var stoppedCount = 0
+            for try await (account, cluster, service) in stopped.decode((String, String, String?).self) {
+                clusters.insert("\(account)/\(cluster)")
+                if let service { services.insert("\(account)/\(cluster)/\(service)") }
+                stoppedCount += 1
+            }
+            for key in services {
+                let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
+                try await queue.reconcile(conn, account: parts[0], cluster: parts[1], service: parts[2])
+            }
+            for key in clusters {
+                let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+                try await queue.place(conn, account: parts[0], cluster: parts[1])
+            }
+            if lostCount + stoppedCount > 0 {
+                context.logger.warning("host-loss sweep", metadata: ["disconnected": "\(lostCount)", "tasks_stopped": "\(stoppedCount)"])
+            }
+        }
+    }
 
     static let purgeTaskDefinitions: JobHandler = { context in
         let purged = try await context.database.transaction { conn in
@@ -79,9 +143,10 @@ public enum StandardJobs {
 
 extension JobQueue {
     /// Asks for a service to be reconciled (coalesced: one pending job per service).
-    public func reconcile(_ conn: PostgresConnection, account: String, cluster: String, service: String) async throws {
+    public func reconcile(_ conn: PostgresConnection, account: String, cluster: String, service: String,
+                          delay: TimeInterval = 0) async throws {
         try await enqueue(conn, account: account, kind: JobKind.reconcileService, uniqueKey: "\(cluster)/\(service)",
-                          payload: .object(["cluster": .string(cluster), "service": .string(service)]))
+                          payload: .object(["cluster": .string(cluster), "service": .string(service)]), delay: delay)
     }
 
     /// Asks for the cluster's waiting tasks to be placed (coalesced: one pending job per cluster).

@@ -3,6 +3,7 @@ import Foundation
 import ServiceLifecycle
 import StowageAgent
 import StowageIAM
+import StowageModel
 
 /// Runs the agent until SIGTERM/SIGINT; its containers keep running and the next start adopts them.
 struct AgentService: Service {
@@ -25,6 +26,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Runtime: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket.") var dockerSocket: String?
     @Option(help: "Seconds a long poll waits for changes.") var pollWait = 20
+    @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "49153-65535"
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -45,8 +47,9 @@ struct AgentCommand: AsyncParsableCommand {
         } ?? "/var/run/docker.sock"
         let runtime = try await Self.pickRuntime(driver, socket: socket, stateDir: stateDir)
         logger.info("container runtime chosen", metadata: ["driver": "\(runtime.kind)", "socket": "\(runtime.kind == "docker" ? socket : "-")"])
+        guard let ports = AgentProtocol.portRange(portRange) else { throw ValidationError("--port-range takes low-high, e.g. 50000-50999") }
         let config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
-                                 reservedMemoryMiB: reservedMemory, pollWait: pollWait)
+                                 reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),
                           runtime: runtime, logger: logger)

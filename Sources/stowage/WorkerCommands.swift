@@ -9,6 +9,12 @@ struct WorkerFlags: ParsableArguments {
     @Option(help: "Jobs this process runs at once.") var concurrency = 8
     @Option(help: "Seconds between looks at the queue when no notification arrives.") var pollInterval = 1.0
     @Option(help: "Seconds a taken job stays leased before another worker may take it.") var lease = 60.0
+    @Option(help: "Seconds without an agent heartbeat before its instance is marked disconnected.") var heartbeatTimeout = 30.0
+    @Option(help: "Further seconds before a disconnected instance's tasks are stopped as host lost.") var hostLostGrace = 30.0
+
+    var sweep: StandardJobs.SweepSettings {
+        StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)))
+    }
 
     var options: WorkerOptions {
         WorkerOptions(concurrency: concurrency, pollInterval: .milliseconds(Int(pollInterval * 1000)), lease: lease)
@@ -16,7 +22,7 @@ struct WorkerFlags: ParsableArguments {
 }
 
 func makeWorker(database: Database, flags: WorkerFlags) -> Worker {
-    Worker(database: database, handlers: StandardJobs.handlers(), periodic: StandardJobs.periodic,
+    Worker(database: database, handlers: StandardJobs.handlers(sweep: flags.sweep), periodic: StandardJobs.periodic(sweep: flags.sweep),
            options: flags.options, logger: Environment.logger("stowage.worker"))
 }
 

@@ -252,3 +252,30 @@ struct Simulation {
         #expect(sim.plan().stop.map(\.taskId) == ["t1"])
     }
 }
+
+@Suite struct CrashLoopTests {
+    @Test func failuresBackOffExponentiallyAndSayWhy() {
+        let now = Date(timeIntervalSince1970: 2_000_000)
+        func failed(_ id: String, _ secondsAgo: Double) -> TaskSpec {
+            TaskSpec(id: id, deploymentId: "d1", lastStatus: .stopped, desiredRunning: false, stopCode: .essentialContainerExited,
+                     stoppedAt: now.addingTimeInterval(-secondsAgo), exitCode: 1)
+        }
+        let service = ServiceSpec(name: "web", desiredCount: 1)
+        let deployments = [DeploymentSpec(id: "d1", primary: true, taskDefinition: "web:1", rolloutState: "COMPLETED")]
+        let two = [failed("a", 50), failed("b", 30)]
+        #expect(Reconciler.plan(service: service, deployments: deployments, tasks: two, hosts: [], now: now).start == ["d1": 1],
+                "two failures are not yet a loop")
+        let three = two + [failed("c", 4)]
+        let held = Reconciler.plan(service: service, deployments: deployments, tasks: three, hosts: [], now: now)
+        #expect(held.start.isEmpty)
+        #expect(held.retryAt == now.addingTimeInterval(6))
+        #expect(held.events.contains("(service web) task c exited 1; tasks failed three times in 1 minute; backing off 10 s before starting more."))
+        let later = Reconciler.plan(service: service, deployments: deployments, tasks: three, hosts: [], now: now.addingTimeInterval(7))
+        #expect(later.start == ["d1": 1], "after the backoff a replacement starts")
+        let five = three + [failed("d", 3), failed("e", 2)]
+        #expect(Reconciler.plan(service: service, deployments: deployments, tasks: five, hosts: [], now: now).retryAt == now.addingTimeInterval(-2 + 40))
+        let old = [failed("x", 400), failed("y", 390), failed("z", 380)]
+        #expect(Reconciler.plan(service: service, deployments: deployments, tasks: old, hosts: [], now: now).start == ["d1": 1],
+                "failures older than five minutes do not count")
+    }
+}

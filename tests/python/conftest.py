@@ -14,6 +14,8 @@ import pytest
 
 BIN = os.environ.get("STOWAGE_BIN", ".build/debug/stowage")
 REGION = "us-east-1"
+# Short host-loss settings so the end-to-end tests see a lost agent within seconds.
+WORKER_ARGS = ["--poll-interval", "0.5", "--heartbeat-timeout", "4", "--host-lost-grace", "4"]
 
 
 def _free_port():
@@ -64,7 +66,7 @@ def server(server_env, tmp_path_factory):
             pytest.fail("server did not start:\n" + open(log_path).read())
         time.sleep(0.1)
     worker_log = open(log_path.with_name("worker.log"), "w")
-    worker = subprocess.Popen([BIN, "worker", "--poll-interval", "0.5"], env=server_env,
+    worker = subprocess.Popen([BIN, "worker", *WORKER_ARGS], env=server_env,
                               stdout=worker_log, stderr=subprocess.STDOUT)
     yield Server(server_env, port, process, log_path)
     worker.send_signal(signal.SIGTERM)

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BIN, ecs_client, psql
+from conftest import BIN, WORKER_ARGS, ecs_client, psql
 
 INSTANCES_PER_CLUSTER = 40
 SERVICES = 5
@@ -13,7 +13,7 @@ DESIRED = 200
 
 
 def test_three_workers_place_thousands_of_tasks_without_overcommit(server, tenant):
-    workers = [subprocess.Popen([BIN, "worker", "--poll-interval", "0.5", "--concurrency", "4"], env=server.env,
+    workers = [subprocess.Popen([BIN, "worker", *WORKER_ARGS, "--concurrency", "4"], env=server.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
         ecs = ecs_client(server, tenant)

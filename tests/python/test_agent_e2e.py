@@ -1,0 +1,207 @@
+"""End to end with real processes (server, worker, agents) and real containers through Podman's Docker API."""
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import BIN, ecs_client
+
+SOCKET = os.environ.get("STOWAGE_TEST_DOCKER_SOCKET", "")
+HTTPD = {"name": "web", "image": "localhost/busybox:latest", "memory": 32,
+         "command": ["httpd", "-f", "-p", "80", "-h", "/var/www"], "portMappings": [{"containerPort": 80}],
+         "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:80/index.html >/dev/null || exit 1"],
+                         "interval": 5, "timeout": 2, "retries": 2}}
+
+
+@pytest.fixture(autouse=True)
+def need_engine():
+    if not SOCKET:
+        pytest.fail("STOWAGE_TEST_DOCKER_SOCKET is not set: run `make test`, which starts Podman")
+
+
+def docker(method, path):
+    out = subprocess.run(["curl", "-s", "--unix-socket", SOCKET, "-X", method, f"http://d/v1.41{path}"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out) if out.strip().startswith(("{", "[")) else out
+
+
+def containers_of(instance_arn):
+    filters = urllib.parse.quote(json.dumps({"label": [f"stowage.instance={instance_arn}"]}))
+    return docker("GET", f"/containers/json?all=true&filters={filters}")
+
+
+class Agent:
+    """An agent process; each gets its own host port range, since they share this machine."""
+    next_range = [50000]
+
+    def __init__(self, server, tenant, cluster, state_dir, zone="a"):
+        low = Agent.next_range[0]
+        Agent.next_range[0] += 300
+        self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
+                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}"]
+        self.env = dict(server.env, **tenant.env())
+        self.log = open(f"{state_dir}.log", "a")
+        self.process = None
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+    @property
+    def arn(self):
+        state = json.load(open(os.path.join(self.args[self.args.index("--state-dir") + 1], "agent-state.json")))
+        return state["containerInstanceArn"]
+
+
+def wait_for(condition, seconds=60, every=0.5):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return condition()
+
+
+def tasks_of(ecs, cluster, service=None, status="RUNNING"):
+    kwargs = {"cluster": cluster, "desiredStatus": status}
+    if service:
+        kwargs["serviceName"] = service
+    arns = ecs.list_tasks(**kwargs)["taskArns"]
+    return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+
+
+def running_healthy(ecs, cluster, service, count):
+    tasks = tasks_of(ecs, cluster, service)
+    return tasks if len(tasks) == count and all(t["lastStatus"] == "RUNNING" and t["healthStatus"] == "HEALTHY" for t in tasks) else None
+
+
+@pytest.fixture
+def agents(tmp_path):
+    started = []
+    yield started
+    for agent in started:
+        agent.stop()
+        # Containers outlive their agent by design; a test cleans up after itself.
+        try:
+            for container in containers_of(agent.arn):
+                docker("DELETE", f"/containers/{container['Id']}?force=true")
+        except (OSError, KeyError, ValueError):
+            pass
+
+
+def test_service_runs_healthy_serves_and_replaces_a_killed_container(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-web")
+    agents.append(Agent(server, tenant, "e2e-web", tmp_path / "agent"))
+    ecs.register_task_definition(family="httpd", containerDefinitions=[HTTPD])
+    ecs.create_service(cluster="e2e-web", serviceName="web", taskDefinition="httpd", desiredCount=3)
+    tasks = wait_for(lambda: running_healthy(ecs, "e2e-web", "web", 3))
+    assert tasks, "three tasks RUNNING and HEALTHY"
+    port = tasks[0]["containers"][0]["networkBindings"][0]["hostPort"]
+    assert urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html").read().decode().strip() == "hello from stowage"
+
+    victim = tasks[0]
+    docker("POST", f"/containers/{victim['containers'][0]['runtimeId']}/kill")
+    stopped = wait_for(lambda: [t for t in tasks_of(ecs, "e2e-web", "web", "STOPPED")
+                                if t["taskArn"] == victim["taskArn"] and t["lastStatus"] == "STOPPED"])
+    assert stopped[0]["stoppedReason"] == "Essential container in task exited"
+    assert stopped[0]["stopCode"] == "EssentialContainerExited"
+    assert stopped[0]["containers"][0]["exitCode"] == 137
+    replaced = wait_for(lambda: running_healthy(ecs, "e2e-web", "web", 3))
+    assert replaced and victim["taskArn"] not in {t["taskArn"] for t in replaced}
+    events = ecs.describe_services(cluster="e2e-web", services=["web"])["services"][0]["events"]
+    assert any("has started 1 tasks" in e["message"] for e in events)
+
+
+def test_failing_health_check_gets_the_task_replaced(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-sick")
+    agents.append(Agent(server, tenant, "e2e-sick", tmp_path / "agent"))
+    sick = dict(HTTPD, healthCheck={"command": ["CMD-SHELL", "test -f /tmp/never"], "interval": 5, "timeout": 2, "retries": 1})
+    ecs.register_task_definition(family="sick", containerDefinitions=[sick])
+    ecs.create_service(cluster="e2e-sick", serviceName="sick", taskDefinition="sick", desiredCount=1)
+    replaced = wait_for(lambda: [t for t in tasks_of(ecs, "e2e-sick", "sick", "STOPPED")
+                                 if t.get("stoppedReason") == "Task failed container health checks"])
+    assert replaced, "the UNHEALTHY task was stopped and replaced"
+    assert replaced[0]["healthStatus"] == "UNHEALTHY"
+
+
+def test_missing_image_and_crash_loops_are_visible(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-bad")
+    agents.append(Agent(server, tenant, "e2e-bad", tmp_path / "agent"))
+    assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-bad")["containerInstanceArns"])
+    ghost = {k: v for k, v in HTTPD.items() if k != "healthCheck"}
+    ecs.register_task_definition(family="ghost", containerDefinitions=[dict(ghost, image="localhost/ghost:1")])
+    run = ecs.run_task(cluster="e2e-bad", taskDefinition="ghost")
+    arn = run["tasks"][0]["taskArn"]
+    stopped = wait_for(lambda: [t for t in ecs.describe_tasks(cluster="e2e-bad", tasks=[arn])["tasks"] if t["lastStatus"] == "STOPPED"])
+    assert stopped[0]["stopCode"] == "TaskFailedToStart"
+    assert "CannotPullContainerError" in stopped[0]["stoppedReason"]
+
+    crash = {"name": "crash", "image": "localhost/busybox:latest", "memory": 16, "command": ["sh", "-c", "sleep 0.5; exit 3"]}
+    ecs.register_task_definition(family="crash", containerDefinitions=[crash])
+    ecs.create_service(cluster="e2e-bad", serviceName="crash", taskDefinition="crash", desiredCount=1)
+    message = wait_for(lambda: [e["message"] for e in ecs.describe_services(cluster="e2e-bad", services=["crash"])["services"][0]["events"]
+                                if "backing off" in e["message"]], seconds=90)
+    assert message, "a crash loop shows in the event log"
+    assert "exited 3" in message[0] and "three times" in message[0]
+
+
+def test_killed_agent_reattaches_without_duplicates(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-restart")
+    agent = Agent(server, tenant, "e2e-restart", tmp_path / "agent")
+    agents.append(agent)
+    ecs.register_task_definition(family="httpd", containerDefinitions=[HTTPD])
+    ecs.create_service(cluster="e2e-restart", serviceName="web", taskDefinition="httpd", desiredCount=2)
+    before = wait_for(lambda: running_healthy(ecs, "e2e-restart", "web", 2))
+    assert before
+    instance = agent.arn
+    agent.stop(signal.SIGKILL)
+    assert len([c for c in containers_of(instance) if c["State"] == "running"]) == 2, "containers outlive the agent"
+    agent.start()
+    time.sleep(6)
+    assert ecs.list_container_instances(cluster="e2e-restart")["containerInstanceArns"] == [instance], "same instance, no new one"
+    assert agent.arn == instance
+    after = wait_for(lambda: running_healthy(ecs, "e2e-restart", "web", 2))
+    assert {t["taskArn"] for t in after} == {t["taskArn"] for t in before}, "the same tasks, adopted"
+    assert len(containers_of(instance)) == 2, "none duplicated, none orphaned"
+
+
+def test_a_lost_agent_has_its_tasks_rescheduled_to_another(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-lost")
+    first = Agent(server, tenant, "e2e-lost", tmp_path / "first", zone="a")
+    agents.append(first)
+    wait_for(lambda: ecs.list_container_instances(cluster="e2e-lost")["containerInstanceArns"])
+    ecs.register_task_definition(family="httpd", containerDefinitions=[HTTPD])
+    ecs.create_service(cluster="e2e-lost", serviceName="web", taskDefinition="httpd", desiredCount=2)
+    assert wait_for(lambda: running_healthy(ecs, "e2e-lost", "web", 2))
+    second = Agent(server, tenant, "e2e-lost", tmp_path / "second", zone="b")
+    agents.append(second)
+    wait_for(lambda: len(ecs.list_container_instances(cluster="e2e-lost")["containerInstanceArns"]) == 2)
+    lost_instance = first.arn
+    first.stop()
+    moved = wait_for(lambda: (lambda ts: ts if ts and all(t["containerInstanceArn"] == second.arn for t in ts) else None)(
+        running_healthy(ecs, "e2e-lost", "web", 2)), seconds=90)
+    assert moved, "both tasks run on the second agent's instance"
+    described = ecs.describe_container_instances(cluster="e2e-lost", containerInstances=[lost_instance])["containerInstances"][0]
+    assert described["agentConnected"] is False
+    stopped = tasks_of(ecs, "e2e-lost", "web", "STOPPED")
+    assert any(t.get("stoppedReason", "").startswith("Host lost") for t in stopped)
+    # The lost host comes back: its stale containers are removed, nothing is duplicated.
+    first.start()
+    assert wait_for(lambda: len(containers_of(lost_instance)) == 0, seconds=30), "stale containers of the returning host are removed"
+    assert wait_for(lambda: running_healthy(ecs, "e2e-lost", "web", 2))
