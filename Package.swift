@@ -36,6 +36,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "StowageTelemetry",
+            dependencies: ["StowageModel", "StowageStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "StowageIAM",
             dependencies: [
                 "StowageModel",
@@ -48,6 +53,7 @@ let package = Package(
             name: "StowageAPI",
             dependencies: [
                 "StowageModel",
+                "StowageTelemetry",
                 "StowageScheduler",
                 "StowageStore",
                 "StowageIAM",
@@ -64,6 +70,7 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel",
+                "StowageTelemetry",
                 "StowageScheduler",
                 "StowageStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -25,6 +25,14 @@ public struct APIMetrics: Sendable {
             .record(duration)
     }
 
+    /// Log lines agents had to drop (their buffers were full), by cluster: dropped lines are counted, never silent.
+    public func droppedLogLines(cluster: String, count: Int) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "agent", metricName: "dropped_log_lines", unitName: "total",
+            helpText: "Log lines agents dropped because their buffer was full"), labels: [("cluster", cluster)])
+            .increment(by: Int64(count))
+    }
+
     /// The exposition text, with the pool gauges refreshed at scrape time.
     public func render(connectionsInUse: Int, maxConnections: Int) -> [UInt8] {
         registry.makeGauge(descriptor: MetricNameDescriptor(

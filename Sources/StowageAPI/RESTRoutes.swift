@@ -217,6 +217,24 @@ public enum RESTAPI {
             try .json(try await AgentActions.report(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                     try call.decode(StateReportRequest.self), call.caller))
         },
+        RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
+            try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                        try call.decode(AgentProtocol.Telemetry.self), call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/logs/groups/{group}/streams/{stream}/events", action: "GetLogEvents") { call in
+            var input = Logs.GetLogEventsRequest(logGroupName: call.path["group"] ?? "", logStreamName: call.path["stream"] ?? "")
+            input.startTime = call.query("startTime").flatMap { Int64($0) }
+            input.endTime = call.query("endTime").flatMap { Int64($0) }
+            input.nextToken = call.query("nextToken")
+            input.limit = try call.int("limit")
+            input.startFromHead = call.query("startFromHead").map { $0 == "true" }
+            return try .json(try await TelemetryActions.getLogEvents(input, call.caller))
+        },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks/{task}/metrics", action: "GetTaskMetrics") { call in
+            try .json(try await TelemetryActions.taskMetrics(
+                cluster: call.path["cluster"] ?? "", task: call.path["task"] ?? "",
+                start: call.query("startTime").flatMap { Int64($0) }, end: call.query("endTime").flatMap { Int64($0) }, call.caller))
+        },
         RESTRoute(method: .get, path: "/v1/tags", action: "ListTagsForResource") { call in
             try .json(try await TagActions.list(ListTagsForResourceRequest(resourceArn: call.query("resourceArn") ?? ""), call.caller))
         },

@@ -28,12 +28,15 @@ public enum APIRouter {
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
 
+        // Every AWS JSON-protocol service shares POST /, told apart by X-Amz-Target.
+        let doors: [(String, [String: Action])] = [(ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all)]
         router.post("/") { request, context in
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
             let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
             let door = Door.aws(contentType: contentType.hasPrefix("application/x-amz-json") ? contentType : "application/x-amz-json-1.1")
-            let action: Action? = target.hasPrefix(ECSActions.targetPrefix)
-                ? ECSActions.all[String(target.dropFirst(ECSActions.targetPrefix.count))] : nil
+            let action: Action? = doors.lazy.compactMap { prefix, table in
+                target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
+            }.first
             return await gateway.serve(request, context: context, door: door, action: action?.name ?? "unknown") { caller, body in
                 guard let action else {
                     throw APIError.unknownOperation(

@@ -16,6 +16,10 @@ public struct AgentConfig: Sendable {
     public var hostname: String
     /// Where dynamic host ports come from; instances sharing one machine need ranges that do not overlap.
     public var portRange: ClosedRange<Int>
+    /// How often metrics and logs are shipped.
+    public var telemetryInterval: Duration = .seconds(10)
+    /// Log lines buffered before the oldest are dropped (and counted).
+    public var logBufferLines = 10_000
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),
@@ -110,6 +114,7 @@ public actor Agent {
     var adoptable: [String: [String: ListedContainer]] = [:]
     var version: String?
     var lastSequence: Int64 = 0
+    var telemetry = TelemetryState()
 
     public init(config: AgentConfig, server: ServerClient, runtime: any ContainerRuntime, logger: Logger) {
         self.config = config
@@ -134,6 +139,7 @@ public actor Agent {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.monitorLoop() }
+            group.addTask { await self.telemetryLoop() }
         }
     }
 
@@ -399,9 +405,13 @@ public actor Agent {
         }
         tasks[arn]?.status = .stopped
         await reportChanges()
+        // The last lines a container wrote ship before it is removed.
+        await collectTelemetry(only: arn)
+        await shipTelemetry()
         for container in tasks[arn]?.containers ?? [] {
             if let id = container.id { try? await runtime.remove(id) }
         }
+        forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
         tasks[arn] = nil
     }
 

@@ -43,8 +43,10 @@ public struct DockerRuntime: ContainerRuntime {
         guard ok.contains(answer.status) else { throw RuntimeError.failed("\(what): \(answer.status) \(answer.message)") }
     }
 
+    /// Whether the engine answers; a freshly started Podman service can take seconds over its first request.
     public func ping() async -> Bool {
-        (try? await call(.GET, "/version", timeout: .seconds(3)).status) == 200
+        for _ in 0..<2 where (try? await call(.GET, "/version", timeout: .seconds(10)).status) == 200 { return true }
+        return false
     }
 
     public func create(_ spec: ContainerSpec) async throws -> String {

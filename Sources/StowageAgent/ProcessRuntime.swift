@@ -84,8 +84,16 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // A new process group, default signal handling and an empty mask: the agent ignores SIGTERM itself
+        // (its shutdown is handled elsewhere), and children must not inherit that.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
         // Change directory through the shell, since posix_spawn's chdir action is not available here.
         let words = spec.workingDirectory.map { ["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", $0] + spec.argv } ?? spec.argv
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]

@@ -73,3 +73,58 @@ public enum AgentProtocol {
         return low...high
     }
 }
+
+extension AgentProtocol {
+    /// One container's resource use over the last interval, as an agent measures it.
+    public struct MetricSample: Codable, Sendable, Equatable {
+        public var taskArn: String
+        public var containerName: String
+        /// Milliseconds since the epoch.
+        public var timestamp: Int64
+        public var cpuPercentOfHost: Double?
+        public var cpuPercentOfReservation: Double?
+        public var memoryBytes: Int64?
+        public var memoryPercentOfReservation: Double?
+        public var networkRxBytes: Int64?
+        public var networkTxBytes: Int64?
+        public var blockReadBytes: Int64?
+        public var blockWriteBytes: Int64?
+        public init(taskArn: String, containerName: String, timestamp: Int64) {
+            self.taskArn = taskArn; self.containerName = containerName; self.timestamp = timestamp
+        }
+    }
+
+    public struct LogEvent: Codable, Sendable, Equatable {
+        /// Milliseconds since the epoch.
+        public var timestamp: Int64
+        public var message: String
+        public init(timestamp: Int64, message: String) { self.timestamp = timestamp; self.message = message }
+    }
+
+    /// Lines bound for one log stream.
+    public struct LogBatch: Codable, Sendable, Equatable {
+        public var taskArn: String
+        public var logGroupName: String
+        public var logStreamName: String
+        public var events: [LogEvent]
+        public init(taskArn: String, logGroupName: String, logStreamName: String, events: [LogEvent]) {
+            self.taskArn = taskArn; self.logGroupName = logGroupName; self.logStreamName = logStreamName; self.events = events
+        }
+    }
+
+    public struct Telemetry: Codable, Sendable, Equatable {
+        public var metrics: [MetricSample]
+        public var logs: [LogBatch]
+        /// Log lines the agent dropped because its buffer was full, since its previous shipment.
+        public var droppedLogLines: Int
+        public init(metrics: [MetricSample], logs: [LogBatch], droppedLogLines: Int) {
+            self.metrics = metrics; self.logs = logs; self.droppedLogLines = droppedLogLines
+        }
+    }
+
+    public struct TelemetryAnswer: Codable, Sendable, Equatable {
+        public var metrics: Int
+        public var logEvents: Int
+        public init(metrics: Int, logEvents: Int) { self.metrics = metrics; self.logEvents = logEvents }
+    }
+}

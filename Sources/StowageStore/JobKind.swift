@@ -17,3 +17,8 @@ extension JobKind {
     /// Periodic: marks instances whose agent went quiet as disconnected, and stops their tasks after a grace period.
     public static let sweepInstances = "sweep-instances"
 }
+
+extension JobKind {
+    /// Periodic: creates the coming days' telemetry partitions and drops expired ones.
+    public static let maintainTelemetry = "maintain-telemetry"
+}

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import StowageModel
 import StowageStore
+import StowageTelemetry
 
 /// The job handlers every worker runs, by kind.
 public enum StandardJobs {
@@ -12,13 +13,23 @@ public enum StandardJobs {
             JobKind.placeTasks: placeTasks,
             JobKind.reconcileAll: reconcileAll,
             JobKind.sweepInstances: { try await sweepInstances($0, sweep) },
+            JobKind.maintainTelemetry: { try await maintainTelemetry($0, sweep) },
         ]
+    }
+
+    static func maintainTelemetry(_ context: JobContext, _ settings: SweepSettings) async throws {
+        let dropped = try await context.database.transaction { conn in
+            try await TelemetryStore(logger: context.logger).maintain(
+                conn, logRetentionDays: settings.logRetentionDays, metricRetentionDays: settings.metricRetentionDays)
+        }
+        if dropped > 0 { context.logger.info("dropped expired telemetry partitions", metadata: ["count": "\(dropped)"]) }
     }
 
     /// reconcile-all is the safety net (every live service reconciled at least this often, whatever triggers
     /// were lost); sweep-instances notices hosts whose agents went quiet.
     public static func periodic(sweep: SweepSettings = SweepSettings()) -> [PeriodicJob] {
-        [PeriodicJob(kind: JobKind.reconcileAll, every: 30), PeriodicJob(kind: JobKind.sweepInstances, every: sweep.interval)]
+        [PeriodicJob(kind: JobKind.reconcileAll, every: 30), PeriodicJob(kind: JobKind.sweepInstances, every: sweep.interval),
+         PeriodicJob(kind: JobKind.maintainTelemetry, every: 3600)]
     }
 
     /// When an agent counts as gone: no heartbeat (poll or report) for `timeout` seconds marks its instance
@@ -27,8 +38,13 @@ public enum StandardJobs {
         public var timeout: TimeInterval
         public var grace: TimeInterval
         public var interval: TimeInterval
-        public init(timeout: TimeInterval = 30, grace: TimeInterval = 30, interval: TimeInterval = 5) {
+        /// Days of logs and of per-task metrics kept (whole daily partitions are dropped).
+        public var logRetentionDays: Int
+        public var metricRetentionDays: Int
+        public init(timeout: TimeInterval = 30, grace: TimeInterval = 30, interval: TimeInterval = 5,
+                    logRetentionDays: Int = 15, metricRetentionDays: Int = 15) {
             self.timeout = timeout; self.grace = grace; self.interval = interval
+            self.logRetentionDays = logRetentionDays; self.metricRetentionDays = metricRetentionDays
         }
     }
 

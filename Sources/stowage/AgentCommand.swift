@@ -27,6 +27,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Docker Engine API socket.") var dockerSocket: String?
     @Option(help: "Seconds a long poll waits for changes.") var pollWait = 20
     @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "49153-65535"
+    @Option(help: "Seconds between metrics and log shipments.") var telemetryInterval = 10.0
+    @Option(help: "Log lines buffered before the oldest are dropped (and counted).") var logBufferLines = 10_000
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -48,8 +50,10 @@ struct AgentCommand: AsyncParsableCommand {
         let runtime = try await Self.pickRuntime(driver, socket: socket, stateDir: stateDir)
         logger.info("container runtime chosen", metadata: ["driver": "\(runtime.kind)", "socket": "\(runtime.kind == "docker" ? socket : "-")"])
         guard let ports = AgentProtocol.portRange(portRange) else { throw ValidationError("--port-range takes low-high, e.g. 50000-50999") }
-        let config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
+        var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
+        config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
+        config.logBufferLines = logBufferLines
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),
                           runtime: runtime, logger: logger)

@@ -12,8 +12,12 @@ struct WorkerFlags: ParsableArguments {
     @Option(help: "Seconds without an agent heartbeat before its instance is marked disconnected.") var heartbeatTimeout = 30.0
     @Option(help: "Further seconds before a disconnected instance's tasks are stopped as host lost.") var hostLostGrace = 30.0
 
+    @Option(help: "Days of logs kept.") var logRetentionDays = 15
+    @Option(help: "Days of per-task metrics kept.") var metricRetentionDays = 15
+
     var sweep: StandardJobs.SweepSettings {
-        StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)))
+        StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)),
+                                   logRetentionDays: logRetentionDays, metricRetentionDays: metricRetentionDays)
     }
 
     var options: WorkerOptions {

@@ -9,7 +9,9 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, ecs_client
+import boto3
+
+from conftest import BIN, REGION, ecs_client, signed_request
 
 SOCKET = os.environ.get("STOWAGE_TEST_DOCKER_SOCKET", "")
 HTTPD = {"name": "web", "image": "localhost/busybox:latest", "memory": 32,
@@ -39,11 +41,12 @@ class Agent:
     """An agent process; each gets its own host port range, since they share this machine."""
     next_range = [50000]
 
-    def __init__(self, server, tenant, cluster, state_dir, zone="a"):
+    def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
         low = Agent.next_range[0]
         Agent.next_range[0] += 300
         self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
-                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}"]
+                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
+                     "--telemetry-interval", "1", *extra]
         self.env = dict(server.env, **tenant.env())
         self.log = open(f"{state_dir}.log", "a")
         self.process = None
@@ -205,3 +208,52 @@ def test_a_lost_agent_has_its_tasks_rescheduled_to_another(server, tenant, tmp_p
     first.start()
     assert wait_for(lambda: len(containers_of(lost_instance)) == 0, seconds=30), "stale containers of the returning host are removed"
     assert wait_for(lambda: running_healthy(ecs, "e2e-lost", "web", 2))
+
+
+def test_logs_come_back_through_boto3_and_cpu_burn_shows_in_metrics(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="e2e-telemetry")
+    agents.append(Agent(server, tenant, "e2e-telemetry", tmp_path / "agent"))
+    assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-telemetry")["containerInstanceArns"])
+    talker = {"name": "talker", "image": "localhost/busybox:latest", "memory": 16, "cpu": 128,
+              "command": ["sh", "-c", "i=0; while true; do echo \"line $i\"; i=$((i+1)); sleep 0.2; done"],
+              "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/e2e", "awslogs-stream-prefix": "talk"}}}
+    burner = {"name": "burner", "image": "localhost/busybox:latest", "memory": 16, "cpu": 512,
+              "command": ["sh", "-c", "while true; do :; done"]}
+    ecs.register_task_definition(family="chatty", containerDefinitions=[talker, burner])
+    task = ecs.run_task(cluster="e2e-telemetry", taskDefinition="chatty")["tasks"][0]
+    task_id = task["taskArn"].split("/")[-1]
+
+    logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    stream = f"talk/talker/{task_id}"
+
+    def enough_lines():
+        try:
+            events = logs.get_log_events(logGroupName="/ecs/e2e", logStreamName=stream, startFromHead=True)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        return events if len(events) >= 5 else None
+
+    events = wait_for(enough_lines, seconds=60)
+    assert events, "the container's lines reached GetLogEvents"
+    assert [e["message"] for e in events[:3]] == ["line 0", "line 1", "line 2"]
+    assert all(e["timestamp"] <= e["ingestionTime"] + 1000 for e in events)
+    page = logs.get_log_events(logGroupName="/ecs/e2e", logStreamName=stream, startFromHead=True, limit=2)
+    assert [e["message"] for e in page["events"]] == ["line 0", "line 1"]
+    following = logs.get_log_events(logGroupName="/ecs/e2e", logStreamName=stream, nextToken=page["nextForwardToken"], limit=2)
+    assert [e["message"] for e in following["events"]] == ["line 2", "line 3"]
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.get_log_events(logGroupName="/ecs/none", logStreamName=stream)
+
+    def burning():
+        status, body = signed_request(server, tenant, "GET", f"/v1/clusters/e2e-telemetry/tasks/{task_id}/metrics")
+        assert status == 200, body
+        burns = [d for d in body["datapoints"] if d["containerName"] == "burner" and (d.get("cpuPercentOfHost") or 0) > 20]
+        return burns or None
+
+    burns = wait_for(burning, seconds=60)
+    assert burns, "a busy loop shows as CPU use"
+    assert burns[-1]["cpuPercentOfReservation"] > burns[-1]["cpuPercentOfHost"], "512 units is a quarter of this 2-core host"
+    assert burns[-1]["memoryBytes"] > 0
+    ecs.stop_task(cluster="e2e-telemetry", task=task["taskArn"])

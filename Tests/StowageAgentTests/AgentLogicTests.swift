@@ -1,0 +1,84 @@
+import Foundation
+import StowageModel
+import Testing
+@testable import StowageAgent
+
+@Suite struct AgentLogicTests {
+    @Test func theLogBufferIsBoundedAndCountsWhatItDrops() {
+        var state = TelemetryState()
+        let a = TelemetryState.LogKey(task: "t1", group: "g", stream: "s1")
+        let b = TelemetryState.LogKey(task: "t2", group: "g", stream: "s2")
+        state.buffer(a, (0..<6).map { AgentProtocol.LogEvent(timestamp: Int64($0), message: "a\($0)") }, limit: 8)
+        state.buffer(b, (0..<4).map { AgentProtocol.LogEvent(timestamp: Int64($0), message: "b\($0)") }, limit: 8)
+        #expect(state.bufferedLines == 8)
+        #expect(state.dropped == 2)
+        #expect(state.logs[a]?.first?.message == "a2", "the oldest lines of the fullest stream go first")
+        #expect(state.logs[b]?.count == 4)
+    }
+
+    @Test func containersStartInDependsOnOrder() {
+        func container(_ name: String, after: [String] = []) -> LocalContainer {
+            var definition = ContainerDefinition(name: name, image: "busybox")
+            definition.dependsOn = after.map { ContainerDependency(containerName: $0, condition: "START") }
+            return LocalContainer(definition: definition, bindings: [])
+        }
+        let containers = [container("app", after: ["db", "cache"]), container("db"), container("cache", after: ["db"])]
+        let order = Agent.startOrder(containers).map { containers[$0].name }
+        #expect(order == ["db", "cache", "app"])
+    }
+
+    @Test func logStreamsFollowECSNaming() {
+        var definition = ContainerDefinition(name: "web", image: "busybox")
+        definition.logConfiguration = LogConfiguration(logDriver: "awslogs", options: ["awslogs-group": "/ecs/web", "awslogs-stream-prefix": "svc"])
+        let assignment = AgentProtocol.AssignedTask(taskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", family: "web", revision: 1,
+                                                    desiredStatus: "RUNNING", lastStatus: "PENDING", containers: [],
+                                                    taskDefinition: TaskDefinition(), overrides: nil)
+        let task = LocalTask(assignment: assignment, containers: [])
+        let key = Agent.logDestination(task, LocalContainer(definition: definition, bindings: []))
+        #expect(key?.group == "/ecs/web" && key?.stream == "svc/web/abc")
+        #expect(Agent.logDestination(task, LocalContainer(definition: ContainerDefinition(name: "x", image: "y"), bindings: [])) == nil)
+    }
+}
+
+@Suite struct ProcessRuntimeTests {
+    @Test func runsStopsExecsAndLogsHostProcesses() async throws {
+        let dir = NSTemporaryDirectory() + "stowage-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let runtime = ProcessRuntime(directory: dir)
+        let id = try await runtime.create(ContainerSpec(
+            name: "p", image: "-", command: ["/bin/sh", "-c", "echo hello; echo oops >&2; echo $GREETING; exec sleep 30"],
+            environment: ["GREETING": "hi"], workingDirectory: "/tmp", labels: ["stowage.task": "t", "stowage.instance": "i1"]))
+        try await runtime.start(id)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await runtime.inspect(id)?.running == true)
+        #expect(try await runtime.exec(id, command: ["/bin/sh", "-c", "test \"$GREETING\" = hi && test \"$(pwd)\" = /tmp"], timeout: .seconds(5)) == 0)
+        #expect(try await runtime.exec(id, command: ["/bin/false"], timeout: .seconds(5)) == 1)
+        let logs = try await runtime.logs(id, since: nil)
+        #expect(logs.filter { !$0.stderr }.map(\.message) == ["hello", "hi"])
+        #expect(logs.filter(\.stderr).map(\.message) == ["oops"])
+        #expect(try await runtime.logs(id, since: nil).isEmpty, "lines are read once")
+        #expect((try await runtime.stats(id)?.memoryBytes ?? 0) > 0)
+        #expect(try await runtime.list(label: "stowage.instance=i1").map(\.id) == [id])
+        #expect(try await runtime.list(label: "stowage.instance=other").isEmpty)
+        try await runtime.stop(id, timeout: 2)
+        let stopped = try await runtime.inspect(id)
+        #expect(stopped?.running == false)
+        #expect(stopped?.exitCode == 128 + 15, "SIGTERM ends sleep")
+        try await runtime.remove(id)
+        #expect(try await runtime.inspect(id) == nil)
+    }
+
+    @Test func aProcessIgnoringSIGTERMIsKilledAfterTheTimeout() async throws {
+        let dir = NSTemporaryDirectory() + "stowage-process-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let runtime = ProcessRuntime(directory: dir)
+        let id = try await runtime.create(ContainerSpec(name: "stubborn", image: "-", command: ["/bin/sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]))
+        try await runtime.start(id)
+        try await Task.sleep(for: .milliseconds(200))
+        let started = Date()
+        try await runtime.stop(id, timeout: 1)
+        #expect(Date().timeIntervalSince(started) >= 1)
+        #expect(try await runtime.inspect(id)?.exitCode == 128 + 9)
+        try await runtime.remove(id)
+    }
+}
