@@ -8,7 +8,7 @@ deps:
 	scripts/install-deps.sh
 
 dev: deps build
-	.build/debug/stowage dev
+	scripts/dev.sh
 
 test:
 	scripts/test.sh

@@ -46,14 +46,8 @@ if ! { [ -f "$dir/podman.pid" ] && kill -0 "$(cat "$dir/podman.pid")" 2>/dev/nul
 fi
 
 if ! podman image exists localhost/busybox:latest; then
-    rootfs=$(mktemp -d)
-    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/var/www" "$rootfs/etc"
-    cp /bin/busybox "$rootfs/bin/busybox"
-    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"; done
-    echo "root:x:0:0:root:/root:/bin/sh" > "$rootfs/etc/passwd"
-    echo "hello from stowage" > "$rootfs/var/www/index.html"
-    tar -C "$rootfs" -cf "$dir/busybox.tar" .
-    podman import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$dir/busybox.tar" localhost/busybox:latest >/dev/null 2>&1
-    rm -rf "$rootfs" "$dir/busybox.tar"
+    tar=$("$(dirname "$0")/busybox-rootfs.sh")
+    podman import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$tar" localhost/busybox:latest >/dev/null 2>&1
+    rm -f "$tar"
 fi
 echo "$socket"

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import ServiceLifecycle
 import StowageModel
 import StowageStore
 import StowageWorker
@@ -28,7 +29,11 @@ struct AgentActions {
             guard let after, answer.version == after, !waited, wait > 0, let ticket, let notifier = c.services.notifier else {
                 return answer
             }
-            await notifier.wait(ticket, timeout: .seconds(wait))
+            await withGracefulShutdownHandler {
+                await notifier.wait(ticket, timeout: .seconds(wait))
+            } onGracefulShutdown: {
+                notifier.release(ticket)
+            }
             waited = true
         }
     }

@@ -86,6 +86,9 @@ public final class InstanceNotifier: Service, Sendable {
         timer.cancel()
     }
 
+    /// Ends a wait early (the server is shutting down: a long poll must not hold it up).
+    public func release(_ ticket: Ticket) { resume(ticket) }
+
     private func resume(_ ticket: Ticket) {
         let continuation = waiters.withLock { all -> CheckedContinuation<Void, Never>? in
             let c = all[ticket.key]?[ticket.id]?.continuation

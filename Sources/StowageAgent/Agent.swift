@@ -129,7 +129,19 @@ public actor Agent {
     var instanceFilter: String { "\(AgentProtocol.instanceLabel)=\(state?.containerInstanceArn ?? "")" }
 
     public func run() async throws {
-        try await register()
+        var backoff = 1.0
+        while true {
+            do {
+                try await register()
+                break
+            } catch {
+                // The server may not be up yet, or unreachable for a while: keep trying.
+                if Task.isCancelled { throw CancellationError() }
+                logger.warning("registration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+                try await Task.sleep(for: .seconds(backoff))
+                backoff = min(30, backoff * 2)
+            }
+        }
         for container in try await runtime.list(label: instanceFilter) {
             guard let task = container.labels[AgentProtocol.taskLabel], let name = container.labels[AgentProtocol.containerLabel] else { continue }
             adoptable[task, default: [:]][name] = container
@@ -319,7 +331,8 @@ public actor Agent {
                 return ContainerSpec.PortBinding(containerPort: c, hostPort: h, udp: b.protocol == "udp")
             },
             labels: [AgentProtocol.taskLabel: task.arn, AgentProtocol.containerLabel: container.name,
-                     AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""])
+                     AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""],
+            healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout)
     }
 
     func startTask(_ arn: String) async {
@@ -469,7 +482,7 @@ public actor Agent {
             let interval = TimeInterval(check.interval ?? 30)
             if let last = container.lastCheck, now.timeIntervalSince(last) < interval { continue }
             tasks[arn]?.containers[index].lastCheck = now
-            let passed = ((try? await runtime.exec(id, command: command, timeout: .seconds(check.timeout ?? 5))) ?? -1) == 0
+            let passed = ((try? await runtime.healthCheck(id, command: command, timeout: .seconds(check.timeout ?? 5))) ?? -1) == 0
             guard var current = tasks[arn]?.containers[index] else { return }
             if passed {
                 current.failures = 0

@@ -14,6 +14,9 @@ public struct ContainerSpec: Sendable, Equatable {
     public var cpuShares: Int?
     public var ports: [PortBinding]
     public var labels: [String: String]
+    /// The health check to run through `healthCheck` (argv form), when the container definition has one.
+    public var healthCommand: [String]?
+    public var healthTimeout: Int?
 
     public struct PortBinding: Sendable, Equatable {
         public var containerPort: Int
@@ -27,11 +30,11 @@ public struct ContainerSpec: Sendable, Equatable {
     public init(name: String, image: String, command: [String]? = nil, entryPoint: [String]? = nil,
                 environment: [String: String] = [:], workingDirectory: String? = nil, user: String? = nil,
                 memoryMiB: Int? = nil, memoryReservationMiB: Int? = nil, cpuShares: Int? = nil, ports: [PortBinding] = [],
-                labels: [String: String] = [:]) {
+                labels: [String: String] = [:], healthCommand: [String]? = nil, healthTimeout: Int? = nil) {
         self.name = name; self.image = image; self.command = command; self.entryPoint = entryPoint
         self.environment = environment; self.workingDirectory = workingDirectory; self.user = user
         self.memoryMiB = memoryMiB; self.memoryReservationMiB = memoryReservationMiB; self.cpuShares = cpuShares
-        self.ports = ports; self.labels = labels
+        self.ports = ports; self.labels = labels; self.healthCommand = healthCommand; self.healthTimeout = healthTimeout
     }
 }
 
@@ -103,6 +106,15 @@ public protocol ContainerRuntime: Sendable {
     func list(label: String) async throws -> [ListedContainer]
     /// Runs a command inside the container; returns its exit code, or throws on timeout.
     func exec(_ id: String, command: [String], timeout: Duration) async throws -> Int
+    /// Runs the container's health check once: 0 when it passed.
+    func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int
     func logs(_ id: String, since: Date?) async throws -> [LogLine]
     func stats(_ id: String) async throws -> ContainerStats?
+}
+
+extension ContainerRuntime {
+    /// By default a health check is an exec of its command.
+    public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {
+        try await exec(id, command: command, timeout: timeout)
+    }
 }

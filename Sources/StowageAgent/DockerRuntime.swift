@@ -2,17 +2,31 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The Docker Engine API over a unix socket; works against Docker and against Podman's compatible service.
-public struct DockerRuntime: ContainerRuntime {
+public final class DockerRuntime: ContainerRuntime, Sendable {
     public let kind = "docker"
     public let socketPath: String
     let client: HTTPClient
     static let apiVersion = "v1.41"
 
+    /// Whether the engine is Podman, learned from /version: its compatible exec leaves idle conmon processes
+    /// behind (Podman 4.3), so health checks go through Podman's own healthcheck endpoint instead.
+    let podman = Mutex<Bool?>(nil)
+
     public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = .shared) {
         self.socketPath = socketPath
         self.client = client
+    }
+
+    func isPodman() async -> Bool {
+        if let known = podman.withLock({ $0 }) { return known }
+        guard let answer = try? await call(.GET, "/version", timeout: .seconds(10)), answer.status == 200 else { return false }
+        let components = (answer.json as? [String: Any])?["Components"] as? [[String: Any]] ?? []
+        let found = components.contains { ($0["Name"] as? String)?.contains("Podman") == true }
+        podman.withLock { $0 = found }
+        return found
     }
 
     struct Answer {
@@ -22,8 +36,9 @@ public struct DockerRuntime: ContainerRuntime {
         var message: String { (json as? [String: Any])?["message"] as? String ?? String(buffer: body) }
     }
 
-    func call(_ method: HTTPMethod, _ path: String, body: Any? = nil, timeout: TimeAmount = .seconds(60)) async throws -> Answer {
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/\(Self.apiVersion)\(path)") else {
+    func call(_ method: HTTPMethod, _ path: String, body: Any? = nil, timeout: TimeAmount = .seconds(60),
+              api: String = DockerRuntime.apiVersion) async throws -> Answer {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/\(api)\(path)") else {
             throw RuntimeError.failed("bad Docker API path \(path)")
         }
         var request = HTTPClientRequest(url: url.absoluteString)
@@ -68,6 +83,13 @@ public struct DockerRuntime: ContainerRuntime {
         if let command = spec.command { config["Cmd"] = command }
         if let entryPoint = spec.entryPoint { config["Entrypoint"] = entryPoint }
         if let dir = spec.workingDirectory { config["WorkingDir"] = dir }
+        if let health = spec.healthCommand, await isPodman() {
+            // Defined on the container so Podman's healthcheck endpoint can run it; the agent keeps its own schedule.
+            // One shell-quoted CMD-SHELL string: Podman re-splits CMD arguments on spaces.
+            let shell = health.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            config["Healthcheck"] = ["Test": ["CMD-SHELL", shell], "Interval": 3_600_000_000_000,
+                                     "Timeout": (spec.healthTimeout ?? 5) * 1_000_000_000, "Retries": 1]
+        }
         if let user = spec.user { config["User"] = user }
         let name = spec.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? spec.name
         let answer = try await call(.POST, "/containers/create?name=\(name)", body: config)
@@ -124,6 +146,14 @@ public struct DockerRuntime: ContainerRuntime {
         let result = try await call(.GET, "/exec/\(execId)/json")
         guard let code = (result.json as? [String: Any])?["ExitCode"] as? Int else { throw RuntimeError.failed("exec gave no exit code") }
         return code
+    }
+
+    public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {
+        guard await isPodman() else { return try await exec(id, command: command, timeout: timeout) }
+        let seconds = Int64(timeout.components.seconds) + 5
+        let answer = try await call(.GET, "/libpod/containers/\(id)/healthcheck", timeout: .seconds(seconds), api: "v4.0.0")
+        try expect(answer, [200], "healthcheck \(id)")
+        return ((answer.json as? [String: Any])?["Status"] as? String) == "healthy" ? 0 : 1
     }
 
     public func logs(_ id: String, since: Date?) async throws -> [LogLine] {

@@ -130,9 +130,9 @@ public struct TelemetryStore: Sendable {
 
     /// Keeps tomorrow's partitions ready and drops the expired ones; returns how many were dropped.
     public func maintain(_ conn: PostgresConnection, logRetentionDays: Int, metricRetentionDays: Int) async throws -> Int {
-        let logs = try await conn.first("SELECT stowage_maintain_partitions('log_events', 1, 2, \(logRetentionDays))",
+        let logs = try await conn.first("SELECT stowage_maintain_partitions('log_events', 1, 2, \(logRetentionDays)::int)",
                                         as: Int.self, logger: logger) ?? 0
-        let metrics = try await conn.first("SELECT stowage_maintain_partitions('task_metrics', 1, 2, \(metricRetentionDays))",
+        let metrics = try await conn.first("SELECT stowage_maintain_partitions('task_metrics', 1, 2, \(metricRetentionDays)::int)",
                                            as: Int.self, logger: logger) ?? 0
         return logs + metrics
     }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import ServiceLifecycle
+import StowageAgent
 import StowageIAM
+import StowageModel
 import StowageStore
 
 /// Everything on one machine: a private PostgreSQL in ./.stowage, migrations, the API, and first-run credentials.
@@ -11,6 +14,9 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "API port.") var port = 8080
     @Option(help: "API address.") var host = "127.0.0.1"
     @OptionGroup var workerFlags: WorkerFlags
+    @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
+    @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
+    @Flag(help: "Run no local agent.") var noAgent = false
 
     func run() async throws {
         Stowage.bootstrapLogging()
@@ -25,16 +31,30 @@ struct Dev: AsyncParsableCommand {
         let credentialsPath = state + "/credentials"
         let key = try await withDatabase(pg.config) { database in
             try await Migrator(database: database).migrate(all)
-            return try await Self.firstRunCredentials(database: database, sealer: sealer, path: credentialsPath)
+            let key = try await Self.firstRunCredentials(database: database, sealer: sealer, path: credentialsPath)
+            try await Self.defaultCluster(database: database, account: key.account)
+            return key
         }
         let database = Database(config: pg.config, logger: Environment.logger("stowage.db"))
         let endpoint = "http://\(host):\(port)"
         let worker = makeWorker(database: database, flags: workerFlags)
-        let app = makeApplication(database: database, sealer: sealer, host: host, port: port, extraServices: [worker]) {
+        var extra: [any Service] = [worker]
+        var agentLine = "  agent:        none (--no-agent)"
+        if !noAgent {
+            let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent")
+            let agent = Agent(config: AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local"),
+                              server: ServerClient(endpoint: endpoint, accessKeyId: key.id, secret: key.secret, region: Environment.scope.region),
+                              runtime: runtime, logger: Environment.logger("stowage.agent"))
+            extra.append(AgentService(agent: agent))
+            agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
+        }
+        let agentSummary = agentLine
+        let app = makeApplication(database: database, sealer: sealer, host: host, port: port, extraServices: extra) {
             FileHandle.standardOutput.write(Data("""
 
-                Stowage is running: API and a worker.
+                Stowage is running: API, a worker and a local agent.
                   endpoint:     \(endpoint)
+                \(agentSummary)
                   account:      \(key.account)
                   access key:   \(key.id)
                   secret key:   \(key.secret)
@@ -49,6 +69,15 @@ struct Dev: AsyncParsableCommand {
                 """.utf8))
         }
         try await app.runService()
+    }
+
+    /// ECS's `default` cluster, which the local agent joins and commands without --cluster use.
+    static func defaultCluster(database: Database, account: String) async throws {
+        try await database.transaction { conn in
+            _ = try await ClusterStore(logger: database.logger).create(
+                conn, account: account, name: "default", settings: [ClusterSetting(name: "containerInsights", value: "disabled")],
+                configuration: nil, tags: [])
+        }
     }
 
     /// The server key that seals secrets at rest, made once and kept beside the data.

@@ -19,13 +19,15 @@ import Testing
         let id = try await docker.create(ContainerSpec(
             name: name, image: "localhost/busybox:latest", command: ["sh", "-c", "echo started; echo oops >&2; httpd -f -p 80 -h /var/www"],
             environment: ["GREETING": "hi"], memoryMiB: 64, ports: [ContainerSpec.PortBinding(containerPort: 80, hostPort: 49990)],
-            labels: ["stowage.task": "test-task", "stowage.container": "web"]))
+            labels: ["stowage.task": "test-task", "stowage.container": "web"],
+            healthCommand: ["sh", "-c", "wget -q -O /dev/null localhost:80"], healthTimeout: 2))
         defer { Task { try? await docker.remove(id) } }
         try await docker.start(id)
         let running = try await docker.inspect(id)
         #expect(running?.running == true)
         #expect(try await docker.exec(id, command: ["sh", "-c", "test \"$GREETING\" = hi"], timeout: .seconds(5)) == 0)
         #expect(try await docker.exec(id, command: ["false"], timeout: .seconds(5)) == 1)
+        #expect(try await docker.healthCheck(id, command: ["sh", "-c", "wget -q -O /dev/null localhost:80"], timeout: .seconds(5)) == 0)
         let listed = try await docker.list(label: "stowage.task")
         #expect(listed.contains { $0.id == id && $0.labels["stowage.container"] == "web" && $0.running })
         try await Task.sleep(for: .milliseconds(300))
