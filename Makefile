@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent clean
 
 build:
 	swift build
@@ -14,7 +14,7 @@ test:
 	scripts/test.sh
 
 # Benchmarks measure speed; the tests never assert on it.
-bench: bench-placement bench-api bench-scale
+bench: bench-placement bench-api bench-scale bench-agent
 
 bench-placement:
 	swift build -c release --product PlacementBench
@@ -25,6 +25,9 @@ bench-api:
 
 bench-scale:
 	scripts/bench-scale.sh
+
+bench-agent:
+	scripts/bench-agent.sh
 
 clean:
 	rm -rf .build .stowage

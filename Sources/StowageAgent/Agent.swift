@@ -115,6 +115,8 @@ public actor Agent {
     var version: String?
     var lastSequence: Int64 = 0
     var telemetry = TelemetryState()
+    var cleaningOrphans = false
+    var shipping = false
 
     public init(config: AgentConfig, server: ServerClient, runtime: any ContainerRuntime, logger: Logger) {
         self.config = config
@@ -273,9 +275,19 @@ public actor Agent {
             tasks[arn]?.busy = true
             Task { await self.discard(arn) }
         }
-        await removeOrphans(wanted: Set(wanted.keys))
-        if !direct.isEmpty { await send(direct) }
+        // Off the poll's path: the poll is the heartbeat, and must never wait on the engine.
+        if !cleaningOrphans {
+            cleaningOrphans = true
+            let wantedArns = Set(wanted.keys)
+            Task {
+                await self.removeOrphans(wanted: wantedArns)
+                self.orphansCleaned()
+            }
+        }
+        if !direct.isEmpty { Task { await self.send(direct) } }
     }
+
+    func orphansCleaned() { cleaningOrphans = false }
 
     func removeOrphans(wanted: Set<String>) async {
         guard let listed = try? await runtime.list(label: instanceFilter) else { return }
@@ -441,8 +453,10 @@ public actor Agent {
 
     func monitorLoop() async {
         while !Task.isCancelled {
+            // One listing per tick tells which containers still run; only the others are inspected.
+            let running = (try? await runtime.list(label: instanceFilter)).map { Set($0.filter(\.running).map(\.id)) }
             for arn in Array(tasks.keys) where tasks[arn]?.status == .running && tasks[arn]?.busy == false {
-                await inspect(arn)
+                await inspect(arn, running: running)
                 await checkHealth(arn)
             }
             await reportChanges()
@@ -451,11 +465,12 @@ public actor Agent {
     }
 
     /// Notices exited containers; an essential one stops the whole task.
-    func inspect(_ arn: String) async {
+    func inspect(_ arn: String, running: Set<String>?) async {
         guard let task = tasks[arn] else { return }
         var essentialExited: String?
         for (index, container) in task.containers.enumerated() where container.status == "RUNNING" {
             guard let id = container.id else { continue }
+            if let running, running.contains(id) { continue }
             guard let status = try? await runtime.inspect(id) else {
                 tasks[arn]?.containers[index].status = "STOPPED"
                 tasks[arn]?.containers[index].reason = "container disappeared"

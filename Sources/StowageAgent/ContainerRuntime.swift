@@ -73,6 +73,15 @@ public struct LogLine: Sendable, Equatable {
     public var stderr: Bool
     public var timestamp: Date
     public var message: String
+    /// The engine's timestamp in nanoseconds since the epoch, exact, for resuming where reading stopped.
+    public var nanos: Int64
+
+    public init(stderr: Bool, timestamp: Date, message: String, nanos: Int64? = nil) {
+        self.stderr = stderr
+        self.timestamp = timestamp
+        self.message = message
+        self.nanos = nanos ?? Int64(timestamp.timeIntervalSince1970 * 1e9)
+    }
 }
 
 /// Why a runtime operation failed, in words a task's stoppedReason can carry.
@@ -108,7 +117,8 @@ public protocol ContainerRuntime: Sendable {
     func exec(_ id: String, command: [String], timeout: Duration) async throws -> Int
     /// Runs the container's health check once: 0 when it passed.
     func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int
-    func logs(_ id: String, since: Date?) async throws -> [LogLine]
+    /// Lines written at or after `since` (nanoseconds since the epoch), oldest first.
+    func logs(_ id: String, since: Int64?) async throws -> [LogLine]
     func stats(_ id: String) async throws -> ContainerStats?
 }
 

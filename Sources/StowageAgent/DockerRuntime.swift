@@ -15,7 +15,15 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     /// behind (Podman 4.3), so health checks go through Podman's own healthcheck endpoint instead.
     let podman = Mutex<Bool?>(nil)
 
-    public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = .shared) {
+    /// The engine's own connection pool: slow calls (a stop waits out its timeout) must not starve the rest.
+    /// Lives as long as the process, so it is never shut down.
+    public static let engineClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = DockerRuntime.engineClient) {
         self.socketPath = socketPath
         self.client = client
     }
@@ -156,8 +164,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return ((answer.json as? [String: Any])?["Status"] as? String) == "healthy" ? 0 : 1
     }
 
-    public func logs(_ id: String, since: Date?) async throws -> [LogLine] {
-        let sinceArg = since.map { "&since=\(String(format: "%.6f", $0.timeIntervalSince1970))" } ?? ""
+    public func logs(_ id: String, since: Int64?) async throws -> [LogLine] {
+        let sinceArg = since.map { "&since=\($0 / 1_000_000_000).\(String(format: "%09lld", $0 % 1_000_000_000))" } ?? ""
         let answer = try await call(.GET, "/containers/\(id)/logs?stdout=true&stderr=true&timestamps=true\(sinceArg)")
         if answer.status == 404 { return [] }
         try expect(answer, [200], "logs \(id)")
@@ -175,17 +183,32 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             buffer.moveReaderIndex(forwardBy: 8)
             let text = buffer.readString(length: Int(size)) ?? ""
             for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
-                let (date, message) = Self.splitTimestamp(raw)
-                lines.append(LogLine(stderr: stream == 2, timestamp: date ?? Date(), message: message))
+                let (stamp, message) = Self.splitTimestamp(raw)
+                let nanos = stamp.flatMap(Self.nanos)
+                let date = nanos.map { Date(timeIntervalSince1970: TimeInterval($0) / 1e9) } ?? Date()
+                lines.append(LogLine(stderr: stream == 2, timestamp: date, message: message, nanos: nanos))
             }
         }
         return lines
     }
 
-    static func splitTimestamp(_ raw: Substring) -> (Date?, String) {
+    static func splitTimestamp(_ raw: Substring) -> (String?, String) {
         guard let space = raw.firstIndex(of: " ") else { return (nil, String(raw)) }
-        let stamp = String(raw[..<space])
-        return (date(stamp), String(raw[raw.index(after: space)...]))
+        return (String(raw[..<space]), String(raw[raw.index(after: space)...]))
+    }
+
+    /// An RFC 3339 UTC timestamp with up to nine fractional digits, as nanoseconds since the epoch, exactly.
+    static func nanos(_ stamp: String) -> Int64? {
+        guard stamp.hasSuffix("Z") else { return date(stamp).map { Int64($0.timeIntervalSince1970 * 1e9) } }
+        let body = stamp.dropLast()
+        let parts = body.split(separator: ".", maxSplits: 1)
+        guard let whole = date(String(parts[0]) + "Z") else { return nil }
+        var fraction: Int64 = 0
+        if parts.count == 2 {
+            let digits = String(parts[1].prefix(9))
+            fraction = (Int64(digits) ?? 0) * Int64(pow(10, Double(9 - digits.count)))
+        }
+        return Int64(whole.timeIntervalSince1970) * 1_000_000_000 + fraction
     }
 
     public func stats(_ id: String) async throws -> ContainerStats? {

@@ -184,7 +184,7 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
     }
 
     /// The lines written since the previous call (stamped when read: a plain process writes no timestamps).
-    public func logs(_ id: String, since: Date?) async throws -> [LogLine] {
+    public func logs(_ id: String, since: Int64?) async throws -> [LogLine] {
         let offsets = logOffsets.withLock { $0[id] ?? (0, 0) }
         let (out, outEnd) = Self.read("\(directory)/\(id).out", from: offsets.out)
         let (err, errEnd) = Self.read("\(directory)/\(id).err", from: offsets.err)

@@ -5,8 +5,9 @@ import StowageModel
 struct TelemetryState {
     /// The previous CPU reading per container, for rates.
     var cpu: [String: (nanos: UInt64, at: Date)] = [:]
-    /// The newest log timestamp shipped per container, so lines are not sent twice.
-    var logCursor: [String: Date] = [:]
+    /// Per container, the newest log timestamp read (nanoseconds) and how many lines at exactly that time
+    /// were taken, since the engine's `since` is inclusive: lines are neither sent twice nor skipped.
+    var logCursor: [String: (nanos: Int64, taken: Int)] = [:]
     var metrics: [AgentProtocol.MetricSample] = []
     /// Lines waiting to ship, per task, group and stream, oldest first.
     var logs: [LogKey: [AgentProtocol.LogEvent]] = [:]
@@ -19,6 +20,17 @@ struct TelemetryState {
     mutating func buffer(_ key: LogKey, _ events: [AgentProtocol.LogEvent], limit: Int) {
         logs[key, default: []].append(contentsOf: events)
         bufferedLines += events.count
+        trim(limit: limit)
+    }
+
+    /// Puts lines whose shipment failed back in front of their stream, still within the limit.
+    mutating func requeue(_ key: LogKey, _ events: [AgentProtocol.LogEvent], limit: Int) {
+        logs[key] = events + (logs[key] ?? [])
+        bufferedLines += events.count
+        trim(limit: limit)
+    }
+
+    mutating func trim(limit: Int) {
         while bufferedLines > limit, let fullest = logs.max(by: { $0.value.count < $1.value.count })?.key {
             let excess = min(bufferedLines - limit, logs[fullest]?.count ?? 0)
             logs[fullest]?.removeFirst(excess)
@@ -77,10 +89,17 @@ extension Agent {
                 }
                 guard let key = Self.logDestination(task, container) else { continue }
                 let cursor = telemetry.logCursor[id]
-                guard let lines = try? await runtime.logs(id, since: cursor), !lines.isEmpty else { continue }
-                let fresh = lines.filter { line in cursor.map { line.timestamp > $0 } ?? true }
-                guard !fresh.isEmpty else { continue }
-                telemetry.logCursor[id] = fresh.map(\.timestamp).max()
+                guard let lines = try? await runtime.logs(id, since: cursor?.nanos), !lines.isEmpty else { continue }
+                var skip = cursor?.taken ?? 0
+                let fresh = lines.filter { line in
+                    guard let cursor else { return true }
+                    if line.nanos > cursor.nanos { return true }
+                    if line.nanos == cursor.nanos, skip > 0 { skip -= 1; return false }
+                    return line.nanos == cursor.nanos
+                }
+                guard let newest = fresh.map(\.nanos).max() else { continue }
+                let atNewest = fresh.filter { $0.nanos == newest }.count
+                telemetry.logCursor[id] = (newest, newest == cursor?.nanos ? (cursor?.taken ?? 0) + atNewest : atNewest)
                 telemetry.buffer(key, fresh.map { AgentProtocol.LogEvent(timestamp: Int64($0.timestamp.timeIntervalSince1970 * 1000),
                                                                           message: $0.message) },
                                  limit: config.logBufferLines)
@@ -88,33 +107,41 @@ extension Agent {
         }
     }
 
-    /// Sends what is buffered in bounded batches; on failure it stays buffered (backpressure) for the next round.
+    /// Sends what is buffered in bounded batches, one shipment at a time. A shipment takes its batch out of
+    /// the buffer before it awaits the server (the actor may run other work meanwhile) and puts it back on
+    /// failure, so it stays buffered (backpressure) for the next round.
     func shipTelemetry() async {
+        guard !shipping else { return }
+        shipping = true
+        defer { shipping = false }
         while !telemetry.metrics.isEmpty || telemetry.bufferedLines > 0 || telemetry.dropped > 0 {
             var budget = 5000
             var batches: [AgentProtocol.LogBatch] = []
-            var taken: [(TelemetryState.LogKey, Int)] = []
-            for (key, events) in telemetry.logs where budget > 0 && !events.isEmpty {
+            for key in Array(telemetry.logs.keys) where budget > 0 {
+                guard let events = telemetry.logs[key], !events.isEmpty else { telemetry.logs[key] = nil; continue }
                 let chunk = Array(events.prefix(budget))
                 budget -= chunk.count
+                telemetry.logs[key] = events.count == chunk.count ? nil : Array(events.dropFirst(chunk.count))
+                telemetry.bufferedLines -= chunk.count
                 batches.append(AgentProtocol.LogBatch(taskArn: key.task, logGroupName: key.group, logStreamName: key.stream, events: chunk))
-                taken.append((key, chunk.count))
             }
             let metrics = Array(telemetry.metrics.prefix(2000))
-            let shipment = AgentProtocol.Telemetry(metrics: metrics, logs: batches, droppedLogLines: telemetry.dropped)
+            telemetry.metrics.removeFirst(metrics.count)
+            let dropped = telemetry.dropped
+            telemetry.dropped = 0
             do {
                 let _: AgentProtocol.TelemetryAnswer = try await server.post(
-                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/telemetry", shipment)
+                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/telemetry",
+                    AgentProtocol.Telemetry(metrics: metrics, logs: batches, droppedLogLines: dropped))
             } catch {
                 logger.warning("telemetry shipment failed; keeping it buffered", metadata: ["error": "\(error)"])
+                telemetry.metrics.insert(contentsOf: metrics, at: 0)
+                telemetry.dropped += dropped
+                for batch in batches {
+                    telemetry.requeue(TelemetryState.LogKey(task: batch.taskArn, group: batch.logGroupName, stream: batch.logStreamName),
+                                      batch.events, limit: config.logBufferLines)
+                }
                 return
-            }
-            telemetry.metrics.removeFirst(metrics.count)
-            telemetry.dropped -= shipment.droppedLogLines
-            for (key, count) in taken {
-                telemetry.logs[key]?.removeFirst(count)
-                telemetry.bufferedLines -= count
-                if telemetry.logs[key]?.isEmpty == true { telemetry.logs[key] = nil }
             }
         }
     }

@@ -14,6 +14,11 @@ import Testing
         #expect(state.dropped == 2)
         #expect(state.logs[a]?.first?.message == "a2", "the oldest lines of the fullest stream go first")
         #expect(state.logs[b]?.count == 4)
+        state.requeue(b, [AgentProtocol.LogEvent(timestamp: -1, message: "again")], limit: 9)
+        #expect(state.logs[b]?.first?.message == "again", "a failed shipment goes back in front")
+        #expect(state.bufferedLines == 9 && state.dropped == 2)
+        state.trim(limit: 8)
+        #expect(state.logs[b]?.first?.message == "b0" && state.dropped == 3, "under pressure the oldest line goes first")
     }
 
     @Test func containersStartInDependsOnOrder() {
