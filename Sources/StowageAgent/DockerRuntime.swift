@@ -173,17 +173,30 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     /// Splits the Docker log stream (8-byte frame headers: stream, 3 zero bytes, big-endian size) into lines.
+    /// A frame without a trailing newline is part of a longer line (Podman splits long writes): it is joined with
+    /// the next frame of its stream, and a fragment still open at the end is left for the next read.
     static func demultiplex(_ buffer: ByteBuffer) -> [LogLine] {
         var buffer = buffer
         var lines: [LogLine] = []
+        var open: [UInt8: (stamp: String?, text: String)] = [:]
         while buffer.readableBytes >= 8,
               let stream = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
               let size = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt32.self),
               buffer.readableBytes >= 8 + Int(size) {
             buffer.moveReaderIndex(forwardBy: 8)
-            let text = buffer.readString(length: Int(size)) ?? ""
-            for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
-                let (stamp, message) = Self.splitTimestamp(raw)
+            let payload = buffer.readString(length: Int(size)) ?? ""
+            let complete = payload.hasSuffix("\n")
+            let pieces = payload.split(separator: "\n", omittingEmptySubsequences: false).dropLast(complete ? 1 : 0)
+            for (i, raw) in pieces.enumerated() {
+                var (stamp, message) = Self.splitTimestamp(raw)
+                if let fragment = open.removeValue(forKey: stream) {
+                    stamp = fragment.stamp
+                    message = fragment.text + message
+                }
+                if i == pieces.count - 1 && !complete {
+                    open[stream] = (stamp, message)
+                    continue
+                }
                 let nanos = stamp.flatMap(Self.nanos)
                 let date = nanos.map { Date(timeIntervalSince1970: TimeInterval($0) / 1e9) } ?? Date()
                 lines.append(LogLine(stderr: stream == 2, timestamp: date, message: message, nanos: nanos))

@@ -1,5 +1,6 @@
 import Foundation
 import StowageModel
+import NIOCore
 import Testing
 @testable import StowageAgent
 
@@ -85,5 +86,26 @@ import Testing
         #expect(Date().timeIntervalSince(started) >= 1)
         #expect(try await runtime.inspect(id)?.exitCode == 128 + 9)
         try await runtime.remove(id)
+    }
+}
+
+@Suite struct LogStreamTests {
+    func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        let size = UInt32(bytes.count)
+        return [stream, 0, 0, 0, UInt8(size >> 24), UInt8((size >> 16) & 0xff), UInt8((size >> 8) & 0xff), UInt8(size & 0xff)] + bytes
+    }
+
+    @Test func partialFramesAreJoinedAndAnOpenFragmentWaits() {
+        var bytes = frame(1, "2026-11-21T21:00:00.000000001Z first\n")
+        bytes += frame(1, "2026-11-21T21:00:00.000000002Z sec")
+        bytes += frame(2, "2026-11-21T21:00:00.000000003Z err\n")
+        bytes += frame(1, "2026-11-21T21:00:00.000000004Z ond\n")
+        bytes += frame(1, "2026-11-21T21:00:00.5Z unfinished")
+        let lines = DockerRuntime.demultiplex(ByteBuffer(bytes: bytes))
+        #expect(lines.map(\.message) == ["first", "err", "second"])
+        #expect(lines.map(\.stderr) == [false, true, false])
+        #expect(lines[2].nanos == lines[0].nanos + 1, "a joined line keeps its first fragment's time, exactly")
+        #expect(DockerRuntime.nanos("2026-11-21T21:00:00.5Z")! % 1_000_000_000 == 500_000_000)
     }
 }
