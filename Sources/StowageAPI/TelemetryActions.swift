@@ -83,7 +83,7 @@ struct TelemetryActions {
         return Logs.GetLogEventsResponse(events: page.map(\.event), nextForwardToken: forward, nextBackwardToken: backward)
     }
 
-    struct DatapointsResponse: Codable, Sendable { var datapoints: [TaskDatapoint] }
+    struct DatapointsResponse: Codable, Sendable { var datapoints: [AgentProtocol.MetricSample] }
 
     static func taskMetrics(cluster clusterRef: String, task: String, start: Int64?, end: Int64?, _ c: Caller) async throws
         -> DatapointsResponse
@@ -100,7 +100,8 @@ struct TelemetryActions {
                 throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)
             }
             return DatapointsResponse(datapoints: try await TelemetryStore(logger: c.logger).taskDatapoints(
-                conn, account: c.account, cluster: cluster, task: id, start: from, end: to))
+                conn, account: c.account, cluster: cluster, task: id, taskArn: c.services.scope.task(c.account, cluster: cluster, id: id),
+                start: from, end: to))
         }
     }
 }

@@ -4,21 +4,6 @@ import PostgresNIO
 import StowageModel
 import StowageStore
 
-/// One stored datapoint of a task's container.
-public struct TaskDatapoint: Codable, Sendable, Equatable {
-    public var containerName: String
-    /// Milliseconds since the epoch.
-    public var timestamp: Int64
-    public var cpuPercentOfHost: Double?
-    public var cpuPercentOfReservation: Double?
-    public var memoryBytes: Int64?
-    public var memoryPercentOfReservation: Double?
-    public var networkRxBytes: Int64?
-    public var networkTxBytes: Int64?
-    public var blockReadBytes: Int64?
-    public var blockWriteBytes: Int64?
-}
-
 /// Metrics and logs in PostgreSQL: batched ingest, the first reads, and partition maintenance.
 public struct TelemetryStore: Sendable {
     public let logger: Logger
@@ -107,8 +92,9 @@ public struct TelemetryStore: Sendable {
         return ascending ? result : result.reversed()
     }
 
-    public func taskDatapoints(_ conn: PostgresConnection, account: String, cluster: String, task: String, start: Date, end: Date)
-        async throws -> [TaskDatapoint]
+    /// A task's stored samples, in the shape agents ship them (one idea, one type).
+    public func taskDatapoints(_ conn: PostgresConnection, account: String, cluster: String, task: String, taskArn: String,
+                               start: Date, end: Date) async throws -> [AgentProtocol.MetricSample]
     {
         let rows = try await conn.query("""
             SELECT container_name, (extract(epoch FROM ts) * 1000)::int8, cpu_percent_host, cpu_percent_reserved, memory_bytes,
@@ -117,13 +103,20 @@ public struct TelemetryStore: Sendable {
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = \(task) AND ts >= \(start) AND ts < \(end)
             ORDER BY ts, container_name
             """, logger: logger)
-        var result: [TaskDatapoint] = []
+        var result: [AgentProtocol.MetricSample] = []
         for try await (name, ts, ch, cr, mb, mp, rx, tx, br, bw) in rows.decode(
             (String, Int64, Double?, Double?, Int64?, Double?, Int64?, Int64?, Int64?, Int64?).self)
         {
-            result.append(TaskDatapoint(containerName: name, timestamp: ts, cpuPercentOfHost: ch, cpuPercentOfReservation: cr,
-                                        memoryBytes: mb, memoryPercentOfReservation: mp, networkRxBytes: rx, networkTxBytes: tx,
-                                        blockReadBytes: br, blockWriteBytes: bw))
+            var sample = AgentProtocol.MetricSample(taskArn: taskArn, containerName: name, timestamp: ts)
+            sample.cpuPercentOfHost = ch
+            sample.cpuPercentOfReservation = cr
+            sample.memoryBytes = mb
+            sample.memoryPercentOfReservation = mp
+            sample.networkRxBytes = rx
+            sample.networkTxBytes = tx
+            sample.blockReadBytes = br
+            sample.blockWriteBytes = bw
+            result.append(sample)
         }
         return result
     }
