@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import StowageModel
 import Synchronization
 
 /// The Docker Engine API over a unix socket; works against Docker and against Podman's compatible service.
@@ -210,19 +211,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return (String(raw[..<space]), String(raw[raw.index(after: space)...]))
     }
 
-    /// An RFC 3339 UTC timestamp with up to nine fractional digits, as nanoseconds since the epoch, exactly.
-    static func nanos(_ stamp: String) -> Int64? {
-        guard stamp.hasSuffix("Z") else { return date(stamp).map { Int64($0.timeIntervalSince1970 * 1e9) } }
-        let body = stamp.dropLast()
-        let parts = body.split(separator: ".", maxSplits: 1)
-        guard let whole = date(String(parts[0]) + "Z") else { return nil }
-        var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = String(parts[1].prefix(9))
-            fraction = (Int64(digits) ?? 0) * Int64(pow(10, Double(9 - digits.count)))
-        }
-        return Int64(whole.timeIntervalSince1970) * 1_000_000_000 + fraction
-    }
+    /// An engine timestamp as nanoseconds since the epoch, exactly.
+    static func nanos(_ stamp: String) -> Int64? { UTCTime.parseRFC3339(stamp) }
 
     public func stats(_ id: String) async throws -> ContainerStats? {
         let answer = try await call(.GET, "/containers/\(id)/stats?stream=false")
@@ -246,18 +236,6 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     static func date(_ value: Any?) -> Date? {
-        guard let text = value as? String, !text.hasPrefix("0001") else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        // Nanosecond precision: keep the first three fractional digits.
-        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
-            let trimmed = String(text[..<dot]) + "." + String(text[text.index(after: dot)..<zone].prefix(3)) + String(text[zone...])
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return formatter.date(from: trimmed)
-        }
-        return nil
+        (value as? String).flatMap(UTCTime.parseRFC3339).map(UTCTime.date(nanos:))
     }
 }

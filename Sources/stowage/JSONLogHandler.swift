@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StowageModel
 
 /// One JSON object per log line, so request ids and other metadata stay machine-readable.
 struct JSONLogHandler: LogHandler {
@@ -15,7 +16,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: Any] = [
-            "ts": ISO8601DateFormatter().string(from: Date()),
+            "ts": UTCTime.rfc3339(Date()),
             "level": event.level.rawValue,
             "logger": label,
             "msg": "\(event.message)",

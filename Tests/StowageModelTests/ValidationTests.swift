@@ -167,3 +167,21 @@ import Testing
         #expect(message { _ = try TaskDefinitionRules.validate(request([c])) }.contains("does not declare"))
     }
 }
+
+@Suite struct UTCTimeTests {
+    @Test func parsesRFC3339ExactlyAndAgreesWithFoundation() throws {
+        #expect(UTCTime.parseRFC3339("1970-01-01T00:00:00Z") == 0)
+        #expect(UTCTime.parseRFC3339("2026-11-21T21:00:00.000000001Z") == 1_795_294_800_000_000_001)
+        #expect(UTCTime.parseRFC3339("2026-11-21T21:00:00.5Z") == 1_795_294_800_500_000_000)
+        #expect(UTCTime.parseRFC3339("2026-11-21T22:00:00+01:00") == UTCTime.parseRFC3339("2026-11-21T21:00:00Z"))
+        #expect(UTCTime.parseRFC3339("0001-01-01T00:00:00Z") == nil, "Go's zero time means none")
+        #expect(UTCTime.parseRFC3339("2026-11-21 21:00:00Z") == nil)
+        #expect(UTCTime.parseRFC3339("2026-11-21T21:00:00") == nil)
+        let reference = ISO8601DateFormatter()
+        for seconds in stride(from: -86_400 * 400, to: 86_400 * 40_000, by: 86_400 * 37 + 3_671) {
+            let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+            #expect(UTCTime.rfc3339(date) == reference.string(from: date))
+            #expect(UTCTime.parseRFC3339(reference.string(from: date)) == Int64(seconds) * 1_000_000_000)
+        }
+    }
+}
