@@ -104,30 +104,17 @@ public enum SigV4 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it.
+    /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it: RFC 3339 without its separators.
     public static func amzDate(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let (y, m, d) = civil(days: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-        let secs = ((seconds % 86_400) + 86_400) % 86_400
-        func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
-        return "\(pad(y, 4))\(pad(m, 2))\(pad(d, 2))T\(pad(secs / 3600, 2))\(pad(secs / 60 % 60, 2))\(pad(secs % 60, 2))Z"
+        UTCTime.rfc3339(date).filter { $0 != "-" && $0 != ":" }
     }
 
     public static func parseAmzDate(_ text: String) -> Date? {
-        let u = Array(text.utf8)
-        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
-        func num(_ r: Range<Int>) -> Int? {
-            var v = 0
-            for i in r { guard (48...57).contains(u[i]) else { return nil }; v = v * 10 + Int(u[i] - 48) }
-            return v
-        }
-        guard let y = num(0..<4), let m = num(4..<6), let d = num(6..<8), let hh = num(9..<11), let mm = num(11..<13),
-              let ss = num(13..<15), (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 61 else { return nil }
-        return Date(timeIntervalSince1970: TimeInterval(days(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss))
+        let u = Array(text)
+        guard u.count == 16, u[8] == "T", u[15] == "Z" else { return nil }
+        let rfc3339 = "\(String(u[0..<4]))-\(String(u[4..<6]))-\(String(u[6..<8]))T\(String(u[9..<11])):\(String(u[11..<13])):\(String(u[13..<15]))Z"
+        return UTCTime.parseRFC3339(rfc3339).map(UTCTime.date(nanos:))
     }
-
-    static func days(_ y: Int, _ m: Int, _ d: Int) -> Int { UTCTime.days(year: y, month: m, day: d) }
-    static func civil(days: Int) -> (Int, Int, Int) { UTCTime.civil(days: days) }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
