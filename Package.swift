@@ -27,6 +27,8 @@ let package = Package(
     targets: [
         .target(name: "StowageModel", swiftSettings: strict),
         .target(name: "StowageScheduler", dependencies: ["StowageModel"], swiftSettings: strict),
+        // Pure: sketches, statistics, metric math, filter patterns, schedules, alarm and scaling rules.
+        .target(name: "StowageMonitoring", dependencies: ["StowageModel"], swiftSettings: strict),
         .target(
             name: "StowageStore",
             dependencies: [
@@ -38,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "StowageTelemetry",
-            dependencies: ["StowageModel", "StowageStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["StowageModel", "StowageMonitoring", "StowageStore", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
         .target(
@@ -119,6 +121,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
+        .testTarget(name: "StowageMonitoringTests", dependencies: ["StowageMonitoring"], swiftSettings: strict),
         .testTarget(
             name: "StowageSchedulerTests",
             dependencies: ["StowageScheduler", .product(name: "PropertyBased", package: "swift-property-based")],
