@@ -73,7 +73,10 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel",
+                "StowageMonitoring",
                 "StowageTelemetry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 "StowageScheduler",
                 "StowageStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -6,13 +6,18 @@ public struct Action: Sendable {
     public let name: String
     let run: @Sendable (Data, Caller) async throws -> Data
 
+    /// Member spelling on the wire: ECS and Logs use camelCase, CloudWatch and Application Auto Scaling PascalCase.
+    enum Spelling: Sendable { case camel, pascal }
+
     init<Input: Decodable & Sendable, Output: Encodable & Sendable>(
-        _ name: String, _ handler: @escaping @Sendable (Input, Caller) async throws -> Output
+        _ name: String, spelling: Spelling = .camel, _ handler: @escaping @Sendable (Input, Caller) async throws -> Output
     ) {
         self.name = name
         self.run = { body, caller in
-            let input = try ECSJSON.decoder().decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
-            return try ECSJSON.encoder().encode(try await handler(input, caller))
+            let decoder = spelling == .camel ? ECSJSON.decoder() : ECSJSON.pascalDecoder()
+            let encoder = spelling == .camel ? ECSJSON.encoder() : ECSJSON.pascalEncoder()
+            let input = try decoder.decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
+            return try encoder.encode(try await handler(input, caller))
         }
     }
 }

@@ -55,7 +55,9 @@ public enum RESTAPI {
         var healthCheckGracePeriodSeconds: Int?
     }
 
-    public static let routes: [RESTRoute] = [
+    public static var routes: [RESTRoute] { core + MonitoringREST.routes }
+
+    static let core: [RESTRoute] = [
         RESTRoute(method: .post, path: "/v1/clusters", action: "CreateCluster") { call in
             try .json(try await ClusterActions.create(try call.decode(CreateClusterRequest.self), call.caller), status: 201)
         },

@@ -7,7 +7,7 @@ import StowageModel
 public enum APIRouter {
     /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
     public static var routeList: [String] {
-        ["GET /healthz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
+        ["GET /healthz", "GET /metrics", "POST /", "GET \(LogTail.path)"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
     }
 
     public static func build(services: Services) -> Router<StowageContext> {
@@ -29,7 +29,10 @@ public enum APIRouter {
         }
 
         // Every AWS JSON-protocol service shares POST /, told apart by X-Amz-Target.
-        let doors: [(String, [String: Action])] = [(ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all)]
+        let doors: [(String, [String: Action])] = [
+            (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
+            (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
+        ]
         router.post("/") { request, context in
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
             let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
@@ -45,6 +48,8 @@ public enum APIRouter {
                 return Reply(body: try await action.run(body, caller))
             }
         }
+
+        LogTail.register(router, gateway: gateway)
 
         for route in RESTAPI.routes {
             let names = route.parameterNames

@@ -105,11 +105,3 @@ struct TelemetryActions {
         }
     }
 }
-
-/// The CloudWatch Logs actions by name (`Logs_20140328.<Action>`).
-public enum LogsActions {
-    public static let targetPrefix = "Logs_20140328."
-    public static let all: [String: Action] = [
-        "GetLogEvents": Action("GetLogEvents", TelemetryActions.getLogEvents),
-    ]
-}

@@ -22,3 +22,14 @@ extension JobKind {
     /// Periodic: creates the coming days' telemetry partitions and drops expired ones.
     public static let maintainTelemetry = "maintain-telemetry"
 }
+
+extension JobKind {
+    /// Periodic: computes the built-in AWS/ECS metrics from what agents shipped.
+    public static let rollupMetrics = "rollup-metrics"
+    /// Periodic: evaluates every alarm and records transitions.
+    public static let evaluateAlarms = "evaluate-alarms"
+    /// Periodic: target tracking and scheduled actions of every scalable target.
+    public static let evaluateScaling = "evaluate-scaling"
+    /// One alarm action (payload: alarm, state, action — a webhook URL or a scaling policy ARN), retried.
+    public static let alarmAction = "alarm-action"
+}

@@ -169,3 +169,18 @@ public struct JobQueue: Sendable {
         return result
     }
 }
+
+extension JobQueue {
+    /// Asks for a service to be reconciled (coalesced: one pending job per service).
+    public func reconcile(_ conn: PostgresConnection, account: String, cluster: String, service: String,
+                          delay: TimeInterval = 0) async throws {
+        try await enqueue(conn, account: account, kind: JobKind.reconcileService, uniqueKey: "\(cluster)/\(service)",
+                          payload: .object(["cluster": .string(cluster), "service": .string(service)]), delay: delay)
+    }
+
+    /// Asks for the cluster's waiting tasks to be placed (coalesced: one pending job per cluster).
+    public func place(_ conn: PostgresConnection, account: String, cluster: String) async throws {
+        try await enqueue(conn, account: account, kind: JobKind.placeTasks, uniqueKey: cluster,
+                          payload: .object(["cluster": .string(cluster)]))
+    }
+}

@@ -121,12 +121,20 @@ public struct TelemetryStore: Sendable {
         return result
     }
 
-    /// Keeps tomorrow's partitions ready and drops the expired ones; returns how many were dropped.
+    /// Keeps tomorrow's partitions ready, drops the expired ones (returns how many) and applies log groups' retention.
     public func maintain(_ conn: PostgresConnection, logRetentionDays: Int, metricRetentionDays: Int) async throws -> Int {
         let logs = try await conn.first("SELECT stowage_maintain_partitions('log_events', 1, 2, \(logRetentionDays)::int)",
                                         as: Int.self, logger: logger) ?? 0
         let metrics = try await conn.first("SELECT stowage_maintain_partitions('task_metrics', 1, 2, \(metricRetentionDays)::int)",
                                            as: Int.self, logger: logger) ?? 0
-        return logs + metrics
+        let rollups = try await conn.first("SELECT stowage_maintain_partitions('metric_rollups', 1, 2, \(metricRetentionDays)::int)",
+                                           as: Int.self, logger: logger) ?? 0
+        // A group's own retention (PutRetentionPolicy) is shorter than the partitions': delete its older lines.
+        try await conn.query("""
+            DELETE FROM log_events e USING log_groups g
+            WHERE g.retention_days IS NOT NULL AND e.account_id = g.account_id AND e.group_name = g.group_name
+              AND e.ts < now() - make_interval(days => g.retention_days)
+            """, logger: logger)
+        return logs + metrics + rollups
     }
 }

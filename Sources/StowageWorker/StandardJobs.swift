@@ -6,7 +6,9 @@ import StowageTelemetry
 
 /// The job handlers every worker runs, by kind.
 public enum StandardJobs {
-    public static func handlers(sweep: SweepSettings = SweepSettings()) -> [String: JobHandler] {
+    public static func handlers(sweep: SweepSettings = SweepSettings(), monitoring: MonitoringSettings = MonitoringSettings())
+        -> [String: JobHandler]
+    {
         [
             JobKind.purgeTaskDefinitions: purgeTaskDefinitions,
             JobKind.reconcileService: reconcileService,
@@ -14,6 +16,10 @@ public enum StandardJobs {
             JobKind.reconcileAll: reconcileAll,
             JobKind.sweepInstances: { try await sweepInstances($0, sweep) },
             JobKind.maintainTelemetry: { try await maintainTelemetry($0, sweep) },
+            JobKind.rollupMetrics: MonitoringJobs.rollupMetrics,
+            JobKind.evaluateAlarms: MonitoringJobs.evaluateAlarms,
+            JobKind.alarmAction: MonitoringJobs.alarmAction,
+            JobKind.evaluateScaling: { try await MonitoringJobs.evaluateScaling($0, monitoring) },
         ]
     }
 
@@ -27,9 +33,14 @@ public enum StandardJobs {
 
     /// reconcile-all is the safety net (every live service reconciled at least this often, whatever triggers
     /// were lost); sweep-instances notices hosts whose agents went quiet.
-    public static func periodic(sweep: SweepSettings = SweepSettings()) -> [PeriodicJob] {
+    public static func periodic(sweep: SweepSettings = SweepSettings(), monitoring: MonitoringSettings = MonitoringSettings())
+        -> [PeriodicJob]
+    {
         [PeriodicJob(kind: JobKind.reconcileAll, every: 30), PeriodicJob(kind: JobKind.sweepInstances, every: sweep.interval),
-         PeriodicJob(kind: JobKind.maintainTelemetry, every: 3600)]
+         PeriodicJob(kind: JobKind.maintainTelemetry, every: 3600),
+         PeriodicJob(kind: JobKind.rollupMetrics, every: monitoring.metricsInterval),
+         PeriodicJob(kind: JobKind.evaluateAlarms, every: monitoring.alarmInterval),
+         PeriodicJob(kind: JobKind.evaluateScaling, every: monitoring.scalingInterval)]
     }
 
     /// When an agent counts as gone: no heartbeat (poll or report) for `timeout` seconds marks its instance
@@ -157,17 +168,3 @@ public enum StandardJobs {
     }
 }
 
-extension JobQueue {
-    /// Asks for a service to be reconciled (coalesced: one pending job per service).
-    public func reconcile(_ conn: PostgresConnection, account: String, cluster: String, service: String,
-                          delay: TimeInterval = 0) async throws {
-        try await enqueue(conn, account: account, kind: JobKind.reconcileService, uniqueKey: "\(cluster)/\(service)",
-                          payload: .object(["cluster": .string(cluster), "service": .string(service)]), delay: delay)
-    }
-
-    /// Asks for the cluster's waiting tasks to be placed (coalesced: one pending job per cluster).
-    public func place(_ conn: PostgresConnection, account: String, cluster: String) async throws {
-        try await enqueue(conn, account: account, kind: JobKind.placeTasks, uniqueKey: cluster,
-                          payload: .object(["cluster": .string(cluster)]))
-    }
-}

@@ -13,7 +13,17 @@ struct WorkerFlags: ParsableArguments {
     @Option(help: "Further seconds before a disconnected instance's tasks are stopped as host lost.") var hostLostGrace = 30.0
 
     @Option(help: "Days of logs kept.") var logRetentionDays = 15
-    @Option(help: "Days of per-task metrics kept.") var metricRetentionDays = 15
+    @Option(help: "Days of per-task metrics and 1-minute metric rollups kept.") var metricRetentionDays = 15
+    @Option(help: "Seconds between computations of the built-in AWS/ECS metrics.") var metricsInterval = 15.0
+    @Option(help: "Seconds between alarm evaluations.") var alarmInterval = 60.0
+    @Option(help: "Seconds between auto scaling evaluations (target tracking, scheduled actions).") var scalingInterval = 60.0
+    @Option(help: "1-minute datapoints above target before target tracking scales out.") var scaleOutDatapoints = 3
+    @Option(help: "1-minute datapoints below 90% of target before target tracking scales in.") var scaleInDatapoints = 15
+
+    var monitoring: MonitoringSettings {
+        MonitoringSettings(metricsInterval: metricsInterval, alarmInterval: alarmInterval, scalingInterval: scalingInterval,
+                           scaleOutDatapoints: scaleOutDatapoints, scaleInDatapoints: scaleInDatapoints)
+    }
 
     var sweep: StandardJobs.SweepSettings {
         StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)),
@@ -26,7 +36,8 @@ struct WorkerFlags: ParsableArguments {
 }
 
 func makeWorker(database: Database, flags: WorkerFlags) -> Worker {
-    Worker(database: database, handlers: StandardJobs.handlers(sweep: flags.sweep), periodic: StandardJobs.periodic(sweep: flags.sweep),
+    Worker(database: database, handlers: StandardJobs.handlers(sweep: flags.sweep, monitoring: flags.monitoring),
+           periodic: StandardJobs.periodic(sweep: flags.sweep, monitoring: flags.monitoring),
            options: flags.options, logger: Environment.logger("stowage.worker"))
 }
 

@@ -15,7 +15,10 @@ import pytest
 BIN = os.environ.get("STOWAGE_BIN", ".build/debug/stowage")
 REGION = "us-east-1"
 # Short host-loss settings so the end-to-end tests see a lost agent within seconds.
-WORKER_ARGS = ["--poll-interval", "0.5", "--heartbeat-timeout", "4", "--host-lost-grace", "4"]
+# Short monitoring intervals so alarms and auto scaling act within seconds (1-minute datapoints still).
+WORKER_ARGS = ["--poll-interval", "0.5", "--heartbeat-timeout", "4", "--host-lost-grace", "4",
+               "--metrics-interval", "3", "--alarm-interval", "3", "--scaling-interval", "4",
+               "--scale-out-datapoints", "1", "--scale-in-datapoints", "1"]
 
 
 def _free_port():

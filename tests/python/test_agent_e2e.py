@@ -257,3 +257,53 @@ def test_logs_come_back_through_boto3_and_cpu_burn_shows_in_metrics(server, tena
     assert burns[-1]["cpuPercentOfReservation"] > burns[-1]["cpuPercentOfHost"], "512 units is a quarter of this 2-core host"
     assert burns[-1]["memoryBytes"] > 0
     ecs.stop_task(cluster="e2e-telemetry", task=task["taskArn"])
+
+
+def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server, tenant, tmp_path, agents):
+    """Real containers burn CPU until a deadline: target tracking at 50% scales 1 -> 3, then back to 1."""
+    ecs = ecs_client(server, tenant)
+    aas = boto3.client("application-autoscaling", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    cw = boto3.client("cloudwatch", endpoint_url=server.endpoint, region_name=REGION,
+                      aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    ecs.create_cluster(clusterName="e2e-scale")
+    agents.append(Agent(server, tenant, "e2e-scale", tmp_path / "agent"))
+    assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-scale")["containerInstanceArns"])
+    burn_until = int(time.time()) + 75
+    burner = {"name": "burner", "image": "localhost/busybox:latest", "memory": 16, "cpu": 256,
+              "environment": [{"name": "UNTIL", "value": str(burn_until)}],
+              "command": ["sh", "-c", "while [ $(date +%s) -lt $UNTIL ]; do :; done; while true; do sleep 1; done"]}
+    ecs.register_task_definition(family="burner", containerDefinitions=[burner])
+    ecs.create_service(cluster="e2e-scale", serviceName="hot", taskDefinition="burner", desiredCount=1)
+    assert wait_for(lambda: tasks_of(ecs, "e2e-scale", "hot"), seconds=60)
+    rid = "service/e2e-scale/hot"
+    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=rid, ScalableDimension="ecs:service:DesiredCount",
+                                 MinCapacity=1, MaxCapacity=3)
+    aas.put_scaling_policy(PolicyName="cpu50", ServiceNamespace="ecs", ResourceId=rid, ScalableDimension="ecs:service:DesiredCount",
+                           PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration={
+                               "TargetValue": 50, "ScaleOutCooldown": 10, "ScaleInCooldown": 10,
+                               "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
+
+    def desired():
+        return ecs.describe_services(cluster="e2e-scale", services=["hot"])["services"][0]["desiredCount"]
+
+    assert wait_for(lambda: desired() == 3, seconds=120), "a busy loop at 4x its 256-unit reservation scales out to the maximum"
+    stats = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="CPUUtilization",
+                                     Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
+                                     StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Average", "Maximum"])
+    assert any(d["Average"] > 50 for d in stats["Datapoints"]), stats
+    assert wait_for(lambda: len(tasks_of(ecs, "e2e-scale", "hot")) == 3, seconds=60)
+    assert wait_for(lambda: desired() == 1, seconds=200), "when the burn stops the service scales back in"
+    activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=rid)["ScalingActivities"]
+    causes = [a["Cause"] for a in activities]
+    assert any("CPUUtilization averaged" in c and "above the target 50" in c and "-> 3" in c for c in causes), causes
+    assert any("below 90% of the target 50" in c and "-> 1" in c for c in causes), causes
+    assert all(a["StatusCode"] == "Successful" for a in activities)
+    events = [e["message"] for e in ecs.describe_services(cluster="e2e-scale", services=["hot"])["services"][0]["events"]]
+    assert any("auto scaling set the desired count from 1 to 3" in m for m in events), events
+    running = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="RunningTaskCount",
+                                       Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
+                                       StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Maximum"])
+    assert max(d["Maximum"] for d in running["Datapoints"]) == 3
+    aas.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=rid, ScalableDimension="ecs:service:DesiredCount")
+    ecs.update_service(cluster="e2e-scale", service="hot", desiredCount=0)
