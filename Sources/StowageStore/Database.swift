@@ -29,16 +29,28 @@ public final class Database: Sendable {
         return try await client.withConnection { try await body($0) }
     }
 
-    /// Every write goes through here: all of it commits or none of it does.
+    /// Every write goes through here: all of it commits or none of it does. A transaction PostgreSQL chose as
+    /// a deadlock victim (40P01) was rolled back whole, so it is run again, up to three times.
     public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         leased.add(1, ordering: .relaxed)
         defer { leased.subtract(1, ordering: .relaxed) }
-        do {
-            return try await client.withTransaction(logger: logger) { try await body($0) }
-        } catch let error as PostgresTransactionError {
-            // The handler's own error (a validation failure, say) is what the caller must see; the rollback is done.
-            if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
-            throw error
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { try await body($0) }
+            } catch let error as PostgresTransactionError {
+                // The handler's own error (a validation failure, say) is what the caller must see; the rollback is done.
+                if let closureError = error.closureError, error.rollbackError == nil {
+                    if attempt < 3, let psql = closureError as? PSQLError, psql.serverInfo?[.sqlState] == "40P01" {
+                        logger.notice("deadlock victim; running the transaction again", metadata: ["attempt": "\(attempt)"])
+                        attempt += 1
+                        try await Task.sleep(for: .milliseconds(5 * attempt))
+                        continue
+                    }
+                    throw closureError
+                }
+                throw error
+            }
         }
     }
 
