@@ -171,3 +171,14 @@ def psql(server, sql):
     url = server.env["STOWAGE_DATABASE_URL"].replace("postgres://", "postgresql://", 1)
     out = subprocess.run(["psql", url, "-tA", "-F", "|", "-c", sql], capture_output=True, text=True, check=True)
     return [line.split("|") for line in out.stdout.strip().splitlines() if line]
+
+
+def wait_for(condition, seconds=60, every=0.5):
+    """Polls until the condition returns something truthy, or the time runs out (then returns its last answer)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return condition()

@@ -11,7 +11,7 @@ import pytest
 
 import boto3
 
-from conftest import BIN, REGION, ecs_client, signed_request
+from conftest import BIN, REGION, ecs_client, signed_request, wait_for
 
 SOCKET = os.environ.get("STOWAGE_TEST_DOCKER_SOCKET", "")
 HTTPD = {"name": "web", "image": "localhost/busybox:latest", "memory": 32,
@@ -66,14 +66,6 @@ class Agent:
         return state["containerInstanceArn"]
 
 
-def wait_for(condition, seconds=60, every=0.5):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    return condition()
 
 
 def tasks_of(ecs, cluster, service=None, status="RUNNING"):

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, ecs_client, psql, signed_request
+from conftest import REGION, ecs_client, psql, signed_request, wait_for
 
 
 def client(server, tenant, name):
@@ -164,14 +164,6 @@ class Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def wait_for(condition, seconds=30, every=0.5):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    return condition()
 
 
 def test_alarms_evaluate_record_history_and_call_signed_webhooks_with_retries(server, tenant):
