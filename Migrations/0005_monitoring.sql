@@ -61,6 +61,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (SELECT stowage_sketch_key(v) AS k, count(*) AS c FROM unnest(vals) AS v WHERE v IS NOT NULL GROUP BY 1) s
 $$;
 
+-- One named resource's integerValue (CPU, MEMORY) in an ECS resource list, as container_instances stores them.
+CREATE FUNCTION stowage_resource(resources jsonb, resource text) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT max((r->>'integerValue')::float8) FROM jsonb_array_elements(resources) r WHERE r->>'name' = resource
+$$;
+
 -- FilterLogEvents walks a group's streams together in time order.
 CREATE INDEX log_events_by_group_time ON log_events (account_id, group_name, ts, seq);
 

@@ -35,29 +35,12 @@ enum AlarmActions {
             throw invalid("TreatMissingData must be breaching, notBreaching, ignore or missing.")
         }
         guard let threshold = d.threshold, threshold.isFinite else { throw APIError("MissingParameter", "Threshold is required.") }
-        if let queries = d.metrics {
-            guard d.metricName == nil, d.namespace == nil, d.statistic == nil, d.extendedStatistic == nil else {
-                throw APIError("InvalidParameterCombination", "Give either Metrics or MetricName/Namespace/Statistic, not both.")
-            }
-            let specs = try CloudWatchActions.specs(queries)
-            guard queries.filter({ $0.returnData ?? true }).count == 1 else {
-                throw invalid("Exactly one of the alarm's Metrics must have ReturnData true.")
-            }
-            for s in specs where s.period * Int64(d.evaluationPeriods) > 7 * 86400 {
-                throw invalid("Period times EvaluationPeriods must not exceed 7 days.")
-            }
-        } else {
-            guard let ns = d.namespace, let name = d.metricName, let period = d.period else {
-                throw APIError("MissingParameter", "MetricName, Namespace and Period are required (or Metrics).")
-            }
-            _ = try CloudWatchActions.identity(ns, name, d.dimensions)
-            try CloudWatchActions.period(period)
-            guard period * d.evaluationPeriods <= 7 * 86400 else { throw invalid("Period times EvaluationPeriods must not exceed 7 days.") }
-            switch (d.statistic, d.extendedStatistic) {
-            case (let s?, nil): _ = try CloudWatchActions.statistics([s], nil)
-            case (nil, let e?): _ = try CloudWatchActions.statistics(nil, [e])
-            default: throw APIError("InvalidParameterCombination", "Give exactly one of Statistic and ExtendedStatistic.")
-            }
+        if d.metrics != nil, d.metricName != nil || d.namespace != nil || d.statistic != nil || d.extendedStatistic != nil {
+            throw APIError("InvalidParameterCombination", "Give either Metrics or MetricName/Namespace/Statistic, not both.")
+        }
+        let queries = try CloudWatchActions.checked { () throws(MetricRequestError) in try MetricQuerySpec.alarm(d) }
+        guard (queries.specs.map(\.period).max() ?? 60) * Int64(d.evaluationPeriods) <= 7 * 86400 else {
+            throw invalid("Period times EvaluationPeriods must not exceed 7 days.")
         }
         for list in [d.alarmActions, d.okActions, d.insufficientDataActions] {
             guard (list ?? []).count <= 5 else { throw invalid("At most 5 actions per state.") }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import StowageModel
 import StowageMonitoring
 import StowageStore
@@ -9,6 +10,16 @@ enum AutoScalingActions {
     static let dimension = "ecs:service:DesiredCount"
     static func validation(_ message: String) -> APIError { APIError("ValidationException", message) }
     static func notFound(_ message: String) -> APIError { APIError("ObjectNotFoundException", message, restStatus: 404) }
+    static func noTarget(_ resourceId: String) -> APIError {
+        notFound("No scalable target registered for service namespace: ecs, resource ID: \(resourceId), scalable dimension: \(dimension)")
+    }
+
+    /// Policies and scheduled actions hang off a registered target.
+    static func requireTarget(_ conn: PostgresConnection, _ c: Caller, _ resourceId: String) async throws {
+        guard try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: [resourceId]).first != nil else {
+            throw noTarget(resourceId)
+        }
+    }
 
     /// `service/<cluster>/<service>` → (cluster, service), checking namespace and dimension on the way.
     static func target(_ namespace: String, _ resourceId: String, _ scalableDimension: String) throws(APIError) -> (String, String) {
@@ -74,7 +85,7 @@ enum AutoScalingActions {
         try await c.authorize("application-autoscaling:DeregisterScalableTarget", [targetArn(c, input.resourceId)])
         try await c.services.database.transaction { conn in
             guard try await ScalingStore(logger: c.logger).deleteTarget(conn, account: c.account, resourceId: input.resourceId, dimension: dimension) else {
-                throw notFound("No scalable target registered for service namespace: ecs, resource ID: \(input.resourceId), scalable dimension: \(dimension)")
+                throw noTarget(input.resourceId)
             }
         }
         return Empty()
@@ -125,9 +136,7 @@ enum AutoScalingActions {
         try await c.authorize("application-autoscaling:PutScalingPolicy", [targetArn(c, input.resourceId)])
         let store = ScalingStore(logger: c.logger)
         try await c.services.database.transaction { conn in
-            guard try await store.targets(conn, account: c.account, resourceIds: [input.resourceId]).first != nil else {
-                throw notFound("No scalable target registered for service namespace: ecs, resource ID: \(input.resourceId), scalable dimension: \(dimension)")
-            }
+            try await requireTarget(conn, c, input.resourceId)
             try await store.upsertPolicy(conn, account: c.account, input, type: type)
         }
         return .init(policyARN: policyArn(c, input.resourceId, input.policyName), alarms: [])
@@ -191,9 +200,7 @@ enum AutoScalingActions {
         try await c.authorize("application-autoscaling:PutScheduledAction", [targetArn(c, input.resourceId)])
         let store = ScalingStore(logger: c.logger)
         try await c.services.database.transaction { conn in
-            guard try await store.targets(conn, account: c.account, resourceIds: [input.resourceId]).first != nil else {
-                throw notFound("No scalable target registered for service namespace: ecs, resource ID: \(input.resourceId), scalable dimension: \(dimension)")
-            }
+            try await requireTarget(conn, c, input.resourceId)
             try await store.upsertScheduled(conn, ScalingStore.Scheduled(
                 account: c.account, resourceId: input.resourceId, dimension: dimension, name: input.scheduledActionName, schedule: schedule,
                 start: input.startTime, end: input.endTime, minCapacity: action.minCapacity, maxCapacity: action.maxCapacity,

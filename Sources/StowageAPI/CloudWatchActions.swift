@@ -16,19 +16,13 @@ enum CloudWatchActions {
     /// GetMetricData's ceiling on datapoints one request may ask for.
     static let maxDatapoints = 100_800
 
+    /// Runs a check shared with the worker, answering its refusal in CloudWatch's error format.
+    static func checked<T>(_ body: () throws(MetricRequestError) -> T) throws(APIError) -> T {
+        do { return try body() } catch { throw APIError(error.code, error.message) }
+    }
+
     static func identity(_ namespace: String, _ name: String, _ dimensions: [CloudWatch.Dimension]?) throws(APIError) -> MetricIdentity {
-        guard (1...255).contains(namespace.count) else { throw invalid("Namespace must be 1 to 255 characters.") }
-        guard (1...255).contains(name.count) else { throw invalid("MetricName must be 1 to 255 characters.") }
-        let dims = dimensions ?? []
-        guard dims.count <= 30 else { throw invalid("A metric has at most 30 dimensions, got \(dims.count).") }
-        for d in dims {
-            guard (1...255).contains(d.name.count), (1...1024).contains(d.value.count) else {
-                throw invalid("Dimension names must be 1 to 255 characters and values 1 to 1024.")
-            }
-        }
-        guard Set(dims.map(\.name)).count == dims.count else { throw APIError("InvalidParameterCombination", "Dimension names must be unique.") }
-        return MetricIdentity(namespace: namespace, name: name,
-                              dimensions: dims.map { MetricIdentity.Dimension(name: $0.name, value: $0.value) })
+        try checked { () throws(MetricRequestError) in try MetricIdentity.checked(namespace, name, dimensions) }
     }
 
     static func putMetricData(_ input: CloudWatch.PutMetricDataRequest, _ c: Caller) async throws -> Empty {
@@ -78,14 +72,11 @@ enum CloudWatchActions {
     }
 
     static func statistics(_ names: [String]?, _ extended: [String]?) throws(APIError) -> [(String, Statistic)] {
-        var out: [(String, Statistic)] = []
-        for n in names ?? [] {
-            guard let s = Statistic(n), !n.hasPrefix("p") else { throw invalid("Statistics member \(n) must be one of Average, Sum, SampleCount, Minimum, Maximum.") }
-            out.append((n, s))
-        }
-        for n in extended ?? [] {
-            guard n.hasPrefix("p"), let s = Statistic(n) else { throw invalid("ExtendedStatistics member \(n) must be a percentile like p99 or p99.9.") }
-            out.append((n, s))
+        let out = try checked { () throws(MetricRequestError) -> [(String, Statistic)] in
+            var out: [(String, Statistic)] = []
+            for n in names ?? [] { out.append((n, try MetricQuerySpec.checkStatistic(n, extended: false, field: "Statistics member"))) }
+            for n in extended ?? [] { out.append((n, try MetricQuerySpec.checkStatistic(n, extended: true, field: "ExtendedStatistics member"))) }
+            return out
         }
         guard !out.isEmpty else { throw APIError("MissingParameter", "Statistics or ExtendedStatistics must be given.") }
         guard out.count <= 10 else { throw invalid("At most 10 statistics may be requested at once.") }
@@ -93,7 +84,7 @@ enum CloudWatchActions {
     }
 
     static func period(_ p: Int) throws(APIError) {
-        guard p >= 60, p % 60 == 0 else { throw invalid("The parameter Period must be a multiple of 60 (Stowage stores 1-minute data), got \(p).") }
+        try checked { () throws(MetricRequestError) in try MetricQuerySpec.checkPeriod(p) }
     }
 
     static func getMetricStatistics(_ input: CloudWatch.GetMetricStatisticsRequest, _ c: Caller) async throws
@@ -134,43 +125,8 @@ enum CloudWatchActions {
         return .init(label: input.metricName, datapoints: points)
     }
 
-    /// Checks and converts GetMetricData (and metric-math alarm) queries.
-    static func specs(_ queries: [CloudWatch.MetricDataQuery]) throws(APIError) -> [MetricQuerySpec] {
-        guard (1...500).contains(queries.count) else { throw invalid("MetricDataQueries must hold 1 to 500 queries.") }
-        guard Set(queries.map(\.id)).count == queries.count else { throw invalid("The ids of MetricDataQueries must be unique.") }
-        var specs: [MetricQuerySpec] = []
-        for q in queries {
-            guard let first = q.id.first, first.isLowercase, q.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw invalid("Query id \(q.id) must start with a lowercase letter and hold only letters, digits and underscores.")
-            }
-            switch (q.metricStat, q.expression) {
-            case (let stat?, nil):
-                guard let ns = stat.metric.namespace, let name = stat.metric.metricName else {
-                    throw APIError("MissingParameter", "Query \(q.id): MetricStat.Metric needs Namespace and MetricName.")
-                }
-                try period(stat.period)
-                guard let s = Statistic(stat.stat) else { throw invalid("Query \(q.id): Stat \(stat.stat) is not a statistic.") }
-                specs.append(MetricQuerySpec(id: q.id, identity: try identity(ns, name, stat.metric.dimensions), statistic: s,
-                                             period: Int64(stat.period), expression: nil))
-            case (nil, let text?):
-                let parsed: MetricExpression
-                do { parsed = try MetricMath.parse(text) } catch { throw invalid("Query \(q.id): \(error.message)") }
-                let known = Set(queries.map(\.id))
-                if let unknown = parsed.references.subtracting(known).sorted().first {
-                    throw invalid("Query \(q.id): the expression refers to \(unknown), which is not a query id.")
-                }
-                guard !parsed.references.contains(q.id) else { throw invalid("Query \(q.id): an expression cannot refer to itself.") }
-                if let p = q.period { try period(p) }
-                specs.append(MetricQuerySpec(id: q.id, identity: nil, statistic: .average, period: Int64(q.period ?? 60), expression: parsed))
-            default:
-                throw APIError("InvalidParameterCombination", "Query \(q.id) must have exactly one of MetricStat and Expression.")
-            }
-        }
-        return specs
-    }
-
     static func getMetricData(_ input: CloudWatch.GetMetricDataRequest, _ c: Caller) async throws -> CloudWatch.GetMetricDataResponse {
-        let specs = try specs(input.metricDataQueries)
+        let specs = try checked { () throws(MetricRequestError) in try MetricQuerySpec.parse(input.metricDataQueries) }
         let start = Int64(input.startTime.timeIntervalSince1970) / 60 * 60
         let end = Int64(input.endTime.timeIntervalSince1970.rounded(.up))
         guard start < end else { throw invalid("The parameter StartTime must be before EndTime.") }
@@ -230,12 +186,11 @@ enum CloudWatchActions {
         let page = 500
         let rows = try await c.services.database.withConnection { conn in
             try await MetricStore(logger: c.logger).list(conn, account: c.account, namespace: input.namespace, name: input.metricName,
-                                                         dimensions: filters.map { ($0.name, $0.value) }, activeSince: activeSince,
+                                                         dimensions: filters, activeSince: activeSince,
                                                          after: after, limit: page + 1)
         }
         let metrics = rows.prefix(page).map { row in
-            CloudWatch.Metric(namespace: row.identity.namespace, metricName: row.identity.name,
-                              dimensions: row.identity.dimensions.map { CloudWatch.Dimension(name: $0.name, value: $0.value) })
+            CloudWatch.Metric(namespace: row.identity.namespace, metricName: row.identity.name, dimensions: row.identity.dimensions)
         }
         let token = rows.count > page ? rows.prefix(page).last.map { PageToken.encode([String($0.id)]) } : nil
         return .init(metrics: Array(metrics), nextToken: token)

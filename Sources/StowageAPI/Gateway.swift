@@ -43,8 +43,15 @@ public struct Reply: Sendable {
     public var body: Data
     /// The AWS error name, echoed in `x-amzn-ErrorType` as AWS does.
     public var errorType: String?
+    /// A body written while the response streams (the live log tail), sent instead of `body`.
+    public var stream: ResponseBody?
+    /// Fields beside the door's defaults; a content type here replaces the door's.
+    public var headers: HTTPFields
     public init(status: Int = 200, body: Data, errorType: String? = nil) {
-        self.status = status; self.body = body; self.errorType = errorType
+        self.status = status; self.body = body; self.errorType = errorType; self.headers = [:]
+    }
+    public init(stream: ResponseBody, headers: HTTPFields) {
+        self.status = 200; self.body = Data(); self.stream = stream; self.headers = headers
     }
 }
 
@@ -153,8 +160,9 @@ public struct Gateway: Sendable {
         headers[.contentType] = door.contentType
         if let name = HTTPField.Name("x-amzn-RequestId") { headers[name] = requestId }
         if let type = reply.errorType, let name = HTTPField.Name("x-amzn-ErrorType") { headers[name] = type }
+        for field in reply.headers { headers[field.name] = field.value }
         return Response(status: .init(code: reply.status), headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+                        body: reply.stream ?? .init(byteBuffer: ByteBuffer(bytes: reply.body)))
     }
 }
 

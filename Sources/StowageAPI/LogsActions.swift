@@ -5,7 +5,7 @@ import StowageTelemetry
 
 /// CloudWatch Logs: groups, streams, direct writes and searches (`Logs_20140328.<Action>`).
 enum LogActions {
-    static func notFound(_ what: String) -> APIError { APIError("ResourceNotFoundException", "The specified \(what) does not exist.", restStatus: 404) }
+    static func notFound(_ what: String) -> APIError { .resourceNotFound("The specified \(what) does not exist.") }
 
     static func groupName(_ name: String?, _ identifier: String?) throws(APIError) -> String {
         var group = name ?? ""
@@ -85,9 +85,7 @@ enum LogActions {
         try await c.authorize("logs:DescribeLogStreams", [TelemetryActions.logGroupArn(c, group)])
         let store = TelemetryStore(logger: c.logger)
         let rows = try await c.services.database.withConnection { conn in
-            guard try await store.groups(conn, account: c.account, prefix: group, after: nil, limit: 1).first?.name == group else {
-                throw notFound("log group")
-            }
+            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
             return try await store.streams(conn, account: c.account, group: group, prefix: input.logStreamNamePrefix, byLastEvent: byLast,
                                            descending: input.descending ?? false, after: offset, limit: limit + 1)
         }
@@ -107,7 +105,7 @@ enum LogActions {
         try await c.authorize("logs:CreateLogStream", [TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
         try await c.services.database.transaction { conn in
             let store = TelemetryStore(logger: c.logger)
-            guard try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName).group else { throw notFound("log group") }
+            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
             guard try await store.createStream(conn, account: c.account, group: group, stream: input.logStreamName) else {
                 throw APIError("ResourceAlreadyExistsException", "The specified log stream already exists.", restStatus: 409)
             }
@@ -170,7 +168,7 @@ enum LogActions {
         let window: Int
         if case .json = pattern { window = 20_000 } else { window = scanWindow }
         let page = try await c.services.database.withConnection { conn in
-            guard try await store.streamExists(conn, account: c.account, group: group, stream: "").group else { throw notFound("log group") }
+            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
             return try await store.filter(conn, account: c.account, group: group, streams: input.logStreamNames, streamPrefix: input.logStreamNamePrefix,
                                           start: input.startTime, end: input.endTime, after: after, pattern: pattern, limit: limit, window: window)
         }

@@ -136,6 +136,7 @@ enum MonitoringREST {
             input.logStreamNames = call.query["logStreamName"]
             return try .json(try await LogActions.filter(input, call.caller))
         },
+        RESTRoute(method: .get, path: "/v1/logs/groups/{group}/tail", action: "StartLiveTail", handle: LogTail.start),
         RESTRoute(method: .post, path: "/v1/autoscaling/targets", action: "RegisterScalableTarget") { call in
             try .pascal(try await AutoScalingActions.register(try call.decodePascal(AutoScaling.RegisterScalableTargetRequest.self), call.caller))
         },
@@ -167,68 +168,45 @@ enum MonitoringREST {
 /// `GET /v1/logs/groups/{group}/tail`: new lines of a group as server-sent events, until `duration`
 /// seconds pass (default 300, at most 3600), the client goes away, or the server shuts down.
 enum LogTail {
-    static let path = "/v1/logs/groups/{group}/tail"
-
-    static func register(_ router: Router<StowageContext>, gateway: Gateway) {
-        router.get("/v1/logs/groups/:group/tail") { request, context in
-            let raw = context.parameters.get("group") ?? ""
-            let group = raw.removingPercentEncoding ?? raw
-            var query: [String: String] = [:]
-            for (k, v) in request.uri.queryParameters { query[String(k)] = String(v).removingPercentEncoding ?? String(v) }
-            let params = query
-            let box = CallerBox()
-            let checked = await gateway.serve(request, context: context, door: .rest, action: "StartLiveTail") { caller, _ in
-                _ = try LogActions.groupName(group, nil)
-                let pattern: FilterPattern
-                do { pattern = try FilterPattern.parse(params["filterPattern"] ?? "") } catch let error as FilterPatternError {
-                    throw APIError.invalidParameter("Invalid filter pattern: \(error.message)")
-                }
-                let duration = Int(params["duration"] ?? "300") ?? -1
-                guard (1...3600).contains(duration) else { throw APIError.invalidParameter("duration must be 1 to 3600 seconds.") }
-                try await caller.authorize("logs:StartLiveTail", [TelemetryActions.logGroupArn(caller, group)])
-                let store = TelemetryStore(logger: caller.logger)
-                let start = try await caller.services.database.withConnection { conn in
-                    guard try await store.streamExists(conn, account: caller.account, group: group, stream: "").group else {
-                        throw LogActions.notFound("log group")
-                    }
-                    return try await store.latestSequence(conn)
-                }
-                box.set(caller, pattern, start, duration)
-                return Reply(body: Data())
-            }
-            guard let (caller, pattern, startSeq, duration) = box.get() else { return checked }
-            var headers = HTTPFields()
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                let store = TelemetryStore(logger: caller.logger)
-                var seq = startSeq
-                let since = Int64((caller.services.clock.now().timeIntervalSince1970 - 300) * 1000)
-                let deadline = ContinuousClock.now + .seconds(duration)
-                try await writer.write(ByteBuffer(string: ": tailing \(group)\n\n"))
-                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    let after = seq
-                    let batch = try await caller.services.database.withConnection { conn in
-                        try await store.tail(conn, account: caller.account, group: group, since: since, afterSeq: after, limit: 500)
-                    }
-                    for (event, s) in batch {
-                        seq = max(seq, s)
-                        guard pattern.matches(event.message) else { continue }
-                        let json = try ECSJSON.encodeString(event)
-                        try await writer.write(ByteBuffer(string: "id: \(s)\nevent: log\ndata: \(json)\n\n"))
-                    }
-                    if batch.count < 500 { try await Task.sleep(for: .milliseconds(500)) }
-                }
-                try await writer.finish(nil)
-            })
+    static func start(_ call: RESTCall) async throws -> Reply {
+        let caller = call.caller
+        let group = try LogActions.groupName(call.path["group"], nil)
+        let pattern: FilterPattern
+        do { pattern = try FilterPattern.parse(call.query("filterPattern") ?? "") } catch {
+            throw APIError.invalidParameter("Invalid filter pattern: \(error.message)")
         }
-    }
-
-    /// Carries what the authenticated part of the request decided out to the streaming part.
-    final class CallerBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: (Caller, FilterPattern, Int64, Int)?
-        func set(_ c: Caller, _ p: FilterPattern, _ s: Int64, _ d: Int) { lock.withLock { value = (c, p, s, d) } }
-        func get() -> (Caller, FilterPattern, Int64, Int)? { lock.withLock { value } }
+        let duration = try call.int("duration") ?? 300
+        guard (1...3600).contains(duration) else { throw APIError.invalidParameter("duration must be 1 to 3600 seconds.") }
+        try await caller.authorize("logs:StartLiveTail", [TelemetryActions.logGroupArn(caller, group)])
+        let store = TelemetryStore(logger: caller.logger)
+        let startSeq = try await caller.services.database.withConnection { conn in
+            guard try await store.groupExists(conn, account: caller.account, group: group) else {
+                throw LogActions.notFound("log group")
+            }
+            return try await store.latestSequence(conn, account: caller.account, group: group)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Reply(stream: ResponseBody { writer in
+            var seq = startSeq
+            let since = Int64((caller.services.clock.now().timeIntervalSince1970 - 300) * 1000)
+            let deadline = ContinuousClock.now + .seconds(duration)
+            try await writer.write(ByteBuffer(string: ": tailing \(group)\n\n"))
+            while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                let after = seq
+                let batch = try await caller.services.database.withConnection { conn in
+                    try await store.tail(conn, account: caller.account, group: group, since: since, afterSeq: after, limit: 500)
+                }
+                for (event, s) in batch {
+                    seq = max(seq, s)
+                    guard pattern.matches(event.message) else { continue }
+                    let json = try ECSJSON.encodeString(event)
+                    try await writer.write(ByteBuffer(string: "id: \(s)\nevent: log\ndata: \(json)\n\n"))
+                }
+                if batch.count < 500 { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            try await writer.finish(nil)
+        }, headers: headers)
     }
 }

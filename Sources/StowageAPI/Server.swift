@@ -7,7 +7,7 @@ import StowageModel
 public enum APIRouter {
     /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
     public static var routeList: [String] {
-        ["GET /healthz", "GET /metrics", "POST /", "GET \(LogTail.path)"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
+        ["GET /healthz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
     }
 
     public static func build(services: Services) -> Router<StowageContext> {
@@ -48,8 +48,6 @@ public enum APIRouter {
                 return Reply(body: try await action.run(body, caller))
             }
         }
-
-        LogTail.register(router, gateway: gateway)
 
         for route in RESTAPI.routes {
             let names = route.parameterNames

@@ -51,11 +51,7 @@ struct TelemetryActions {
 
     /// GetLogEvents: tokens are `f/<ms>/<seq>` (forward) and `b/<ms>/<seq>` (backward), positions in the stream.
     static func getLogEvents(_ input: Logs.GetLogEventsRequest, _ c: Caller) async throws -> Logs.GetLogEventsResponse {
-        var group = input.logGroupName ?? ""
-        if group.isEmpty, let identifier = input.logGroupIdentifier {
-            group = identifier.hasPrefix("arn:") ? String(identifier.split(separator: ":", maxSplits: 6).last ?? "") : identifier
-        }
-        guard !group.isEmpty else { throw APIError.invalidParameter("logGroupName is required.") }
+        let group = try LogActions.groupName(input.logGroupName, input.logGroupIdentifier)
         let limit = input.limit ?? 10_000
         guard (1...10_000).contains(limit) else { throw APIError.invalidParameter("limit must be between 1 and 10000.") }
         var after: (Int64, Int64)?
@@ -71,8 +67,8 @@ struct TelemetryActions {
         let store = TelemetryStore(logger: c.logger)
         let page = try await c.services.database.withConnection { conn in
             let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
-            guard exists.group else { throw APIError("ResourceNotFoundException", "The specified log group does not exist.", restStatus: 404) }
-            guard exists.stream else { throw APIError("ResourceNotFoundException", "The specified log stream does not exist.", restStatus: 404) }
+            guard exists.group else { throw LogActions.notFound("log group") }
+            guard exists.stream else { throw LogActions.notFound("log stream") }
             return try await store.events(conn, account: c.account, group: group, stream: input.logStreamName, start: input.startTime,
                                           end: input.endTime, after: after, before: before, fromHead: input.startFromHead ?? false,
                                           limit: limit)

@@ -19,7 +19,7 @@ public struct SignableRequest: Sendable {
         self.path = path
         self.query = query
         self.headers = headers
-        self.bodySHA256 = SigV4.hex(SHA256.hash(data: Array(body)))
+        self.bodySHA256 = Hex.encode(SHA256.hash(data: Array(body)))
     }
 
     public func header(_ name: String) -> String? { headers[name]?.first }
@@ -82,7 +82,7 @@ public enum SigV4 {
     }
 
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        "\(algorithm)\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        "\(algorithm)\n\(amzDate)\n\(scope)\n\(Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))))"
     }
 
     public static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
@@ -94,15 +94,9 @@ public enum SigV4 {
     }
 
     public static func signature(key: SymmetricKey, stringToSign: String) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it: RFC 3339 without its separators.
     public static func amzDate(_ date: Date) -> String {

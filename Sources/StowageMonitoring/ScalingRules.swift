@@ -25,8 +25,7 @@ public struct TargetTracking: Sendable, Equatable {
     public func decide(current: Int, recent: [Double?], metricName: String, sinceScaleOut: Double?, sinceScaleIn: Double?)
         -> (capacity: Int, cause: String)?
     {
-        if current < minCapacity { return (minCapacity, "the current capacity \(current) is below the minimum \(minCapacity)") }
-        if current > maxCapacity { return (maxCapacity, "the current capacity \(current) is above the maximum \(maxCapacity)") }
+        if let bounded = Self.bounded(current, min: minCapacity, max: maxCapacity) { return bounded }
         guard current > 0 else { return nil }
         let outWindow = recent.suffix(scaleOutDatapoints)
         if outWindow.count == scaleOutDatapoints, outWindow.allSatisfy({ ($0 ?? -.infinity) > target }) {
@@ -49,6 +48,15 @@ public struct TargetTracking: Sendable, Equatable {
             if let since = sinceScaleOut, since < scaleInCooldown { return nil }
             return (wanted, "monitor alarm TargetTracking-\(metricName)-AlarmLow in state ALARM triggered policy: \(metricName) averaged \(formatted(average)) over the last \(values.count) minute(s), below 90% of the target \(formatted(target)); desired count \(current) -> \(wanted)")
         }
+        return nil
+    }
+}
+
+extension TargetTracking {
+    /// A target's bounds win over any policy: the capacity to move to when `current` is outside them, and why.
+    public static func bounded(_ current: Int, min minCapacity: Int, max maxCapacity: Int) -> (capacity: Int, cause: String)? {
+        if current < minCapacity { return (minCapacity, "the current capacity \(current) is below the minimum \(minCapacity)") }
+        if current > maxCapacity { return (maxCapacity, "the current capacity \(current) is above the maximum \(maxCapacity)") }
         return nil
     }
 }

@@ -75,3 +75,12 @@ extension PostgresConnection {
         return nil
     }
 }
+
+/// LIKE patterns built from what callers typed: their `%`, `_` and backslashes match themselves.
+public enum SQLPattern {
+    /// Matches every text that starts with `prefix`.
+    public static func prefix(_ prefix: String) -> String {
+        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+}

@@ -90,12 +90,10 @@ public struct ScalingStore: Sendable {
     }
 
     public func deleteTarget(_ conn: PostgresConnection, account: String, resourceId: String, dimension: String) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             DELETE FROM scalable_targets WHERE account_id = \(account) AND resource_id = \(resourceId) AND scalable_dimension = \(dimension)
             RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public func upsertPolicy(_ conn: PostgresConnection, account: String, _ request: AutoScaling.PutScalingPolicyRequest, type: String) async throws {
@@ -127,12 +125,10 @@ public struct ScalingStore: Sendable {
     }
 
     public func deletePolicy(_ conn: PostgresConnection, account: String, resourceId: String, dimension: String, name: String) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             DELETE FROM scaling_policies WHERE account_id = \(account) AND resource_id = \(resourceId)
               AND scalable_dimension = \(dimension) AND policy_name = \(name) RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public func markScaled(_ conn: PostgresConnection, account: String, resourceId: String, policy: String, out: Bool) async throws {
@@ -175,12 +171,10 @@ public struct ScalingStore: Sendable {
     }
 
     public func deleteScheduled(_ conn: PostgresConnection, account: String, resourceId: String, dimension: String, name: String) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             DELETE FROM scheduled_actions WHERE account_id = \(account) AND resource_id = \(resourceId)
               AND scalable_dimension = \(dimension) AND action_name = \(name) RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public func markFired(_ conn: PostgresConnection, _ s: Scheduled, at: Date) async throws {
@@ -194,15 +188,13 @@ public struct ScalingStore: Sendable {
     /// the caller's transaction. Returns the previous count (nil when the service is gone).
     @discardableResult
     public func setCapacity(_ conn: PostgresConnection, target: Target, to capacity: Int, description: String, cause: String) async throws -> Int? {
-        let rows = try await conn.query("""
+        let previous = try await conn.first("""
             UPDATE services s SET desired_count = \(capacity), version = s.version + 1, updated_at = now()
             FROM (SELECT desired_count FROM services WHERE account_id = \(target.account) AND cluster_name = \(target.cluster)
                   AND service_name = \(target.service) AND status = 'ACTIVE' FOR UPDATE) old
             WHERE s.account_id = \(target.account) AND s.cluster_name = \(target.cluster) AND s.service_name = \(target.service)
             RETURNING old.desired_count
-            """, logger: logger)
-        var previous: Int?
-        for try await p in rows.decode(Int.self) { previous = p }
+            """, as: Int.self, logger: logger)
         guard let previous else { return nil }
         try await ServiceStore(logger: logger).addEvents(conn, account: target.account, cluster: target.cluster, service: target.service, [
             "(service \(target.service)) auto scaling set the desired count from \(previous) to \(capacity): \(cause)",

@@ -95,7 +95,7 @@ public struct TaskDefinitionStore: Sendable {
     /// Families by name. ACTIVE: with an ACTIVE revision; INACTIVE: with none; ALL: every family.
     public func families(_ conn: PostgresConnection, account: String, prefix: String?, status: String,
                          after: String?, limit: Int) async throws -> [String] {
-        let pattern = (prefix.map(Self.escapeLike) ?? "") + "%"
+        let pattern = SQLPattern.prefix(prefix ?? "")
         let rows = try await conn.query("""
             SELECT f.family FROM task_definition_families f
             WHERE f.account_id = \(account) AND f.family LIKE \(pattern) AND f.family > \(after ?? "")
@@ -138,10 +138,6 @@ public struct TaskDefinitionStore: Sendable {
         return count
     }
 
-    static func escapeLike(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
-    }
 
     private func records(_ rows: PostgresRowSequence) async throws -> [TaskDefinitionRecord] {
         var result: [TaskDefinitionRecord] = []

@@ -22,13 +22,11 @@ public struct AlarmStore: Sendable {
     /// Creates or replaces an alarm's definition; a new alarm starts in INSUFFICIENT_DATA.
     public func put(_ conn: PostgresConnection, account: String, _ definition: CloudWatch.AlarmDefinition) async throws {
         let json = try ECSJSON.encodeString(definition)
-        let rows = try await conn.query("""
+        let created = try await conn.first("""
             INSERT INTO alarms (account_id, alarm_name, definition) VALUES (\(account), \(definition.alarmName), \(json)::jsonb)
             ON CONFLICT (account_id, alarm_name) DO UPDATE SET definition = EXCLUDED.definition, configuration_updated_at = now()
             RETURNING (xmax = 0)
-            """, logger: logger)
-        var created = false
-        for try await inserted in rows.decode(Bool.self) { created = inserted }
+            """, as: Bool.self, logger: logger) ?? false
         try await history(conn, account: account, alarm: definition.alarmName, type: "ConfigurationUpdate",
                           summary: "Alarm \"\(definition.alarmName)\" \(created ? "created" : "updated")")
     }
@@ -41,7 +39,7 @@ public struct AlarmStore: Sendable {
             FROM alarms
             WHERE (\(account)::text IS NULL OR account_id = \(account))
               AND (\(names ?? [])::text[] = '{}' OR alarm_name = ANY(\(names ?? [])::text[]))
-              AND alarm_name LIKE \(TelemetryStore.likePrefix(prefix ?? "")) AND (\(state)::text IS NULL OR state_value = \(state))
+              AND alarm_name LIKE \(SQLPattern.prefix(prefix ?? "")) AND (\(state)::text IS NULL OR state_value = \(state))
               AND (account_id, alarm_name) > (\(after == nil ? "" : account ?? ""), \(after ?? ""))
             ORDER BY account_id, alarm_name LIMIT \(limit) \(unescaped: lock ? "FOR UPDATE SKIP LOCKED" : "")
             """, logger: logger)
@@ -127,10 +125,8 @@ public struct AlarmStore: Sendable {
 
     /// The account's webhook signing key, made on first use.
     public func webhookSecret(_ conn: PostgresConnection, account: String) async throws -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
         var rng = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        let fresh = bytes.map { String(format: "%02x", $0) }.joined()
+        let fresh = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
         try await conn.query("""
             INSERT INTO webhook_secrets (account_id, secret) VALUES (\(account), \(fresh)) ON CONFLICT DO NOTHING
             """, logger: logger)

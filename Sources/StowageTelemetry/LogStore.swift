@@ -16,7 +16,7 @@ extension TelemetryStore {
     public func groups(_ conn: PostgresConnection, account: String, prefix: String?, after: String?, limit: Int) async throws -> [GroupRow] {
         let rows = try await conn.query("""
             SELECT group_name, (extract(epoch FROM created_at) * 1000)::int8, retention_days FROM log_groups
-            WHERE account_id = \(account) AND group_name LIKE \(Self.likePrefix(prefix ?? "")) AND group_name > \(after ?? "")
+            WHERE account_id = \(account) AND group_name LIKE \(SQLPattern.prefix(prefix ?? "")) AND group_name > \(after ?? "")
             ORDER BY group_name LIMIT \(limit)
             """, logger: logger)
         var out: [GroupRow] = []
@@ -26,47 +26,34 @@ extension TelemetryStore {
         return out
     }
 
-    static func likePrefix(_ prefix: String) -> String {
-        prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
-    }
-
     /// Creates a group; false when it already exists.
     public func createGroup(_ conn: PostgresConnection, account: String, group: String, retentionDays: Int?) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             INSERT INTO log_groups (account_id, group_name, retention_days) VALUES (\(account), \(group), \(retentionDays))
             ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     /// Deletes a group with its streams and events; false when there was none.
     public func deleteGroup(_ conn: PostgresConnection, account: String, group: String) async throws -> Bool {
         try await conn.query("DELETE FROM log_events WHERE account_id = \(account) AND group_name = \(group)", logger: logger)
         try await conn.query("DELETE FROM log_streams WHERE account_id = \(account) AND group_name = \(group)", logger: logger)
-        let rows = try await conn.query("""
+        return try await conn.first("""
             DELETE FROM log_groups WHERE account_id = \(account) AND group_name = \(group) RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public func setRetention(_ conn: PostgresConnection, account: String, group: String, days: Int?) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             UPDATE log_groups SET retention_days = \(days) WHERE account_id = \(account) AND group_name = \(group) RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public func createStream(_ conn: PostgresConnection, account: String, group: String, stream: String) async throws -> Bool {
-        let rows = try await conn.query("""
+        return try await conn.first("""
             INSERT INTO log_streams (account_id, group_name, stream_name) VALUES (\(account), \(group), \(stream))
             ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger)
-        for try await _ in rows.decode(Int.self) { return true }
-        return false
+            """, as: Int.self, logger: logger) != nil
     }
 
     public struct StreamRow: Sendable {
@@ -87,7 +74,7 @@ extension TelemetryStore {
             SELECT stream_name, (extract(epoch FROM created_at) * 1000)::int8, (extract(epoch FROM first_event_at) * 1000)::int8,
                    (extract(epoch FROM last_event_at) * 1000)::int8, (extract(epoch FROM last_ingestion_at) * 1000)::int8
             FROM log_streams
-            WHERE account_id = \(account) AND group_name = \(group) AND stream_name LIKE \(Self.likePrefix(prefix ?? ""))
+            WHERE account_id = \(account) AND group_name = \(group) AND stream_name LIKE \(SQLPattern.prefix(prefix ?? ""))
             ORDER BY \(unescaped: order) \(unescaped: direction), stream_name \(unescaped: direction)
             OFFSET \(Int(after ?? "0") ?? 0) LIMIT \(limit)
             """, logger: logger)
@@ -117,7 +104,7 @@ extension TelemetryStore {
                   AND ts >= to_timestamp(\(try bind(start ?? 0)) / 1000.0) AND ts < to_timestamp(\(try bind(end ?? 32_503_680_000_000)) / 1000.0)
                   AND (ts, seq) > (to_timestamp(\(try bind(after?.0 ?? -1)) / 1000.0), \(try bind(after?.1 ?? -1)))
                   AND (\(try bind(streams ?? [])) = '{}'::text[] OR stream_name = ANY(\(try bind(streams ?? []))))
-                  AND stream_name LIKE \(try bind(Self.likePrefix(streamPrefix ?? "")))
+                  AND stream_name LIKE \(try bind(SQLPattern.prefix(streamPrefix ?? "")))
                 ORDER BY ts, seq LIMIT \(try bind(window))
             ), last AS (
                 SELECT ts, seq, count(*) OVER () AS n FROM w ORDER BY ts DESC, seq DESC LIMIT 1
@@ -162,9 +149,11 @@ extension TelemetryStore {
         return out
     }
 
-    /// The highest event sequence so far (where a live tail starts).
-    public func latestSequence(_ conn: PostgresConnection) async throws -> Int64 {
-        try await conn.first("SELECT coalesce(max(seq), 0)::int8 FROM log_events WHERE ts > now() - interval '5 minutes'",
-                             as: Int64.self, logger: logger) ?? 0
+    /// The group's highest recent event sequence (where a live tail starts), read through the group/time index.
+    public func latestSequence(_ conn: PostgresConnection, account: String, group: String) async throws -> Int64 {
+        try await conn.first("""
+            SELECT coalesce(max(seq), 0)::int8 FROM log_events
+            WHERE account_id = \(account) AND group_name = \(group) AND ts > now() - interval '5 minutes'
+            """, as: Int64.self, logger: logger) ?? 0
     }
 }

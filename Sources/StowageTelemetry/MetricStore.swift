@@ -10,24 +10,18 @@ public struct MetricIdentity: Sendable, Hashable {
     public var namespace: String
     public var name: String
     /// Sorted by dimension name.
-    public var dimensions: [Dimension]
+    public var dimensions: [CloudWatch.Dimension]
 
-    public struct Dimension: Codable, Sendable, Hashable {
-        public var name: String
-        public var value: String
-        public init(name: String, value: String) { self.name = name; self.value = value }
-        enum CodingKeys: String, CodingKey { case name = "Name", value = "Value" }
-    }
-
-    public init(namespace: String, name: String, dimensions: [Dimension]) {
+    public init(namespace: String, name: String, dimensions: [CloudWatch.Dimension]) {
         self.namespace = namespace
         self.name = name
         self.dimensions = dimensions.sorted { $0.name < $1.name }
     }
 
-    /// The canonical text the unique index compares; `stowage_sketch`-free SQL in `rollupECS` builds the same.
+    /// The canonical text the unique index compares; `rollupECS` builds the same in SQL.
     public var dimensionKey: String { dimensions.map { "\($0.name)=\($0.value)" }.joined(separator: "\u{1F}") }
-    var dimensionsJSON: String { (try? ECSJSON.encodeString(dimensions)) ?? "[]" }
+    /// As stored in `metric_series.dimensions`: CloudWatch's `[{"Name", "Value"}]`.
+    var dimensionsJSON: String { (try? ECSJSON.pascalEncoder().encode(dimensions)).map { String(decoding: $0, as: UTF8.self) } ?? "[]" }
 }
 
 /// One minute of one series, ready to store.
@@ -113,13 +107,11 @@ public struct MetricStore: Sendable {
 
     /// ListMetrics: series by namespace, name and dimension filters (a filter without a value matches any value).
     public func list(_ conn: PostgresConnection, account: String, namespace: String?, name: String?,
-                     dimensions: [(name: String, value: String?)], activeSince: Date?, after: Int64?, limit: Int) async throws
+                     dimensions: [CloudWatch.DimensionFilter], activeSince: Date?, after: Int64?, limit: Int) async throws
         -> [(id: Int64, identity: MetricIdentity)]
     {
-        let containment = "[" + dimensions.map { d in
-            d.value.map { (try? ECSJSON.encodeString(MetricIdentity.Dimension(name: d.name, value: $0))) ?? "{}" }
-                ?? #"{"Name":\#((try? ECSJSON.encodeString(d.name)) ?? "\"\"")}"#
-        }.joined(separator: ",") + "]"
+        let containment = (try? ECSJSON.pascalEncoder().encode(dimensions))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         let rows = try await conn.query("""
             SELECT series_id, namespace, metric_name, dimensions::text FROM metric_series
             WHERE account_id = \(account) AND (\(namespace)::text IS NULL OR namespace = \(namespace))
@@ -130,7 +122,7 @@ public struct MetricStore: Sendable {
             """, logger: logger)
         var out: [(id: Int64, identity: MetricIdentity)] = []
         for try await (id, ns, n, dims) in rows.decode((Int64, String, String, String).self) {
-            let parsed = (try? ECSJSON.decode([MetricIdentity.Dimension].self, from: dims)) ?? []
+            let parsed = (try? ECSJSON.pascalDecoder().decode([CloudWatch.Dimension].self, from: Data(dims.utf8))) ?? []
             out.append((id, MetricIdentity(namespace: ns, name: n, dimensions: parsed)))
         }
         return out
@@ -165,14 +157,11 @@ public struct MetricStore: Sendable {
             ),
             cluster_level AS (
                 SELECT h.account_id, h.c, h.minute,
-                       sum(h.cpu_host * reg.cpu) / nullif(sum(reg.cpu), 0) AS cpu,
-                       sum(h.mem_bytes) / nullif(sum(reg.mem * 1048576.0), 0) * 100 AS mem
+                       sum(h.cpu_host * stowage_resource(ci.registered_resources, 'CPU'))
+                           / nullif(sum(stowage_resource(ci.registered_resources, 'CPU')), 0) AS cpu,
+                       sum(h.mem_bytes) / nullif(sum(stowage_resource(ci.registered_resources, 'MEMORY') * 1048576.0), 0) * 100 AS mem
                 FROM host_level h
                 JOIN container_instances ci ON ci.account_id = h.account_id AND ci.cluster_name = h.c AND ci.instance_id = h.instance_id
-                CROSS JOIN LATERAL (
-                    SELECT max(CASE WHEN r->>'name' = 'CPU' THEN (r->>'integerValue')::float8 END) AS cpu,
-                           max(CASE WHEN r->>'name' = 'MEMORY' THEN (r->>'integerValue')::float8 END) AS mem
-                    FROM jsonb_array_elements(ci.registered_resources) r) reg
                 GROUP BY 1, 2, 3
             ),
             points AS (
@@ -201,17 +190,11 @@ public struct MetricStore: Sendable {
         try await conn.query("""
             WITH reserved AS (
                 SELECT ci.account_id, ci.cluster_name AS c,
-                       sum(reg.cpu - rem.cpu) / nullif(sum(reg.cpu), 0) * 100 AS cpu,
-                       sum(reg.mem - rem.mem) / nullif(sum(reg.mem), 0) * 100 AS mem
+                       sum(stowage_resource(ci.registered_resources, 'CPU') - stowage_resource(ci.remaining_resources, 'CPU'))
+                           / nullif(sum(stowage_resource(ci.registered_resources, 'CPU')), 0) * 100 AS cpu,
+                       sum(stowage_resource(ci.registered_resources, 'MEMORY') - stowage_resource(ci.remaining_resources, 'MEMORY'))
+                           / nullif(sum(stowage_resource(ci.registered_resources, 'MEMORY')), 0) * 100 AS mem
                 FROM container_instances ci
-                CROSS JOIN LATERAL (
-                    SELECT max(CASE WHEN r->>'name' = 'CPU' THEN (r->>'integerValue')::float8 END) AS cpu,
-                           max(CASE WHEN r->>'name' = 'MEMORY' THEN (r->>'integerValue')::float8 END) AS mem
-                    FROM jsonb_array_elements(ci.registered_resources) r) reg
-                CROSS JOIN LATERAL (
-                    SELECT max(CASE WHEN r->>'name' = 'CPU' THEN (r->>'integerValue')::float8 END) AS cpu,
-                           max(CASE WHEN r->>'name' = 'MEMORY' THEN (r->>'integerValue')::float8 END) AS mem
-                    FROM jsonb_array_elements(ci.remaining_resources) r) rem
                 WHERE ci.status IN ('ACTIVE', 'DRAINING')
                 GROUP BY 1, 2
             ),
@@ -238,7 +221,8 @@ public struct MetricStore: Sendable {
             ORDER BY account_id, metric_name, dim_key
             ON CONFLICT (account_id, namespace, metric_name, dimension_key) DO UPDATE SET last_seen_at = now()
             """, logger: logger)
-        let written = try await conn.query("""
+        return try await conn.first("""
+            WITH written AS (
             INSERT INTO metric_rollups AS r (account_id, series_id, ts, sample_count, sum, minimum, maximum, sketch)
             SELECT p.account_id, s.series_id, p.ts, count(*), sum(p.v), min(p.v), max(p.v), stowage_sketch_build(array_agg(p.v))
             FROM ecs_points p
@@ -248,10 +232,8 @@ public struct MetricStore: Sendable {
             ON CONFLICT (account_id, series_id, ts) DO UPDATE SET
                 sample_count = EXCLUDED.sample_count, sum = EXCLUDED.sum, minimum = EXCLUDED.minimum,
                 maximum = EXCLUDED.maximum, sketch = EXCLUDED.sketch
-            RETURNING 1
-            """, logger: logger)
-        var count = 0
-        for try await _ in written.decode(Int.self) { count += 1 }
-        return count
+            RETURNING 1)
+            SELECT count(*)::int8 FROM written
+            """, as: Int.self, logger: logger) ?? 0
     }
 }

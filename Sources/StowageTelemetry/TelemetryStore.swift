@@ -57,11 +57,14 @@ public struct TelemetryStore: Sendable {
             """, logger: logger)
     }
 
-    public func streamExists(_ conn: PostgresConnection, account: String, group: String, stream: String) async throws -> (group: Bool, stream: Bool) {
-        let groupFound = try await conn.first("""
+    public func groupExists(_ conn: PostgresConnection, account: String, group: String) async throws -> Bool {
+        try await conn.first("""
             SELECT 1 FROM log_groups WHERE account_id = \(account) AND group_name = \(group)
             """, as: Int.self, logger: logger) != nil
-        guard groupFound else { return (false, false) }
+    }
+
+    public func streamExists(_ conn: PostgresConnection, account: String, group: String, stream: String) async throws -> (group: Bool, stream: Bool) {
+        guard try await groupExists(conn, account: account, group: group) else { return (false, false) }
         let streamFound = try await conn.first("""
             SELECT 1 FROM log_streams WHERE account_id = \(account) AND group_name = \(group) AND stream_name = \(stream)
             """, as: Int.self, logger: logger) != nil

@@ -32,38 +32,15 @@ enum MonitoringJobs {
         context.logger.debug("rolled up AWS/ECS metrics", metadata: ["rollups": "\(written)"])
     }
 
-    /// The latest `count` periods' values of an alarm's metric (oldest first; nil where no data).
+    /// The latest `evaluationPeriods` periods' values of an alarm's metric (oldest first; nil where no data).
     static func alarmValues(_ conn: PostgresConnection, _ store: MetricStore, account: String, _ d: CloudWatch.AlarmDefinition,
                             now: Date) async throws -> [Double?]
     {
+        guard let (specs, judged, period) = try? MetricQuerySpec.alarm(d) else { return [] }
         let end = Int64(now.timeIntervalSince1970) / 60 * 60
-        if let queries = d.metrics {
-            var specs: [MetricQuerySpec] = []
-            for q in queries {
-                if let stat = q.metricStat, let ns = stat.metric.namespace, let name = stat.metric.metricName, let s = Statistic(stat.stat) {
-                    specs.append(MetricQuerySpec(id: q.id, identity: MetricIdentity(namespace: ns, name: name, dimensions: (stat.metric.dimensions ?? []).map {
-                        MetricIdentity.Dimension(name: $0.name, value: $0.value) }), statistic: s, period: Int64(stat.period), expression: nil))
-                } else if let text = q.expression {
-                    specs.append(MetricQuerySpec(id: q.id, identity: nil, statistic: .average, period: Int64(q.period ?? 60),
-                                                 expression: try MetricMath.parse(text)))
-                }
-            }
-            let period = specs.compactMap { $0.identity == nil ? nil : $0.period }.max() ?? 60
-            let start = end - period * Int64(d.evaluationPeriods)
-            let series = try await store.evaluate(conn, account: account, specs, start: start, end: end)
-            guard let returned = queries.first(where: { $0.returnData ?? true }), let s = series[returned.id] else {
-                return Array(repeating: nil, count: d.evaluationPeriods)
-            }
-            return (0..<d.evaluationPeriods).map { s[start + Int64($0) * period] }
-        }
-        guard let ns = d.namespace, let name = d.metricName, let period = d.period.map(Int64.init),
-              let stat = Statistic(d.statistic ?? d.extendedStatistic ?? "") else { return [] }
-        let identity = MetricIdentity(namespace: ns, name: name, dimensions: (d.dimensions ?? []).map {
-            MetricIdentity.Dimension(name: $0.name, value: $0.value) })
         let start = end - period * Int64(d.evaluationPeriods)
-        let (_, periods) = try await store.periods(conn, account: account, identity, start: start, end: end, period: period)
-        let byStart = Dictionary(periods, uniquingKeysWith: { a, _ in a })
-        return (0..<d.evaluationPeriods).map { byStart[start + Int64($0) * period]?.value(of: stat) }
+        let series = try await store.evaluate(conn, account: account, specs, start: start, end: end)[judged] ?? [:]
+        return (0..<d.evaluationPeriods).map { series[start + Int64($0) * period] }
     }
 
     static func evaluateAlarms(_ context: JobContext) async throws {
@@ -85,7 +62,10 @@ enum MonitoringJobs {
                     let current = AlarmState(rawValue: row.state) ?? .insufficientData
                     let (state, reason) = rule.evaluate(values, current: current)
                     let latest = values.last(where: { $0 != nil }) ?? nil
-                    let data = latest.map { #"{"version":"1.0","recentDatapoints":[\#($0)],"threshold":\#(threshold)}"# }
+                    let data = try latest.map { value in
+                        try ECSJSON.encodeString(JSONValue.object(["version": .string("1.0"), "recentDatapoints": .array([.number(value)]),
+                                                                   "threshold": .number(threshold)]))
+                    }
                     let changed = try await alarms.transition(conn, account: row.account, alarm: d, from: row.state, to: state.rawValue,
                                                               reason: reason, reasonData: data)
                     // Step scaling keeps acting while the alarm stays in ALARM (each run gated by its cooldown).
@@ -122,7 +102,7 @@ enum MonitoringJobs {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "X-Stowage-Timestamp", value: timestamp)
-            request.headers.add(name: "X-Stowage-Signature", value: "sha256=" + mac.map { String(format: "%02x", $0) }.joined())
+            request.headers.add(name: "X-Stowage-Signature", value: "sha256=" + Hex.encode(mac))
             request.body = .bytes(ByteBuffer(string: body))
             let status: UInt
             do {
@@ -232,11 +212,10 @@ enum MonitoringJobs {
                 guard let service = try await services.get(conn, account: target.account, cluster: target.cluster, names: [target.service]).first,
                       service.status == "ACTIVE" else { continue }
                 var current = service.desiredCount
-                if current < target.minCapacity || current > target.maxCapacity {
-                    let bounded = min(target.maxCapacity, max(target.minCapacity, current))
-                    try await scaling.setCapacity(conn, target: target, to: bounded, description: "Setting desired count to \(bounded).",
-                                                  cause: "the desired count \(current) was outside the target's capacity \(target.minCapacity)-\(target.maxCapacity)")
-                    current = bounded
+                if let bounded = TargetTracking.bounded(current, min: target.minCapacity, max: target.maxCapacity) {
+                    try await scaling.setCapacity(conn, target: target, to: bounded.capacity,
+                                                  description: "Setting desired count to \(bounded.capacity).", cause: bounded.cause)
+                    current = bounded.capacity
                 }
                 for policy in try await scaling.policies(conn, account: target.account, resourceId: target.resourceId, names: nil)
                 where policy.type == "TargetTrackingScaling" {
@@ -245,8 +224,7 @@ enum MonitoringJobs {
                     let stat: Statistic
                     let metricName: String
                     if let custom = tt.customizedMetricSpecification {
-                        identity = MetricIdentity(namespace: custom.namespace, name: custom.metricName, dimensions: (custom.dimensions ?? []).map {
-                            MetricIdentity.Dimension(name: $0.name, value: $0.value) })
+                        identity = MetricIdentity(namespace: custom.namespace, name: custom.metricName, dimensions: custom.dimensions ?? [])
                         stat = Statistic(custom.statistic) ?? .average
                         metricName = custom.metricName
                     } else {

@@ -100,7 +100,7 @@ final class CountingLookup: Sendable {
         let v = verifier(clock: clock, lookup: lookup)
         let now = clock.now()
         #expect(await code { _ = try await v.verify(signed(at: now, secret: "wrong")) } == "InvalidSignatureException")
-        #expect(await code { _ = try await v.verify(signed(at: now) { $0.bodySHA256 = SigV4.hex(SHA256.hash(data: Array("tampered".utf8))); $0.headers["x-amz-content-sha256"] = nil }) } == "InvalidSignatureException")
+        #expect(await code { _ = try await v.verify(signed(at: now) { $0.bodySHA256 = Hex.encode(SHA256.hash(data: Array("tampered".utf8))); $0.headers["x-amz-content-sha256"] = nil }) } == "InvalidSignatureException")
         #expect(await code { _ = try await v.verify(signed(at: now) { $0.headers["x-amz-content-sha256"] = [String(repeating: "0", count: 64)] }) } == "XAmzContentSHA256Mismatch")
         #expect(await code { _ = try await v.verify(signed(at: now.addingTimeInterval(-16 * 60))) } == "InvalidSignatureException")
         #expect(await code { _ = try await v.verify(signed(at: now.addingTimeInterval(16 * 60))) } == "InvalidSignatureException")
