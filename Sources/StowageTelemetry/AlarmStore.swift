@@ -31,6 +31,8 @@ public struct AlarmStore: Sendable {
                           summary: "Alarm \"\(definition.alarmName)\" \(created ? "created" : "updated")")
     }
 
+    /// With `lock`, rows are locked until the transaction ends, waiting for an evaluation in progress: skipping
+    /// locked rows made SetAlarmState answer "does not exist" while the worker evaluated that alarm.
     public func get(_ conn: PostgresConnection, account: String?, names: [String]?, prefix: String?, state: String?,
                     after: String?, limit: Int, lock: Bool = false) async throws -> [Row]
     {
@@ -41,7 +43,7 @@ public struct AlarmStore: Sendable {
               AND (\(names ?? [])::text[] = '{}' OR alarm_name = ANY(\(names ?? [])::text[]))
               AND alarm_name LIKE \(SQLPattern.prefix(prefix ?? "")) AND (\(state)::text IS NULL OR state_value = \(state))
               AND (account_id, alarm_name) > (\(after == nil ? "" : account ?? ""), \(after ?? ""))
-            ORDER BY account_id, alarm_name LIMIT \(limit) \(unescaped: lock ? "FOR UPDATE SKIP LOCKED" : "")
+            ORDER BY account_id, alarm_name LIMIT \(limit) \(unescaped: lock ? "FOR UPDATE" : "")
             """, logger: logger)
         var out: [Row] = []
         for try await (acct, json, st, reason, data, updated, configured) in rows.decode((String, String, String, String, String?, Date, Date).self) {
