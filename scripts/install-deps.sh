@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Stowage needs when it is missing: the PostgreSQL server (apt-get, as root) and,
+# Installs what Stowage needs when it is missing: the PostgreSQL server and zlib's headers (apt-get, as root) and,
 # with "test", the Python clients the tests drive (boto3, the AWS CLI, pytest, openapi-spec-validator).
 set -euo pipefail
 
@@ -27,6 +27,8 @@ if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
 fi
 command -v curl >/dev/null || apt_install curl
+# zlib's headers: the API inflates gzip request bodies (botocore compresses large PutMetricData calls).
+[ -f /usr/include/zlib.h ] || apt_install zlib1g-dev
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
 
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then

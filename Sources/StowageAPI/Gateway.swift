@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -76,7 +77,7 @@ public struct Gateway: Sendable {
             let verified = try await services.verifier.verify(signable(request, body: bytes))
             logger[metadataKey: "account"] = .string(verified.principal.accountId)
             let caller = Caller(principal: verified.principal, requestId: context.requestId, logger: logger, services: services)
-            reply = try await body(caller, bytes)
+            reply = try await body(caller, try inflated(bytes, request: request))
         } catch {
             let apiError = Self.apiError(from: error, logger: logger)
             reply = Reply(status: door.status(for: apiError), body: Self.errorBody(apiError), errorType: apiError.code)
@@ -99,6 +100,26 @@ public struct Gateway: Sendable {
             return Data(buffer.readableBytesView)
         } catch {
             throw APIError.requestTooLarge(limit: services.maxBodyBytes)
+        }
+    }
+
+    /// botocore gzips large bodies (PutMetricData over 10 KiB) and signs the compressed bytes, so the
+    /// signature is checked first and the body inflated afterwards, within the same size limit.
+    func inflated(_ bytes: Data, request: Request) throws -> Data {
+        let encodings = request.headers[values: .contentEncoding].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty && $0 != "identity" }
+        guard !encodings.isEmpty else { return bytes }
+        guard encodings == ["gzip"] else {
+            throw APIError.invalidParameter("Content-Encoding \(encodings.joined(separator: ", ")) is not supported; use gzip.")
+        }
+        var buffer = ByteBuffer(bytes: bytes)
+        do {
+            let plain = try buffer.decompress(with: .gzip(), maxSize: services.maxBodyBytes)
+            return Data(plain.readableBytesView)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw APIError.requestTooLarge(limit: services.maxBodyBytes)
+        } catch {
+            throw APIError.serialization("The request body is not valid gzip data.")
         }
     }
 

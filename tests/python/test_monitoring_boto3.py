@@ -123,6 +123,43 @@ def test_metric_math_list_metrics_and_pagination(server, tenant, other_tenant):
     assert client(server, other_tenant, "cloudwatch").list_metrics(Namespace="Shop")["Metrics"] == []
 
 
+def test_large_put_metric_data_arrives_gzipped_and_is_inflated(server, tenant):
+    # botocore gzips PutMetricData bodies over 10 KiB and signs the compressed bytes.
+    cw = client(server, tenant, "cloudwatch")
+    encodings = []
+    cw.meta.events.register("before-send.cloudwatch.PutMetricData",
+                            lambda request, **kw: encodings.append(request.headers.get("Content-Encoding")))
+    start = minute_ago(3)
+    values = [[float((m * 31 + t * 7) % 100) for t in range(150)] for m in range(20)]
+    cw.put_metric_data(Namespace="Big", MetricData=[
+        {"MetricName": "Fill", "Timestamp": start + timedelta(seconds=m), "Values": values[m], "Unit": "Percent"} for m in range(20)])
+    assert encodings == [b"gzip"] or encodings == ["gzip"], encodings
+    out = cw.get_metric_statistics(Namespace="Big", MetricName="Fill", StartTime=start, EndTime=start + timedelta(minutes=1),
+                                   Period=60, Statistics=["SampleCount", "Sum"])
+    flat = [v for row in values for v in row]
+    assert out["Datapoints"][0]["SampleCount"] == len(flat) == 3000
+    assert out["Datapoints"][0]["Sum"] == pytest.approx(sum(flat))
+
+
+def test_corrupt_gzip_bodies_and_unknown_encodings_are_refused(server, tenant):
+    import urllib.error
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    for encoding, data, want in (("gzip", b"not gzip at all", "SerializationException"),
+                                 ("br", json.dumps({"Namespace": "Enc", "MetricData": [{"MetricName": "M", "Value": 1}]}).encode(),
+                                  "InvalidParameterException")):
+        headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Encoding": encoding,
+                   "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"}
+        request = AWSRequest(method="POST", url=server.endpoint + "/", data=data, headers=headers)
+        SigV4Auth(Credentials(tenant.key_id, tenant.secret), "monitoring", REGION).add_auth(request)
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(server.endpoint + "/", data=data, headers=dict(request.headers), method="POST"))
+        assert e.value.code == 400
+        assert json.load(e.value)["__type"].endswith(want)
+    assert client(server, tenant, "cloudwatch").list_metrics(Namespace="Enc")["Metrics"] == []
+
+
 def test_bad_metric_requests_are_refused_and_write_nothing(server, tenant):
     cw = client(server, tenant, "cloudwatch")
     now = datetime.now(timezone.utc)
