@@ -1,0 +1,308 @@
+import Foundation
+import StowageModel
+
+/// A condition operator as IAM spells it: a base comparison, optionally `…IfExists`, optionally qualified
+/// by `ForAnyValue:` / `ForAllValues:` for multi-valued keys.
+public struct ConditionOperator: Sendable, Equatable {
+    public enum Base: String, Sendable, CaseIterable {
+        case stringEquals = "StringEquals", stringNotEquals = "StringNotEquals"
+        case stringEqualsIgnoreCase = "StringEqualsIgnoreCase", stringNotEqualsIgnoreCase = "StringNotEqualsIgnoreCase"
+        case stringLike = "StringLike", stringNotLike = "StringNotLike"
+        case numericEquals = "NumericEquals", numericNotEquals = "NumericNotEquals"
+        case numericLessThan = "NumericLessThan", numericLessThanEquals = "NumericLessThanEquals"
+        case numericGreaterThan = "NumericGreaterThan", numericGreaterThanEquals = "NumericGreaterThanEquals"
+        case dateEquals = "DateEquals", dateNotEquals = "DateNotEquals"
+        case dateLessThan = "DateLessThan", dateLessThanEquals = "DateLessThanEquals"
+        case dateGreaterThan = "DateGreaterThan", dateGreaterThanEquals = "DateGreaterThanEquals"
+        case bool = "Bool"
+        case ipAddress = "IpAddress", notIpAddress = "NotIpAddress"
+        case arnEquals = "ArnEquals", arnLike = "ArnLike", arnNotEquals = "ArnNotEquals", arnNotLike = "ArnNotLike"
+        case null = "Null"
+
+        /// The positive operator a negated one inverts; IAM treats a missing key as a match for negated ones.
+        var positive: Base? {
+            switch self {
+            case .stringNotEquals: .stringEquals
+            case .stringNotEqualsIgnoreCase: .stringEqualsIgnoreCase
+            case .stringNotLike: .stringLike
+            case .numericNotEquals: .numericEquals
+            case .dateNotEquals: .dateEquals
+            case .notIpAddress: .ipAddress
+            case .arnNotEquals: .arnEquals
+            case .arnNotLike: .arnLike
+            default: nil
+            }
+        }
+    }
+
+    public enum SetQualifier: String, Sendable { case forAnyValue = "ForAnyValue", forAllValues = "ForAllValues" }
+
+    public var base: Base
+    public var ifExists: Bool
+    public var qualifier: SetQualifier?
+
+    public init?(_ text: String) {
+        var rest = Substring(text)
+        qualifier = nil
+        if let colon = rest.firstIndex(of: ":") {
+            guard let q = SetQualifier(rawValue: String(rest[..<colon])) else { return nil }
+            qualifier = q
+            rest = rest[rest.index(after: colon)...]
+        }
+        ifExists = rest.hasSuffix("IfExists") && rest != "IfExists"
+        if ifExists { rest = rest.dropLast("IfExists".count) }
+        guard let base = Base(rawValue: String(rest)), !(ifExists && base == .null) else { return nil }
+        self.base = base
+    }
+
+    /// Why a policy value cannot be compared with this operator, checked when the policy is written.
+    func problem(with value: String) -> String? {
+        switch base.positive ?? base {
+        case .numericEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan, .numericGreaterThanEquals:
+            return Double(value) == nil ? "\"\(value)\" is not a number." : nil
+        case .dateEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan, .dateGreaterThanEquals:
+            return PolicyMatch.date(value) == nil ? "\"\(value)\" is not a date (ISO 8601, e.g. 2026-01-01T00:00:00Z, or epoch seconds)." : nil
+        case .bool, .null:
+            return ["true", "false"].contains(value.lowercased()) ? nil : "\"\(value)\" must be true or false."
+        case .ipAddress:
+            return CIDR(value) == nil ? "\"\(value)\" is not an IP address or CIDR block." : nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// What one authorization question is about: the action, one resource, and the condition keys
+/// (lower-cased names) the request carries.
+public struct AccessRequest: Sendable, Equatable {
+    public var action: String
+    public var resource: String
+    public var keys: [String: [String]]
+
+    public init(action: String, resource: String, keys: [String: [String]] = [:]) {
+        self.action = action; self.resource = resource
+        self.keys = Dictionary(keys.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, b in a + b })
+    }
+}
+
+/// The outcome, with the statement that decided it for messages and the audit trail.
+public enum Decision: Sendable, Equatable {
+    case allowed
+    case explicitlyDenied(sid: String?)
+    case implicitlyDenied
+
+    public var isAllowed: Bool { self == .allowed }
+}
+
+/// IAM's evaluation logic: an explicit Deny in any policy wins; else an Allow from any identity policy;
+/// else implicit deny. A session policy narrows: both the identity policies and it must allow.
+public enum PolicyEvaluator {
+    public static func decide(_ request: AccessRequest, identity: [PolicyDocument], session: PolicyDocument? = nil) -> Decision {
+        let base = decide(request, policies: identity)
+        guard let session else { return base }
+        let narrowed = decide(request, policies: [session])
+        if case .explicitlyDenied = base { return base }
+        if case .explicitlyDenied = narrowed { return narrowed }
+        return base == .allowed && narrowed == .allowed ? .allowed : .implicitlyDenied
+    }
+
+    public static func decide(_ request: AccessRequest, policies: [PolicyDocument]) -> Decision {
+        var allowed = false
+        for policy in policies {
+            for statement in policy.statements where applies(statement, request) {
+                if statement.effect == .deny { return .explicitlyDenied(sid: statement.sid) }
+                allowed = true
+            }
+        }
+        return allowed ? .allowed : .implicitlyDenied
+    }
+
+    /// A trust policy's verdict on `sts:AssumeRole` by the principal with this ARN and account.
+    public static func trusts(_ policy: PolicyDocument, principalArn: String, account: String, roleSessionOf: String? = nil,
+                              keys: [String: [String]] = [:]) -> Decision {
+        let request = AccessRequest(action: "sts:AssumeRole", resource: "*", keys: keys)
+        var allowed = false
+        for statement in policy.statements where matches(statement.actions, request.action, caseInsensitive: true)
+            && conditionsHold(statement.conditions, request) {
+            let named = (statement.principals?["AWS"] ?? []).contains { value in
+                value == "*" || value == principalArn || value == account || value == roleSessionOf
+                    || value == "arn:\(ARN(principalArn)?.partition ?? "aws"):iam::\(account):root"
+            }
+            guard named else { continue }
+            if statement.effect == .deny { return .explicitlyDenied(sid: statement.sid) }
+            allowed = true
+        }
+        return allowed ? .allowed : .implicitlyDenied
+    }
+
+    static func applies(_ statement: PolicyDocument.Statement, _ request: AccessRequest) -> Bool {
+        guard matches(statement.actions, request.action, caseInsensitive: true) else { return false }
+        if let resources = statement.resources, !matches(resources, request.resource, caseInsensitive: false) { return false }
+        return conditionsHold(statement.conditions, request)
+    }
+
+    static func matches(_ patterns: PolicyDocument.Patterns, _ value: String, caseInsensitive: Bool) -> Bool {
+        let hit = patterns.values.contains { PolicyMatch.glob($0, value, caseInsensitive: caseInsensitive) }
+        return patterns.negated ? !hit : hit
+    }
+
+    static func conditionsHold(_ conditions: [PolicyDocument.Condition], _ request: AccessRequest) -> Bool {
+        conditions.allSatisfy { holds($0, request.keys[$0.key]) }
+    }
+
+    static func holds(_ condition: PolicyDocument.Condition, _ present: [String]?) -> Bool {
+        let op = condition.op
+        if op.base == .null {
+            let absent = present?.isEmpty ?? true
+            return condition.values.contains { ($0.lowercased() == "true") == absent }
+        }
+        guard let present, !present.isEmpty else {
+            if op.ifExists { return true }
+            if op.qualifier == .forAllValues { return true }
+            return op.base.positive != nil
+        }
+        let positive = op.base.positive ?? op.base
+        let negated = op.base.positive != nil
+        func one(_ value: String) -> Bool {
+            let hit = condition.values.contains { PolicyMatch.compare(positive, context: value, policy: $0) }
+            return negated ? !hit : hit
+        }
+        switch op.qualifier {
+        case .forAllValues?: return present.allSatisfy(one)
+        case .forAnyValue?: return present.contains(where: one)
+        case nil: return negated ? present.allSatisfy(one) : present.contains(where: one)
+        }
+    }
+}
+
+/// Comparisons shared by actions, resources and conditions.
+public enum PolicyMatch {
+    /// `*` matches any run of characters, `?` any one character.
+    public static func glob(_ pattern: String, _ value: String, caseInsensitive: Bool) -> Bool {
+        let p = Array((caseInsensitive ? pattern.lowercased() : pattern).unicodeScalars)
+        let v = Array((caseInsensitive ? value.lowercased() : value).unicodeScalars)
+        var pi = 0, vi = 0, star = -1, mark = 0
+        while vi < v.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == v[vi] {
+                pi += 1; vi += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi; mark = vi; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; vi = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+
+    /// ARNs match part by part, so a wildcard in the region cannot swallow the account.
+    static func arn(_ pattern: String, _ value: String) -> Bool {
+        let p = pattern.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        let v = value.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard p.count == 6, v.count == 6 else { return pattern == "*" }
+        return zip(p, v).allSatisfy { glob(String($0), String($1), caseInsensitive: false) }
+    }
+
+    static func date(_ text: String) -> Int64? {
+        if let seconds = Double(text) { return Int64(seconds * 1_000_000_000) }
+        if text.count == 10 { return UTCTime.parseRFC3339(text + "T00:00:00Z") }
+        return UTCTime.parseRFC3339(text)
+    }
+
+    static func compare(_ op: ConditionOperator.Base, context: String, policy: String) -> Bool {
+        switch op {
+        case .stringEquals: return context == policy
+        case .stringEqualsIgnoreCase: return context.lowercased() == policy.lowercased()
+        case .stringLike: return glob(policy, context, caseInsensitive: false)
+        case .numericEquals, .numericLessThan, .numericLessThanEquals, .numericGreaterThan, .numericGreaterThanEquals:
+            guard let a = Double(context), let b = Double(policy) else { return false }
+            return ordered(op, a, b)
+        case .dateEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan, .dateGreaterThanEquals:
+            guard let a = date(context), let b = date(policy) else { return false }
+            return ordered(op, a, b)
+        case .bool: return context.lowercased() == policy.lowercased()
+        case .ipAddress:
+            guard let block = CIDR(policy), let address = CIDR(context) else { return false }
+            return block.contains(address.bytes)
+        case .arnEquals, .arnLike: return arn(policy, context)
+        default: return false
+        }
+    }
+
+    static func ordered<T: Comparable>(_ op: ConditionOperator.Base, _ a: T, _ b: T) -> Bool {
+        switch op {
+        case .numericEquals, .dateEquals: a == b
+        case .numericLessThan, .dateLessThan: a < b
+        case .numericLessThanEquals, .dateLessThanEquals: a <= b
+        case .numericGreaterThan, .dateGreaterThan: a > b
+        case .numericGreaterThanEquals, .dateGreaterThanEquals: a >= b
+        default: false
+        }
+    }
+}
+
+/// An IPv4 or IPv6 address or block, for IpAddress / NotIpAddress and aws:SourceIp.
+public struct CIDR: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var prefix: Int
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = Self.address(String(parts[0])) else { return nil }
+        bytes = address
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), (0...address.count * 8).contains(p) else { return nil }
+            prefix = p
+        } else {
+            prefix = address.count * 8
+        }
+    }
+
+    func contains(_ other: [UInt8]) -> Bool {
+        var candidate = other
+        // An IPv4 client seen through an IPv6 socket (::ffff:a.b.c.d) still matches IPv4 blocks.
+        if bytes.count == 4, candidate.count == 16, candidate.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+            candidate = Array(candidate.suffix(4))
+        }
+        guard candidate.count == bytes.count else { return false }
+        for bit in 0..<prefix {
+            let mask = UInt8(0x80 >> (bit % 8))
+            if bytes[bit / 8] & mask != candidate[bit / 8] & mask { return false }
+        }
+        return true
+    }
+
+    static func address(_ text: String) -> [UInt8]? {
+        if text.contains(":") { return ipv6(text) }
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return nil }
+        var out: [UInt8] = []
+        for octet in octets {
+            guard !octet.isEmpty, octet.count <= 3, let v = UInt8(octet) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    static func ipv6(_ text: String) -> [UInt8]? {
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String) -> [UInt8]? {
+            guard !part.isEmpty else { return [] }
+            var out: [UInt8] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, piece) in pieces.enumerated() {
+                if i == pieces.count - 1, piece.contains("."), let v4 = address(String(piece)) { out += v4; continue }
+                guard !piece.isEmpty, piece.count <= 4, let v = UInt16(piece, radix: 16) else { return nil }
+                out += [UInt8(v >> 8), UInt8(v & 0xff)]
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 { return head.count == 16 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
+        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
+    }
+}
