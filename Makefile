@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam clean
 
 build:
 	swift build
@@ -14,7 +14,7 @@ test:
 	scripts/test.sh
 
 # Benchmarks measure speed; the tests never assert on it.
-bench: bench-placement bench-api bench-scale bench-agent bench-monitoring
+bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam
 
 bench-placement:
 	swift build -c release --product PlacementBench
@@ -34,3 +34,6 @@ clean:
 
 bench-monitoring:
 	scripts/bench-monitoring.sh
+
+bench-iam:
+	scripts/bench-iam.sh

@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "StowageModel",
                 "StowageStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
@@ -75,6 +76,7 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel",
+                "StowageIAM",
                 "StowageMonitoring",
                 "StowageTelemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -92,6 +94,8 @@ let package = Package(
             dependencies: [
                 "StowageModel",
                 "StowageIAM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

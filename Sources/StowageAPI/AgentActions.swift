@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import ServiceLifecycle
+import StowageIAM
 import StowageModel
 import StowageStore
 import StowageWorker
@@ -125,5 +126,57 @@ extension ClusterActions {
             try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service.name)
         }
         try await queue.place(conn, account: c.account, cluster: cluster)
+    }
+
+}
+
+extension AgentActions {
+    /// Temporary credentials for a task's role, for the agent to serve to the task's containers. Only the
+    /// instance the task is placed on may ask. A role that was deleted (or no longer trusts ECS tasks) refuses
+    /// the refresh, and the failure is written to the task's service events so it is not silent.
+    static func taskCredentials(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller) async throws
+        -> AgentProtocol.TaskCredentials
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
+        try await c.authorize("ecs:GetTaskCredentials", [arn])
+        let (task, definition) = try await c.services.database.withConnection { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+            guard let task = try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: [taskId]).first,
+                  task.instanceId == id, task.lastStatus != "STOPPED" else {
+                throw APIError.invalidParameter("Task \(taskRef) is not running on container instance \(arn).")
+            }
+            let definition = try await c.services.taskDefinitions.get(conn, account: c.account, family: task.family, revision: task.revision)
+            return (task, definition)
+        }
+        guard let roleArn = definition?.body.taskRoleArn else {
+            throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
+        }
+        let roleName = ARN(roleArn)?.resourcePath.last ?? ""
+        let role = try await c.services.database.withConnection { try await c.services.iam.roles($0, account: c.account, name: roleName).first }
+        let problem: String?
+        if let role, ARN(roleArn)?.account == c.account {
+            let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
+            problem = PolicyEvaluator.trustsService(trust, "ecs-tasks.amazonaws.com")
+                ? nil : "the trust policy of \(roleArn) does not allow ecs-tasks.amazonaws.com to assume it"
+        } else {
+            problem = "role \(roleArn) does not exist"
+        }
+        if let problem {
+            if let service = task.service {
+                try await c.services.database.transaction { conn in
+                    try await c.services.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [
+                        "(service \(service), task \(taskId)) could not refresh task role credentials: \(problem)."])
+                }
+            }
+            throw APIError.accessDenied("Task \(taskId) could not get credentials: \(problem).")
+        }
+        guard let role else { throw APIError.server() }
+        let session = try await c.services.tenancy.issueSession(
+            account: c.account, role: role, sessionName: taskId, sessionPolicy: nil, duration: role.maxSessionSeconds,
+            assumedBy: "ecs-tasks.amazonaws.com", now: c.services.clock.now())
+        return AgentProtocol.TaskCredentials(roleArn: roleArn, accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey,
+                                             token: session.sessionToken, expiration: UTCTime.rfc3339(session.expiration))
     }
 }

@@ -38,10 +38,14 @@ struct ClusterActions {
         let (name, arn) = try c.refs.cluster(input.clusterName)
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
-        try await c.authorize("ecs:CreateCluster", [arn])
+        try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
         let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
         let record = try await c.services.database.transaction { conn in
-            try await c.services.clusters.create(
+            let clusters = try await conn.first("""
+                SELECT count(*)::bigint FROM clusters WHERE account_id = \(c.account) AND status = 'ACTIVE' AND cluster_name <> \(name)
+                """, as: Int.self, logger: c.logger) ?? 0
+            try await c.services.quotas.check(conn, account: c.account, name: "clusters", count: clusters + 1, what: "Active clusters")
+            return try await c.services.clusters.create(
                 conn, account: c.account, name: name, settings: settings, configuration: input.configuration,
                 tags: input.tags ?? [])
         }
@@ -90,9 +94,13 @@ struct ClusterActions {
     }
 
     static func update(_ input: UpdateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
+        try await update(input, c, action: "ecs:UpdateCluster")
+    }
+
+    static func update(_ input: UpdateClusterRequest, _ c: Caller, action: String) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.cluster)
         try Validate.clusterSettings(input.settings)
-        try await c.authorize("ecs:UpdateCluster", [arn])
+        try await c.authorize(action, [arn])
         let record = try await c.services.database.transaction { conn in
             _ = try await active(conn, c, name, lock: true)
             try await c.services.clusters.update(
@@ -103,7 +111,7 @@ struct ClusterActions {
     }
 
     static func updateSettings(_ input: UpdateClusterSettingsRequest, _ c: Caller) async throws -> ClusterResponse {
-        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c)
+        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c, action: "ecs:UpdateClusterSettings")
     }
 
     /// Refuses a cluster that still holds anything: there is no cascade delete.

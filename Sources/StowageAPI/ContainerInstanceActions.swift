@@ -171,7 +171,7 @@ struct ContainerInstanceActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeContainerInstances", [clusterArn] + wanted.map(\.arn))
+        try await c.authorize("ecs:DescribeContainerInstances", wanted.map(\.arn), cluster: clusterArn)
         let (records, usages) = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             return (try await c.services.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id)),

@@ -9,9 +9,12 @@ import StowageModel
 /// The request context: Hummingbird's core storage, whose logger already carries the request id on every line.
 public struct StowageContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The client's address, for `aws:SourceIp` and the audit trail.
+    public var sourceIp: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        sourceIp = source.channel.remoteAddress?.ipAddress ?? ""
     }
 
     /// The id AWS clients read from `x-amzn-RequestId`; the same as `hb.request.id` in the logs.
@@ -21,11 +24,13 @@ public struct StowageContext: RequestContext {
 /// Which door a request came through: they share handlers but not status codes or content types.
 public enum Door: Sendable {
     case aws(contentType: String)
+    /// IAM and STS: form-encoded requests, XML answers.
+    case query
     case rest
 
     func status(for error: APIError) -> Int {
         switch self {
-        case .aws: error.awsStatus
+        case .aws, .query: error.awsStatus
         case .rest: error.restStatus
         }
     }
@@ -33,6 +38,7 @@ public enum Door: Sendable {
     var contentType: String {
         switch self {
         case .aws(let contentType): contentType
+        case .query: "text/xml"
         case .rest: "application/json"
         }
     }
@@ -72,21 +78,35 @@ public struct Gateway: Sendable {
         var logger = context.logger
         logger[metadataKey: "action"] = .string(actionName)
         let reply: Reply
+        var caller: Caller?
         do {
             let bytes = try await readBody(request)
             let verified = try await services.verifier.verify(signable(request, body: bytes))
             logger[metadataKey: "account"] = .string(verified.principal.accountId)
-            let caller = Caller(principal: verified.principal, requestId: context.requestId, logger: logger, services: services)
-            reply = try await body(caller, try inflated(bytes, request: request))
+            let verifiedCaller = Caller(principal: verified.principal, requestId: context.requestId, logger: logger, services: services,
+                                        sourceIp: context.sourceIp, signedService: verified.service)
+            caller = verifiedCaller
+            try await services.quotas.admit(account: verified.principal.accountId, action: actionName)
+            reply = try await body(verifiedCaller, try inflated(bytes, request: request))
         } catch {
             let apiError = Self.apiError(from: error, logger: logger)
-            reply = Reply(status: door.status(for: apiError), body: Self.errorBody(apiError), errorType: apiError.code)
+            let body: Data
+            if case .query = door, let service = caller?.signedService {
+                body = QueryProtocol.errorXML(apiError, service: service, requestId: context.requestId)
+            } else if case .query = door {
+                body = QueryProtocol.errorXML(apiError, service: "iam", requestId: context.requestId)
+            } else {
+                body = Self.errorBody(apiError)
+            }
+            reply = Reply(status: door.status(for: apiError), body: body, errorType: apiError.code)
             if apiError.awsStatus >= 500 {
                 logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             } else {
                 logger.info("request refused", metadata: ["code": .string(apiError.code), "message": .string(apiError.message)])
             }
+            caller?.trail.fail(apiError)
         }
+        if let caller { services.audit.record(caller, fallbackAction: actionName) }
         services.metrics.record(action: actionName, status: reply.status, duration: ContinuousClock.now - started)
         return Self.response(reply, door: door, requestId: context.requestId)
     }

@@ -55,7 +55,7 @@ public enum RESTAPI {
         var healthCheckGracePeriodSeconds: Int?
     }
 
-    public static var routes: [RESTRoute] { core + MonitoringREST.routes }
+    public static var routes: [RESTRoute] { core + MonitoringREST.routes + IAMREST.routes }
 
     static let core: [RESTRoute] = [
         RESTRoute(method: .post, path: "/v1/clusters", action: "CreateCluster") { call in
@@ -218,6 +218,11 @@ public enum RESTAPI {
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/state", action: "SubmitTaskStateChange") { call in
             try .json(try await AgentActions.report(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                     try call.decode(StateReportRequest.self), call.caller))
+        },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks/{task}/credentials",
+                  action: "GetTaskCredentials") { call in
+            try .json(try await AgentActions.taskCredentials(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                             task: call.path["task"] ?? "", call.caller))
         },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
             try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",

@@ -36,6 +36,13 @@ public enum APIRouter {
         router.post("/") { request, context in
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
             let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
+            if target.isEmpty, contentType.hasPrefix("application/x-www-form-urlencoded") {
+                return await gateway.serve(request, context: context, door: .query, action: "Query") { caller, body in
+                    let form = QueryRequest(form: body)
+                    let (fields, service) = try await QueryDoors.run(form, caller)
+                    return Reply(body: QueryProtocol.xml(action: form.action, service: service, fields: fields, requestId: caller.requestId))
+                }
+            }
             let door = Door.aws(contentType: contentType.hasPrefix("application/x-amz-json") ? contentType : "application/x-amz-json-1.1")
             let action: Action? = doors.lazy.compactMap { prefix, table in
                 target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil

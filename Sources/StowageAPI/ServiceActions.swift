@@ -99,7 +99,7 @@ struct ServiceActions {
     }
 
     static func create(_ input: CreateServiceRequest, _ c: Caller) async throws -> ServiceResponse {
-        let (cluster, _) = try c.refs.cluster(input.cluster)
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let name = input.serviceName
         guard !name.isEmpty, name.count <= 255, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), name.allSatisfy(\.isASCII) else {
             throw APIError.invalidParameter("Service name '\(name)' is invalid: up to 255 letters, numbers, hyphens and underscores.")
@@ -128,11 +128,19 @@ struct ServiceActions {
         if let launchType = input.launchType, launchType != "EC2", launchType != "EXTERNAL" {
             throw APIError.invalidParameter("launchType must be EC2 or EXTERNAL.")
         }
-        let arn = c.services.scope.service(c.account, cluster: cluster, name: name)
-        try await c.authorize("ecs:CreateService", [arn, ref.arn])
+        let arn = c.services.scope.service(c.owner(clusterArn), cluster: cluster, name: name)
+        try await c.authorize("ecs:CreateService", [arn], keys: ["ecs:task-definition": ref.arn], requestTags: input.tags)
         return try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             let store = c.services.ecsServices
+            let services = try await conn.first("""
+                SELECT count(*)::bigint FROM services WHERE account_id = \(c.account) AND cluster_name = \(cluster)
+                  AND status <> 'INACTIVE' AND service_name <> \(name)
+                """, as: Int.self, logger: c.logger) ?? 0
+            try await c.services.quotas.check(conn, account: c.account, name: "services-per-cluster", count: services + 1,
+                                              what: "Services in cluster \(cluster)")
+            try await c.services.quotas.check(conn, account: c.account, name: "tasks-per-service", count: input.desiredCount ?? 0,
+                                              what: "The desired count of service \(name)")
             if let existing = try await store.get(conn, account: c.account, cluster: cluster, names: [name], lock: true).first {
                 if existing.status != "INACTIVE" {
                     if let token = input.clientToken, existing.clientToken == token {
@@ -172,9 +180,9 @@ struct ServiceActions {
     }
 
     static func update(_ input: UpdateServiceRequest, _ c: Caller) async throws -> ServiceResponse {
-        let (cluster, _) = try c.refs.cluster(input.cluster)
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let name = try serviceName(input.service, cluster: cluster)
-        let arn = c.services.scope.service(c.account, cluster: cluster, name: name)
+        let arn = c.services.scope.service(c.owner(clusterArn), cluster: cluster, name: name)
         if let desired = input.desiredCount, !(0...ServiceActions.maxDesiredCount).contains(desired) {
             throw APIError.invalidParameter("desiredCount must be between 0 and \(ServiceActions.maxDesiredCount), got \(desired).")
         }
@@ -184,10 +192,14 @@ struct ServiceActions {
         if let grace = input.healthCheckGracePeriodSeconds, grace < 0 {
             throw APIError.invalidParameter("healthCheckGracePeriodSeconds must not be negative.")
         }
-        try await c.authorize("ecs:UpdateService", [arn] + (ref.map { [$0.arn] } ?? []))
+        try await c.authorize("ecs:UpdateService", [arn], keys: ref.map { ["ecs:task-definition": $0.arn] } ?? [:])
         return try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             let store = c.services.ecsServices
+            if let desired = input.desiredCount {
+                try await c.services.quotas.check(conn, account: c.account, name: "tasks-per-service", count: desired,
+                                                  what: "The desired count of service \(name)")
+            }
             guard var service = try await store.get(conn, account: c.account, cluster: cluster, names: [name], lock: true).first else {
                 throw serviceNotFound(name)
             }
@@ -236,7 +248,7 @@ struct ServiceActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeServices", [clusterArn] + names.map { c.services.scope.service(c.account, cluster: cluster, name: $0) })
+        try await c.authorize("ecs:DescribeServices", names.map { c.services.scope.service(c.owner(clusterArn), cluster: cluster, name: $0) })
         let includeTags = input.include?.contains("TAGS") ?? false
         let services = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
@@ -273,9 +285,9 @@ struct ServiceActions {
 
     /// Refuses a service still scaled up unless forced; the service drains (its tasks stop) and then goes INACTIVE.
     static func delete(_ input: DeleteServiceRequest, _ c: Caller) async throws -> ServiceResponse {
-        let (cluster, _) = try c.refs.cluster(input.cluster)
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let name = try serviceName(input.service, cluster: cluster)
-        try await c.authorize("ecs:DeleteService", [c.services.scope.service(c.account, cluster: cluster, name: name)])
+        try await c.authorize("ecs:DeleteService", [c.services.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
         return try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             let store = c.services.ecsServices

@@ -23,17 +23,23 @@ public struct Services: Sendable {
     public var ecsServices: ServiceStore
     /// Wakes long polls; nil where nothing listens (then polls answer at once).
     public var notifier: InstanceNotifier?
+    public var audit: AuditLog
+    public var quotas: Quotas
+    public var iam: IAMStore
 
-    public init(database: Database, tenancy: Tenancy, authorizer: any Authorizer = AccountAuthorizer(),
+    public init(database: Database, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,
-                credentialTTL: TimeInterval = 60) {
+                credentialTTL: TimeInterval = 60, quotaDefaults: QuotaDefaults = QuotaDefaults()) {
         self.database = database
         self.tenancy = tenancy
         self.scope = tenancy.scope
         self.clock = clock
         self.metrics = metrics
         self.maxBodyBytes = maxBodyBytes
-        self.authorizer = authorizer
+        self.authorizer = authorizer ?? PolicyAuthorizer(database: database, scope: tenancy.scope, clock: clock)
+        self.audit = AuditLog(database: database)
+        self.quotas = Quotas(database: database, defaults: quotaDefaults, clock: clock)
+        self.iam = IAMStore(logger: database.logger)
         let cache = CredentialCache(ttl: credentialTTL, clock: clock)
         self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy] keyId in
             try await tenancy.credential(for: keyId)
@@ -47,16 +53,62 @@ public struct Services: Sendable {
     }
 }
 
+extension Services {
+    /// An ECS resource's tags, for `aws:ResourceTag/…` conditions; empty for resources without tags.
+    func resourceTags(account: String, arn text: String) async throws -> [String: String] {
+        guard let arn = ARN(text), arn.service == "ecs", arn.account == account else { return [:] }
+        let path = arn.resourcePath
+        let tags: [Tag] = try await database.withConnection { conn in
+            switch arn.resourceType {
+            case "cluster" where path.count == 1:
+                return try await clusters.get(conn, account: account, names: [path[0]], forUpdate: false).first?.tags ?? []
+            case "container-instance" where path.count == 2:
+                return try await instances.get(conn, account: account, cluster: path[0], ids: [path[1]]).first?.tags ?? []
+            case "task-definition" where path.count == 1:
+                let parts = path[0].split(separator: ":")
+                guard parts.count == 2, let revision = Int(parts[1]) else { return [] }
+                return try await taskDefinitions.get(conn, account: account, family: String(parts[0]), revision: revision)?.tags ?? []
+            default:
+                return []
+            }
+        }
+        return Dictionary(tags.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { _, b in b })
+    }
+}
+
 /// The verified caller of one request, and the one way handlers authorize.
 public struct Caller: Sendable {
     public var principal: Principal
     public var requestId: String
     public var logger: Logger
     public var services: Services
+    public var sourceIp: String = ""
+    /// The service named in the signature's credential scope (`ecs`, `iam`, `sts`, …).
+    public var signedService: String = ""
+    /// What this request asked for and was told, for the audit trail.
+    public let trail = AuditTrail()
 
     public var account: String { principal.accountId }
 
-    public func authorize(_ action: String, _ resources: [String]) async throws(APIError) {
-        try await services.authorizer.authorize(principal, action: action, resources: resources)
+    /// The account a cluster reference points into: child ARNs minted from a foreign cluster ARN keep its
+    /// account, so authorization refuses them instead of quietly looking in the caller's own account.
+    func owner(_ clusterArn: String) -> String { ARN(clusterArn)?.account ?? account }
+
+    /// Authorizes `action` on each resource. `cluster` sets `ecs:cluster` where the resource does not carry it
+    /// (RunTask's task definition); `keys` adds service condition keys; `requestTags` are the tags being set.
+    public func authorize(_ action: String, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
+                          requestTags: [Tag]? = nil) async throws(APIError) {
+        var all = keys
+        if let cluster { all["ecs:cluster"] = cluster }
+        let tags = requestTags.map { Dictionary($0.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { _, b in b }) }
+        let context = AuthorizationContext(sourceIp: sourceIp, time: services.clock.now(), requestTags: tags, keys: all,
+                                           resourceTags: { [services, account] arn in try await services.resourceTags(account: account, arn: arn) })
+        trail.note(action: action, resources: resources)
+        do {
+            try await services.authorizer.authorize(principal, action: action, resources: resources, context: context)
+        } catch {
+            trail.deny()
+            throw error
+        }
     }
 }

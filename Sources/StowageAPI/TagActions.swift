@@ -59,7 +59,7 @@ struct TagActions {
     static func tag(_ input: TagResourceRequest, _ c: Caller) async throws -> Empty {
         let target = try target(input.resourceArn, c)
         try Validate.tags(input.tags)
-        try await c.authorize("ecs:TagResource", [input.resourceArn])
+        try await c.authorize("ecs:TagResource", [input.resourceArn], requestTags: input.tags)
         try await c.services.database.transaction { conn in
             var tags = try await current(conn, target, c, arn: input.resourceArn)
             for tag in input.tags {

@@ -128,7 +128,7 @@ struct TaskActions {
         }
         if let startedBy = input.startedBy, startedBy.count > 128 { throw APIError.invalidParameter("startedBy is limited to 128 characters.") }
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
-        try await c.authorize("ecs:RunTask", [ref.arn, clusterArn])
+        try await c.authorize("ecs:RunTask", [ref.arn], cluster: clusterArn, requestTags: input.tags)
         return try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             if let token = input.clientToken {
@@ -153,7 +153,7 @@ struct TaskActions {
         try Validate.tags(input.tags)
         var targets: [(id: String, arn: String)] = []
         for reference in input.containerInstances { targets.append(try c.refs.containerInstance(reference, cluster: cluster)) }
-        try await c.authorize("ecs:StartTask", [ref.arn, clusterArn] + targets.map(\.arn))
+        try await c.authorize("ecs:StartTask", [ref.arn] + targets.map(\.arn), cluster: clusterArn, requestTags: input.tags)
         return try await c.services.database.transaction { conn in
             for target in targets {
                 let instance = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: target.id, reference: target.arn)
@@ -171,10 +171,10 @@ struct TaskActions {
     }
 
     static func stop(_ input: StopTaskRequest, _ c: Caller) async throws -> TaskResponse {
-        let (cluster, _) = try c.refs.cluster(input.cluster)
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let id = try taskId(input.task, cluster: cluster)
         if let reason = input.reason, reason.count > 255 { throw APIError.invalidParameter("reason is limited to 255 characters.") }
-        try await c.authorize("ecs:StopTask", [c.services.scope.task(c.account, cluster: cluster, id: id)])
+        try await c.authorize("ecs:StopTask", [c.services.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
         let record = try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             guard let task = try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first else {
@@ -204,7 +204,7 @@ struct TaskActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeTasks", [clusterArn] + wanted.map { c.services.scope.task(c.account, cluster: cluster, id: $0.id) })
+        try await c.authorize("ecs:DescribeTasks", wanted.map { c.services.scope.task(c.owner(clusterArn), cluster: cluster, id: $0.id) })
         let records = try await c.services.database.withConnection { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             return try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))

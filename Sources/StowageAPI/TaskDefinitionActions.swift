@@ -30,9 +30,22 @@ struct TaskDefinitionActions {
         let body = try TaskDefinitionRules.validate(input)
         _ = try ConstraintRules.parse(body.placementConstraints)
         let family = body.family ?? ""
-        try await c.authorize("ecs:RegisterTaskDefinition", [c.services.scope.ecs(c.account, "task-definition/\(family):*")])
+        try await c.authorize("ecs:RegisterTaskDefinition", [c.services.scope.ecs(c.account, "task-definition/\(family):*")],
+                              requestTags: input.tags)
+        // Handing a role to tasks is itself a permission (iam:PassRole), so nobody gives tasks more than they hold.
+        for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) {
+            guard let arn = ARN(role), arn.service == "iam", arn.resourceType == "role" else {
+                throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
+            }
+            try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
+        }
         let record = try await c.services.database.transaction { conn in
-            try await c.services.taskDefinitions.register(
+            let active = try await conn.first("""
+                SELECT count(*)::bigint FROM task_definitions WHERE account_id = \(c.account) AND family = \(family) AND status = 'ACTIVE'
+                """, as: Int.self, logger: c.logger) ?? 0
+            try await c.services.quotas.check(conn, account: c.account, name: "revisions-per-family", count: active + 1,
+                                              what: "Active revisions of family \(family)")
+            return try await c.services.taskDefinitions.register(
                 conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
         }
         return TaskDefinitionResponse(taskDefinition: model(record, c), tags: record.tags)

@@ -84,13 +84,13 @@ struct TelemetryActions {
     static func taskMetrics(cluster clusterRef: String, task: String, start: Int64?, end: Int64?, _ c: Caller) async throws
         -> DatapointsResponse
     {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (cluster, clusterArn) = try c.refs.cluster(clusterRef)
         let id = try TaskActions.taskId(task, cluster: cluster)
         let now = c.services.clock.now()
         let from = start.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(-3600)
         let to = end.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(60)
         guard from < to else { throw APIError.invalidParameter("startTime must be before endTime.") }
-        try await c.authorize("cloudwatch:GetMetricData", [c.services.scope.task(c.account, cluster: cluster, id: id)])
+        try await c.authorize("cloudwatch:GetMetricData", [c.services.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
         return try await c.services.database.withConnection { conn in
             guard try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first != nil else {
                 throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)

@@ -20,6 +20,9 @@ public struct AgentConfig: Sendable {
     public var telemetryInterval: Duration = .seconds(10)
     /// Log lines buffered before the oldest are dropped (and counted).
     public var logBufferLines = 10_000
+    /// Keys the per-task authorization tokens of the credentials endpoint (the agent's own secret), so a
+    /// restarted agent recognizes the tokens of containers it started before.
+    public var credentialsKey: String = ""
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),
@@ -116,6 +119,9 @@ public actor Agent {
     var lastSequence: Int64 = 0
     var telemetry = TelemetryState()
     var cleaningOrphans = false
+    /// Where the task credentials endpoint listens, once it does.
+    var credentialsPort: Int?
+    var credentialCache: [String: CachedCredentials] = [:]
     var shipping = false
 
     public init(config: AgentConfig, server: ServerClient, runtime: any ContainerRuntime, logger: Logger) {
@@ -333,6 +339,11 @@ public actor Agent {
         for pair in d.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
         for pair in override?.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
         env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
+        if task.assignment.taskDefinition.taskRoleArn != nil, let port = credentialsPort {
+            // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
+            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(port)/v1/credentials/\(task.taskId)"
+            env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentialsToken(task.arn)
+        }
         return ContainerSpec(
             name: "stowage-\(task.taskId)-\(container.name)", image: d.image ?? "", command: override?.command ?? d.command,
             entryPoint: d.entryPoint, environment: env, workingDirectory: d.workingDirectory, user: d.user,
@@ -344,7 +355,8 @@ public actor Agent {
             },
             labels: [AgentProtocol.taskLabel: task.arn, AgentProtocol.containerLabel: container.name,
                      AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""],
-            healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout)
+            healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout,
+            networkMode: task.assignment.taskDefinition.networkMode)
     }
 
     func startTask(_ arn: String) async {

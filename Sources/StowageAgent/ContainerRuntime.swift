@@ -17,6 +17,9 @@ public struct ContainerSpec: Sendable, Equatable {
     /// The health check to run through `healthCheck` (argv form), when the container definition has one.
     public var healthCommand: [String]?
     public var healthTimeout: Int?
+    /// The task definition's networkMode: "host" shares the host's network (and so reaches the agent's
+    /// credentials endpoint on 127.0.0.1), "none" has none, anything else is the engine's bridge.
+    public var networkMode: String?
 
     public struct PortBinding: Sendable, Equatable {
         public var containerPort: Int
@@ -30,7 +33,8 @@ public struct ContainerSpec: Sendable, Equatable {
     public init(name: String, image: String, command: [String]? = nil, entryPoint: [String]? = nil,
                 environment: [String: String] = [:], workingDirectory: String? = nil, user: String? = nil,
                 memoryMiB: Int? = nil, memoryReservationMiB: Int? = nil, cpuShares: Int? = nil, ports: [PortBinding] = [],
-                labels: [String: String] = [:], healthCommand: [String]? = nil, healthTimeout: Int? = nil) {
+                labels: [String: String] = [:], healthCommand: [String]? = nil, healthTimeout: Int? = nil, networkMode: String? = nil) {
+        self.networkMode = networkMode
         self.name = name; self.image = image; self.command = command; self.entryPoint = entryPoint
         self.environment = environment; self.workingDirectory = workingDirectory; self.user = user
         self.memoryMiB = memoryMiB; self.memoryReservationMiB = memoryReservationMiB; self.cpuShares = cpuShares

@@ -82,6 +82,10 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             bindings[key] = [["HostIp": "", "HostPort": String(port.hostPort)]]
         }
         var host: [String: Any] = ["PortBindings": bindings]
+        if spec.networkMode == "host" || spec.networkMode == "none" {
+            host = ["NetworkMode": spec.networkMode ?? "bridge"]
+            exposed = [:]
+        }
         if let memory = spec.memoryMiB { host["Memory"] = memory << 20 }
         if let reservation = spec.memoryReservationMiB { host["MemoryReservation"] = reservation << 20 }
         if let shares = spec.cpuShares, shares >= 2 { host["CpuShares"] = shares }

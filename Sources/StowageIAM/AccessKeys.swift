@@ -8,11 +8,11 @@ import StowageModel
 public enum AccessKeyID {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
-    public static func generate(account: String) -> String? {
+    public static func generate(account: String, prefix: String = "AKIA") -> String? {
         guard let number = UInt64(account), number < (1 << 40) else { return nil }
         var bytes = (0..<5).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * UInt64($0))) }
         bytes += (0..<5).map { _ in UInt8.random(in: 0...255) }
-        return "AKIA" + base32(bytes)
+        return prefix + base32(bytes)
     }
 
     /// The account an access key id belongs to, or nil when the id is not one of ours.
@@ -59,6 +59,11 @@ public enum AccessKeyID {
     /// A 40-character secret from 30 random bytes.
     public static func generateSecret() -> String {
         Data((0..<30).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+
+    /// A session token: opaque to clients, 48 random bytes.
+    public static func generateToken() -> String {
+        "IQoJb3Jp" + Data((0..<48).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
     }
 
     /// A random 12-digit account id.

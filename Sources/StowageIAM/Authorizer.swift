@@ -1,22 +1,199 @@
+import Foundation
+import Logging
+import PostgresNIO
 import StowageModel
+import StowageStore
+import Synchronization
 
-/// One authorization decision point: every handler names its action and resources here.
-///
-/// The policy engine replaces the implementation later; handlers do not change.
-public protocol Authorizer: Sendable {
-    func authorize(_ principal: Principal, action: String, resources: [String]) async throws(APIError)
+/// What a request brings to authorization besides its action and resources: the condition keys.
+public struct AuthorizationContext: Sendable {
+    public var sourceIp: String
+    public var time: Date
+    /// Tags the request sets (CreateCluster, TagResource, …): `aws:RequestTag/…` and `aws:TagKeys`.
+    public var requestTags: [String: String]?
+    /// Service keys the handler knows, e.g. `ecs:cluster` for RunTask, `ecs:task-definition`.
+    public var keys: [String: String]
+    /// Reads resources' tags, only called when a policy refers to `aws:ResourceTag/…`.
+    public var resourceTags: (@Sendable (String) async throws -> [String: String])?
+
+    public init(sourceIp: String = "", time: Date = Date(), requestTags: [String: String]? = nil, keys: [String: String] = [:],
+                resourceTags: (@Sendable (String) async throws -> [String: String])? = nil) {
+        self.sourceIp = sourceIp; self.time = time; self.requestTags = requestTags; self.keys = keys; self.resourceTags = resourceTags
+    }
 }
 
-/// For now: a principal may do anything within its own account and nothing in any other.
+/// One authorization decision point: every handler names its action and resources here.
+public protocol Authorizer: Sendable {
+    func authorize(_ principal: Principal, action: String, resources: [String], context: AuthorizationContext) async throws(APIError)
+}
+
+extension Authorizer {
+    /// A resource in another account is never reachable, whatever the policies say.
+    func checkAccount(_ principal: Principal, action: String, resources: [String]) throws(APIError) {
+        for resource in resources where resource != "*" {
+            guard let arn = ARN(resource), arn.account == principal.accountId || arn.account == "aws" else {
+                throw .accessDenied("User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource)")
+            }
+        }
+    }
+}
+
+/// Tenant isolation only: a principal may do anything within its own account (tests of other layers).
 public struct AccountAuthorizer: Authorizer {
     public init() {}
 
-    public func authorize(_ principal: Principal, action: String, resources: [String]) async throws(APIError) {
-        for resource in resources where resource != "*" {
-            guard let arn = ARN(resource), arn.account == principal.accountId else {
-                throw .accessDenied(
-                    "User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource)")
+    public func authorize(_ principal: Principal, action: String, resources: [String], context: AuthorizationContext) async throws(APIError) {
+        try checkAccount(principal, action: action, resources: resources)
+    }
+}
+
+/// IAM evaluation over the caller's policies, which are loaded once per principal and policy epoch and
+/// then kept in memory, so a warm request is authorized without a database round trip.
+public final class PolicyAuthorizer: Authorizer {
+    struct Entry {
+        var policies: [PolicyDocument]
+        var session: PolicyDocument?
+        var principalTags: [String: String]
+        var usesResourceTags: Bool
+        var expires: Date
+    }
+
+    let database: Database
+    let store: IAMStore
+    let scope: ARNScope
+    let ttl: TimeInterval
+    let clock: any WallClock
+    private let entries = Mutex<[String: Entry]>([:])
+    private let loads = Atomic<Int>(0)
+
+    public init(database: Database, scope: ARNScope, ttl: TimeInterval = 60, clock: any WallClock = SystemClock()) {
+        self.database = database; self.scope = scope; self.ttl = ttl; self.clock = clock
+        self.store = IAMStore(logger: database.logger)
+    }
+
+    /// How many times policies were read from the database (the cache's effect, for tests).
+    public var loadCount: Int { loads.load(ordering: .relaxed) }
+
+    /// Drops an account's cached policies: its IAM data changed.
+    public func invalidate(account: String) {
+        entries.withLock { entries in
+            for key in entries.keys where key.hasPrefix(account + "|") { entries[key] = nil }
+        }
+    }
+
+    public func authorize(_ principal: Principal, action: String, resources: [String], context: AuthorizationContext) async throws(APIError) {
+        try checkAccount(principal, action: action, resources: resources)
+        let entry = try await policies(for: principal)
+        var keys: [String: [String]] = [
+            "aws:sourceip": [context.sourceIp],
+            "aws:currenttime": [UTCTime.rfc3339(context.time)],
+            "aws:epochtime": [String(Int(context.time.timeIntervalSince1970))],
+            "aws:principalaccount": [principal.accountId],
+            "aws:principalarn": [principal.role.map { scope.iamRole(principal.accountId, $0) } ?? principal.arn],
+            "aws:principaltype": [principal.role == nil ? "User" : "AssumedRole"],
+            "aws:userid": [principal.accessKeyId],
+        ]
+        if principal.role == nil { keys["aws:username"] = [principal.userName] }
+        for (k, v) in entry.principalTags { keys["aws:principaltag/\(k.lowercased())"] = [v] }
+        if let tags = context.requestTags {
+            for (k, v) in tags { keys["aws:requesttag/\(k.lowercased())"] = [v] }
+            keys["aws:tagkeys"] = Array(tags.keys)
+        }
+        for (k, v) in context.keys { keys[k.lowercased()] = [v] }
+        for resource in resources.isEmpty ? ["*"] : resources {
+            var perResource = keys
+            if perResource["ecs:cluster"] == nil, let cluster = Self.cluster(of: resource) { perResource["ecs:cluster"] = [cluster] }
+            if entry.usesResourceTags, resource != "*", let lookup = context.resourceTags {
+                let tags: [String: String]
+                do { tags = try await lookup(resource) } catch { throw .server("Reading the resource's tags failed.") }
+                for (k, v) in tags { perResource["aws:resourcetag/\(k.lowercased())"] = [v] }
+            }
+            let decision = PolicyEvaluator.decide(AccessRequest(action: action, resource: resource, keys: perResource),
+                                                  identity: entry.policies, session: entry.session)
+            switch decision {
+            case .allowed: continue
+            case .explicitlyDenied:
+                throw .accessDenied("User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource) with an explicit deny in an identity-based policy")
+            case .implicitlyDenied:
+                let why = entry.session == nil ? "no identity-based policy allows" : "no identity-based or session policy allows"
+                throw .accessDenied("User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource) because \(why) the \(action) action")
             }
         }
+    }
+
+    /// The cluster an ECS resource lives in, for the `ecs:cluster` condition key.
+    static func cluster(of resource: String) -> String? {
+        guard let arn = ARN(resource), arn.service == "ecs" else { return nil }
+        switch arn.resourceType {
+        case "cluster": return resource
+        case "service", "task", "container-instance":
+            guard let name = arn.resourcePath.first else { return nil }
+            return "arn:\(arn.partition):ecs:\(arn.region):\(arn.account):cluster/\(name)"
+        default: return nil
+        }
+    }
+
+    func policies(for principal: Principal) async throws(APIError) -> Entry {
+        let key = "\(principal.accountId)|\(principal.policyOwner)|\(principal.sessionPolicy == nil ? "" : principal.accessKeyId)"
+        let now = clock.now()
+        if let hit = entries.withLock({ $0[key] }), hit.expires > now { return hit }
+        loads.add(1, ordering: .relaxed)
+        let account = principal.accountId
+        let loaded: (documents: [String], tags: [String: String])
+        do {
+            loaded = try await database.withConnection { conn in
+                try await self.documents(conn, account: account, principal: principal)
+            }
+        } catch {
+            throw .server("Loading the caller's policies failed.")
+        }
+        var policies: [PolicyDocument] = []
+        for text in loaded.documents {
+            do { policies.append(try PolicyDocument.parse(text, maxSize: .max)) } catch {
+                database.logger.error("stored policy does not parse", metadata: ["account": "\(account)", "error": "\(error.message)"])
+            }
+        }
+        let session = principal.sessionPolicy.flatMap { try? PolicyDocument.parse($0, maxSize: .max) }
+        let usesTags = (policies + (session.map { [$0] } ?? [])).contains { policy in
+            policy.statements.contains { $0.conditions.contains { $0.key.hasPrefix("aws:resourcetag/") } }
+        }
+        let entry = Entry(policies: policies, session: session, principalTags: loaded.tags, usesResourceTags: usesTags,
+                          expires: now.addingTimeInterval(ttl))
+        entries.withLock { entries in
+            if entries.count >= 100_000 { entries.removeAll(keepingCapacity: true) }
+            entries[key] = entry
+        }
+        return entry
+    }
+
+    /// Every policy document that applies to the principal, and its tags (for `aws:PrincipalTag/…`).
+    func documents(_ conn: PostgresConnection, account: String, principal: Principal) async throws -> (documents: [String], tags: [String: String]) {
+        var owners: [(PrincipalKind, String)]
+        let tags: [Tag]
+        if let role = principal.role {
+            owners = [(.role, role)]
+            tags = try await store.tags(conn, account: account, kind: .role, name: role)
+        } else {
+            owners = [(.user, principal.userName)]
+            for group in try await store.groupsOf(conn, account: account, user: principal.userName) { owners.append((.group, group)) }
+            tags = try await store.tags(conn, account: account, kind: .user, name: principal.userName)
+        }
+        var documents: [String] = []
+        for (kind, name) in owners {
+            for arn in try await store.attached(conn, account: account, kind: kind, name: name) {
+                if let document = try await document(conn, account: account, policyArn: arn) { documents.append(document) }
+            }
+            documents += try await store.inline(conn, account: account, kind: kind, name: name).map(\.document)
+        }
+        return (documents, Dictionary(tags.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// A managed policy's default document, built-in or the account's own.
+    func document(_ conn: PostgresConnection, account: String, policyArn: String) async throws -> String? {
+        guard let arn = ARN(policyArn), arn.service == "iam", arn.resource.hasPrefix("policy/") else { return nil }
+        let name = String(arn.resource.split(separator: "/").last ?? "")
+        if arn.account == "aws" { return BuiltInPolicies.all[name]?.document }
+        guard arn.account == account else { return nil }
+        return try await store.defaultDocument(conn, account: account, policy: name)
     }
 }

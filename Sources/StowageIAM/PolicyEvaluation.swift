@@ -135,10 +135,50 @@ public enum PolicyEvaluator {
         return allowed ? .allowed : .implicitlyDenied
     }
 
+    /// Whether a role's trust policy lets an AWS service (ecs-tasks.amazonaws.com for task roles) assume it.
+    public static func trustsService(_ policy: PolicyDocument, _ service: String) -> Bool {
+        var allowed = false
+        for statement in policy.statements where matches(statement.actions, "sts:AssumeRole", caseInsensitive: true)
+            && (statement.principals?["Service"] ?? []).contains(service) {
+            if statement.effect == .deny { return false }
+            allowed = true
+        }
+        return allowed
+    }
+
     static func applies(_ statement: PolicyDocument.Statement, _ request: AccessRequest) -> Bool {
         guard matches(statement.actions, request.action, caseInsensitive: true) else { return false }
-        if let resources = statement.resources, !matches(resources, request.resource, caseInsensitive: false) { return false }
+        if let resources = statement.resources {
+            let hit = resources.values.contains { pattern in
+                guard let resolved = substitute(pattern, request.keys) else { return false }
+                return PolicyMatch.glob(resolved, request.resource, caseInsensitive: false)
+            }
+            if hit == resources.negated { return false }
+        }
         return conditionsHold(statement.conditions, request)
+    }
+
+    /// Policy variables (`${aws:PrincipalTag/stowage:cluster}`) take the request's value; a variable the
+    /// request has no value for makes the pattern match nothing, as in IAM.
+    static func substitute(_ pattern: String, _ keys: [String: [String]]) -> String? {
+        guard pattern.contains("${") else { return pattern }
+        var out = ""
+        var rest = Substring(pattern)
+        while let open = rest.range(of: "${") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { return out + rest[open.lowerBound...] }
+            let name = rest[open.upperBound..<close].lowercased()
+            switch name {
+            case "*": out += "*"
+            case "?": out += "?"
+            case "$": out += "$"
+            default:
+                guard let value = keys[name]?.first, !value.contains("*"), !value.contains("?") else { return nil }
+                out += value
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
     }
 
     static func matches(_ patterns: PolicyDocument.Patterns, _ value: String, caseInsensitive: Bool) -> Bool {

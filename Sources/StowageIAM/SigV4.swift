@@ -98,6 +98,8 @@ public enum SigV4 {
     }
 
 
+    public static func sha256Hex(_ text: String) -> String { Hex.encode(SHA256.hash(data: Array(text.utf8))) }
+
     /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it: RFC 3339 without its separators.
     public static func amzDate(_ date: Date) -> String {
         UTCTime.rfc3339(date).filter { $0 != "-" && $0 != ":" }

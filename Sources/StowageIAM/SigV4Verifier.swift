@@ -23,6 +23,9 @@ public struct SigV4Verifier: Sendable {
         self.lookup = lookup; self.cache = cache; self.clock = clock
     }
 
+    /// Drops a cached credential (its key was deactivated or deleted here).
+    public func forget(_ accessKeyId: String) { cache.invalidate(accessKeyId) }
+
     struct Parsed {
         var accessKeyId: String
         var date: String
@@ -62,12 +65,29 @@ public struct SigV4Verifier: Sendable {
                 let expected = SigV4.signature(
                     key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
                 if SigV4.constantTimeEqual(expected, parsed.signature) {
+                    try checkSession(credential, request)
                     return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
                 }
             }
         }
         throw .invalidSignature(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+    }
+
+    /// Temporary credentials are good only with their own session token and only until they expire.
+    func checkSession(_ credential: Credential, _ request: SignableRequest) throws(APIError) {
+        let items = request.header("x-amz-security-token") == nil ? SigV4.queryItems(request.query) : []
+        let token = request.header("x-amz-security-token") ?? items.first(where: { $0.0 == "X-Amz-Security-Token" })?.1
+        guard let expected = credential.tokenSHA256 else {
+            if token != nil { throw .unrecognizedClient("The security token included in the request is invalid.") }
+            return
+        }
+        guard let token, SigV4.constantTimeEqual(SigV4.sha256Hex(token), expected) else {
+            throw .unrecognizedClient("The security token included in the request is invalid.")
+        }
+        if let expires = credential.expiresAt, clock.now() >= expires {
+            throw APIError("ExpiredTokenException", "The security token included in the request is expired", awsStatus: 400)
+        }
     }
 
     func parse(_ request: SignableRequest) throws(APIError) -> Parsed {

@@ -24,6 +24,12 @@ public struct ARNScope: Sendable, Equatable {
     }
     public func iamRoot(_ account: String) -> String { "arn:\(partition):iam::\(account):root" }
     public func iamUser(_ account: String, _ name: String) -> String { "arn:\(partition):iam::\(account):user/\(name)" }
+    public func iamRole(_ account: String, _ name: String) -> String { "arn:\(partition):iam::\(account):role/\(name)" }
+    public func iamGroup(_ account: String, _ name: String) -> String { "arn:\(partition):iam::\(account):group/\(name)" }
+    public func iamPolicy(_ account: String, _ name: String) -> String { "arn:\(partition):iam::\(account):policy/\(name)" }
+    public func assumedRole(_ account: String, role: String, session: String) -> String {
+        "arn:\(partition):sts::\(account):assumed-role/\(role)/\(session)"
+    }
 }
 
 /// A parsed ARN: `arn:partition:service:region:account:resource`.

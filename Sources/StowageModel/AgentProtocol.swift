@@ -21,6 +21,26 @@ public enum AgentProtocol {
         }
     }
 
+    /// A task role's temporary credentials in the container credentials protocol's shape, which the agent
+    /// hands to the task unchanged (boto3's ContainerProvider reads exactly these names).
+    public struct TaskCredentials: Codable, Sendable, Equatable {
+        public var roleArn: String
+        public var accessKeyId: String
+        public var secretAccessKey: String
+        public var token: String
+        public var expiration: String
+
+        enum CodingKeys: String, CodingKey {
+            case roleArn = "RoleArn", accessKeyId = "AccessKeyId", secretAccessKey = "SecretAccessKey", token = "Token"
+            case expiration = "Expiration"
+        }
+
+        public init(roleArn: String, accessKeyId: String, secretAccessKey: String, token: String, expiration: String) {
+            self.roleArn = roleArn; self.accessKeyId = accessKeyId; self.secretAccessKey = secretAccessKey; self.token = token
+            self.expiration = expiration
+        }
+    }
+
     /// The whole desired task set of an instance, and a version that changes whenever the set does.
     public struct DesiredTasks: Codable, Sendable, Equatable {
         public var containerInstanceArn: String

@@ -33,11 +33,6 @@ public struct AccountStore: Sendable {
         try await conn.first("SELECT 1 FROM accounts WHERE account_id = \(id)", as: Int.self, logger: logger) != nil
     }
 
-    public func createUser(_ conn: PostgresConnection, account: String, name: String, userId: String) async throws {
-        try await conn.query(
-            "INSERT INTO users (account_id, user_name, user_id) VALUES (\(account), \(name), \(userId))", logger: logger)
-    }
-
     public func userExists(_ conn: PostgresConnection, account: String, name: String) async throws -> Bool {
         try await conn.first(
             "SELECT 1 FROM users WHERE account_id = \(account) AND user_name = \(name)", as: Int.self, logger: logger) != nil

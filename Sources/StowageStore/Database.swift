@@ -74,6 +74,13 @@ extension PostgresConnection {
         for try await value in try await self.query(query, logger: logger).decode(T.self) { return value }
         return nil
     }
+
+    /// Every row's single column decoded as `T`.
+    public func column<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as: T.Type, logger: Logger) async throws -> [T] {
+        var out: [T] = []
+        for try await value in try await self.query(query, logger: logger).decode(T.self) { out.append(value) }
+        return out
+    }
 }
 
 /// LIKE patterns built from what callers typed: their `%`, `_` and backslashes match themselves.

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import StowageIAM
 import StowageModel
 import StowageStore
 import StowageTelemetry
@@ -25,8 +26,9 @@ public enum StandardJobs {
 
     static func maintainTelemetry(_ context: JobContext, _ settings: SweepSettings) async throws {
         let dropped = try await context.database.transaction { conn in
-            try await TelemetryStore(logger: context.logger).maintain(
+            let telemetry = try await TelemetryStore(logger: context.logger).maintain(
                 conn, logRetentionDays: settings.logRetentionDays, metricRetentionDays: settings.metricRetentionDays)
+            return telemetry + (try await IAMStore(logger: context.logger).maintain(conn, auditRetentionDays: settings.auditRetentionDays))
         }
         if dropped > 0 { context.logger.info("dropped expired telemetry partitions", metadata: ["count": "\(dropped)"]) }
     }
@@ -52,6 +54,8 @@ public enum StandardJobs {
         /// Days of logs and of per-task metrics kept (whole daily partitions are dropped).
         public var logRetentionDays: Int
         public var metricRetentionDays: Int
+        /// Days of audit trail kept.
+        public var auditRetentionDays = 90
         public init(timeout: TimeInterval = 30, grace: TimeInterval = 30, interval: TimeInterval = 5,
                     logRetentionDays: Int = 15, metricRetentionDays: Int = 15) {
             self.timeout = timeout; self.grace = grace; self.interval = interval

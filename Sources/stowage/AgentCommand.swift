@@ -29,6 +29,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "49153-65535"
     @Option(help: "Seconds between metrics and log shipments.") var telemetryInterval = 10.0
     @Option(help: "Log lines buffered before the oldest are dropped (and counted).") var logBufferLines = 10_000
+    @Option(help: "Port of the task role credentials endpoint on 127.0.0.1 (0 picks a free one; ECS's agent uses 51679).")
+    var credentialsPort = 51679
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -54,10 +56,12 @@ struct AgentCommand: AsyncParsableCommand {
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
         config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
         config.logBufferLines = logBufferLines
+        config.credentialsKey = credentials.secret
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),
                           runtime: runtime, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: AgentService(agent: agent))],
+        let credentialsServer = TaskCredentialsServer(agent: agent, port: credentialsPort, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: credentialsServer), .init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

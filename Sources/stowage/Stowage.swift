@@ -35,7 +35,7 @@ func makeApplication(database: Database, sealer: SecretSealer, host: String, por
     var app = Application(
         router: APIRouter.build(services: services),
         configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client, notifier] + extraServices,
+        services: [database.client, notifier, services.audit, PolicyInvalidator(services: services)] + extraServices,
         logger: Environment.logger("stowage.server"))
     app.beforeServerStarts(perform: beforeStart)
     return app
@@ -73,7 +73,46 @@ struct Migrate: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bootstrap tenants: accounts, users and access keys.",
-        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self])
+        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self, CreateAgent.self, SetQuota.self])
+
+    struct CreateAgent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-agent",
+            abstract: "Create an agent identity for one cluster (role + user with StowageAgentPolicy) and print the user's key.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Account id.") var account: String
+        @Option(help: "The cluster the agent may register in and report for.") var cluster: String
+        @Option(help: "Also write the key to this file in AWS shared-credentials format.") var credentialsFile: String?
+
+        func run() async throws {
+            let sealer = try Environment.sealer()
+            let key = try await withDatabase(try db.config()) { database in
+                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createAgentIdentity(account: account, cluster: cluster)
+            }
+            if let credentialsFile { try writeCredentials(key, to: credentialsFile) }
+            print("user = \(Environment.scope.iamUser(account, key.userName))")
+            print("role = \(Environment.scope.iamRole(account, key.userName))")
+            print("aws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")
+        }
+    }
+
+    struct SetQuota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-quota", abstract: "Set one account's value for a quota (\(Quotas.names.sorted().joined(separator: ", "))).")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Account id.") var account: String
+        @Option(help: "Quota name.") var name: String
+        @Option(help: "New value.") var value: Int
+
+        func run() async throws {
+            try await withDatabase(try db.config()) { database in
+                try await database.transaction { conn in
+                    try await Quotas.set(conn, account: account, name: name, value: value, logger: database.logger)
+                }
+            }
+            print("\(name) = \(value) for account \(account)")
+        }
+    }
 
     struct CreateAccount: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create-account", abstract: "Create an account (tenant); prints its 12-digit id.")

@@ -14,6 +14,7 @@ struct WorkerFlags: ParsableArguments {
 
     @Option(help: "Days of logs kept.") var logRetentionDays = 15
     @Option(help: "Days of per-task metrics and 1-minute metric rollups kept.") var metricRetentionDays = 15
+    @Option(help: "Days of audit trail kept.") var auditRetentionDays = 90
     @Option(help: "Seconds between computations of the built-in AWS/ECS metrics.") var metricsInterval = 15.0
     @Option(help: "Seconds between alarm evaluations.") var alarmInterval = 60.0
     @Option(help: "Seconds between auto scaling evaluations (target tracking, scheduled actions).") var scalingInterval = 60.0
@@ -26,8 +27,10 @@ struct WorkerFlags: ParsableArguments {
     }
 
     var sweep: StandardJobs.SweepSettings {
-        StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)),
-                                   logRetentionDays: logRetentionDays, metricRetentionDays: metricRetentionDays)
+        var settings = StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)),
+                                                  logRetentionDays: logRetentionDays, metricRetentionDays: metricRetentionDays)
+        settings.auditRetentionDays = auditRetentionDays
+        return settings
     }
 
     var options: WorkerOptions {

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -46,7 +47,7 @@ class Agent:
         Agent.next_range[0] += 300
         self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
-                     "--telemetry-interval", "1", *extra]
+                     "--telemetry-interval", "1", "--credentials-port", "0", *extra]
         self.env = dict(server.env, **tenant.env())
         self.log = open(f"{state_dir}.log", "a")
         self.process = None
@@ -299,3 +300,75 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
     assert max(d["Maximum"] for d in running["Datapoints"]) == 3
     aas.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=rid, ScalableDimension="ecs:service:DesiredCount")
     ecs.update_service(cluster="e2e-scale", service="hot", desiredCount=0)
+
+
+def test_task_role_credentials_reach_boto3_through_the_agent(server, tenant, tmp_path, agents):
+    ecs = ecs_client(server, tenant)
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName="app-role", PolicyName="list", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]}))
+    ecs.create_cluster(clusterName="e2e-role")
+    agents.append(Agent(server, tenant, "e2e-role", tmp_path / "agent"))
+    assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-role")["containerInstanceArns"])
+    script = ('echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo "token=$AWS_CONTAINER_AUTHORIZATION_TOKEN"; '
+              'wget -q -O - --header "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; '
+              'echo; sleep 600')
+    app = {"name": "app", "image": "localhost/busybox:latest", "memory": 16, "command": ["sh", "-c", script],
+           "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/role", "awslogs-stream-prefix": "app"}}}
+    ecs.register_task_definition(family="roled", taskRoleArn=role["Arn"], networkMode="host", containerDefinitions=[app])
+    ecs.create_service(cluster="e2e-role", serviceName="roled", taskDefinition="roled", desiredCount=1)
+    logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+
+    def printed():
+        lines = [e["message"] for e in logs.filter_log_events(logGroupName="/ecs/role")["events"]] \
+            if logs.describe_log_groups(logGroupNamePrefix="/ecs/role")["logGroups"] else []
+        return lines if any(line.startswith("{") for line in lines) else None
+
+    lines = wait_for(printed, seconds=60)
+    assert lines, "the container printed what the credentials endpoint answered"
+    uri = next(line[4:] for line in lines if line.startswith("uri="))
+    token = next(line[6:] for line in lines if line.startswith("token="))
+    answer = json.loads(next(line for line in lines if line.startswith("{")))
+    task_id = uri.rsplit("/", 1)[-1]
+    assert uri.startswith("http://127.0.0.1:") and answer["RoleArn"] == role["Arn"] and answer["AccessKeyId"].startswith("ASIA")
+
+    # The credentials the container got are the role's, for this task's session.
+    sts = boto3.client("sts", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=answer["AccessKeyId"],
+                       aws_secret_access_key=answer["SecretAccessKey"], aws_session_token=answer["Token"])
+    assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{tenant.account}:assumed-role/app-role/{task_id}"
+
+    # boto3 finds them by itself from the two variables the task has (its container credentials provider).
+    probe = ("import boto3, sys; s = boto3.Session(region_name='us-east-1'); e = sys.argv[1]; "
+             "print(s.client('sts', endpoint_url=e).get_caller_identity()['Arn']); "
+             "print(len(s.client('ecs', endpoint_url=e).list_clusters()['clusterArns']))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=uri, AWS_CONTAINER_AUTHORIZATION_TOKEN=token,
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_CONFIG_FILE="/dev/null")
+    out = subprocess.run(["python3", "-c", probe, server.endpoint], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    arn, clusters = out.stdout.split()
+    assert arn == f"arn:aws:sts::{tenant.account}:assumed-role/app-role/{task_id}" and int(clusters) >= 1
+    # The role's policy is all the task gets.
+    with pytest.raises(Exception) as e:
+        boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=answer["AccessKeyId"],
+                     aws_secret_access_key=answer["SecretAccessKey"], aws_session_token=answer["Token"]).create_cluster(clusterName="x")
+    assert "AccessDeniedException" in str(e.value)
+    # Another task's token does not open this task's credentials.
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(urllib.request.Request(uri, headers={"Authorization": "0" * 64}))
+    assert e.value.code == 401
+
+    # Deleting the role is allowed, as in IAM; the next refresh fails and says so in the service's events.
+    iam.delete_role_policy(RoleName="app-role", PolicyName="list")
+    iam.delete_role(RoleName="app-role")
+    instance = ecs.list_container_instances(cluster="e2e-role")["containerInstanceArns"][0].split("/")[-1]
+    status, refused = signed_request(server, tenant, "GET",
+                                     f"/agent/v1/clusters/e2e-role/container-instances/{instance}/tasks/{task_id}/credentials")
+    assert status == 403 and "does not exist" in refused["message"], refused
+    events = ecs.describe_services(cluster="e2e-role", services=["roled"])["services"][0]["events"]
+    assert any("could not refresh task role credentials" in ev["message"] for ev in events)

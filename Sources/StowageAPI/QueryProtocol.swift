@@ -1,0 +1,205 @@
+import Foundation
+import StowageModel
+
+/// A query-protocol answer (IAM, STS) before it is written as XML for the AWS door or JSON for REST.
+public indirect enum QueryValue: Sendable, Equatable {
+    case text(String)
+    case object([(String, QueryValue)])
+    case list([QueryValue])
+
+    public static func == (a: QueryValue, b: QueryValue) -> Bool {
+        switch (a, b) {
+        case (.text(let x), .text(let y)): x == y
+        case (.list(let x), .list(let y)): x == y
+        case (.object(let x), .object(let y)): x.map(\.0) == y.map(\.0) && x.map(\.1) == y.map(\.1)
+        default: false
+        }
+    }
+
+    static func date(_ date: Date) -> QueryValue { .text(UTCTime.rfc3339(date)) }
+    static func bool(_ value: Bool) -> QueryValue { .text(value ? "true" : "false") }
+    static func int(_ value: Int) -> QueryValue { .text(String(value)) }
+
+    func xml(into out: inout String) {
+        switch self {
+        case .text(let s): out += QueryProtocol.escape(s)
+        case .object(let fields):
+            for (name, value) in fields {
+                out += "<\(name)>"
+                value.xml(into: &out)
+                out += "</\(name)>"
+            }
+        case .list(let items):
+            for item in items {
+                out += "<member>"
+                item.xml(into: &out)
+                out += "</member>"
+            }
+        }
+    }
+
+    var json: Any {
+        switch self {
+        case .text(let s): s
+        case .object(let fields): Dictionary(fields.map { ($0.0, $0.1.json) }, uniquingKeysWith: { a, _ in a })
+        case .list(let items): items.map(\.json)
+        }
+    }
+}
+
+/// The form parameters of a query-protocol request: `Action=CreateUser&UserName=ci&Tags.member.1.Key=env…`.
+public struct QueryRequest: Sendable {
+    public var params: [String: String]
+
+    public init(params: [String: String]) { self.params = params }
+
+    /// Parses `application/x-www-form-urlencoded` (`+` is a space).
+    public init(form body: Data) {
+        var params: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { (String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String(s) }
+            params[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
+        }
+        self.params = params
+    }
+
+    /// REST bodies are JSON objects with the same member names; lists become `Name.member.N`.
+    public init(json body: Data) throws {
+        guard !body.isEmpty else { self.params = [:]; return }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw APIError.serialization("The request body must be a JSON object of parameters.")
+        }
+        var params: [String: String] = [:]
+        func flatten(_ prefix: String, _ value: Any) {
+            switch value {
+            case let s as String: params[prefix] = s
+            case let b as Bool: params[prefix] = b ? "true" : "false"
+            case let n as NSNumber: params[prefix] = n.stringValue
+            case let list as [Any]:
+                for (i, item) in list.enumerated() { flatten("\(prefix).member.\(i + 1)", item) }
+            case let object as [String: Any]:
+                for (k, v) in object { flatten("\(prefix).\(k)", v) }
+            default: break
+            }
+        }
+        for (k, v) in object { flatten(k, v) }
+        self.params = params
+    }
+
+    public var action: String { params["Action"] ?? "" }
+
+    public func string(_ name: String) -> String? { params[name].flatMap { $0.isEmpty ? nil : $0 } }
+
+    public func required(_ name: String) throws(APIError) -> String {
+        guard let value = string(name) else {
+            throw APIError("ValidationError", "1 validation error detected: Value null at '\(name.prefix(1).lowercased() + name.dropFirst())' failed to satisfy constraint: Member must not be null")
+        }
+        return value
+    }
+
+    public func int(_ name: String) throws(APIError) -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text) else { throw APIError("ValidationError", "\(name) must be an integer; got '\(text)'.") }
+        return value
+    }
+
+    public func bool(_ name: String) -> Bool? { string(name).map { $0.lowercased() == "true" } }
+
+    /// `Name.member.1`, `Name.member.2`, … in order.
+    public func list(_ name: String) -> [String] {
+        var out: [String] = []
+        var i = 1
+        while let value = params["\(name).member.\(i)"] { out.append(value); i += 1 }
+        return out
+    }
+
+    public func tags(_ name: String = "Tags") -> [Tag] {
+        var out: [Tag] = []
+        var i = 1
+        while let key = params["\(name).member.\(i).Key"] {
+            out.append(Tag(key: key, value: params["\(name).member.\(i).Value"] ?? ""))
+            i += 1
+        }
+        return out
+    }
+}
+
+/// A query-protocol action: parameters in, result fields out.
+public struct QueryAction: Sendable {
+    public let name: String
+    let run: @Sendable (QueryRequest, Caller) async throws -> [(String, QueryValue)]
+
+    init(_ name: String, _ run: @escaping @Sendable (QueryRequest, Caller) async throws -> [(String, QueryValue)]) {
+        self.name = name; self.run = run
+    }
+}
+
+/// Writing query-protocol answers the way botocore's XML parser reads them.
+public enum QueryProtocol {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.count)
+        for ch in s {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func namespace(_ service: String) -> String {
+        service == "sts" ? "https://sts.amazonaws.com/doc/2011-06-15/" : "https://iam.amazonaws.com/doc/2010-05-08/"
+    }
+
+    static func xml(action: String, service: String, fields: [(String, QueryValue)], requestId: String) -> Data {
+        var out = "<\(action)Response xmlns=\"\(namespace(service))\">"
+        if !fields.isEmpty {
+            out += "<\(action)Result>"
+            QueryValue.object(fields).xml(into: &out)
+            out += "</\(action)Result>"
+        }
+        out += "<ResponseMetadata><RequestId>\(escape(requestId))</RequestId></ResponseMetadata></\(action)Response>"
+        return Data(out.utf8)
+    }
+
+    static func errorXML(_ error: APIError, service: String, requestId: String) -> Data {
+        let type = error.awsStatus >= 500 ? "Receiver" : "Sender"
+        let out = "<ErrorResponse xmlns=\"\(namespace(service))\"><Error><Type>\(type)</Type><Code>\(escape(error.code))</Code>"
+            + "<Message>\(escape(error.message))</Message></Error><RequestId>\(escape(requestId))</RequestId></ErrorResponse>"
+        return Data(out.utf8)
+    }
+
+    static func json(_ fields: [(String, QueryValue)]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: QueryValue.object(fields).json, options: [.sortedKeys])
+    }
+}
+
+/// IAM and STS share the query protocol; the signature's credential scope says which one was meant.
+enum QueryDoors {
+    static func table(_ service: String) -> [String: QueryAction]? {
+        switch service {
+        case "iam": IAMActions.all
+        case "sts": STSActions.all
+        default: nil
+        }
+    }
+
+    static func run(_ q: QueryRequest, _ c: Caller, service explicit: String? = nil) async throws -> ([(String, QueryValue)], String) {
+        let service = explicit ?? c.signedService
+        guard let table = table(service) else {
+            throw APIError.unknownOperation("Form-encoded requests are accepted for iam and sts; this one was signed for '\(service)'.")
+        }
+        guard !q.action.isEmpty else { throw APIError("MissingAction", "The request must contain the parameter Action.") }
+        guard let action = table[q.action] else {
+            throw APIError("InvalidAction", "Could not find operation \(q.action) for \(service.uppercased()).")
+        }
+        c.trail.note(action: "\(service):\(action.name)", resources: [])
+        return (try await action.run(q, c), service)
+    }
+}

@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StowageModel
+
+/// Task role credentials as the agent holds them: fetched from the control plane on first use, and fetched
+/// again once less than a third of their lifetime is left, so a task never sees them expire.
+struct CachedCredentials {
+    var credentials: AgentProtocol.TaskCredentials
+    var fetched: Date
+    var expires: Date
+
+    var stale: Bool {
+        let now = Date()
+        return expires.timeIntervalSince(now) < expires.timeIntervalSince(fetched) / 3
+    }
+}
+
+extension Agent {
+    /// The token a task's containers present (AWS_CONTAINER_AUTHORIZATION_TOKEN): an HMAC of the task ARN
+    /// under the agent's key, so nothing needs storing and one task cannot read another's credentials.
+    nonisolated func credentialsToken(_ taskArn: String) -> String {
+        let key = SymmetricKey(data: Data(("stowage-task-credentials:" + config.credentialsKey).utf8))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(taskArn.utf8), using: key))
+    }
+
+    func setCredentialsPort(_ port: Int) { credentialsPort = port }
+
+    /// Answers one request of the credentials endpoint: (HTTP status, JSON body).
+    func taskCredentials(taskId: String, authorization: String?) async -> (Int, Data) {
+        func failure(_ status: Int, _ code: String, _ message: String) -> (Int, Data) {
+            (status, (try? JSONSerialization.data(withJSONObject: ["code": code, "message": message])) ?? Data())
+        }
+        guard let task = tasks.values.first(where: { $0.taskId == taskId }), task.assignment.taskDefinition.taskRoleArn != nil else {
+            return failure(404, "NotFound", "No task \(taskId) with a task role runs on this instance.")
+        }
+        guard let authorization, Self.constantTimeEqual(authorization, credentialsToken(task.arn)) else {
+            return failure(401, "Unauthorized", "The authorization token does not belong to task \(taskId).")
+        }
+        if let cached = credentialCache[taskId], !cached.stale {
+            return (200, (try? JSONEncoder().encode(cached.credentials)) ?? Data())
+        }
+        do {
+            let fresh: AgentProtocol.TaskCredentials = try await server.get(
+                "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/tasks/\(taskId)/credentials")
+            let expires = UTCTime.parseRFC3339(fresh.expiration).map(UTCTime.date(nanos:)) ?? Date().addingTimeInterval(900)
+            credentialCache[taskId] = CachedCredentials(credentials: fresh, fetched: Date(), expires: expires)
+            return (200, (try? JSONEncoder().encode(fresh)) ?? Data())
+        } catch {
+            logger.warning("task role credentials could not be refreshed", metadata: ["task": "\(taskId)", "error": "\(error)"])
+            if let cached = credentialCache[taskId], cached.expires > Date() {
+                return (200, (try? JSONEncoder().encode(cached.credentials)) ?? Data())
+            }
+            return failure(502, "RefreshFailed", "Credentials for task \(taskId) could not be refreshed: \(error)")
+        }
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// The credentials endpoint tasks reach on 127.0.0.1 (host networking): `GET /v1/credentials/{taskId}` with
+/// the task's token in Authorization. Port 0 picks a free port, which the agent then puts in the task's env.
+public struct TaskCredentialsServer: Service {
+    let agent: Agent
+    let host: String
+    let port: Int
+    let logger: Logger
+
+    public init(agent: Agent, host: String = "127.0.0.1", port: Int, logger: Logger) {
+        self.agent = agent; self.host = host; self.port = port; self.logger = logger
+    }
+
+    public func run() async throws {
+        let router = Router()
+        router.get("/v1/credentials/:task") { [agent] request, context -> Response in
+            let task = context.parameters.get("task") ?? ""
+            let (status, body) = await agent.taskCredentials(taskId: task, authorization: request.headers[.authorization])
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "stowage-agent"),
+            onServerRunning: { [agent, logger] channel in
+                let bound = channel.localAddress?.port ?? 0
+                await agent.setCredentialsPort(bound)
+                logger.info("task credentials endpoint listening", metadata: ["port": "\(bound)"])
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            // Without the endpoint, tasks with roles get no credentials; the agent itself keeps running.
+            logger.error("task credentials endpoint could not start", metadata: ["port": "\(port)", "error": "\(error)"])
+            try? await gracefulShutdown()
+        }
+    }
+}
