@@ -54,8 +54,13 @@ public final class PolicyAuthorizer: Authorizer {
         var policies: [PolicyDocument]
         var session: PolicyDocument?
         var principalTags: [String: String]
+        /// Every condition key and policy variable the policies read (lower-cased), in a fixed order: only
+        /// these are computed per request, and together with the action and resource they key the decisions.
+        var referenced: [String]
         var usesResourceTags: Bool
         var expires: Date
+        /// Decisions already made under this policy version, keyed by action, resource and referenced values.
+        var decisions: [String: Decision] = [:]
     }
 
     let database: Database
@@ -83,33 +88,31 @@ public final class PolicyAuthorizer: Authorizer {
 
     public func authorize(_ principal: Principal, action: String, resources: [String], context: AuthorizationContext) async throws(APIError) {
         try checkAccount(principal, action: action, resources: resources)
-        let entry = try await policies(for: principal)
-        var keys: [String: [String]] = [
-            "aws:sourceip": [context.sourceIp],
-            "aws:currenttime": [UTCTime.rfc3339(context.time)],
-            "aws:epochtime": [String(Int(context.time.timeIntervalSince1970))],
-            "aws:principalaccount": [principal.accountId],
-            "aws:principalarn": [principal.role.map { scope.iamRole(principal.accountId, $0) } ?? principal.arn],
-            "aws:principaltype": [principal.role == nil ? "User" : "AssumedRole"],
-            "aws:userid": [principal.accessKeyId],
-        ]
-        if principal.role == nil { keys["aws:username"] = [principal.userName] }
-        for (k, v) in entry.principalTags { keys["aws:principaltag/\(k.lowercased())"] = [v] }
-        if let tags = context.requestTags {
-            for (k, v) in tags { keys["aws:requesttag/\(k.lowercased())"] = [v] }
-            keys["aws:tagkeys"] = Array(tags.keys)
-        }
-        for (k, v) in context.keys { keys[k.lowercased()] = [v] }
+        let key = cacheKey(principal)
+        let entry = try await policies(for: principal, key: key)
         for resource in resources.isEmpty ? ["*"] : resources {
-            var perResource = keys
-            if perResource["ecs:cluster"] == nil, let cluster = Self.cluster(of: resource) { perResource["ecs:cluster"] = [cluster] }
+            var resourceTags: [String: String] = [:]
             if entry.usesResourceTags, resource != "*", let lookup = context.resourceTags {
-                let tags: [String: String]
-                do { tags = try await lookup(resource) } catch { throw .server("Reading the resource's tags failed.") }
-                for (k, v) in tags { perResource["aws:resourcetag/\(k.lowercased())"] = [v] }
+                do { resourceTags = try await lookup(resource) } catch { throw .server("Reading the resource's tags failed.") }
             }
-            let decision = PolicyEvaluator.decide(AccessRequest(action: action, resource: resource, keys: perResource),
+            var keys: [String: [String]] = [:]
+            var memo = action + "\u{1}" + resource
+            for name in entry.referenced {
+                let value = Self.value(of: name, principal: principal, resource: resource, context: context,
+                                       principalTags: entry.principalTags, resourceTags: resourceTags, scope: scope)
+                if let value { keys[name] = value }
+                memo += "\u{1}" + (value?.joined(separator: "\u{2}") ?? "\u{3}")
+            }
+            let decision: Decision
+            if let known = entry.decisions[memo] {
+                decision = known
+            } else {
+                decision = PolicyEvaluator.decide(AccessRequest(action: action, resource: resource, keys: keys),
                                                   identity: entry.policies, session: entry.session)
+                entries.withLock { entries in
+                    if entries[key]?.decisions.count ?? .max < 4096 { entries[key]?.decisions[memo] = decision }
+                }
+            }
             switch decision {
             case .allowed: continue
             case .explicitlyDenied:
@@ -118,6 +121,34 @@ public final class PolicyAuthorizer: Authorizer {
                 let why = entry.session == nil ? "no identity-based policy allows" : "no identity-based or session policy allows"
                 throw .accessDenied("User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource) because \(why) the \(action) action")
             }
+        }
+    }
+
+    /// One condition key's value(s) for this request, or nil when the request has none.
+    static func value(of name: String, principal: Principal, resource: String, context: AuthorizationContext,
+                      principalTags: [String: String], resourceTags: [String: String], scope: ARNScope) -> [String]? {
+        func tag(_ tags: [String: String]?, _ prefix: String) -> [String]? {
+            let wanted = name.dropFirst(prefix.count)
+            return tags?.first { $0.key.lowercased() == wanted }.map { [$0.value] }
+        }
+        switch name {
+        case "aws:sourceip": return [context.sourceIp]
+        case "aws:currenttime": return [UTCTime.rfc3339(context.time)]
+        case "aws:epochtime": return [String(Int(context.time.timeIntervalSince1970))]
+        case "aws:principalaccount": return [principal.accountId]
+        case "aws:principalarn": return [principal.role.map { scope.iamRole(principal.accountId, $0) } ?? principal.arn]
+        case "aws:principaltype": return [principal.role == nil ? "User" : "AssumedRole"]
+        case "aws:userid": return [principal.accessKeyId]
+        case "aws:username": return principal.role == nil ? [principal.userName] : nil
+        case "aws:tagkeys": return context.requestTags.map { Array($0.keys).sorted() }
+        case "ecs:cluster":
+            if let given = context.keys.first(where: { $0.key.lowercased() == name }) { return [given.value] }
+            return cluster(of: resource).map { [$0] }
+        default:
+            if name.hasPrefix("aws:principaltag/") { return tag(principalTags, "aws:principaltag/") }
+            if name.hasPrefix("aws:requesttag/") { return tag(context.requestTags, "aws:requesttag/") }
+            if name.hasPrefix("aws:resourcetag/") { return tag(resourceTags, "aws:resourcetag/") }
+            return context.keys.first { $0.key.lowercased() == name }.map { [$0.value] }
         }
     }
 
@@ -133,8 +164,11 @@ public final class PolicyAuthorizer: Authorizer {
         }
     }
 
-    func policies(for principal: Principal) async throws(APIError) -> Entry {
-        let key = "\(principal.accountId)|\(principal.policyOwner)|\(principal.sessionPolicy == nil ? "" : principal.accessKeyId)"
+    func cacheKey(_ principal: Principal) -> String {
+        "\(principal.accountId)|\(principal.policyOwner)|\(principal.sessionPolicy == nil ? "" : principal.accessKeyId)"
+    }
+
+    func policies(for principal: Principal, key: String) async throws(APIError) -> Entry {
         let now = clock.now()
         if let hit = entries.withLock({ $0[key] }), hit.expires > now { return hit }
         loads.add(1, ordering: .relaxed)
@@ -154,11 +188,15 @@ public final class PolicyAuthorizer: Authorizer {
             }
         }
         let session = principal.sessionPolicy.flatMap { try? PolicyDocument.parse($0, maxSize: .max) }
-        let usesTags = (policies + (session.map { [$0] } ?? [])).contains { policy in
-            policy.statements.contains { $0.conditions.contains { $0.key.hasPrefix("aws:resourcetag/") } }
+        var referenced = Set<String>()
+        for policy in policies + (session.map { [$0] } ?? []) {
+            for statement in policy.statements {
+                for condition in statement.conditions { referenced.insert(condition.key) }
+                for pattern in statement.resources?.values ?? [] { referenced.formUnion(PolicyEvaluator.variables(in: pattern)) }
+            }
         }
-        let entry = Entry(policies: policies, session: session, principalTags: loaded.tags, usesResourceTags: usesTags,
-                          expires: now.addingTimeInterval(ttl))
+        let entry = Entry(policies: policies, session: session, principalTags: loaded.tags, referenced: referenced.sorted(),
+                          usesResourceTags: referenced.contains { $0.hasPrefix("aws:resourcetag/") }, expires: now.addingTimeInterval(ttl))
         entries.withLock { entries in
             if entries.count >= 100_000 { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry

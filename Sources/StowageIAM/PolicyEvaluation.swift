@@ -158,6 +158,18 @@ public enum PolicyEvaluator {
         return conditionsHold(statement.conditions, request)
     }
 
+    /// The lower-cased names of the policy variables a resource pattern uses.
+    public static func variables(in pattern: String) -> [String] {
+        var out: [String] = []
+        var rest = Substring(pattern)
+        while let open = rest.range(of: "${"), let close = rest[open.upperBound...].firstIndex(of: "}") {
+            let name = rest[open.upperBound..<close].lowercased()
+            if !["*", "?", "$"].contains(name) { out.append(name) }
+            rest = rest[rest.index(after: close)...]
+        }
+        return out
+    }
+
     /// Policy variables (`${aws:PrincipalTag/stowage:cluster}`) take the request's value; a variable the
     /// request has no value for makes the pattern match nothing, as in IAM.
     static func substitute(_ pattern: String, _ keys: [String: [String]]) -> String? {
