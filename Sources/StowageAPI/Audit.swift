@@ -73,12 +73,17 @@ public final class AuditLog: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.interval)
+                if Task.isCancelled { break }
                 do { try await self.flush() } catch {
                     self.database.logger.warning("audit flush failed; kept pending", metadata: ["error": "\(error)"])
                 }
             }
         }
-        try? await flush()
+        // The last events are written outside the cancelled task, before the database client stops.
+        let log = self
+        do { try await Task { try await log.flush() }.value } catch {
+            database.logger.error("audit events lost at shutdown", metadata: ["error": "\(error)"])
+        }
     }
 
     func lookup(account: String, _ query: AuditQuery) async throws -> [AuditEvent] {

@@ -94,7 +94,7 @@ public struct TaskCredentialsServer: Service {
             },
             logger: logger)
         do {
-            try await app.runService()
+            try await app.run()
         } catch {
             // Without the endpoint, tasks with roles get no credentials; the agent itself keeps running.
             logger.error("task credentials endpoint could not start", metadata: ["port": "\(port)", "error": "\(error)"])

@@ -23,6 +23,7 @@ public struct StoredRole: Sendable, Equatable {
     }
 }
 
+/// A user row as IAM answers it (GetUser, ListUsers).
 public struct StoredUser: Sendable, Equatable {
     public var name: String
     public var userId: String
@@ -30,6 +31,7 @@ public struct StoredUser: Sendable, Equatable {
     public var createdAt: Date
 }
 
+/// A group row; its members and policies are separate rows.
 public struct StoredGroup: Sendable, Equatable {
     public var name: String
     public var groupId: String
@@ -37,6 +39,7 @@ public struct StoredGroup: Sendable, Equatable {
     public var createdAt: Date
 }
 
+/// A customer managed policy with its attachment count, as GetPolicy/ListPolicies answer it.
 public struct StoredPolicy: Sendable, Equatable {
     public var name: String
     public var policyId: String
@@ -48,6 +51,7 @@ public struct StoredPolicy: Sendable, Equatable {
     public var updatedAt: Date
 }
 
+/// One of a managed policy's (at most five) versions, kept as written.
 public struct StoredPolicyVersion: Sendable, Equatable {
     public var version: Int
     public var document: String
@@ -59,6 +63,7 @@ public struct StoredPolicyVersion: Sendable, Equatable {
     }
 }
 
+/// Temporary credentials as stored: the secret sealed, the token only as its hash.
 public struct StoredSession: Sendable, Equatable {
     public var accessKeyId: String
     public var roleName: String

@@ -42,9 +42,12 @@ struct Dev: AsyncParsableCommand {
         var agentLine = "  agent:        none (--no-agent)"
         if !noAgent {
             let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent")
-            let agent = Agent(config: AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local"),
+            var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
+            config.credentialsKey = key.secret
+            let agent = Agent(config: config,
                               server: ServerClient(endpoint: endpoint, accessKeyId: key.id, secret: key.secret, region: Environment.scope.region),
                               runtime: runtime, logger: Environment.logger("stowage.agent"))
+            extra.append(TaskCredentialsServer(agent: agent, port: 51679, logger: Environment.logger("stowage.agent")))
             extra.append(AgentService(agent: agent))
             agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
         }

@@ -262,7 +262,7 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
     ecs.create_cluster(clusterName="e2e-scale")
     agents.append(Agent(server, tenant, "e2e-scale", tmp_path / "agent"))
     assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-scale")["containerInstanceArns"])
-    burn_until = int(time.time()) + 75
+    burn_until = int(time.time()) + 100
     burner = {"name": "burner", "image": "localhost/busybox:latest", "memory": 16, "cpu": 256,
               "environment": [{"name": "UNTIL", "value": str(burn_until)}],
               "command": ["sh", "-c", "while [ $(date +%s) -lt $UNTIL ]; do :; done; while true; do sleep 1; done"]}
@@ -285,7 +285,16 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
                                      Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
                                      StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Average", "Maximum"])
     assert any(d["Average"] > 50 for d in stats["Datapoints"]), stats
-    assert wait_for(lambda: len(tasks_of(ecs, "e2e-scale", "hot")) == 3, seconds=60)
+    # Three tasks actually RUNNING (not only desired), and the RunningTaskCount rollup saw them while they were.
+    assert wait_for(lambda: [t for t in tasks_of(ecs, "e2e-scale", "hot") if t["lastStatus"] == "RUNNING"][2:], seconds=60)
+
+    def running_max():
+        points = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="RunningTaskCount",
+                                          Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
+                                          StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Maximum"])["Datapoints"]
+        return max((d["Maximum"] for d in points), default=0)
+
+    assert wait_for(lambda: running_max() == 3, seconds=30), running_max()
     assert wait_for(lambda: desired() == 1, seconds=200), "when the burn stops the service scales back in"
     activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=rid)["ScalingActivities"]
     causes = [a["Cause"] for a in activities]
@@ -294,10 +303,6 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
     assert all(a["StatusCode"] == "Successful" for a in activities)
     events = [e["message"] for e in ecs.describe_services(cluster="e2e-scale", services=["hot"])["services"][0]["events"]]
     assert any("auto scaling set the desired count from 1 to 3" in m for m in events), events
-    running = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="RunningTaskCount",
-                                       Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
-                                       StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Maximum"])
-    assert max(d["Maximum"] for d in running["Datapoints"]) == 3
     aas.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=rid, ScalableDimension="ecs:service:DesiredCount")
     ecs.update_service(cluster="e2e-scale", service="hot", desiredCount=0)
 
