@@ -78,7 +78,8 @@ CREATE TABLE iam_inline_policies (
     PRIMARY KEY (account_id, principal_kind, principal_name, policy_name)
 );
 
--- Bumped by every IAM write of an account: the version authorization caches are keyed by.
+-- The account's policy version: every IAM write bumps it (which also orders an account's IAM writes)
+-- and NOTIFYs stowage_iam, on which every server drops that account's cached policies and decisions.
 CREATE TABLE iam_epochs (
     account_id   text PRIMARY KEY REFERENCES accounts (account_id),
     epoch        bigint NOT NULL DEFAULT 0

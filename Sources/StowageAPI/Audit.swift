@@ -106,6 +106,7 @@ public struct PolicyInvalidator: Service {
                 do {
                     try await services.database.client.withConnection { conn in
                         try await conn.listen(on: IAMStore.channel) { notifications in
+                            authorizer.invalidateAll()
                             for try await notification in notifications { authorizer.invalidate(account: notification.payload) }
                         }
                     }

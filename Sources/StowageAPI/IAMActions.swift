@@ -37,7 +37,7 @@ enum IAMActions {
             QueryAction("ListRolePolicies", { try await listInline($0, $1, kind: .role) }),
             QueryAction("ListUserPolicies", { try await listInline($0, $1, kind: .user) }),
             QueryAction("ListGroupPolicies", { try await listInline($0, $1, kind: .group) }),
-        ] + PrincipalKind.allKinds.flatMap { kind in [
+        ] + PrincipalKind.allCases.flatMap { kind in [
             QueryAction("Attach\(kind.title)Policy", { try await attach($0, $1, kind: kind, attached: true) }),
             QueryAction("Detach\(kind.title)Policy", { try await attach($0, $1, kind: kind, attached: false) }),
             QueryAction("ListAttached\(kind.title)Policies", { try await listAttached($0, $1, kind: kind) }),
@@ -658,6 +658,5 @@ enum IAMActions {
 }
 
 extension PrincipalKind {
-    static let allKinds: [PrincipalKind] = [.user, .role, .group]
     var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }

@@ -2,19 +2,10 @@ import Foundation
 import StowageModel
 
 /// A query-protocol answer (IAM, STS) before it is written as XML for the AWS door or JSON for REST.
-public indirect enum QueryValue: Sendable, Equatable {
+public indirect enum QueryValue: Sendable {
     case text(String)
     case object([(String, QueryValue)])
     case list([QueryValue])
-
-    public static func == (a: QueryValue, b: QueryValue) -> Bool {
-        switch (a, b) {
-        case (.text(let x), .text(let y)): x == y
-        case (.list(let x), .list(let y)): x == y
-        case (.object(let x), .object(let y)): x.map(\.0) == y.map(\.0) && x.map(\.1) == y.map(\.1)
-        default: false
-        }
-    }
 
     static func date(_ date: Date) -> QueryValue { .text(UTCTime.rfc3339(date)) }
     static func bool(_ value: Bool) -> QueryValue { .text(value ? "true" : "false") }

@@ -79,6 +79,9 @@ public final class PolicyAuthorizer: Authorizer {
     /// How many times policies were read from the database (the cache's effect, for tests).
     public var loadCount: Int { loads.load(ordering: .relaxed) }
 
+    /// Drops every cached policy: notifications may have been missed while the LISTEN connection was down.
+    public func invalidateAll() { entries.withLock { $0.removeAll() } }
+
     /// Drops an account's cached policies: its IAM data changed.
     public func invalidate(account: String) {
         entries.withLock { entries in

@@ -5,7 +5,7 @@ import StowageModel
 import StowageStore
 
 /// Which kind of IAM identity a row belongs to, as stored in `principal_kind`.
-public enum PrincipalKind: String, Sendable { case user, role, group }
+public enum PrincipalKind: String, Sendable, CaseIterable { case user, role, group }
 
 /// A role as stored: the trust policy is kept as written, so Get returns the user's own text.
 public struct StoredRole: Sendable, Equatable {
@@ -91,10 +91,6 @@ public struct IAMStore: Sendable {
         try await conn.query("SELECT pg_notify(\(Self.channel), \(account))", logger: logger)
     }
 
-    public func epoch(_ conn: PostgresConnection, account: String) async throws -> Int {
-        try await conn.first("SELECT epoch FROM iam_epochs WHERE account_id = \(account)", as: Int.self, logger: logger) ?? 0
-    }
-
     /// A user's or role's tags (IAM tags, stored as ECS-style key/value pairs).
     public func tags(_ conn: PostgresConnection, account: String, kind: PrincipalKind, name: String) async throws -> [Tag] {
         let text: String?
@@ -118,9 +114,10 @@ public struct IAMStore: Sendable {
 
     // MARK: users
 
-    public func users(_ conn: PostgresConnection, account: String) async throws -> [StoredUser] {
+    public func users(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [StoredUser] {
         let rows = try await conn.query("""
-            SELECT user_name, user_id, path, created_at FROM users WHERE account_id = \(account) ORDER BY user_name
+            SELECT user_name, user_id, path, created_at FROM users
+            WHERE account_id = \(account) AND (\(name ?? "") = '' OR user_name = \(name ?? "")) ORDER BY user_name
             """, logger: logger)
         var out: [StoredUser] = []
         for try await (name, id, path, created) in rows.decode((String, String, String, Date).self) {
@@ -130,7 +127,7 @@ public struct IAMStore: Sendable {
     }
 
     public func user(_ conn: PostgresConnection, account: String, name: String) async throws -> StoredUser? {
-        try await users(conn, account: account).first { $0.name == name }
+        try await users(conn, account: account, name: name).first
     }
 
     public func createUser(_ conn: PostgresConnection, account: String, name: String, userId: String, path: String) async throws {
