@@ -41,10 +41,8 @@ struct ClusterActions {
         try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
         let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
         let record = try await c.services.database.transaction { conn in
-            let clusters = try await conn.first("""
-                SELECT count(*)::bigint FROM clusters WHERE account_id = \(c.account) AND status = 'ACTIVE' AND cluster_name <> \(name)
-                """, as: Int.self, logger: c.logger) ?? 0
-            try await c.services.quotas.check(conn, account: c.account, name: "clusters", count: clusters + 1, what: "Active clusters")
+            let clusters = try await c.services.clusters.activeCount(conn, account: c.account, excluding: name)
+            try await c.services.quotas.check(conn, account: c.account, [("clusters", clusters + 1, "Active clusters")])
             return try await c.services.clusters.create(
                 conn, account: c.account, name: name, settings: settings, configuration: input.configuration,
                 tags: input.tags ?? [])

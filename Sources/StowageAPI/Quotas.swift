@@ -89,12 +89,15 @@ public final class Quotas: Sendable {
         return out
     }
 
-    /// Refuses a write that would take a count past the account's limit; runs inside the writing transaction,
-    /// reading the override there so a just-changed quota applies.
-    public func check(_ conn: PostgresConnection, account: String, name: String, count: Int, what: String) async throws {
-        let limit = try await load(conn, account: account)[name] ?? defaults.values[name] ?? .max
-        guard count <= limit else {
-            throw APIError("LimitExceededException", "\(what) would be \(count), over this account's limit of \(limit) (quota \(name)).")
+    /// Refuses a write that would take any of these counts past the account's limit; runs inside the writing
+    /// transaction, reading the overrides there (once) so a just-changed quota applies.
+    public func check(_ conn: PostgresConnection, account: String, _ counts: [(name: String, count: Int, what: String)]) async throws {
+        let overrides = try await load(conn, account: account)
+        for (name, count, what) in counts {
+            let limit = overrides[name] ?? defaults.values[name] ?? .max
+            guard count <= limit else {
+                throw APIError("LimitExceededException", "\(what) would be \(count), over this account's limit of \(limit) (quota \(name)).")
+            }
         }
     }
 

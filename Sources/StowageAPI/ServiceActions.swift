@@ -133,14 +133,11 @@ struct ServiceActions {
         return try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster)
             let store = c.services.ecsServices
-            let services = try await conn.first("""
-                SELECT count(*)::bigint FROM services WHERE account_id = \(c.account) AND cluster_name = \(cluster)
-                  AND status <> 'INACTIVE' AND service_name <> \(name)
-                """, as: Int.self, logger: c.logger) ?? 0
-            try await c.services.quotas.check(conn, account: c.account, name: "services-per-cluster", count: services + 1,
-                                              what: "Services in cluster \(cluster)")
-            try await c.services.quotas.check(conn, account: c.account, name: "tasks-per-service", count: input.desiredCount ?? 0,
-                                              what: "The desired count of service \(name)")
+            let services = try await store.liveCount(conn, account: c.account, cluster: cluster, excluding: name)
+            try await c.services.quotas.check(conn, account: c.account, [
+                ("services-per-cluster", services + 1, "Services in cluster \(cluster)"),
+                ("tasks-per-service", input.desiredCount ?? 0, "The desired count of service \(name)"),
+            ])
             if let existing = try await store.get(conn, account: c.account, cluster: cluster, names: [name], lock: true).first {
                 if existing.status != "INACTIVE" {
                     if let token = input.clientToken, existing.clientToken == token {
@@ -197,8 +194,7 @@ struct ServiceActions {
             _ = try await ClusterActions.active(conn, c, cluster)
             let store = c.services.ecsServices
             if let desired = input.desiredCount {
-                try await c.services.quotas.check(conn, account: c.account, name: "tasks-per-service", count: desired,
-                                                  what: "The desired count of service \(name)")
+                try await c.services.quotas.check(conn, account: c.account, [("tasks-per-service", desired, "The desired count of service \(name)")])
             }
             guard var service = try await store.get(conn, account: c.account, cluster: cluster, names: [name], lock: true).first else {
                 throw serviceNotFound(name)

@@ -72,7 +72,7 @@ extension Services {
                 return []
             }
         }
-        return Dictionary(tags.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { _, b in b })
+        return tags.dictionary
     }
 }
 
@@ -100,7 +100,7 @@ public struct Caller: Sendable {
                           requestTags: [Tag]? = nil) async throws(APIError) {
         var all = keys
         if let cluster { all["ecs:cluster"] = cluster }
-        let tags = requestTags.map { Dictionary($0.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { _, b in b }) }
+        let tags = requestTags?.dictionary
         let context = AuthorizationContext(sourceIp: sourceIp, time: services.clock.now(), requestTags: tags, keys: all,
                                            resourceTags: { [services, account] arn in try await services.resourceTags(account: account, arn: arn) })
         trail.note(action: action, resources: resources)

@@ -40,11 +40,8 @@ struct TaskDefinitionActions {
             try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
         }
         let record = try await c.services.database.transaction { conn in
-            let active = try await conn.first("""
-                SELECT count(*)::bigint FROM task_definitions WHERE account_id = \(c.account) AND family = \(family) AND status = 'ACTIVE'
-                """, as: Int.self, logger: c.logger) ?? 0
-            try await c.services.quotas.check(conn, account: c.account, name: "revisions-per-family", count: active + 1,
-                                              what: "Active revisions of family \(family)")
+            let active = try await c.services.taskDefinitions.activeRevisions(conn, account: c.account, family: family)
+            try await c.services.quotas.check(conn, account: c.account, [("revisions-per-family", active + 1, "Active revisions of family \(family)")])
             return try await c.services.taskDefinitions.register(
                 conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import StowageIAM
 import StowageModel
 
 /// Task role credentials as the agent holds them: fetched from the control plane on first use, and fetched
@@ -37,7 +38,7 @@ extension Agent {
         guard let task = tasks.values.first(where: { $0.taskId == taskId }), task.assignment.taskDefinition.taskRoleArn != nil else {
             return failure(404, "NotFound", "No task \(taskId) with a task role runs on this instance.")
         }
-        guard let authorization, Self.constantTimeEqual(authorization, credentialsToken(task.arn)) else {
+        guard let authorization, SigV4.constantTimeEqual(authorization, credentialsToken(task.arn)) else {
             return failure(401, "Unauthorized", "The authorization token does not belong to task \(taskId).")
         }
         if let cached = credentialCache[taskId], !cached.stale {
@@ -56,12 +57,6 @@ extension Agent {
             }
             return failure(502, "RefreshFailed", "Credentials for task \(taskId) could not be refreshed: \(error)")
         }
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

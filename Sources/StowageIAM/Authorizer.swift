@@ -226,7 +226,7 @@ public final class PolicyAuthorizer: Authorizer {
             }
             documents += try await store.inline(conn, account: account, kind: kind, name: name).map(\.document)
         }
-        return (documents, Dictionary(tags.compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { a, _ in a }))
+        return (documents, tags.dictionary)
     }
 
     /// A managed policy's default document, built-in or the account's own.

@@ -112,7 +112,8 @@ public enum SigV4 {
         return UTCTime.parseRFC3339(rfc3339).map(UTCTime.date(nanos:))
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    /// Compares secrets (signatures, tokens) without leaking where they differ through timing.
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var diff: UInt8 = 0

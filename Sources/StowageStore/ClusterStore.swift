@@ -112,6 +112,13 @@ public struct ClusterStore: Sendable {
             """, logger: logger)
     }
 
+    /// Active clusters of the account other than `excluding`, for the clusters quota.
+    public func activeCount(_ conn: PostgresConnection, account: String, excluding name: String) async throws -> Int {
+        try await conn.first("""
+            SELECT count(*)::bigint FROM clusters WHERE account_id = \(account) AND status = 'ACTIVE' AND cluster_name <> \(name)
+            """, as: Int.self, logger: logger) ?? 0
+    }
+
     public func setTags(_ conn: PostgresConnection, account: String, name: String, tags: [Tag]) async throws {
         let tagsJSON = try ECSJSON.encodeString(tags)
         try await conn.query("""

@@ -167,6 +167,14 @@ public struct ServiceStore: Sendable {
 
     // MARK: Events
 
+    /// Services of a cluster that are not INACTIVE, other than `excluding`, for the services-per-cluster quota.
+    public func liveCount(_ conn: PostgresConnection, account: String, cluster: String, excluding name: String) async throws -> Int {
+        try await conn.first("""
+            SELECT count(*)::bigint FROM services WHERE account_id = \(account) AND cluster_name = \(cluster)
+              AND status <> 'INACTIVE' AND service_name <> \(name)
+            """, as: Int.self, logger: logger) ?? 0
+    }
+
     public func addEvents(_ conn: PostgresConnection, account: String, cluster: String, service: String, _ messages: [String]) async throws {
         for message in messages {
             try await conn.query("""

@@ -25,6 +25,13 @@ public struct TaskDefinitionStore: Sendable {
         """
 
     /// Takes the family's next revision number and stores the body under it.
+    /// ACTIVE revisions of a family, for the revisions-per-family quota.
+    public func activeRevisions(_ conn: PostgresConnection, account: String, family: String) async throws -> Int {
+        try await conn.first("""
+            SELECT count(*)::bigint FROM task_definitions WHERE account_id = \(account) AND family = \(family) AND status = 'ACTIVE'
+            """, as: Int.self, logger: logger) ?? 0
+    }
+
     public func register(_ conn: PostgresConnection, account: String, body: TaskDefinition, tags: [Tag],
                          registeredBy: String) async throws -> TaskDefinitionRecord {
         let family = body.family ?? ""

@@ -6,6 +6,13 @@ public struct Tag: Codable, Sendable, Equatable, Hashable {
     public init(key: String, value: String) { self.key = key; self.value = value }
 }
 
+extension Array where Element == Tag {
+    /// Key to value, as policy conditions read tags (aws:RequestTag/…, aws:ResourceTag/…); the last of a repeated key wins.
+    public var dictionary: [String: String] {
+        Dictionary(compactMap { t in t.key.map { ($0, t.value ?? "") } }, uniquingKeysWith: { _, b in b })
+    }
+}
+
 public struct KeyValuePair: Codable, Sendable, Equatable, Hashable {
     public var name: String?
     public var value: String?
