@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export STOWAGE_DATABASE_URL=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport")
+export STOWAGE_DATABASE_URL=$("$bin" postgres start --unsafe-fast --dir "$tmp/pg" --port "$pgport")
 export STOWAGE_SERVER_KEY=$(openssl rand -base64 32)
 export LOG_LEVEL=warning
 "$bin" migrate >/dev/null

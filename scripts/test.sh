@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! url=$("$bin" postgres start --dir "$tmp/pg" --port "$pgport"); then
+if ! url=$("$bin" postgres start --unsafe-fast --dir "$tmp/pg" --port "$pgport"); then
     echo "could not start PostgreSQL: $url" >&2
     cat "$tmp/pg/server.log" >&2 2>/dev/null
     exit 1

@@ -33,6 +33,27 @@ public struct APIMetrics: Sendable {
             .increment(by: Int64(count))
     }
 
+    /// Metric samples agents dropped (buffer full while the server was unreachable, or refused), by cluster.
+    public func droppedMetricSamples(cluster: String, count: Int) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "agent", metricName: "dropped_metric_samples", unitName: "total",
+            helpText: "Metric samples agents dropped"), labels: [("cluster", cluster)])
+            .increment(by: Int64(count))
+    }
+
+    /// What input cleaning changed: cleaned or dropped records are counted, never silent.
+    public enum Cleaned: String, Sendable {
+        /// NUL characters replaced by U+FFFD in agent reports and log lines.
+        case nulCharacters = "nul_characters"
+    }
+
+    public func cleaned(_ kind: Cleaned, count: Int) {
+        registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "input", metricName: "cleaned", unitName: "total",
+            helpText: "Input the server cleaned instead of refusing, by kind"), labels: [("kind", kind.rawValue)])
+            .increment(by: Int64(count))
+    }
+
     /// The exposition text, with the pool gauges refreshed at scrape time.
     public func render(connectionsInUse: Int, maxConnections: Int) -> [UInt8] {
         registry.makeGauge(descriptor: MetricNameDescriptor(

@@ -42,13 +42,17 @@ struct AgentActions {
     static func snapshot(cluster: String, id: String, arn: String, reference: String, _ c: Caller) async throws
         -> AgentProtocol.DesiredTasks
     {
-        try await c.services.database.transaction { conn in
+        // The heartbeat commits on its own, before and apart from the read, so it never waits on a lock.
+        let reconnected = try await c.services.database.withConnection { conn in
+            try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
+        }
+        if reconnected {
+            try await c.services.database.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
+        }
+        return try await c.services.database.transaction { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
-            if try await c.services.instances.heartbeat(conn, account: c.account, cluster: cluster, id: id) {
-                try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
-            }
             let version = try await c.services.tasks.desiredVersion(conn, account: c.account, cluster: cluster, instance: id)
-            let live = try await c.services.tasks.live(conn, account: c.account, cluster: cluster).filter { $0.instanceId == id }
+            let live = try await c.services.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
             var definitions: [String: TaskDefinition] = [:]
             var tasks: [AgentProtocol.AssignedTask] = []
             for t in live.sorted(by: { $0.id < $1.id }) {
@@ -87,7 +91,11 @@ struct AgentActions {
             reports.append((try TaskActions.taskId(report.taskArn, cluster: cluster), report))
         }
         try await c.authorize("ecs:SubmitTaskStateChange", [arn])
+        let reconnected = try await c.services.database.withConnection { conn in
+            try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
+        }
         return try await c.services.database.transaction { conn in
+            if reconnected { try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             let known = try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: reports.map(\.id))
             let mine = Dictionary(known.filter { $0.instanceId == id }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import StowageIAM
 import StowageModel
+import StowageStore
 
 /// The request context: Hummingbird's core storage, whose logger already carries the request id on every line.
 public struct StowageContext: RequestContext {
@@ -44,6 +45,17 @@ public enum Door: Sendable {
     }
 }
 
+/// How a door's request body is checked before decoding.
+public enum InputRules: Sendable {
+    case json(numbers: RequestBodyCheck.Numbers, nul: RequestBodyCheck.NUL)
+    case form
+
+    /// AWS shapes: NUL refused, numbers as the models declare them.
+    public static let aws = InputRules.json(numbers: .awsShapes, nul: .refuse)
+    /// The agent's protocol: 64-bit counters, and NULs that containers printed replaced and counted.
+    public static let agent = InputRules.json(numbers: .any, nul: .replace)
+}
+
 /// A handler's answer before it becomes an HTTP response.
 public struct Reply: Sendable {
     public var status: Int
@@ -71,6 +83,7 @@ public struct Gateway: Sendable {
 
     public func serve(
         _ request: Request, context: StowageContext, door: Door, action: @autoclosure () -> String,
+        input: InputRules = .aws, texts: [(member: String, value: String)] = [],
         _ body: @Sendable (Caller, Data) async throws -> Reply
     ) async -> Response {
         let started = ContinuousClock.now
@@ -87,7 +100,8 @@ public struct Gateway: Sendable {
                                         sourceIp: context.sourceIp, signedService: verified.service)
             caller = verifiedCaller
             try await services.quotas.admit(account: verified.principal.accountId, action: actionName)
-            reply = try await body(verifiedCaller, try inflated(bytes, request: request))
+            for text in texts { try RequestBodyCheck.text(text.value, member: text.member) }
+            reply = try await body(verifiedCaller, try checked(try inflated(bytes, request: request), input))
         } catch {
             let apiError = Self.apiError(from: error, logger: logger)
             let body: Data
@@ -143,6 +157,22 @@ public struct Gateway: Sendable {
         }
     }
 
+    /// Every body is checked against what the store can hold before a handler decodes it.
+    func checked(_ body: Data, _ rules: InputRules) throws -> Data {
+        switch rules {
+        case .form:
+            for (name, value) in QueryRequest(form: body).params {
+                try RequestBodyCheck.text(name, member: "A parameter name")
+                try RequestBodyCheck.text(value, member: name)
+            }
+            return body
+        case .json(let numbers, let nul):
+            let (clean, replaced) = try RequestBodyCheck.check(body, numbers: numbers, nul: nul)
+            if replaced > 0 { services.metrics.cleaned(.nulCharacters, count: replaced) }
+            return clean
+        }
+    }
+
     func signable(_ request: Request, body: Data) -> SignableRequest {
         var headers: [String: [String]] = [:]
         for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
@@ -156,6 +186,7 @@ public struct Gateway: Sendable {
         switch error {
         case let e as APIError: return e
         case let e as DecodingError: return decodingError(e)
+        case let e where DatabaseUnavailable.matches(e): return .unavailable()
         default: return .server()
         }
     }

@@ -7,16 +7,26 @@ import StowageModel
 public enum APIRouter {
     /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
     public static var routeList: [String] {
-        ["GET /healthz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
+        ["GET /healthz", "GET /readyz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
     }
 
     public static func build(services: Services) -> Router<StowageContext> {
         let router = Router(context: StowageContext.self)
         let gateway = Gateway(services: services)
 
+        // Liveness: the process answers, within a second, whatever the database does; the body says how the
+        // database is. A supervisor restarts on this; it must not restart servers because PostgreSQL is down.
         router.get("/healthz") { _, _ in
             let up = await services.database.ping()
-            let body = up ? #"{"status":"ok"}"# : #"{"status":"database unreachable"}"#
+            let body = up ? #"{"database":"up","status":"ok"}"# : #"{"database":"unreachable","status":"ok"}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+
+        // Readiness: whether a load balancer should send this server traffic (503 while the database is down).
+        router.get("/readyz") { _, _ in
+            let up = await services.database.ping()
+            let body = up ? #"{"status":"ready"}"# : #"{"status":"database unreachable"}"#
             return Response(status: up ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: body)))
         }
@@ -37,7 +47,7 @@ public enum APIRouter {
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
             let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
             if target.isEmpty, contentType.hasPrefix("application/x-www-form-urlencoded") {
-                return await gateway.serve(request, context: context, door: .query, action: "Query") { caller, body in
+                return await gateway.serve(request, context: context, door: .query, action: "Query", input: .form) { caller, body in
                     let form = QueryRequest(form: body)
                     let (fields, service) = try await QueryDoors.run(form, caller)
                     return Reply(body: QueryProtocol.xml(action: form.action, service: service, fields: fields, requestId: caller.requestId))
@@ -69,7 +79,10 @@ public enum APIRouter {
                     query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
                 }
                 let call = (path: path, query: query)
-                return await gateway.serve(request, context: context, door: .rest, action: route.action) { caller, body in
+                let texts = path.map { (member: $0.key, value: $0.value) }
+                    + query.flatMap { name, values in values.map { (member: name, value: $0) } }
+                return await gateway.serve(request, context: context, door: .rest, action: route.action,
+                                           input: route.path.hasPrefix("/agent/") ? .agent : .aws, texts: texts) { caller, body in
                     try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
                 }
             }

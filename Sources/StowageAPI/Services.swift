@@ -42,7 +42,11 @@ public struct Services: Sendable {
         self.iam = IAMStore(logger: database.logger)
         let cache = CredentialCache(ttl: credentialTTL, clock: clock)
         self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy] keyId in
-            try await tenancy.credential(for: keyId)
+            do {
+                return try await tenancy.credential(for: keyId)
+            } catch where DatabaseUnavailable.matches(error) {
+                throw APIError.unavailable()
+            }
         }
         let logger = database.logger
         self.clusters = ClusterStore(logger: logger)

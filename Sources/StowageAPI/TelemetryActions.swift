@@ -42,6 +42,10 @@ struct TelemetryActions {
                 try await store.insertLogs(conn, account: c.account, group: batch.logGroupName, stream: batch.logStreamName, batch.events)
             }
         }
+        if let samples = input.droppedMetricSamples, samples > 0 {
+            c.services.metrics.droppedMetricSamples(cluster: cluster, count: samples)
+            c.logger.warning("agent dropped metric samples", metadata: ["instance": "\(arn)", "dropped": "\(samples)"])
+        }
         if input.droppedLogLines > 0 {
             c.services.metrics.droppedLogLines(cluster: cluster, count: input.droppedLogLines)
             c.logger.warning("agent dropped log lines", metadata: ["instance": "\(arn)", "dropped": "\(input.droppedLogLines)"])

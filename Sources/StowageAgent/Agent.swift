@@ -23,6 +23,14 @@ public struct AgentConfig: Sendable {
     /// Keys the per-task authorization tokens of the credentials endpoint (the agent's own secret), so a
     /// restarted agent recognizes the tokens of containers it started before.
     public var credentialsKey: String = ""
+    /// Longest wait between retries when the server cannot be reached. It must stay well inside the
+    /// control plane's heartbeat window (30 s by default) so that an agent is heard again as soon as the
+    /// control plane is back; each wait is jittered between half and all of it so agents do not return in step.
+    public var maxBackoff: Double = 10
+    /// Most task states in one report; more changes go in further reports, so a report never exceeds the body limit.
+    public var reportBatch = 100
+    /// Metric samples buffered while the server is unreachable before the oldest are dropped (and counted).
+    public var metricBufferSamples = 20_000
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),
@@ -78,6 +86,8 @@ struct LocalTask {
     var stopRequested = false
     /// What was last reported, so only changes are sent.
     var reported: String?
+    /// Stopped and its containers removed: forgotten once its final state is acknowledged.
+    var finished = false
 
     var arn: String { assignment.taskArn }
     var taskId: String { arn.split(separator: "/").last.map(String.init) ?? arn }
@@ -123,6 +133,11 @@ public actor Agent {
     var credentialsPort: Int?
     var credentialCache: [String: CachedCredentials] = [:]
     var shipping = false
+    /// One state report in flight at a time; changes made meanwhile ride in the next one.
+    var reporting = false
+    var reportAgain = false
+    /// Stop reports for tasks this host does not run, waiting to go out with the next report.
+    var directStates: [String: AgentProtocol.TaskState] = [:]
 
     public init(config: AgentConfig, server: ServerClient, runtime: any ContainerRuntime, logger: Logger) {
         self.config = config
@@ -145,9 +160,10 @@ public actor Agent {
             } catch {
                 // The server may not be up yet, or unreachable for a while: keep trying.
                 if Task.isCancelled { throw CancellationError() }
-                logger.warning("registration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try await Task.sleep(for: .seconds(backoff))
-                backoff = min(30, backoff * 2)
+                let wait = Self.jittered(backoff)
+                logger.warning("registration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+                try await Task.sleep(for: .seconds(wait))
+                backoff = min(config.maxBackoff, backoff * 2)
             }
         }
         for container in try await runtime.list(label: instanceFilter) {
@@ -251,10 +267,15 @@ public actor Agent {
                 } else {
                     logger.warning("poll failed; containers keep running", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
                 }
-                try? await Task.sleep(for: .seconds(backoff))
-                backoff = min(30, backoff * 2)
+                try? await Task.sleep(for: .seconds(Self.jittered(backoff)))
+                backoff = min(config.maxBackoff, backoff * 2)
             }
         }
+    }
+
+    /// Between half and all of `seconds`, so agents that lost the server together do not return together.
+    static func jittered(_ seconds: Double) -> Double {
+        seconds * Double.random(in: 0.5...1.0)
     }
 
     /// Level-triggered: the whole desired set in, the runtime brought to it.
@@ -290,20 +311,35 @@ public actor Agent {
                 self.orphansCleaned()
             }
         }
-        if !direct.isEmpty { Task { await self.send(direct) } }
+        if !direct.isEmpty {
+            for state in direct { directStates[state.taskArn] = state }
+            Task { await self.reportChanges() }
+        }
     }
 
     func orphansCleaned() { cleaningOrphans = false }
 
+    /// Removes containers of tasks the server does not know, all at once: after a long host loss there may be
+    /// many, and each stop can take its whole timeout.
     func removeOrphans(wanted: Set<String>) async {
         guard let listed = try? await runtime.list(label: instanceFilter) else { return }
-        for container in listed {
+        let orphans = listed.filter { container in
             let task = container.labels[AgentProtocol.taskLabel] ?? ""
-            guard tasks[task] == nil, !wanted.contains(task) else { continue }
+            return tasks[task] == nil && !wanted.contains(task)
+        }
+        guard !orphans.isEmpty else { return }
+        for container in orphans {
             logger.info("removing container of a task the server does not know", metadata: ["container": "\(container.name)"])
-            try? await runtime.stop(container.id, timeout: 5)
-            try? await runtime.remove(container.id)
-            adoptable[task] = nil
+            adoptable[container.labels[AgentProtocol.taskLabel] ?? ""] = nil
+        }
+        let runtime = self.runtime
+        await withTaskGroup(of: Void.self) { group in
+            for container in orphans {
+                group.addTask {
+                    try? await runtime.stop(container.id, timeout: 5)
+                    try? await runtime.remove(container.id)
+                }
+            }
         }
     }
 
@@ -449,7 +485,9 @@ public actor Agent {
             if let id = container.id { try? await runtime.remove(id) }
         }
         forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
-        tasks[arn] = nil
+        // Forgotten only once its STOPPED state is acknowledged (the report may still be on its way).
+        tasks[arn]?.finished = true
+        if let task = tasks[arn], task.reported == task.signature { tasks[arn] = nil }
     }
 
     func discard(_ arn: String) async {
@@ -543,13 +581,38 @@ public actor Agent {
         return lastSequence
     }
 
-    /// Sends every task whose state changed since its last report, in one batch.
+    /// Sends every task whose state changed since its last report. At most one report is in flight: a call
+    /// made meanwhile only asks the running one to go round again, so a burst of 200 task transitions costs a
+    /// handful of reports, not one each. Each report holds at most `reportBatch` tasks. What fails to send
+    /// stays unacknowledged and goes out with the next report (the monitor calls this every second).
     func reportChanges() async {
-        let changed = tasks.values.filter { $0.signature != $0.reported }
-        guard !changed.isEmpty else { return }
-        if await send(changed.map(\.report)) {
-            for task in changed { tasks[task.arn]?.reported = task.signature }
+        if reporting {
+            reportAgain = true
+            return
         }
+        reporting = true
+        defer { reporting = false }
+        repeat {
+            reportAgain = false
+            let changed = tasks.values.filter { $0.signature != $0.reported }.sorted { $0.arn < $1.arn }
+            let direct = directStates.values.sorted { $0.taskArn < $1.taskArn }
+            guard !changed.isEmpty || !direct.isEmpty else { return }
+            let states = changed.map { ($0.arn, $0.signature, $0.report) } + direct.map { ($0.taskArn, "", $0) }
+            var start = 0
+            while start < states.count {
+                let chunk = states[start..<min(states.count, start + max(1, config.reportBatch))]
+                guard await send(chunk.map(\.2)) else { return }
+                for (arn, signature, _) in chunk {
+                    if signature.isEmpty {
+                        directStates[arn] = nil
+                        continue
+                    }
+                    tasks[arn]?.reported = signature
+                    if let task = tasks[arn], task.finished, task.reported == task.signature { tasks[arn] = nil }
+                }
+                start += chunk.count
+            }
+        } while reportAgain
     }
 
     @discardableResult

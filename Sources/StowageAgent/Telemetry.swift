@@ -13,6 +13,8 @@ struct TelemetryState {
     var logs: [LogKey: [AgentProtocol.LogEvent]] = [:]
     var bufferedLines = 0
     var dropped = 0
+    /// Metric samples dropped because the buffer was full or the server refused them, since the last shipment.
+    var droppedSamples = 0
 
     struct LogKey: Hashable { var task: String; var group: String; var stream: String }
 
@@ -28,6 +30,16 @@ struct TelemetryState {
         logs[key] = events + (logs[key] ?? [])
         bufferedLines += events.count
         trim(limit: limit)
+    }
+
+    /// Adds metric samples; past the limit the oldest are dropped and counted.
+    mutating func add(_ samples: [AgentProtocol.MetricSample], limit: Int, atFront: Bool = false) {
+        if atFront { metrics.insert(contentsOf: samples, at: 0) } else { metrics.append(contentsOf: samples) }
+        if metrics.count > limit {
+            let excess = metrics.count - limit
+            metrics.removeFirst(excess)
+            droppedSamples += excess
+        }
     }
 
     mutating func trim(limit: Int) {
@@ -85,7 +97,7 @@ extension Agent {
                     sample.networkTxBytes = stats.networkTxBytes.map(Int64.init)
                     sample.blockReadBytes = stats.blockReadBytes.map(Int64.init)
                     sample.blockWriteBytes = stats.blockWriteBytes.map(Int64.init)
-                    telemetry.metrics.append(sample)
+                    telemetry.add([sample], limit: config.metricBufferSamples)
                 }
                 guard let key = Self.logDestination(task, container) else { continue }
                 let cursor = telemetry.logCursor[id]
@@ -100,8 +112,9 @@ extension Agent {
                 guard let newest = fresh.map(\.nanos).max() else { continue }
                 let atNewest = fresh.filter { $0.nanos == newest }.count
                 telemetry.logCursor[id] = (newest, newest == cursor?.nanos ? (cursor?.taken ?? 0) + atNewest : atNewest)
+                // A NUL a container printed is kept visible (U+FFFD) but cannot break a shipment.
                 telemetry.buffer(key, fresh.map { AgentProtocol.LogEvent(timestamp: Int64($0.timestamp.timeIntervalSince1970 * 1000),
-                                                                          message: $0.message) },
+                                                                          message: $0.message.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")) },
                                  limit: config.logBufferLines)
             }
         }
@@ -114,7 +127,7 @@ extension Agent {
         guard !shipping else { return }
         shipping = true
         defer { shipping = false }
-        while !telemetry.metrics.isEmpty || telemetry.bufferedLines > 0 || telemetry.dropped > 0 {
+        while !telemetry.metrics.isEmpty || telemetry.bufferedLines > 0 || telemetry.dropped > 0 || telemetry.droppedSamples > 0 {
             var budget = 5000
             var batches: [AgentProtocol.LogBatch] = []
             for key in Array(telemetry.logs.keys) where budget > 0 {
@@ -128,15 +141,26 @@ extension Agent {
             let metrics = Array(telemetry.metrics.prefix(2000))
             telemetry.metrics.removeFirst(metrics.count)
             let dropped = telemetry.dropped
+            let droppedSamples = telemetry.droppedSamples
             telemetry.dropped = 0
+            telemetry.droppedSamples = 0
             do {
+                var shipment = AgentProtocol.Telemetry(metrics: metrics, logs: batches, droppedLogLines: dropped)
+                shipment.droppedMetricSamples = droppedSamples
                 let _: AgentProtocol.TelemetryAnswer = try await server.post(
-                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/telemetry",
-                    AgentProtocol.Telemetry(metrics: metrics, logs: batches, droppedLogLines: dropped))
+                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/telemetry", shipment)
+            } catch let error as APIError where (400..<500).contains(error.awsStatus) && error.awsStatus != 429 && error.awsStatus != 403 {
+                // The server refused this shipment's content: retrying the same bytes would block every later
+                // shipment of this host, so it is dropped and counted in the next one.
+                logger.error("telemetry shipment refused; dropping it", metadata: ["error": "\(error)"])
+                telemetry.dropped += dropped + batches.reduce(0) { $0 + $1.events.count }
+                telemetry.droppedSamples += droppedSamples + metrics.count
+                return
             } catch {
                 logger.warning("telemetry shipment failed; keeping it buffered", metadata: ["error": "\(error)"])
-                telemetry.metrics.insert(contentsOf: metrics, at: 0)
+                telemetry.add(metrics, limit: config.metricBufferSamples, atFront: true)
                 telemetry.dropped += dropped
+                telemetry.droppedSamples += droppedSamples
                 for batch in batches {
                     telemetry.requeue(TelemetryState.LogKey(task: batch.taskArn, group: batch.logGroupName, stream: batch.logStreamName),
                                       batch.events, limit: config.logBufferLines)

@@ -96,7 +96,9 @@ public final class PolicyAuthorizer: Authorizer {
         for resource in resources.isEmpty ? ["*"] : resources {
             var resourceTags: [String: String] = [:]
             if entry.usesResourceTags, resource != "*", let lookup = context.resourceTags {
-                do { resourceTags = try await lookup(resource) } catch { throw .server("Reading the resource's tags failed.") }
+                do { resourceTags = try await lookup(resource) } catch {
+                    throw DatabaseUnavailable.matches(error) ? .unavailable() : .server("Reading the resource's tags failed.")
+                }
             }
             var keys: [String: [String]] = [:]
             var memo = action + "\u{1}" + resource
@@ -182,7 +184,7 @@ public final class PolicyAuthorizer: Authorizer {
                 try await self.documents(conn, account: account, principal: principal)
             }
         } catch {
-            throw .server("Loading the caller's policies failed.")
+            throw DatabaseUnavailable.matches(error) ? .unavailable() : .server("Loading the caller's policies failed.")
         }
         var policies: [PolicyDocument] = []
         for text in loaded.documents {

@@ -46,7 +46,13 @@ public struct SigV4Verifier: Sendable {
             credential = cached
         } else {
             let found: Credential?
-            do { found = try await lookup(parsed.accessKeyId) } catch { throw .server("Credential lookup failed.") }
+            do {
+                found = try await lookup(parsed.accessKeyId)
+            } catch let error as APIError {
+                throw error
+            } catch {
+                throw .server("Credential lookup failed.")
+            }
             guard let found else { throw .unrecognizedClient() }
             cache.put(parsed.accessKeyId, found)
             credential = found

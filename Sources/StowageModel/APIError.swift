@@ -47,6 +47,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func server(_ message: String = "An internal error occurred.") -> APIError {
         APIError("ServerException", message, awsStatus: 500)
     }
+    /// A control-plane fault (the database did not answer in time): 503 with the name the AWS SDKs retry on.
+    public static func unavailable(_ message: String = "The service is temporarily unavailable: the database did not answer in time. Retry the request.") -> APIError {
+        APIError("ServiceUnavailableException", message, awsStatus: 503)
+    }
     public static func missingAuthentication(_ message: String = "Missing Authentication Token") -> APIError {
         APIError("MissingAuthenticationTokenException", message, awsStatus: 403)
     }

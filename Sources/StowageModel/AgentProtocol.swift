@@ -137,6 +137,8 @@ extension AgentProtocol {
         public var logs: [LogBatch]
         /// Log lines the agent dropped because its buffer was full, since its previous shipment.
         public var droppedLogLines: Int
+        /// Metric samples the agent dropped (buffer full, or a shipment the server refused) since its previous shipment.
+        public var droppedMetricSamples: Int?
         public init(metrics: [MetricSample], logs: [LogBatch], droppedLogLines: Int) {
             self.metrics = metrics; self.logs = logs; self.droppedLogLines = droppedLogLines
         }

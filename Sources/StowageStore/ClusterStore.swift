@@ -150,3 +150,29 @@ public struct ClusterStore: Sendable {
             registeredInstances: count, runningTasks: running, pendingTasks: pending, activeServices: services)
     }
 }
+
+extension ClusterStore {
+    /// What the control plane decided about the cluster as a whole (mass silence, rate-limited host loss).
+    public func addEvents(_ conn: PostgresConnection, account: String, cluster: String, _ messages: [String]) async throws {
+        for message in messages {
+            try await conn.query("""
+                INSERT INTO cluster_events (account_id, cluster_name, event_id, message)
+                VALUES (\(account), \(cluster), \(UUID().uuidString.lowercased()), \(message))
+                """, logger: logger)
+        }
+    }
+
+    /// The latest cluster events, newest first.
+    public func events(_ conn: PostgresConnection, account: String, cluster: String, limit: Int = 100) async throws -> [ServiceEvent] {
+        let rows = try await conn.query("""
+            SELECT event_id, created_at, message FROM cluster_events
+            WHERE account_id = \(account) AND cluster_name = \(cluster)
+            ORDER BY created_at DESC LIMIT \(limit)
+            """, logger: logger)
+        var result: [ServiceEvent] = []
+        for try await (id, at, message) in rows.decode((String, Date, String).self) {
+            result.append(ServiceEvent(id: id, createdAt: at, message: message))
+        }
+        return result
+    }
+}

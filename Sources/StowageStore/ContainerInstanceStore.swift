@@ -156,27 +156,13 @@ public struct ContainerInstanceStore: Sendable {
 }
 
 extension ContainerInstanceStore {
-    /// Records an agent report's sequence number and heartbeat; false when the report is not newer than the last one.
+    /// Records an agent report's sequence number; false when the report is not newer than the last one.
+    /// The heartbeat is recorded apart (`heartbeat`), so polls never wait on a report's row lock.
     public func recordReport(_ conn: PostgresConnection, account: String, cluster: String, id: String, sequence: Int64) async throws -> Bool {
         try await conn.first("""
-            UPDATE container_instances SET report_sequence = \(sequence), last_heartbeat_at = now(), agent_connected = true
+            UPDATE container_instances SET report_sequence = \(sequence)
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) AND report_sequence < \(sequence)
             RETURNING 1
             """, as: Int.self, logger: logger) != nil
-    }
-}
-
-extension ContainerInstanceStore {
-    /// Records that the agent is alive; true when it had been marked disconnected (it just came back).
-    public func heartbeat(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws -> Bool {
-        let wasConnected = try await conn.first("""
-            SELECT agent_connected FROM container_instances
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) FOR UPDATE
-            """, as: Bool.self, logger: logger) ?? true
-        try await conn.query("""
-            UPDATE container_instances SET last_heartbeat_at = now(), agent_connected = true
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id)
-            """, logger: logger)
-        return !wasConnected
     }
 }

@@ -26,7 +26,36 @@ public final class Database: Sendable {
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         leased.add(1, ordering: .relaxed)
         defer { leased.subtract(1, ordering: .relaxed) }
-        return try await client.withConnection { try await body($0) }
+        return try await leasing { conn in try await body(conn) }
+    }
+
+    /// Leases a connection, giving up after `config.acquireTimeout`: with the database down or the pool
+    /// exhausted a request fails fast (503) instead of queueing for a minute. Only the wait for the lease
+    /// is bounded; once the body runs it runs to completion.
+    private func leasing<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await withoutActuallyEscaping(body) { escapable in
+            let work = UncheckedBody(run: escapable)
+            let acquired = AcquiredFlag()
+            let timeout = config.acquireTimeout
+            return try await withThrowingTaskGroup(of: R?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { conn in
+                        acquired.set()
+                        return try await work.run(conn)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    if !acquired.isSet { throw DatabaseUnavailable(reason: "no database connection within \(timeout)") }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let value = next { return value }
+                }
+                throw DatabaseUnavailable(reason: "the connection lease ended without an answer")
+            }
+        }
     }
 
     /// Every write goes through here: all of it commits or none of it does. A transaction PostgreSQL chose as
@@ -37,7 +66,9 @@ public final class Database: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await client.withTransaction(logger: logger) { try await body($0) }
+                return try await leasing { conn in
+                    try await conn.withTransaction(logger: logger) { try await body($0) }
+                }
             } catch let error as PostgresTransactionError {
                 // The handler's own error (a validation failure, say) is what the caller must see; the rollback is done.
                 if let closureError = error.closureError, error.rollbackError == nil {
@@ -54,18 +85,71 @@ public final class Database: Sendable {
         }
     }
 
-    /// Whether the database answers, for `/healthz`.
-    public func ping() async -> Bool {
-        do {
-            return try await withConnection { conn in
-                let rows = try await conn.query("SELECT 1", logger: logger)
-                for try await value in rows.decode(Int.self) { return value == 1 }
+    /// Whether the database answers within `deadline`, for `/healthz` and `/readyz`: never hangs on a
+    /// database that accepts connections but does not answer.
+    public func ping(deadline: Duration = .milliseconds(800)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    return try await self.withConnection { conn in
+                        let rows = try await conn.query("SELECT 1", logger: self.logger)
+                        for try await value in rows.decode(Int.self) { return value == 1 }
+                        return false
+                    }
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
                 return false
             }
-        } catch {
-            return false
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
     }
+}
+
+/// The database could not be reached in time: a fault of the control plane, not of the request, so the
+/// API answers 503 and the AWS SDKs retry.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { "database unavailable: \(reason)" }
+
+    /// Whether an error thrown by a database call means the database (not the statement) failed: no
+    /// connection in time, a refused or dropped connection, or the server shutting down.
+    public static func matches(_ error: any Error) -> Bool {
+        if error is DatabaseUnavailable { return true }
+        if let transaction = error as? PostgresTransactionError {
+            return [transaction.beginError, transaction.closureError, transaction.commitError, transaction.rollbackError]
+                .contains { $0.map(matches) ?? false }
+        }
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
+             .unexpectedBackendMessage, .failedToAddSSLHandler:
+            return true
+        default:
+            // 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 08xxx (connection exceptions).
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        }
+    }
+}
+
+/// The lease body, carried into the child task that holds the connection; the task group awaits that task
+/// before `leasing` returns, so the non-escaping closure never outlives its caller.
+private struct UncheckedBody<R>: @unchecked Sendable {
+    let run: (PostgresConnection) async throws -> R
+}
+
+/// Set once the lease is granted, so the timer knows the wait is over.
+private final class AcquiredFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 }
 
 extension PostgresConnection {

@@ -13,6 +13,9 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var maxConnections: Int
+    /// Longest wait for a pooled connection before a request fails with 503 instead of hanging
+    /// (`?acquire_timeout=` seconds in the URL, or STOWAGE_DB_ACQUIRE_TIMEOUT).
+    public var acquireTimeout: Duration = .seconds(3)
 
     public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, user: String,
                 password: String? = nil, database: String, maxConnections: Int = 16) {
@@ -34,6 +37,9 @@ public struct DatabaseConfig: Sendable, Equatable {
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         database = path.isEmpty ? "stowage" : path
         maxConnections = query["pool"].flatMap(Int.init) ?? 16
+        if let seconds = query["acquire_timeout"].flatMap(Double.init), seconds > 0 {
+            acquireTimeout = .milliseconds(Int64(seconds * 1000))
+        }
     }
 
     /// The same server, another database: used to create and drop test databases.
@@ -59,6 +65,8 @@ public struct DatabaseConfig: Sendable, Equatable {
         }
         config.options.maximumConnections = maxConnections
         config.options.minimumConnections = 0
+        // A database that does not answer is found out within the acquire timeout, not after a TCP timeout.
+        config.options.connectTimeout = acquireTimeout
         return config
     }
 }

@@ -134,6 +134,15 @@ public struct TaskStore: Sendable {
             """, logger: logger))
     }
 
+    /// The live tasks bound to one instance: an agent's poll costs O(its own tasks), not O(the cluster's).
+    public func live(_ conn: PostgresConnection, account: String, cluster: String, instance: String) async throws -> [TaskRecord] {
+        try await records(conn.query("""
+            SELECT \(unescaped: Self.columns) FROM tasks
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(instance) AND last_status <> 'STOPPED'
+            ORDER BY task_id
+            """, logger: logger))
+    }
+
     /// The service's live tasks and those that stopped within `recent` seconds (the circuit breaker counts them).
     public func ofService(_ conn: PostgresConnection, account: String, cluster: String, service: String,
                           recent: TimeInterval = 3600) async throws -> [TaskRecord] {

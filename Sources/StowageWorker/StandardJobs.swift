@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import StowageIAM
 import StowageModel
+import StowageScheduler
 import StowageStore
 import StowageTelemetry
 
@@ -45,12 +46,20 @@ public enum StandardJobs {
          PeriodicJob(kind: JobKind.evaluateScaling, every: monitoring.scalingInterval)]
     }
 
-    /// When an agent counts as gone: no heartbeat (poll or report) for `timeout` seconds marks its instance
-    /// disconnected; `grace` seconds more and its tasks are stopped as "Host lost" so services replace them.
+    /// When an agent counts as gone: no heartbeat (poll or report) the control plane could have heard for
+    /// `timeout` seconds marks its instance disconnected; `grace` seconds more and its tasks are stopped as
+    /// "Host lost" so services replace them, unless the cluster is in mass silence, and never more than the
+    /// rate limit allows per sweep (see `HostLoss`).
     public struct SweepSettings: Sendable {
         public var timeout: TimeInterval
         public var grace: TimeInterval
         public var interval: TimeInterval
+        /// A cluster with more than this share of its instances silent at once stops nothing.
+        public var massSilenceShare = 0.5
+        /// At most this share of a cluster's instances (at least one) has its tasks stopped per sweep.
+        public var stopsPerSweepShare = 0.1
+        /// A control plane that has not ticked for this many seconds cannot hear agents: the sweep judges nobody.
+        public var tickTolerance: TimeInterval = HeartbeatStore.tickTolerance
         /// Days of logs and of per-task metrics kept (whole daily partitions are dropped).
         public var logRetentionDays: Int
         public var metricRetentionDays: Int
@@ -61,53 +70,52 @@ public enum StandardJobs {
             self.timeout = timeout; self.grace = grace; self.interval = interval
             self.logRetentionDays = logRetentionDays; self.metricRetentionDays = metricRetentionDays
         }
+
+        var hostLoss: HostLoss.Settings {
+            HostLoss.Settings(timeout: timeout, grace: grace, massSilenceShare: massSilenceShare, stopsPerSweepShare: stopsPerSweepShare)
+        }
     }
 
-    /// Instances that never heartbeated (registered through the API, with no agent) are left alone.
+    /// Judges silent agents only on time the control plane could hear them: while the servers' tick is stale
+    /// (database was down, no server running) nobody is judged, and afterwards silence counts from recovery.
     static func sweepInstances(_ context: JobContext, _ settings: SweepSettings) async throws {
+        let heartbeats = HeartbeatStore(logger: context.logger)
         try await context.database.transaction { conn in
+            guard let pulse = try await heartbeats.controlPlane(conn) else { return }
+            guard pulse.sinceTick <= settings.tickTolerance else {
+                context.logger.warning("host-loss sweep skipped: the control plane has not heard agents recently",
+                                       metadata: ["seconds_since_tick": "\(pulse.sinceTick)"])
+                return
+            }
+            let rows = try await heartbeats.sweepView(conn)
+            let byCluster = Dictionary(grouping: rows) { "\($0.account)/\($0.cluster)" }
             let queue = JobQueue(logger: context.logger)
-            let lost = try await conn.query("""
-                UPDATE container_instances SET agent_connected = false
-                WHERE agent_connected AND status <> 'INACTIVE' AND last_heartbeat_at IS NOT NULL
-                  AND last_heartbeat_at < now() - make_interval(secs => \(settings.timeout))
-                RETURNING account_id, cluster_name, instance_id
-                """, logger: context.logger)
-            var clusters = Set<String>()
-            var lostCount = 0
-            for try await (account, cluster, _) in lost.decode((String, String, String).self) {
-                clusters.insert("\(account)/\(cluster)")
-                lostCount += 1
+            var disconnected = 0, stoppedInstances = 0
+            for key in byCluster.keys.sorted() {
+                guard let members = byCluster[key], let first = members.first else { continue }
+                let decision = HostLoss.decide(
+                    cluster: first.cluster,
+                    members.map { HostLoss.Instance(id: $0.instanceId, connected: $0.connected, silence: $0.silence, liveTasks: $0.liveTasks) },
+                    settings.hostLoss)
+                guard !decision.disconnect.isEmpty || !decision.stop.isEmpty || !decision.events.isEmpty else { continue }
+                let (account, cluster) = (first.account, first.cluster)
+                try await heartbeats.markDisconnected(conn, account: account, cluster: cluster, ids: decision.disconnect)
+                let services = try await heartbeats.stopLostTasks(conn, account: account, cluster: cluster, ids: decision.stop)
+                try await ClusterStore(logger: context.logger).addEvents(conn, account: account, cluster: cluster, decision.events)
+                if decision.massSilence, !decision.events.isEmpty {
+                    let store = ServiceStore(logger: context.logger)
+                    for service in try await store.live(conn, account: account, cluster: cluster) {
+                        try await store.addEvents(conn, account: account, cluster: cluster, service: service.name, decision.events)
+                    }
+                }
+                for service in services.sorted() { try await queue.reconcile(conn, account: account, cluster: cluster, service: service) }
+                if !decision.disconnect.isEmpty || !decision.stop.isEmpty { try await queue.place(conn, account: account, cluster: cluster) }
+                disconnected += decision.disconnect.count
+                stoppedInstances += decision.stop.count
+                for event in decision.events { context.logger.warning("host-loss sweep", metadata: ["event": "\(event)"]) }
             }
-            let stopped = try await conn.query("""
-                UPDATE tasks t SET last_status = 'STOPPED', desired_status = 'STOPPED', stopped_at = now(),
-                       stopping_at = COALESCE(t.stopping_at, now()),
-                       stopped_reason = COALESCE(t.stopped_reason, 'Host lost: container instance ' || t.instance_id || ' stopped reporting'),
-                       stop_code = COALESCE(t.stop_code, 'ServiceSchedulerInitiated'), version = t.version + 1
-                FROM container_instances ci
-                WHERE ci.account_id = t.account_id AND ci.cluster_name = t.cluster_name AND ci.instance_id = t.instance_id
-                  AND NOT ci.agent_connected AND ci.status <> 'INACTIVE'
-                  AND ci.last_heartbeat_at < now() - make_interval(secs => \(settings.timeout + settings.grace))
-                  AND t.last_status <> 'STOPPED'
-                RETURNING t.account_id, t.cluster_name, t.service_name
-                """, logger: context.logger)
-            var services = Set<String>()
-            var stoppedCount = 0
-            for try await (account, cluster, service) in stopped.decode((String, String, String?).self) {
-                clusters.insert("\(account)/\(cluster)")
-                if let service { services.insert("\(account)/\(cluster)/\(service)") }
-                stoppedCount += 1
-            }
-            for key in services {
-                let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
-                try await queue.reconcile(conn, account: parts[0], cluster: parts[1], service: parts[2])
-            }
-            for key in clusters {
-                let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-                try await queue.place(conn, account: parts[0], cluster: parts[1])
-            }
-            if lostCount + stoppedCount > 0 {
-                context.logger.warning("host-loss sweep", metadata: ["disconnected": "\(lostCount)", "tasks_stopped": "\(stoppedCount)"])
+            if disconnected + stoppedInstances > 0 {
+                context.logger.warning("host-loss sweep", metadata: ["disconnected": "\(disconnected)", "instances_lost": "\(stoppedInstances)"])
             }
         }
     }

@@ -29,6 +29,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "49153-65535"
     @Option(help: "Seconds between metrics and log shipments.") var telemetryInterval = 10.0
     @Option(help: "Log lines buffered before the oldest are dropped (and counted).") var logBufferLines = 10_000
+    @Option(help: "Longest wait in seconds between retries to an unreachable server (jittered; keep it well inside the worker's --heartbeat-timeout).")
+    var maxBackoff = 10.0
     @Option(help: "Port of the task role credentials endpoint on 127.0.0.1 (0 picks a free one; ECS's agent uses 51679).")
     var credentialsPort = 51679
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
@@ -56,6 +58,8 @@ struct AgentCommand: AsyncParsableCommand {
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
         config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
         config.logBufferLines = logBufferLines
+        guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }
+        config.maxBackoff = maxBackoff
         config.credentialsKey = credentials.secret
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),

@@ -14,7 +14,11 @@ struct DatabaseOptions: ParsableArguments {
         guard let url = databaseURL ?? ProcessInfo.processInfo.environment["STOWAGE_DATABASE_URL"] else {
             throw ValidationError("Give --database-url or set STOWAGE_DATABASE_URL.")
         }
-        return try DatabaseConfig(url: url)
+        var config = try DatabaseConfig(url: url)
+        if let seconds = ProcessInfo.processInfo.environment["STOWAGE_DB_ACQUIRE_TIMEOUT"].flatMap(Double.init), seconds > 0 {
+            config.acquireTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        return config
     }
 }
 

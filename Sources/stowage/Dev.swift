@@ -17,13 +17,18 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
     @Flag(help: "Run no local agent.") var noAgent = false
+    @Flag(help: "Run PostgreSQL with fsync off: faster, but a crash of the machine can lose acknowledged writes.")
+    var unsafeFastDatabase = false
 
     func run() async throws {
         Stowage.bootstrapLogging()
         let state = absolute(dir)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let sealer = try serverKey(state)
-        let pg = LocalPostgres(directory: state + "/pg", port: 5432)
+        let pg = LocalPostgres(directory: state + "/pg", port: 5432, unsafeFast: unsafeFastDatabase)
+        if unsafeFastDatabase {
+            FileHandle.standardError.write(Data("WARNING: --unsafe-fast-database: PostgreSQL runs with fsync off; a crash of this machine can lose acknowledged writes.\n".utf8))
+        }
         try pg.start()
         defer { pg.stop() }
         try pg.ensureDatabase("stowage")

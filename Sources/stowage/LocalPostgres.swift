@@ -7,6 +7,9 @@ import StowageStore
 struct LocalPostgres {
     let directory: String
     let port: Int
+    /// fsync off: faster, but a crash of the machine can lose acknowledged writes. Only when asked (throwaway
+    /// test databases, or `stowage dev --unsafe-fast-database`).
+    var unsafeFast = false
 
     var config: DatabaseConfig {
         DatabaseConfig(port: port, socketDirectory: directory, user: "postgres", database: "stowage")
@@ -48,7 +51,7 @@ struct LocalPostgres {
         }
         try pg("pg_ctl", [
             "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60",
-            "-o", "-k \(directory) -c listen_addresses='' -p \(port) -c max_connections=200 -c fsync=off", "start",
+            "-o", "-k \(directory) -c listen_addresses='' -p \(port) -c max_connections=200\(unsafeFast ? " -c fsync=off" : "")", "start",
         ], detached: true)
     }
 

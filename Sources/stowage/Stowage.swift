@@ -35,7 +35,8 @@ func makeApplication(database: Database, sealer: SecretSealer, host: String, por
     var app = Application(
         router: APIRouter.build(services: services),
         configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client, notifier, services.audit, PolicyInvalidator(services: services)] + extraServices,
+        services: [database.client, notifier, services.audit, PolicyInvalidator(services: services),
+                   ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices,
         logger: Environment.logger("stowage.server"))
     app.beforeServerStarts(perform: beforeStart)
     return app
@@ -176,9 +177,11 @@ struct Postgres: AsyncParsableCommand {
         @Option(help: "Data directory (also holds the socket).") var dir: String
         @Option(help: "Port number naming the socket.") var port = 5432
         @Option(help: "Database to create if missing.") var database = "stowage"
+        @Flag(help: "Run with fsync off: faster, and a machine crash can lose acknowledged writes (throwaway test databases only).")
+        var unsafeFast = false
 
         func run() async throws {
-            let pg = LocalPostgres(directory: absolute(dir), port: port)
+            let pg = LocalPostgres(directory: absolute(dir), port: port, unsafeFast: unsafeFast)
             try pg.start()
             try pg.ensureDatabase(database)
             print(pg.config.with(database: database).url)

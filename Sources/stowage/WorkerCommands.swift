@@ -11,6 +11,8 @@ struct WorkerFlags: ParsableArguments {
     @Option(help: "Seconds a taken job stays leased before another worker may take it.") var lease = 60.0
     @Option(help: "Seconds without an agent heartbeat before its instance is marked disconnected.") var heartbeatTimeout = 30.0
     @Option(help: "Further seconds before a disconnected instance's tasks are stopped as host lost.") var hostLostGrace = 30.0
+    @Option(help: "Share of a cluster's instances silent at once above which nothing is stopped (mass silence).") var massSilenceShare = 0.5
+    @Option(help: "Share of a cluster's instances (at least one) whose tasks one sweep may stop as host lost.") var hostLossRate = 0.1
 
     @Option(help: "Days of logs kept.") var logRetentionDays = 15
     @Option(help: "Days of per-task metrics and 1-minute metric rollups kept.") var metricRetentionDays = 15
@@ -30,6 +32,8 @@ struct WorkerFlags: ParsableArguments {
         var settings = StandardJobs.SweepSettings(timeout: heartbeatTimeout, grace: hostLostGrace, interval: min(5, max(1, heartbeatTimeout / 3)),
                                                   logRetentionDays: logRetentionDays, metricRetentionDays: metricRetentionDays)
         settings.auditRetentionDays = auditRetentionDays
+        settings.massSilenceShare = massSilenceShare
+        settings.stopsPerSweepShare = hostLossRate
         return settings
     }
 

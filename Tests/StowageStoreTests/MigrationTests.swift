@@ -87,8 +87,8 @@ import Testing
             return result
         }
         #expect(!rows.isEmpty)
-        // Tables that belong to no tenant: the migration ledger and the periodic-job clock.
-        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs"]
+        // Tables that belong to no tenant: the migration ledger, the periodic-job clock, the control plane's pulse.
+        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs", "control_plane_health"]
         for (table, column) in rows where !systemTables.contains(table) {
             #expect(column == "account_id", "table \(table) leads its primary key with \(column)")
         }

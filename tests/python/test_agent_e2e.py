@@ -47,7 +47,7 @@ class Agent:
         Agent.next_range[0] += 300
         self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
-                     "--telemetry-interval", "1", "--credentials-port", "0", *extra]
+                     "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1", *extra]
         self.env = dict(server.env, **tenant.env())
         self.log = open(f"{state_dir}.log", "a")
         self.process = None
