@@ -55,7 +55,14 @@ public struct APIMetrics: Sendable {
     }
 
     /// The exposition text, with the pool gauges refreshed at scrape time.
-    public func render(connectionsInUse: Int, maxConnections: Int) -> [UInt8] {
+    public func render(connectionsInUse: Int, maxConnections: Int, auditDropped: Int = 0, auditCleaned: Int = 0) -> [UInt8] {
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "audit", metricName: "events_dropped", unitName: "total",
+            helpText: "Audit events dropped since start (buffer full while the database was down, or refused)"))
+            .set(Double(auditDropped))
+        registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "stowage", subsystem: "audit", metricName: "events_cleaned", unitName: "total",
+            helpText: "Audit events whose text had NUL characters replaced before storing")).set(Double(auditCleaned))
         registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "stowage", subsystem: "db_pool", metricName: "connections_in_use", unitName: "",
             helpText: "Database connections leased right now")).set(Double(connectionsInUse))

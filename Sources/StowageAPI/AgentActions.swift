@@ -77,31 +77,37 @@ struct AgentActions {
         let (cluster, _) = try c.refs.cluster(clusterRef)
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
         guard input.tasks.count <= 500 else { throw APIError.invalidParameter("A report holds at most 500 tasks.") }
+        // A bad entry is set aside with its reason; the rest of the report still applies.
+        var ignored: [String: String] = [:]
         var reports: [(id: String, report: AgentProtocol.TaskState)] = []
         for report in input.tasks {
-            guard statuses.contains(report.lastStatus) else {
-                throw APIError.invalidParameter("lastStatus '\(report.lastStatus)' is not a task status.")
+            if !statuses.contains(report.lastStatus) {
+                ignored[report.taskArn] = "lastStatus '\(report.lastStatus)' is not a task status."
+            } else if let health = report.healthStatus, !healths.contains(health) {
+                ignored[report.taskArn] = "healthStatus must be HEALTHY, UNHEALTHY or UNKNOWN."
+            } else if let code = report.stopCode, StopCode(rawValue: code) == nil {
+                ignored[report.taskArn] = "stopCode '\(code)' is not an ECS stop code."
+            } else {
+                do {
+                    reports.append((try TaskActions.taskId(report.taskArn, cluster: cluster), report))
+                } catch {
+                    ignored[report.taskArn] = error.message
+                }
             }
-            if let health = report.healthStatus, !healths.contains(health) {
-                throw APIError.invalidParameter("healthStatus must be HEALTHY, UNHEALTHY or UNKNOWN.")
-            }
-            if let code = report.stopCode, StopCode(rawValue: code) == nil {
-                throw APIError.invalidParameter("stopCode '\(code)' is not an ECS stop code.")
-            }
-            reports.append((try TaskActions.taskId(report.taskArn, cluster: cluster), report))
         }
         try await c.authorize("ecs:SubmitTaskStateChange", [arn])
         let reconnected = try await c.services.database.withConnection { conn in
             try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
         }
-        return try await c.services.database.transaction { conn in
+        let answer = try await c.services.database.transaction { conn in
             if reconnected { try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             let known = try await c.services.tasks.get(conn, account: c.account, cluster: cluster, ids: reports.map(\.id))
             let mine = Dictionary(known.filter { $0.instanceId == id }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            if let stranger = reports.first(where: { mine[$0.id] == nil }) {
-                throw APIError.invalidParameter("Task \(stranger.report.taskArn) is not assigned to container instance \(arn).")
+            for stranger in reports where mine[stranger.id] == nil {
+                ignored[stranger.report.taskArn] = "Task \(stranger.report.taskArn) is not assigned to container instance \(arn)."
             }
+            reports.removeAll { mine[$0.id] == nil }
             guard try await c.services.instances.recordReport(conn, account: c.account, cluster: cluster, id: id, sequence: input.sequence) else {
                 return AgentProtocol.StateReportAnswer(accepted: false, sequence: input.sequence)
             }
@@ -120,8 +126,12 @@ struct AgentActions {
             let queue = JobQueue(logger: c.logger)
             for service in services.sorted() { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
             if freed { try await queue.place(conn, account: c.account, cluster: cluster) }
-            return AgentProtocol.StateReportAnswer(accepted: true, sequence: input.sequence)
+            return AgentProtocol.StateReportAnswer(accepted: true, sequence: input.sequence, ignored: ignored.isEmpty ? nil : ignored)
         }
+        if let ignored = answer.ignored {
+            c.logger.warning("state report entries ignored", metadata: ["instance": "\(arn)", "ignored": "\(ignored)"])
+        }
+        return answer
     }
 }
 

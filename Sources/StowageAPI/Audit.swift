@@ -37,12 +37,22 @@ public final class AuditLog: Service, Sendable {
     private let store: AuditStore
     private let pending = Mutex<[AuditEvent]>([])
     private let interval: Duration
+    /// Most events held while the database is unavailable; past it the oldest are dropped and counted.
+    private let capacity: Int
+    private let droppedCount = Atomic<Int>(0)
+    private let cleanedCount = Atomic<Int>(0)
 
-    public init(database: Database, interval: Duration = .milliseconds(250)) {
+    public init(database: Database, interval: Duration = .milliseconds(250), capacity: Int = 100_000) {
         self.database = database
         self.store = AuditStore(logger: database.logger)
         self.interval = interval
+        self.capacity = capacity
     }
+
+    /// Events dropped (buffer full while the database was down, or refused by the database), for `/metrics`.
+    public var dropped: Int { droppedCount.load(ordering: .relaxed) }
+    /// Events whose text had to be cleaned (NUL characters) before they could be stored.
+    public var cleaned: Int { cleanedCount.load(ordering: .relaxed) }
 
     func record(_ caller: Caller, fallbackAction: String) {
         let s = caller.trail.snapshot
@@ -51,20 +61,50 @@ public final class AuditLog: Service, Sendable {
             accountId: caller.account, time: caller.services.clock.now(), eventId: UUID().uuidString.lowercased(),
             principalArn: caller.principal.arn, action: action, resources: s.resources, sourceIp: caller.sourceIp,
             requestId: caller.requestId, allowed: !s.denied, errorCode: s.error?.code, errorMessage: s.error?.message)
-        pending.withLock { $0.append(event) }
+        var clean = event
+        var changed = false
+        for keyPath in [\AuditEvent.principalArn, \.action, \.sourceIp, \.requestId] {
+            changed = Bulk.storable(&clean[keyPath: keyPath]) || changed
+        }
+        if var message = clean.errorMessage, Bulk.storable(&message) { clean.errorMessage = message; changed = true }
+        for index in clean.resources.indices { changed = Bulk.storable(&clean.resources[index]) || changed }
+        if changed { cleanedCount.add(1, ordering: .relaxed) }
+        keep([clean], atFront: false)
     }
 
-    /// Writes what is pending; on failure the events stay pending for the next attempt.
+    /// Adds events within the capacity; the oldest beyond it are dropped and counted.
+    private func keep(_ events: [AuditEvent], atFront: Bool) {
+        let overflow = pending.withLock { p -> Int in
+            if atFront { p.insert(contentsOf: events, at: 0) } else { p.append(contentsOf: events) }
+            let excess = max(0, p.count - capacity)
+            p.removeFirst(excess)
+            return excess
+        }
+        if overflow > 0 { droppedCount.add(overflow, ordering: .relaxed) }
+    }
+
+    /// Writes what is pending. A batch the database refuses for its content is split until the bad events
+    /// stand alone; they are dropped and counted, and the rest is written. While the database is
+    /// unavailable the events stay pending (bounded) for the next attempt.
     public func flush() async throws {
         let batch = pending.withLock { p -> [AuditEvent] in defer { p.removeAll() }; return p }
         guard !batch.isEmpty else { return }
+        var done = 0
         do {
             for chunk in stride(from: 0, to: batch.count, by: 5000) {
                 let part = Array(batch[chunk..<min(chunk + 5000, batch.count)])
-                try await database.withConnection { try await self.store.insert($0, part) }
+                let outcome = try await Bulk.write(part) { events in
+                    try await self.database.withConnection { try await self.store.insert($0, events) }
+                }
+                done = chunk + part.count
+                if !outcome.rejected.isEmpty {
+                    droppedCount.add(outcome.rejected.count, ordering: .relaxed)
+                    database.logger.error("audit events refused by the database; dropped", metadata: [
+                        "count": "\(outcome.rejected.count)", "error": "\(outcome.lastError ?? "")"])
+                }
             }
         } catch {
-            pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+            keep(Array(batch[done...]), atFront: true)
             throw error
         }
     }

@@ -33,7 +33,8 @@ public enum APIRouter {
 
         router.get("/metrics") { _, _ in
             let text = services.metrics.render(
-                connectionsInUse: services.database.connectionsInUse, maxConnections: services.database.maxConnections)
+                connectionsInUse: services.database.connectionsInUse, maxConnections: services.database.maxConnections,
+                auditDropped: services.audit.dropped, auditCleaned: services.audit.cleaned)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }

@@ -69,8 +69,15 @@ struct TaskActions {
             guard let name = o.name, names.contains(name) else {
                 throw .invalidParameter("Container override names '\(o.name ?? "")', which the task definition does not have.")
             }
-            if let cpu = o.cpu, cpu < 0 { throw .invalidParameter("Container override cpu must not be negative.") }
-            if let memory = o.memory, memory < 6 { throw .invalidParameter("Container override memory must be at least 6 MiB.") }
+            if let cpu = o.cpu, !(0...10_240).contains(cpu) {
+                throw .invalidParameter("Container override cpu must be between 0 and 10240 CPU units, got \(cpu).")
+            }
+            if let memory = o.memory, !(6...1_048_576).contains(memory) {
+                throw .invalidParameter("Container override memory must be between 6 and 1048576 MiB, got \(memory).")
+            }
+            if let reservation = o.memoryReservation, !(6...1_048_576).contains(reservation) {
+                throw .invalidParameter("Container override memoryReservation must be between 6 and 1048576 MiB, got \(reservation).")
+            }
         }
     }
 

@@ -615,12 +615,20 @@ public actor Agent {
         } while reportAgain
     }
 
-    @discardableResult
+    /// Sends one report. True when the server has it, or refused its content (a 4xx other than throttling or
+    /// authorization): resending the same bytes would block every later report of this host, so it is
+    /// logged and dropped. False when it should be sent again.
     func send(_ states: [AgentProtocol.TaskState]) async -> Bool {
         do {
-            let _: AgentProtocol.StateReportAnswer = try await server.post(
+            let answer: AgentProtocol.StateReportAnswer = try await server.post(
                 "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/state",
                 AgentProtocol.StateReport(sequence: nextSequence(), tasks: states))
+            if let ignored = answer.ignored {
+                logger.error("server ignored task states of this report", metadata: ["ignored": "\(ignored)"])
+            }
+            return true
+        } catch let error as APIError where (400..<500).contains(error.awsStatus) && ![403, 404, 429].contains(error.awsStatus) {
+            logger.error("state report refused; dropping it", metadata: ["error": "\(error)", "tasks": "\(states.count)"])
             return true
         } catch {
             logger.warning("state report failed; will resend", metadata: ["error": "\(error)"])

@@ -76,7 +76,12 @@ public enum AgentProtocol {
     public struct StateReportAnswer: Codable, Sendable, Equatable {
         public var accepted: Bool
         public var sequence: Int64
-        public init(accepted: Bool, sequence: Int64) { self.accepted = accepted; self.sequence = sequence }
+        /// Task states the server could not apply (not this instance's task, invalid values), each with why:
+        /// one bad entry never refuses the rest of the report.
+        public var ignored: [String: String]?
+        public init(accepted: Bool, sequence: Int64, ignored: [String: String]? = nil) {
+            self.accepted = accepted; self.sequence = sequence; self.ignored = ignored
+        }
     }
 
     /// Labels that tie a runtime container to its task, so a restarted agent adopts instead of duplicating.

@@ -85,13 +85,13 @@ public enum TaskDefinitionRules {
                     "Invalid setting for container '\(name)'. At least one of 'memory' or 'memoryReservation' must be specified.")
             }
             if let memory = c.memory {
-                guard memory >= 6 else {
-                    throw .client("Invalid 'memory' setting for container '\(name)'. The minimum is 6 MiB.")
+                guard (6...1_048_576).contains(memory) else {
+                    throw .client("Invalid 'memory' setting for container '\(name)': \(memory) MiB is outside 6 to 1048576 MiB.")
                 }
             }
             if let reservation = c.memoryReservation {
-                guard reservation >= 6 else {
-                    throw .client("Invalid 'memoryReservation' setting for container '\(name)'. The minimum is 6 MiB.")
+                guard (6...1_048_576).contains(reservation) else {
+                    throw .client("Invalid 'memoryReservation' setting for container '\(name)': \(reservation) MiB is outside 6 to 1048576 MiB.")
                 }
                 if let memory = c.memory, reservation > memory {
                     throw .client(

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import PostgresNIO
 import Synchronization
@@ -10,6 +11,10 @@ public final class Database: Sendable {
     public let config: DatabaseConfig
     public let logger: Logger
     private let leased = Atomic<Int>(0)
+    /// When a lease last timed out (uptime nanoseconds; 0: never). For a moment afterwards further leases fail
+    /// at once, so one request that needs several connections fails in one timeout, not several.
+    private let lastTimeout = Atomic<UInt64>(0)
+    static let knownDownFor: UInt64 = 1_000_000_000
 
     public init(config: DatabaseConfig, logger: Logger) {
         self.config = config
@@ -33,7 +38,11 @@ public final class Database: Sendable {
     /// exhausted a request fails fast (503) instead of queueing for a minute. Only the wait for the lease
     /// is bounded; once the body runs it runs to completion.
     private func leasing<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        try await withoutActuallyEscaping(body) { escapable in
+        let failedAt = lastTimeout.load(ordering: .relaxed)
+        if failedAt != 0, DispatchTime.now().uptimeNanoseconds &- failedAt < Self.knownDownFor {
+            throw DatabaseUnavailable(reason: "the database did not answer a moment ago")
+        }
+        return try await withoutActuallyEscaping(body) { escapable in
             let work = UncheckedBody(run: escapable)
             let acquired = AcquiredFlag()
             let timeout = config.acquireTimeout
@@ -46,7 +55,10 @@ public final class Database: Sendable {
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
-                    if !acquired.isSet { throw DatabaseUnavailable(reason: "no database connection within \(timeout)") }
+                    if !acquired.isSet {
+                        self.lastTimeout.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+                        throw DatabaseUnavailable(reason: "no database connection within \(timeout)")
+                    }
                     return nil
                 }
                 defer { group.cancelAll() }

@@ -131,9 +131,23 @@ public enum StandardJobs {
         let cluster = try context.payload("cluster")
         let service = try context.payload("service")
         let now = context.clock.now()
-        try await context.database.transaction { conn in
-            try await ClusterScheduler(logger: context.logger).reconcile(
-                conn, account: context.job.account, cluster: cluster, service: service, now: now)
+        do {
+            try await context.database.transaction { conn in
+                try await ClusterScheduler(logger: context.logger).reconcile(
+                    conn, account: context.job.account, cluster: cluster, service: service, now: now)
+            }
+        } catch let error as APIError where error.awsStatus < 500 {
+            // A reason the user can fix (a bad definition, a quota): retrying cannot help, so it is said where
+            // users look, once per distinct reason; the next change or reconcile-all tries again.
+            try await context.database.transaction { conn in
+                let store = ServiceStore(logger: context.logger)
+                let message = "(service \(service)) cannot reach its desired state: \(error.message)"
+                let latest = try await store.events(conn, account: context.job.account, cluster: cluster, service: service, limit: 1)
+                if latest.first?.message != message {
+                    try await store.addEvents(conn, account: context.job.account, cluster: cluster, service: service, [message])
+                }
+            }
+            context.logger.warning("service cannot be reconciled", metadata: ["service": "\(service)", "error": "\(error)"])
         }
     }
 

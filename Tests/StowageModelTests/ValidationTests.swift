@@ -113,7 +113,8 @@ import Testing
     @Test func memoryRules() {
         #expect(message { _ = try TaskDefinitionRules.validate(request([container(memory: nil)])) }
             .contains("At least one of 'memory' or 'memoryReservation' must be specified"))
-        #expect(message { _ = try TaskDefinitionRules.validate(request([container(memory: 4)])) }.contains("minimum is 6 MiB"))
+        #expect(message { _ = try TaskDefinitionRules.validate(request([container(memory: 4)])) }.contains("4 MiB is outside 6 to 1048576 MiB"))
+        #expect(message { _ = try TaskDefinitionRules.validate(request([container(memory: 2_147_483_647)])) }.contains("outside 6 to 1048576 MiB"))
         var c = container(memory: 64)
         c.memoryReservation = 128
         #expect(message { _ = try TaskDefinitionRules.validate(request([c])) }.contains("must not exceed memory"))

@@ -12,89 +12,12 @@ import pytest
 
 import boto3
 
-from conftest import BIN, REGION, ecs_client, signed_request, wait_for
-
-SOCKET = os.environ.get("STOWAGE_TEST_DOCKER_SOCKET", "")
-HTTPD = {"name": "web", "image": "localhost/busybox:latest", "memory": 32,
-         "command": ["httpd", "-f", "-p", "80", "-h", "/var/www"], "portMappings": [{"containerPort": 80}],
-         "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:80/index.html >/dev/null || exit 1"],
-                         "interval": 5, "timeout": 2, "retries": 2}}
+from conftest import BIN, HTTPD, REGION, Agent, containers_of, docker, ecs_client, running_healthy, signed_request, tasks_of, wait_for
 
 
 @pytest.fixture(autouse=True)
-def need_engine():
-    if not SOCKET:
-        pytest.fail("STOWAGE_TEST_DOCKER_SOCKET is not set: run `make test`, which starts Podman")
-
-
-def docker(method, path):
-    out = subprocess.run(["curl", "-s", "--unix-socket", SOCKET, "-X", method, f"http://d/v1.41{path}"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out) if out.strip().startswith(("{", "[")) else out
-
-
-def containers_of(instance_arn):
-    filters = urllib.parse.quote(json.dumps({"label": [f"stowage.instance={instance_arn}"]}))
-    return docker("GET", f"/containers/json?all=true&filters={filters}")
-
-
-class Agent:
-    """An agent process; each gets its own host port range, since they share this machine."""
-    next_range = [50000]
-
-    def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
-        low = Agent.next_range[0]
-        Agent.next_range[0] += 300
-        self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
-                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
-                     "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1", *extra]
-        self.env = dict(server.env, **tenant.env())
-        self.log = open(f"{state_dir}.log", "a")
-        self.process = None
-        self.start()
-
-    def start(self):
-        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
-
-    @property
-    def arn(self):
-        state = json.load(open(os.path.join(self.args[self.args.index("--state-dir") + 1], "agent-state.json")))
-        return state["containerInstanceArn"]
-
-
-
-
-def tasks_of(ecs, cluster, service=None, status="RUNNING"):
-    kwargs = {"cluster": cluster, "desiredStatus": status}
-    if service:
-        kwargs["serviceName"] = service
-    arns = ecs.list_tasks(**kwargs)["taskArns"]
-    return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
-
-
-def running_healthy(ecs, cluster, service, count):
-    tasks = tasks_of(ecs, cluster, service)
-    return tasks if len(tasks) == count and all(t["lastStatus"] == "RUNNING" and t["healthStatus"] == "HEALTHY" for t in tasks) else None
-
-
-@pytest.fixture
-def agents(tmp_path):
-    started = []
-    yield started
-    for agent in started:
-        agent.stop()
-        # Containers outlive their agent by design; a test cleans up after itself.
-        try:
-            for container in containers_of(agent.arn):
-                docker("DELETE", f"/containers/{container['Id']}?force=true")
-        except (OSError, KeyError, ValueError):
-            pass
-
+def engine(need_engine):
+    """Every test here runs real containers."""
 
 def test_service_runs_healthy_serves_and_replaces_a_killed_container(server, tenant, tmp_path, agents):
     ecs = ecs_client(server, tenant)
