@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm chaos clean
 
 build:
 	swift build
@@ -14,7 +14,7 @@ test:
 	scripts/test.sh
 
 # Benchmarks measure speed; the tests never assert on it.
-bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam
+bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm
 
 bench-placement:
 	swift build -c release --product PlacementBench
@@ -37,3 +37,12 @@ bench-monitoring:
 
 bench-iam:
 	scripts/bench-iam.sh
+
+# One agent scaling 0 -> 1,000 -> 0: state reports per transition, an unrelated DescribeClusters' p99, pool use.
+bench-storm:
+	scripts/bench-storm.sh
+
+# The outage matrix (database down 10 s / 70 s / 5 min, server down, all workers down) on the real processes:
+# too slow for make test, which runs the 90 s database outage. Prints one FIGURE line per row.
+chaos:
+	scripts/chaos.sh

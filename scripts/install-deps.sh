@@ -35,6 +35,8 @@ if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
     python3 -c "import boto3, pytest, openapi_spec_validator, yaml" 2>/dev/null \
         || python3 -m pip install -q boto3 pytest openapi-spec-validator pyyaml
     command -v aws >/dev/null || python3 -m pip install -q awscli
+    python3 -c "import schemathesis, requests" 2>/dev/null || python3 -m pip install -q "schemathesis==4.32.5" requests
+    command -v pgrep >/dev/null || apt_install procps
 fi
 if [ "${1:-}" = "bench" ]; then
     command -v wrk >/dev/null || apt_install wrk

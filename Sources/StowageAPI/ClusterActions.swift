@@ -38,6 +38,7 @@ struct ClusterActions {
         let (name, arn) = try c.refs.cluster(input.clusterName)
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
+        try Validate.clusterConfiguration(input.configuration)
         try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
         let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
         let record = try await c.services.database.transaction { conn in
@@ -48,6 +49,19 @@ struct ClusterActions {
                 tags: input.tags ?? [])
         }
         return ClusterResponse(cluster: model(record, c))
+    }
+
+    struct EventsResponse: Codable, Sendable { var events: [ServiceEvent] }
+
+    /// What the control plane decided about the cluster as a whole (mass silence, rate-limited host loss),
+    /// newest first. ECS has no such list; a cluster-wide decision deserves one place to read it.
+    static func events(cluster reference: String, _ c: Caller) async throws -> EventsResponse {
+        let (name, arn) = try c.refs.cluster(reference)
+        try await c.authorize("ecs:DescribeClusters", [arn])
+        return try await c.services.database.withConnection { conn in
+            _ = try await active(conn, c, name)
+            return EventsResponse(events: try await c.services.clusters.events(conn, account: c.account, cluster: name))
+        }
     }
 
     static func describe(_ input: DescribeClustersRequest, _ c: Caller) async throws -> DescribeClustersResponse {
@@ -98,6 +112,7 @@ struct ClusterActions {
     static func update(_ input: UpdateClusterRequest, _ c: Caller, action: String) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.cluster)
         try Validate.clusterSettings(input.settings)
+        try Validate.clusterConfiguration(input.configuration)
         try await c.authorize(action, [arn])
         let record = try await c.services.database.transaction { conn in
             _ = try await active(conn, c, name, lock: true)

@@ -79,6 +79,9 @@ public enum RESTAPI {
                 UpdateClusterRequest(cluster: call.path["cluster"] ?? "", settings: patch.settings, configuration: patch.configuration),
                 call.caller))
         },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/events", action: "DescribeClusters") { call in
+            try .json(try await ClusterActions.events(cluster: call.path["cluster"] ?? "", call.caller))
+        },
         RESTRoute(method: .delete, path: "/v1/clusters/{cluster}", action: "DeleteCluster") { call in
             try .json(try await ClusterActions.delete(ClusterReferenceRequest(cluster: call.path["cluster"] ?? ""), call.caller))
         },

@@ -46,6 +46,21 @@ public enum Validate {
         }
     }
 
+    /// A cluster's `configuration` is ECS's ClusterConfiguration: an object of its two members, nothing else.
+    public static func clusterConfiguration(_ configuration: JSONValue?) throws(APIError) {
+        guard let configuration else { return }
+        guard case .object(let members) = configuration else {
+            throw .invalidParameter("configuration must be an object (ECS ClusterConfiguration).")
+        }
+        let known: Set<String> = ["executeCommandConfiguration", "managedStorageConfiguration"]
+        if let unknown = members.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalidParameter("configuration.\(unknown) is not a member of ClusterConfiguration (executeCommandConfiguration, managedStorageConfiguration).")
+        }
+        for (name, value) in members {
+            guard case .object = value else { throw .invalidParameter("configuration.\(name) must be an object.") }
+        }
+    }
+
     /// Cluster settings: only `containerInsights` exists, with ECS's three values.
     public static func clusterSettings(_ settings: [ClusterSetting]?) throws(APIError) {
         for setting in settings ?? [] {

@@ -13,6 +13,14 @@ import Testing
         #expect(throws: APIError.self) { try Validate.clusterName(name) }
     }
 
+    @Test func clusterConfigurationIsECSsShapeOrRefused() throws {
+        try Validate.clusterConfiguration(nil)
+        try Validate.clusterConfiguration(.object(["executeCommandConfiguration": .object(["logging": .string("DEFAULT")])]))
+        #expect(throws: APIError.self) { try Validate.clusterConfiguration(.string("x")) }
+        #expect(throws: APIError.self) { try Validate.clusterConfiguration(.object(["bogus": .object([:])])) }
+        #expect(throws: APIError.self) { try Validate.clusterConfiguration(.object(["managedStorageConfiguration": .number(1)])) }
+    }
+
     @Test func maxResultsBounds() throws {
         #expect(try Validate.maxResults(nil) == 100)
         #expect(try Validate.maxResults(7) == 7)
