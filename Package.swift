@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 "StowageModel",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only for its error type: the pool's circuit breaker reports a database that stays down with it.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -41,11 +41,15 @@ public struct Services: Sendable {
         self.quotas = Quotas(database: database, defaults: quotaDefaults, clock: clock)
         self.iam = IAMStore(logger: database.logger)
         let cache = CredentialCache(ttl: credentialTTL, clock: clock)
+        let lookupLogger = database.logger
         self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy] keyId in
             do {
                 return try await tenancy.credential(for: keyId)
             } catch where DatabaseUnavailable.matches(error) {
                 throw APIError.unavailable()
+            } catch {
+                lookupLogger.error("credential lookup failed", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
             }
         }
         let logger = database.logger

@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import PostgresNIO
+import _ConnectionPoolModule
 import Synchronization
 
 /// The connection pool and the one way handlers reach PostgreSQL: a transaction or a single connection.
@@ -134,6 +135,8 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     /// connection in time, a refused or dropped connection, or the server shutting down.
     public static func matches(_ error: any Error) -> Bool {
         if error is DatabaseUnavailable { return true }
+        // The pool gives up creating connections for a while after many failures (its circuit breaker).
+        if error is ConnectionPoolError { return true }
         if let transaction = error as? PostgresTransactionError {
             return [transaction.beginError, transaction.closureError, transaction.commitError, transaction.rollbackError]
                 .contains { $0.map(matches) ?? false }

@@ -223,8 +223,9 @@ def test_a_control_plane_outage_leaves_running_tasks_alone(stack, tmp_path, faul
             assert len(during) == len(answers), f"/healthz answers 200 throughout: {answers}"
             assert all(a["healthz_s"] < 1.5 and a["readyz_s"] < 1.5 for a in answers), answers
             assert all(a["readyz"] == 503 for a in answers), [a for a in answers if a["readyz"] != 503]
-            assert all(a["api"].startswith("(503") and "ServiceUnavailableException" in a["api"] for a in answers), answers
-            assert all(a["api_s"] < 6 for a in answers), answers
+            assert all(a["api"].startswith("(503") and "ServiceUnavailableException" in a["api"] for a in answers), \
+                [a for a in answers if "ServiceUnavailableException" not in a["api"]]
+            assert all(a["api_s"] < 6 for a in answers), [a for a in answers if a["api_s"] >= 6]
         figure(f"outage-{fault}", seconds=seconds, tasks_stopped=len(svc.tasks - {t["taskArn"] for t in after}),
                converge_s=round(converge_s, 1), api=sorted({a["api"] for a in answers}),
                api_max_s=max(a["api_s"] for a in answers), healthz=sorted({a["healthz"] for a in answers}),
