@@ -68,13 +68,34 @@ public enum SigV4 {
         return pairs.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
     }
 
+    /// The query as a client that signs it as sent would: pairs sorted, bytes not re-encoded. botocore and
+    /// curl both sign a query that way when it holds reserved characters left raw (`?action=ecs:RunTask`).
+    public static func sentQuery(_ raw: String, excluding: String? = nil) -> String {
+        var pairs: [(String, String)] = []
+        for part in raw.split(separator: "&", omittingEmptySubsequences: true) {
+            let name: Substring
+            let value: Substring
+            if let eq = part.firstIndex(of: "=") {
+                name = part[..<eq]
+                value = part[part.index(after: eq)...]
+            } else {
+                name = part
+                value = ""
+            }
+            if let excluding, percentDecode(name) == excluding { continue }
+            pairs.append((String(name), String(value)))
+        }
+        pairs.sort { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
+        return pairs.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
+    }
+
     static func canonicalHeaderValue(_ values: [String]) -> String {
         values.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }.joined(separator: ",")
     }
 
     public static func canonicalRequest(_ request: SignableRequest, canonicalURI: String, signedHeaders: [String],
-                                        payloadHash: String, excludingQuery: String? = nil) -> String {
-        var lines = [request.method, canonicalURI, canonicalQuery(request.query, excluding: excludingQuery)]
+                                        payloadHash: String, excludingQuery: String? = nil, query: String? = nil) -> String {
+        var lines = [request.method, canonicalURI, query ?? canonicalQuery(request.query, excluding: excludingQuery)]
         lines.append(signedHeaders.map { "\($0):\(canonicalHeaderValue(request.headers[$0] ?? []))\n" }.joined())
         lines.append(signedHeaders.joined(separator: ";"))
         lines.append(payloadHash)

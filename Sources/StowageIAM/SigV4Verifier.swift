@@ -63,17 +63,20 @@ public struct SigV4Verifier: Sendable {
         // and presigners on the payload hash (S3-style UNSIGNED-PAYLOAD, or the empty body's hash as botocore does).
         let uris = [SigV4.uriEncode(request.path, keepSlash: true), request.path]
         let payloads = parsed.presigned ? [request.bodySHA256, "UNSIGNED-PAYLOAD"] : [parsed.payloadHash]
-        for uri in uris {
-            for payload in payloads {
-                let canonical = SigV4.canonicalRequest(
-                    request, canonicalURI: uri, signedHeaders: parsed.signedHeaders, payloadHash: payload,
-                    excludingQuery: parsed.presigned ? "X-Amz-Signature" : nil)
-                let expected = SigV4.signature(
-                    key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
-                if SigV4.constantTimeEqual(expected, parsed.signature) {
-                    try checkSession(credential, request)
-                    return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
-                }
+        // A query with reserved characters left raw is signed as sent by botocore and curl, not re-encoded.
+        let excluded = parsed.presigned ? "X-Amz-Signature" : nil
+        let canonicalQuery = SigV4.canonicalQuery(request.query, excluding: excluded)
+        let sentQuery = SigV4.sentQuery(request.query, excluding: excluded)
+        let queries = sentQuery == canonicalQuery ? [canonicalQuery] : [canonicalQuery, sentQuery]
+        let candidates = uris.flatMap { uri in payloads.flatMap { payload in queries.map { (uri, payload, $0) } } }
+        for (uri, payload, query) in candidates {
+            let canonical = SigV4.canonicalRequest(
+                request, canonicalURI: uri, signedHeaders: parsed.signedHeaders, payloadHash: payload, query: query)
+            let expected = SigV4.signature(
+                key: key, stringToSign: SigV4.stringToSign(amzDate: parsed.amzDate, scope: scope, canonicalRequest: canonical))
+            if SigV4.constantTimeEqual(expected, parsed.signature) {
+                try checkSession(credential, request)
+                return VerifiedRequest(principal: credential.principal, region: parsed.region, service: parsed.service)
             }
         }
         throw .invalidSignature(

@@ -34,6 +34,12 @@ final class CountingLookup: Sendable {
     }
 
     /// AWS's published Signature Version 4 test vectors (also reproduced with botocore).
+    @Test func queriesSignedAsSentAreSortedButNotReencoded() {
+        #expect(SigV4.sentQuery("b=2&action=ecs:RunTask&a") == "a=&action=ecs:RunTask&b=2")
+        #expect(SigV4.canonicalQuery("b=2&action=ecs:RunTask&a") == "a=&action=ecs%3ARunTask&b=2")
+        #expect(SigV4.sentQuery("X-Amz-Signature=abc&x=1", excluding: "X-Amz-Signature") == "x=1")
+    }
+
     @Test func awsTestVectors() {
         let key = SigV4.signingKey(secret: Self.secret, date: "20150830", region: "us-east-1", service: "service")
         let scope = "20150830/us-east-1/service/aws4_request"

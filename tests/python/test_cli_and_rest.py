@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from openapi_spec_validator import validate
 
-from conftest import BIN, REGION, aws_cli
+from conftest import BIN, REGION, aws_cli, signed_request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,6 +72,17 @@ def curl(server, tenant, method, path, body=None, secret=None):
                          check=True).stdout
     text, status = out.rsplit("\n", 1)
     return int(status), (json.loads(text) if text.strip() else {})
+
+
+def test_queries_with_raw_reserved_characters_verify_as_curl_and_botocore_sign_them(server, tenant):
+    """curl and botocore sign `?action=ecs:CreateCluster` as sent (the colon not re-encoded); both are accepted."""
+    assert curl(server, tenant, "POST", "/v1/clusters", {"clusterName": "colon"})[0] == 201
+    status, found = curl(server, tenant, "GET", "/v1/audit/events?action=ecs:CreateCluster")
+    assert status == 200 and [e["action"] for e in found["events"]] == ["ecs:CreateCluster"], found
+    status, found = signed_request(server, tenant, "GET", "/v1/audit/events?action=ecs:CreateCluster")
+    assert status == 200 and found["events"], found
+    status, refused = curl(server, tenant, "GET", "/v1/audit/events?action=ecs:CreateCluster", secret="wrong")
+    assert status == 403 and refused["__type"] == "InvalidSignatureException"
 
 
 def test_rest_with_curl_sigv4(server, tenant):
