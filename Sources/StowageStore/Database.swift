@@ -98,29 +98,63 @@ public final class Database: Sendable {
         }
     }
 
-    /// Whether the database answers within `deadline`, for `/healthz` and `/readyz`: never hangs on a
-    /// database that accepts connections but does not answer.
+    /// Whether the database answers within `deadline`, for `/healthz` and `/readyz`. The probe runs apart from
+    /// the caller, so a database that accepts connections but never answers cannot hold the caller past the
+    /// deadline (a task group would wait for its stuck child); the pool bounds how many probes can hang.
     public func ping(deadline: Duration = .milliseconds(800)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    return try await self.withConnection { conn in
-                        let rows = try await conn.query("SELECT 1", logger: self.logger)
-                        for try await value in rows.decode(Int.self) { return value == 1 }
-                        return false
-                    }
-                } catch {
+        let answer = FirstAnswer()
+        let probe = Task {
+            do {
+                return try await self.withConnection { conn in
+                    let rows = try await conn.query("SELECT 1", logger: self.logger)
+                    for try await value in rows.decode(Int.self) { return value == 1 }
                     return false
                 }
-            }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
+            } catch {
                 return false
             }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
+        return await withCheckedContinuation { continuation in
+            answer.wait(continuation)
+            Task { answer.give(await probe.value) }
+            Task {
+                try? await Task.sleep(for: deadline)
+                answer.give(false)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation once, with whichever answer comes first.
+private final class FirstAnswer: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Bool, Never>?
+        var early: Bool?
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<Bool, Never>) {
+        let early = state.withLock { s -> Bool? in
+            if let early = s.early { s.done = true; return early }
+            s.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    func give(_ value: Bool) {
+        let continuation = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+            guard !s.done else { return nil }
+            guard let c = s.continuation else {
+                if s.early == nil { s.early = value }
+                return nil
+            }
+            s.done = true
+            s.continuation = nil
+            return c
+        }
+        continuation?.resume(returning: value)
     }
 }
 
