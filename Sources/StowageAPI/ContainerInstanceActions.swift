@@ -119,6 +119,8 @@ struct ContainerInstanceActions {
         try validate(attributes: attributes)
         try Validate.tags(input.tags)
         try await c.authorize("ecs:RegisterContainerInstance", [clusterArn])
+        // Every ECS agent names its version; an instance registered by hand without one has no heartbeat to judge.
+        let byAgent = input.versionInfo?.agentVersion != nil
         let record = try await c.services.database.transaction { conn in
             _ = try await ClusterActions.active(conn, c, cluster, lock: true)
             let store = c.services.instances
@@ -142,6 +144,7 @@ struct ContainerInstanceActions {
                 again.attributes = again.attributes.filter { !reported.contains($0.name) } + attributes
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
+                if byAgent { try await HeartbeatStore(logger: c.logger).registered(conn, account: c.account, cluster: cluster, id: again.id) }
                 try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
                 return try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again
             }
@@ -152,6 +155,7 @@ struct ContainerInstanceActions {
                 registeredResources: resources, attributes: attributes, versionInfo: input.versionInfo,
                 tags: input.tags ?? [])
             try await store.insert(conn, account: c.account, record)
+            if byAgent { try await HeartbeatStore(logger: c.logger).registered(conn, account: c.account, cluster: cluster, id: id) }
             return try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? record
         }
         return ContainerInstanceResponse(containerInstance: model(record, c))

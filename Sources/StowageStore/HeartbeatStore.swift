@@ -32,6 +32,16 @@ public struct HeartbeatStore: Sendable {
             """, as: Int.self, logger: logger) != nil
     }
 
+    /// An agent's registration starts its heartbeat clock, so an agent that registers and goes silent before
+    /// its first poll is judged like any other (instances registered by hand, with no agent, have no row).
+    public func registered(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws {
+        try await conn.query("""
+            INSERT INTO instance_heartbeats (account_id, cluster_name, instance_id, last_heartbeat_at)
+            VALUES (\(account), \(cluster), \(id), now())
+            ON CONFLICT (account_id, cluster_name, instance_id) DO UPDATE SET last_heartbeat_at = now()
+            """, logger: logger)
+    }
+
     /// A server's tick: the control plane can hear agents. After a gap longer than `tolerance` seconds (the
     /// database or every server was down) hearing restarts now, so silence during the outage counts for nothing.
     public func tick(_ conn: PostgresConnection, tolerance: Double) async throws {
