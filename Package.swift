@@ -11,25 +11,39 @@ let package = Package(
     products: [
         .executable(name: "stowage", targets: ["stowage"]),
     ],
+    // Exact versions: an application builds the same bytes every time. (A Package.resolved made here names
+    // commits that exist only in this machine's package copies, so it stays out of git; packages these
+    // depend on resolve within their own pins' ranges.)
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
-        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
-        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
     ],
     targets: [
+        // Pure targets: no I/O, no PostgreSQL, no HTTP. Logic here is tested without a database.
+        // Wire types, validation, ARNs, ids, the agent protocol.
         .target(name: "StowageModel", swiftSettings: strict),
+        // Placement, the service reconciler, host-loss decisions.
         .target(name: "StowageScheduler", dependencies: ["StowageModel"], swiftSettings: strict),
-        // Pure: sketches, statistics, metric math, filter patterns, schedules, alarm and scaling rules.
-        .target(name: "StowageMonitoring", dependencies: ["StowageModel"], swiftSettings: strict),
+        // Sketches, statistics, metric math, filter patterns, schedules, alarm and scaling rules.
+        .target(name: "StowageMonitoringRules", dependencies: ["StowageModel"], swiftSettings: strict),
+        // SigV4 signing, constant-time compare, shared-credentials files: what the agent and CLI need to sign.
+        .target(
+            name: "StowageSigning",
+            dependencies: ["StowageModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+
+        // I/O targets. PostgreSQL: every SQL statement lives in a store here.
         .target(
             name: "StowageStore",
             dependencies: [
@@ -41,80 +55,97 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Metrics, logs and alarms in PostgreSQL.
         .target(
-            name: "StowageTelemetry",
-            dependencies: ["StowageModel", "StowageMonitoring", "StowageStore", .product(name: "PostgresNIO", package: "postgres-nio")],
-            swiftSettings: strict
-        ),
-        .target(
-            name: "StowageIAM",
+            name: "StowageTelemetryStore",
             dependencies: [
-                "StowageModel",
-                "StowageStore",
+                "StowageModel", "StowageMonitoringRules", "StowageStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        // Accounts, users, roles, policies, access keys; SigV4 verification and policy evaluation.
+        .target(
+            name: "StowageIAM",
+            dependencies: [
+                "StowageModel", "StowageSigning", "StowageStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The one orchestration step the API and the worker both run: lock a cluster, load its snapshot, decide
+        // with the pure scheduler, apply, notify the agents; and the notifier that wakes their long polls.
+        .target(
+            name: "StowageOrchestrator",
+            dependencies: [
+                "StowageModel", "StowageScheduler", "StowageStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The HTTP doors (ECS, IAM, STS, Logs, CloudWatch, Application Auto Scaling, REST, the agent protocol).
         .target(
             name: "StowageAPI",
             dependencies: [
-                "StowageModel",
-                "StowageTelemetry",
-                "StowageScheduler",
-                "StowageStore",
-                "StowageIAM",
-                "StowageWorker",
+                "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageSigning",
+                "StowageStore", "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
+        // Job handlers run by the queue's workers: reconcile, place, sweeps, rollups, alarms, scaling.
         .target(
             name: "StowageWorker",
             dependencies: [
-                "StowageModel",
-                "StowageIAM",
-                "StowageMonitoring",
-                "StowageTelemetry",
+                "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageStore",
+                "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                "StowageScheduler",
-                "StowageStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
+        // The host agent: no PostgreSQL code links here.
         .target(
             name: "StowageAgent",
             dependencies: [
-                "StowageModel",
-                "StowageIAM",
+                "StowageModel", "StowageSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "stowage",
             dependencies: [
-                "StowageModel",
-                "StowageStore",
-                "StowageIAM",
-                "StowageAPI",
-                "StowageWorker",
-                "StowageAgent",
+                "StowageModel", "StowageSigning", "StowageStore", "StowageTelemetryStore", "StowageIAM",
+                "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -128,40 +159,56 @@ let package = Package(
         // Shared by the test targets only: the throwaway test database.
         .target(
             name: "StowageTestSupport",
-            dependencies: ["StowageStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StowageStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
-        .testTarget(name: "StowageMonitoringTests", dependencies: ["StowageMonitoring"], swiftSettings: strict),
+        .testTarget(name: "StowageMonitoringRulesTests", dependencies: ["StowageMonitoringRules", "StowageModel"], swiftSettings: strict),
         .testTarget(
             name: "StowageSchedulerTests",
-            dependencies: ["StowageScheduler", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["StowageScheduler", "StowageModel", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
-        .testTarget(name: "StowageStoreTests", dependencies: ["StowageStore", "StowageTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "StowageStoreTests",
+            dependencies: ["StowageStore", "StowageTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StowageIAMTests",
-            dependencies: ["StowageIAM", "StowageTestSupport"],
+            dependencies: [
+                "StowageIAM", "StowageSigning", "StowageModel", "StowageStore", "StowageTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StowageAgentTests",
-            dependencies: ["StowageAgent", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StowageAgent", "StowageModel", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StowageWorkerTests",
-            dependencies: ["StowageWorker", "StowageTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "StowageWorker", "StowageModel", "StowageStore", "StowageTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StowageAPITests",
             dependencies: [
-                "StowageAPI",
-                "StowageWorker",
+                "StowageAPI", "StowageWorker", "StowageModel", "StowageIAM", "StowageSigning", "StowageStore",
                 "StowageTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -20,9 +20,8 @@ export STOWAGE_DATABASE_URL=$("$bin" postgres start --unsafe-fast --dir "$tmp/pg
 export STOWAGE_SERVER_KEY=$(openssl rand -base64 32)
 export LOG_LEVEL=warning
 "$bin" migrate >/dev/null
-account=$("$bin" admin create-account --name bench)
-"$bin" admin create-user --account "$account" --name bench >/dev/null
-keys=$("$bin" admin create-access-key --account "$account" --user bench)
+keys=$("$bin" admin create-account --name bench)
+account=$(echo "$keys" | awk '/account_id/ {print $3}')
 export AWS_ACCESS_KEY_ID=$(echo "$keys" | awk '/aws_access_key_id/ {print $3}')
 export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/aws_secret_access_key/ {print $3}')
 

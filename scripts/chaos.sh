@@ -13,11 +13,11 @@ export STOWAGE_TEST_DOCKER_SOCKET="$socket" CONTAINERS_CONF="$tmp/podman/contain
 status=0
 for seconds in 10 70 300; do
     echo "== database down ${seconds} s"
-    STOWAGE_CHAOS_OUTAGE=$seconds python3 -m pytest tests/python/test_chaos.py -q -s -p no:cacheprovider \
+    STOWAGE_CHAOS_OUTAGE=$seconds python3 -m pytest pytests/test_chaos.py -q -s -p no:cacheprovider \
         -k "outage and database" > "$tmp/run.log" 2>&1 || status=1
     grep -E "FIGURE|passed|failed|Error" "$tmp/run.log"
 done
 echo "== the only server down 30 s; all workers down 30 s; kill -9 during a rollout and during a write burst"
-python3 -m pytest tests/python/test_chaos.py -q -s -p no:cacheprovider -k "not database" > "$tmp/run.log" 2>&1 || status=1
+python3 -m pytest pytests/test_chaos.py -q -s -p no:cacheprovider -k "not database" > "$tmp/run.log" 2>&1 || status=1
 grep -E "FIGURE|passed|failed|Error" "$tmp/run.log"
 exit $status

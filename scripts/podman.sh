@@ -39,7 +39,9 @@ export CONTAINERS_CONF="$dir/containers.conf"
 socket="$dir/podman.sock"
 if ! { [ -f "$dir/podman.pid" ] && kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null && [ -S "$socket" ]; }; then
     rm -f "$socket"
-    podman system service --time=0 "unix://$socket" > "$dir/podman.log" 2>&1 &
+    # From its own directory: conmon leaves files (an `oom` marker when a container is OOM-killed) in its
+    # working directory, which must not be the caller's (the repository).
+    (cd "$dir" && exec podman system service --time=0 "unix://$socket") > "$dir/podman.log" 2>&1 &
     echo $! > "$dir/podman.pid"
     for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
     [ -S "$socket" ] || { echo "podman service did not start; see $dir/podman.log" >&2; exit 1; }

@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh test || exit 1
+python3 scripts/check-layering.py || exit 1
 swift build --build-tests || exit 1
 
 tmp=$(mktemp -d /tmp/stowage-test.XXXXXX)
@@ -40,7 +41,7 @@ export CONTAINERS_CONF="$tmp/podman/containers.conf"
 status=0
 swift test --skip-build || status=1
 
-STOWAGE_BIN="$PWD/$bin" python3 -m pytest tests/python -q -p no:cacheprovider || status=1
+STOWAGE_BIN="$PWD/$bin" python3 -m pytest pytests -q -p no:cacheprovider || status=1
 
 if [ "$status" = 0 ]; then echo "make test: all tests passed"; else echo "make test: FAILED" >&2; fi
 exit "$status"

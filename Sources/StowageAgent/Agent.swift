@@ -187,7 +187,7 @@ public actor Agent {
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         var current = (try? Data(contentsOf: URL(fileURLWithPath: statePath))).flatMap { try? JSONDecoder().decode(AgentState.self, from: $0) }
         if current?.cluster != config.cluster { current = nil }
-        var saved = current ?? AgentState(cluster: config.cluster, ec2InstanceId: "i-" + String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(17)))
+        var saved = current ?? AgentState(cluster: config.cluster, ec2InstanceId: Identifier.ec2Instance())
         var request = RegisterContainerInstanceRequest(cluster: config.cluster, totalResources: Self.resources(reservedMemory: config.reservedMemoryMiB),
                                                        attributes: attributes())
         let document = ["instanceId": saved.ec2InstanceId, "hostname": config.hostname]

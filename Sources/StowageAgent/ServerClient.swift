@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import StowageIAM
 import StowageModel
+import StowageSigning
 
 /// The agent's signed HTTP client for the control plane.
 public struct ServerClient: Sendable {

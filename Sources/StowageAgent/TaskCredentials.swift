@@ -4,8 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
-import StowageIAM
 import StowageModel
+import StowageSigning
 
 /// Task role credentials as the agent holds them: fetched from the control plane on first use, and fetched
 /// again once less than a third of their lifetime is left, so a task never sees them expire.

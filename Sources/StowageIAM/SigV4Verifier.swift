@@ -1,5 +1,6 @@
 import Foundation
 import StowageModel
+import StowageSigning
 
 /// What a verified request carried besides its principal: the credential scope names the target service.
 public struct VerifiedRequest: Sendable, Equatable {

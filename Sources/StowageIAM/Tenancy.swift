@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StowageModel
+import StowageSigning
 import StowageStore
 
 /// A new access key as shown to its owner, the one time the secret is visible.

@@ -329,6 +329,14 @@ public struct Placer: Sendable {
     }
 }
 
+extension Placer {
+    /// A seed from a name that is the same in every process (Swift's `hashValue` is randomized per process),
+    /// so two workers place a cluster's random strategy alike: FNV-1a over the UTF-8 bytes.
+    public static func seed(_ name: String) -> UInt64 {
+        name.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+    }
+}
+
 /// A small, fast, seedable generator so random placement is reproducible in tests.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64

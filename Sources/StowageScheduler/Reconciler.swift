@@ -39,6 +39,8 @@ public struct TaskSpec: Sendable, Equatable {
     public var id: String
     public var deploymentId: String
     public var hostId: String?
+    /// The host a task must run on (a DAEMON task), bound or still waiting for placement.
+    public var requiredHostId: String?
     public var lastStatus: TaskStatus
     public var desiredRunning: Bool
     /// HEALTHY, UNHEALTHY or UNKNOWN.
@@ -50,10 +52,11 @@ public struct TaskSpec: Sendable, Equatable {
     /// The exit code of the container that ended the task, when one did.
     public var exitCode: Int?
 
-    public init(id: String, deploymentId: String, hostId: String? = nil, lastStatus: TaskStatus = .running,
+    public init(id: String, deploymentId: String, hostId: String? = nil, requiredHostId: String? = nil, lastStatus: TaskStatus = .running,
                 desiredRunning: Bool = true, health: String = "UNKNOWN", startedAt: Date? = nil, stopCode: StopCode? = nil,
                 createdAt: Date = Date(timeIntervalSince1970: 0), stoppedAt: Date? = nil, exitCode: Int? = nil) {
-        self.id = id; self.deploymentId = deploymentId; self.hostId = hostId; self.lastStatus = lastStatus
+        self.id = id; self.deploymentId = deploymentId; self.hostId = hostId; self.requiredHostId = requiredHostId
+        self.lastStatus = lastStatus
         self.desiredRunning = desiredRunning; self.health = health; self.startedAt = startedAt; self.stopCode = stopCode
         self.createdAt = createdAt; self.stoppedAt = stoppedAt; self.exitCode = exitCode
     }
@@ -257,10 +260,12 @@ public enum Reconciler {
                            onDrainingOrGone: (TaskSpec) -> Bool, stop: (TaskSpec, String) -> Void) -> [ReconcilePlan.DaemonStart] {
         var starts: [ReconcilePlan.DaemonStart] = []
         let eligibleIds = Set(eligible.map(\.id))
-        for task in active where task.hostId == nil || !eligibleIds.contains(task.hostId ?? "") || onDrainingOrGone(task) {
+        // A task waiting for placement belongs to the host it was created for.
+        func host(_ task: TaskSpec) -> String { task.hostId ?? task.requiredHostId ?? "" }
+        for task in active where !eligibleIds.contains(host(task)) || onDrainingOrGone(task) {
             stop(task, "Container instance is no longer eligible for this daemon service")
         }
-        let byHost = Dictionary(grouping: active.filter { eligibleIds.contains($0.hostId ?? "") }, by: { $0.hostId ?? "" })
+        let byHost = Dictionary(grouping: active.filter { eligibleIds.contains(host($0)) }, by: host)
         for host in eligible {
             let here = byHost[host.id] ?? []
             let mine = here.filter { $0.deploymentId == primary.id }.sorted { $0.createdAt < $1.createdAt }

@@ -44,3 +44,28 @@ extension TaskDemand {
         self.init(cpu: cpu, memory: memory, ports: ports, gpus: gpus, group: group, constraints: rules, strategy: strategy)
     }
 }
+
+extension TaskDemand {
+    /// The containers of a new task, in PENDING, as ECS describes them.
+    public static func containers(for definition: TaskDefinition, placement: Placement? = nil) -> [Container] {
+        (definition.containerDefinitions ?? []).map { c in
+            var container = Container(name: c.name)
+            container.image = c.image
+            container.lastStatus = "PENDING"
+            container.cpu = String(c.cpu ?? 0)
+            container.memory = c.memory.map(String.init)
+            container.memoryReservation = c.memoryReservation.map(String.init)
+            if let placement {
+                let bindings = placement.bindings.filter { $0.containerName == c.name }
+                container.networkBindings = bindings.map {
+                    NetworkBinding(containerPort: $0.containerPort, hostPort: $0.hostPort, protocol: $0.udp ? "udp" : "tcp")
+                }
+                if !placement.gpus.isEmpty, (c.resourceRequirements ?? []).contains(where: { $0.type == "GPU" }) {
+                    container.gpuIds = placement.gpus
+                }
+            }
+            return container
+        }
+    }
+
+}

@@ -21,6 +21,21 @@ public struct AccountStore: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
+    /// An account's own quota values, by quota name.
+    public func quotas(_ conn: PostgresConnection, account: String) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        let rows = try await conn.query("SELECT quota_name, value FROM account_quotas WHERE account_id = \(account)", logger: logger)
+        for try await (name, value) in rows.decode((String, Int).self) { out[name] = value }
+        return out
+    }
+
+    public func setQuota(_ conn: PostgresConnection, account: String, name: String, value: Int) async throws {
+        try await conn.query("""
+            INSERT INTO account_quotas (account_id, quota_name, value) VALUES (\(account), \(name), \(value))
+            ON CONFLICT (account_id, quota_name) DO UPDATE SET value = EXCLUDED.value
+            """, logger: logger)
+    }
+
     public func createAccount(_ conn: PostgresConnection, id: String, name: String) async throws {
         try await conn.query("INSERT INTO accounts (account_id, name) VALUES (\(id), \(name))", logger: logger)
     }

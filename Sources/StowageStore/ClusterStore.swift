@@ -20,6 +20,11 @@ public struct ClusterStore: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
+    /// Serializes scheduling within one cluster until the transaction ends; clusters schedule in parallel.
+    public func lockScheduling(_ conn: PostgresConnection, account: String, cluster: String) async throws {
+        try await conn.query("SELECT pg_advisory_xact_lock(hashtextextended(\(account + "/" + cluster), 7))", logger: logger)
+    }
+
     static let selectColumns = """
         SELECT c.cluster_name, c.status, c.settings::text, c.configuration::text, c.tags::text,
                (SELECT count(*) FROM container_instances ci

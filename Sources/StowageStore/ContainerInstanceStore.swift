@@ -31,6 +31,18 @@ public struct ContainerInstanceStore: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
+    /// The NOTIFY channel agents' long polls listen on; the payload is `instanceKey`.
+    public static let channel = "stowage_instances"
+    public static func instanceKey(account: String, cluster: String, instance: String) -> String { "\(account)/\(cluster)/\(instance)" }
+
+    /// Wakes the long polls of agents whose desired task sets changed (delivered when the transaction commits).
+    public func notifyChanged(_ conn: PostgresConnection, account: String, cluster: String, instances: Set<String>) async throws {
+        for instance in instances.sorted() {
+            try await conn.query("SELECT pg_notify(\(Self.channel), \(Self.instanceKey(account: account, cluster: cluster, instance: instance)))",
+                                 logger: logger)
+        }
+    }
+
     static let selectColumns = """
         SELECT cluster_name, instance_id, ec2_instance_id, status, status_reason, agent_connected,
                registered_resources::text, remaining_resources::text, attributes::text, version_info::text,

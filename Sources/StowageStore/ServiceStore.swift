@@ -44,6 +44,29 @@ public struct ServiceStore: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
+    /// Every service that is not INACTIVE, across accounts: what reconcile-all re-examines.
+    public func allLive(_ conn: PostgresConnection) async throws -> [(account: String, cluster: String, service: String)] {
+        let rows = try await conn.query("""
+            SELECT account_id, cluster_name, service_name FROM services WHERE status <> 'INACTIVE'
+            """, logger: logger)
+        var out: [(account: String, cluster: String, service: String)] = []
+        for try await row in rows.decode((String, String, String).self) { out.append(row) }
+        return out
+    }
+
+    /// Removes an INACTIVE service with its deployments and events, so its name can be used again.
+    public func purge(_ conn: PostgresConnection, account: String, cluster: String, service: String) async throws {
+        try await conn.query("""
+            DELETE FROM service_events WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
+            """, logger: logger)
+        try await conn.query("""
+            DELETE FROM deployments WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
+            """, logger: logger)
+        try await conn.query("""
+            DELETE FROM services WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
+            """, logger: logger)
+    }
+
     static let columns = """
         cluster_name, service_name, status, desired_count, scheduling_strategy, deployment_configuration::text,
         placement_constraints::text, placement_strategy::text, health_check_grace_seconds, tags::text, client_token,

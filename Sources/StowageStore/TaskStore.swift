@@ -73,6 +73,17 @@ public struct TaskStore: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
+    /// The clusters, across accounts, with tasks still waiting for an instance.
+    public func clustersWithWaitingTasks(_ conn: PostgresConnection) async throws -> [(account: String, cluster: String)] {
+        let rows = try await conn.query("""
+            SELECT DISTINCT account_id, cluster_name FROM tasks
+            WHERE instance_id IS NULL AND desired_status = 'RUNNING' AND last_status <> 'STOPPED'
+            """, logger: logger)
+        var out: [(account: String, cluster: String)] = []
+        for try await row in rows.decode((String, String).self) { out.append(row) }
+        return out
+    }
+
     static let columns = """
         cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
         required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,

@@ -4,9 +4,9 @@ import Foundation
 import NIOCore
 import PostgresNIO
 import StowageModel
-import StowageMonitoring
+import StowageMonitoringRules
 import StowageStore
-import StowageTelemetry
+import StowageTelemetryStore
 
 /// How often the monitoring jobs run, and the target-tracking windows (1-minute datapoints).
 public struct MonitoringSettings: Sendable {
@@ -15,6 +15,8 @@ public struct MonitoringSettings: Sendable {
     public var scalingInterval: TimeInterval
     public var scaleOutDatapoints: Int
     public var scaleInDatapoints: Int
+    /// Where alarm webhooks may go: never the control plane's own networks unless allowed here.
+    public var outbound = OutboundPolicy()
     public init(metricsInterval: TimeInterval = 15, alarmInterval: TimeInterval = 60, scalingInterval: TimeInterval = 60,
                 scaleOutDatapoints: Int = 3, scaleInDatapoints: Int = 15) {
         self.metricsInterval = metricsInterval; self.alarmInterval = alarmInterval; self.scalingInterval = scalingInterval
@@ -82,7 +84,7 @@ enum MonitoringJobs {
     }
 
     /// Runs one alarm action: a signed webhook POST (retried by the queue on failure) or a step-scaling policy.
-    static func alarmAction(_ context: JobContext) async throws {
+    static func alarmAction(_ context: JobContext, _ settings: MonitoringSettings) async throws {
         let action = try context.payload("action")
         let alarm = try context.payload("alarm")
         let state = try context.payload("state")
@@ -98,31 +100,29 @@ enum MonitoringJobs {
                 "accountId": .string(account), "timestamp": .string(timestamp),
             ]))
             let mac = HMAC<SHA256>.authenticationCode(for: Data((timestamp + "." + body).utf8), using: SymmetricKey(data: Data(secret.utf8)))
-            var request = HTTPClientRequest(url: action)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "X-Stowage-Timestamp", value: timestamp)
-            request.headers.add(name: "X-Stowage-Signature", value: "sha256=" + Hex.encode(mac))
-            request.body = .bytes(ByteBuffer(string: body))
+            let headers = [("Content-Type", "application/json"), ("X-Stowage-Timestamp", timestamp),
+                           ("X-Stowage-Signature", "sha256=" + Hex.encode(mac))]
             let status: UInt
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                status = response.status.code
+                status = try await Webhook.post(action, body: body, headers: headers, policy: settings.outbound)
+            } catch let error as Webhook.Forbidden {
+                // Retrying cannot help: the address is refused until the operator allows it.
+                try await recordAction(context, alarm: alarm, "Failed to deliver webhook \(action): \(error)")
+                context.logger.warning("webhook refused", metadata: ["url": "\(action)", "reason": "\(error.reason)"])
+                return
             } catch {
                 try await recordAction(context, alarm: alarm, "Failed to deliver webhook \(action): \(error) (attempt \(context.job.attempts))")
                 throw error
             }
             guard (200..<300).contains(status) else {
                 try await recordAction(context, alarm: alarm, "Webhook \(action) answered \(status) (attempt \(context.job.attempts))")
-                throw WebhookRefused(status: status)
+                throw Webhook.Refused(status: status)
             }
             try await recordAction(context, alarm: alarm, "Successfully executed action \(action)")
             return
         }
         try await runStepPolicy(context, arn: action, alarm: alarm)
     }
-
-    struct WebhookRefused: Error { var status: UInt }
 
     static func recordAction(_ context: JobContext, alarm: String, _ summary: String) async throws {
         try await context.database.transaction { conn in

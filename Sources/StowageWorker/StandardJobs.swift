@@ -2,9 +2,10 @@ import Foundation
 import PostgresNIO
 import StowageIAM
 import StowageModel
+import StowageOrchestrator
 import StowageScheduler
 import StowageStore
-import StowageTelemetry
+import StowageTelemetryStore
 
 /// The job handlers every worker runs, by kind.
 public enum StandardJobs {
@@ -20,7 +21,7 @@ public enum StandardJobs {
             JobKind.maintainTelemetry: { try await maintainTelemetry($0, sweep) },
             JobKind.rollupMetrics: MonitoringJobs.rollupMetrics,
             JobKind.evaluateAlarms: MonitoringJobs.evaluateAlarms,
-            JobKind.alarmAction: MonitoringJobs.alarmAction,
+            JobKind.alarmAction: { try await MonitoringJobs.alarmAction($0, monitoring) },
             JobKind.evaluateScaling: { try await MonitoringJobs.evaluateScaling($0, monitoring) },
         ]
     }
@@ -158,11 +159,7 @@ public enum StandardJobs {
         let pass = try await context.database.transaction { conn in
             try await scheduler.lock(conn, account: account, cluster: cluster)
             let pass = try await scheduler.placePending(conn, account: account, cluster: cluster)
-            var reasons: [String: String] = [:]
-            for (task, service) in pass.failedService { reasons[service] = pass.failed[task] }
-            for (service, reason) in reasons {
-                try await scheduler.reportUnplaceable(conn, account: account, cluster: cluster, service: service, reason: reason)
-            }
+            try await scheduler.reportFailures(conn, account: account, cluster: cluster, pass)
             return pass
         }
         if !pass.placed.isEmpty || !pass.failed.isEmpty {
@@ -172,22 +169,11 @@ public enum StandardJobs {
 
     static let reconcileAll: JobHandler = { context in
         try await context.database.transaction { conn in
-            let rows = try await conn.query("""
-                SELECT account_id, cluster_name, service_name FROM services WHERE status <> 'INACTIVE'
-                """, logger: context.logger)
             let queue = JobQueue(logger: context.logger)
-            var live: [(String, String, String)] = []
-            for try await row in rows.decode((String, String, String).self) { live.append(row) }
-            for (account, cluster, service) in live {
+            for (account, cluster, service) in try await ServiceStore(logger: context.logger).allLive(conn) {
                 try await queue.reconcile(conn, account: account, cluster: cluster, service: service)
             }
-            let waiting = try await conn.query("""
-                SELECT DISTINCT account_id, cluster_name FROM tasks
-                WHERE instance_id IS NULL AND desired_status = 'RUNNING' AND last_status <> 'STOPPED'
-                """, logger: context.logger)
-            var clusters: [(String, String)] = []
-            for try await row in waiting.decode((String, String).self) { clusters.append(row) }
-            for (account, cluster) in clusters {
+            for (account, cluster) in try await TaskStore(logger: context.logger).clustersWithWaitingTasks(conn) {
                 try await queue.place(conn, account: account, cluster: cluster)
             }
         }

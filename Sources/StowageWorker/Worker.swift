@@ -62,7 +62,7 @@ public final class Worker: Service, Sendable {
     let options: WorkerOptions
     let logger: Logger
     let clock: any WallClock
-    private let wakeup = Wakeup()
+    private let wakeup = Doorbell()
     private let inFlight = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
 
@@ -95,7 +95,7 @@ public final class Worker: Service, Sendable {
     /// Asks the worker to finish what it holds and return.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
-        wakeup.signal()
+        wakeup.ring()
     }
 
     private func loop(group: inout DiscardingTaskGroup) async {
@@ -121,7 +121,7 @@ public final class Worker: Service, Sendable {
                 group.addTask {
                     await self.process(job)
                     self.inFlight.subtract(1, ordering: .relaxed)
-                    self.wakeup.signal()
+                    self.wakeup.ring()
                 }
             }
             if taken.isEmpty || taken.count < free {
@@ -152,7 +152,7 @@ public final class Worker: Service, Sendable {
                 if .seconds(retryIn) < options.pollInterval {
                     Task { [wakeup] in
                         try? await Task.sleep(for: .seconds(retryIn))
-                        wakeup.signal()
+                        wakeup.ring()
                     }
                 }
             } catch {
@@ -161,22 +161,10 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Turns NOTIFYs on the queue channel into wakeups; reconnects when the connection drops.
+    /// Turns NOTIFYs on the queue channel into wakeups; after a reconnect it looks for work at once.
     private func listen() async {
-        while !Task.isCancelled {
-            do {
-                try await database.client.withConnection { conn in
-                    try await conn.listen(on: JobQueue.channel) { notifications in
-                        self.wakeup.signal()
-                        for try await _ in notifications { self.wakeup.signal() }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug("listen connection lost", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
+        await Listener.run(database, channel: JobQueue.channel, logger: logger,
+                           resync: { [wakeup] in wakeup.ring() }, notified: { [wakeup] _ in wakeup.ring() })
     }
 
     /// Enqueues each periodic kind once per period; the claim in PostgreSQL makes that exact across workers.

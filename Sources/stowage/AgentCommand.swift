@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StowageAgent
 import StowageIAM
 import StowageModel
+import StowageSigning
 
 /// Runs the agent until SIGTERM/SIGINT; its containers keep running and the next start adopts them.
 struct AgentService: Service {

@@ -10,11 +10,16 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL (env STOWAGE_DATABASE_URL), e.g. postgres://user:pass@host:5432/stowage or postgres://user@/db?host=/socket/dir")
     var databaseURL: String?
 
+    /// The URL given, else `make dev`'s private PostgreSQL in the state directory when there is one.
     func config() throws -> DatabaseConfig {
-        guard let url = databaseURL ?? ProcessInfo.processInfo.environment["STOWAGE_DATABASE_URL"] else {
-            throw ValidationError("Give --database-url or set STOWAGE_DATABASE_URL.")
+        var config: DatabaseConfig
+        if let url = databaseURL ?? ProcessInfo.processInfo.environment["STOWAGE_DATABASE_URL"] {
+            config = try DatabaseConfig(url: url)
+        } else if let local = Environment.devInstallation {
+            config = LocalPostgres(directory: local + "/pg", port: 5432).config
+        } else {
+            throw ValidationError("Give --database-url or set STOWAGE_DATABASE_URL (or run from the folder where `make dev` keeps .stowage).")
         }
-        var config = try DatabaseConfig(url: url)
         if let seconds = ProcessInfo.processInfo.environment["STOWAGE_DB_ACQUIRE_TIMEOUT"].flatMap(Double.init), seconds > 0 {
             config.acquireTimeout = .milliseconds(Int64(seconds * 1000))
         }
@@ -30,9 +35,17 @@ struct Environment {
         ARNScope(partition: values["STOWAGE_PARTITION"] ?? "aws", region: values["STOWAGE_REGION"] ?? "us-east-1")
     }
 
+    /// `make dev`'s state directory (STOWAGE_DIR, default ./.stowage) when it holds a database: admin commands
+    /// run there need no flags, since they read the same database and server key that `make dev` made.
+    static var devInstallation: String? {
+        let dir = absolute(values["STOWAGE_DIR"] ?? ".stowage")
+        return FileManager.default.fileExists(atPath: dir + "/pg/PG_VERSION") ? dir : nil
+    }
+
+    /// The server key: STOWAGE_SERVER_KEY, else the file STOWAGE_SERVER_KEY_FILE names, else `make dev`'s.
     static func sealer(keyFile: String? = nil) throws -> SecretSealer {
         if let key = values["STOWAGE_SERVER_KEY"] { return try SecretSealer(base64Key: key) }
-        if let path = values["STOWAGE_SERVER_KEY_FILE"] ?? keyFile,
+        if let path = values["STOWAGE_SERVER_KEY_FILE"] ?? keyFile ?? devInstallation.map({ $0 + "/server.key" }),
            let text = try? String(contentsOfFile: path, encoding: .utf8) { return try SecretSealer(base64Key: text) }
         throw ValidationError("Set STOWAGE_SERVER_KEY (base64 of 32 bytes; `openssl rand -base64 32`) or STOWAGE_SERVER_KEY_FILE.")
     }

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import StowageAgent
 import StowageIAM
 import StowageModel
+import StowageSigning
 import StowageStore
 
 /// Everything on one machine: a private PostgreSQL in ./.stowage, migrations, the API, and first-run credentials.

@@ -63,7 +63,7 @@ struct LocalPostgres {
     func ensureDatabase(_ name: String) throws {
         let bin = try Self.binDirectory()
         let exists = try Shell.output([bin + "/psql", "-h", directory, "-p", String(port), "-U", "postgres", "-d", "postgres",
-                                       "-tAc", "SELECT 1 FROM pg_database WHERE datname = '\(name)'"])
+                                       "-tAc", "SELECT 1 FROM pg_database WHERE datname = '\(name)'"])  // layering: bootstrap through psql
         if exists != "1" {
             try Shell.run([bin + "/createdb", "-h", directory, "-p", String(port), "-U", "postgres", name])
         }

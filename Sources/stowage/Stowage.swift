@@ -6,6 +6,7 @@ import ServiceLifecycle
 import StowageAPI
 import StowageIAM
 import StowageModel
+import StowageOrchestrator
 import StowageStore
 
 @main
@@ -29,13 +30,13 @@ struct Stowage: AsyncParsableCommand {
 func makeApplication(database: Database, sealer: SecretSealer, host: String, port: Int, extraServices: [any Service] = [],
                      beforeStart: @escaping @Sendable () async throws -> Void) -> some ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
-    var services = Services(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    var backend = Backend(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
-    services.notifier = notifier
+    backend.notifier = notifier
     var app = Application(
-        router: APIRouter.build(services: services),
+        router: APIRouter.build(backend: backend),
         configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client, notifier, services.audit, PolicyInvalidator(services: services),
+        services: [database.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
                    ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices,
         logger: Environment.logger("stowage.server"))
     app.beforeServerStarts(perform: beforeStart)
@@ -116,16 +117,23 @@ struct Admin: AsyncParsableCommand {
     }
 
     struct CreateAccount: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create-account", abstract: "Create an account (tenant); prints its 12-digit id.")
+        static let configuration = CommandConfiguration(
+            commandName: "create-account",
+            abstract: "Create an account (tenant) with an administrator user `admin` and its access key (shown this once).")
         @OptionGroup var db: DatabaseOptions
         @Option(help: "Unique account name.") var name: String
+        @Option(help: "Also write the key to this file in AWS shared-credentials format.") var credentialsFile: String?
 
         func run() async throws {
             let sealer = try Environment.sealer()
-            let id = try await withDatabase(try db.config()) { database in
-                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createAccount(name: name)
+            let key = try await withDatabase(try db.config()) { database in
+                let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
+                let account = try await tenancy.createAccount(name: name)
+                try await tenancy.createUser(account: account, name: "admin")
+                return try await tenancy.createAccessKey(account: account, user: "admin")
             }
-            print(id)
+            if let credentialsFile { try writeCredentials(key, to: credentialsFile) }
+            print("account_id = \(key.accountId)\nuser = admin\naws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ServiceLifecycle
+import StowageModel
 import StowageStore
 import StowageWorker
 
@@ -22,10 +23,22 @@ struct WorkerFlags: ParsableArguments {
     @Option(help: "Seconds between auto scaling evaluations (target tracking, scheduled actions).") var scalingInterval = 60.0
     @Option(help: "1-minute datapoints above target before target tracking scales out.") var scaleOutDatapoints = 3
     @Option(help: "1-minute datapoints below 90% of target before target tracking scales in.") var scaleInDatapoints = 15
+    @Option(help: ArgumentHelp(
+        "Address ranges alarm webhooks may call although private, loopback or link-local (comma-separated CIDRs).",
+        discussion: "Also STOWAGE_WEBHOOK_ALLOW. By default webhooks reach only public addresses."))
+    var webhookAllow = ProcessInfo.processInfo.environment["STOWAGE_WEBHOOK_ALLOW"] ?? ""
+
+    func validate() throws {
+        if case .failure(let error) = OutboundPolicy.parseList(webhookAllow) {
+            throw ValidationError("--webhook-allow: \(error)")
+        }
+    }
 
     var monitoring: MonitoringSettings {
-        MonitoringSettings(metricsInterval: metricsInterval, alarmInterval: alarmInterval, scalingInterval: scalingInterval,
-                           scaleOutDatapoints: scaleOutDatapoints, scaleInDatapoints: scaleInDatapoints)
+        var settings = MonitoringSettings(metricsInterval: metricsInterval, alarmInterval: alarmInterval, scalingInterval: scalingInterval,
+                                          scaleOutDatapoints: scaleOutDatapoints, scaleInDatapoints: scaleInDatapoints)
+        if case .success(let ranges) = OutboundPolicy.parseList(webhookAllow) { settings.outbound = OutboundPolicy(allowed: ranges) }
+        return settings
     }
 
     var sweep: StandardJobs.SweepSettings {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import StowageAPI
 import StowageIAM
 import StowageModel
+import StowageSigning
 import StowageStore
 import StowageTestSupport
 import StowageWorker
@@ -33,7 +34,7 @@ struct Answer: @unchecked Sendable {
 
 /// Services on the shared test database with two fresh tenants, driven through the real router.
 struct Harness: Sendable {
-    let services: Services
+    let backend: Backend
     let a: Tenant
     let b: Tenant
 
@@ -45,12 +46,12 @@ struct Harness: Sendable {
             try await tenancy.createUser(account: account, name: "admin")
             return Tenant(account: account, key: try await tenancy.createAccessKey(account: account, user: "admin"))
         }
-        let services = Services(database: database, tenancy: tenancy, maxBodyBytes: maxBodyBytes)
-        return Harness(services: services, a: try await tenant("a"), b: try await tenant("b"))
+        let backend = Backend(database: database, tenancy: tenancy, maxBodyBytes: maxBodyBytes)
+        return Harness(backend: backend, a: try await tenant("a"), b: try await tenant("b"))
     }
 
     func run(_ body: @Sendable (Client) async throws -> Void) async throws {
-        let app = Application(router: APIRouter.build(services: services))
+        let app = Application(router: APIRouter.build(backend: backend))
         try await app.test(.router) { client in try await body(Client(client: client)) }
     }
 
@@ -58,7 +59,7 @@ struct Harness: Sendable {
     func runWithWorker(_ body: @Sendable (Client) async throws -> Void) async throws {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .warning
-        let worker = Worker(database: services.database, handlers: StandardJobs.handlers(),
+        let worker = Worker(database: backend.database, handlers: StandardJobs.handlers(),
                             options: WorkerOptions(id: "test", pollInterval: .milliseconds(100), retryBase: 0.05), logger: logger)
         let running = Task { try await worker.run() }
         do { try await run(body) } catch {

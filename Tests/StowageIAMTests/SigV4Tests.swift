@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import StowageIAM
 import StowageModel
+import StowageSigning
 import Synchronization
 import Testing
 

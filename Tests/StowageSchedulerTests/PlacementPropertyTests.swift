@@ -29,6 +29,13 @@ import Testing
     static let hostGen = zip(Gen.int(in: 1...8), Gen.int(in: 2...16), Gen.int(in: 0...2)).array(of: 1...10)
     static let taskGen = zip(Gen.int(in: 0...4), Gen.int(in: 1...8), Gen.int(in: 0...3)).array(of: 1...60)
 
+    /// Two workers must place a cluster's random strategy alike: the seed is a fixed function of the name
+    /// (FNV-1a), never Swift's per-process randomized `hashValue`.
+    @Test func placementSeedIsTheSameInEveryProcess() {
+        #expect(Placer.seed("123456789012/default") == 0x22fb_ff42_785b_8ef5)
+        #expect(Placer.seed("a/b") != Placer.seed("a/c"))
+    }
+
     @Test func neverOverCommitsAnyResourceOrPort() async {
         await propertyCheck(count: 300, input: Self.hostGen, Self.taskGen, Gen.int(in: 0...3)) { hostSpecs, taskSpecs, strategyPick in
             let hosts = Self.hosts(hostSpecs)

@@ -14,6 +14,11 @@ struct Simulation {
     /// Tasks of these deployments fail to start.
     var failing: Set<String> = []
     var events: [String] = []
+    /// Placement is a separate step, as in the control plane: a new task waits this many rounds unplaced.
+    var placementDelay = 0
+    /// Hosts with no room left: a task bound to one of them is never placed.
+    var full: Set<String> = []
+    var waiting: [String: Int] = [:]
 
     init(service: ServiceSpec, deployments: [DeploymentSpec]) {
         self.service = service
@@ -45,12 +50,14 @@ struct Simulation {
                 nextId += 1
                 tasks.append(TaskSpec(id: "t\(nextId)", deploymentId: deployment, hostId: "h\(nextId % hosts.count)",
                                       lastStatus: .pending, health: "UNKNOWN", createdAt: now))
+                delayPlacement(of: tasks.count - 1)
             }
         }
         for start in plan.startOn {
             nextId += 1
             tasks.append(TaskSpec(id: "t\(nextId)", deploymentId: start.deploymentId, hostId: start.hostId,
-                                  lastStatus: .pending, health: "UNKNOWN", createdAt: now))
+                                  requiredHostId: start.hostId, lastStatus: .pending, health: "UNKNOWN", createdAt: now))
+            delayPlacement(of: tasks.count - 1)
         }
         for (id, change) in plan.rollout {
             if let i = deployments.firstIndex(where: { $0.id == id }) { deployments[i].rolloutState = change.state }
@@ -61,11 +68,20 @@ struct Simulation {
             deployments.append(DeploymentSpec(id: "rollback\(nextId)", primary: true, taskDefinition: target, createdAt: now))
         }
         now = now.addingTimeInterval(10)
+        // Placement binds what has waited long enough, where there is room.
+        for (id, rounds) in waiting {
+            guard let i = tasks.firstIndex(where: { $0.id == id }) else { continue }
+            if rounds > 1 || !tasks[i].desiredRunning { waiting[id] = rounds - 1; continue }
+            guard let host = tasks[i].requiredHostId ?? placedHost[id], !full.contains(host) else { continue }
+            tasks[i].hostId = host
+            waiting[id] = nil
+        }
         // The agent: stop what should stop, start what should start (or fail it).
         for i in tasks.indices where tasks[i].lastStatus != .stopped {
             if !tasks[i].desiredRunning {
+                if tasks[i].hostId == nil { waiting[tasks[i].id] = nil }
                 tasks[i].lastStatus = .stopped
-            } else if tasks[i].lastStatus == .pending {
+            } else if tasks[i].lastStatus == .pending, tasks[i].hostId != nil {
                 if failing.contains(tasks[i].deploymentId) {
                     tasks[i].lastStatus = .stopped
                     tasks[i].stopCode = .taskFailedToStart
@@ -77,6 +93,16 @@ struct Simulation {
             }
         }
         return plan
+    }
+
+    /// Where a delayed task not bound to a host will go once placed.
+    var placedHost: [String: String] = [:]
+
+    mutating func delayPlacement(of index: Int) {
+        guard placementDelay > 0 || full.contains(tasks[index].hostId ?? "") else { return }
+        placedHost[tasks[index].id] = tasks[index].hostId
+        tasks[index].hostId = nil
+        waiting[tasks[index].id] = max(1, placementDelay)
     }
 
     var active: [TaskSpec] { tasks.filter(\.isActive) }
@@ -232,6 +258,33 @@ struct Simulation {
         for _ in 0..<4 { sim.step() }
         #expect(sim.active.allSatisfy { $0.deploymentId == "d2" } && sim.active.count == 2)
         #expect(sim.state("d2") == "COMPLETED")
+    }
+
+    /// A DAEMON task created for a host but not yet placed is that host's task: the next reconcile must not
+    /// take it for a lost task, stop it and start another (forever, when the host is full).
+    @Test func daemonTasksWaitingForPlacementAreNotReplaced() {
+        var sim = Simulation(service: ServiceSpec(name: "agent", desiredCount: 0, daemon: true, minimumHealthyPercent: 0, maximumPercent: 100),
+                             deployments: [DeploymentSpec(id: "d1", primary: true, taskDefinition: "agent:1")])
+        sim.hosts = [HostSpec(id: "a"), HostSpec(id: "b")]
+        sim.placementDelay = 3
+        sim.full = ["b"]
+        var stops = 0
+        for _ in 0..<8 { stops += sim.step().stop.count }
+        #expect(stops == 0, "no waiting daemon task was stopped")
+        #expect(sim.tasks.count == 2, "one task per host, none replaced")
+        #expect(sim.active.first { $0.requiredHostId == "a" }?.lastStatus == .running)
+        #expect(sim.active.first { $0.requiredHostId == "b" }?.hostId == nil, "the full host's task still waits")
+        #expect(sim.state("d1") == "IN_PROGRESS")
+    }
+
+    /// A replica task still waiting for placement counts toward the desired count: nothing more is started.
+    @Test func replicaTasksWaitingForPlacementCount() {
+        var sim = Simulation(service: service(3), deployments: [DeploymentSpec(id: "d1", primary: true, taskDefinition: "web:1")])
+        sim.placementDelay = 2
+        var started = 0
+        for _ in 0..<6 { started += sim.step().start.values.reduce(0, +) }
+        #expect(started == 3)
+        #expect(sim.healthy.count == 3 && sim.state("d1") == "COMPLETED")
     }
 
     @Test func deletedServiceStopsEverything() {

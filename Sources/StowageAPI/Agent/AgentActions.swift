@@ -1,0 +1,199 @@
+import Foundation
+import PostgresNIO
+import ServiceLifecycle
+import StowageIAM
+import StowageModel
+import StowageStore
+
+typealias StateReportRequest = AgentProtocol.StateReport
+
+/// The agent's side of the API: its desired task set, and its state reports.
+struct AgentActions {
+    static let statuses = Set(TaskStatus.allCases.map(\.rawValue))
+    static let healths: Set<String> = ["HEALTHY", "UNHEALTHY", "UNKNOWN"]
+
+    /// The instance's whole desired task set. With `after`, a long poll: it answers at once when the version
+    /// differs, else when the set changes or `wait` runs out. Every poll is also the agent's heartbeat.
+    static func desired(cluster clusterRef: String, instance instanceRef: String, after: String?, wait: Int, _ c: Caller)
+        async throws -> AgentProtocol.DesiredTasks
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        guard (0...60).contains(wait) else { throw APIError.invalidParameter("wait must be between 0 and 60 seconds.") }
+        try await c.authorize("ecs:Poll", [arn])
+        let ticket = c.backend.notifier?.subscribe(account: c.account, cluster: cluster, instance: id)
+        defer { if let ticket { c.backend.notifier?.cancel(ticket) } }
+        var waited = false
+        while true {
+            let answer = try await snapshot(cluster: cluster, id: id, arn: arn, reference: instanceRef, c)
+            guard let after, answer.version == after, !waited, wait > 0, let ticket, let notifier = c.backend.notifier else {
+                return answer
+            }
+            await withGracefulShutdownHandler {
+                await notifier.wait(ticket, timeout: .seconds(wait))
+            } onGracefulShutdown: {
+                notifier.release(ticket)
+            }
+            waited = true
+        }
+    }
+
+    static func snapshot(cluster: String, id: String, arn: String, reference: String, _ c: Caller) async throws
+        -> AgentProtocol.DesiredTasks
+    {
+        // The heartbeat commits on its own, before and apart from the read, so it never waits on a lock.
+        let reconnected = try await c.backend.database.withConnection { conn in
+            try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
+        }
+        if reconnected {
+            try await c.backend.database.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
+        }
+        return try await c.backend.database.transaction { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
+            let version = try await c.backend.tasks.desiredVersion(conn, account: c.account, cluster: cluster, instance: id)
+            let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
+            var definitions: [String: TaskDefinition] = [:]
+            var tasks: [AgentProtocol.AssignedTask] = []
+            for t in live.sorted(by: { $0.id < $1.id }) {
+                let key = "\(t.family):\(t.revision)"
+                if definitions[key] == nil {
+                    definitions[key] = try await c.backend.taskDefinitions.get(conn, account: c.account, family: t.family, revision: t.revision)
+                        .map { TaskDefinitionActions.model($0, c) }
+                }
+                guard let definition = definitions[key] else { continue }
+                tasks.append(AgentProtocol.AssignedTask(
+                    taskArn: c.backend.scope.task(c.account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
+                    desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
+                    overrides: t.overrides))
+            }
+            return AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks)
+        }
+    }
+
+    static func report(cluster clusterRef: String, instance instanceRef: String, _ input: StateReportRequest, _ c: Caller) async throws
+        -> AgentProtocol.StateReportAnswer
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        guard input.tasks.count <= 500 else { throw APIError.invalidParameter("A report holds at most 500 tasks.") }
+        // A bad entry is set aside with its reason; the rest of the report still applies.
+        var ignored: [String: String] = [:]
+        var reports: [(id: String, report: AgentProtocol.TaskState)] = []
+        for report in input.tasks {
+            if !statuses.contains(report.lastStatus) {
+                ignored[report.taskArn] = "lastStatus '\(report.lastStatus)' is not a task status."
+            } else if let health = report.healthStatus, !healths.contains(health) {
+                ignored[report.taskArn] = "healthStatus must be HEALTHY, UNHEALTHY or UNKNOWN."
+            } else if let code = report.stopCode, StopCode(rawValue: code) == nil {
+                ignored[report.taskArn] = "stopCode '\(code)' is not an ECS stop code."
+            } else {
+                do {
+                    reports.append((try TaskActions.taskId(report.taskArn, cluster: cluster), report))
+                } catch {
+                    ignored[report.taskArn] = error.message
+                }
+            }
+        }
+        try await c.authorize("ecs:SubmitTaskStateChange", [arn])
+        let reconnected = try await c.backend.database.withConnection { conn in
+            try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
+        }
+        let answer = try await c.backend.database.transaction { conn in
+            if reconnected { try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+            let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: reports.map(\.id))
+            let mine = Dictionary(known.filter { $0.instanceId == id }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for stranger in reports where mine[stranger.id] == nil {
+                ignored[stranger.report.taskArn] = "Task \(stranger.report.taskArn) is not assigned to container instance \(arn)."
+            }
+            reports.removeAll { mine[$0.id] == nil }
+            guard try await c.backend.instances.recordReport(conn, account: c.account, cluster: cluster, id: id, sequence: input.sequence) else {
+                return AgentProtocol.StateReportAnswer(accepted: false, sequence: input.sequence)
+            }
+            var services = Set<String>()
+            var freed = false
+            for (taskId, report) in reports {
+                guard let before = mine[taskId],
+                      let after = try await c.backend.tasks.applyReport(
+                          conn, account: c.account, cluster: cluster, instanceId: id, taskId: taskId, lastStatus: report.lastStatus,
+                          health: report.healthStatus, containers: report.containers, stoppedReason: report.stoppedReason,
+                          stopCode: report.stopCode) else { continue }
+                let changed = after.lastStatus != before.lastStatus || after.healthStatus != before.healthStatus
+                if changed, let service = after.service { services.insert(service) }
+                if after.lastStatus == "STOPPED" && before.lastStatus != "STOPPED" { freed = true }
+            }
+            let queue = JobQueue(logger: c.logger)
+            for service in services.sorted() { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
+            if freed { try await queue.place(conn, account: c.account, cluster: cluster) }
+            return AgentProtocol.StateReportAnswer(accepted: true, sequence: input.sequence, ignored: ignored.isEmpty ? nil : ignored)
+        }
+        if let ignored = answer.ignored {
+            c.logger.warning("state report entries ignored", metadata: ["instance": "\(arn)", "ignored": "\(ignored)"])
+        }
+        return answer
+    }
+}
+
+extension ClusterActions {
+    /// Capacity or eligibility changed (an instance joined, drained or left): every service of the cluster
+    /// reconciles, and waiting tasks get another placement pass.
+    static func capacityChanged(_ conn: PostgresConnection, _ c: Caller, cluster: String) async throws {
+        let queue = JobQueue(logger: c.logger)
+        for service in try await c.backend.ecsServices.live(conn, account: c.account, cluster: cluster) {
+            try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service.name)
+        }
+        try await queue.place(conn, account: c.account, cluster: cluster)
+    }
+
+}
+
+extension AgentActions {
+    /// Temporary credentials for a task's role, for the agent to serve to the task's containers. Only the
+    /// instance the task is placed on may ask. A role that was deleted (or no longer trusts ECS tasks) refuses
+    /// the refresh, and the failure is written to the task's service events so it is not silent.
+    static func taskCredentials(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller) async throws
+        -> AgentProtocol.TaskCredentials
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
+        try await c.authorize("ecs:GetTaskCredentials", [arn])
+        let (task, definition) = try await c.backend.database.withConnection { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+            guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [taskId]).first,
+                  task.instanceId == id, task.lastStatus != "STOPPED" else {
+                throw APIError.invalidParameter("Task \(taskRef) is not running on container instance \(arn).")
+            }
+            let definition = try await c.backend.taskDefinitions.get(conn, account: c.account, family: task.family, revision: task.revision)
+            return (task, definition)
+        }
+        guard let roleArn = definition?.body.taskRoleArn else {
+            throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
+        }
+        let roleName = ARN(roleArn)?.resourcePath.last ?? ""
+        let role = try await c.backend.database.withConnection { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
+        let problem: String?
+        if let role, ARN(roleArn)?.account == c.account {
+            let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
+            problem = PolicyEvaluator.trustsService(trust, "ecs-tasks.amazonaws.com")
+                ? nil : "the trust policy of \(roleArn) does not allow ecs-tasks.amazonaws.com to assume it"
+        } else {
+            problem = "role \(roleArn) does not exist"
+        }
+        if let problem {
+            if let service = task.service {
+                try await c.backend.database.transaction { conn in
+                    try await c.backend.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [
+                        "(service \(service), task \(taskId)) could not refresh task role credentials: \(problem)."])
+                }
+            }
+            throw APIError.accessDenied("Task \(taskId) could not get credentials: \(problem).")
+        }
+        guard let role else { throw APIError.server() }
+        let session = try await c.backend.tenancy.issueSession(
+            account: c.account, role: role, sessionName: taskId, sessionPolicy: nil, duration: role.maxSessionSeconds,
+            assumedBy: "ecs-tasks.amazonaws.com", now: c.backend.clock.now())
+        return AgentProtocol.TaskCredentials(roleArn: roleArn, accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey,
+                                             token: session.sessionToken, expiration: UTCTime.rfc3339(session.expiration))
+    }
+}

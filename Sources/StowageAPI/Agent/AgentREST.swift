@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+import StowageModel
+
+/// The agent protocol under `/agent/v1`: desired tasks (long poll), state reports, task credentials, telemetry.
+enum AgentREST {
+    static let routes: [RESTRoute] = [
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks", action: "Poll") { call in
+            try .json(try await AgentActions.desired(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                     after: call.query("after"), wait: try call.int("wait") ?? 0, call.caller))
+        },
+        RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/state", action: "SubmitTaskStateChange") { call in
+            try .json(try await AgentActions.report(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                    try call.decode(StateReportRequest.self), call.caller))
+        },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks/{task}/credentials",
+                  action: "GetTaskCredentials") { call in
+            try .json(try await AgentActions.taskCredentials(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                             task: call.path["task"] ?? "", call.caller))
+        },
+        RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
+            try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                        try call.decode(AgentProtocol.Telemetry.self), call.caller))
+        },
+    ]
+}

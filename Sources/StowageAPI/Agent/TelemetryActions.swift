@@ -1,0 +1,107 @@
+import Foundation
+import StowageModel
+import StowageTelemetryStore
+
+/// The agent's telemetry shipment and the first reads of what it shipped.
+struct TelemetryActions {
+    /// Log group ARNs as CloudWatch Logs writes them.
+    static func logGroupArn(_ c: Caller, _ group: String) -> String {
+        "arn:\(c.backend.scope.partition):logs:\(c.backend.scope.region):\(c.account):log-group:\(group)"
+    }
+
+    static func ingest(cluster clusterRef: String, instance instanceRef: String, _ input: AgentProtocol.Telemetry, _ c: Caller) async throws
+        -> AgentProtocol.TelemetryAnswer
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let eventCount = input.logs.reduce(0) { $0 + $1.events.count }
+        guard input.metrics.count <= 10_000, eventCount <= 20_000 else {
+            throw APIError.invalidParameter("A shipment holds at most 10,000 datapoints and 20,000 log events.")
+        }
+        for batch in input.logs {
+            guard !batch.logGroupName.isEmpty, batch.logGroupName.count <= 512, !batch.logStreamName.isEmpty, batch.logStreamName.count <= 512 else {
+                throw APIError.invalidParameter("Log group and stream names must be 1 to 512 characters.")
+            }
+        }
+        var taskIds = Set<String>()
+        for arnText in input.metrics.map(\.taskArn) + input.logs.map(\.taskArn) {
+            taskIds.insert(try TaskActions.taskId(arnText, cluster: cluster))
+        }
+        try await c.authorize("ecs:SubmitTaskStateChange", [arn])
+        let store = TelemetryStore(logger: c.logger)
+        try await c.backend.database.transaction { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+            let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: Array(taskIds))
+            let mine = Set(known.filter { $0.instanceId == id }.map(\.id))
+            if let stranger = taskIds.first(where: { !mine.contains($0) }) {
+                throw APIError.invalidParameter("Task \(stranger) is not assigned to container instance \(arn).")
+            }
+            let samples = try input.metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
+            try await store.insertMetrics(conn, account: c.account, cluster: cluster, samples)
+            for batch in input.logs {
+                try await store.insertLogs(conn, account: c.account, group: batch.logGroupName, stream: batch.logStreamName, batch.events)
+            }
+        }
+        if let samples = input.droppedMetricSamples, samples > 0 {
+            c.backend.metrics.droppedMetricSamples(cluster: cluster, count: samples)
+            c.logger.warning("agent dropped metric samples", metadata: ["instance": "\(arn)", "dropped": "\(samples)"])
+        }
+        if input.droppedLogLines > 0 {
+            c.backend.metrics.droppedLogLines(cluster: cluster, count: input.droppedLogLines)
+            c.logger.warning("agent dropped log lines", metadata: ["instance": "\(arn)", "dropped": "\(input.droppedLogLines)"])
+        }
+        return AgentProtocol.TelemetryAnswer(metrics: input.metrics.count, logEvents: eventCount)
+    }
+
+    /// GetLogEvents: tokens are `f/<ms>/<seq>` (forward) and `b/<ms>/<seq>` (backward), positions in the stream.
+    static func getLogEvents(_ input: Logs.GetLogEventsRequest, _ c: Caller) async throws -> Logs.GetLogEventsResponse {
+        let group = try LogActions.groupName(input.logGroupName, input.logGroupIdentifier)
+        let limit = input.limit ?? 10_000
+        guard (1...10_000).contains(limit) else { throw APIError.invalidParameter("limit must be between 1 and 10000.") }
+        var after: (Int64, Int64)?
+        var before: (Int64, Int64)?
+        if let token = input.nextToken {
+            let parts = token.split(separator: "/")
+            guard parts.count == 3, let ms = Int64(parts[1]), let seq = Int64(parts[2]), parts[0] == "f" || parts[0] == "b" else {
+                throw APIError.invalidParameter("The specified nextToken is invalid.")
+            }
+            if parts[0] == "f" { after = (ms, seq) } else { before = (ms, seq) }
+        }
+        try await c.authorize("logs:GetLogEvents", [logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
+        let store = TelemetryStore(logger: c.logger)
+        let page = try await c.backend.database.withConnection { conn in
+            let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
+            guard exists.group else { throw LogActions.notFound("log group") }
+            guard exists.stream else { throw LogActions.notFound("log stream") }
+            return try await store.events(conn, account: c.account, group: group, stream: input.logStreamName, start: input.startTime,
+                                          end: input.endTime, after: after, before: before, fromHead: input.startFromHead ?? false,
+                                          limit: limit)
+        }
+        // With no events, the tokens stay where the caller was, as CloudWatch Logs does.
+        let forward = page.last.map { "f/\($0.event.timestamp)/\($0.seq)" } ?? input.nextToken ?? "f/0/0"
+        let backward = page.first.map { "b/\($0.event.timestamp)/\($0.seq)" } ?? input.nextToken ?? "b/0/0"
+        return Logs.GetLogEventsResponse(events: page.map(\.event), nextForwardToken: forward, nextBackwardToken: backward)
+    }
+
+    struct DatapointsResponse: Codable, Sendable { var datapoints: [AgentProtocol.MetricSample] }
+
+    static func taskMetrics(cluster clusterRef: String, task: String, start: Int64?, end: Int64?, _ c: Caller) async throws
+        -> DatapointsResponse
+    {
+        let (cluster, clusterArn) = try c.refs.cluster(clusterRef)
+        let id = try TaskActions.taskId(task, cluster: cluster)
+        let now = c.backend.clock.now()
+        let from = start.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(-3600)
+        let to = end.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(60)
+        guard from < to else { throw APIError.invalidParameter("startTime must be before endTime.") }
+        try await c.authorize("cloudwatch:GetMetricData", [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
+        return try await c.backend.database.withConnection { conn in
+            guard try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first != nil else {
+                throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)
+            }
+            return DatapointsResponse(datapoints: try await TelemetryStore(logger: c.logger).taskDatapoints(
+                conn, account: c.account, cluster: cluster, task: id, taskArn: c.backend.scope.task(c.account, cluster: cluster, id: id),
+                start: from, end: to))
+        }
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import PostgresNIO
+import StowageModel
+import StowageMonitoringRules
+import StowageStore
+
+/// Application Auto Scaling for ECS services (`AnyScaleFrontendService.<Action>`): targets, policies,
+/// scheduled actions and the activity log. The worker evaluates them (`evaluate-scaling`, `evaluate-alarms`).
+enum AutoScalingActions {
+    static let dimension = "ecs:service:DesiredCount"
+    static func validation(_ message: String) -> APIError { APIError("ValidationException", message) }
+    static func notFound(_ message: String) -> APIError { APIError("ObjectNotFoundException", message, restStatus: 404) }
+    static func noTarget(_ resourceId: String) -> APIError {
+        notFound("No scalable target registered for service namespace: ecs, resource ID: \(resourceId), scalable dimension: \(dimension)")
+    }
+
+    /// Policies and scheduled actions hang off a registered target.
+    static func requireTarget(_ conn: PostgresConnection, _ c: Caller, _ resourceId: String) async throws {
+        guard try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: [resourceId]).first != nil else {
+            throw noTarget(resourceId)
+        }
+    }
+
+    /// `service/<cluster>/<service>` → (cluster, service), checking namespace and dimension on the way.
+    static func target(_ namespace: String, _ resourceId: String, _ scalableDimension: String) throws(APIError) -> (String, String) {
+        guard namespace == "ecs" else { throw validation("Stowage scales ECS services only: ServiceNamespace must be ecs, got \(namespace).") }
+        guard scalableDimension == dimension else { throw validation("ScalableDimension must be \(dimension), got \(scalableDimension).") }
+        let parts = resourceId.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "service", !parts[1].isEmpty, !parts[2].isEmpty else {
+            throw validation("ResourceId must look like service/<cluster>/<service>, got \(resourceId).")
+        }
+        return (String(parts[1]), String(parts[2]))
+    }
+
+    static func targetArn(_ c: Caller, _ resourceId: String) -> String {
+        "arn:\(c.backend.scope.partition):application-autoscaling:\(c.backend.scope.region):\(c.account):scalable-target/\(resourceId)"
+    }
+
+    static func policyArn(_ c: Caller, _ resourceId: String, _ name: String) -> String {
+        "arn:\(c.backend.scope.partition):autoscaling:\(c.backend.scope.region):\(c.account):scalingPolicy:\(resourceId):resource/ecs/\(resourceId):policyName/\(name)"
+    }
+
+    static func register(_ input: AutoScaling.RegisterScalableTargetRequest, _ c: Caller) async throws -> AutoScaling.RegisterScalableTargetResponse {
+        let (cluster, service) = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        try await c.authorize("application-autoscaling:RegisterScalableTarget", [targetArn(c, input.resourceId)])
+        let store = ScalingStore(logger: c.logger)
+        try await c.backend.database.transaction { conn in
+            guard let svc = try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: [service]).first,
+                  svc.status == "ACTIVE" else {
+                throw validation("ECS service doesn't exist: \(input.resourceId)")
+            }
+            let existing = try await store.targets(conn, account: c.account, resourceIds: [input.resourceId]).first
+            guard let lo = input.minCapacity ?? existing?.minCapacity, let hi = input.maxCapacity ?? existing?.maxCapacity else {
+                throw validation("MinCapacity and MaxCapacity are required to register a new scalable target.")
+            }
+            guard lo >= 0, hi <= ServiceActions.maxDesiredCount else {
+                throw validation("Capacities must be between 0 and \(ServiceActions.maxDesiredCount).")
+            }
+            guard lo <= hi else { throw validation("Minimum capacity cannot be greater than maximum capacity (\(lo) > \(hi)).") }
+            try await store.upsertTarget(conn, ScalingStore.Target(
+                account: c.account, resourceId: input.resourceId, dimension: dimension, cluster: cluster, service: service,
+                minCapacity: lo, maxCapacity: hi, suspended: input.suspendedState ?? existing?.suspended ?? AutoScaling.SuspendedState(),
+                createdAt: Date()))
+            try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateScaling, uniqueKey: "now")
+        }
+        return .init(scalableTargetARN: targetArn(c, input.resourceId))
+    }
+
+    static func describeTargets(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalableTargetsResponse {
+        guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
+        try await c.authorize("application-autoscaling:DescribeScalableTargets", ["*"])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: input.resourceIds)
+        }
+        return .init(scalableTargets: rows.map {
+            AutoScaling.ScalableTarget(serviceNamespace: "ecs", resourceId: $0.resourceId, scalableDimension: $0.dimension,
+                                       minCapacity: $0.minCapacity, maxCapacity: $0.maxCapacity,
+                                       roleARN: "arn:\(c.backend.scope.partition):iam::\(c.account):role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+                                       creationTime: $0.createdAt, suspendedState: $0.suspended, scalableTargetARN: targetArn(c, $0.resourceId))
+        })
+    }
+
+    static func deregister(_ input: AutoScaling.TargetKey, _ c: Caller) async throws -> Empty {
+        _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        try await c.authorize("application-autoscaling:DeregisterScalableTarget", [targetArn(c, input.resourceId)])
+        try await c.backend.database.transaction { conn in
+            guard try await ScalingStore(logger: c.logger).deleteTarget(conn, account: c.account, resourceId: input.resourceId, dimension: dimension) else {
+                throw noTarget(input.resourceId)
+            }
+        }
+        return Empty()
+    }
+
+    static let predefined: Set<String> = ["ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"]
+
+    static func putPolicy(_ input: AutoScaling.PutScalingPolicyRequest, _ c: Caller) async throws -> AutoScaling.PutScalingPolicyResponse {
+        _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        guard (1...256).contains(input.policyName.count), !input.policyName.contains(":") else {
+            throw validation("PolicyName must be 1 to 256 characters without ':'.")
+        }
+        let type = input.policyType ?? "StepScaling"
+        switch type {
+        case "TargetTrackingScaling":
+            guard let tt = input.targetTrackingScalingPolicyConfiguration, input.stepScalingPolicyConfiguration == nil else {
+                throw validation("A TargetTrackingScaling policy needs TargetTrackingScalingPolicyConfiguration (and no step configuration).")
+            }
+            guard tt.targetValue > 0, tt.targetValue.isFinite else { throw validation("TargetValue must be a positive number.") }
+            guard (tt.predefinedMetricSpecification == nil) != (tt.customizedMetricSpecification == nil) else {
+                throw validation("Give exactly one of PredefinedMetricSpecification and CustomizedMetricSpecification.")
+            }
+            if let p = tt.predefinedMetricSpecification, !predefined.contains(p.predefinedMetricType) {
+                throw validation("PredefinedMetricType for ECS must be one of \(predefined.sorted().joined(separator: ", ")), got \(p.predefinedMetricType).")
+            }
+            if let m = tt.customizedMetricSpecification {
+                _ = try CloudWatchActions.identity(m.namespace, m.metricName, m.dimensions)
+                guard ["Average", "Minimum", "Maximum", "SampleCount", "Sum"].contains(m.statistic) else {
+                    throw validation("CustomizedMetricSpecification.Statistic must be Average, Minimum, Maximum, SampleCount or Sum.")
+                }
+            }
+            guard (tt.scaleInCooldown ?? 0) >= 0, (tt.scaleOutCooldown ?? 0) >= 0 else { throw validation("Cooldowns cannot be negative.") }
+        case "StepScaling":
+            guard let step = input.stepScalingPolicyConfiguration, input.targetTrackingScalingPolicyConfiguration == nil else {
+                throw validation("A StepScaling policy needs StepScalingPolicyConfiguration (and no target tracking configuration).")
+            }
+            guard let kind = StepScaling.AdjustmentType(rawValue: step.adjustmentType ?? "") else {
+                throw validation("AdjustmentType must be ChangeInCapacity, PercentChangeInCapacity or ExactCapacity.")
+            }
+            let rules = StepScaling(adjustmentType: kind, steps: (step.stepAdjustments ?? []).map {
+                StepAdjustment(lower: $0.metricIntervalLowerBound, upper: $0.metricIntervalUpperBound, adjustment: $0.scalingAdjustment)
+            }, minAdjustmentMagnitude: step.minAdjustmentMagnitude)
+            do { try rules.validate() } catch { throw validation(error.message) }
+            guard (step.cooldown ?? 0) >= 0 else { throw validation("Cooldown cannot be negative.") }
+        default:
+            throw validation("PolicyType must be TargetTrackingScaling or StepScaling, got \(type).")
+        }
+        try await c.authorize("application-autoscaling:PutScalingPolicy", [targetArn(c, input.resourceId)])
+        let store = ScalingStore(logger: c.logger)
+        try await c.backend.database.transaction { conn in
+            try await requireTarget(conn, c, input.resourceId)
+            try await store.upsertPolicy(conn, account: c.account, input, type: type)
+        }
+        return .init(policyARN: policyArn(c, input.resourceId, input.policyName), alarms: [])
+    }
+
+    static func describePolicies(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalingPoliciesResponse {
+        guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
+        try await c.authorize("application-autoscaling:DescribeScalingPolicies", ["*"])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await ScalingStore(logger: c.logger).policies(conn, account: c.account, resourceId: input.resourceId, names: input.policyNames)
+        }
+        return .init(scalingPolicies: rows.map {
+            AutoScaling.ScalingPolicy(policyARN: policyArn(c, $0.resourceId, $0.name), request: $0.request, policyType: $0.type, alarms: [],
+                                      creationTime: $0.createdAt)
+        })
+    }
+
+    static func deletePolicy(_ input: AutoScaling.DeleteScalingPolicyRequest, _ c: Caller) async throws -> Empty {
+        _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        try await c.authorize("application-autoscaling:DeleteScalingPolicy", [targetArn(c, input.resourceId)])
+        try await c.backend.database.transaction { conn in
+            guard try await ScalingStore(logger: c.logger).deletePolicy(conn, account: c.account, resourceId: input.resourceId,
+                                                                         dimension: dimension, name: input.policyName) else {
+                throw notFound("No scaling policy found for service namespace: ecs, resource ID: \(input.resourceId), scalable dimension: \(dimension), policy name: \(input.policyName)")
+            }
+        }
+        return Empty()
+    }
+
+    static func activities(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalingActivitiesResponse {
+        guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
+        let limit = input.maxResults ?? 50
+        guard (1...50).contains(limit) else { throw validation("MaxResults must be between 1 and 50.") }
+        let before = try PageToken.decode(input.nextToken)?.first.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
+        try await c.authorize("application-autoscaling:DescribeScalingActivities", ["*"])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await ScalingStore(logger: c.logger).activities(conn, account: c.account, resourceId: input.resourceId, before: before, limit: limit + 1)
+        }
+        let page = Array(rows.prefix(limit))
+        let token = rows.count > limit ? page.last.map { PageToken.encode([String($0.startTime.timeIntervalSince1970)]) } : nil
+        return .init(scalingActivities: page, nextToken: token)
+    }
+
+    static func putScheduled(_ input: AutoScaling.PutScheduledActionRequest, _ c: Caller) async throws -> Empty {
+        _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        guard (1...256).contains(input.scheduledActionName.count) else { throw validation("ScheduledActionName must be 1 to 256 characters.") }
+        guard let schedule = input.schedule else { throw validation("Schedule is required.") }
+        do { _ = try ScheduleExpression.parse(schedule) } catch { throw validation(error.message) }
+        guard input.timezone == nil || input.timezone == "UTC" || input.timezone == "Etc/UTC" else {
+            throw validation("Stowage evaluates schedules in UTC; Timezone must be UTC.")
+        }
+        let action = input.scalableTargetAction ?? AutoScaling.ScalableTargetAction()
+        guard action.minCapacity != nil || action.maxCapacity != nil else { throw validation("ScalableTargetAction needs MinCapacity or MaxCapacity.") }
+        if let lo = action.minCapacity, let hi = action.maxCapacity, lo > hi {
+            throw validation("Minimum capacity cannot be greater than maximum capacity (\(lo) > \(hi)).")
+        }
+        guard (action.minCapacity ?? 0) >= 0, (action.maxCapacity ?? 0) <= ServiceActions.maxDesiredCount else {
+            throw validation("Capacities must be between 0 and \(ServiceActions.maxDesiredCount).")
+        }
+        if let s = input.startTime, let e = input.endTime, s >= e { throw validation("StartTime must be before EndTime.") }
+        try await c.authorize("application-autoscaling:PutScheduledAction", [targetArn(c, input.resourceId)])
+        let store = ScalingStore(logger: c.logger)
+        try await c.backend.database.transaction { conn in
+            try await requireTarget(conn, c, input.resourceId)
+            try await store.upsertScheduled(conn, ScalingStore.Scheduled(
+                account: c.account, resourceId: input.resourceId, dimension: dimension, name: input.scheduledActionName, schedule: schedule,
+                start: input.startTime, end: input.endTime, minCapacity: action.minCapacity, maxCapacity: action.maxCapacity,
+                createdAt: Date(), lastFired: nil))
+        }
+        return Empty()
+    }
+
+    static func describeScheduled(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScheduledActionsResponse {
+        guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
+        try await c.authorize("application-autoscaling:DescribeScheduledActions", ["*"])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await ScalingStore(logger: c.logger).scheduled(conn, account: c.account, resourceId: input.resourceId, names: input.scheduledActionNames)
+        }
+        return .init(scheduledActions: rows.map {
+            var action = AutoScaling.ScalableTargetAction()
+            action.minCapacity = $0.minCapacity
+            action.maxCapacity = $0.maxCapacity
+            return AutoScaling.ScheduledAction(
+                scheduledActionName: $0.name,
+                scheduledActionARN: "arn:\(c.backend.scope.partition):autoscaling:\(c.backend.scope.region):\(c.account):scheduledAction:\($0.resourceId):scheduledActionName/\($0.name)",
+                schedule: $0.schedule, resourceId: $0.resourceId, scalableDimension: $0.dimension, startTime: $0.start, endTime: $0.end,
+                scalableTargetAction: action, creationTime: $0.createdAt)
+        })
+    }
+
+    static func deleteScheduled(_ input: AutoScaling.DeleteScheduledActionRequest, _ c: Caller) async throws -> Empty {
+        _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
+        try await c.authorize("application-autoscaling:DeleteScheduledAction", [targetArn(c, input.resourceId)])
+        try await c.backend.database.transaction { conn in
+            guard try await ScalingStore(logger: c.logger).deleteScheduled(conn, account: c.account, resourceId: input.resourceId,
+                                                                            dimension: dimension, name: input.scheduledActionName) else {
+                throw notFound("No scheduled action found: \(input.scheduledActionName)")
+            }
+        }
+        return Empty()
+    }
+}
+
+/// The Application Auto Scaling actions by name (`AnyScaleFrontendService.<Action>`).
+public enum AutoScalingDoor {
+    public static let targetPrefix = "AnyScaleFrontendService."
+    public static let all: [String: Action] = {
+        let actions = [
+            Action("RegisterScalableTarget", spelling: .pascal, AutoScalingActions.register),
+            Action("DescribeScalableTargets", spelling: .pascal, AutoScalingActions.describeTargets),
+            Action("DeregisterScalableTarget", spelling: .pascal, AutoScalingActions.deregister),
+            Action("PutScalingPolicy", spelling: .pascal, AutoScalingActions.putPolicy),
+            Action("DescribeScalingPolicies", spelling: .pascal, AutoScalingActions.describePolicies),
+            Action("DeleteScalingPolicy", spelling: .pascal, AutoScalingActions.deletePolicy),
+            Action("DescribeScalingActivities", spelling: .pascal, AutoScalingActions.activities),
+            Action("PutScheduledAction", spelling: .pascal, AutoScalingActions.putScheduled),
+            Action("DescribeScheduledActions", spelling: .pascal, AutoScalingActions.describeScheduled),
+            Action("DeleteScheduledAction", spelling: .pascal, AutoScalingActions.deleteScheduled),
+        ]
+        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
+    }()
+}

@@ -1,0 +1,131 @@
+import Foundation
+import StowageModel
+import StowageMonitoringRules
+import StowageStore
+import StowageTelemetryStore
+
+/// CloudWatch alarms: definitions, state, history. The worker evaluates them (`evaluate-alarms`).
+enum AlarmActions {
+    static func invalid(_ message: String) -> APIError { CloudWatchActions.invalid(message) }
+
+    static func arn(_ c: Caller, _ name: String) -> String {
+        "arn:\(c.backend.scope.partition):cloudwatch:\(c.backend.scope.region):\(c.account):alarm:\(name)"
+    }
+
+    /// An alarm action is a webhook URL or a scaling policy ARN (Application Auto Scaling's).
+    static func checkAction(_ action: String) throws(APIError) {
+        if action.hasPrefix("https://") || action.hasPrefix("http://") {
+            guard URL(string: action)?.host != nil else { throw invalid("Action \(action) is not a valid URL.") }
+            return
+        }
+        guard action.hasPrefix("arn:"), action.contains(":autoscaling:"), action.contains(":scalingPolicy:") else {
+            throw invalid("Action \(action) must be a webhook URL (http:// or https://) or a scaling policy ARN.")
+        }
+    }
+
+    static func validate(_ d: CloudWatch.AlarmDefinition) throws(APIError) {
+        guard (1...255).contains(d.alarmName.count) else { throw invalid("AlarmName must be 1 to 255 characters.") }
+        guard d.evaluationPeriods >= 1 else { throw invalid("EvaluationPeriods must be at least 1.") }
+        let m = d.datapointsToAlarm ?? d.evaluationPeriods
+        guard (1...d.evaluationPeriods).contains(m) else { throw invalid("DatapointsToAlarm must be between 1 and EvaluationPeriods (\(d.evaluationPeriods)).") }
+        guard ComparisonOperator(rawValue: d.comparisonOperator) != nil else {
+            throw invalid("ComparisonOperator must be one of \(ComparisonOperator.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if let t = d.treatMissingData, TreatMissingData(rawValue: t) == nil {
+            throw invalid("TreatMissingData must be breaching, notBreaching, ignore or missing.")
+        }
+        guard let threshold = d.threshold, threshold.isFinite else { throw APIError("MissingParameter", "Threshold is required.") }
+        if d.metrics != nil, d.metricName != nil || d.namespace != nil || d.statistic != nil || d.extendedStatistic != nil {
+            throw APIError("InvalidParameterCombination", "Give either Metrics or MetricName/Namespace/Statistic, not both.")
+        }
+        let queries = try CloudWatchActions.checked { () throws(MetricRequestError) in try MetricQuerySpec.alarm(d) }
+        guard (queries.specs.map(\.period).max() ?? 60) * Int64(d.evaluationPeriods) <= 7 * 86400 else {
+            throw invalid("Period times EvaluationPeriods must not exceed 7 days.")
+        }
+        for list in [d.alarmActions, d.okActions, d.insufficientDataActions] {
+            guard (list ?? []).count <= 5 else { throw invalid("At most 5 actions per state.") }
+            for a in list ?? [] { try checkAction(a) }
+        }
+    }
+
+    static func put(_ input: CloudWatch.AlarmDefinition, _ c: Caller) async throws -> Empty {
+        try validate(input)
+        try await c.authorize("cloudwatch:PutMetricAlarm", [arn(c, input.alarmName)])
+        try await c.backend.database.transaction { conn in
+            try await AlarmStore(logger: c.logger).put(conn, account: c.account, input)
+            try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateAlarms,
+                                                         uniqueKey: "now", payload: .object(["alarm": .string(input.alarmName)]))
+        }
+        return Empty()
+    }
+
+    static func render(_ c: Caller, _ row: AlarmStore.Row) -> CloudWatch.MetricAlarm {
+        CloudWatch.MetricAlarm(definition: row.definition, alarmArn: arn(c, row.definition.alarmName), stateValue: row.state,
+                               stateReason: row.reason, stateReasonData: row.reasonData, stateUpdatedTimestamp: row.stateUpdatedAt,
+                               alarmConfigurationUpdatedTimestamp: row.configuredAt)
+    }
+
+    static func describe(_ input: CloudWatch.DescribeAlarmsRequest, _ c: Caller) async throws -> CloudWatch.DescribeAlarmsResponse {
+        let limit = input.maxRecords ?? 50
+        guard (1...100).contains(limit) else { throw invalid("MaxRecords must be between 1 and 100.") }
+        guard (input.alarmNames ?? []).count <= 100 else { throw invalid("At most 100 AlarmNames.") }
+        if let s = input.stateValue, AlarmState(rawValue: s) == nil { throw invalid("StateValue must be OK, ALARM or INSUFFICIENT_DATA.") }
+        let after = try PageToken.decode(input.nextToken)?.first
+        try await c.authorize("cloudwatch:DescribeAlarms", [arn(c, "*")])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await AlarmStore(logger: c.logger).get(conn, account: c.account, names: input.alarmNames, prefix: input.alarmNamePrefix,
+                                                        state: input.stateValue, after: after, limit: limit + 1)
+        }
+        let page = rows.prefix(limit)
+        let token = rows.count > limit ? page.last.map { PageToken.encode([$0.definition.alarmName]) } : nil
+        return .init(metricAlarms: page.map { render(c, $0) }, nextToken: token)
+    }
+
+    static func delete(_ input: CloudWatch.DeleteAlarmsRequest, _ c: Caller) async throws -> Empty {
+        guard (1...100).contains(input.alarmNames.count) else { throw invalid("AlarmNames must hold 1 to 100 names.") }
+        try await c.authorize("cloudwatch:DeleteAlarms", input.alarmNames.map { arn(c, $0) })
+        try await c.backend.database.transaction { conn in
+            let missing = try await AlarmStore(logger: c.logger).delete(conn, account: c.account, names: input.alarmNames)
+            if let name = missing.first {
+                throw APIError("ResourceNotFound", "Alarm \(name) does not exist; no alarms were deleted.", restStatus: 404)
+            }
+        }
+        return Empty()
+    }
+
+    static func setState(_ input: CloudWatch.SetAlarmStateRequest, _ c: Caller) async throws -> Empty {
+        guard AlarmState(rawValue: input.stateValue) != nil else { throw invalid("StateValue must be OK, ALARM or INSUFFICIENT_DATA.") }
+        guard (0...1023).contains(input.stateReason.count) else { throw invalid("StateReason must be at most 1023 characters.") }
+        if let data = input.stateReasonData, (try? JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))) == nil {
+            throw invalid("StateReasonData must be JSON.")
+        }
+        try await c.authorize("cloudwatch:SetAlarmState", [arn(c, input.alarmName)])
+        try await c.backend.database.transaction { conn in
+            let store = AlarmStore(logger: c.logger)
+            guard let row = try await store.get(conn, account: c.account, names: [input.alarmName], prefix: nil, state: nil, after: nil,
+                                                limit: 1, lock: true).first else {
+                throw APIError("ResourceNotFound", "Alarm \(input.alarmName) does not exist.", restStatus: 404)
+            }
+            try await store.transition(conn, account: c.account, alarm: row.definition, from: row.state, to: input.stateValue,
+                                       reason: input.stateReason, reasonData: input.stateReasonData)
+        }
+        return Empty()
+    }
+
+    static func history(_ input: CloudWatch.DescribeAlarmHistoryRequest, _ c: Caller) async throws -> CloudWatch.DescribeAlarmHistoryResponse {
+        let limit = input.maxRecords ?? 100
+        guard (1...100).contains(limit) else { throw invalid("MaxRecords must be between 1 and 100.") }
+        if let t = input.historyItemType, !["ConfigurationUpdate", "StateUpdate", "Action"].contains(t) {
+            throw invalid("HistoryItemType must be ConfigurationUpdate, StateUpdate or Action.")
+        }
+        let before = try PageToken.decode(input.nextToken)?.first.flatMap(Int64.init)
+        try await c.authorize("cloudwatch:DescribeAlarmHistory", [arn(c, input.alarmName ?? "*")])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await AlarmStore(logger: c.logger).historyItems(conn, account: c.account, alarm: input.alarmName, type: input.historyItemType,
+                                                                 start: input.startDate, end: input.endDate, before: before, limit: limit + 1)
+        }
+        let page = rows.prefix(limit)
+        let token = rows.count > limit ? page.last.map { PageToken.encode([String($0.seq)]) } : nil
+        return .init(alarmHistoryItems: page.map(\.item), nextToken: token)
+    }
+}

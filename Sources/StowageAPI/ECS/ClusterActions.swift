@@ -1,0 +1,159 @@
+import Foundation
+import StowageModel
+import PostgresNIO
+import StowageStore
+
+/// ECS cluster actions.
+struct ClusterActions {
+    static let includes: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
+
+    static func model(_ r: ClusterRecord, _ c: Caller, include: Set<String> = includes) -> Cluster {
+        var cluster = Cluster()
+        cluster.clusterArn = c.backend.scope.cluster(c.account, r.name)
+        cluster.clusterName = r.name
+        cluster.status = r.status
+        cluster.registeredContainerInstancesCount = r.registeredInstances
+        cluster.runningTasksCount = r.runningTasks
+        cluster.pendingTasksCount = r.pendingTasks
+        cluster.activeServicesCount = r.activeServices
+        cluster.capacityProviders = []
+        cluster.defaultCapacityProviderStrategy = []
+        if include.contains("SETTINGS") { cluster.settings = r.settings }
+        if include.contains("CONFIGURATIONS") { cluster.configuration = r.configuration }
+        if include.contains("TAGS") { cluster.tags = r.tags }
+        if include.contains("STATISTICS") { cluster.statistics = [] }
+        return cluster
+    }
+
+    /// The cluster, which must exist and be ACTIVE.
+    static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
+        -> ClusterRecord
+    {
+        guard let record = try await c.backend.clusters.get(conn, account: c.account, names: [name], forUpdate: lock).first,
+              record.status == "ACTIVE" else { throw APIError.clusterNotFound("Cluster not found: \(name).") }
+        return record
+    }
+
+    static func create(_ input: CreateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.clusterName)
+        try Validate.tags(input.tags)
+        try Validate.clusterSettings(input.settings)
+        try Validate.clusterConfiguration(input.configuration)
+        try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
+        let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
+        let record = try await c.backend.database.transaction { conn in
+            let clusters = try await c.backend.clusters.activeCount(conn, account: c.account, excluding: name)
+            try await c.backend.quotas.check(conn, account: c.account, [("clusters", clusters + 1, "Active clusters")])
+            return try await c.backend.clusters.create(
+                conn, account: c.account, name: name, settings: settings, configuration: input.configuration,
+                tags: input.tags ?? [])
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+
+    struct EventsResponse: Codable, Sendable { var events: [ServiceEvent] }
+
+    /// What the control plane decided about the cluster as a whole (mass silence, rate-limited host loss),
+    /// newest first. ECS has no such list; a cluster-wide decision deserves one place to read it.
+    static func events(cluster reference: String, _ c: Caller) async throws -> EventsResponse {
+        let (name, arn) = try c.refs.cluster(reference)
+        try await c.authorize("ecs:DescribeClusters", [arn])
+        return try await c.backend.database.withConnection { conn in
+            _ = try await active(conn, c, name)
+            return EventsResponse(events: try await c.backend.clusters.events(conn, account: c.account, cluster: name))
+        }
+    }
+
+    static func describe(_ input: DescribeClustersRequest, _ c: Caller) async throws -> DescribeClustersResponse {
+        let references = input.clusters ?? ["default"]
+        guard references.count <= 100 else { throw APIError.invalidParameter("At most 100 clusters can be described at once.") }
+        let include = Set(input.include ?? [])
+        guard include.isSubset(of: includes) else {
+            throw APIError.invalidParameter("include must name ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS or TAGS.")
+        }
+        var wanted: [(name: String, arn: String)] = []
+        var failures: [Failure] = []
+        for reference in references {
+            do { wanted.append(try c.refs.cluster(reference)) } catch {
+                failures.append(Failure(arn: reference, reason: "MISSING"))
+            }
+        }
+        try await c.authorize("ecs:DescribeClusters", wanted.map(\.arn))
+        let records = try await c.backend.database.withConnection { conn in
+            try await c.backend.clusters.get(conn, account: c.account, names: wanted.map(\.name))
+        }
+        let byName = Dictionary(records.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var clusters: [Cluster] = []
+        for (name, arn) in wanted {
+            if let record = byName[name] { clusters.append(model(record, c, include: include)) } else {
+                failures.append(Failure(arn: arn, reason: "MISSING"))
+            }
+        }
+        return DescribeClustersResponse(clusters: clusters, failures: failures)
+    }
+
+    static func list(_ input: ListRequest, _ c: Caller) async throws -> ListClustersResponse {
+        let limit = try Validate.maxResults(input.maxResults)
+        let after = try PageToken.decode(input.nextToken)?.first
+        try await c.authorize("ecs:ListClusters", ["*"])
+        let records = try await c.backend.database.withConnection { conn in
+            try await c.backend.clusters.list(conn, account: c.account, after: after, limit: limit + 1)
+        }
+        let page = records.prefix(limit)
+        return ListClustersResponse(
+            clusterArns: page.map { c.backend.scope.cluster(c.account, $0.name) },
+            nextToken: records.count > limit ? page.last.map { PageToken.encode([$0.name]) } : nil)
+    }
+
+    static func update(_ input: UpdateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
+        try await update(input, c, action: "ecs:UpdateCluster")
+    }
+
+    static func update(_ input: UpdateClusterRequest, _ c: Caller, action: String) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.cluster)
+        try Validate.clusterSettings(input.settings)
+        try Validate.clusterConfiguration(input.configuration)
+        try await c.authorize(action, [arn])
+        let record = try await c.backend.database.transaction { conn in
+            _ = try await active(conn, c, name, lock: true)
+            try await c.backend.clusters.update(
+                conn, account: c.account, name: name, settings: input.settings, configuration: input.configuration)
+            return try await active(conn, c, name)
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+
+    static func updateSettings(_ input: UpdateClusterSettingsRequest, _ c: Caller) async throws -> ClusterResponse {
+        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c, action: "ecs:UpdateClusterSettings")
+    }
+
+    /// Refuses a cluster that still holds anything: there is no cascade delete.
+    static func delete(_ input: ClusterReferenceRequest, _ c: Caller) async throws -> ClusterResponse {
+        let (name, arn) = try c.refs.cluster(input.cluster)
+        try await c.authorize("ecs:DeleteCluster", [arn])
+        let record = try await c.backend.database.transaction { conn in
+            let record = try await active(conn, c, name, lock: true)
+            if record.activeServices > 0 {
+                throw APIError("ClusterContainsServicesException",
+                               "The Cluster cannot be deleted while Services are active (\(record.activeServices)). Delete them first.",
+                               restStatus: 409)
+            }
+            let live = try await c.backend.tasks.live(conn, account: c.account, cluster: name).filter { $0.desiredStatus == "RUNNING" }
+            if !live.isEmpty {
+                throw APIError("ClusterContainsTasksException",
+                               "The Cluster cannot be deleted while Tasks are active (\(live.count)). Stop them first.",
+                               restStatus: 409)
+            }
+            if record.registeredInstances > 0 {
+                throw APIError("ClusterContainsContainerInstancesException",
+                               "The Cluster cannot be deleted while Container Instances are active or draining (\(record.registeredInstances) registered). Deregister them first.",
+                               restStatus: 409)
+            }
+            try await c.backend.clusters.markInactive(conn, account: c.account, name: name)
+            var inactive = record
+            inactive.status = "INACTIVE"
+            return inactive
+        }
+        return ClusterResponse(cluster: model(record, c))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import PostgresNIO
+import StowageModel
+import StowageStore
+
+/// TagResource, UntagResource and ListTagsForResource over every taggable resource.
+struct TagActions {
+    /// A taggable resource, parsed from its ARN.
+    enum Target {
+        case cluster(String)
+        case taskDefinition(String, Int)
+        case containerInstance(cluster: String, id: String)
+    }
+
+    static func target(_ arnText: String, _ c: Caller) throws(APIError) -> Target {
+        guard let arn = ARN(arnText), arn.service == "ecs" else {
+            throw .invalidParameter("'\(arnText)' is not an ECS resource ARN.")
+        }
+        switch arn.resourceType {
+        case "cluster":
+            return .cluster(try c.refs.cluster(arnText).name)
+        case "task-definition":
+            let ref = try c.refs.taskDefinition(arnText)
+            guard let revision = ref.revision else { throw .invalidParameter("Task definition ARNs for tagging need a revision.") }
+            return .taskDefinition(ref.family, revision)
+        case "container-instance" where arn.resourcePath.count == 2:
+            return .containerInstance(cluster: arn.resourcePath[0], id: arn.resourcePath[1])
+        default:
+            throw .invalidParameter("Resources of type '\(arn.resourceType)' cannot be tagged.")
+        }
+    }
+
+    static func current(_ conn: PostgresConnection, _ target: Target, _ c: Caller, arn: String) async throws -> [Tag] {
+        let s = c.backend
+        switch target {
+        case .cluster(let name):
+            return try await ClusterActions.active(conn, c, name).tags
+        case .taskDefinition(let family, let revision):
+            guard let record = try await s.taskDefinitions.get(conn, account: c.account, family: family, revision: revision) else {
+                throw APIError.resourceNotFound("The specified resource is not found: \(arn).")
+            }
+            return record.tags
+        case .containerInstance(let cluster, let id):
+            return try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: arn).tags
+        }
+    }
+
+    static func store(_ conn: PostgresConnection, _ target: Target, _ c: Caller, tags: [Tag]) async throws {
+        let s = c.backend
+        switch target {
+        case .cluster(let name): try await s.clusters.setTags(conn, account: c.account, name: name, tags: tags)
+        case .taskDefinition(let family, let revision):
+            try await s.taskDefinitions.setTags(conn, account: c.account, family: family, revision: revision, tags: tags)
+        case .containerInstance(let cluster, let id):
+            try await s.instances.setTags(conn, account: c.account, cluster: cluster, id: id, tags: tags)
+        }
+    }
+
+    static func tag(_ input: TagResourceRequest, _ c: Caller) async throws -> Empty {
+        let target = try target(input.resourceArn, c)
+        try Validate.tags(input.tags)
+        try await c.authorize("ecs:TagResource", [input.resourceArn], requestTags: input.tags)
+        try await c.backend.database.transaction { conn in
+            var tags = try await current(conn, target, c, arn: input.resourceArn)
+            for tag in input.tags {
+                if let i = tags.firstIndex(where: { $0.key == tag.key }) { tags[i] = tag } else { tags.append(tag) }
+            }
+            try Validate.tags(tags)
+            try await store(conn, target, c, tags: tags)
+        }
+        return Empty()
+    }
+
+    static func untag(_ input: UntagResourceRequest, _ c: Caller) async throws -> Empty {
+        let target = try target(input.resourceArn, c)
+        try await c.authorize("ecs:UntagResource", [input.resourceArn])
+        try await c.backend.database.transaction { conn in
+            let tags = try await current(conn, target, c, arn: input.resourceArn).filter { !input.tagKeys.contains($0.key ?? "") }
+            try await store(conn, target, c, tags: tags)
+        }
+        return Empty()
+    }
+
+    static func list(_ input: ListTagsForResourceRequest, _ c: Caller) async throws -> ListTagsForResourceResponse {
+        let target = try target(input.resourceArn, c)
+        try await c.authorize("ecs:ListTagsForResource", [input.resourceArn])
+        let tags = try await c.backend.database.withConnection { conn in
+            try await current(conn, target, c, arn: input.resourceArn)
+        }
+        return ListTagsForResourceResponse(tags: tags)
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import PostgresNIO
+import StowageModel
+import StowageScheduler
+import StowageStore
+
+/// ECS task definition actions.
+struct TaskDefinitionActions {
+    static func model(_ r: TaskDefinitionRecord, _ c: Caller) -> TaskDefinition {
+        var d = r.body
+        d.taskDefinitionArn = c.backend.scope.taskDefinition(c.account, family: r.family, revision: r.revision)
+        d.family = r.family
+        d.revision = r.revision
+        d.status = r.status
+        d.registeredAt = r.registeredAt
+        d.deregisteredAt = r.deregisteredAt
+        d.registeredBy = r.registeredBy
+        return d
+    }
+
+    /// Resolves a reference to a stored revision: a bare family means its latest ACTIVE revision.
+    static func find(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
+        -> TaskDefinitionRecord?
+    {
+        if let revision { return try await c.backend.taskDefinitions.get(conn, account: c.account, family: family, revision: revision) }
+        return try await c.backend.taskDefinitions.latestActive(conn, account: c.account, family: family)
+    }
+
+    static func register(_ input: RegisterTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
+        let body = try TaskDefinitionRules.validate(input)
+        _ = try ConstraintRules.parse(body.placementConstraints)
+        let family = body.family ?? ""
+        try await c.authorize("ecs:RegisterTaskDefinition", [c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
+                              requestTags: input.tags)
+        // Handing a role to tasks is itself a permission (iam:PassRole), so nobody gives tasks more than they hold.
+        for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) {
+            guard let arn = ARN(role), arn.service == "iam", arn.resourceType == "role" else {
+                throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
+            }
+            try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
+        }
+        let record = try await c.backend.database.transaction { conn in
+            let active = try await c.backend.taskDefinitions.activeRevisions(conn, account: c.account, family: family)
+            try await c.backend.quotas.check(conn, account: c.account, [("revisions-per-family", active + 1, "Active revisions of family \(family)")])
+            return try await c.backend.taskDefinitions.register(
+                conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
+        }
+        return TaskDefinitionResponse(taskDefinition: model(record, c), tags: record.tags)
+    }
+
+    static func describe(_ input: DescribeTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
+        let ref = try c.refs.taskDefinition(input.taskDefinition)
+        try await c.authorize("ecs:DescribeTaskDefinition", [ref.arn])
+        guard let record = try await c.backend.database.withConnection({ conn in
+            try await find(conn, c, family: ref.family, revision: ref.revision)
+        }) else { throw APIError.taskDefinitionNotFound() }
+        let includeTags = input.include?.contains("TAGS") ?? false
+        return TaskDefinitionResponse(taskDefinition: model(record, c), tags: includeTags ? record.tags : nil)
+    }
+
+    static func list(_ input: ListTaskDefinitionsRequest, _ c: Caller) async throws -> ListTaskDefinitionsResponse {
+        let limit = try Validate.maxResults(input.maxResults)
+        let status = input.status ?? "ACTIVE"
+        guard ["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].contains(status) else {
+            throw APIError.invalidParameter("status must be ACTIVE, INACTIVE or DELETE_IN_PROGRESS.")
+        }
+        let sort = input.sort ?? "ASC"
+        guard sort == "ASC" || sort == "DESC" else { throw APIError.invalidParameter("sort must be ASC or DESC.") }
+        var after: (String, Int)?
+        if let token = try PageToken.decode(input.nextToken) {
+            guard token.count == 2, let revision = Int(token[1]) else { throw APIError.invalidParameter("The nextToken is not valid.") }
+            after = (token[0], revision)
+        }
+        try await c.authorize("ecs:ListTaskDefinitions", ["*"])
+        let rows = try await c.backend.database.withConnection { conn in
+            try await c.backend.taskDefinitions.list(
+                conn, account: c.account, family: input.familyPrefix, status: status, descending: sort == "DESC",
+                after: after, limit: limit + 1)
+        }
+        let page = rows.prefix(limit)
+        return ListTaskDefinitionsResponse(
+            taskDefinitionArns: page.map { c.backend.scope.taskDefinition(c.account, family: $0.family, revision: $0.revision) },
+            nextToken: rows.count > limit ? page.last.map { PageToken.encode([$0.family, String($0.revision)]) } : nil)
+    }
+
+    static func families(_ input: ListTaskDefinitionsRequest, _ c: Caller) async throws -> ListTaskDefinitionFamiliesResponse {
+        let limit = try Validate.maxResults(input.maxResults)
+        let status = input.status ?? "ACTIVE"
+        guard ["ACTIVE", "INACTIVE", "ALL"].contains(status) else {
+            throw APIError.invalidParameter("status must be ACTIVE, INACTIVE or ALL.")
+        }
+        let after = try PageToken.decode(input.nextToken)?.first
+        try await c.authorize("ecs:ListTaskDefinitionFamilies", ["*"])
+        let families = try await c.backend.database.withConnection { conn in
+            try await c.backend.taskDefinitions.families(
+                conn, account: c.account, prefix: input.familyPrefix, status: status, after: after, limit: limit + 1)
+        }
+        let page = families.prefix(limit)
+        return ListTaskDefinitionFamiliesResponse(
+            families: Array(page), nextToken: families.count > limit ? page.last.map { PageToken.encode([$0]) } : nil)
+    }
+
+    static func deregister(_ input: DeregisterTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
+        let ref = try c.refs.taskDefinition(input.taskDefinition)
+        guard let revision = ref.revision else {
+            throw APIError.client("A revision is required to deregister a task definition: use family:revision or an ARN.")
+        }
+        try await c.authorize("ecs:DeregisterTaskDefinition", [ref.arn])
+        let record = try await c.backend.database.transaction { conn in
+            guard var record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: revision),
+                  record.status != "DELETE_IN_PROGRESS" else { throw APIError.taskDefinitionNotFound("The specified task definition does not exist.") }
+            if record.status == "ACTIVE" {
+                try await c.backend.taskDefinitions.setStatus(conn, account: c.account, family: ref.family, revision: revision, status: "INACTIVE")
+                record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: revision) ?? record
+            }
+            return record
+        }
+        return TaskDefinitionResponse(taskDefinition: model(record, c))
+    }
+
+    /// Marks INACTIVE revisions DELETE_IN_PROGRESS; ACTIVE ones and missing ones come back as failures.
+    static func delete(_ input: DeleteTaskDefinitionsRequest, _ c: Caller) async throws -> DeleteTaskDefinitionsResponse {
+        guard (1...10).contains(input.taskDefinitions.count) else {
+            throw APIError.invalidParameter("taskDefinitions must name between 1 and 10 task definitions.")
+        }
+        var refs: [(family: String, revision: Int, arn: String, text: String)] = []
+        for text in input.taskDefinitions {
+            let ref = try c.refs.taskDefinition(text)
+            guard let revision = ref.revision else {
+                throw APIError.client("A revision is required to delete a task definition: '\(text)'.")
+            }
+            refs.append((ref.family, revision, ref.arn, text))
+        }
+        try await c.authorize("ecs:DeleteTaskDefinitions", refs.map(\.arn))
+        return try await c.backend.database.transaction { conn in
+            var deleted: [TaskDefinition] = []
+            var failures: [Failure] = []
+            for ref in refs {
+                guard var record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: ref.revision) else {
+                    failures.append(Failure(arn: ref.arn, reason: "The specified task definition does not exist."))
+                    continue
+                }
+                guard record.status != "ACTIVE" else {
+                    failures.append(Failure(arn: ref.arn, reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."))
+                    continue
+                }
+                try await c.backend.taskDefinitions.setStatus(conn, account: c.account, family: ref.family, revision: ref.revision, status: "DELETE_IN_PROGRESS")
+                record.status = "DELETE_IN_PROGRESS"
+                deleted.append(model(record, c))
+            }
+            if !deleted.isEmpty {
+                // As in ECS, deletion finishes asynchronously, once nothing references the revisions.
+                try await JobQueue(logger: c.logger).enqueue(
+                    conn, account: c.account, kind: JobKind.purgeTaskDefinitions, uniqueKey: "all")
+            }
+            return DeleteTaskDefinitionsResponse(taskDefinitions: deleted, failures: failures)
+        }
+    }
+}

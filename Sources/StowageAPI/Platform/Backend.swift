@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import StowageIAM
+import StowageModel
+import StowageOrchestrator
+import StowageStore
+
+/// Everything a handler may reach, built once per process and shared by every request.
+public struct Backend: Sendable {
+    public var database: Database
+    public var tenancy: Tenancy
+    public var verifier: SigV4Verifier
+    public var authorizer: any Authorizer
+    public var scope: ARNScope
+    public var clock: any WallClock
+    public var metrics: APIMetrics
+    /// Largest request body accepted, in bytes (default 1 MiB).
+    public var maxBodyBytes: Int
+
+    public var clusters: ClusterStore
+    public var taskDefinitions: TaskDefinitionStore
+    public var instances: ContainerInstanceStore
+    public var tasks: TaskStore
+    public var ecsServices: ServiceStore
+    /// Wakes long polls; nil where nothing listens (then polls answer at once).
+    public var notifier: InstanceNotifier?
+    public var audit: AuditLog
+    public var quotas: Quotas
+    public var iam: IAMStore
+
+    public init(database: Database, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
+                clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,
+                credentialTTL: TimeInterval = 60, quotaDefaults: QuotaDefaults = QuotaDefaults()) {
+        self.database = database
+        self.tenancy = tenancy
+        self.scope = tenancy.scope
+        self.clock = clock
+        self.metrics = metrics
+        self.maxBodyBytes = maxBodyBytes
+        self.authorizer = authorizer ?? PolicyAuthorizer(database: database, scope: tenancy.scope, clock: clock)
+        self.audit = AuditLog(database: database)
+        self.quotas = Quotas(database: database, defaults: quotaDefaults, clock: clock)
+        self.iam = IAMStore(logger: database.logger)
+        let cache = CredentialCache(ttl: credentialTTL, clock: clock)
+        let lookupLogger = database.logger
+        self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy] keyId in
+            do {
+                return try await tenancy.credential(for: keyId)
+            } catch where DatabaseUnavailable.matches(error) {
+                throw APIError.unavailable()
+            } catch {
+                lookupLogger.error("credential lookup failed", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
+        }
+        let logger = database.logger
+        self.clusters = ClusterStore(logger: logger)
+        self.taskDefinitions = TaskDefinitionStore(logger: logger)
+        self.instances = ContainerInstanceStore(logger: logger)
+        self.tasks = TaskStore(logger: logger)
+        self.ecsServices = ServiceStore(logger: logger)
+    }
+}
+
+extension Backend {
+    /// An ECS resource's tags, for `aws:ResourceTag/…` conditions; empty for resources without tags.
+    func resourceTags(account: String, arn text: String) async throws -> [String: String] {
+        guard let arn = ARN(text), arn.service == "ecs", arn.account == account else { return [:] }
+        let path = arn.resourcePath
+        let tags: [Tag] = try await database.withConnection { conn in
+            switch arn.resourceType {
+            case "cluster" where path.count == 1:
+                return try await clusters.get(conn, account: account, names: [path[0]], forUpdate: false).first?.tags ?? []
+            case "container-instance" where path.count == 2:
+                return try await instances.get(conn, account: account, cluster: path[0], ids: [path[1]]).first?.tags ?? []
+            case "task-definition" where path.count == 1:
+                let parts = path[0].split(separator: ":")
+                guard parts.count == 2, let revision = Int(parts[1]) else { return [] }
+                return try await taskDefinitions.get(conn, account: account, family: String(parts[0]), revision: revision)?.tags ?? []
+            default:
+                return []
+            }
+        }
+        return tags.dictionary
+    }
+}
+
+/// The verified caller of one request, and the one way handlers authorize.
+public struct Caller: Sendable {
+    public var principal: Principal
+    public var requestId: String
+    public var logger: Logger
+    public var backend: Backend
+    public var sourceIp: String = ""
+    /// The service named in the signature's credential scope (`ecs`, `iam`, `sts`, …).
+    public var signedService: String = ""
+    /// What this request asked for and was told, for the audit trail.
+    public let trail = AuditTrail()
+
+    public var account: String { principal.accountId }
+
+    /// The account a cluster reference points into: child ARNs minted from a foreign cluster ARN keep its
+    /// account, so authorization refuses them instead of quietly looking in the caller's own account.
+    func owner(_ clusterArn: String) -> String { ARN(clusterArn)?.account ?? account }
+
+    /// Authorizes `action` on each resource. `cluster` sets `ecs:cluster` where the resource does not carry it
+    /// (RunTask's task definition); `keys` adds service condition keys; `requestTags` are the tags being set.
+    public func authorize(_ action: String, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
+                          requestTags: [Tag]? = nil) async throws(APIError) {
+        var all = keys
+        if let cluster { all["ecs:cluster"] = cluster }
+        let tags = requestTags?.dictionary
+        let context = AuthorizationContext(sourceIp: sourceIp, time: backend.clock.now(), requestTags: tags, keys: all,
+                                           resourceTags: { [backend, account] arn in try await backend.resourceTags(account: account, arn: arn) })
+        trail.note(action: action, resources: resources)
+        do {
+            try await backend.authorizer.authorize(principal, action: action, resources: resources, context: context)
+        } catch {
+            trail.deny()
+            throw error
+        }
+    }
+}

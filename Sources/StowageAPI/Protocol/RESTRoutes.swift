@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import StowageModel
+
+/// What a REST route handler gets: the caller, the body and the request's parameters.
+struct RESTCall: Sendable {
+    var caller: Caller
+    var body: Data
+    var path: [String: String]
+    var query: [String: [String]]
+
+    func query(_ name: String) -> String? { query[name]?.first }
+    func int(_ name: String) throws(APIError) -> Int? {
+        guard let text = query(name) else { return nil }
+        guard let value = Int(text) else { throw .invalidParameter("Query parameter \(name) must be an integer.") }
+        return value
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try ECSJSON.decoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body)
+    }
+}
+
+/// A native REST route, described once: the router registers it and the OpenAPI test checks it is documented.
+public struct RESTRoute: Sendable {
+    public let method: HTTPRequest.Method
+    /// OpenAPI-style path, `{name}` for parameters.
+    public let path: String
+    /// The ECS action it maps onto, used for authorization names and metrics.
+    public let action: String
+    let handle: @Sendable (RESTCall) async throws -> Reply
+
+    /// Hummingbird's spelling of the path (`:name`).
+    var routerPath: String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : String(segment)
+        }.joined(separator: "/")
+    }
+
+    var parameterNames: [String] {
+        path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+    }
+}
+
+/// The `/v1` REST API: the same handlers as the AWS doors, with resource-shaped paths and 201/404 statuses.
+/// Each service's folder holds its own routes; this is the whole table.
+public enum RESTAPI {
+    public static var routes: [RESTRoute] { ECSREST.routes + AgentREST.routes + MonitoringREST.routes + IAMREST.routes }
+}

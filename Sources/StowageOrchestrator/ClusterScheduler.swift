@@ -1,0 +1,304 @@
+import Foundation
+import Logging
+import PostgresNIO
+import StowageModel
+import StowageScheduler
+import StowageStore
+
+/// The outcome of one placement pass.
+public struct PlacementPass: Sendable {
+    public var placed: [String: String] = [:]
+    public var failed: [String: String] = [:]
+    /// The service of each failed task that belongs to one, for its event log.
+    public var failedService: [String: String] = [:]
+    public var instancesTouched: Set<String> = []
+}
+
+/// Loads a cluster's snapshot, runs the pure scheduler on it and applies the answer, always inside the
+/// caller's transaction and under the cluster's advisory lock: clusters schedule in parallel, and one
+/// cluster's placements never race each other.
+public struct ClusterScheduler: Sendable {
+    public let logger: Logger
+    let instances: ContainerInstanceStore
+    let tasks: TaskStore
+    let services: ServiceStore
+    let definitions: TaskDefinitionStore
+    let queue: JobQueue
+
+    public init(logger: Logger) {
+        self.logger = logger
+        instances = ContainerInstanceStore(logger: logger)
+        tasks = TaskStore(logger: logger)
+        services = ServiceStore(logger: logger)
+        definitions = TaskDefinitionStore(logger: logger)
+        queue = JobQueue(logger: logger)
+    }
+
+    /// Serializes scheduling within one cluster until the transaction ends.
+    public func lock(_ conn: PostgresConnection, account: String, cluster: String) async throws {
+        try await ClusterStore(logger: logger).lockScheduling(conn, account: account, cluster: cluster)
+    }
+
+    static func host(_ r: ContainerInstanceRecord) -> PlacementHost {
+        func integer(_ name: String) -> Int {
+            guard let resource = r.registeredResources.first(where: { $0.name == name }) else { return 0 }
+            return resource.integerValue ?? resource.longValue.map(Int.init) ?? resource.doubleValue.map(Int.init) ?? 0
+        }
+        func ports(_ name: String) -> Set<Int> {
+            Set((r.registeredResources.first { $0.name == name }?.stringSetValue ?? []).compactMap(Int.init))
+        }
+        var attributes: [String: String] = [:]
+        for attribute in r.attributes { attributes[attribute.name] = attribute.value ?? "" }
+        return PlacementHost(id: r.id, ec2InstanceId: r.ec2InstanceId, active: r.status == "ACTIVE" && r.agentConnected,
+                             attributes: attributes, registeredAt: r.registeredAt, cpu: integer("CPU"), memory: integer("MEMORY"),
+                             reservedTCP: ports("PORTS"), reservedUDP: ports("PORTS_UDP"),
+                             gpus: r.registeredResources.first { $0.name == "GPU" }?.stringSetValue ?? [],
+                             ephemeral: AgentProtocol.portRange(attributes[AgentProtocol.portRangeAttribute]) ?? 49153...65535)
+    }
+
+    static func placed(_ t: TaskRecord) -> PlacedTask? {
+        guard let host = t.instanceId else { return nil }
+        let bindings = t.containers.flatMap { $0.networkBindings ?? [] }
+        return PlacedTask(hostId: host, cpu: t.cpu, memory: t.memory,
+                          tcpPorts: bindings.filter { $0.protocol != "udp" }.compactMap(\.hostPort),
+                          udpPorts: bindings.filter { $0.protocol == "udp" }.compactMap(\.hostPort),
+                          gpus: t.containers.flatMap { $0.gpuIds ?? [] }, group: t.group)
+    }
+
+    /// Places every task of the cluster still waiting for an instance (or only `only`), in one pass, and
+    /// records the placements in one batch. The caller holds the cluster lock.
+    public func placePending(_ conn: PostgresConnection, account: String, cluster: String, only: Set<String>? = nil)
+        async throws -> PlacementPass
+    {
+        let hostRecords = try await instances.all(conn, account: account, cluster: cluster)
+        let live = try await tasks.live(conn, account: account, cluster: cluster)
+        let waiting = live.filter { $0.instanceId == nil && $0.desiredStatus == "RUNNING" && (only?.contains($0.id) ?? true) }
+            .sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
+        var pass = PlacementPass()
+        guard !waiting.isEmpty else { return pass }
+        var placer = Placer(hosts: hostRecords.map(Self.host), placed: live.compactMap(Self.placed),
+                            seed: Placer.seed(account + "/" + cluster))
+        let hostIndex = Dictionary(hostRecords.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var bodies: [String: TaskDefinition] = [:]
+        var rules: [String: Result<(ConstraintRules, [StrategyRule]), APIError>] = [:]
+        var bindings: [TaskBinding] = []
+        for task in waiting {
+            let key = "\(task.family):\(task.revision)"
+            if bodies[key] == nil {
+                bodies[key] = try await definitions.get(conn, account: account, family: task.family, revision: task.revision)?.body
+            }
+            guard let definition = bodies[key] else {
+                pass.failed[task.id] = "TaskDefinition \(key) no longer exists"
+                continue
+            }
+            // Stored rules were checked when the task or service was created; a pass parses each distinct set
+            // once, and one that no longer parses fails its tasks with the reason instead of being ignored.
+            let rulesKey = "\(task.placementConstraints)|\(task.placementStrategy)"
+            if rules[rulesKey] == nil {
+                rules[rulesKey] = Result { () throws(APIError) in
+                    (try ConstraintRules.parse(task.placementConstraints), try StrategyRule.parse(task.placementStrategy))
+                }
+            }
+            let parsed: (constraints: ConstraintRules, strategy: [StrategyRule])
+            switch rules[rulesKey] {
+            case .success(let value)?: parsed = value
+            case .failure(let error)?:
+                pass.failed[task.id] = "invalid placement rules: \(error.message)"
+                if let service = task.service { pass.failedService[task.id] = service }
+                continue
+            case nil: continue
+            }
+            let demand = TaskDemand(definition: definition, overrides: task.overrides, group: task.group,
+                                    constraints: parsed.constraints, strategy: parsed.strategy.isEmpty ? [.spreadInstance] : parsed.strategy)
+            let result: PlacementResult
+            if let required = task.requiredInstanceId {
+                result = hostIndex[required].map { placer.place(demand, onHost: $0) } ?? .failed("MISSING")
+            } else {
+                result = placer.place(demand)
+            }
+            switch result {
+            case .placed(let placement):
+                pass.placed[task.id] = placement.hostId
+                pass.instancesTouched.insert(placement.hostId)
+                bindings.append(TaskBinding(taskId: task.id, instanceId: placement.hostId,
+                                            containers: TaskDemand.containers(for: definition, placement: placement)))
+            case .failed(let reason):
+                pass.failed[task.id] = reason
+                if let service = task.service { pass.failedService[task.id] = service }
+            }
+        }
+        try await tasks.bind(conn, account: account, cluster: cluster, bindings)
+        try await notify(conn, account: account, cluster: cluster, instances: pass.instancesTouched)
+        return pass
+    }
+
+    /// Wakes the long polls of the agents whose desired task sets changed (delivered on commit).
+    public func notify(_ conn: PostgresConnection, account: String, cluster: String, instances: Set<String>) async throws {
+        try await self.instances.notifyChanged(conn, account: account, cluster: cluster, instances: instances)
+    }
+
+    /// One service toward its desired state: reconcile, apply the plan, queue placement of what it starts.
+    public func reconcile(_ conn: PostgresConnection, account: String, cluster: String, service name: String, now: Date) async throws {
+        try await lock(conn, account: account, cluster: cluster)
+        guard var service = try await services.get(conn, account: account, cluster: cluster, names: [name], lock: true).first,
+              service.status != "INACTIVE" else { return }
+        let deployments = try await services.deployments(conn, account: account, cluster: cluster, services: [name])
+        let serviceTasks = try await tasks.ofService(conn, account: account, cluster: cluster, service: name)
+        let hostRecords = try await instances.all(conn, account: account, cluster: cluster)
+        let constraints = try ConstraintRules.parse(service.placementConstraints)
+        let daemon = service.schedulingStrategy == "DAEMON"
+        var primaryDefinition: TaskDefinition?
+        if daemon, let primary = deployments.first(where: { $0.status == "PRIMARY" }) {
+            primaryDefinition = try await definitions.get(conn, account: account, family: primary.family, revision: primary.revision)?.body
+        }
+        let hosts = hostRecords.map { r -> HostSpec in
+            var eligible = true
+            if daemon {
+                var placer = Placer(hosts: [Self.host(r)])
+                var rules = constraints
+                if let definition = primaryDefinition {
+                    rules = TaskDemand(definition: definition, overrides: nil, group: "", constraints: constraints, strategy: []).constraints
+                }
+                eligible = rules.memberOf.isEmpty || placer.memberOfAllows(rules, host: 0)
+            }
+            return HostSpec(id: r.id, active: r.status == "ACTIVE" && r.agentConnected, draining: r.status == "DRAINING",
+                            eligible: eligible)
+        }
+        let config = service.deploymentConfiguration
+        let spec = ServiceSpec(
+            name: name, desiredCount: service.desiredCount, daemon: daemon,
+            minimumHealthyPercent: config.minimumHealthyPercent ?? (daemon ? 0 : 100),
+            maximumPercent: config.maximumPercent ?? (daemon ? 100 : 200), circuitBreaker: config.deploymentCircuitBreaker,
+            healthCheckGracePeriod: TimeInterval(service.healthCheckGracePeriod), active: service.status == "ACTIVE")
+        let deploymentSpecs = deployments.map {
+            DeploymentSpec(id: $0.id, primary: $0.status == "PRIMARY", taskDefinition: "\($0.family):\($0.revision)",
+                           rolloutState: $0.rolloutState, createdAt: $0.createdAt)
+        }
+        let taskSpecs = serviceTasks.map { t in
+            TaskSpec(id: t.id, deploymentId: t.deploymentId ?? "", hostId: t.instanceId, requiredHostId: t.requiredInstanceId,
+                     lastStatus: TaskStatus(rawValue: t.lastStatus) ?? .provisioning, desiredRunning: t.desiredStatus == "RUNNING",
+                     health: t.healthStatus, startedAt: t.startedAt, stopCode: t.stopCode.flatMap(StopCode.init(rawValue:)),
+                     createdAt: t.createdAt, stoppedAt: t.stoppedAt,
+                     exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode)
+        }
+        let plan = Reconciler.plan(service: spec, deployments: deploymentSpecs, tasks: taskSpecs, hosts: hosts, now: now)
+        var events = plan.events
+        if let retryAt = plan.retryAt {
+            try await queue.reconcile(conn, account: account, cluster: cluster, service: name, delay: retryAt.timeIntervalSince(now) + 0.5)
+        }
+
+        // Stops, grouped by reason so each group is one statement.
+        for (reason, stops) in Dictionary(grouping: plan.stop, by: \.reason) {
+            try await tasks.stop(conn, account: account, cluster: cluster, ids: stops.map(\.taskId), reason: reason,
+                                 code: StopCode.serviceSchedulerInitiated.rawValue)
+        }
+        if !plan.stop.isEmpty {
+            let ids = plan.stop.prefix(10).map { "(task \($0.taskId))" }.joined(separator: " ")
+            events.append("(service \(name)) has stopped \(plan.stop.count) running tasks: \(ids).")
+            let affected = Set(serviceTasks.filter { t in plan.stop.contains { $0.taskId == t.id } }.compactMap(\.instanceId))
+            try await notify(conn, account: account, cluster: cluster, instances: affected)
+        }
+
+        // Starts: new task rows, bound to instances in this same transaction, under the same lock.
+        var started: [TaskRecord] = []
+        let byDeployment = Dictionary(deployments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func newTasks(_ deploymentId: String, count: Int, host: String?) async throws {
+            guard count > 0, let deployment = byDeployment[deploymentId],
+                  let definition = try await definitions.get(conn, account: account, family: deployment.family,
+                                                             revision: deployment.revision)?.body else { return }
+            for _ in 0..<count {
+                var t = TaskRecord(cluster: cluster, id: Identifier.task(), family: deployment.family, revision: deployment.revision,
+                                   group: "service:\(name)", cpu: 0, memory: 0, containers: TaskDemand.containers(for: definition))
+                let demand = TaskDemand(definition: definition, overrides: nil, group: t.group, strategy: [])
+                t.cpu = demand.cpu
+                t.memory = demand.memory
+                t.service = name
+                t.deploymentId = deploymentId
+                t.startedBy = "ecs-svc/\(deploymentId)"
+                t.requiredInstanceId = host
+                t.placementConstraints = service.placementConstraints
+                t.placementStrategy = service.placementStrategy
+                t.tags = []
+                started.append(t)
+            }
+        }
+        for (deploymentId, count) in plan.start { try await newTasks(deploymentId, count: count, host: nil) }
+        for start in plan.startOn { try await newTasks(start.deploymentId, count: 1, host: start.hostId) }
+        try await tasks.insert(conn, account: account, started)
+        if !started.isEmpty {
+            let ids = started.prefix(10).map { "(task \($0.id))" }.joined(separator: " ")
+            events.append("(service \(name)) has started \(started.count) tasks: \(ids).")
+        }
+
+        for (id, change) in plan.rollout {
+            try await services.setRollout(conn, account: account, cluster: cluster, service: name, id: id, state: change.state,
+                                          reason: change.reason)
+        }
+        try await services.retire(conn, account: account, cluster: cluster, service: name, ids: plan.retire)
+        if let target = plan.rollbackTo, let (family, revision) = Self.splitRevision(target) {
+            try await services.addDeployment(conn, account: account, cluster: cluster, service: name,
+                                             id: Identifier.deployment(), family: family, revision: revision)
+            try await queue.reconcile(conn, account: account, cluster: cluster, service: name)
+        }
+        if let desired = plan.daemonDesired, desired != service.desiredCount {
+            service.desiredCount = desired
+            _ = try await services.update(conn, account: account, service)
+        }
+        let stopping = Set(plan.stop.map(\.taskId))
+        if service.status == "DRAINING", taskSpecs.allSatisfy({ task in !task.isActive || stopping.contains(task.id) }) {
+            service.status = "INACTIVE"
+            if let fresh = try await services.get(conn, account: account, cluster: cluster, names: [name]).first {
+                service.version = fresh.version
+                service.desiredCount = fresh.desiredCount
+            }
+            _ = try await services.update(conn, account: account, service)
+            try await services.retire(conn, account: account, cluster: cluster, service: name, ids: deployments.map(\.id))
+        }
+        try await addEventsOnce(conn, account: account, cluster: cluster, service: name, events)
+        if !started.isEmpty {
+            let pass = try await placePending(conn, account: account, cluster: cluster, only: Set(started.map(\.id)))
+            try await reportFailures(conn, account: account, cluster: cluster, pass)
+        }
+    }
+
+    /// Says in each service's events why its tasks could not be placed (they wait for the next pass).
+    public func reportFailures(_ conn: PostgresConnection, account: String, cluster: String, _ pass: PlacementPass) async throws {
+        var reasons: [String: String] = [:]
+        for (task, service) in pass.failedService { reasons[service] = pass.failed[task] }
+        for (service, reason) in reasons.sorted(by: { $0.key < $1.key }) {
+            try await reportUnplaceable(conn, account: account, cluster: cluster, service: service, reason: reason)
+        }
+    }
+
+    /// Adds events, leaving out any that repeats one of the service's events of the last five minutes word for word.
+    func addEventsOnce(_ conn: PostgresConnection, account: String, cluster: String, service: String, _ messages: [String]) async throws {
+        guard !messages.isEmpty else { return }
+        let recent = try await services.events(conn, account: account, cluster: cluster, service: service, limit: 20)
+            .filter { ($0.createdAt ?? .distantPast) > Date().addingTimeInterval(-300) }.compactMap(\.message)
+        try await services.addEvents(conn, account: account, cluster: cluster, service: service,
+                                     messages.filter { message in message.contains("has started") || message.contains("has stopped")
+                                         || !recent.contains(message) })
+    }
+
+    /// Records why tasks of a service could not be placed, without repeating the same event within five minutes.
+    public func reportUnplaceable(_ conn: PostgresConnection, account: String, cluster: String, service: String,
+                                  reason: String) async throws {
+        let explanation: String = switch reason {
+        case "RESOURCE:CPU": "has insufficient CPU units available"
+        case "RESOURCE:MEMORY": "has insufficient memory available"
+        case "RESOURCE:PORTS": "is already using a port required by your task"
+        case "RESOURCE:GPU": "has insufficient GPUs available"
+        case "MemberOf": "does not match the placement constraints"
+        case "DistinctInstance": "already runs a task of this service (distinctInstance)"
+        default: reason
+        }
+        let message = "(service \(service)) was unable to place a task because no container instance met all of its requirements. The closest matching container instance \(explanation) (\(reason))."
+        try await addEventsOnce(conn, account: account, cluster: cluster, service: service, [message])
+    }
+
+    static func splitRevision(_ text: String) -> (String, Int)? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let revision = Int(parts[1]) else { return nil }
+        return (String(parts[0]), revision)
+    }
+}

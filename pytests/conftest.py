@@ -1,0 +1,268 @@
+"""Fixtures: a real `stowage server` process on the test database, and tenants made with `stowage admin`."""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+BIN = os.environ.get("STOWAGE_BIN", ".build/debug/stowage")
+REGION = "us-east-1"
+# Short host-loss settings so the end-to-end tests see a lost agent within seconds.
+# Short monitoring intervals so alarms and auto scaling act within seconds (1-minute datapoints still).
+# Webhook tests listen on 127.0.0.1, which only the operator can allow; 127.0.0.2 stays refused.
+WORKER_ARGS = ["--webhook-allow", "127.0.0.1/32", "--poll-interval", "0.5", "--heartbeat-timeout", "4", "--host-lost-grace", "4",
+               "--metrics-interval", "3", "--alarm-interval", "3", "--scaling-interval", "4",
+               "--scale-out-datapoints", "1", "--scale-in-datapoints", "1"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_env():
+    url = os.environ.get("STOWAGE_TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("STOWAGE_TEST_DATABASE_URL is not set: run `make test`")
+    env = dict(os.environ)
+    env["STOWAGE_DATABASE_URL"] = url
+    env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    env["STOWAGE_LOG_FORMAT"] = "json"
+    subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
+    return env
+
+
+class Server:
+    def __init__(self, env, port, process, log_path):
+        self.env = env
+        self.port = port
+        self.process = process
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+
+
+@pytest.fixture(scope="session")
+def server(server_env, tmp_path_factory):
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen([BIN, "server", "--host", "127.0.0.1", "--port", str(port)],
+                               env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            log.flush()
+            pytest.fail("server did not start:\n" + open(log_path).read())
+        time.sleep(0.1)
+    worker_log = open(log_path.with_name("worker.log"), "w")
+    worker = subprocess.Popen([BIN, "worker", *WORKER_ARGS], env=server_env,
+                              stdout=worker_log, stderr=subprocess.STDOUT)
+    yield Server(server_env, port, process, log_path)
+    worker.send_signal(signal.SIGTERM)
+    worker_code = worker.wait(timeout=15)
+    worker_log.close()
+    assert worker_code == 0, f"the worker exits 0 on SIGTERM, got {worker_code}"
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = "killed after 15 s"
+    log.close()
+    assert code == 0, f"graceful shutdown on SIGTERM exits 0, got {code}"
+
+
+
+def _admin(env, *args):
+    out = subprocess.run([BIN, "admin", *args], env=env, check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Tenant:
+    def __init__(self, account, key_id, secret):
+        self.account = account
+        self.key_id = key_id
+        self.secret = secret
+
+    def env(self):
+        return {"AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_DEFAULT_REGION": REGION}
+
+
+def make_tenant(env):
+    # One command makes the tenant, its administrator and the administrator's key.
+    created = dict(line.split(" = ", 1) for line in _admin(env, "create-account", "--name", f"py-{uuid.uuid4()}").splitlines())
+    return Tenant(created["account_id"], created["aws_access_key_id"], created["aws_secret_access_key"])
+
+
+@pytest.fixture
+def tenant(server):
+    return make_tenant(server.env)
+
+
+@pytest.fixture
+def other_tenant(server):
+    return make_tenant(server.env)
+
+
+def ecs_client(server, tenant, secret=None, key_id=None):
+    return boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=key_id or tenant.key_id,
+                        aws_secret_access_key=secret or tenant.secret)
+
+
+@pytest.fixture
+def ecs(server, tenant):
+    return ecs_client(server, tenant)
+
+
+def aws_cli(server, tenant, *args, check=True):
+    """Runs the AWS CLI against the server; returns (exit code, parsed JSON or stderr)."""
+    env = dict(os.environ)
+    env.update(tenant.env())
+    env.pop("AWS_PROFILE", None)
+    env["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
+    env["AWS_CONFIG_FILE"] = "/dev/null"
+    proc = subprocess.run(["aws", *args, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json"],
+                          env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed: {proc.stderr}")
+    if proc.returncode == 0:
+        return 0, (json.loads(proc.stdout) if proc.stdout.strip() else {})
+    return proc.returncode, proc.stderr
+
+
+def signed_request(server, tenant, method, path, body=None):
+    """A SigV4-signed request to the native API (agent endpoints, REST), as botocore signs."""
+    import urllib.error
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    data = None if body is None else json.dumps(body)
+    request = AWSRequest(method=method, url=server.endpoint + path, data=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+    SigV4Auth(Credentials(tenant.key_id, tenant.secret), "ecs", REGION).add_auth(request)
+    prepared = urllib.request.Request(server.endpoint + path, data=None if data is None else data.encode(),
+                                      headers=dict(request.headers), method=method)
+    try:
+        with urllib.request.urlopen(prepared) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def psql(server, sql):
+    """Runs SQL against the test database (for invariants no API exposes), returning rows of text."""
+    url = server.env["STOWAGE_DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+    out = subprocess.run(["psql", url, "-tA", "-F", "|", "-c", sql], capture_output=True, text=True, check=True)
+    return [line.split("|") for line in out.stdout.strip().splitlines() if line]
+
+
+def wait_for(condition, seconds=60, every=0.5):
+    """Polls until the condition returns something truthy, or the time runs out (then returns its last answer)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return condition()
+
+
+# Agents and containers on Podman, shared by the end-to-end and chaos tests.
+
+SOCKET = os.environ.get("STOWAGE_TEST_DOCKER_SOCKET", "")
+HTTPD = {"name": "web", "image": "localhost/busybox:latest", "memory": 32,
+         "command": ["httpd", "-f", "-p", "80", "-h", "/var/www"], "portMappings": [{"containerPort": 80}],
+         "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:80/index.html >/dev/null || exit 1"],
+                         "interval": 5, "timeout": 2, "retries": 2}}
+
+
+@pytest.fixture
+def need_engine():
+    if not SOCKET:
+        pytest.fail("STOWAGE_TEST_DOCKER_SOCKET is not set: run `make test`, which starts Podman")
+
+
+def docker(method, path):
+    out = subprocess.run(["curl", "-s", "--unix-socket", SOCKET, "-X", method, f"http://d/v1.41{path}"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out) if out.strip().startswith(("{", "[")) else out
+
+
+def containers_of(instance_arn):
+    filters = urllib.parse.quote(json.dumps({"label": [f"stowage.instance={instance_arn}"]}))
+    return docker("GET", f"/containers/json?all=true&filters={filters}")
+
+
+class Agent:
+    """An agent process; each gets its own host port range, since they share this machine."""
+    next_range = [50000]
+
+    def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
+        low = Agent.next_range[0]
+        Agent.next_range[0] += 300
+        self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
+                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
+                     "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1", *extra]
+        self.env = dict(server.env, **tenant.env())
+        self.log = open(f"{state_dir}.log", "a")
+        self.process = None
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+    @property
+    def arn(self):
+        state = json.load(open(os.path.join(self.args[self.args.index("--state-dir") + 1], "agent-state.json")))
+        return state["containerInstanceArn"]
+
+
+
+
+def tasks_of(ecs, cluster, service=None, status="RUNNING"):
+    kwargs = {"cluster": cluster, "desiredStatus": status}
+    if service:
+        kwargs["serviceName"] = service
+    arns = ecs.list_tasks(**kwargs)["taskArns"]
+    return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+
+
+def running_healthy(ecs, cluster, service, count):
+    tasks = tasks_of(ecs, cluster, service)
+    return tasks if len(tasks) == count and all(t["lastStatus"] == "RUNNING" and t["healthStatus"] == "HEALTHY" for t in tasks) else None
+
+
+@pytest.fixture
+def agents(tmp_path):
+    started = []
+    yield started
+    for agent in started:
+        agent.stop()
+        # Containers outlive their agent by design; a test cleans up after itself.
+        try:
+            for container in containers_of(agent.arn):
+                docker("DELETE", f"/containers/{container['Id']}?force=true")
+        except (OSError, KeyError, ValueError):
+            pass
