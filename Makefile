@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm chaos clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-fleet chaos clean
 
 build:
 	swift build
@@ -37,6 +37,12 @@ bench-monitoring:
 
 bench-iam:
 	scripts/bench-iam.sh
+
+# A simulated fleet (1,000 and 5,000 agents on the real agent protocol) and services scaled 0 -> 10,000 and
+# 50,000 tasks: time to every task RUNNING as reported, tasks/s, server CPU and RSS, DescribeClusters p99.
+# Minutes of load: not part of `make bench`.
+bench-fleet:
+	scripts/bench-fleet.sh
 
 # One agent scaling 0 -> 1,000 -> 0: state reports per transition, an unrelated DescribeClusters' p99, pool use.
 bench-storm:

@@ -188,7 +188,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageAgentTests",
-            dependencies: ["StowageAgent", "StowageModel", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "StowageAgent", "StowageModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

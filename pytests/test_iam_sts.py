@@ -294,6 +294,36 @@ def test_quotas_limit_counts_and_rates(server):
     assert sorted(a.split("/")[-1] for a in ecs.list_clusters()["clusterArns"]) == ["one", "two"]
 
 
+def test_agent_polls_have_their_own_rate_bucket_apart_from_the_tenants_writes(server):
+    """A tenant's hosts must not spend the write quota its people need, nor be throttled by them."""
+    tenant = make_tenant(server.env)
+    subprocess.run([BIN, "admin", "set-quota", "--account", tenant.account, "--name", "api-write-rps", "--value", "1"],
+                   env=server.env, check=True, capture_output=True)
+    patient = boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=tenant.key_id,
+                           aws_secret_access_key=tenant.secret, config=Config(retries={"max_attempts": 10, "mode": "standard"}))
+    patient.create_cluster(clusterName="fleet")
+    arn = patient.register_container_instance(cluster="fleet", versionInfo={"agentVersion": "test"}, totalResources=[
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstance"]["containerInstanceArn"]
+    ecs = client(server, "ecs", tenant.key_id, tenant.secret)
+    time.sleep(1.1)
+    polls, writes = [], []
+
+    def poll():
+        polls.append(signed_request(server, tenant, "GET", f"/agent/v1/clusters/fleet/container-instances/{arn.split('/')[-1]}/tasks?wait=0")[0])
+
+    def write(i):
+        try:
+            ecs.create_cluster(clusterName=f"w{i}")
+            writes.append("ok")
+        except ClientError as error:
+            writes.append(error.response["Error"]["Code"])
+    threads = [threading.Thread(target=poll) for _ in range(12)] + [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert polls == [200] * 12, f"agent polls are never throttled by the write bucket: {polls}"
+    assert writes.count("ThrottlingException") >= 2, f"the tenant's own writes are still limited: {writes}"
+
+
 def test_agent_identity_is_limited_to_its_cluster(server, tenant):
     out = subprocess.run([BIN, "admin", "create-agent", "--account", tenant.account, "--cluster", "edge"],
                          env=server.env, check=True, capture_output=True, text=True).stdout

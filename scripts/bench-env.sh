@@ -2,8 +2,12 @@
 # account with an access key exported as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Sets $bin, $tmp, $port
 # and $account, and cleans everything up on exit; scripts add background pids to the pids array.
 scripts/install-deps.sh bench
-swift build -c release --product stowage >/dev/null
-bin=.build/release/stowage
+if [ -n "${STOWAGE_BENCH_BIN:-}" ]; then
+    bin=$STOWAGE_BENCH_BIN  # a quick look with another build; published figures come from the release build
+else
+    swift build -c release --product stowage >/dev/null
+    bin=.build/release/stowage
+fi
 
 tmp=$(mktemp -d /tmp/stowage-bench.XXXXXX)
 pgport=$((20000 + RANDOM % 20000))

@@ -10,16 +10,21 @@ public struct ServerClient: Sendable {
     public let endpoint: String
     let signer: SigV4Signer
     let client: HTTPClient
+    let clock: any WallClock
+    /// How long a request may take, connection attempts included, unless the call says otherwise.
+    public var requestTimeout: TimeAmount = .seconds(30)
 
-    public init(endpoint: String, accessKeyId: String, secret: String, region: String, client: HTTPClient = .shared) {
+    public init(endpoint: String, accessKeyId: String, secret: String, region: String, client: HTTPClient = .shared,
+                clock: any WallClock = SystemClock()) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.signer = SigV4Signer(accessKeyId: accessKeyId, secret: secret, region: region, service: "ecs")
         self.client = client
+        self.clock = clock
     }
 
     /// Sends a signed request and decodes the JSON answer; ECS-style errors come back as APIError.
     func send<Output: Decodable>(_ method: HTTPMethod, path: String, query: String = "", body: Data = Data(),
-                                 headers extra: [String: String] = [:], timeout: TimeAmount = .seconds(30)) async throws -> Output {
+                                 headers extra: [String: String] = [:], timeout: TimeAmount? = nil) async throws -> Output {
         guard let url = URL(string: endpoint + path + (query.isEmpty ? "" : "?" + query)), let host = url.host else {
             throw APIError.invalidParameter("bad endpoint \(endpoint)")
         }
@@ -31,9 +36,9 @@ public struct ServerClient: Sendable {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        for (name, value) in signer.sign(signable, at: Date()) { request.headers.add(name: name, value: value) }
+        for (name, value) in signer.sign(signable, at: clock.now()) { request.headers.add(name: name, value: value) }
         if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: timeout)
+        let response = try await client.execute(request, timeout: timeout ?? requestTimeout)
         let bytes = Data((try await response.body.collect(upTo: 32 << 20)).readableBytesView)
         guard (200..<300).contains(Int(response.status.code)) else {
             let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]
@@ -50,7 +55,7 @@ public struct ServerClient: Sendable {
                                  "Content-Type": "application/x-amz-json-1.1"])
     }
 
-    public func get<Output: Decodable>(_ path: String, query: String = "", timeout: TimeAmount = .seconds(30)) async throws -> Output {
+    public func get<Output: Decodable>(_ path: String, query: String = "", timeout: TimeAmount? = nil) async throws -> Output {
         try await send(.GET, path: path, query: query, timeout: timeout)
     }
 

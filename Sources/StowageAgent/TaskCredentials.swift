@@ -14,9 +14,8 @@ struct CachedCredentials {
     var fetched: Date
     var expires: Date
 
-    var stale: Bool {
-        let now = Date()
-        return expires.timeIntervalSince(now) < expires.timeIntervalSince(fetched) / 3
+    func stale(at now: Date) -> Bool {
+        expires.timeIntervalSince(now) < expires.timeIntervalSince(fetched) / 3
     }
 }
 
@@ -41,18 +40,18 @@ extension Agent {
         guard let authorization, SigV4.constantTimeEqual(authorization, credentialsToken(task.arn)) else {
             return failure(401, "Unauthorized", "The authorization token does not belong to task \(taskId).")
         }
-        if let cached = credentialCache[taskId], !cached.stale {
+        if let cached = credentialCache[taskId], !cached.stale(at: now) {
             return (200, (try? JSONEncoder().encode(cached.credentials)) ?? Data())
         }
         do {
             let fresh: AgentProtocol.TaskCredentials = try await server.get(
                 "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/tasks/\(taskId)/credentials")
-            let expires = UTCTime.parseRFC3339(fresh.expiration).map(UTCTime.date(nanos:)) ?? Date().addingTimeInterval(900)
-            credentialCache[taskId] = CachedCredentials(credentials: fresh, fetched: Date(), expires: expires)
+            let expires = UTCTime.parseRFC3339(fresh.expiration).map(UTCTime.date(nanos:)) ?? now.addingTimeInterval(900)
+            credentialCache[taskId] = CachedCredentials(credentials: fresh, fetched: now, expires: expires)
             return (200, (try? JSONEncoder().encode(fresh)) ?? Data())
         } catch {
             logger.warning("task role credentials could not be refreshed", metadata: ["task": "\(taskId)", "error": "\(error)"])
-            if let cached = credentialCache[taskId], cached.expires > Date() {
+            if let cached = credentialCache[taskId], cached.expires > now {
                 return (200, (try? JSONEncoder().encode(cached.credentials)) ?? Data())
             }
             return failure(502, "RefreshFailed", "Credentials for task \(taskId) could not be refreshed: \(error)")

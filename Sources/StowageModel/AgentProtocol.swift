@@ -91,6 +91,8 @@ public enum AgentProtocol {
 
     /// The instance attribute naming its dynamic host port range, `low-high`.
     public static let portRangeAttribute = "stowage.ephemeral-ports"
+    /// Where dynamic host ports come from unless an agent says otherwise (Docker's ephemeral range, as ECS uses).
+    public static let defaultPortRange = 49153...65535
 
     public static func portRange(_ text: String?) -> ClosedRange<Int>? {
         guard let parts = text?.split(separator: "-"), parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),

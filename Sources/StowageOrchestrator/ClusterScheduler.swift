@@ -24,9 +24,11 @@ public struct ClusterScheduler: Sendable {
     let services: ServiceStore
     let definitions: TaskDefinitionStore
     let queue: JobQueue
+    let clock: any WallClock
 
-    public init(logger: Logger) {
+    public init(logger: Logger, clock: any WallClock = SystemClock()) {
         self.logger = logger
+        self.clock = clock
         instances = ContainerInstanceStore(logger: logger)
         tasks = TaskStore(logger: logger)
         services = ServiceStore(logger: logger)
@@ -53,7 +55,7 @@ public struct ClusterScheduler: Sendable {
                              attributes: attributes, registeredAt: r.registeredAt, cpu: integer("CPU"), memory: integer("MEMORY"),
                              reservedTCP: ports("PORTS"), reservedUDP: ports("PORTS_UDP"),
                              gpus: r.registeredResources.first { $0.name == "GPU" }?.stringSetValue ?? [],
-                             ephemeral: AgentProtocol.portRange(attributes[AgentProtocol.portRangeAttribute]) ?? 49153...65535)
+                             ephemeral: AgentProtocol.portRange(attributes[AgentProtocol.portRangeAttribute]) ?? AgentProtocol.defaultPortRange)
     }
 
     static func placed(_ t: TaskRecord) -> PlacedTask? {
@@ -274,7 +276,7 @@ public struct ClusterScheduler: Sendable {
     func addEventsOnce(_ conn: PostgresConnection, account: String, cluster: String, service: String, _ messages: [String]) async throws {
         guard !messages.isEmpty else { return }
         let recent = try await services.events(conn, account: account, cluster: cluster, service: service, limit: 20)
-            .filter { ($0.createdAt ?? .distantPast) > Date().addingTimeInterval(-300) }.compactMap(\.message)
+            .filter { ($0.createdAt ?? .distantPast) > clock.now().addingTimeInterval(-300) }.compactMap(\.message)
         try await services.addEvents(conn, account: account, cluster: cluster, service: service,
                                      messages.filter { message in message.contains("has started") || message.contains("has stopped")
                                          || !recent.contains(message) })

@@ -21,7 +21,7 @@ public struct PlacementHost: Sendable {
     public init(id: String, ec2InstanceId: String = "", active: Bool = true, attributes: [String: String] = [:],
                 registeredAt: Date = Date(timeIntervalSince1970: 0), cpu: Int, memory: Int,
                 reservedTCP: Set<Int> = [], reservedUDP: Set<Int> = [], gpus: [String] = [],
-                ephemeral: ClosedRange<Int> = 49153...65535) {
+                ephemeral: ClosedRange<Int> = AgentProtocol.defaultPortRange) {
         self.id = id; self.ec2InstanceId = ec2InstanceId; self.active = active; self.attributes = attributes
         self.registeredAt = registeredAt; self.cpu = cpu; self.memory = memory; self.reservedTCP = reservedTCP
         self.reservedUDP = reservedUDP; self.gpus = gpus; self.ephemeral = ephemeral

@@ -134,7 +134,7 @@ public enum StandardJobs {
         let now = context.clock.now()
         do {
             try await context.database.transaction { conn in
-                try await ClusterScheduler(logger: context.logger).reconcile(
+                try await ClusterScheduler(logger: context.logger, clock: context.clock).reconcile(
                     conn, account: context.job.account, cluster: cluster, service: service, now: now)
             }
         } catch let error as APIError where error.awsStatus < 500 {
@@ -155,7 +155,7 @@ public enum StandardJobs {
     static let placeTasks: JobHandler = { context in
         let cluster = try context.payload("cluster")
         let account = context.job.account
-        let scheduler = ClusterScheduler(logger: context.logger)
+        let scheduler = ClusterScheduler(logger: context.logger, clock: context.clock)
         let pass = try await context.database.transaction { conn in
             try await scheduler.lock(conn, account: account, cluster: cluster)
             let pass = try await scheduler.placePending(conn, account: account, cluster: cluster)

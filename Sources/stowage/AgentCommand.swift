@@ -27,7 +27,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Runtime: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket.") var dockerSocket: String?
     @Option(help: "Seconds a long poll waits for changes.") var pollWait = 20
-    @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "49153-65535"
+    @Option(help: "Dynamic host port range low-high (instances sharing a machine need disjoint ranges).") var portRange = "\(AgentProtocol.defaultPortRange.lowerBound)-\(AgentProtocol.defaultPortRange.upperBound)"
     @Option(help: "Seconds between metrics and log shipments.") var telemetryInterval = 10.0
     @Option(help: "Log lines buffered before the oldest are dropped (and counted).") var logBufferLines = 10_000
     @Option(help: "Longest wait in seconds between retries to an unreachable server (jittered; keep it well inside the worker's --heartbeat-timeout).")

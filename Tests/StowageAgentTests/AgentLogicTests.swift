@@ -29,7 +29,7 @@ import Testing
             return LocalContainer(definition: definition, bindings: [])
         }
         let containers = [container("app", after: ["db", "cache"]), container("db"), container("cache", after: ["db"])]
-        let order = Agent.startOrder(containers).map { containers[$0].name }
+        let order = AgentDecisions.startOrder(containers).map { containers[$0].name }
         #expect(order == ["db", "cache", "app"])
     }
 

@@ -60,7 +60,7 @@ enum AutoScalingActions {
             try await store.upsertTarget(conn, ScalingStore.Target(
                 account: c.account, resourceId: input.resourceId, dimension: dimension, cluster: cluster, service: service,
                 minCapacity: lo, maxCapacity: hi, suspended: input.suspendedState ?? existing?.suspended ?? AutoScaling.SuspendedState(),
-                createdAt: Date()))
+                createdAt: c.backend.clock.now()))
             try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateScaling, uniqueKey: "now")
         }
         return .init(scalableTargetARN: targetArn(c, input.resourceId))
@@ -204,7 +204,7 @@ enum AutoScalingActions {
             try await store.upsertScheduled(conn, ScalingStore.Scheduled(
                 account: c.account, resourceId: input.resourceId, dimension: dimension, name: input.scheduledActionName, schedule: schedule,
                 start: input.startTime, end: input.endTime, minCapacity: action.minCapacity, maxCapacity: action.maxCapacity,
-                createdAt: Date(), lastFired: nil))
+                createdAt: c.backend.clock.now(), lastFired: nil))
         }
         return Empty()
     }

@@ -106,7 +106,7 @@ struct TaskActions {
     static func launch(_ conn: PostgresConnection, _ c: Caller, cluster: String, tasks new: [TaskRecord]) async throws
         -> TasksResponse
     {
-        let scheduler = ClusterScheduler(logger: c.logger)
+        let scheduler = ClusterScheduler(logger: c.logger, clock: c.backend.clock)
         try await scheduler.lock(conn, account: c.account, cluster: cluster)
         try await c.backend.tasks.insert(conn, account: c.account, new)
         let pass = try await scheduler.placePending(conn, account: c.account, cluster: cluster, only: Set(new.map(\.id)))
@@ -192,7 +192,7 @@ struct TaskActions {
             let queue = JobQueue(logger: c.logger)
             if let service = task.service { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
             if let instance = task.instanceId {
-                try await ClusterScheduler(logger: c.logger).notify(conn, account: c.account, cluster: cluster, instances: [instance])
+                try await ClusterScheduler(logger: c.logger, clock: c.backend.clock).notify(conn, account: c.account, cluster: cluster, instances: [instance])
             } else {
                 try await queue.place(conn, account: c.account, cluster: cluster)
             }

@@ -250,7 +250,7 @@ enum IAMActions {
             if try await c.backend.iam.roles(conn, account: c.account, name: name).first != nil { throw exists("Role", name) }
             try await c.backend.iam.createRole(conn, account: c.account, StoredRole(
                 name: name, roleId: Tenancy.uniqueId("AROA", account: c.account), path: path, description: q.string("Description") ?? "",
-                trustPolicy: trust, maxSessionSeconds: maxSession, createdAt: Date()))
+                trustPolicy: trust, maxSessionSeconds: maxSession, createdAt: c.backend.clock.now()))
             let tags = q.tags()
             if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .role, name: name, tags: tags) }
             return try await role(conn, c, name)

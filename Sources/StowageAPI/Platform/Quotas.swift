@@ -17,6 +17,9 @@ public struct QuotaDefaults: Sendable {
         "revisions-per-family": 1_000_000,
         "api-read-rps": 20_000,
         "api-write-rps": 5_000,
+        // The agent protocol (polls, state reports, telemetry, task credentials) has a bucket of its own: a
+        // tenant's fleet of hosts must never spend the write quota its people and scripts need, nor be throttled by them.
+        "api-agent-rps": 100_000,
     ]
 
     public init(_ overrides: [String: Int] = [:]) {
@@ -42,9 +45,13 @@ public final class Quotas: Sendable {
 
     public static let names = Set(QuotaDefaults.standard.keys)
 
-    /// Reads are Describe/List/Get/Filter calls; everything else writes.
+    /// The agent protocol's actions, counted apart from the tenant's reads and writes.
+    static let agentActions: Set<String> = ["Poll", "SubmitTaskStateChange", "SubmitTelemetry", "GetTaskCredentials"]
+
+    /// Reads are Describe/List/Get/Filter calls; the agent protocol is its own class; everything else writes.
     static func actionClass(_ action: String) -> String {
         let name = action.split(separator: ":").last.map(String.init) ?? action
+        if agentActions.contains(name) { return "agent" }
         return ["Describe", "List", "Get", "Filter", "Lookup"].contains { name.hasPrefix($0) } ? "read" : "write"
     }
 

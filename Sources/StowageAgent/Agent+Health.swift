@@ -1,0 +1,56 @@
+import Foundation
+import StowageModel
+
+/// Watching: exited containers end their task when essential; health checks make the task's health.
+extension Agent {
+    func monitorLoop() async {
+        while !Task.isCancelled {
+            // One listing per tick tells which containers still run; only the others are inspected.
+            let running = (try? await runtime.list(label: instanceFilter)).map { Set($0.filter(\.running).map(\.id)) }
+            for arn in Array(tasks.keys) where tasks[arn]?.status == .running && tasks[arn]?.busy == false {
+                await inspect(arn, running: running)
+                await checkHealth(arn)
+            }
+            await reportChanges()
+            try? await Task.sleep(for: config.monitorInterval)
+        }
+    }
+
+    /// Notices exited containers; an essential one stops the whole task.
+    func inspect(_ arn: String, running: Set<String>?) async {
+        guard let task = tasks[arn] else { return }
+        var essentialExited: String?
+        for (index, container) in task.containers.enumerated() where container.status == "RUNNING" {
+            guard let id = container.id else { continue }
+            if let running, running.contains(id) { continue }
+            guard let status = try? await runtime.inspect(id) else {
+                tasks[arn]?.containers[index].status = "STOPPED"
+                tasks[arn]?.containers[index].reason = "container disappeared"
+                if container.essential { essentialExited = container.name }
+                continue
+            }
+            if !status.running {
+                tasks[arn]?.containers[index].status = "STOPPED"
+                tasks[arn]?.containers[index].exitCode = status.exitCode
+                if container.essential { essentialExited = container.name }
+            }
+        }
+        if essentialExited != nil {
+            await stopTask(arn, reason: "Essential container in task exited", code: StopCode.essentialContainerExited.rawValue)
+        }
+    }
+
+    /// Runs due health checks through the runtime and derives the task's health from its containers'.
+    func checkHealth(_ arn: String) async {
+        guard let task = tasks[arn] else { return }
+        for (index, container) in task.containers.enumerated() where AgentDecisions.checkDue(container, now: now) {
+            guard let id = container.id, let command = container.healthCommand, let check = container.definition.healthCheck else { continue }
+            tasks[arn]?.containers[index].lastCheck = now
+            let passed = ((try? await runtime.healthCheck(id, command: command, timeout: .seconds(check.timeout ?? 5))) ?? -1) == 0
+            guard let current = tasks[arn]?.containers[index] else { return }
+            tasks[arn]?.containers[index] = AgentDecisions.afterCheck(current, passed: passed, now: now)
+        }
+        guard let updated = tasks[arn] else { return }
+        tasks[arn]?.health = AgentDecisions.taskHealth(updated.containers)
+    }
+}

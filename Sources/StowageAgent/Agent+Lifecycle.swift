@@ -1,0 +1,143 @@
+import Foundation
+import StowageModel
+
+/// Task lifecycle: containers created and started in dependsOn order, stopped in reverse, then removed.
+extension Agent {
+    func spec(_ task: LocalTask, _ container: LocalContainer) -> ContainerSpec {
+        let d = container.definition
+        let override = task.assignment.overrides?.containerOverrides?.first { $0.name == d.name }
+        var env: [String: String] = [:]
+        for pair in d.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
+        for pair in override?.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
+        env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
+        if task.assignment.taskDefinition.taskRoleArn != nil, let port = credentialsPort {
+            // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
+            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(port)/v1/credentials/\(task.taskId)"
+            env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentialsToken(task.arn)
+        }
+        return ContainerSpec(
+            name: "stowage-\(task.taskId)-\(container.name)", image: d.image ?? "", command: override?.command ?? d.command,
+            entryPoint: d.entryPoint, environment: env, workingDirectory: d.workingDirectory, user: d.user,
+            memoryMiB: override?.memory ?? d.memory, memoryReservationMiB: override?.memoryReservation ?? d.memoryReservation,
+            cpuShares: override?.cpu ?? d.cpu,
+            ports: container.bindings.compactMap { b in
+                guard let c = b.containerPort, let h = b.hostPort else { return nil }
+                return ContainerSpec.PortBinding(containerPort: c, hostPort: h, udp: b.protocol == "udp")
+            },
+            labels: [AgentProtocol.taskLabel: task.arn, AgentProtocol.containerLabel: container.name,
+                     AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""],
+            healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout,
+            networkMode: task.assignment.taskDefinition.networkMode)
+    }
+
+    func startTask(_ arn: String) async {
+        guard var task = tasks[arn] else { return }
+        task.busy = true
+        task.status = .activating
+        tasks[arn] = task
+        await reportChanges()
+        let found = adoptable.removeValue(forKey: arn) ?? [:]
+        for index in AgentDecisions.startOrder(task.containers) {
+            var container = task.containers[index]
+            do {
+                try await waitForDependencies(arn, container.definition)
+                if let existing = found[container.name] {
+                    container.id = existing.id
+                    if !existing.running { try await runtime.start(existing.id) }
+                } else {
+                    let id = try await runtime.create(spec(task, container))
+                    container.id = id
+                    tasks[arn]?.containers[index].id = id
+                    try await runtime.start(id)
+                }
+                container.status = "RUNNING"
+                container.startedAt = now
+                tasks[arn]?.containers[index] = container
+            } catch {
+                let reason = (error as? RuntimeError).map { "\($0)" } ?? "CannotStartContainerError: \(error)"
+                logger.warning("task failed to start", metadata: ["task": "\(arn)", "container": "\(container.name)", "reason": "\(reason)"])
+                tasks[arn]?.containers[index].reason = reason
+                await stopTask(arn, reason: reason, code: StopCode.taskFailedToStart.rawValue)
+                return
+            }
+            task = tasks[arn] ?? task
+        }
+        tasks[arn]?.status = .running
+        tasks[arn]?.busy = false
+        await reportChanges()
+    }
+
+    /// Waits for the conditions a container's dependsOn names, up to its startTimeout (default 3 minutes). The
+    /// monitor leaves a starting task alone, so this looks at the containers it waits for itself.
+    func waitForDependencies(_ arn: String, _ definition: ContainerDefinition) async throws {
+        let deadline = now.addingTimeInterval(TimeInterval(definition.startTimeout ?? 180))
+        for dependency in definition.dependsOn ?? [] {
+            while true {
+                guard let index = tasks[arn]?.containers.firstIndex(where: { $0.name == dependency.containerName }) else { break }
+                if dependency.condition == "HEALTHY" { await checkHealth(arn) } else { await refresh(arn, container: index) }
+                guard let other = tasks[arn]?.containers[index] else { break }
+                switch AgentDecisions.dependency(dependency.condition, on: other) {
+                case .met: break
+                case .failed(let reason): throw RuntimeError.failed(reason)
+                case .waiting:
+                    guard now < deadline else {
+                        throw RuntimeError.failed("timed out waiting for \(dependency.containerName) to be \(dependency.condition)")
+                    }
+                    try await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+                break
+            }
+        }
+    }
+
+    /// Reads a started container's state from the runtime: whether it still runs, and how it exited.
+    func refresh(_ arn: String, container index: Int) async {
+        guard let container = tasks[arn]?.containers[index], container.status == "RUNNING", let id = container.id,
+              let status = try? await runtime.inspect(id), !status.running else { return }
+        tasks[arn]?.containers[index].status = "STOPPED"
+        tasks[arn]?.containers[index].exitCode = status.exitCode
+    }
+
+    /// Stops every container (reverse start order), records exit codes, reports STOPPED, then removes them.
+    func stopTask(_ arn: String, reason: String?, code: String?) async {
+        guard var task = tasks[arn], task.status != .stopped else { return }
+        task.busy = true
+        if task.stoppedReason == nil { task.stoppedReason = reason }
+        if task.stopCode == nil { task.stopCode = code }
+        task.status = .deactivating
+        tasks[arn] = task
+        for index in AgentDecisions.startOrder(task.containers).reversed() {
+            guard let id = tasks[arn]?.containers[index].id else {
+                tasks[arn]?.containers[index].status = "STOPPED"
+                continue
+            }
+            let timeout = task.containers[index].definition.stopTimeout ?? 30
+            try? await runtime.stop(id, timeout: timeout)
+            let status = try? await runtime.inspect(id)
+            tasks[arn]?.containers[index].status = "STOPPED"
+            if tasks[arn]?.containers[index].exitCode == nil { tasks[arn]?.containers[index].exitCode = status?.exitCode }
+        }
+        tasks[arn]?.status = .stopped
+        await reportChanges()
+        // The last lines a container wrote ship before it is removed.
+        await collectTelemetry(only: arn)
+        await shipTelemetry()
+        for container in tasks[arn]?.containers ?? [] {
+            if let id = container.id { try? await runtime.remove(id) }
+        }
+        forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
+        // Forgotten only once its STOPPED state is acknowledged (the report may still be on its way).
+        tasks[arn]?.finished = true
+        if let task = tasks[arn], task.reported == task.signature { tasks[arn] = nil }
+    }
+
+    func discard(_ arn: String) async {
+        for container in tasks[arn]?.containers ?? [] {
+            guard let id = container.id else { continue }
+            try? await runtime.stop(id, timeout: container.definition.stopTimeout ?? 30)
+            try? await runtime.remove(id)
+        }
+        tasks[arn] = nil
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import StowageModel
+
+/// One container of a task on this host.
+struct LocalContainer {
+    var definition: ContainerDefinition
+    var id: String?
+    var status = "PENDING"
+    var exitCode: Int?
+    var reason: String?
+    var health = "UNKNOWN"
+    var failures = 0
+    var lastCheck: Date?
+    var startedAt: Date?
+    var bindings: [NetworkBinding]
+
+    var name: String { definition.name ?? "" }
+    var essential: Bool { definition.essential ?? true }
+    var healthCommand: [String]? {
+        guard let command = definition.healthCheck?.command, let kind = command.first else { return nil }
+        switch kind {
+        case "CMD": return Array(command.dropFirst())
+        case "CMD-SHELL": return ["/bin/sh", "-c", command.dropFirst().joined(separator: " ")]
+        default: return nil
+        }
+    }
+}
+
+/// One task on this host, as the agent tracks it.
+struct LocalTask {
+    var assignment: AgentProtocol.AssignedTask
+    var containers: [LocalContainer]
+    var status: TaskStatus = .pending
+    var health = "UNKNOWN"
+    var stoppedReason: String?
+    var stopCode: String?
+    /// A start or stop is under way; the monitor leaves the task alone meanwhile.
+    var busy = false
+    var stopRequested = false
+    /// What was last reported, so only changes are sent.
+    var reported: String?
+    /// Stopped and its containers removed: forgotten once its final state is acknowledged.
+    var finished = false
+
+    var arn: String { assignment.taskArn }
+    var taskId: String { arn.split(separator: "/").last.map(String.init) ?? arn }
+
+    var signature: String {
+        "\(status.rawValue)|\(health)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health)" }.joined(separator: ",")
+    }
+
+    var report: AgentProtocol.TaskState {
+        AgentProtocol.TaskState(
+            taskArn: arn, lastStatus: status.rawValue, healthStatus: health,
+            containers: containers.map { c in
+                var out = Container(name: c.name)
+                out.runtimeId = c.id
+                out.image = c.definition.image
+                out.lastStatus = c.status
+                out.exitCode = c.exitCode
+                out.reason = c.reason
+                out.networkBindings = c.bindings
+                out.healthStatus = c.health
+                return out
+            },
+            stoppedReason: stoppedReason, stopCode: stopCode)
+    }
+}
