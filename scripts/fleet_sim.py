@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import sys
 import time
 import urllib.parse
@@ -104,7 +105,9 @@ class Fleet:
     def __init__(self):
         self.running = set()
         self.done = asyncio.Event()
-        self.reports = self.polls = 0
+        self.reports = self.polls = self.failed_reports = self.failed_polls = 0
+        self.codes, self.sample = {}, {}
+        self.delivered = []
         self.started = None
         self.finished = None
 
@@ -118,26 +121,41 @@ class Fleet:
             "attributes": [{"name": "ecs.availability-zone", "value": "us-east-1" + "abc"[index % 3]}]})
         instance = answer["containerInstance"]["containerInstanceArn"].split("/")[-1]
         ready.set_result(None)
-        version, sequence, mine = "", 0, set()
+        version, sequence, mine, backoff = "", 0, set(), 0.5
         path = f"/agent/v1/clusters/{CLUSTER}/container-instances/{instance}"
         while not self.done.is_set():
             status, data = await conn.request("GET", path + "/tasks", query=f"after={version}&wait=20")
             self.polls += 1
             if status != 200:
-                await asyncio.sleep(0.5)
+                # As the real agent: jittered exponential backoff up to 10 s, so a struggling server is not hammered.
+                backoff = min(10.0, backoff * 2)
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+                self.failed_polls += 1
+                self.codes[f"poll {status}"] = self.codes.get(f"poll {status}", 0) + 1
+                self.sample.setdefault(f"poll {status}", data[:200].decode(errors="replace"))
                 continue
+            backoff = 0.5
             desired = json.loads(data)
             version = desired["version"]
             fresh = [t["taskArn"] for t in desired["tasks"] if t["desiredStatus"] == "RUNNING" and t["taskArn"] not in mine]
+            if fresh and self.started:
+                self.delivered.append(time.time() - self.started)
             for start in range(0, len(fresh), 100):
                 batch = fresh[start:start + 100]
-                sequence = max(sequence + 1, int(time.time() * 1000))
-                body = json.dumps({"sequence": sequence, "tasks": [{"taskArn": arn, "lastStatus": "RUNNING"} for arn in batch]}).encode()
-                status, data = await conn.request("POST", path + "/state", body=body, headers={"content-type": "application/json"})
-                self.reports += 1
-                if status == 200 and json.loads(data).get("accepted"):
-                    mine.update(batch)
-                    self.running.update(batch)
+                while not self.done.is_set():
+                    # As the real agent does: a report that fails is sent again a moment later.
+                    sequence = max(sequence + 1, int(time.time() * 1000))
+                    body = json.dumps({"sequence": sequence, "tasks": [{"taskArn": arn, "lastStatus": "RUNNING"} for arn in batch]}).encode()
+                    status, data = await conn.request("POST", path + "/state", body=body, headers={"content-type": "application/json"})
+                    self.reports += 1
+                    if status == 200 and json.loads(data).get("accepted"):
+                        mine.update(batch)
+                        self.running.update(batch)
+                        break
+                    self.failed_reports += 1
+                    self.codes[f"report {status}"] = self.codes.get(f"report {status}", 0) + 1
+                    self.sample.setdefault(f"report {status}", data[:200].decode(errors="replace"))
+                    await asyncio.sleep(1)
             if self.started and len(self.running) >= TASKS and not self.done.is_set():
                 self.finished = time.time()
                 self.done.set()
@@ -155,12 +173,17 @@ def rss_mib(pid, field="VmRSS"):
     return 0
 
 
-async def probe(stop, latencies):
+async def probe(stop, latencies, errors):
+    """An unrelated tenant call every 20 ms; a refusal (503 when the pool is exhausted) counts, with its latency."""
     conn = Connection()
+    body = json.dumps({"clusters": ["unrelated"]}).encode()
+    headers = {"content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113.DescribeClusters"}
     while not stop.is_set():
         began = time.perf_counter()
-        await conn.ecs("DescribeClusters", {"clusters": ["unrelated"]})
+        status, _ = await conn.request("POST", "/", body=body, headers=headers)
         latencies.append(time.perf_counter() - began)
+        if status != 200:
+            errors.append(status)
         await asyncio.sleep(0.02)
 
 
@@ -185,8 +208,8 @@ async def main():
     await asyncio.gather(*(start(i) for i in range(INSTANCES)))
     registered = time.time() - began
     await asyncio.sleep(3)  # every agent is parked in its long poll
-    cpu0, latencies, stop = cpu_seconds(SERVER_PID), [], asyncio.Event()
-    prober = asyncio.create_task(probe(stop, latencies))
+    cpu0, latencies, errors, stop = cpu_seconds(SERVER_PID), [], [], asyncio.Event()
+    prober = asyncio.create_task(probe(stop, latencies, errors))
     await asyncio.sleep(1)
     fleet.started = time.time()
     for name, count in services:
@@ -206,7 +229,20 @@ async def main():
                       "tasks_per_s": round(len(fleet.running) / elapsed), "server_cpu_s": round(cpu, 1),
                       "server_rss_mib": rss_mib(SERVER_PID), "server_peak_rss_mib": rss_mib(SERVER_PID, "VmHWM"),
                       "describe_p50_ms": pick(0.5), "describe_p99_ms": pick(0.99), "probes": len(latencies),
-                      "reports": fleet.reports, "polls": fleet.polls}), flush=True)
+                      "probe_errors": len(errors), "reports": fleet.reports, "failed_reports": fleet.failed_reports,
+                      "polls": fleet.polls, "failed_polls": fleet.failed_polls, "failures": fleet.codes, "samples": fleet.sample,
+                      "first_delivery_s": round(min(fleet.delivered), 2) if fleet.delivered else None,
+                      "last_delivery_s": round(max(fleet.delivered), 2) if fleet.delivered else None}), flush=True)
+    # The server's own view: mean latency of the agent protocol's calls during the run.
+    status, text = await Connection().request("GET", "/metrics")
+    sums, counts = {}, {}
+    for line in text.decode().splitlines():
+        for action in ("Poll", "SubmitTaskStateChange", "RegisterContainerInstance"):
+            if f'action="{action}"' in line and line.startswith("stowage_api_request_duration_seconds_sum"):
+                sums[action] = sums.get(action, 0) + float(line.split()[-1])
+            if f'action="{action}"' in line and line.startswith("stowage_api_request_duration_seconds_count"):
+                counts[action] = counts.get(action, 0) + float(line.split()[-1])
+    print(json.dumps({f"{a}_mean_ms": round(1000 * sums[a] / counts[a], 1) for a in sums if counts.get(a)}), flush=True)
     for task in agents:
         task.cancel()
     await asyncio.gather(*agents, return_exceptions=True)

@@ -96,6 +96,17 @@ public struct ClusterStore: Sendable {
             """, logger: logger))
     }
 
+    /// Whether the cluster exists and is ACTIVE, reading its row only (no counts): the check every poll and
+    /// report makes, so it must not cost O(tasks in the cluster). With `lock`, the row is locked FOR UPDATE.
+    public func isActive(_ conn: PostgresConnection, account: String, name: String, lock: Bool = false) async throws -> Bool {
+        let status = lock
+            ? try await conn.first("SELECT status FROM clusters WHERE account_id = \(account) AND cluster_name = \(name) FOR UPDATE",
+                                   as: String.self, logger: logger)
+            : try await conn.first("SELECT status FROM clusters WHERE account_id = \(account) AND cluster_name = \(name)",
+                                   as: String.self, logger: logger)
+        return status == "ACTIVE"
+    }
+
     /// ACTIVE clusters ordered by name, starting after `after`.
     public func list(_ conn: PostgresConnection, account: String, after: String?, limit: Int) async throws -> [ClusterRecord] {
         try await records(conn.query("""

@@ -49,13 +49,26 @@ public struct JobQueue: Sendable {
     public func enqueue(_ conn: PostgresConnection, account: String, kind: String, uniqueKey: String? = nil,
                         payload: JSONValue = .object([:]), delay: TimeInterval = 0, maxAttempts: Int = 10) async throws {
         let payloadJSON = try ECSJSON.encodeString(payload)
-        try await conn.query("""
+        // DO NOTHING takes no lock on the pending job it coalesces with: DO UPDATE would lock it until this
+        // transaction commits, so every state report of a fleet touching one service would queue behind the others.
+        let inserted = try await conn.first("""
             INSERT INTO jobs (account_id, kind, unique_key, payload, run_at, max_attempts)
             VALUES (\(account), \(kind), \(uniqueKey), \(payloadJSON)::jsonb,
                     now() + make_interval(secs => \(delay)), \(maxAttempts))
             ON CONFLICT (account_id, kind, unique_key) WHERE state = 'pending' AND unique_key IS NOT NULL
-            DO UPDATE SET run_at = LEAST(jobs.run_at, EXCLUDED.run_at), updated_at = now()
-            """, logger: logger)
+            DO NOTHING
+            RETURNING 1
+            """, as: Int.self, logger: logger) != nil
+        guard inserted else {
+            // Coalesced: only a pending job due later than this one is brought forward (and only it is locked).
+            try await conn.query("""
+                UPDATE jobs SET run_at = now() + make_interval(secs => \(delay)), updated_at = now()
+                WHERE account_id = \(account) AND kind = \(kind) AND unique_key = \(uniqueKey) AND state = 'pending'
+                  AND run_at > now() + make_interval(secs => \(delay))
+                """, logger: logger)
+            return
+        }
+        // A new job wakes the workers; a coalesced one was already announced (and each NOTIFY serializes commits).
         try await conn.query("SELECT pg_notify(\(Self.channel), \(kind))", logger: logger)
     }
 

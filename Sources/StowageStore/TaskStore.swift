@@ -90,6 +90,9 @@ public struct TaskStore: Sendable {
         placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
         created_at, pull_started_at, started_at, stopping_at, stopped_at, version
         """
+    /// The same columns of `tasks t`, for statements that join.
+    static let qualifiedColumns = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        .joined(separator: ", ")
 
     /// Inserts many tasks in one statement (absent optional values travel as '' and become NULL).
     public func insert(_ conn: PostgresConnection, account: String, _ tasks: [TaskRecord]) async throws {
@@ -223,29 +226,53 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
-    /// Applies what an agent reports about one task: status only moves forward; containers and health are replaced.
-    public func applyReport(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,
-                            taskId: String, lastStatus: String, health: String?, containers: [Container]?,
-                            stoppedReason: String?, stopCode: String?) async throws -> TaskRecord? {
+    /// One task's reported state, for `applyReports`.
+    public struct ReportedState: Sendable {
+        public var taskId: String
+        public var lastStatus: String
+        public var health: String?
+        public var containers: [Container]?
+        public var stoppedReason: String?
+        public var stopCode: String?
+        public init(taskId: String, lastStatus: String, health: String?, containers: [Container]?, stoppedReason: String?,
+                    stopCode: String?) {
+            self.taskId = taskId; self.lastStatus = lastStatus; self.health = health; self.containers = containers
+            self.stoppedReason = stoppedReason; self.stopCode = stopCode
+        }
+    }
+
+    /// Applies an agent's state report: status only moves forward; containers and health are replaced. One
+    /// statement for the whole report, so a fleet's reports hold their connections for milliseconds. Returns the tasks after.
+    public func applyReports(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,
+                             _ reports: [ReportedState]) async throws -> [TaskRecord] {
+        guard !reports.isEmpty else { return [] }
         let order = TaskStatus.allCases.map(\.rawValue)
-        let containersJSON = try containers.map { try ECSJSON.encodeString($0) }
+        // Arrays of optionals travel as "" for absent, turned back into NULL by NULLIF.
+        let ids = reports.map(\.taskId)
+        let statuses = reports.map(\.lastStatus)
+        let healths = reports.map { $0.health ?? "" }
+        let containers = try reports.map { try $0.containers.map { try ECSJSON.encodeString($0) } ?? "" }
+        let reasons = reports.map { $0.stoppedReason ?? "" }
+        let codes = reports.map { $0.stopCode ?? "" }
         return try await records(conn.query("""
-            UPDATE tasks SET
-                last_status = CASE WHEN array_position(\(order)::text[], \(lastStatus)) > array_position(\(order)::text[], last_status)
-                                   THEN \(lastStatus) ELSE last_status END,
-                health_status = COALESCE(\(health), health_status),
-                containers = COALESCE(\(containersJSON)::jsonb, containers),
-                started_at = CASE WHEN \(lastStatus) = 'RUNNING' THEN COALESCE(started_at, now()) ELSE started_at END,
-                pull_started_at = CASE WHEN \(lastStatus) IN ('ACTIVATING', 'RUNNING') THEN COALESCE(pull_started_at, now()) ELSE pull_started_at END,
-                stopped_at = CASE WHEN \(lastStatus) = 'STOPPED' THEN COALESCE(stopped_at, now()) ELSE stopped_at END,
-                stopping_at = CASE WHEN \(lastStatus) IN ('DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED') THEN COALESCE(stopping_at, now()) ELSE stopping_at END,
-                stopped_reason = COALESCE(stopped_reason, \(stoppedReason)),
-                stop_code = COALESCE(stop_code, \(stopCode)),
-                desired_status = CASE WHEN \(lastStatus) = 'STOPPED' THEN 'STOPPED' ELSE desired_status END,
-                version = version + 1
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = \(taskId) AND instance_id = \(instanceId)
-            RETURNING \(unescaped: Self.columns)
-            """, logger: logger)).first
+            UPDATE tasks t SET
+                last_status = CASE WHEN array_position(\(order)::text[], r.status) > array_position(\(order)::text[], t.last_status)
+                                   THEN r.status ELSE t.last_status END,
+                health_status = COALESCE(NULLIF(r.health, ''), t.health_status),
+                containers = COALESCE(NULLIF(r.containers, '')::jsonb, t.containers),
+                started_at = CASE WHEN r.status = 'RUNNING' THEN COALESCE(t.started_at, now()) ELSE t.started_at END,
+                pull_started_at = CASE WHEN r.status IN ('ACTIVATING', 'RUNNING') THEN COALESCE(t.pull_started_at, now()) ELSE t.pull_started_at END,
+                stopped_at = CASE WHEN r.status = 'STOPPED' THEN COALESCE(t.stopped_at, now()) ELSE t.stopped_at END,
+                stopping_at = CASE WHEN r.status IN ('DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED') THEN COALESCE(t.stopping_at, now()) ELSE t.stopping_at END,
+                stopped_reason = COALESCE(t.stopped_reason, NULLIF(r.reason, '')),
+                stop_code = COALESCE(t.stop_code, NULLIF(r.code, '')),
+                desired_status = CASE WHEN r.status = 'STOPPED' THEN 'STOPPED' ELSE t.desired_status END,
+                version = t.version + 1
+            FROM unnest(\(ids)::text[], \(statuses)::text[], \(healths)::text[], \(containers)::text[], \(reasons)::text[], \(codes)::text[])
+                 AS r(task_id, status, health, containers, reason, code)
+            WHERE t.account_id = \(account) AND t.cluster_name = \(cluster) AND t.task_id = r.task_id AND t.instance_id = \(instanceId)
+            RETURNING \(unescaped: Self.qualifiedColumns)
+            """, logger: logger))
     }
 
     /// Running and pending task counts per instance of a cluster (for DescribeContainerInstances and clusters).

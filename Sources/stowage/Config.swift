@@ -52,6 +52,9 @@ struct Environment {
 
     static var maxBodyBytes: Int { values["STOWAGE_MAX_BODY_BYTES"].flatMap(Int.init) ?? (1 << 20) }
 
+    /// Connections of the agent protocol's pool, apart from the tenants' (the URL's `pool`, default 16).
+    static var agentPoolSize: Int { values["STOWAGE_AGENT_POOL"].flatMap(Int.init).map { max(1, $0) } ?? 12 }
+
     static func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = values["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

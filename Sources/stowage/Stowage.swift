@@ -30,13 +30,18 @@ struct Stowage: AsyncParsableCommand {
 func makeApplication(database: Database, sealer: SecretSealer, host: String, port: Int, extraServices: [any Service] = [],
                      beforeStart: @escaping @Sendable () async throws -> Void) -> some ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
-    var backend = Backend(database: database, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    var agentConfig = database.config
+    agentConfig.maxConnections = Environment.agentPoolSize
+    // Agents are patient (their polls wait anyway): under a fleet-wide burst they queue longer before a 503.
+    agentConfig.acquireTimeout = max(agentConfig.acquireTimeout, .seconds(10))
+    let agentDatabase = Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
+    var backend = Backend(database: database, agentDatabase: agentDatabase, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
     var app = Application(
         router: APIRouter.build(backend: backend),
         configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
+        services: [database.client, agentDatabase.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
                    ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices,
         logger: Environment.logger("stowage.server"))
     app.beforeServerStarts(perform: beforeStart)

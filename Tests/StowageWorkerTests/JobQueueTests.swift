@@ -25,6 +25,31 @@ import Testing
         #expect(try await count(db, "SELECT count(*) FROM jobs WHERE unique_key = 'svc-a'") == 2)
     }
 
+    /// A fleet's state reports all enqueue the same reconcile job: coalescing with a pending job must not lock
+    /// it, or each report would wait for the one before it to commit.
+    @Test func coalescingNeitherLocksThePendingJobNorLosesAnEarlierRunTime() async throws {
+        let db = try await TestDatabase.fresh(prefix: "q_nolock")
+        try await db.transaction { try await queue.enqueue($0, account: "111111111111", kind: "k", uniqueKey: "svc", delay: 60) }
+        try await db.transaction { conn in
+            // Brought forward: a due enqueue moves a later pending job to now.
+            try await queue.enqueue(conn, account: "111111111111", kind: "k", uniqueKey: "svc")
+        }
+        #expect(try await count(db, "SELECT count(*) FROM jobs WHERE run_at <= now()") == 1)
+        #expect(try await count(db, "SELECT count(*) FROM jobs") == 1)
+        try await db.transaction { holder in
+            try await queue.enqueue(holder, account: "111111111111", kind: "k", uniqueKey: "svc")
+            // While that transaction is open, another coalesces with the same pending job without waiting for it.
+            try await db.withConnection { other in
+                try await other.query("SET lock_timeout = '300ms'", logger: db.logger)
+                try await other.query("BEGIN", logger: db.logger)
+                try await queue.enqueue(other, account: "111111111111", kind: "k", uniqueKey: "svc")
+                try await other.query("COMMIT", logger: db.logger)
+                try await other.query("RESET lock_timeout", logger: db.logger)
+            }
+        }
+        #expect(try await count(db, "SELECT count(*) FROM jobs") == 1)
+    }
+
     @Test func aJobEnqueuedInARolledBackTransactionNeverExists() async throws {
         let db = try await TestDatabase.fresh(prefix: "q_rollback")
         struct Boom: Error {}

@@ -42,13 +42,13 @@ struct AgentActions {
         -> AgentProtocol.DesiredTasks
     {
         // The heartbeat commits on its own, before and apart from the read, so it never waits on a lock.
-        let reconnected = try await c.backend.database.withConnection { conn in
+        let reconnected = try await c.backend.agentDatabase.withConnection { conn in
             try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
         }
         if reconnected {
-            try await c.backend.database.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
+            try await c.backend.agentDatabase.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
         }
-        return try await c.backend.database.transaction { conn in
+        return try await c.backend.agentDatabase.transaction { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
             let version = try await c.backend.tasks.desiredVersion(conn, account: c.account, cluster: cluster, instance: id)
             let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
@@ -95,10 +95,10 @@ struct AgentActions {
             }
         }
         try await c.authorize("ecs:SubmitTaskStateChange", [arn])
-        let reconnected = try await c.backend.database.withConnection { conn in
+        let reconnected = try await c.backend.agentDatabase.withConnection { conn in
             try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
         }
-        let answer = try await c.backend.database.transaction { conn in
+        let answer = try await c.backend.agentDatabase.transaction { conn in
             if reconnected { try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: reports.map(\.id))
@@ -107,17 +107,21 @@ struct AgentActions {
                 ignored[stranger.report.taskArn] = "Task \(stranger.report.taskArn) is not assigned to container instance \(arn)."
             }
             reports.removeAll { mine[$0.id] == nil }
+            // A task named twice in one report: its last entry counts, as if applied in order.
+            var latest: [String: Int] = [:]
+            for (index, entry) in reports.enumerated() { latest[entry.id] = index }
+            reports = reports.enumerated().filter { latest[$0.element.id] == $0.offset }.map(\.element)
             guard try await c.backend.instances.recordReport(conn, account: c.account, cluster: cluster, id: id, sequence: input.sequence) else {
                 return AgentProtocol.StateReportAnswer(accepted: false, sequence: input.sequence)
             }
             var services = Set<String>()
             var freed = false
-            for (taskId, report) in reports {
-                guard let before = mine[taskId],
-                      let after = try await c.backend.tasks.applyReport(
-                          conn, account: c.account, cluster: cluster, instanceId: id, taskId: taskId, lastStatus: report.lastStatus,
-                          health: report.healthStatus, containers: report.containers, stoppedReason: report.stoppedReason,
-                          stopCode: report.stopCode) else { continue }
+            let applied = try await c.backend.tasks.applyReports(conn, account: c.account, cluster: cluster, instanceId: id, reports.map { taskId, report in
+                TaskStore.ReportedState(taskId: taskId, lastStatus: report.lastStatus, health: report.healthStatus,
+                                        containers: report.containers, stoppedReason: report.stoppedReason, stopCode: report.stopCode)
+            })
+            for after in applied {
+                guard let before = mine[after.id] else { continue }
                 let changed = after.lastStatus != before.lastStatus || after.healthStatus != before.healthStatus
                 if changed, let service = after.service { services.insert(service) }
                 if after.lastStatus == "STOPPED" && before.lastStatus != "STOPPED" { freed = true }
@@ -158,7 +162,7 @@ extension AgentActions {
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
         let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
         try await c.authorize("ecs:GetTaskCredentials", [arn])
-        let (task, definition) = try await c.backend.database.withConnection { conn in
+        let (task, definition) = try await c.backend.agentDatabase.withConnection { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [taskId]).first,
                   task.instanceId == id, task.lastStatus != "STOPPED" else {
@@ -171,7 +175,7 @@ extension AgentActions {
             throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
         }
         let roleName = ARN(roleArn)?.resourcePath.last ?? ""
-        let role = try await c.backend.database.withConnection { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
+        let role = try await c.backend.agentDatabase.withConnection { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
         let problem: String?
         if let role, ARN(roleArn)?.account == c.account {
             let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
@@ -182,7 +186,7 @@ extension AgentActions {
         }
         if let problem {
             if let service = task.service {
-                try await c.backend.database.transaction { conn in
+                try await c.backend.agentDatabase.transaction { conn in
                     try await c.backend.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [
                         "(service \(service), task \(taskId)) could not refresh task role credentials: \(problem)."])
                 }

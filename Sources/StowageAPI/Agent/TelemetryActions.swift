@@ -29,7 +29,7 @@ struct TelemetryActions {
         }
         try await c.authorize("ecs:SubmitTaskStateChange", [arn])
         let store = TelemetryStore(logger: c.logger)
-        try await c.backend.database.transaction { conn in
+        try await c.backend.agentDatabase.transaction { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: Array(taskIds))
             let mine = Set(known.filter { $0.instanceId == id }.map(\.id))

@@ -26,6 +26,13 @@ struct ClusterActions {
     }
 
     /// The cluster, which must exist and be ACTIVE.
+    /// Refuses a missing or deleted cluster without loading its counts (see `ClusterStore.isActive`).
+    static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws {
+        guard try await c.backend.clusters.isActive(conn, account: c.account, name: name, lock: lock) else {
+            throw APIError.clusterNotFound("Cluster not found: \(name).")
+        }
+    }
+
     static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
         -> ClusterRecord
     {

@@ -122,7 +122,7 @@ struct ContainerInstanceActions {
         // Every ECS agent names its version; an instance registered by hand without one has no heartbeat to judge.
         let byAgent = input.versionInfo?.agentVersion != nil
         let record = try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster, lock: true)
+            try await ClusterActions.requireActive(conn, c, cluster, lock: true)
             let store = c.backend.instances
             var existing: ContainerInstanceRecord?
             if let arn = input.containerInstanceArn {
@@ -177,7 +177,7 @@ struct ContainerInstanceActions {
         }
         try await c.authorize("ecs:DescribeContainerInstances", wanted.map(\.arn), cluster: clusterArn)
         let (records, usages) = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             return (try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id)),
                     try await usage(conn, c, cluster: cluster))
         }
@@ -201,7 +201,7 @@ struct ContainerInstanceActions {
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize("ecs:ListContainerInstances", [clusterArn])
         let ids = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             guard let query else {
                 return try await c.backend.instances.list(
                     conn, account: c.account, cluster: cluster, status: input.status, after: after, limit: limit + 1)
@@ -228,7 +228,7 @@ struct ContainerInstanceActions {
     static func live(_ conn: PostgresConnection, _ c: Caller, cluster: String, id: String, reference: String) async throws
         -> ContainerInstanceRecord
     {
-        _ = try await ClusterActions.active(conn, c, cluster)
+        try await ClusterActions.requireActive(conn, c, cluster)
         guard let record = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: [id]).first,
               record.status != "INACTIVE" else {
             throw APIError.containerInstanceNotFound("Container instance \(reference) not found in cluster \(cluster).")
@@ -275,7 +275,7 @@ struct ContainerInstanceActions {
         for reference in input.containerInstances { wanted.append(try c.refs.containerInstance(reference, cluster: cluster)) }
         try await c.authorize("ecs:UpdateContainerInstancesState", wanted.map(\.arn))
         return try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             let records = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
                 .filter { $0.status != "INACTIVE" }
             let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -345,7 +345,7 @@ struct ContainerInstanceActions {
         let after = try PageToken.decode(input.nextToken)
         try await c.authorize("ecs:ListAttributes", [clusterArn])
         let records = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.instances.all(conn, account: c.account, cluster: cluster)
         }
         var all: [(key: [String], attribute: Attribute)] = []

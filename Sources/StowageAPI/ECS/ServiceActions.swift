@@ -130,7 +130,7 @@ struct ServiceActions {
         let arn = c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)
         try await c.authorize("ecs:CreateService", [arn], keys: ["ecs:task-definition": ref.arn], requestTags: input.tags)
         return try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices
             let services = try await store.liveCount(conn, account: c.account, cluster: cluster, excluding: name)
             try await c.backend.quotas.check(conn, account: c.account, [
@@ -182,7 +182,7 @@ struct ServiceActions {
         }
         try await c.authorize("ecs:UpdateService", [arn], keys: ref.map { ["ecs:task-definition": $0.arn] } ?? [:])
         return try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices
             if let desired = input.desiredCount {
                 try await c.backend.quotas.check(conn, account: c.account, [("tasks-per-service", desired, "The desired count of service \(name)")])
@@ -238,7 +238,7 @@ struct ServiceActions {
         try await c.authorize("ecs:DescribeServices", names.map { c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: $0) })
         let includeTags = input.include?.contains("TAGS") ?? false
         let services = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             let records = try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: names)
             return try await render(conn, c, cluster: cluster, records, includeTags: includeTags)
         }
@@ -261,7 +261,7 @@ struct ServiceActions {
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize("ecs:ListServices", [clusterArn])
         let names = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.ecsServices.list(conn, account: c.account, cluster: cluster, strategy: input.schedulingStrategy,
                                                         after: after, limit: limit + 1)
         }
@@ -276,7 +276,7 @@ struct ServiceActions {
         let name = try serviceName(input.service, cluster: cluster)
         try await c.authorize("ecs:DeleteService", [c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
         return try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices
             guard var service = try await store.get(conn, account: c.account, cluster: cluster, names: [name], lock: true).first,
                   service.status == "ACTIVE" else { throw serviceNotFound(name) }

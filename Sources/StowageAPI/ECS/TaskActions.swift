@@ -137,7 +137,7 @@ struct TaskActions {
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
         try await c.authorize("ecs:RunTask", [ref.arn], cluster: clusterArn, requestTags: input.tags)
         return try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             if let token = input.clientToken {
                 let earlier = try await c.backend.tasks.byClientToken(conn, account: c.account, cluster: cluster, token: token)
                 if !earlier.isEmpty { return TasksResponse(tasks: earlier.map { model($0, c, includeTags: true) }, failures: []) }
@@ -183,7 +183,7 @@ struct TaskActions {
         if let reason = input.reason, reason.count > 255 { throw APIError.invalidParameter("reason is limited to 255 characters.") }
         try await c.authorize("ecs:StopTask", [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
         let record = try await c.backend.database.transaction { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first else {
                 throw APIError.invalidParameter("The referenced task was not found.")
             }
@@ -213,7 +213,7 @@ struct TaskActions {
         }
         try await c.authorize("ecs:DescribeTasks", wanted.map { c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: $0.id) })
         let records = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
         }
         let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -244,7 +244,7 @@ struct TaskActions {
         let filter = TaskFilter(instanceId: instance, family: input.family, startedBy: input.startedBy, service: service,
                                 desiredStatus: desired)
         let ids = try await c.backend.database.withConnection { conn in
-            _ = try await ClusterActions.active(conn, c, cluster)
+            try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.tasks.list(conn, account: c.account, cluster: cluster, filter: filter, after: after, limit: limit + 1)
         }
         let page = ids.prefix(limit)

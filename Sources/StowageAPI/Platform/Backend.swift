@@ -8,6 +8,8 @@ import StowageStore
 /// Everything a handler may reach, built once per process and shared by every request.
 public struct Backend: Sendable {
     public var database: Database
+    /// The agent protocol's own pool: a fleet's polls and reports queue there, never in front of tenants' calls.
+    public var agentDatabase: Database
     public var tenancy: Tenancy
     public var verifier: SigV4Verifier
     public var authorizer: any Authorizer
@@ -28,10 +30,11 @@ public struct Backend: Sendable {
     public var quotas: Quotas
     public var iam: IAMStore
 
-    public init(database: Database, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
+    public init(database: Database, agentDatabase: Database? = nil, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,
                 credentialTTL: TimeInterval = 60, quotaDefaults: QuotaDefaults = QuotaDefaults()) {
         self.database = database
+        self.agentDatabase = agentDatabase ?? database
         self.tenancy = tenancy
         self.scope = tenancy.scope
         self.clock = clock
