@@ -113,12 +113,21 @@ class Fleet:
 
     async def agent(self, index, ready):
         conn = Connection()
-        answer = await conn.ecs("RegisterContainerInstance", {
-            "cluster": CLUSTER, "instanceIdentityDocument": json.dumps({"instanceId": f"i-sim{index:08d}"}),
-            "versionInfo": {"agentVersion": "fleet-sim"},
-            "totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
-                               {"name": "MEMORY", "type": "INTEGER", "integerValue": 16384}],
-            "attributes": [{"name": "ecs.availability-zone", "value": "us-east-1" + "abc"[index % 3]}]})
+        wait = 0.5
+        while True:
+            # As the real agent: registration is retried with jittered backoff until the server takes it.
+            try:
+                answer = await conn.ecs("RegisterContainerInstance", {
+                    "cluster": CLUSTER, "instanceIdentityDocument": json.dumps({"instanceId": f"i-sim{index:08d}"}),
+                    "versionInfo": {"agentVersion": "fleet-sim"},
+                    "totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+                                       {"name": "MEMORY", "type": "INTEGER", "integerValue": 16384}],
+                    "attributes": [{"name": "ecs.availability-zone", "value": "us-east-1" + "abc"[index % 3]}]})
+                break
+            except RuntimeError as error:
+                self.codes["register " + str(error)[:40]] = self.codes.get("register " + str(error)[:40], 0) + 1
+                await asyncio.sleep(wait * random.uniform(0.5, 1.0))
+                wait = min(10.0, wait * 2)
         instance = answer["containerInstance"]["containerInstanceArn"].split("/")[-1]
         ready.set_result(None)
         version, sequence, mine, backoff = "", 0, set(), 0.5
