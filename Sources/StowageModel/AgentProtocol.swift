@@ -91,6 +91,14 @@ public enum AgentProtocol {
 
     /// The instance attribute naming its dynamic host port range, `low-high`.
     public static let portRangeAttribute = "stowage.ephemeral-ports"
+
+    /// The version of an instance's desired task set (its tasks' ids and desired statuses): a long poll
+    /// answers at once when it differs from the agent's. FNV-1a, 64 bits, over the sorted set.
+    public static func version(of tasks: [(id: String, desiredStatus: String)]) -> String {
+        let text = tasks.sorted { $0.id < $1.id }.map { "\($0.id):\($0.desiredStatus)" }.joined(separator: ",")
+        let hash = text.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
     /// Where dynamic host ports come from unless an agent says otherwise (Docker's ephemeral range, as ECS uses).
     public static let defaultPortRange = 49153...65535
 

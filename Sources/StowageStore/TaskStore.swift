@@ -362,15 +362,3 @@ extension TaskStore {
         return (0, 0)
     }
 }
-
-extension TaskStore {
-    /// A version of an instance's desired task set: it changes when a task is bound to it, asked to stop,
-    /// or leaves the set, and not when agents report progress.
-    public func desiredVersion(_ conn: PostgresConnection, account: String, cluster: String, instance: String) async throws -> String {
-        try await conn.first("""
-            SELECT md5(COALESCE(string_agg(task_id || ':' || desired_status, ',' ORDER BY task_id), ''))
-            FROM tasks WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(instance)
-              AND last_status <> 'STOPPED'
-            """, as: String.self, logger: logger) ?? ""
-    }
-}

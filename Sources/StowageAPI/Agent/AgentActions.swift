@@ -48,10 +48,12 @@ struct AgentActions {
         if reconnected {
             try await c.backend.agentDatabase.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
         }
-        return try await c.backend.agentDatabase.transaction { conn in
+        // A read without a transaction: the version is computed from the very rows that are sent, so the two
+        // always agree (a poll is fewer round trips, and a fleet's polls hold the pool for less time).
+        return try await c.backend.agentDatabase.withConnection { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
-            let version = try await c.backend.tasks.desiredVersion(conn, account: c.account, cluster: cluster, instance: id)
             let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
+            let version = AgentProtocol.version(of: live.map { ($0.id, $0.desiredStatus) })
             var definitions: [String: TaskDefinition] = [:]
             var tasks: [AgentProtocol.AssignedTask] = []
             for t in live.sorted(by: { $0.id < $1.id }) {
