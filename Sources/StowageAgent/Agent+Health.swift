@@ -19,25 +19,29 @@ extension Agent {
     /// Notices exited containers; an essential one stops the whole task.
     func inspect(_ arn: String, running: Set<String>?) async {
         guard let task = tasks[arn] else { return }
-        var essentialExited: String?
+        var essentialExited = false
         for (index, container) in task.containers.enumerated() where container.status == "RUNNING" {
-            guard let id = container.id else { continue }
-            if let running, running.contains(id) { continue }
-            guard let status = try? await runtime.inspect(id) else {
-                tasks[arn]?.containers[index].status = "STOPPED"
-                tasks[arn]?.containers[index].reason = "container disappeared"
-                if container.essential { essentialExited = container.name }
-                continue
-            }
-            if !status.running {
-                tasks[arn]?.containers[index].status = "STOPPED"
-                tasks[arn]?.containers[index].exitCode = status.exitCode
-                if container.essential { essentialExited = container.name }
-            }
+            if let running, let id = container.id, running.contains(id) { continue }
+            if await observeExit(arn, container: index), container.essential { essentialExited = true }
         }
-        if essentialExited != nil {
+        if essentialExited {
             await stopTask(arn, reason: "Essential container in task exited", code: StopCode.essentialContainerExited.rawValue)
         }
+    }
+
+    /// Asks the runtime whether a started container still runs; one that exited (or vanished) is marked
+    /// STOPPED with its exit code. True when it stopped.
+    func observeExit(_ arn: String, container index: Int) async -> Bool {
+        guard let container = tasks[arn]?.containers[index], container.status == "RUNNING", let id = container.id else { return false }
+        guard let status = try? await runtime.inspect(id) else {
+            tasks[arn]?.containers[index].status = "STOPPED"
+            tasks[arn]?.containers[index].reason = "container disappeared"
+            return true
+        }
+        guard !status.running else { return false }
+        tasks[arn]?.containers[index].status = "STOPPED"
+        tasks[arn]?.containers[index].exitCode = status.exitCode
+        return true
     }
 
     /// Runs due health checks through the runtime and derives the task's health from its containers'.

@@ -72,31 +72,20 @@ extension Agent {
     func waitForDependencies(_ arn: String, _ definition: ContainerDefinition) async throws {
         let deadline = now.addingTimeInterval(TimeInterval(definition.startTimeout ?? 180))
         for dependency in definition.dependsOn ?? [] {
-            while true {
-                guard let index = tasks[arn]?.containers.firstIndex(where: { $0.name == dependency.containerName }) else { break }
-                if dependency.condition == "HEALTHY" { await checkHealth(arn) } else { await refresh(arn, container: index) }
+            waiting: while let index = tasks[arn]?.containers.firstIndex(where: { $0.name == dependency.containerName }) {
+                if dependency.condition == "HEALTHY" { await checkHealth(arn) } else { _ = await observeExit(arn, container: index) }
                 guard let other = tasks[arn]?.containers[index] else { break }
                 switch AgentDecisions.dependency(dependency.condition, on: other) {
-                case .met: break
+                case .met: break waiting
                 case .failed(let reason): throw RuntimeError.failed(reason)
                 case .waiting:
                     guard now < deadline else {
                         throw RuntimeError.failed("timed out waiting for \(dependency.containerName) to be \(dependency.condition)")
                     }
                     try await Task.sleep(for: .milliseconds(250))
-                    continue
                 }
-                break
             }
         }
-    }
-
-    /// Reads a started container's state from the runtime: whether it still runs, and how it exited.
-    func refresh(_ arn: String, container index: Int) async {
-        guard let container = tasks[arn]?.containers[index], container.status == "RUNNING", let id = container.id,
-              let status = try? await runtime.inspect(id), !status.running else { return }
-        tasks[arn]?.containers[index].status = "STOPPED"
-        tasks[arn]?.containers[index].exitCode = status.exitCode
     }
 
     /// Stops every container (reverse start order), records exit codes, reports STOPPED, then removes them.

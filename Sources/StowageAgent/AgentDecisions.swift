@@ -46,7 +46,7 @@ enum AgentDecisions {
                 out.reportStopped.append(arn)
             }
         }
-        out.discard = tracked.filter { wanted.contains($0.key) == false && !$0.value.busy }.map(\.key).sorted()
+        out.discard = tracked.filter { !wanted.contains($0.key) && !$0.value.busy }.map(\.key).sorted()
         return out
     }
 

@@ -72,7 +72,6 @@ extension Agent {
 
     /// Samples resources of running containers and reads their new log lines (of one task, or all).
     func collectTelemetry(only: String?) async {
-
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         for (arn, task) in tasks where only == nil || only == arn {
             for container in task.containers {

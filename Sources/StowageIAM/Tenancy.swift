@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import StowageModel
 import StowageSigning
 import StowageStore
@@ -33,14 +34,26 @@ public struct Tenancy: Sendable {
 
     public func createAccount(name: String) async throws -> String {
         guard !name.isEmpty, name.count <= 64 else { throw APIError.invalidParameter("Account name must be 1 to 64 characters.") }
+        return try await database.transaction { conn in try await insertAccount(conn, name: name) }
+    }
+
+    /// A tenant ready to use: the account, its administrator `admin` and that user's access key, all or nothing.
+    public func createAccountWithAdministrator(name: String) async throws -> NewAccessKey {
+        guard !name.isEmpty, name.count <= 64 else { throw APIError.invalidParameter("Account name must be 1 to 64 characters.") }
         return try await database.transaction { conn in
-            if try await accounts.accountId(conn, name: name) != nil {
-                throw APIError("EntityAlreadyExists", "An account named '\(name)' already exists.", awsStatus: 409)
-            }
-            let id = AccessKeyID.generateAccountId()
-            try await accounts.createAccount(conn, id: id, name: name)
-            return id
+            let account = try await insertAccount(conn, name: name)
+            try await insertUser(conn, account: account, name: "admin", path: "/", administrator: true)
+            return try await insertAccessKey(conn, account: account, user: "admin")
         }
+    }
+
+    private func insertAccount(_ conn: PostgresConnection, name: String) async throws -> String {
+        if try await accounts.accountId(conn, name: name) != nil {
+            throw APIError("EntityAlreadyExists", "An account named '\(name)' already exists.", awsStatus: 409)
+        }
+        let id = AccessKeyID.generateAccountId()
+        try await accounts.createAccount(conn, id: id, name: name)
+        return id
     }
 
     public func accountId(named name: String) async throws -> String? {
@@ -52,19 +65,23 @@ public struct Tenancy: Sendable {
     public func createUser(account: String, name: String, path: String = "/", administrator: Bool = true) async throws {
         try Self.checkName(name, what: "User")
         try await database.transaction { conn in
-            guard try await accounts.accountExists(conn, id: account) else {
-                throw APIError("NoSuchEntity", "Account \(account) does not exist.", restStatus: 404)
-            }
-            if try await accounts.userExists(conn, account: account, name: name) {
-                throw APIError("EntityAlreadyExists", "User with name \(name) already exists.", awsStatus: 409)
-            }
-            try await iam.createUser(conn, account: account, name: name, userId: Self.uniqueId("AIDA", account: account), path: path)
-            if administrator {
-                try await iam.setAttached(conn, account: account, kind: .user, name: name,
-                                          policyArn: BuiltInPolicies.arn("AdministratorAccess", partition: scope.partition), attached: true)
-            }
-            try await iam.bumpEpoch(conn, account: account)
+            try await insertUser(conn, account: account, name: name, path: path, administrator: administrator)
         }
+    }
+
+    private func insertUser(_ conn: PostgresConnection, account: String, name: String, path: String, administrator: Bool) async throws {
+        guard try await accounts.accountExists(conn, id: account) else {
+            throw APIError("NoSuchEntity", "Account \(account) does not exist.", restStatus: 404)
+        }
+        if try await accounts.userExists(conn, account: account, name: name) {
+            throw APIError("EntityAlreadyExists", "User with name \(name) already exists.", awsStatus: 409)
+        }
+        try await iam.createUser(conn, account: account, name: name, userId: Self.uniqueId("AIDA", account: account), path: path)
+        if administrator {
+            try await iam.setAttached(conn, account: account, kind: .user, name: name,
+                                      policyArn: BuiltInPolicies.arn("AdministratorAccess", partition: scope.partition), attached: true)
+        }
+        try await iam.bumpEpoch(conn, account: account)
     }
 
     /// An agent's identity for one cluster: a role and a user, both tagged `stowage:cluster` and given the
@@ -105,18 +122,19 @@ public struct Tenancy: Sendable {
     }
 
     public func createAccessKey(account: String, user: String) async throws -> NewAccessKey {
+        try await database.transaction { conn in try await insertAccessKey(conn, account: account, user: user) }
+    }
+
+    private func insertAccessKey(_ conn: PostgresConnection, account: String, user: String) async throws -> NewAccessKey {
         guard let keyId = AccessKeyID.generate(account: account) else {
             throw APIError.invalidParameter("Account id \(account) is not a 12-digit number.")
         }
         let secret = AccessKeyID.generateSecret()
         let sealed = try sealer.seal(secret, keyId: keyId)
-        try await database.transaction { conn in
-            guard try await accounts.userExists(conn, account: account, name: user) else {
-                throw APIError("NoSuchEntity", "User \(user) does not exist in account \(account).", restStatus: 404)
-            }
-            try await accounts.createAccessKey(conn, StoredAccessKey(
-                accountId: account, accessKeyId: keyId, userName: user, secretSealed: sealed))
+        guard try await accounts.userExists(conn, account: account, name: user) else {
+            throw APIError("NoSuchEntity", "User \(user) does not exist in account \(account).", restStatus: 404)
         }
+        try await accounts.createAccessKey(conn, StoredAccessKey(accountId: account, accessKeyId: keyId, userName: user, secretSealed: sealed))
         return NewAccessKey(accountId: account, userName: user, accessKeyId: keyId, secretAccessKey: secret)
     }
 

@@ -68,11 +68,14 @@ public struct ClusterScheduler: Sendable {
     }
 
     /// Places every task of the cluster still waiting for an instance (or only `only`), in one pass, and
-    /// records the placements in one batch. The caller holds the cluster lock.
-    public func placePending(_ conn: PostgresConnection, account: String, cluster: String, only: Set<String>? = nil)
+    /// records the placements in one batch. The caller holds the cluster lock; a caller that already loaded
+    /// the cluster's instances under it passes them (`hosts`) rather than reading them again.
+    public func placePending(_ conn: PostgresConnection, account: String, cluster: String, only: Set<String>? = nil,
+                             hosts: [ContainerInstanceRecord]? = nil, definitions known: [String: TaskDefinition] = [:])
         async throws -> PlacementPass
     {
-        let hostRecords = try await instances.all(conn, account: account, cluster: cluster)
+        let hostRecords: [ContainerInstanceRecord]
+        if let hosts { hostRecords = hosts } else { hostRecords = try await instances.all(conn, account: account, cluster: cluster) }
         let live = try await tasks.live(conn, account: account, cluster: cluster)
         let waiting = live.filter { $0.instanceId == nil && $0.desiredStatus == "RUNNING" && (only?.contains($0.id) ?? true) }
             .sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
@@ -81,8 +84,8 @@ public struct ClusterScheduler: Sendable {
         var placer = Placer(hosts: hostRecords.map(Self.host), placed: live.compactMap(Self.placed),
                             seed: Placer.seed(account + "/" + cluster))
         let hostIndex = Dictionary(hostRecords.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var bodies: [String: TaskDefinition] = [:]
-        var rules: [String: Result<(ConstraintRules, [StrategyRule]), APIError>] = [:]
+        var bodies = known
+        var rules: [RulesKey: Result<(ConstraintRules, [StrategyRule]), APIError>] = [:]
         var bindings: [TaskBinding] = []
         for task in waiting {
             let key = "\(task.family):\(task.revision)"
@@ -95,20 +98,18 @@ public struct ClusterScheduler: Sendable {
             }
             // Stored rules were checked when the task or service was created; a pass parses each distinct set
             // once, and one that no longer parses fails its tasks with the reason instead of being ignored.
-            let rulesKey = "\(task.placementConstraints)|\(task.placementStrategy)"
-            if rules[rulesKey] == nil {
-                rules[rulesKey] = Result { () throws(APIError) in
-                    (try ConstraintRules.parse(task.placementConstraints), try StrategyRule.parse(task.placementStrategy))
-                }
+            let rulesKey = RulesKey(constraints: task.placementConstraints, strategy: task.placementStrategy)
+            let parsing = rules[rulesKey] ?? Result { () throws(APIError) in
+                (try ConstraintRules.parse(task.placementConstraints), try StrategyRule.parse(task.placementStrategy))
             }
+            rules[rulesKey] = parsing
             let parsed: (constraints: ConstraintRules, strategy: [StrategyRule])
-            switch rules[rulesKey] {
-            case .success(let value)?: parsed = value
-            case .failure(let error)?:
+            switch parsing {
+            case .success(let value): parsed = value
+            case .failure(let error):
                 pass.failed[task.id] = "invalid placement rules: \(error.message)"
                 if let service = task.service { pass.failedService[task.id] = service }
                 continue
-            case nil: continue
             }
             let demand = TaskDemand(definition: definition, overrides: task.overrides, group: task.group,
                                     constraints: parsed.constraints, strategy: parsed.strategy.isEmpty ? [.spreadInstance] : parsed.strategy)
@@ -132,6 +133,12 @@ public struct ClusterScheduler: Sendable {
         try await tasks.bind(conn, account: account, cluster: cluster, bindings)
         try await notify(conn, account: account, cluster: cluster, instances: pass.instancesTouched)
         return pass
+    }
+
+    /// Tasks created with the same stored rules share one parse per pass.
+    struct RulesKey: Hashable {
+        var constraints: [PlacementConstraint]
+        var strategy: [PlacementStrategy]
     }
 
     /// Wakes the long polls of the agents whose desired task sets changed (delivered on commit).
@@ -204,10 +211,19 @@ public struct ClusterScheduler: Sendable {
         // Starts: new task rows, bound to instances in this same transaction, under the same lock.
         var started: [TaskRecord] = []
         let byDeployment = Dictionary(deployments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // Task definitions read once per reconcile (a DAEMON start per host would read the same one again),
+        // and handed to placement below.
+        var bodies: [String: TaskDefinition] = [:]
+        if let primaryDefinition, let primary = deployments.first(where: { $0.status == "PRIMARY" }) {
+            bodies["\(primary.family):\(primary.revision)"] = primaryDefinition
+        }
         func newTasks(_ deploymentId: String, count: Int, host: String?) async throws {
-            guard count > 0, let deployment = byDeployment[deploymentId],
-                  let definition = try await definitions.get(conn, account: account, family: deployment.family,
-                                                             revision: deployment.revision)?.body else { return }
+            guard count > 0, let deployment = byDeployment[deploymentId] else { return }
+            let key = "\(deployment.family):\(deployment.revision)"
+            if bodies[key] == nil {
+                bodies[key] = try await definitions.get(conn, account: account, family: deployment.family, revision: deployment.revision)?.body
+            }
+            guard let definition = bodies[key] else { return }
             for _ in 0..<count {
                 var t = TaskRecord(cluster: cluster, id: Identifier.task(), family: deployment.family, revision: deployment.revision,
                                    group: "service:\(name)", cpu: 0, memory: 0, containers: TaskDemand.containers(for: definition))
@@ -258,7 +274,8 @@ public struct ClusterScheduler: Sendable {
         }
         try await addEventsOnce(conn, account: account, cluster: cluster, service: name, events)
         if !started.isEmpty {
-            let pass = try await placePending(conn, account: account, cluster: cluster, only: Set(started.map(\.id)))
+            let pass = try await placePending(conn, account: account, cluster: cluster, only: Set(started.map(\.id)),
+                                              hosts: hostRecords, definitions: bodies)
             try await reportFailures(conn, account: account, cluster: cluster, pass)
         }
     }

@@ -64,8 +64,7 @@ public enum SigV4 {
         for (name, value) in queryItems(raw) where name != excluding {
             pairs.append((uriEncode(name, keepSlash: false), uriEncode(value, keepSlash: false)))
         }
-        pairs.sort { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
-        return pairs.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
+        return sortedJoined(pairs)
     }
 
     /// The query as a client that signs it as sent would: pairs sorted, bytes not re-encoded. botocore and
@@ -85,8 +84,13 @@ public enum SigV4 {
             if let excluding, percentDecode(name) == excluding { continue }
             pairs.append((String(name), String(value)))
         }
-        pairs.sort { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
-        return pairs.map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
+        return sortedJoined(pairs)
+    }
+
+    /// Pairs sorted by name then value, joined as `name=value&…`: the canonical query's shape.
+    static func sortedJoined(_ pairs: [(String, String)]) -> String {
+        pairs.sorted { (a: (String, String), b: (String, String)) -> Bool in a.0 == b.0 ? a.1 < b.1 : a.0 < b.0 }
+            .map { (pair: (String, String)) -> String in pair.0 + "=" + pair.1 }.joined(separator: "&")
     }
 
     static func canonicalHeaderValue(_ values: [String]) -> String {
@@ -117,7 +121,6 @@ public enum SigV4 {
     public static func signature(key: SymmetricKey, stringToSign: String) -> String {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
-
 
     public static func sha256Hex(_ text: String) -> String { Hex.encode(SHA256.hash(data: Array(text.utf8))) }
 

@@ -102,60 +102,30 @@ public final class Database: Sendable {
     /// the caller, so a database that accepts connections but never answers cannot hold the caller past the
     /// deadline (a task group would wait for its stuck child); the pool bounds how many probes can hang.
     public func ping(deadline: Duration = .milliseconds(800)) async -> Bool {
-        let answer = FirstAnswer()
-        let probe = Task {
+        let answer = PingAnswer()
+        Task {
+            let up: Bool
             do {
-                return try await self.withConnection { conn in
+                up = try await self.withConnection { conn in
                     let rows = try await conn.query("SELECT 1", logger: self.logger)
                     for try await value in rows.decode(Int.self) { return value == 1 }
                     return false
                 }
             } catch {
-                return false
+                up = false
             }
+            answer.value.withLock { $0 = up }
+            answer.bell.ring()
         }
-        return await withCheckedContinuation { continuation in
-            answer.wait(continuation)
-            Task { answer.give(await probe.value) }
-            Task {
-                try? await Task.sleep(for: deadline)
-                answer.give(false)
-            }
-        }
+        await answer.bell.wait(timeout: deadline)
+        return answer.value.withLock { $0 } ?? false
     }
 }
 
-/// Resumes a continuation once, with whichever answer comes first.
-private final class FirstAnswer: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Bool, Never>?
-        var early: Bool?
-        var done = false
-    }
-    private let state = Mutex(State())
-
-    func wait(_ continuation: CheckedContinuation<Bool, Never>) {
-        let early = state.withLock { s -> Bool? in
-            if let early = s.early { s.done = true; return early }
-            s.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(returning: early) }
-    }
-
-    func give(_ value: Bool) {
-        let continuation = state.withLock { s -> CheckedContinuation<Bool, Never>? in
-            guard !s.done else { return nil }
-            guard let c = s.continuation else {
-                if s.early == nil { s.early = value }
-                return nil
-            }
-            s.done = true
-            s.continuation = nil
-            return c
-        }
-        continuation?.resume(returning: value)
-    }
+/// What a probe found, and the doorbell it rings when it knows.
+private final class PingAnswer: Sendable {
+    let value = Mutex<Bool?>(nil)
+    let bell = Doorbell()
 }
 
 /// The database could not be reached in time: a fault of the control plane, not of the request, so the

@@ -16,8 +16,9 @@ public struct HeartbeatStore: Sendable {
     public static let tickTolerance = 5.0
 
     /// Records that the agent is alive; true when its instance had been marked disconnected (it just came back).
-    /// Run outside any transaction: each statement commits at once and locks the instance row only when the
-    /// instance really was disconnected.
+    /// Polls and reports run it outside any transaction: each statement commits at once and locks the instance
+    /// row only when the instance really was disconnected. A registration runs it inside its own, so an agent
+    /// that registers and goes silent before its first poll is judged like any other.
     public func heartbeat(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws -> Bool {
         try await conn.query("""
             INSERT INTO instance_heartbeats (account_id, cluster_name, instance_id, last_heartbeat_at)
@@ -30,16 +31,6 @@ public struct HeartbeatStore: Sendable {
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) AND NOT agent_connected
             RETURNING 1
             """, as: Int.self, logger: logger) != nil
-    }
-
-    /// An agent's registration starts its heartbeat clock, so an agent that registers and goes silent before
-    /// its first poll is judged like any other (instances registered by hand, with no agent, have no row).
-    public func registered(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws {
-        try await conn.query("""
-            INSERT INTO instance_heartbeats (account_id, cluster_name, instance_id, last_heartbeat_at)
-            VALUES (\(account), \(cluster), \(id), now())
-            ON CONFLICT (account_id, cluster_name, instance_id) DO UPDATE SET last_heartbeat_at = now()
-            """, logger: logger)
     }
 
     /// A server's tick: the control plane can hear agents. After a gap longer than `tolerance` seconds (the

@@ -226,34 +226,19 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
-    /// One task's reported state, for `applyReports`.
-    public struct ReportedState: Sendable {
-        public var taskId: String
-        public var lastStatus: String
-        public var health: String?
-        public var containers: [Container]?
-        public var stoppedReason: String?
-        public var stopCode: String?
-        public init(taskId: String, lastStatus: String, health: String?, containers: [Container]?, stoppedReason: String?,
-                    stopCode: String?) {
-            self.taskId = taskId; self.lastStatus = lastStatus; self.health = health; self.containers = containers
-            self.stoppedReason = stoppedReason; self.stopCode = stopCode
-        }
-    }
-
     /// Applies an agent's state report: status only moves forward; containers and health are replaced. One
     /// statement for the whole report, so a fleet's reports hold their connections for milliseconds. Returns the tasks after.
     public func applyReports(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,
-                             _ reports: [ReportedState]) async throws -> [TaskRecord] {
+                             _ reports: [(taskId: String, state: AgentProtocol.TaskState)]) async throws -> [TaskRecord] {
         guard !reports.isEmpty else { return [] }
         let order = TaskStatus.allCases.map(\.rawValue)
         // Arrays of optionals travel as "" for absent, turned back into NULL by NULLIF.
         let ids = reports.map(\.taskId)
-        let statuses = reports.map(\.lastStatus)
-        let healths = reports.map { $0.health ?? "" }
-        let containers = try reports.map { try $0.containers.map { try ECSJSON.encodeString($0) } ?? "" }
-        let reasons = reports.map { $0.stoppedReason ?? "" }
-        let codes = reports.map { $0.stopCode ?? "" }
+        let statuses = reports.map(\.state.lastStatus)
+        let healths = reports.map { $0.state.healthStatus ?? "" }
+        let containers = try reports.map { try $0.state.containers.map { try ECSJSON.encodeString($0) } ?? "" }
+        let reasons = reports.map { $0.state.stoppedReason ?? "" }
+        let codes = reports.map { $0.state.stopCode ?? "" }
         return try await records(conn.query("""
             UPDATE tasks t SET
                 last_status = CASE WHEN array_position(\(order)::text[], r.status) > array_position(\(order)::text[], t.last_status)

@@ -19,6 +19,13 @@ enum Webhook {
 
     struct Refused: Error { var status: UInt }
 
+    /// A name that did not resolve this time: the queue retries it (DNS failures are often brief).
+    struct Unresolved: Error, CustomStringConvertible {
+        var host: String
+        var reason: String
+        var description: String { "\(host) does not resolve (\(reason))" }
+    }
+
     static let maxRedirects = 3
 
     /// Redirects are never followed by the client itself: each hop is checked here first.
@@ -34,17 +41,17 @@ enum Webhook {
                 throw Forbidden(url: current, reason: "not an http or https URL")
             }
             let addresses = try await resolve(host)
-            guard let first = addresses.first else { throw Forbidden(url: current, reason: "\(host) does not resolve") }
+            guard let first = addresses.first else { throw Unresolved(host: host, reason: "no address") }
             for address in addresses {
                 if let range = policy.refusal(address) {
-                    throw Forbidden(url: current, reason: "\(host) resolves to \(OutboundPolicy.format(address)), inside \(range), "
+                    throw Forbidden(url: current, reason: "\(host) resolves to \(CIDR.format(address)), inside \(range), "
                                     + "which only the operator can allow (--webhook-allow)")
                 }
             }
             var target = parts
             var request: HTTPClientRequest
             if scheme == "http" {
-                target.host = first.count == 16 ? "[\(OutboundPolicy.format(first))]" : OutboundPolicy.format(first)
+                target.host = first.count == 16 ? "[\(CIDR.format(first))]" : CIDR.format(first)
                 guard let pinned = target.string else { throw Forbidden(url: current, reason: "cannot be rewritten to its address") }
                 request = HTTPClientRequest(url: pinned)
                 request.headers.replaceOrAdd(name: "Host", value: parts.port.map { "\(host):\($0)" } ?? host)
@@ -66,7 +73,7 @@ enum Webhook {
 
     /// Every address a host name resolves to (or the literal address itself).
     static func resolve(_ host: String) async throws -> [[UInt8]] {
-        if let literal = OutboundPolicy.parse(host) { return [literal] }
+        if let literal = CIDR.address(host) { return [literal] }
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 var hints = addrinfo()
@@ -74,7 +81,7 @@ enum Webhook {
                 var list: UnsafeMutablePointer<addrinfo>?
                 let code = getaddrinfo(host, nil, &hints, &list)
                 guard code == 0 else {
-                    continuation.resume(throwing: Forbidden(url: host, reason: "\(host) does not resolve (\(String(cString: gai_strerror(code))))"))
+                    continuation.resume(throwing: Unresolved(host: host, reason: String(cString: gai_strerror(code))))
                     return
                 }
                 defer { freeaddrinfo(list) }

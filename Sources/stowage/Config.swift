@@ -52,7 +52,7 @@ struct Environment {
 
     static var maxBodyBytes: Int { values["STOWAGE_MAX_BODY_BYTES"].flatMap(Int.init) ?? (1 << 20) }
 
-    /// Connections of the agent protocol's pool, apart from the tenants' (the URL's `pool`, default 16).
+    /// Connections of the agent protocol's pool, apart from the tenants' pool (whose size is the URL's `pool`).
     static var agentPoolSize: Int { values["STOWAGE_AGENT_POOL"].flatMap(Int.init).map { max(1, $0) } ?? 12 }
 
     static func logger(_ label: String) -> Logger {

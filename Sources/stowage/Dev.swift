@@ -109,15 +109,12 @@ struct Dev: AsyncParsableCommand {
            let account = AccessKeyID.account(of: id), (try? await tenancy.credential(for: id)) != nil {
             return (account, id, secret)
         }
-        let account: String
-        if let existing = try await tenancy.accountId(named: "default") {
-            account = existing
+        let key = if let existing = try await tenancy.accountId(named: "default") {
+            try await tenancy.createAccessKey(account: existing, user: "admin")
         } else {
-            account = try await tenancy.createAccount(name: "default")
-            try await tenancy.createUser(account: account, name: "admin")
+            try await tenancy.createAccountWithAdministrator(name: "default")
         }
-        let key = try await tenancy.createAccessKey(account: account, user: "admin")
         try writeCredentials(key, to: path)
-        return (account, key.accessKeyId, key.secretAccessKey)
+        return (key.accountId, key.accessKeyId, key.secretAccessKey)
     }
 }

@@ -132,10 +132,7 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let sealer = try Environment.sealer()
             let key = try await withDatabase(try db.config()) { database in
-                let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
-                let account = try await tenancy.createAccount(name: name)
-                try await tenancy.createUser(account: account, name: "admin")
-                return try await tenancy.createAccessKey(account: account, user: "admin")
+                try await Tenancy(database: database, sealer: sealer, scope: Environment.scope).createAccountWithAdministrator(name: name)
             }
             if let credentialsFile { try writeCredentials(key, to: credentialsFile) }
             print("account_id = \(key.accountId)\nuser = admin\naws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct OutboundPolicyTests {
     func refused(_ text: String, _ policy: OutboundPolicy = OutboundPolicy()) -> String? {
-        guard let address = OutboundPolicy.parse(text) else { Issue.record("\(text) does not parse"); return nil }
+        guard let address = CIDR.address(text) else { Issue.record("\(text) does not parse"); return nil }
         return policy.refusal(address)?.description
     }
 

@@ -108,20 +108,15 @@ struct AgentActions {
             for stranger in reports where mine[stranger.id] == nil {
                 ignored[stranger.report.taskArn] = "Task \(stranger.report.taskArn) is not assigned to container instance \(arn)."
             }
-            reports.removeAll { mine[$0.id] == nil }
             // A task named twice in one report: its last entry counts, as if applied in order.
-            var latest: [String: Int] = [:]
-            for (index, entry) in reports.enumerated() { latest[entry.id] = index }
-            reports = reports.enumerated().filter { latest[$0.element.id] == $0.offset }.map(\.element)
+            let latest = Dictionary(reports.filter { mine[$0.id] != nil }.map { ($0.id, $0.report) }, uniquingKeysWith: { _, last in last })
             guard try await c.backend.instances.recordReport(conn, account: c.account, cluster: cluster, id: id, sequence: input.sequence) else {
                 return AgentProtocol.StateReportAnswer(accepted: false, sequence: input.sequence)
             }
             var services = Set<String>()
             var freed = false
-            let applied = try await c.backend.tasks.applyReports(conn, account: c.account, cluster: cluster, instanceId: id, reports.map { taskId, report in
-                TaskStore.ReportedState(taskId: taskId, lastStatus: report.lastStatus, health: report.healthStatus,
-                                        containers: report.containers, stoppedReason: report.stoppedReason, stopCode: report.stopCode)
-            })
+            let applied = try await c.backend.tasks.applyReports(conn, account: c.account, cluster: cluster, instanceId: id,
+                                                                  latest.map { (taskId: $0.key, state: $0.value) })
             for after in applied {
                 guard let before = mine[after.id] else { continue }
                 let changed = after.lastStatus != before.lastStatus || after.healthStatus != before.healthStatus

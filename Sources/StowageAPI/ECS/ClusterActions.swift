@@ -25,7 +25,6 @@ struct ClusterActions {
         return cluster
     }
 
-    /// The cluster, which must exist and be ACTIVE.
     /// Refuses a missing or deleted cluster without loading its counts (see `ClusterStore.isActive`).
     static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws {
         guard try await c.backend.clusters.isActive(conn, account: c.account, name: name, lock: lock) else {
@@ -33,6 +32,7 @@ struct ClusterActions {
         }
     }
 
+    /// The cluster with its counts, which must exist and be ACTIVE.
     static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
         -> ClusterRecord
     {
@@ -66,7 +66,7 @@ struct ClusterActions {
         let (name, arn) = try c.refs.cluster(reference)
         try await c.authorize("ecs:DescribeClusters", [arn])
         return try await c.backend.database.withConnection { conn in
-            _ = try await active(conn, c, name)
+            try await requireActive(conn, c, name)
             return EventsResponse(events: try await c.backend.clusters.events(conn, account: c.account, cluster: name))
         }
     }

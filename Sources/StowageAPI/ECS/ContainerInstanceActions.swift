@@ -144,7 +144,7 @@ struct ContainerInstanceActions {
                 again.attributes = again.attributes.filter { !reported.contains($0.name) } + attributes
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
-                if byAgent { try await HeartbeatStore(logger: c.logger).registered(conn, account: c.account, cluster: cluster, id: again.id) }
+                if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: again.id) }
                 try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
                 return try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again
             }
@@ -155,7 +155,7 @@ struct ContainerInstanceActions {
                 registeredResources: resources, attributes: attributes, versionInfo: input.versionInfo,
                 tags: input.tags ?? [])
             try await store.insert(conn, account: c.account, record)
-            if byAgent { try await HeartbeatStore(logger: c.logger).registered(conn, account: c.account, cluster: cluster, id: id) }
+            if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id) }
             return try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? record
         }
         return ContainerInstanceResponse(containerInstance: model(record, c))
