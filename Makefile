@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-fleet chaos clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-fleet chaos test-image clean
 
 build:
 	swift build
@@ -12,6 +12,11 @@ dev: deps build
 
 test:
 	scripts/test.sh
+
+# The container image built with Podman from local bases, run with podman-compose, driven with boto3.
+# Slow (a release build inside the image), so not part of make test.
+test-image:
+	scripts/test-image.sh
 
 # Benchmarks measure speed; the tests never assert on it.
 bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm

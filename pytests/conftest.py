@@ -43,12 +43,14 @@ def server_env():
 
 
 class Server:
-    def __init__(self, env, port, process, log_path):
+    def __init__(self, env, port, process, log_path, worker_metrics=None):
         self.env = env
         self.port = port
         self.process = process
         self.endpoint = f"http://127.0.0.1:{port}"
         self.log_path = log_path
+        # The worker's own /metrics (jobs by kind and outcome, its pool), served with --metrics-port.
+        self.worker_metrics = worker_metrics
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +73,10 @@ def server(server_env, tmp_path_factory):
             pytest.fail("server did not start:\n" + open(log_path).read())
         time.sleep(0.1)
     worker_log = open(log_path.with_name("worker.log"), "w")
-    worker = subprocess.Popen([BIN, "worker", *WORKER_ARGS], env=server_env,
+    worker_port = _free_port()
+    worker = subprocess.Popen([BIN, "worker", *WORKER_ARGS, "--metrics-port", str(worker_port)], env=server_env,
                               stdout=worker_log, stderr=subprocess.STDOUT)
-    yield Server(server_env, port, process, log_path)
+    yield Server(server_env, port, process, log_path, worker_metrics=f"http://127.0.0.1:{worker_port}/metrics")
     worker.send_signal(signal.SIGTERM)
     worker_code = worker.wait(timeout=15)
     worker_log.close()

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from openapi_spec_validator import validate
 
-from conftest import BIN, REGION, aws_cli, signed_request
+from conftest import BIN, REGION, aws_cli, signed_request, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -116,13 +116,37 @@ def test_oversized_body_is_refused(server, tenant):
     assert status == 413 and body["__type"] == "RequestEntityTooLargeException"
 
 
-def test_healthz_and_metrics(server):
+def test_healthz_and_metrics(server, tenant, ecs):
     with urllib.request.urlopen(f"{server.endpoint}/healthz") as r:
         assert json.load(r)["status"] == "ok"
-    with urllib.request.urlopen(f"{server.endpoint}/metrics") as r:
-        text = r.read().decode()
-    assert "stowage_api_requests_total" in text
-    assert "stowage_db_pool_connections_in_use" in text
+    # A refused agent poll is counted under its action (named by its route before authentication).
+    instance_path = "/agent/v1/clusters/m/container-instances/i/tasks"
+    try:
+        urllib.request.urlopen(f"{server.endpoint}{instance_path}")
+        raise AssertionError("an unsigned poll was answered")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403 and json.load(error)["__type"] == "MissingAuthenticationTokenException"
+    # A service change makes the worker run a reconcile job.
+    ecs.create_cluster(clusterName="metrics")
+    ecs.register_task_definition(family="m", containerDefinitions=[{"name": "m", "image": "busybox", "memory": 16}])
+    ecs.create_service(cluster="metrics", serviceName="m", taskDefinition="m", desiredCount=0)
+
+    def scrape(url):
+        with urllib.request.urlopen(url) as r:
+            return r.read().decode()
+    text = scrape(f"{server.endpoint}/metrics")
+    assert 'stowage_api_requests_total{action="Poll",status="403"}' in text
+    assert 'stowage_api_requests_total{action="CreateService",status="200"}' in text
+    assert 'stowage_db_pool_connections_max{pool="main"} 16' in text
+    assert 'stowage_db_pool_connections_in_use{pool="main"}' in text
+    assert 'stowage_db_pool_acquire_duration_seconds_bucket{pool="main"' in text
+    assert 'stowage_jobs{state="dead"}' in text and 'stowage_jobs_queue_readable 1' in text
+    # The worker's own endpoint: jobs by kind and outcome, through the same swift-metrics backend.
+    worker = wait_for(lambda: (lambda t: t if 'stowage_worker_jobs_total{kind="reconcile-service",outcome="completed"}' in t else None)(
+        scrape(server.worker_metrics)), seconds=30)
+    assert worker, "the worker counts the reconcile job it ran"
+    assert 'stowage_worker_job_duration_seconds_bucket{kind="reconcile-service"' in worker
+    assert 'stowage_db_pool_connections_max{pool="main"}' in worker
 
 
 def test_openapi_is_valid_and_covers_every_route():

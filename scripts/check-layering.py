@@ -17,7 +17,7 @@ SYSTEM = {"Foundation", "FoundationEssentials", "FoundationNetworking", "Synchro
           "Testing", "XCTest", "os", "Musl"}
 PURE = {"StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageSigning"}
 IO_PRODUCTS = {"PostgresNIO", "_ConnectionPoolModule", "Hummingbird", "AsyncHTTPClient", "NIOCore", "NIOPosix", "NIOHTTP1",
-               "ServiceLifecycle", "Prometheus", "Logging"}
+               "ServiceLifecycle", "Prometheus", "Metrics", "CoreMetrics", "Logging"}
 FORBIDDEN_EDGES = {("StowageAPI", "StowageWorker"), ("StowageOrchestrator", "StowageWorker"), ("StowageOrchestrator", "StowageAPI")}
 NO_POSTGRES = {"StowageAgent"}
 SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "stowage"}

@@ -4,6 +4,7 @@
 # localhost/busybox:latest from busybox-static, so nothing is pulled.
 #   scripts/podman.sh start DIR   -> prints the socket path
 #   scripts/podman.sh stop DIR
+#   scripts/podman.sh conf DIR    -> writes only DIR/containers.conf and prints its path (for podman build)
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?directory}
@@ -16,6 +17,16 @@ if [ "$cmd" = stop ]; then
     exit 0
 fi
 
+cat > "$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+if [ "$cmd" = conf ]; then echo "$dir/containers.conf"; exit 0; fi
+
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq >/dev/null
@@ -26,14 +37,6 @@ if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin
     fi
 fi
 
-cat > "$dir/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
 export CONTAINERS_CONF="$dir/containers.conf"
 
 socket="$dir/podman.sock"

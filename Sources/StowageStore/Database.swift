@@ -1,17 +1,20 @@
 import Dispatch
 import Logging
+import Metrics
 import PostgresNIO
 import _ConnectionPoolModule
 import Synchronization
 
 /// The connection pool and the one way handlers reach PostgreSQL: a transaction or a single connection.
 ///
-/// Counts leased connections so `/metrics` can report pool usage without reaching into PostgresNIO.
+/// Counts leased connections, lease waits and lease timeouts through swift-metrics (PostgresNIO's pool reports
+/// only to its logger), so whatever metrics backend the process bootstraps shows the pool.
 public final class Database: Sendable {
     public let client: PostgresClient
     public let config: DatabaseConfig
     public let logger: Logger
     private let leased = Atomic<Int>(0)
+    private let metrics: PoolMetrics
     /// When a lease last timed out (uptime nanoseconds; 0: never). For a moment afterwards further leases fail
     /// at once, so one request that needs several connections fails in one timeout, not several.
     private let lastTimeout = Atomic<UInt64>(0)
@@ -21,6 +24,7 @@ public final class Database: Sendable {
         self.config = config
         self.logger = logger
         self.client = PostgresClient(configuration: config.clientConfiguration(), backgroundLogger: logger)
+        self.metrics = PoolMetrics(pool: config.poolName, size: config.maxConnections)
     }
 
     /// Runs the pool; returns when the surrounding task is cancelled.
@@ -30,9 +34,18 @@ public final class Database: Sendable {
     public var maxConnections: Int { config.maxConnections }
 
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        leased.add(1, ordering: .relaxed)
-        defer { leased.subtract(1, ordering: .relaxed) }
+        lease(); defer { release() }
         return try await leasing { conn in try await body(conn) }
+    }
+
+    private func lease() {
+        leased.add(1, ordering: .relaxed)
+        metrics.leased()
+    }
+
+    private func release() {
+        leased.subtract(1, ordering: .relaxed)
+        metrics.released()
     }
 
     /// Leases a connection, giving up after `config.acquireTimeout`: with the database down or the pool
@@ -41,16 +54,20 @@ public final class Database: Sendable {
     private func leasing<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         let failedAt = lastTimeout.load(ordering: .relaxed)
         if failedAt != 0, DispatchTime.now().uptimeNanoseconds &- failedAt < Self.knownDownFor {
+            metrics.refused()
             throw DatabaseUnavailable(reason: "the database did not answer a moment ago")
         }
         return try await withoutActuallyEscaping(body) { escapable in
             let work = UncheckedBody(run: escapable)
             let acquired = AcquiredFlag()
             let timeout = config.acquireTimeout
+            let asked = DispatchTime.now()
+            let metrics = self.metrics
             return try await withThrowingTaskGroup(of: R?.self) { group in
                 group.addTask {
                     try await self.client.withConnection { conn in
                         acquired.set()
+                        metrics.waited(since: asked)
                         return try await work.run(conn)
                     }
                 }
@@ -58,6 +75,7 @@ public final class Database: Sendable {
                     try await Task.sleep(for: timeout)
                     if !acquired.isSet {
                         self.lastTimeout.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+                        self.metrics.refused()
                         throw DatabaseUnavailable(reason: "no database connection within \(timeout)")
                     }
                     return nil
@@ -74,8 +92,7 @@ public final class Database: Sendable {
     /// Every write goes through here: all of it commits or none of it does. A transaction PostgreSQL chose as
     /// a deadlock victim (40P01) was rolled back whole, so it is run again, up to three times.
     public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        leased.add(1, ordering: .relaxed)
-        defer { leased.subtract(1, ordering: .relaxed) }
+        lease(); defer { release() }
         var attempt = 1
         while true {
             do {
@@ -193,4 +210,27 @@ public enum SQLPattern {
         prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
     }
+}
+
+/// The pool's figures through swift-metrics, one set per named pool. Instruments are looked up at each use (the
+/// backend keeps them by name), so a pool made before the process bootstraps its metrics still reports.
+struct PoolMetrics: Sendable {
+    let dimensions: [(String, String)]
+    let size: Int
+
+    init(pool: String, size: Int) { dimensions = [("pool", pool)]; self.size = size }
+
+    func leased() {
+        Gauge(label: "stowage_db_pool_connections_max", dimensions: dimensions).record(size)
+        Meter(label: "stowage_db_pool_connections_in_use", dimensions: dimensions).increment()
+    }
+
+    func released() { Meter(label: "stowage_db_pool_connections_in_use", dimensions: dimensions).decrement() }
+
+    func waited(since asked: DispatchTime) {
+        Metrics.Timer(label: "stowage_db_pool_acquire_duration_seconds", dimensions: dimensions).recordInterval(since: asked)
+    }
+
+    /// A lease refused: none within the acquire timeout, or the database known down a moment ago.
+    func refused() { Counter(label: "stowage_db_pool_leases_refused_total", dimensions: dimensions).increment() }
 }

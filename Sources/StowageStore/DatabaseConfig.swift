@@ -16,6 +16,8 @@ public struct DatabaseConfig: Sendable, Equatable {
     /// Longest wait for a pooled connection before a request fails with 503 instead of hanging
     /// (`?acquire_timeout=` seconds in the URL, or STOWAGE_DB_ACQUIRE_TIMEOUT).
     public var acquireTimeout: Duration = .seconds(3)
+    /// Names the pool in metrics (`pool` dimension): a process may run several (the API's and the agents').
+    public var poolName = "main"
 
     public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, user: String,
                 password: String? = nil, database: String, maxConnections: Int = 16) {

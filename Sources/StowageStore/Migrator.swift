@@ -34,7 +34,10 @@ public struct Migration: Sendable, Equatable {
         var candidates: [String] = []
         if let configured = ProcessInfo.processInfo.environment["STOWAGE_MIGRATIONS"] { candidates.append(configured) }
         candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+        // Where the binary really is: argv[0] is a bare name when it was found through PATH.
+        let selfPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first ?? ""
+        let executable = URL(fileURLWithPath: selfPath).deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("../share/stowage/Migrations").path)
         candidates.append(executable.appendingPathComponent("../../Migrations").path)
         return candidates.first { FileManager.default.fileExists(atPath: $0) }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import StowageModel
 import StowageStore
@@ -135,12 +136,22 @@ public final class Worker: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = .string("\(job.kind)#\(job.id)")
         logger[metadataKey: "account"] = .string(job.account)
+        // Kinds are the handlers' names (a fixed set); anything else is counted as one label.
+        let kind = handlers[job.kind] == nil ? "unknown" : job.kind
+        let started = ContinuousClock.now
+        func count(_ outcome: String) {
+            Counter(label: "stowage_worker_jobs_total", dimensions: [("kind", kind), ("outcome", outcome)]).increment()
+            Metrics.Timer(label: "stowage_worker_job_duration_seconds", dimensions: [("kind", kind)])
+                .record(duration: ContinuousClock.now - started)
+        }
         do {
             guard let handler = handlers[job.kind] else { throw UnknownJobKind(kind: job.kind) }
             try await handler(JobContext(job: job, database: database, queue: queue, logger: logger, clock: clock))
             let held = try await database.withConnection { try await queue.complete($0, job, worker: options.id) }
             if !held { logger.warning("lease lost before completion; another worker took the job") }
+            count(held ? "completed" : "lease_lost")
         } catch {
+            count("failed")
             let message = (error as? APIError)?.description ?? String(describing: error)
             let retryIn = JobQueue.backoff(attempt: job.attempts, base: options.retryBase)
             logger.info("job failed", metadata: ["attempt": "\(job.attempts)", "retry_in": "\(retryIn)", "error": "\(message)"])

@@ -38,7 +38,7 @@ struct AgentCommand: AsyncParsableCommand {
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
     func run() async throws {
-        Stowage.bootstrapLogging()
+        Stowage.bootstrapObservability()
         let logger = Environment.logger("stowage.agent")
         guard let credentials = SharedCredentials.fromEnvironment() else {
             throw ValidationError("No credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE.")

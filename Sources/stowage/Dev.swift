@@ -22,7 +22,7 @@ struct Dev: AsyncParsableCommand {
     var unsafeFastDatabase = false
 
     func run() async throws {
-        Stowage.bootstrapLogging()
+        Stowage.bootstrapObservability()
         let state = absolute(dir)
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let sealer = try serverKey(state)

@@ -16,8 +16,9 @@ struct Stowage: AsyncParsableCommand {
         abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
         subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self])
 
-    /// Logs go out as JSON lines unless STOWAGE_LOG_FORMAT=text.
-    static func bootstrapLogging() {
+    /// Logging (JSON lines unless STOWAGE_LOG_FORMAT=text) and metrics, before anything logs or makes a metric.
+    static func bootstrapObservability() {
+        MetricsExport.bootstrap()
         if ProcessInfo.processInfo.environment["STOWAGE_LOG_FORMAT"] == "text" {
             LoggingSystem.bootstrap(StreamLogHandler.standardError)
         } else {
@@ -32,6 +33,7 @@ func makeApplication(database: Database, sealer: SecretSealer, host: String, por
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
     var agentConfig = database.config
     agentConfig.maxConnections = Environment.agentPoolSize
+    agentConfig.poolName = "agent"
     // Agents are patient (their polls wait anyway): under a fleet-wide burst they queue longer before a 503.
     agentConfig.acquireTimeout = max(agentConfig.acquireTimeout, .seconds(10))
     let agentDatabase = Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
@@ -56,7 +58,7 @@ struct Server: AsyncParsableCommand {
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
 
     func run() async throws {
-        Stowage.bootstrapLogging()
+        Stowage.bootstrapObservability()
         let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
         let pending = migrate ? try migrations() : []
         let app = makeApplication(database: database, sealer: try Environment.sealer(), host: host, port: port) {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import ServiceLifecycle
+import StowageAPI
 import StowageModel
 import StowageStore
 import StowageWorker
@@ -66,12 +68,28 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker", abstract: "Run jobs from the queue: placement, reconciliation, sweeps.")
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var flags: WorkerFlags
+    @Option(help: "Serve the worker's /metrics (jobs by kind and outcome, durations, its database pool) on this port; 0 serves none.")
+    var metricsPort = 0
+    @Option(help: "Address the worker's /metrics listens on.") var metricsHost = "127.0.0.1"
 
     func run() async throws {
-        Stowage.bootstrapLogging()
+        Stowage.bootstrapObservability()
         let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: database.client), .init(service: makeWorker(database: database, flags: flags)),
+        ]
+        if metricsPort > 0 {
+            let router = Router()
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: MetricsExport.render())))
+            }
+            services.append(.init(service: Application(
+                router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort), serverName: "stowage-worker"),
+                logger: Environment.logger("stowage.worker.metrics"))))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: database.client), .init(service: makeWorker(database: database, flags: flags))],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Environment.logger("stowage.worker")))
         try await group.run()

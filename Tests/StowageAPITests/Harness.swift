@@ -39,6 +39,7 @@ struct Harness: Sendable {
     let b: Tenant
 
     static func make(maxBodyBytes: Int = 1 << 20, freshDatabase: Bool = false) async throws -> Harness {
+        MetricsExport.bootstrap()
         let database = freshDatabase ? try await TestDatabase.fresh(prefix: "api") : try await TestDatabase.shared()
         let tenancy = Tenancy(database: database, sealer: try SecretSealer(base64Key: SecretSealer.generateKey()))
         func tenant(_ name: String) async throws -> Tenant {

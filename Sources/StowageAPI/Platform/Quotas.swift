@@ -45,19 +45,20 @@ public final class Quotas: Sendable {
 
     public static let names = Set(QuotaDefaults.standard.keys)
 
-    /// The agent protocol's actions, counted apart from the tenant's reads and writes.
-    static let agentActions: Set<String> = ["Poll", "SubmitTaskStateChange", "SubmitTelemetry", "GetTaskCredentials"]
+    /// Which bucket a request spends: reads, writes, or the agent protocol's (its route group says so).
+    public enum RateClass: String, Sendable {
+        case read, write, agent
 
-    /// Reads are Describe/List/Get/Filter calls; the agent protocol is its own class; everything else writes.
-    static func actionClass(_ action: String) -> String {
-        let name = action.split(separator: ":").last.map(String.init) ?? action
-        if agentActions.contains(name) { return "agent" }
-        return ["Describe", "List", "Get", "Filter", "Lookup"].contains { name.hasPrefix($0) } ? "read" : "write"
+        /// Reads are Describe/List/Get/Filter/Lookup calls; everything else a tenant sends writes.
+        public static func of(action: String) -> RateClass {
+            let name = action.split(separator: ":").last.map(String.init) ?? action
+            return ["Describe", "List", "Get", "Filter", "Lookup"].contains { name.hasPrefix($0) } ? .read : .write
+        }
     }
 
-    /// Takes one token from the account's bucket for this action's class; a bucket holds one second's worth.
-    public func admit(account: String, action: String) async throws(APIError) {
-        let kind = Self.actionClass(action)
+    /// Takes one token from the account's bucket for this class; a bucket holds one second's worth.
+    public func admit(account: String, _ rateClass: RateClass) async throws(APIError) {
+        let kind = rateClass.rawValue
         let rate = Double(await limit(account: account, name: "api-\(kind)-rps"))
         let now = clock.now()
         let ok = buckets.withLock { all -> Bool in

@@ -2,26 +2,7 @@ import CompressNIO
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
-import StowageIAM
 import StowageModel
-import StowageSigning
-import StowageStore
-
-/// The request context: Hummingbird's core storage, whose logger already carries the request id on every line.
-public struct StowageContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    /// The client's address, for `aws:SourceIp` and the audit trail.
-    public var sourceIp: String
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        sourceIp = source.channel.remoteAddress?.ipAddress ?? ""
-    }
-
-    /// The id AWS clients read from `x-amzn-RequestId`; the same as `hb.request.id` in the logs.
-    public var requestId: String { id }
-}
 
 /// Which door a request came through: they share handlers but not status codes or content types.
 public enum Door: Sendable {
@@ -29,6 +10,14 @@ public enum Door: Sendable {
     /// IAM and STS: form-encoded requests, XML answers.
     case query
     case rest
+
+    /// The door of a request to `POST /`: form-encoded without a target is the query protocol (IAM, STS).
+    static func aws(for request: Request) -> Door {
+        let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
+        let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
+        if target.isEmpty, contentType.hasPrefix("application/x-www-form-urlencoded") { return .query }
+        return .aws(contentType: contentType.hasPrefix("application/x-amz-json") ? contentType : "application/x-amz-json-1.1")
+    }
 
     func status(for error: APIError) -> Int {
         switch self {
@@ -75,67 +64,30 @@ public struct Reply: Sendable {
     }
 }
 
-/// The one pipeline every API request runs: read the body within the limit, verify the signature,
-/// run the handler, render errors in the ECS format, record metrics.
+/// The handler step every API route runs once the middleware has authenticated the caller: name the action,
+/// spend the rate bucket, check and inflate the body, run the handler, shape the response for the door.
+/// Errors are thrown to `RequestAccounting`, which renders them.
 public struct Gateway: Sendable {
     public let backend: Backend
 
     public init(backend: Backend) { self.backend = backend }
 
-    public func serve(
-        _ request: Request, context: StowageContext, door: Door, action: @autoclosure () -> String,
+    public func run(
+        _ request: Request, context: StowageContext, door: Door, action: String, rate: Quotas.RateClass,
         input: InputRules = .aws, texts: [(member: String, value: String)] = [],
         _ body: @Sendable (Caller, Data) async throws -> Reply
-    ) async -> Response {
-        let started = ContinuousClock.now
-        let actionName = action()
-        var logger = context.logger
-        logger[metadataKey: "action"] = .string(actionName)
-        let reply: Reply
-        var caller: Caller?
-        do {
-            let bytes = try await readBody(request)
-            let verified = try await backend.verifier.verify(signable(request, body: bytes))
-            logger[metadataKey: "account"] = .string(verified.principal.accountId)
-            let verifiedCaller = Caller(principal: verified.principal, requestId: context.requestId, logger: logger, backend: backend,
-                                        sourceIp: context.sourceIp, signedService: verified.service)
-            caller = verifiedCaller
-            try await backend.quotas.admit(account: verified.principal.accountId, action: actionName)
-            for text in texts { try RequestBodyCheck.text(text.value, member: text.member) }
-            reply = try await body(verifiedCaller, try checked(try inflated(bytes, request: request), input))
-        } catch {
-            let apiError = Self.apiError(from: error, logger: logger)
-            let body: Data
-            if case .query = door, let service = caller?.signedService {
-                body = QueryProtocol.errorXML(apiError, service: service, requestId: context.requestId)
-            } else if case .query = door {
-                body = QueryProtocol.errorXML(apiError, service: "iam", requestId: context.requestId)
-            } else {
-                body = Self.errorBody(apiError)
-            }
-            reply = Reply(status: door.status(for: apiError), body: body, errorType: apiError.code)
-            if apiError.awsStatus >= 500 {
-                logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            } else {
-                logger.info("request refused", metadata: ["code": .string(apiError.code), "message": .string(apiError.message)])
-            }
-            caller?.trail.fail(apiError)
+    ) async throws -> Response {
+        context.exchange.action = action
+        guard var caller = context.caller else {
+            // A route registered outside the authenticated groups: a programming error, never a client's.
+            context.logger.error("route without authentication", metadata: ["action": .string(action)])
+            throw APIError.server()
         }
-        if let caller { backend.audit.record(caller, fallbackAction: actionName) }
-        backend.metrics.record(action: actionName, status: reply.status, duration: ContinuousClock.now - started)
+        caller.logger[metadataKey: "action"] = .string(action)
+        try await backend.quotas.admit(account: caller.account, rate)
+        for text in texts { try RequestBodyCheck.text(text.value, member: text.member) }
+        let reply = try await body(caller, try checked(try inflated(context.signedBody, request: request), input))
         return Self.response(reply, door: door, requestId: context.requestId)
-    }
-
-    func readBody(_ request: Request) async throws -> Data {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > backend.maxBodyBytes {
-            throw APIError.requestTooLarge(limit: backend.maxBodyBytes)
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: backend.maxBodyBytes)
-            return Data(buffer.readableBytesView)
-        } catch {
-            throw APIError.requestTooLarge(limit: backend.maxBodyBytes)
-        }
     }
 
     /// botocore gzips large bodies (PutMetricData over 10 KiB) and signs the compressed bytes, so the
@@ -171,24 +123,6 @@ public struct Gateway: Sendable {
             let (clean, replaced) = try RequestBodyCheck.check(body, numbers: numbers, nul: nul)
             if replaced > 0 { backend.metrics.cleaned(.nulCharacters, count: replaced) }
             return clean
-        }
-    }
-
-    func signable(_ request: Request, body: Data) -> SignableRequest {
-        var headers: [String: [String]] = [:]
-        for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
-        if headers["host"] == nil, let authority = request.head.authority { headers["host"] = [authority] }
-        return SignableRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                               headers: headers, body: body)
-    }
-
-    /// Maps anything a handler threw to the error callers see; unexpected errors become a ServerException.
-    static func apiError(from error: any Error, logger: Logger) -> APIError {
-        switch error {
-        case let e as APIError: return e
-        case let e as DecodingError: return decodingError(e)
-        case let e where DatabaseUnavailable.matches(e): return .unavailable()
-        default: return .server()
         }
     }
 

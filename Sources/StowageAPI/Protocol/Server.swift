@@ -1,13 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import StowageModel
+import StowageStore
 
 /// Builds the HTTP surface: the AWS-protocol door at `POST /`, the REST API, and the operational endpoints.
 public enum APIRouter {
     /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
     public static var routeList: [String] {
-        ["GET /healthz", "GET /readyz", "GET /metrics", "POST /"] + RESTAPI.routes.map { "\($0.method.rawValue) \($0.path)" }
+        ["GET /healthz", "GET /readyz", "GET /metrics", "POST /"] + (RESTAPI.routes + AgentREST.routes).map { "\($0.method.rawValue) \($0.path)" }
     }
 
     public static func build(backend: Backend) -> Router<StowageContext> {
@@ -32,60 +34,89 @@ public enum APIRouter {
         }
 
         router.get("/metrics") { _, _ in
-            let text = backend.metrics.render(
-                connectionsInUse: backend.database.connectionsInUse, maxConnections: backend.database.maxConnections,
-                auditDropped: backend.audit.dropped, auditCleaned: backend.audit.cleaned)
+            // The job queue's depth, read at scrape time (skipped, and said so by the gauge, while the database
+            // cannot be reached: a scrape never waits out an outage).
+            let stats = try? await backend.database.withConnection { conn in try await JobQueue(logger: backend.database.logger).stats(conn) }
+            Gauge(label: "stowage_jobs_queue_readable").record(stats == nil ? 0 : 1)
+            if let stats {
+                for (state, count) in [("pending", stats.pending), ("ready", stats.ready), ("running", stats.running),
+                                       ("expired", stats.expired), ("retrying", stats.retrying), ("dead", stats.dead)] {
+                    Gauge(label: "stowage_jobs", dimensions: [("state", state)]).record(count)
+                }
+            }
+            let text = backend.metrics.render(auditDropped: backend.audit.dropped, auditCleaned: backend.audit.cleaned)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
 
-        // Every AWS JSON-protocol service shares POST /, told apart by X-Amz-Target.
+        // The AWS doors: every JSON-protocol service shares POST /, told apart by X-Amz-Target; IAM and STS
+        // (query protocol) answer form-encoded requests there too.
         let doors: [(String, [String: Action])] = [
             (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
             (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
         ]
-        router.post("/") { request, context in
+        @Sendable func action(_ request: Request) -> Action? {
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
-            let contentType = request.headers[.contentType] ?? "application/x-amz-json-1.1"
-            if target.isEmpty, contentType.hasPrefix("application/x-www-form-urlencoded") {
-                return await gateway.serve(request, context: context, door: .query, action: "Query", input: .form) { caller, body in
+            return doors.lazy.compactMap { prefix, table in
+                target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
+            }.first
+        }
+        let aws = router.group()
+            .add(middleware: RequestAccounting(backend: backend, door: Door.aws(for:)) { request in
+                // Metrics name the query door, not the form's action: a client could otherwise mint label values.
+                if case .query = Door.aws(for: request) { return "Query" }
+                return action(request)?.name ?? "unknown"
+            })
+            .add(middleware: SigV4Authentication(backend: backend))
+        aws.post("/") { request, context in
+            let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
+            let door = Door.aws(for: request)
+            if case .query = door {
+                let rate = Quotas.RateClass.of(action: QueryRequest(form: context.signedBody).action)
+                return try await gateway.run(request, context: context, door: door, action: "Query", rate: rate,
+                                             input: .form) { caller, body in
                     let form = QueryRequest(form: body)
                     let (fields, service) = try await QueryDoors.run(form, caller)
                     return Reply(body: QueryProtocol.xml(action: form.action, service: service, fields: fields, requestId: caller.requestId))
                 }
             }
-            let door = Door.aws(contentType: contentType.hasPrefix("application/x-amz-json") ? contentType : "application/x-amz-json-1.1")
-            let action: Action? = doors.lazy.compactMap { prefix, table in
-                target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
-            }.first
-            return await gateway.serve(request, context: context, door: door, action: action?.name ?? "unknown") { caller, body in
-                guard let action else {
-                    throw APIError.unknownOperation(
-                        target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
-                }
-                return Reply(body: try await action.run(body, caller))
+            guard let action = action(request) else {
+                throw APIError.unknownOperation(target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
+            }
+            return try await gateway.run(request, context: context, door: door, action: action.name,
+                                         rate: .of(action: action.name)) { caller, body in
+                Reply(body: try await action.run(body, caller))
             }
         }
 
-        for route in RESTAPI.routes {
-            let names = route.parameterNames
-            router.on(RouterPath(route.routerPath), method: route.method) { request, context in
-                var path: [String: String] = [:]
-                for name in names {
-                    let raw = context.parameters.get(name) ?? ""
-                    path[name] = raw.removingPercentEncoding ?? raw
-                }
-                var query: [String: [String]] = [:]
-                for (name, value) in request.uri.queryParameters {
-                    query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
-                }
-                let call = (path: path, query: query)
-                let texts = path.map { (member: $0.key, value: $0.value) }
-                    + query.flatMap { name, values in values.map { (member: name, value: $0) } }
-                return await gateway.serve(request, context: context, door: .rest, action: route.action,
-                                           input: route.path.hasPrefix("/agent/") ? .agent : .aws, texts: texts) { caller, body in
-                    try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
-                }
+        // The REST API under /v1, and the agent protocol under /agent/v1: a group per route, so the route's action
+        // is known to the accounting before authentication; the agent's routes spend their own rate bucket, so a
+        // fleet's polls and reports never count against a tenant's writes (nor the reverse).
+        let tables: [([RESTRoute], InputRules, Quotas.RateClass?)] = [(RESTAPI.routes, .aws, nil), (AgentREST.routes, .agent, .agent)]
+        for (routes, input, rate) in tables {
+            for route in routes {
+                let names = route.parameterNames
+                router.group()
+                    .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action }))
+                    .add(middleware: SigV4Authentication(backend: backend))
+                    .on(RouterPath(route.routerPath), method: route.method) { request, context in
+                        var path: [String: String] = [:]
+                        for name in names {
+                            let raw = context.parameters.get(name) ?? ""
+                            path[name] = raw.removingPercentEncoding ?? raw
+                        }
+                        var query: [String: [String]] = [:]
+                        for (name, value) in request.uri.queryParameters {
+                            query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
+                        }
+                        let call = (path: path, query: query)
+                        let texts = path.map { (member: $0.key, value: $0.value) }
+                            + query.flatMap { name, values in values.map { (member: name, value: $0) } }
+                        return try await gateway.run(request, context: context, door: .rest, action: route.action,
+                                                     rate: rate ?? .of(action: route.action), input: input, texts: texts) { caller, body in
+                            try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
+                        }
+                    }
             }
         }
         return router
