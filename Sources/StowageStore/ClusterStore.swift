@@ -97,10 +97,12 @@ public struct ClusterStore: Sendable {
     }
 
     /// Whether the cluster exists and is ACTIVE, reading its row only (no counts): the check every poll and
-    /// report makes, so it must not cost O(tasks in the cluster). With `lock`, the row is locked FOR UPDATE.
-    public func isActive(_ conn: PostgresConnection, account: String, name: String, lock: Bool = false) async throws -> Bool {
-        let status = lock
-            ? try await conn.first("SELECT status FROM clusters WHERE account_id = \(account) AND cluster_name = \(name) FOR UPDATE",
+    /// report makes, so it must not cost O(tasks in the cluster). With `share`, the row is locked FOR SHARE until
+    /// the transaction ends: DeleteCluster (FOR UPDATE) waits for it, while registrations into one cluster still
+    /// run side by side (a fleet registering at once must not queue on one row).
+    public func isActive(_ conn: PostgresConnection, account: String, name: String, share: Bool = false) async throws -> Bool {
+        let status = share
+            ? try await conn.first("SELECT status FROM clusters WHERE account_id = \(account) AND cluster_name = \(name) FOR SHARE",
                                    as: String.self, logger: logger)
             : try await conn.first("SELECT status FROM clusters WHERE account_id = \(account) AND cluster_name = \(name)",
                                    as: String.self, logger: logger)

@@ -89,6 +89,16 @@ public final class Database: Sendable {
         }
     }
 
+    /// Runs `body` again, once, when it failed on a unique index (23505): for writes that look before they insert
+    /// without locking, where a concurrent twin can win the insert and the second look then finds its row.
+    public static func retryingUniqueViolation<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            return try await body()
+        }
+    }
+
     /// Every write goes through here: all of it commits or none of it does. A transaction PostgreSQL chose as
     /// a deadlock victim (40P01) was rolled back whole, so it is run again, up to three times.
     public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {

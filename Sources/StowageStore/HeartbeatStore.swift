@@ -20,17 +20,44 @@ public struct HeartbeatStore: Sendable {
     /// row only when the instance really was disconnected. A registration runs it inside its own, so an agent
     /// that registers and goes silent before its first poll is judged like any other.
     public func heartbeat(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws -> Bool {
-        try await conn.query("""
-            INSERT INTO instance_heartbeats (account_id, cluster_name, instance_id, last_heartbeat_at)
-            SELECT account_id, cluster_name, instance_id, now() FROM container_instances
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) AND status <> 'INACTIVE'
-            ON CONFLICT (account_id, cluster_name, instance_id) DO UPDATE SET last_heartbeat_at = now()
+        try await beat(conn, account: account, cluster: cluster, id: id)?.reconnected ?? false
+    }
+
+    /// What one statement learns while it records a heartbeat: whether the instance came back (its agent was
+    /// marked disconnected), and whether it and its cluster are still live. Nil: no such instance.
+    public struct Beat: Sendable, Equatable {
+        public var reconnected: Bool
+        public var instanceLive: Bool
+        public var clusterActive: Bool
+    }
+
+    /// The heartbeat, the reconnection and the liveness checks a poll needs, in one round trip.
+    public func beat(_ conn: PostgresConnection, account: String, cluster: String, id: String) async throws -> Beat? {
+        let rows = try await conn.query("""
+            WITH inst AS (
+                SELECT ci.account_id, ci.cluster_name, ci.instance_id, ci.status, c.status AS cluster_status
+                FROM container_instances ci
+                JOIN clusters c ON c.account_id = ci.account_id AND c.cluster_name = ci.cluster_name
+                WHERE ci.account_id = \(account) AND ci.cluster_name = \(cluster) AND ci.instance_id = \(id)
+            ), beat AS (
+                INSERT INTO instance_heartbeats (account_id, cluster_name, instance_id, last_heartbeat_at)
+                SELECT account_id, cluster_name, instance_id, now() FROM inst WHERE status <> 'INACTIVE'
+                ON CONFLICT (account_id, cluster_name, instance_id) DO UPDATE SET last_heartbeat_at = now()
+                RETURNING 1
+            ), connected AS (
+                UPDATE container_instances ci SET agent_connected = true
+                FROM inst
+                WHERE ci.account_id = inst.account_id AND ci.cluster_name = inst.cluster_name
+                  AND ci.instance_id = inst.instance_id AND inst.status <> 'INACTIVE' AND NOT ci.agent_connected
+                RETURNING 1
+            )
+            SELECT EXISTS (SELECT 1 FROM connected), inst.status <> 'INACTIVE', inst.cluster_status = 'ACTIVE'
+            FROM inst
             """, logger: logger)
-        return try await conn.first("""
-            UPDATE container_instances SET agent_connected = true
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(id) AND NOT agent_connected
-            RETURNING 1
-            """, as: Int.self, logger: logger) != nil
+        for try await (reconnected, live, active) in rows.decode((Bool, Bool, Bool).self) {
+            return Beat(reconnected: reconnected, instanceLive: live, clusterActive: active)
+        }
+        return nil
     }
 
     /// A server's tick: the control plane can hear agents. After a gap longer than `tolerance` seconds (the

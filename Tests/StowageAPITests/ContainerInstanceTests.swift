@@ -55,6 +55,35 @@ import Testing
         }
     }
 
+    /// A fleet registers at once: registrations share the cluster row instead of queueing on it, and two that
+    /// race on one EC2 instance id still end as one instance (the loser finds the winner's row), never a 500.
+    @Test func concurrentRegistrationsAllLandAndTwinsBecomeOne() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            _ = try await api.ecs("CreateCluster", json(["clusterName": "fleet"]), as: h.a)
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for n in 0..<24 {
+                    // Eight distinct hosts, each registering three times at once.
+                    let doc = json(["instanceId": "i-fleet\(n % 8)"])
+                    group.addTask {
+                        let answer = try await api.ecs("RegisterContainerInstance", json([
+                            "cluster": "fleet", "totalResources": instanceResources, "instanceIdentityDocument": doc,
+                            "versionInfo": ["agentVersion": "1.0"],
+                        ]), as: h.a)
+                        return (answer.status, answer.object("containerInstance")["containerInstanceArn"] as? String)
+                    }
+                }
+                var all: [(Int, String?)] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            #expect(statuses.map(\.0).allSatisfy { $0 == 200 }, "\(statuses.map(\.0))")
+            #expect(Set(statuses.compactMap(\.1)).count == 8, "one instance per EC2 id")
+            let listed = try await api.ecs("ListContainerInstances", json(["cluster": "fleet"]), as: h.a).strings("containerInstanceArns")
+            #expect(listed.count == 8)
+        }
+    }
+
     @Test func registrationNeedsAnActiveClusterAndValidResources() async throws {
         let h = try await Harness.make()
         try await h.run { api in

@@ -194,3 +194,14 @@ import Testing
         }
     }
 }
+
+@Suite struct BoundedCacheTests {
+    @Test func neverHoldsMoreThanItsCapacity() {
+        let cache = BoundedCache<Int, String>(capacity: 3)
+        for n in 0..<10 { cache.store("v\(n)", for: n) }
+        #expect(cache.count <= 3)
+        #expect(cache[9] == "v9", "the newest entry is kept")
+        cache.store("again", for: 9)
+        #expect(cache[9] == "again" && cache.count <= 3, "replacing a held key does not evict")
+    }
+}

@@ -41,35 +41,44 @@ struct AgentActions {
     static func snapshot(cluster: String, id: String, arn: String, reference: String, _ c: Caller) async throws
         -> AgentProtocol.DesiredTasks
     {
-        // The heartbeat commits on its own, before and apart from the read, so it never waits on a lock.
-        let reconnected = try await c.backend.agentDatabase.withConnection { conn in
-            try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id)
-        }
-        if reconnected {
-            try await c.backend.agentDatabase.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
-        }
-        // A read without a transaction: the version is computed from the very rows that are sent, so the two
-        // always agree (a poll is fewer round trips, and a fleet's polls hold the pool for less time).
-        return try await c.backend.agentDatabase.withConnection { conn in
-            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: reference)
+        // One lease, no transaction: the heartbeat with the liveness checks is one autocommitted statement (it never
+        // waits on a lock held by a reader), then the read. The version is computed from the very rows that are
+        // sent, so the two always agree.
+        let (answer, reconnected) = try await c.backend.agentDatabase.withConnection { conn in
+            let beat = try await HeartbeatStore(logger: c.logger).beat(conn, account: c.account, cluster: cluster, id: id)
+            guard let beat, beat.clusterActive, beat.instanceLive else {
+                try await ClusterActions.requireActive(conn, c, cluster)
+                throw APIError.containerInstanceNotFound("Container instance \(reference) not found in cluster \(cluster).")
+            }
             let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
             let version = AgentProtocol.version(of: live.map { ($0.id, $0.desiredStatus) })
-            var definitions: [String: TaskDefinition] = [:]
             var tasks: [AgentProtocol.AssignedTask] = []
             for t in live.sorted(by: { $0.id < $1.id }) {
-                let key = "\(t.family):\(t.revision)"
-                if definitions[key] == nil {
-                    definitions[key] = try await c.backend.taskDefinitions.get(conn, account: c.account, family: t.family, revision: t.revision)
-                        .map { TaskDefinitionActions.model($0, c) }
-                }
-                guard let definition = definitions[key] else { continue }
+                guard let definition = try await definition(conn, family: t.family, revision: t.revision, c) else { continue }
                 tasks.append(AgentProtocol.AssignedTask(
                     taskArn: c.backend.scope.task(c.account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
                     desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
                     overrides: t.overrides))
             }
-            return AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks)
+            return (AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks), beat.reconnected)
         }
+        if reconnected {
+            try await c.backend.agentDatabase.transaction { conn in try await ClusterActions.capacityChanged(conn, c, cluster: cluster) }
+        }
+        return answer
+    }
+
+    /// A task definition revision as agents receive it. Revisions never change what they run, so every poll of
+    /// the fleet shares one bounded memo instead of reading each revision from the database every time.
+    static func definition(_ conn: PostgresConnection, family: String, revision: Int, _ c: Caller) async throws -> TaskDefinition? {
+        let key = "\(c.account)/\(family):\(revision)"
+        if let known = c.backend.agentDefinitions[key] { return known }
+        guard let record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: family, revision: revision) else {
+            return nil
+        }
+        let model = TaskDefinitionActions.model(record, c)
+        c.backend.agentDefinitions.store(model, for: key)
+        return model
     }
 
     static func report(cluster clusterRef: String, instance instanceRef: String, _ input: StateReportRequest, _ c: Caller) async throws

@@ -26,8 +26,8 @@ struct ClusterActions {
     }
 
     /// Refuses a missing or deleted cluster without loading its counts (see `ClusterStore.isActive`).
-    static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws {
-        guard try await c.backend.clusters.isActive(conn, account: c.account, name: name, lock: lock) else {
+    static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, share: Bool = false) async throws {
+        guard try await c.backend.clusters.isActive(conn, account: c.account, name: name, share: share) else {
             throw APIError.clusterNotFound("Cluster not found: \(name).")
         }
     }

@@ -121,8 +121,10 @@ struct ContainerInstanceActions {
         try await c.authorize("ecs:RegisterContainerInstance", [clusterArn])
         // Every ECS agent names its version; an instance registered by hand without one has no heartbeat to judge.
         let byAgent = input.versionInfo?.agentVersion != nil
-        let record = try await c.backend.database.transaction { conn in
-            try await ClusterActions.requireActive(conn, c, cluster, lock: true)
+        // Registrations share the cluster row (DeleteCluster waits for them); two that race on one EC2 instance id
+        // meet at its unique index, and the loser runs again to find the winner's row.
+        let record = try await Database.retryingUniqueViolation { try await c.backend.database.transaction { conn in
+            try await ClusterActions.requireActive(conn, c, cluster, share: true)
             let store = c.backend.instances
             var existing: ContainerInstanceRecord?
             if let arn = input.containerInstanceArn {
@@ -157,7 +159,7 @@ struct ContainerInstanceActions {
             try await store.insert(conn, account: c.account, record)
             if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id) }
             return try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? record
-        }
+        } }
         return ContainerInstanceResponse(containerInstance: model(record, c))
     }
 

@@ -29,6 +29,8 @@ public struct Backend: Sendable {
     public var audit: AuditLog
     public var quotas: Quotas
     public var iam: IAMStore
+    /// Task definition revisions as the agent protocol sends them (immutable once registered), shared by polls.
+    public let agentDefinitions = BoundedCache<String, TaskDefinition>(capacity: 10_000)
 
     public init(database: Database, agentDatabase: Database? = nil, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,
