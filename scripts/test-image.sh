@@ -23,6 +23,8 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 dpkg -s containernetworking-plugins >/dev/null 2>&1 || need+=(containernetworking-plugins)
+# Service names (postgres:5432) resolve on a compose network through CNI's dnsname plugin (dnsmasq).
+dpkg -s golang-github-containernetworking-plugin-dnsname >/dev/null 2>&1 || need+=(golang-github-containernetworking-plugin-dnsname dnsmasq-base)
 if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { echo "missing: ${need[*]} (run as root, or apt-get install them)" >&2; exit 1; }
     apt-get update -qq >/dev/null
@@ -64,12 +66,16 @@ if [ -n "$rebuild" ] || ! podman image exists "$postgres"; then
         -t "$postgres" "$root/docker/local"
 fi
 
-say "podman build docker/Dockerfile (release build inside; long)"
-started=$(date +%s)
-podman build --network host -v /opt/swift-packages:/opt/swift-packages:ro \
-    --build-arg "SWIFT_IMAGE=$toolchain" --build-arg "RUNTIME_IMAGE=$base" \
-    -f docker/Dockerfile -t "$image" . > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
-echo "image $image built in $(( $(date +%s) - started )) s, $(podman image inspect "$image" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
+if [ -n "${STOWAGE_IMAGE_REUSE:-}" ] && podman image exists "$image"; then
+    say "reusing $image (STOWAGE_IMAGE_REUSE)"
+else
+    say "podman build docker/Dockerfile (release build inside; long)"
+    started=$(date +%s)
+    podman build --network host -v /opt/swift-packages:/opt/swift-packages:ro \
+        --build-arg "SWIFT_IMAGE=$toolchain" --build-arg "RUNTIME_IMAGE=$base" \
+        -f docker/Dockerfile -t "$image" . > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
+    echo "image $image built in $(( $(date +%s) - started )) s, $(podman image inspect "$image" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
+fi
 
 export STOWAGE_IMAGE=$image POSTGRES_IMAGE=$postgres STOWAGE_PORT=$port
 STOWAGE_SERVER_KEY=$(head -c 32 /dev/urandom | base64)
@@ -78,8 +84,18 @@ compose=(podman-compose -p stowage-image-test -f docker/compose.yaml)
 down() { "${compose[@]}" down -v >/dev/null 2>&1 || true; }
 trap down EXIT
 down
-say "podman-compose up ($(podman-compose version 2>/dev/null | head -1))"
-"${compose[@]}" up -d --no-build > "$work/compose.log" 2>&1 || { cat "$work/compose.log"; exit 1; }
+# The order compose.yaml's depends_on conditions give (PostgreSQL healthy, then the one-shot migration, then
+# server and worker), driven step by step: podman 4.3 has no health-based dependencies, and podman-compose
+# cannot hand it a dependency on a container that has already exited.
+say "podman-compose: postgres, migrate, server and worker ($(podman-compose version 2>/dev/null | head -1))"
+"${compose[@]}" up -d postgres > "$work/compose.log" 2>&1 || { cat "$work/compose.log"; exit 1; }
+pg=$(podman ps --filter label=com.docker.compose.project=stowage-image-test \
+    --filter label=com.docker.compose.service=postgres --format '{{.Names}}' | head -1)
+for _ in $(seq 60); do podman exec "$pg" pg_isready -U stowage >/dev/null 2>&1 && break; sleep 1; done
+podman exec "$pg" pg_isready -U stowage
+"${compose[@]}" run --rm --no-deps migrate >> "$work/compose.log" 2>&1 || { cat "$work/compose.log"; exit 1; }
+echo "migrations applied"
+"${compose[@]}" up -d --no-deps server worker >> "$work/compose.log" 2>&1 || { cat "$work/compose.log"; exit 1; }
 
 endpoint=http://127.0.0.1:$port
 for _ in $(seq 120); do
