@@ -16,3 +16,8 @@ source scripts/bench-env.sh
 pids+=($!)
 server_pid=${pids[0]}
 python3 scripts/fleet_sim.py "http://127.0.0.1:$port" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$INSTANCES" "$TASKS" "$server_pid"
+# Tasks the control plane stopped during the run, by reason (a healthy fleet under load should show none).
+psql "${STOWAGE_DATABASE_URL/postgres:\/\//postgresql://}" -tAc \
+    "SELECT json_build_object('stopped_by_control_plane', coalesce(json_object_agg(reason, n), '{}'))
+     FROM (SELECT left(coalesce(stopped_reason, ''), 40) AS reason, count(*) AS n FROM tasks
+           WHERE desired_status = 'STOPPED' GROUP BY 1) r"
