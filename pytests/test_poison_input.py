@@ -144,5 +144,8 @@ def test_a_nul_printed_by_a_container_does_not_freeze_its_logs(server, tenant, t
         assert lines, f"lines after the NUL keep arriving: {messages()}"
         assert "nul:\ufffd:end" in lines, lines
         ecs.stop_task(cluster="nul-logs", task=task["taskArn"])
+        # The agent removes the container before it is stopped itself (a stopped agent leaves containers running).
+        assert wait_for(lambda: ecs.describe_tasks(cluster="nul-logs", tasks=[task["taskArn"]])["tasks"][0]["lastStatus"] == "STOPPED",
+                        seconds=60)
     finally:
         agent.stop()
