@@ -37,6 +37,13 @@ public enum TaskDefinitionRules {
         guard networkModes.contains(networkMode) else {
             throw .invalidParameter("networkMode must be one of bridge, host, awsvpc or none, got '\(networkMode)'.")
         }
+        // Running awsvpc as bridge would look fine and be wrong (no address of the task's own): refused until built.
+        guard networkMode != "awsvpc" else {
+            throw .invalidParameter("networkMode awsvpc is refused: Stowage does not give tasks their own network interface yet; use bridge, host or none.")
+        }
+        for compatibility in request.requiresCompatibilities ?? [] where compatibility != "EC2" && compatibility != "EXTERNAL" {
+            throw .invalidParameter("requiresCompatibilities \(compatibility) is refused: Stowage runs tasks on its registered instances (EC2 or EXTERNAL).")
+        }
         guard var containers = request.containerDefinitions, !containers.isEmpty else {
             throw .client("Container list cannot be empty.")
         }

@@ -14,7 +14,7 @@ struct Stowage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
-        subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self])
+        subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self, Members.self])
 
     /// Logging (JSON lines unless STOWAGE_LOG_FORMAT=text) and metrics, before anything logs or makes a metric.
     static func bootstrapObservability() {
@@ -214,4 +214,28 @@ func absolute(_ path: String) -> String {
 struct Routes: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the HTTP routes the server serves.")
     func run() { print(APIRouter.routeList.joined(separator: "\n")) }
+}
+
+struct Members: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List which members of the ECS request shapes Stowage honours and which it refuses, and why.")
+    @Flag(help: "Print the Markdown of docs/ECS-MEMBERS.md instead of JSON.") var markdown = false
+
+    func run() throws {
+        if markdown {
+            print(MemberSupport.markdown(), terminator: "")
+            return
+        }
+        var table: [String: [String: [String: String]]] = [:]
+        for (shape, members) in MemberSupport.shapes {
+            for (member, status) in members {
+                switch status {
+                case .honoured(let how): table[shape, default: [:]][member] = ["status": "honoured", "how": how]
+                case .refused(let why): table[shape, default: [:]][member] = ["status": "refused", "why": why]
+                }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: table, options: [.sortedKeys, .prettyPrinted])
+        print(String(decoding: data, as: UTF8.self))
+    }
 }

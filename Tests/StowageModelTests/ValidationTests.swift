@@ -141,8 +141,10 @@ import Testing
         #expect(message { _ = try TaskDefinitionRules.validate(request([c])) }.contains("mapped more than once"))
         c.portMappings = [PortMapping(containerPort: 80, hostPort: 81)]
         var r = request([c])
-        r.networkMode = "awsvpc"
+        r.networkMode = "host"
         #expect(message { _ = try TaskDefinitionRules.validate(r) }.contains("hostPort must equal containerPort"))
+        r.networkMode = "awsvpc"
+        #expect(message { _ = try TaskDefinitionRules.validate(r) }.contains("networkMode awsvpc is refused"))
         c.portMappings = [PortMapping(containerPort: 80, protocol: "sctp")]
         #expect(message { _ = try TaskDefinitionRules.validate(request([c])) }.contains("protocol must be tcp or udp"))
     }

@@ -16,6 +16,7 @@ public struct Action: Sendable {
         self.run = { body, caller in
             let decoder = spelling == .camel ? ECSJSON.decoder() : ECSJSON.pascalDecoder()
             let encoder = spelling == .camel ? ECSJSON.encoder() : ECSJSON.pascalEncoder()
+            if let checked = Input.self as? any ShapeChecked.Type { try MemberSupport.check(body, shape: checked.shapeName) }
             let input = try decoder.decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
             return try encoder.encode(try await handler(input, caller))
         }

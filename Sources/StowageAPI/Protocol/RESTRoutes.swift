@@ -16,7 +16,8 @@ struct RESTCall: Sendable {
         return value
     }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try ECSJSON.decoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body)
+        if let checked = T.self as? any ShapeChecked.Type { try MemberSupport.check(body, shape: checked.shapeName) }
+        return try ECSJSON.decoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body)
     }
 }
 

@@ -1,0 +1,70 @@
+"""Stowage runs what it is told or says no: every member of the checked ECS request shapes is honoured or refused,
+botocore's model has no member the table forgets, and a refused member is answered with its name, writing nothing."""
+import json
+import os
+import subprocess
+
+import botocore.exceptions
+import botocore.session
+import pytest
+
+from conftest import BIN, signed_request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def table():
+    return json.loads(subprocess.run([BIN, "members"], capture_output=True, text=True, check=True).stdout)
+
+
+def test_every_member_of_botocores_shapes_is_honoured_or_refused():
+    model = botocore.session.get_session().get_service_model("ecs")
+    members = table()
+    assert members, "the table names shapes"
+    for shape, listed in members.items():
+        modelled = set(model.shape_for(shape).members)
+        assert modelled - set(listed) == set(), f"{shape}: members in botocore's model that Stowage neither honours nor refuses"
+        assert set(listed) - modelled == set(), f"{shape}: listed members botocore's model does not have"
+        for member, entry in listed.items():
+            assert entry["status"] in {"honoured", "refused"} and (entry.get("how") or entry.get("why")), (shape, member)
+
+
+def test_the_docs_table_is_the_servers_table():
+    generated = subprocess.run([BIN, "members", "--markdown"], capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(ROOT, "docs", "ECS-MEMBERS.md")) as f:
+        assert f.read() == generated, "docs/ECS-MEMBERS.md is stale: regenerate it with `stowage members --markdown`"
+
+
+BASE = {"name": "app", "image": "busybox", "memory": 32, "command": ["sleep", "1"]}
+
+
+@pytest.mark.parametrize("container, top, named", [
+    ({"readonlyRootFilesystem": True}, {}, "containerDefinitions[0].readonlyRootFilesystem"),
+    ({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}, {}, "containerDefinitions[0].mountPoints"),
+    ({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}]}, {}, "containerDefinitions[0].secrets"),
+    ({"dockerLabels": {"team": "a"}}, {}, "containerDefinitions[0].dockerLabels"),
+    ({}, {"volumes": [{"name": "data", "host": {"sourcePath": "/srv"}}]}, "volumes"),
+    ({}, {"networkMode": "awsvpc"}, "networkMode awsvpc"),
+    ({}, {"requiresCompatibilities": ["FARGATE"]}, "requiresCompatibilities FARGATE"),
+])
+def test_a_refused_member_is_named_and_nothing_is_written(ecs, container, top, named):
+    family = "refused-" + named.split(".")[-1].split(" ")[0].strip("[]0")
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        ecs.register_task_definition(family=family, containerDefinitions=[dict(BASE, **container)], **top)
+    error = refused.value.response["Error"]
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] in {"InvalidParameterException", "ClientException"}
+    assert named in error["Message"] and "refused" in error["Message"], error["Message"]
+    assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == [], "nothing was written"
+
+
+def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server, tenant, ecs):
+    # false and empty lists ask for nothing, so a generated template that spells out defaults still registers.
+    ecs.register_task_definition(family="defaults", containerDefinitions=[
+        dict(BASE, privileged=False, readonlyRootFilesystem=False, mountPoints=[], dockerLabels={})], volumes=[])
+    status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
+        "family": "rest-refused", "containerDefinitions": [dict(BASE, hostname="box")]})
+    assert status == 400 and "containerDefinitions[0].hostname is refused" in body["message"], body
+    status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
+        "family": "rest-refused", "containerDefinitions": [dict(BASE, madeUpMember=1)]})
+    assert status == 400 and "madeUpMember is not a member of ContainerDefinition" in body["message"], body
