@@ -68,3 +68,32 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
     status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
         "family": "rest-refused", "containerDefinitions": [dict(BASE, madeUpMember=1)]})
     assert status == 400 and "madeUpMember is not a member of ContainerDefinition" in body["message"], body
+
+
+def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
+    ecs.create_cluster(clusterName="members")
+    ecs.register_task_definition(family="members", containerDefinitions=[BASE])
+    lb = [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef",
+           "containerName": "app", "containerPort": 80}]
+    cases = [
+        (lambda: ecs.create_service(cluster="members", serviceName="lb", taskDefinition="members", desiredCount=1,
+                                    loadBalancers=lb), "loadBalancers is refused"),
+        (lambda: ecs.create_service(cluster="members", serviceName="cd", taskDefinition="members", desiredCount=1,
+                                    deploymentController={"type": "CODE_DEPLOY"}), "deploymentController type CODE_DEPLOY is refused"),
+        (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={
+            "taskRoleArn": "arn:aws:iam::123456789012:role/other"}), "overrides.taskRoleArn is refused"),
+        (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={
+            "containerOverrides": [{"name": "app", "environmentFiles": [{"value": "arn:aws:s3:::b/e.env", "type": "s3"}]}]}),
+         "overrides.containerOverrides[0].environmentFiles is refused"),
+        (lambda: ecs.create_cluster(clusterName="cp", capacityProviders=["FARGATE"]), "capacityProviders is refused"),
+    ]
+    for call, message in cases:
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            call()
+        assert message in refused.value.response["Error"]["Message"], refused.value.response["Error"]
+    assert ecs.list_services(cluster="members")["serviceArns"] == [], "no service was written"
+    assert ecs.list_tasks(cluster="members")["taskArns"] == [], "no task was written"
+    assert all(not arn.endswith("/cp") for arn in ecs.list_clusters()["clusterArns"])
+    # The default controller, spelled out, is what Stowage does: accepted.
+    ecs.create_service(cluster="members", serviceName="ok", taskDefinition="members", desiredCount=0,
+                       deploymentController={"type": "ECS"})

@@ -21,11 +21,27 @@ public enum MemberSupport {
     public static let shapes: [String: [String: Status]] = [
         "RegisterTaskDefinitionRequest": registerTaskDefinition,
         "ContainerDefinition": containerDefinition,
+        "CreateClusterRequest": createCluster,
+        "CreateServiceRequest": createService,
+        "UpdateServiceRequest": updateService,
+        "RunTaskRequest": runTask,
+        "StartTaskRequest": startTask,
+        "TaskOverride": taskOverride,
+        "ContainerOverride": containerOverride,
     ]
 
     /// Members whose values are shapes of the table, walked by the check.
     static let nested: [String: [String: String]] = [
         "RegisterTaskDefinitionRequest": ["containerDefinitions": "ContainerDefinition"],
+        "RunTaskRequest": ["overrides": "TaskOverride"],
+        "StartTaskRequest": ["overrides": "TaskOverride"],
+        "TaskOverride": ["containerOverrides": "ContainerOverride"],
+    ]
+
+    /// Members honoured only for some values of their `type` (the rest refused by the check).
+    static let allowedTypes: [String: [String: Set<String>]] = [
+        "CreateServiceRequest": ["deploymentController": ["ECS"]],
+        "UpdateServiceRequest": ["deploymentController": ["ECS"]],
     ]
 
     static let later13 = "not supported yet (Stowage's container settings work, issue 13)"
@@ -50,6 +66,113 @@ public enum MemberSupport {
         "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
         "runtimePlatform": .refused("runtimePlatform is \(later13)"),
         "enableFaultInjection": .refused("fault injection is not supported"),
+    ]
+
+    static let later15 = "not supported yet: load balancing and service discovery are not built (issue 15)"
+    static let noCapacityProviders = "capacity providers are not supported: Stowage places on its registered instances"
+    static let noExec = "ECS Exec is not supported"
+    static let noManagedTags = "ECS-managed and propagated tags are not supported yet"
+    static let noAwsvpc = "awsvpc network configuration is refused: tasks do not get their own network interface yet"
+    static let noVolumeConfigurations = "EBS volume configurations are not supported"
+
+    static let createCluster: [String: Status] = [
+        "clusterName": .honoured("the cluster's name (default: default)"),
+        "tags": .honoured("tags on the cluster"),
+        "settings": .honoured("containerInsights is kept and shown; Stowage collects task and container metrics always"),
+        "configuration": .honoured("kept and shown (ECS Exec itself is refused where it is asked for)"),
+        "capacityProviders": .refused(noCapacityProviders),
+        "defaultCapacityProviderStrategy": .refused(noCapacityProviders),
+        "serviceConnectDefaults": .refused("Service Connect is \(later15)"),
+    ]
+
+    /// What CreateService and UpdateService share: the same settings, honoured or refused alike.
+    static let serviceSettings: [String: Status] = [
+        "cluster": .honoured("the cluster"),
+        "desiredCount": .honoured("tasks kept running"),
+        "deploymentConfiguration": .honoured("minimum/maximum percent, circuit breaker with rollback, alarms"),
+        "placementConstraints": .honoured("distinctInstance and memberOf"),
+        "placementStrategy": .honoured("spread, binpack and random"),
+        "healthCheckGracePeriodSeconds": .honoured("container health ignored for this long after start"),
+        "deploymentController": .honoured("type ECS (rolling updates); CODE_DEPLOY and EXTERNAL are refused"),
+        "loadBalancers": .refused("loadBalancers are \(later15)"),
+        "serviceRegistries": .refused("serviceRegistries are \(later15)"),
+        "serviceConnectConfiguration": .refused("Service Connect is \(later15)"),
+        "vpcLatticeConfigurations": .refused("VPC Lattice does not exist outside AWS"),
+        "availabilityZoneRebalancing": .refused("availability-zone rebalancing is not supported yet"),
+        "capacityProviderStrategy": .refused(noCapacityProviders),
+        "platformVersion": .refused("platformVersion is a Fargate setting"),
+        "networkConfiguration": .refused(noAwsvpc),
+        "enableExecuteCommand": .refused(noExec),
+        "enableECSManagedTags": .refused(noManagedTags),
+        "propagateTags": .refused(noManagedTags),
+        "volumeConfigurations": .refused(noVolumeConfigurations),
+    ]
+
+    static let createService: [String: Status] = serviceSettings.merging([
+        "serviceName": .honoured("the service's name"),
+        "taskDefinition": .honoured("family, family:revision or ARN"),
+        "clientToken": .honoured("idempotency of the create"),
+        "launchType": .honoured("EC2 or EXTERNAL; FARGATE is refused"),
+        "schedulingStrategy": .honoured("REPLICA or DAEMON"),
+        "tags": .honoured("tags on the service"),
+        "role": .refused("the service-linked load balancer role is \(later15)"),
+    ]) { _, own in own }
+
+    static let updateService: [String: Status] = serviceSettings.merging([
+        "service": .honoured("the service"),
+        "taskDefinition": .honoured("a new deployment with this revision"),
+        "forceNewDeployment": .honoured("a new deployment of the same revision"),
+    ]) { _, own in own }
+
+    /// What RunTask and StartTask share.
+    static let taskLaunch: [String: Status] = [
+        "cluster": .honoured("the cluster"),
+        "taskDefinition": .honoured("family, family:revision or ARN"),
+        "group": .honoured("the task group (for placement and listing)"),
+        "overrides": .honoured("see TaskOverride"),
+        "startedBy": .honoured("kept and listable"),
+        "tags": .honoured("tags on the tasks"),
+        "networkConfiguration": .refused(noAwsvpc),
+        "enableExecuteCommand": .refused(noExec),
+        "enableECSManagedTags": .refused(noManagedTags),
+        "propagateTags": .refused(noManagedTags),
+        "referenceId": .refused("referenceId is not supported"),
+        "volumeConfigurations": .refused(noVolumeConfigurations),
+    ]
+
+    static let runTask: [String: Status] = taskLaunch.merging([
+        "count": .honoured("1 to 10 tasks"),
+        "placementConstraints": .honoured("distinctInstance and memberOf"),
+        "placementStrategy": .honoured("spread, binpack and random"),
+        "clientToken": .honoured("idempotency of the run"),
+        "launchType": .honoured("EC2 or EXTERNAL; FARGATE is refused"),
+        "capacityProviderStrategy": .refused(noCapacityProviders),
+        "platformVersion": .refused("platformVersion is a Fargate setting"),
+    ]) { _, own in own }
+
+    static let startTask: [String: Status] = taskLaunch.merging([
+        "containerInstances": .honoured("the instances to start on (ACTIVE, with room)"),
+    ]) { _, own in own }
+
+    static let taskOverride: [String: Status] = [
+        "containerOverrides": .honoured("see ContainerOverride"),
+        "cpu": .honoured("task CPU reserved at placement"),
+        "memory": .honoured("task memory reserved at placement"),
+        "taskRoleArn": .refused("overriding the task role is not supported yet: the task definition's role is used"),
+        "executionRoleArn": .refused("overriding the execution role is not supported yet"),
+        "inferenceAcceleratorOverrides": .refused("Elastic Inference accelerators do not exist outside AWS"),
+        "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
+    ]
+
+    static let containerOverride: [String: Status] = [
+        "name": .honoured("the container overridden"),
+        "command": .honoured("replaces the command"),
+        "environment": .honoured("added to (and replacing) the definition's variables"),
+        "cpu": .honoured("CPU shares and placement"),
+        "memory": .honoured("hard memory limit and placement"),
+        "memoryReservation": .honoured("soft memory limit and placement"),
+        "environmentFiles": .refused("environmentFiles (S3 objects) are not supported"),
+        "resourceRequirements": .refused("overriding GPU requirements is not supported yet"),
     ]
 
     static let containerDefinition: [String: Status] = [
@@ -115,6 +238,12 @@ public enum MemberSupport {
             case .refused(let why)?:
                 throw .invalidParameter("\(name) is refused: \(why).")
             case .honoured?:
+                if let allowed = allowedTypes[shape]?[key] {
+                    let type = (member as? [String: Any])?["type"] as? String ?? ""
+                    guard allowed.contains(type) else {
+                        throw .invalidParameter("\(name) type \(type) is refused: only \(allowed.sorted().joined(separator: ", ")) is supported.")
+                    }
+                }
                 guard let inner = nested[shape]?[key] else { continue }
                 if let list = member as? [Any] {
                     for (index, item) in list.enumerated() { try check(item, shape: inner, path: "\(name)[\(index)]") }
@@ -151,6 +280,9 @@ public enum MemberSupport {
     }
 }
 
-extension RegisterTaskDefinitionRequest: ShapeChecked {
-    public static let shapeName = "RegisterTaskDefinitionRequest"
-}
+extension RegisterTaskDefinitionRequest: ShapeChecked { public static let shapeName = "RegisterTaskDefinitionRequest" }
+extension CreateClusterRequest: ShapeChecked { public static let shapeName = "CreateClusterRequest" }
+extension CreateServiceRequest: ShapeChecked { public static let shapeName = "CreateServiceRequest" }
+extension UpdateServiceRequest: ShapeChecked { public static let shapeName = "UpdateServiceRequest" }
+extension RunTaskRequest: ShapeChecked { public static let shapeName = "RunTaskRequest" }
+extension StartTaskRequest: ShapeChecked { public static let shapeName = "StartTaskRequest" }
