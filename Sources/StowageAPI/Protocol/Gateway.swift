@@ -64,8 +64,8 @@ public struct Reply: Sendable {
     }
 }
 
-/// The handler step every API route runs once the middleware has authenticated the caller: name the action,
-/// spend the rate bucket, check and inflate the body, run the handler, shape the response for the door.
+/// The handler step every API route runs once the middleware has named the action and authenticated the
+/// caller: spend the rate bucket, check and inflate the body, run the handler, shape the response for the door.
 /// Errors are thrown to `RequestAccounting`, which renders them.
 public struct Gateway: Sendable {
     public let backend: Backend
@@ -77,7 +77,6 @@ public struct Gateway: Sendable {
         input: InputRules = .aws, texts: [(member: String, value: String)] = [],
         _ body: @Sendable (Caller, Data) async throws -> Reply
     ) async throws -> Response {
-        context.exchange.action = action
         guard var caller = context.caller else {
             // A route registered outside the authenticated groups: a programming error, never a client's.
             context.logger.error("route without authentication", metadata: ["action": .string(action)])
