@@ -222,7 +222,9 @@ class Agent:
         Agent.next_range[0] += 300
         self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
-                     "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1", *extra]
+                     "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1",
+                     # scripts/podman.sh's default ulimits, which Podman drops for a container naming its own.
+                     "--default-ulimit", "nofile=1024:1024", "--default-ulimit", "nproc=4096:4096", *extra]
         self.env = dict(server.env, **tenant.env())
         self.log = open(f"{state_dir}.log", "a")
         self.process = None

@@ -39,16 +39,18 @@ BASE = {"name": "app", "image": "busybox", "memory": 32, "command": ["sleep", "1
 
 
 @pytest.mark.parametrize("container, top, named", [
-    ({"readonlyRootFilesystem": True}, {}, "containerDefinitions[0].readonlyRootFilesystem"),
-    ({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}, {}, "containerDefinitions[0].mountPoints"),
+    ({"restartPolicy": {"enabled": True}}, {}, "containerDefinitions[0].restartPolicy"),
     ({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}]}, {}, "containerDefinitions[0].secrets"),
-    ({"dockerLabels": {"team": "a"}}, {}, "containerDefinitions[0].dockerLabels"),
-    ({}, {"volumes": [{"name": "data", "host": {"sourcePath": "/srv"}}]}, "volumes"),
+    ({"links": ["other"]}, {}, "containerDefinitions[0].links"),
+    ({"portMappings": [{"containerPortRange": "8000-8010"}]}, {}, "containerDefinitions[0].portMappings[0].containerPortRange"),
+    ({"logConfiguration": {"logDriver": "awslogs", "secretOptions": [{"name": "k", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/k"}]}},
+     {}, "containerDefinitions[0].logConfiguration.secretOptions"),
+    ({}, {"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}, "volumes[0].efsVolumeConfiguration"),
     ({}, {"networkMode": "awsvpc"}, "networkMode awsvpc"),
     ({}, {"requiresCompatibilities": ["FARGATE"]}, "requiresCompatibilities FARGATE"),
 ])
 def test_a_refused_member_is_named_and_nothing_is_written(ecs, container, top, named):
-    family = "refused-" + named.split(".")[-1].split(" ")[0].strip("[]0")
+    family = "refused-" + named.split(".")[-1].split(" ")[0].replace("[", "").replace("]", "")
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         ecs.register_task_definition(family=family, containerDefinitions=[dict(BASE, **container)], **top)
     error = refused.value.response["Error"]
@@ -63,8 +65,8 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
     ecs.register_task_definition(family="defaults", containerDefinitions=[
         dict(BASE, privileged=False, readonlyRootFilesystem=False, mountPoints=[], dockerLabels={})], volumes=[])
     status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
-        "family": "rest-refused", "containerDefinitions": [dict(BASE, hostname="box")]})
-    assert status == 400 and "containerDefinitions[0].hostname is refused" in body["message"], body
+        "family": "rest-refused", "containerDefinitions": [dict(BASE, versionConsistency="disabled")]})
+    assert status == 400 and "containerDefinitions[0].versionConsistency is refused" in body["message"], body
     status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
         "family": "rest-refused", "containerDefinitions": [dict(BASE, madeUpMember=1)]})
     assert status == 400 and "madeUpMember is not a member of ContainerDefinition" in body["message"], body
@@ -86,6 +88,12 @@ def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
             "containerOverrides": [{"name": "app", "environmentFiles": [{"value": "arn:aws:s3:::b/e.env", "type": "s3"}]}]}),
          "overrides.containerOverrides[0].environmentFiles is refused"),
         (lambda: ecs.create_cluster(clusterName="cp", capacityProviders=["FARGATE"]), "capacityProviders is refused"),
+        (lambda: ecs.create_service(cluster="members", serviceName="alarmed", taskDefinition="members", desiredCount=1,
+                                    deploymentConfiguration={"alarms": {"alarmNames": ["a"], "enable": True, "rollback": True}}),
+         "deploymentConfiguration.alarms is refused"),
+        (lambda: ecs.create_service(cluster="members", serviceName="bg", taskDefinition="members", desiredCount=1,
+                                    deploymentConfiguration={"strategy": "BLUE_GREEN"}),
+         "deploymentConfiguration.strategy BLUE_GREEN is refused"),
     ]
     for call, message in cases:
         with pytest.raises(botocore.exceptions.ClientError) as refused:

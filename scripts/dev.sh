@@ -17,7 +17,8 @@ if [ -S "$socket" ] && curl -sf --max-time 5 --unix-socket "$socket" http://d/ve
 elif socket=$(scripts/podman.sh start "$podman_dir"); then
     echo "dev: containers run on Podman's Docker-compatible API at $socket"
     started_podman=yes
-    args+=(--docker-socket "$socket")
+    # The limits scripts/podman.sh configures, for containers that name other ulimits (see podman.sh).
+    args+=(--docker-socket "$socket" --default-ulimit nofile=1024:1024 --default-ulimit nproc=4096:4096)
 else
     echo "dev: no container engine could be started; containers' commands run as host processes (process driver)"
     args+=(--driver process)

@@ -17,6 +17,8 @@ if [ "$cmd" = stop ]; then
     exit 0
 fi
 
+# These defaults are also given to the agent (--default-ulimit, in dev.sh and the tests): Podman drops them for a
+# container that names any ulimit of its own.
 cat > "$dir/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
@@ -27,12 +29,13 @@ events_logger = "file"
 CONF
 if [ "$cmd" = conf ]; then echo "$dir/containers.conf"; exit 0; fi
 
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ]; then
+# catatonit is the init process Podman runs for initProcessEnabled.
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] || [ ! -x /usr/libexec/podman/catatonit ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static catatonit >/dev/null
     else
-        echo "missing podman, runc or busybox-static: sudo apt-get install podman runc busybox-static" >&2
+        echo "missing podman, runc, busybox-static or catatonit: sudo apt-get install podman runc busybox-static catatonit" >&2
         exit 1
     fi
 fi

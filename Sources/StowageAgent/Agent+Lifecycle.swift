@@ -5,6 +5,17 @@ import StowageModel
 extension Agent {
     func spec(_ task: LocalTask, _ container: LocalContainer) -> ContainerSpec {
         let d = container.definition
+        let definition = task.assignment.taskDefinition
+        var ids: [String: String] = [:]
+        for other in task.containers { if let id = other.id { ids[other.name] = id } }
+        let holder = AgentDecisions.startOrder(task.containers).first.flatMap { task.containers[$0].id }
+        let settings = TaskSettings.engineSettings(
+            d, task: definition, volumes: TaskSettings.volumes(definition, taskArn: task.arn, taskId: task.taskId),
+            containerIds: ids, holder: holder)
+        var labels = d.dockerLabels ?? [:]
+        labels[AgentProtocol.taskLabel] = task.arn
+        labels[AgentProtocol.containerLabel] = container.name
+        labels[AgentProtocol.instanceLabel] = state?.containerInstanceArn ?? ""
         let override = task.assignment.overrides?.containerOverrides?.first { $0.name == d.name }
         var env: [String: String] = [:]
         for pair in d.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
@@ -18,16 +29,40 @@ extension Agent {
         return ContainerSpec(
             name: "stowage-\(task.taskId)-\(container.name)", image: d.image ?? "", command: override?.command ?? d.command,
             entryPoint: d.entryPoint, environment: env, workingDirectory: d.workingDirectory, user: d.user,
-            memoryMiB: override?.memory ?? d.memory, memoryReservationMiB: override?.memoryReservation ?? d.memoryReservation,
+            // The task's memory caps a container that has no limit of its own (ECS's task-level limit).
+            memoryMiB: override?.memory ?? d.memory ?? definition.memory.flatMap(Int.init),
+            memoryReservationMiB: override?.memoryReservation ?? d.memoryReservation,
             cpuShares: override?.cpu ?? d.cpu,
             ports: container.bindings.compactMap { b in
                 guard let c = b.containerPort, let h = b.hostPort else { return nil }
                 return ContainerSpec.PortBinding(containerPort: c, hostPort: h, udp: b.protocol == "udp")
             },
-            labels: [AgentProtocol.taskLabel: task.arn, AgentProtocol.containerLabel: container.name,
-                     AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""],
-            healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout,
-            networkMode: task.assignment.taskDefinition.networkMode)
+            labels: labels, healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout,
+            networkMode: definition.networkMode, settings: settings)
+    }
+
+    /// Makes the task's volumes before its containers: bind paths that are missing, task-scoped engine volumes,
+    /// and shared ones when autoprovision allows; a shared volume that is missing otherwise fails the task.
+    func prepareVolumes(_ task: LocalTask) async throws {
+        for (name, source) in TaskSettings.volumes(task.assignment.taskDefinition, taskArn: task.arn, taskId: task.taskId)
+            .sorted(by: { $0.key < $1.key }) {
+            switch source {
+            case .bind(let path):
+                if !FileManager.default.fileExists(atPath: path) {
+                    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                }
+            case .taskVolume(let engineName, let driver, let options, let labels):
+                if try await !runtime.volumeExists(engineName) {
+                    try await runtime.createVolume(engineName, driver: driver, options: options, labels: labels)
+                }
+            case .shared(let engineName, let driver, let options, let labels, let autoprovision):
+                guard try await !runtime.volumeExists(engineName) else { continue }
+                guard autoprovision else {
+                    throw RuntimeError.failed("ResourceInitializationError: volume \(name): the shared volume \(engineName) does not exist on this instance and autoprovision is false")
+                }
+                try await runtime.createVolume(engineName, driver: driver, options: options, labels: labels)
+            }
+        }
     }
 
     func startTask(_ arn: String) async {
@@ -37,6 +72,14 @@ extension Agent {
         tasks[arn] = task
         await reportChanges()
         let found = adoptable.removeValue(forKey: arn) ?? [:]
+        do {
+            try await prepareVolumes(task)
+        } catch {
+            let reason = (error as? RuntimeError).map { "\($0)" } ?? "ResourceInitializationError: \(error)"
+            logger.warning("task volumes failed", metadata: ["task": "\(arn)", "reason": "\(reason)"])
+            await stopTask(arn, reason: reason, code: StopCode.taskFailedToStart.rawValue)
+            return
+        }
         for index in AgentDecisions.startOrder(task.containers) {
             var container = task.containers[index]
             do {
@@ -115,6 +158,7 @@ extension Agent {
         for container in tasks[arn]?.containers ?? [] {
             if let id = container.id { try? await runtime.remove(id) }
         }
+        try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
         // Forgotten only once its STOPPED state is acknowledged (the report may still be on its way).
         tasks[arn]?.finished = true
@@ -127,6 +171,7 @@ extension Agent {
             try? await runtime.stop(id, timeout: container.definition.stopTimeout ?? 30)
             try? await runtime.remove(id)
         }
+        try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         tasks[arn] = nil
     }
 }

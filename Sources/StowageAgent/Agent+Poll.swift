@@ -85,6 +85,9 @@ extension Agent {
                 }
             }
         }
+        for task in Set(orphans.compactMap({ $0.labels[AgentProtocol.taskLabel] })) {
+            try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(task)")
+        }
     }
 
     static func containers(_ assignment: AgentProtocol.AssignedTask) -> [LocalContainer] {

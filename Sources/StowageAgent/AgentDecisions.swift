@@ -50,20 +50,9 @@ enum AgentDecisions {
         return out
     }
 
-    /// Containers in dependsOn order: a container comes after those it depends on.
+    /// Containers in start order (dependsOn and volumesFrom): a container comes after those it needs.
     static func startOrder(_ containers: [LocalContainer]) -> [Int] {
-        var order: [Int] = []
-        var placed = Set<String>()
-        var remaining = Array(containers.indices)
-        while !remaining.isEmpty {
-            let ready = remaining.filter { i in
-                (containers[i].definition.dependsOn ?? []).allSatisfy { placed.contains($0.containerName) }
-            }
-            let next = ready.isEmpty ? remaining : ready
-            for i in next { order.append(i); placed.insert(containers[i].name) }
-            remaining.removeAll { next.contains($0) }
-        }
-        return order
+        ContainerStartOrder.order(containers.map(\.definition))
     }
 
     enum Dependency: Sendable, Equatable {

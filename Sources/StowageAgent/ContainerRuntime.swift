@@ -1,4 +1,5 @@
 import Foundation
+import StowageModel
 
 /// What the agent asks a runtime to create: one container of a task.
 public struct ContainerSpec: Sendable, Equatable {
@@ -20,6 +21,8 @@ public struct ContainerSpec: Sendable, Equatable {
     /// The task definition's networkMode: "host" shares the host's network (and so reaches the agent's
     /// credentials endpoint on 127.0.0.1), "none" has none, anything else is the engine's bridge.
     public var networkMode: String?
+    /// Everything else the task definition asks the engine for (volumes, hardening, namespaces, limits).
+    public var settings = EngineSettings()
 
     public struct PortBinding: Sendable, Equatable {
         public var containerPort: Int
@@ -33,12 +36,98 @@ public struct ContainerSpec: Sendable, Equatable {
     public init(name: String, image: String, command: [String]? = nil, entryPoint: [String]? = nil,
                 environment: [String: String] = [:], workingDirectory: String? = nil, user: String? = nil,
                 memoryMiB: Int? = nil, memoryReservationMiB: Int? = nil, cpuShares: Int? = nil, ports: [PortBinding] = [],
-                labels: [String: String] = [:], healthCommand: [String]? = nil, healthTimeout: Int? = nil, networkMode: String? = nil) {
+                labels: [String: String] = [:], healthCommand: [String]? = nil, healthTimeout: Int? = nil, networkMode: String? = nil,
+                settings: EngineSettings = EngineSettings()) {
         self.networkMode = networkMode
+        self.settings = settings
         self.name = name; self.image = image; self.command = command; self.entryPoint = entryPoint
         self.environment = environment; self.workingDirectory = workingDirectory; self.user = user
         self.memoryMiB = memoryMiB; self.memoryReservationMiB = memoryReservationMiB; self.cpuShares = cpuShares
         self.ports = ports; self.labels = labels; self.healthCommand = healthCommand; self.healthTimeout = healthTimeout
+    }
+}
+
+/// The engine settings of one container beyond image, command and ports, already resolved by the agent
+/// (volume names made, namespace holders known), so a runtime only translates them.
+public struct EngineSettings: Sendable, Equatable {
+    /// A bind mount of a host path or a named engine volume.
+    public struct Mount: Sendable, Equatable {
+        public var volume: Bool
+        public var source: String
+        public var target: String
+        public var readOnly: Bool
+        public init(volume: Bool, source: String, target: String, readOnly: Bool) {
+            self.volume = volume; self.source = source; self.target = target; self.readOnly = readOnly
+        }
+    }
+    public struct Device: Sendable, Equatable {
+        public var hostPath: String
+        public var containerPath: String
+        /// cgroup permissions: some of r, w, m.
+        public var permissions: String
+    }
+
+    public var mounts: [Mount] = []
+    /// Engine ids of containers whose volumes this one mounts, each with `:ro` or `:rw`.
+    public var volumesFrom: [String] = []
+    public var readonlyRootFilesystem = false
+    public var privileged = false
+    public var ulimits: [Ulimit] = []
+    public var capAdd: [String] = []
+    public var capDrop: [String] = []
+    public var initProcess = false
+    public var shmSizeMiB: Int?
+    /// Container path -> mount options (`size=64m,noexec`).
+    public var tmpfs: [String: String] = [:]
+    public var devices: [Device] = []
+    /// Memory plus swap, in MiB (Docker's MemorySwap), when maxSwap is set.
+    public var memorySwapMiB: Int?
+    public var swappiness: Int?
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    /// `hostname:address` entries.
+    public var extraHosts: [String] = []
+    public var hostname: String?
+    public var securityOptions: [String] = []
+    public var sysctls: [String: String] = [:]
+    /// `host` or `container:<id>`.
+    public var pidMode: String?
+    /// `host`, `none`, `shareable` or `container:<id>`.
+    public var ipcMode: String?
+    public var interactive = false
+    public var tty = false
+    public var networkDisabled = false
+    public var logDriver: String?
+    public var logOptions: [String: String] = [:]
+    /// The task's CPU as a hard cap on this container (CPU units / 1024 of a CPU).
+    public var cpuLimitUnits: Int?
+
+    public init() {}
+
+    /// The settings asked for, by ECS name, for a runtime that cannot apply them to say which.
+    public var requested: [String] {
+        var names: [String] = []
+        if !mounts.isEmpty { names.append("mountPoints") }
+        if !volumesFrom.isEmpty { names.append("volumesFrom") }
+        if readonlyRootFilesystem { names.append("readonlyRootFilesystem") }
+        if privileged { names.append("privileged") }
+        if !ulimits.isEmpty { names.append("ulimits") }
+        if !capAdd.isEmpty || !capDrop.isEmpty || initProcess || shmSizeMiB != nil || !tmpfs.isEmpty || !devices.isEmpty
+            || memorySwapMiB != nil || swappiness != nil { names.append("linuxParameters") }
+        if !dns.isEmpty { names.append("dnsServers") }
+        if !dnsSearch.isEmpty { names.append("dnsSearchDomains") }
+        if !extraHosts.isEmpty { names.append("extraHosts") }
+        if hostname != nil { names.append("hostname") }
+        if !securityOptions.isEmpty { names.append("dockerSecurityOptions") }
+        if !sysctls.isEmpty { names.append("systemControls") }
+        if pidMode != nil { names.append("pidMode") }
+        if ipcMode != nil { names.append("ipcMode") }
+        if interactive { names.append("interactive") }
+        if tty { names.append("pseudoTerminal") }
+        if networkDisabled { names.append("disableNetworking") }
+        if logDriver != nil { names.append("logConfiguration") }
+        if cpuLimitUnits != nil { names.append("cpu (task)") }
+        return names
     }
 }
 
@@ -124,6 +213,12 @@ public protocol ContainerRuntime: Sendable {
     /// Lines written at or after `since` (nanoseconds since the epoch), oldest first.
     func logs(_ id: String, since: Int64?) async throws -> [LogLine]
     func stats(_ id: String) async throws -> ContainerStats?
+    /// Whether a named engine volume exists.
+    func volumeExists(_ name: String) async throws -> Bool
+    /// Creates a named engine volume (the driver must exist on the host).
+    func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws
+    /// Removes the volumes carrying the label (`key=value`); one in use is left.
+    func removeVolumes(label: String) async throws
 }
 
 extension ContainerRuntime {

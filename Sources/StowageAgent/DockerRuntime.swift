@@ -24,9 +24,16 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = DockerRuntime.engineClient) {
+    /// The nofile/nproc limits a container gets when its definition names other ulimits but not these (dockerd's
+    /// --default-ulimit): given any ulimit, Podman replaces its configured defaults with built-in ones that can
+    /// exceed what the engine itself may grant. Empty: the agent's own limits.
+    let defaultUlimits: [Ulimit]
+
+    public init(socketPath: String = "/var/run/docker.sock", client: HTTPClient = DockerRuntime.engineClient,
+                defaultUlimits: [Ulimit] = []) {
         self.socketPath = socketPath
         self.client = client
+        self.defaultUlimits = defaultUlimits
     }
 
     func isPodman() async -> Bool {
@@ -90,7 +97,7 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         if let reservation = spec.memoryReservationMiB { host["MemoryReservation"] = reservation << 20 }
         if let shares = spec.cpuShares, shares >= 2 { host["CpuShares"] = shares }
         var config: [String: Any] = [
-            "Image": spec.image, "Labels": spec.labels, "ExposedPorts": exposed, "HostConfig": host,
+            "Image": spec.image, "Labels": spec.labels, "ExposedPorts": exposed,
             "Env": spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
         ]
         if let command = spec.command { config["Cmd"] = command }
@@ -104,16 +111,101 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
                                      "Timeout": (spec.healthTimeout ?? 5) * 1_000_000_000, "Retries": 1]
         }
         if let user = spec.user { config["User"] = user }
-        let name = spec.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? spec.name
-        let answer = try await call(.POST, "/containers/create?name=\(name)", body: config)
-        if answer.status == 404 { throw RuntimeError.imageNotFound(spec.image) }
-        try expect(answer, [200, 201], "create \(spec.name)")
+        Self.apply(spec.settings, config: &config, host: &host, defaultUlimits: defaultUlimits)
+        config["HostConfig"] = host
+        let answer = try await call(.POST, "/containers/create?name=\(Self.escape(spec.name))", body: config)
+        if answer.status == 404, answer.message.lowercased().contains("image") { throw RuntimeError.imageNotFound(spec.image) }
+        guard [200, 201].contains(answer.status) else {
+            // Engines refuse an unknown log driver without naming it.
+            let driver = answer.message.contains("log driver") ? spec.settings.logDriver.map { " (logDriver \($0))" } ?? "" : ""
+            throw RuntimeError.failed("CannotCreateContainerError: \(answer.message)\(driver)")
+        }
         guard let id = (answer.json as? [String: Any])?["Id"] as? String else { throw RuntimeError.failed("create returned no id") }
         return id
     }
 
+    /// The engine settings as Docker Engine API create fields.
+    static func apply(_ s: EngineSettings, config: inout [String: Any], host: inout [String: Any], defaultUlimits: [Ulimit] = []) {
+        let binds = s.mounts.filter { !$0.volume }.map { "\($0.source):\($0.target)\($0.readOnly ? ":ro" : "")" }
+        if !binds.isEmpty { host["Binds"] = binds }
+        let volumes = s.mounts.filter(\.volume).map { ["Type": "volume", "Source": $0.source, "Target": $0.target, "ReadOnly": $0.readOnly] as [String: Any] }
+        if !volumes.isEmpty { host["Mounts"] = volumes }
+        if !s.volumesFrom.isEmpty { host["VolumesFrom"] = s.volumesFrom }
+        if s.readonlyRootFilesystem { host["ReadonlyRootfs"] = true }
+        if s.privileged { host["Privileged"] = true }
+        if !s.ulimits.isEmpty { host["Ulimits"] = Self.completed(s.ulimits, defaults: defaultUlimits).map { ["Name": $0.name, "Soft": $0.softLimit, "Hard": $0.hardLimit] } }
+        if !s.capAdd.isEmpty { host["CapAdd"] = s.capAdd }
+        if !s.capDrop.isEmpty { host["CapDrop"] = s.capDrop }
+        if s.initProcess { host["Init"] = true }
+        if let shm = s.shmSizeMiB { host["ShmSize"] = shm << 20 }
+        if !s.tmpfs.isEmpty { host["Tmpfs"] = s.tmpfs }
+        if !s.devices.isEmpty {
+            host["Devices"] = s.devices.map { ["PathOnHost": $0.hostPath, "PathInContainer": $0.containerPath, "CgroupPermissions": $0.permissions] }
+        }
+        if let swap = s.memorySwapMiB { host["MemorySwap"] = swap << 20 }
+        if let swappiness = s.swappiness { host["MemorySwappiness"] = swappiness }
+        if !s.dns.isEmpty { host["Dns"] = s.dns }
+        if !s.dnsSearch.isEmpty { host["DnsSearch"] = s.dnsSearch }
+        if !s.extraHosts.isEmpty { host["ExtraHosts"] = s.extraHosts }
+        if let hostname = s.hostname { config["Hostname"] = hostname }
+        if !s.securityOptions.isEmpty { host["SecurityOpt"] = s.securityOptions }
+        if !s.sysctls.isEmpty { host["Sysctls"] = s.sysctls }
+        if let pid = s.pidMode { host["PidMode"] = pid }
+        if let ipc = s.ipcMode { host["IpcMode"] = ipc }
+        if s.interactive { config["OpenStdin"] = true; config["AttachStdin"] = false }
+        if s.tty { config["Tty"] = true }
+        if s.networkDisabled { config["NetworkDisabled"] = true; host["NetworkMode"] = "none"; host["PortBindings"] = [String: Any]() }
+        if let driver = s.logDriver { host["LogConfig"] = ["Type": driver, "Config": s.logOptions] }
+        if let units = s.cpuLimitUnits { host["NanoCpus"] = units * 1_000_000_000 / 1024 }
+    }
+
+    /// Ulimits with nofile and nproc filled in, when the definition does not name them, from the defaults given
+    /// or else from the agent's own limits.
+    static func completed(_ limits: [Ulimit], defaults: [Ulimit]) -> [Ulimit] {
+        var out = limits
+        // Linux's resource numbers (glibc does not export RLIMIT_NPROC to Swift).
+        for (name, resource) in [("nofile", UInt32(7)), ("nproc", UInt32(6))] where !limits.contains(where: { $0.name == name }) {
+            if let given = defaults.first(where: { $0.name == name }) {
+                out.append(given)
+                continue
+            }
+            var current = rlimit()
+            guard getrlimit(__rlimit_resource_t(resource), &current) == 0 else { continue }
+            let cap = UInt64(Int.max)
+            out.append(Ulimit(name: name, softLimit: Int(min(UInt64(current.rlim_cur), cap)), hardLimit: Int(min(UInt64(current.rlim_max), cap))))
+        }
+        return out
+    }
+
+    public func volumeExists(_ name: String) async throws -> Bool {
+        let answer = try await call(.GET, "/volumes/\(Self.escape(name))")
+        if answer.status == 404 { return false }
+        try expect(answer, [200], "inspect volume \(name)")
+        return true
+    }
+
+    public func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws {
+        let answer = try await call(.POST, "/volumes/create", body: ["Name": name, "Driver": driver, "DriverOpts": options, "Labels": labels])
+        guard [200, 201].contains(answer.status) else {
+            throw RuntimeError.failed("ResourceInitializationError: failed to create volume \(name) (driver \(driver)): \(answer.message)")
+        }
+    }
+
+    public func removeVolumes(label: String) async throws {
+        let filters = "{\"label\":[\"\(label)\"]}".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let answer = try await call(.GET, "/volumes?filters=\(filters)")
+        try expect(answer, [200], "list volumes")
+        let volumes = (answer.json as? [String: Any])?["Volumes"] as? [[String: Any]] ?? []
+        for name in volumes.compactMap({ $0["Name"] as? String }) {
+            _ = try? await call(.DELETE, "/volumes/\(Self.escape(name))")
+        }
+    }
+
+    static func escape(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
+
     public func start(_ id: String) async throws {
-        try expect(try await call(.POST, "/containers/\(id)/start"), [204, 304], "start \(id)")
+        let answer = try await call(.POST, "/containers/\(id)/start")
+        guard [204, 304].contains(answer.status) else { throw RuntimeError.failed("CannotStartContainerError: \(answer.message)") }
     }
 
     public func stop(_ id: String, timeout: Int) async throws {
@@ -174,7 +266,26 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let answer = try await call(.GET, "/containers/\(id)/logs?stdout=true&stderr=true&timestamps=true\(sinceArg)")
         if answer.status == 404 { return [] }
         try expect(answer, [200], "logs \(id)")
-        return Self.demultiplex(answer.body)
+        return Self.isMultiplexed(answer.body) ? Self.demultiplex(answer.body) : Self.rawLines(answer.body)
+    }
+
+    /// A container with a TTY (pseudoTerminal) has one raw stream, without frame headers: each frame header
+    /// starts with the stream (0, 1 or 2) and three zero bytes, which a timestamped raw line never does.
+    static func isMultiplexed(_ buffer: ByteBuffer) -> Bool {
+        guard buffer.readableBytes >= 8, let head = buffer.getBytes(at: buffer.readerIndex, length: 4) else { return true }
+        return head[0] <= 2 && head[1] == 0 && head[2] == 0 && head[3] == 0
+    }
+
+    /// The lines of a raw (TTY) log stream, all as stdout; a last line without its newline is left for the next read.
+    static func rawLines(_ buffer: ByteBuffer) -> [LogLine] {
+        let text = String(buffer: buffer).replacingOccurrences(of: "\r\n", with: "\n")
+        let pieces = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        return pieces.map { raw in
+            let (stamp, message) = Self.splitTimestamp(raw)
+            let nanos = stamp.flatMap(Self.nanos)
+            return LogLine(stderr: false, timestamp: nanos.map { Date(timeIntervalSince1970: TimeInterval($0) / 1e9) } ?? Date(),
+                           message: message.hasSuffix("\r") ? String(message.dropLast()) : message, nanos: nanos)
+        }
     }
 
     /// Splits the Docker log stream (8-byte frame headers: stream, 3 zero bytes, big-endian size) into lines.

@@ -53,6 +53,11 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
     public func ping() async -> Bool { true }
 
     public func create(_ spec: ContainerSpec) async throws -> String {
+        // No engine, no isolation: a setting it cannot apply fails the task by name instead of being dropped.
+        let unsupported = spec.settings.requested
+        guard unsupported.isEmpty else {
+            throw RuntimeError.failed("CannotCreateContainerError: the process runtime cannot apply \(unsupported.joined(separator: ", ")); run this task on an instance with a container engine")
+        }
         let argv = (spec.entryPoint ?? []) + (spec.command ?? [])
         guard !argv.isEmpty else { throw RuntimeError.failed("CannotStartContainerError: no command to run for \(spec.name)") }
         var env = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
@@ -225,4 +230,13 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
                               onlineCPUs: ProcessInfo.processInfo.activeProcessorCount, memoryBytes: rss,
                               networkRxBytes: nil, networkTxBytes: nil, blockReadBytes: nil, blockWriteBytes: nil)
     }
+
+    // Volumes are refused at create (settings.requested), so there are none to find or remove.
+    public func volumeExists(_ name: String) async throws -> Bool { false }
+
+    public func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws {
+        throw RuntimeError.failed("CannotCreateContainerError: the process runtime has no volumes")
+    }
+
+    public func removeVolumes(label: String) async throws {}
 }

@@ -163,11 +163,15 @@ public enum TaskDefinitionRules {
         if let taskMemory, containerMemory > taskMemory {
             throw .client("The sum of container memory reservations (\(containerMemory) MiB) exceeds the task memory (\(taskMemory) MiB).")
         }
-        let volumeNames = Set((request.volumes ?? []).compactMap(\.name))
+        let volumes = try self.volumes(request.volumes ?? [])
+        let volumeNames = Set(volumes.compactMap(\.name))
+        try namespaces(pidMode: request.pidMode, ipcMode: request.ipcMode, containers: containers)
         for c in containers {
-            for mount in c.mountPoints ?? [] where !volumeNames.contains(mount.sourceVolume ?? "") {
-                throw .client("Container '\(c.name ?? "")' mounts volume '\(mount.sourceVolume ?? "")', which the task definition does not declare.")
-            }
+            try containerSettings(c, name: c.name ?? "", networkMode: networkMode, containers: names, volumes: volumeNames,
+                                  memoryLimited: c.memory != nil || taskMemory != nil)
+        }
+        if let cycle = ContainerStartOrder.cycle(containers) {
+            throw .client("Containers \(cycle.joined(separator: ", ")) wait on each other (dependsOn or volumesFrom): no start order exists.")
         }
         for constraint in request.placementConstraints ?? [] where constraint.type != "memberOf" {
             throw .client("Task definition placement constraints must be of type memberOf.")
@@ -179,7 +183,7 @@ public enum TaskDefinitionRules {
         definition.taskRoleArn = request.taskRoleArn
         definition.executionRoleArn = request.executionRoleArn
         definition.networkMode = networkMode
-        definition.volumes = request.volumes ?? []
+        definition.volumes = volumes
         definition.placementConstraints = request.placementConstraints ?? []
         definition.requiresCompatibilities = request.requiresCompatibilities
         definition.compatibilities = ["EC2", "EXTERNAL"]

@@ -34,6 +34,8 @@ struct AgentCommand: AsyncParsableCommand {
     var maxBackoff = 10.0
     @Option(help: "Port of the task role credentials endpoint on 127.0.0.1 (0 picks a free one; ECS's agent uses 51679).")
     var credentialsPort = 51679
+    @Option(name: .customLong("default-ulimit"), help: "A container's nofile or nproc limit, name=soft:hard, when its definition names other ulimits but not this one (repeatable; default: the agent's own limits).")
+    var defaultUlimits: [String] = []
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -52,7 +54,7 @@ struct AgentCommand: AsyncParsableCommand {
         let socket = dockerSocket ?? ProcessInfo.processInfo.environment["DOCKER_HOST"].flatMap {
             $0.hasPrefix("unix://") ? String($0.dropFirst("unix://".count)) : nil
         } ?? "/var/run/docker.sock"
-        let runtime = try await Self.pickRuntime(driver, socket: socket, stateDir: stateDir)
+        let runtime = try await Self.pickRuntime(driver, socket: socket, stateDir: stateDir, defaultUlimits: try Self.ulimits(defaultUlimits))
         logger.info("container runtime chosen", metadata: ["driver": "\(runtime.kind)", "socket": "\(runtime.kind == "docker" ? socket : "-")"])
         guard let ports = AgentProtocol.portRange(portRange) else { throw ValidationError("--port-range takes low-high, e.g. 50000-50999") }
         var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
@@ -72,8 +74,8 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     /// Docker when its socket answers, else host processes; an explicit choice must work.
-    static func pickRuntime(_ choice: String, socket: String, stateDir: String) async throws -> any ContainerRuntime {
-        let docker = DockerRuntime(socketPath: socket)
+    static func pickRuntime(_ choice: String, socket: String, stateDir: String, defaultUlimits: [Ulimit] = []) async throws -> any ContainerRuntime {
+        let docker = DockerRuntime(socketPath: socket, defaultUlimits: defaultUlimits)
         switch choice {
         case "docker":
             guard await docker.ping() else { throw ValidationError("no Docker Engine API answers at \(socket)") }
@@ -84,6 +86,18 @@ struct AgentCommand: AsyncParsableCommand {
             return await docker.ping() ? docker : ProcessRuntime(directory: stateDir + "/processes")
         default:
             throw ValidationError("--driver must be auto, docker or process")
+        }
+    }
+
+    /// Parses `name=soft:hard` ulimits (dockerd's --default-ulimit form).
+    static func ulimits(_ texts: [String]) throws -> [Ulimit] {
+        try texts.map { text in
+            let parts = text.split(separator: "=", maxSplits: 1)
+            let bounds = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Int($0) } : []
+            guard parts.count == 2, ["nofile", "nproc"].contains(String(parts[0])), bounds.count == 2, bounds[0] <= bounds[1] else {
+                throw ValidationError("--default-ulimit takes nofile=soft:hard or nproc=soft:hard, got '\(text)'")
+            }
+            return Ulimit(name: String(parts[0]), softLimit: bounds[0], hardLimit: bounds[1])
         }
     }
 }

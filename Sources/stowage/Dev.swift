@@ -18,6 +18,7 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
     @Flag(help: "Run no local agent.") var noAgent = false
+    @Option(name: .customLong("default-ulimit"), help: "The local agent's --default-ulimit (repeatable).") var defaultUlimits: [String] = []
     @Flag(help: "Run PostgreSQL with fsync off: faster, but a crash of the machine can lose acknowledged writes.")
     var unsafeFastDatabase = false
 
@@ -47,7 +48,8 @@ struct Dev: AsyncParsableCommand {
         var extra: [any Service] = [worker]
         var agentLine = "  agent:        none (--no-agent)"
         if !noAgent {
-            let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent")
+            let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent",
+                                                             defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
             var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
             config.credentialsKey = key.secret
             let agent = Agent(config: config,

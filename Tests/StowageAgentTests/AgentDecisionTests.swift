@@ -145,4 +145,7 @@ final class FakeRuntime: ContainerRuntime, Sendable {
     }
     func logs(_ id: String, since: Int64?) async throws -> [LogLine] { [] }
     func stats(_ id: String) async throws -> ContainerStats? { nil }
+    func volumeExists(_ name: String) async throws -> Bool { false }
+    func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws {}
+    func removeVolumes(label: String) async throws {}
 }

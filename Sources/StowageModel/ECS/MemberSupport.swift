@@ -28,24 +28,120 @@ public enum MemberSupport {
         "StartTaskRequest": startTask,
         "TaskOverride": taskOverride,
         "ContainerOverride": containerOverride,
+        "Volume": volume,
+        "HostVolumeProperties": ["sourcePath": .honoured("bind-mounted; made on the host when missing, as Docker does")],
+        "DockerVolumeConfiguration": dockerVolumeConfiguration,
+        "MountPoint": [
+            "sourceVolume": .honoured("a volume the task definition declares"),
+            "containerPath": .honoured("where it is mounted"),
+            "readOnly": .honoured("mounted read-only"),
+        ],
+        "VolumeFrom": [
+            "sourceContainer": .honoured("another container of the task, started first"),
+            "readOnly": .honoured("its volumes mounted read-only"),
+        ],
+        "LinuxParameters": linuxParameters,
+        "KernelCapabilities": ["add": .honoured("capabilities added"), "drop": .honoured("capabilities dropped")],
+        "Device": [
+            "hostPath": .honoured("the host device"),
+            "containerPath": .honoured("its path in the container (default: the host path)"),
+            "permissions": .honoured("read, write, mknod (cgroup permissions)"),
+        ],
+        "Tmpfs": [
+            "containerPath": .honoured("where the tmpfs is mounted"),
+            "size": .honoured("its size in MiB"),
+            "mountOptions": .honoured("passed to the mount"),
+        ],
+        "Ulimit": ["name": .honoured("the limit"), "softLimit": .honoured("soft limit"), "hardLimit": .honoured("hard limit")],
+        "HostEntry": ["hostname": .honoured("a line of /etc/hosts"), "ipAddress": .honoured("its address")],
+        "SystemControl": ["namespace": .honoured("the sysctl"), "value": .honoured("its value (a value the host refuses fails the task)")],
+        "PortMapping": [
+            "containerPort": .honoured("the container's port"),
+            "hostPort": .honoured("static, or 0/absent for a dynamic port from the instance's range"),
+            "protocol": .honoured("tcp or udp"),
+            "name": .honoured("kept and shown (only Service Connect reads it, and Service Connect is refused)"),
+            "appProtocol": .honoured("kept and shown (only Service Connect reads it, and Service Connect is refused)"),
+            "containerPortRange": .refused("port ranges are not supported yet: map each port"),
+        ],
+        "HealthCheck": [
+            "command": .honoured("CMD, CMD-SHELL or NONE, run by the agent"),
+            "interval": .honoured("seconds between checks (5-300, default 30)"),
+            "timeout": .honoured("seconds a check may take (2-120, default 5)"),
+            "retries": .honoured("failures before UNHEALTHY (1-10, default 3)"),
+            "startPeriod": .honoured("seconds failures do not count (0-300)"),
+        ],
+        "LogConfiguration": [
+            "logDriver": .honoured("awslogs ships lines to Stowage's CloudWatch Logs; other drivers are given to the engine, which refuses (failing the task) the ones it lacks"),
+            "options": .honoured("awslogs-group, awslogs-stream-prefix, awslogs-create-group; other drivers' options go to the engine"),
+            "secretOptions": .refused("secretOptions is \(laterSecrets)"),
+        ],
+        "DeploymentConfiguration": [
+            "maximumPercent": .honoured("tasks above desired during a deployment"),
+            "minimumHealthyPercent": .honoured("tasks kept healthy during a deployment"),
+            "deploymentCircuitBreaker": .honoured("failed deployments stopped, and rolled back when asked"),
+            "strategy": .honoured("ROLLING; BLUE_GREEN, LINEAR and CANARY are refused"),
+            "alarms": .refused("deployment alarms are not supported yet: use the circuit breaker"),
+            "bakeTimeInMinutes": .refused("bake time belongs to blue/green deployments, which are not supported"),
+            "lifecycleHooks": .refused("deployment lifecycle hooks are not supported"),
+            "linearConfiguration": .refused("linear deployments are not supported"),
+            "canaryConfiguration": .refused("canary deployments are not supported"),
+        ],
     ]
 
     /// Members whose values are shapes of the table, walked by the check.
     static let nested: [String: [String: String]] = [
-        "RegisterTaskDefinitionRequest": ["containerDefinitions": "ContainerDefinition"],
+        "RegisterTaskDefinitionRequest": ["containerDefinitions": "ContainerDefinition", "volumes": "Volume"],
+        "ContainerDefinition": [
+            "mountPoints": "MountPoint", "volumesFrom": "VolumeFrom", "linuxParameters": "LinuxParameters", "ulimits": "Ulimit",
+            "extraHosts": "HostEntry", "systemControls": "SystemControl", "portMappings": "PortMapping",
+            "healthCheck": "HealthCheck", "logConfiguration": "LogConfiguration",
+        ],
+        "Volume": ["host": "HostVolumeProperties", "dockerVolumeConfiguration": "DockerVolumeConfiguration"],
+        "LinuxParameters": ["capabilities": "KernelCapabilities", "devices": "Device", "tmpfs": "Tmpfs"],
+        "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration"],
+        "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration"],
         "RunTaskRequest": ["overrides": "TaskOverride"],
         "StartTaskRequest": ["overrides": "TaskOverride"],
         "TaskOverride": ["containerOverrides": "ContainerOverride"],
     ]
 
-    /// Members honoured only for some values of their `type` (the rest refused by the check).
-    static let allowedTypes: [String: [String: Set<String>]] = [
+    /// Members honoured only for some values (of the member itself, or of its `type`); the rest refused by the check.
+    static let allowedValues: [String: [String: Set<String>]] = [
         "CreateServiceRequest": ["deploymentController": ["ECS"]],
         "UpdateServiceRequest": ["deploymentController": ["ECS"]],
+        "DeploymentConfiguration": ["strategy": ["ROLLING"]],
     ]
 
     static let later13 = "not supported yet (Stowage's container settings work, issue 13)"
     static let laterSecrets = "not supported yet: Parameter Store and Secrets Manager are not built (issue 14)"
+
+    static let volume: [String: Status] = [
+        "name": .honoured("the name mountPoints refer to"),
+        "host": .honoured("a host path, or (without sourcePath) an empty volume removed with the task"),
+        "dockerVolumeConfiguration": .honoured("see DockerVolumeConfiguration"),
+        "efsVolumeConfiguration": .refused("EFS volumes do not exist outside AWS: use a host path or a Docker volume driver"),
+        "fsxWindowsFileServerVolumeConfiguration": .refused("FSx for Windows volumes do not exist outside AWS"),
+        "s3filesVolumeConfiguration": .refused("S3 file volumes do not exist outside AWS"),
+        "configuredAtLaunch": .refused("volumes configured at launch (EBS) are not supported"),
+    ]
+
+    static let dockerVolumeConfiguration: [String: Status] = [
+        "scope": .honoured("task (made for the task, removed with it) or shared (kept, reused by name)"),
+        "autoprovision": .honoured("a missing shared volume is made; without it a missing one fails the task"),
+        "driver": .honoured("the engine's volume driver (default local)"),
+        "driverOpts": .honoured("options given to the driver"),
+        "labels": .honoured("labels on the volume"),
+    ]
+
+    static let linuxParameters: [String: Status] = [
+        "capabilities": .honoured("see KernelCapabilities"),
+        "devices": .honoured("see Device"),
+        "initProcessEnabled": .honoured("an init process reaps the container's children (the engine's init binary)"),
+        "sharedMemorySize": .honoured("/dev/shm size in MiB"),
+        "tmpfs": .honoured("see Tmpfs"),
+        "maxSwap": .honoured("swap allowed on top of the memory limit, in MiB (needs a memory limit)"),
+        "swappiness": .honoured("0-100"),
+    ]
 
     static let registerTaskDefinition: [String: Status] = [
         "family": .honoured("the family; each call adds a revision"),
@@ -55,12 +151,12 @@ public enum MemberSupport {
         "containerDefinitions": .honoured("see ContainerDefinition"),
         "placementConstraints": .honoured("memberOf expressions of the cluster query language"),
         "requiresCompatibilities": .honoured("EC2 and EXTERNAL (Stowage's hosts); FARGATE is refused"),
-        "cpu": .honoured("task CPU units, reserved on the instance at placement"),
-        "memory": .honoured("task memory, reserved on the instance at placement"),
+        "cpu": .honoured("task CPU units, reserved at placement and a hard CPU cap on each of the task's containers"),
+        "memory": .honoured("task memory, reserved at placement and the limit of each container without its own"),
         "tags": .honoured("tags on the task definition"),
-        "volumes": .refused("volumes are \(later13)"),
-        "pidMode": .refused("pidMode is \(later13)"),
-        "ipcMode": .refused("ipcMode is \(later13)"),
+        "volumes": .honoured("see Volume"),
+        "pidMode": .honoured("host, or task (the containers share the first one's namespace)"),
+        "ipcMode": .honoured("host, none, or task (the containers share the first one's namespace)"),
         "proxyConfiguration": .refused("App Mesh proxies are not supported"),
         "inferenceAccelerators": .refused("Elastic Inference accelerators do not exist outside AWS"),
         "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
@@ -89,7 +185,7 @@ public enum MemberSupport {
     static let serviceSettings: [String: Status] = [
         "cluster": .honoured("the cluster"),
         "desiredCount": .honoured("tasks kept running"),
-        "deploymentConfiguration": .honoured("minimum/maximum percent, circuit breaker with rollback, alarms"),
+        "deploymentConfiguration": .honoured("see DeploymentConfiguration"),
         "placementConstraints": .honoured("distinctInstance and memberOf"),
         "placementStrategy": .honoured("spread, binpack and random"),
         "healthCheckGracePeriodSeconds": .honoured("container health ignored for this long after start"),
@@ -197,25 +293,25 @@ public enum MemberSupport {
         "repositoryCredentials": .refused("repositoryCredentials is \(laterSecrets)"),
         "secrets": .refused("secrets is \(laterSecrets)"),
         "restartPolicy": .refused("restartPolicy is \(later13)"),
-        "links": .refused("links are \(later13)"),
+        "links": .refused("links are a legacy of bridge networks: use host ports, or service discovery once it lands (issue 15)"),
         "environmentFiles": .refused("environmentFiles (S3 objects) are not supported"),
-        "mountPoints": .refused("mountPoints are \(later13)"),
-        "volumesFrom": .refused("volumesFrom is \(later13)"),
-        "linuxParameters": .refused("linuxParameters is \(later13)"),
+        "mountPoints": .honoured("see MountPoint"),
+        "volumesFrom": .honoured("see VolumeFrom"),
+        "linuxParameters": .honoured("see LinuxParameters"),
         "versionConsistency": .refused("versionConsistency is \(later13)"),
-        "hostname": .refused("hostname is \(later13)"),
-        "disableNetworking": .refused("disableNetworking is \(later13)"),
-        "privileged": .refused("privileged is \(later13)"),
-        "readonlyRootFilesystem": .refused("readonlyRootFilesystem is \(later13)"),
-        "dnsServers": .refused("dnsServers is \(later13)"),
-        "dnsSearchDomains": .refused("dnsSearchDomains is \(later13)"),
-        "extraHosts": .refused("extraHosts is \(later13)"),
-        "dockerSecurityOptions": .refused("dockerSecurityOptions is \(later13)"),
-        "interactive": .refused("interactive is \(later13)"),
-        "pseudoTerminal": .refused("pseudoTerminal is \(later13)"),
-        "dockerLabels": .refused("dockerLabels are \(later13)"),
-        "ulimits": .refused("ulimits are \(later13)"),
-        "systemControls": .refused("systemControls is \(later13)"),
+        "hostname": .honoured("the container's hostname (not in host network mode)"),
+        "disableNetworking": .honoured("the container has no network"),
+        "privileged": .honoured("the container runs privileged"),
+        "readonlyRootFilesystem": .honoured("the root filesystem is mounted read-only"),
+        "dnsServers": .honoured("the container's resolvers (not in host network mode)"),
+        "dnsSearchDomains": .honoured("the container's search domains (not in host network mode)"),
+        "extraHosts": .honoured("lines added to /etc/hosts"),
+        "dockerSecurityOptions": .honoured("passed to the engine (no-new-privileges, label:, apparmor:, seccomp:)"),
+        "interactive": .honoured("stdin kept open"),
+        "pseudoTerminal": .honoured("a TTY is allocated; its output is still shipped as logs"),
+        "dockerLabels": .honoured("labels on the container (the stowage. prefix is reserved)"),
+        "ulimits": .honoured("see Ulimit"),
+        "systemControls": .honoured("see SystemControl"),
         "firelensConfiguration": .refused("FireLens log routing is not supported"),
         "credentialSpecs": .refused("credentialSpecs (Active Directory) are not supported"),
     ]
@@ -238,10 +334,11 @@ public enum MemberSupport {
             case .refused(let why)?:
                 throw .invalidParameter("\(name) is refused: \(why).")
             case .honoured?:
-                if let allowed = allowedTypes[shape]?[key] {
-                    let type = (member as? [String: Any])?["type"] as? String ?? ""
-                    guard allowed.contains(type) else {
-                        throw .invalidParameter("\(name) type \(type) is refused: only \(allowed.sorted().joined(separator: ", ")) is supported.")
+                if let allowed = allowedValues[shape]?[key] {
+                    let typed = (member as? [String: Any])?["type"] as? String
+                    let value = typed ?? member as? String ?? ""
+                    guard allowed.contains(value) else {
+                        throw .invalidParameter("\(name)\(typed == nil ? "" : " type") \(value) is refused: only \(allowed.sorted().joined(separator: ", ")) is supported.")
                     }
                 }
                 guard let inner = nested[shape]?[key] else { continue }

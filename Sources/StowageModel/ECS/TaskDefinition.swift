@@ -49,6 +49,71 @@ public struct Ulimit: Codable, Sendable, Equatable, Hashable {
     public var name: String
     public var softLimit: Int
     public var hardLimit: Int
+    public init(name: String, softLimit: Int, hardLimit: Int) { self.name = name; self.softLimit = softLimit; self.hardLimit = hardLimit }
+}
+
+public struct VolumeFrom: Codable, Sendable, Equatable, Hashable {
+    public var sourceContainer: String?
+    public var readOnly: Bool?
+    public init(sourceContainer: String?, readOnly: Bool? = nil) { self.sourceContainer = sourceContainer; self.readOnly = readOnly }
+}
+
+public struct HostEntry: Codable, Sendable, Equatable, Hashable {
+    public var hostname: String?
+    public var ipAddress: String?
+    public init(hostname: String?, ipAddress: String?) { self.hostname = hostname; self.ipAddress = ipAddress }
+}
+
+public struct SystemControl: Codable, Sendable, Equatable, Hashable {
+    public var namespace: String?
+    public var value: String?
+    public init(namespace: String?, value: String?) { self.namespace = namespace; self.value = value }
+}
+
+public struct KernelCapabilities: Codable, Sendable, Equatable, Hashable {
+    public var add: [String]?
+    public var drop: [String]?
+    public init(add: [String]? = nil, drop: [String]? = nil) { self.add = add; self.drop = drop }
+}
+
+public struct Device: Codable, Sendable, Equatable, Hashable {
+    public var hostPath: String?
+    public var containerPath: String?
+    public var permissions: [String]?
+    public init(hostPath: String?, containerPath: String? = nil, permissions: [String]? = nil) {
+        self.hostPath = hostPath; self.containerPath = containerPath; self.permissions = permissions
+    }
+}
+
+public struct Tmpfs: Codable, Sendable, Equatable, Hashable {
+    public var containerPath: String?
+    public var size: Int?
+    public var mountOptions: [String]?
+    public init(containerPath: String?, size: Int?, mountOptions: [String]? = nil) {
+        self.containerPath = containerPath; self.size = size; self.mountOptions = mountOptions
+    }
+}
+
+/// ECS's `linuxParameters`: the kernel-facing settings the engine applies to a container.
+public struct LinuxParameters: Codable, Sendable, Equatable, Hashable {
+    public var capabilities: KernelCapabilities?
+    public var devices: [Device]?
+    public var initProcessEnabled: Bool?
+    public var sharedMemorySize: Int?
+    public var tmpfs: [Tmpfs]?
+    public var maxSwap: Int?
+    public var swappiness: Int?
+    public init() {}
+}
+
+/// ECS's restart policy (2024): the agent restarts an exited container in place instead of replacing the task.
+public struct ContainerRestartPolicy: Codable, Sendable, Equatable, Hashable {
+    public var enabled: Bool?
+    public var ignoredExitCodes: [Int]?
+    public var restartAttemptPeriod: Int?
+    public init(enabled: Bool?, ignoredExitCodes: [Int]? = nil, restartAttemptPeriod: Int? = nil) {
+        self.enabled = enabled; self.ignoredExitCodes = ignoredExitCodes; self.restartAttemptPeriod = restartAttemptPeriod
+    }
 }
 
 public struct ResourceRequirement: Codable, Sendable, Equatable, Hashable {
@@ -69,7 +134,7 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var command: [String]?
     public var environment: [KeyValuePair]?
     public var mountPoints: [MountPoint]?
-    public var volumesFrom: [JSONValue]?
+    public var volumesFrom: [VolumeFrom]?
     public var secrets: [JSONValue]?
     public var dependsOn: [ContainerDependency]?
     public var startTimeout: Int?
@@ -81,23 +146,47 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var privileged: Bool?
     public var readonlyRootFilesystem: Bool?
     public var dnsServers: [String]?
+    public var dnsSearchDomains: [String]?
+    public var extraHosts: [HostEntry]?
+    public var dockerSecurityOptions: [String]?
+    public var interactive: Bool?
+    public var pseudoTerminal: Bool?
+    public var systemControls: [SystemControl]?
+    public var restartPolicy: ContainerRestartPolicy?
     public var dockerLabels: [String: String]?
     public var ulimits: [Ulimit]?
     public var logConfiguration: LogConfiguration?
     public var healthCheck: HealthCheck?
     public var resourceRequirements: [ResourceRequirement]?
-    public var linuxParameters: JSONValue?
+    public var linuxParameters: LinuxParameters?
     public init(name: String?, image: String?) { self.name = name; self.image = image }
 }
 
 public struct HostVolumeProperties: Codable, Sendable, Equatable, Hashable {
     public var sourcePath: String?
+    public init(sourcePath: String?) { self.sourcePath = sourcePath }
+}
+
+/// A Docker volume the agent makes (or finds) for the task: scope `task` lives and dies with the task,
+/// `shared` outlives it and is reused by name.
+public struct DockerVolumeConfiguration: Codable, Sendable, Equatable, Hashable {
+    public var scope: String?
+    public var autoprovision: Bool?
+    public var driver: String?
+    public var driverOpts: [String: String]?
+    public var labels: [String: String]?
+    public init(scope: String? = nil, autoprovision: Bool? = nil, driver: String? = nil) {
+        self.scope = scope; self.autoprovision = autoprovision; self.driver = driver
+    }
 }
 
 public struct Volume: Codable, Sendable, Equatable {
     public var name: String?
     public var host: HostVolumeProperties?
-    public var dockerVolumeConfiguration: JSONValue?
+    public var dockerVolumeConfiguration: DockerVolumeConfiguration?
+    public init(name: String?, host: HostVolumeProperties? = nil, dockerVolumeConfiguration: DockerVolumeConfiguration? = nil) {
+        self.name = name; self.host = host; self.dockerVolumeConfiguration = dockerVolumeConfiguration
+    }
 }
 
 public struct PlacementConstraint: Codable, Sendable, Equatable, Hashable {

@@ -1,0 +1,90 @@
+import Foundation
+import NIOCore
+import StowageModel
+import Testing
+@testable import StowageAgent
+
+/// The translation from a task definition to engine settings, without an engine.
+@Suite struct TaskSettingsTests {
+    static let arn = "arn:aws:ecs:us-east-1:123456789012:task/c/abc"
+
+    @Test func volumesBecomeBindsTaskVolumesOrSharedVolumes() {
+        var definition = TaskDefinition()
+        definition.volumes = [
+            Volume(name: "host", host: HostVolumeProperties(sourcePath: "/srv/data")),
+            Volume(name: "empty"),
+            Volume(name: "cache", dockerVolumeConfiguration: DockerVolumeConfiguration(scope: "shared", autoprovision: true, driver: "local")),
+        ]
+        let volumes = TaskSettings.volumes(definition, taskArn: Self.arn, taskId: "abc")
+        #expect(volumes["host"] == .bind("/srv/data"))
+        #expect(volumes["empty"] == .taskVolume(name: "stowage-abc-empty", driver: "local", options: [:], labels: [AgentProtocol.taskLabel: Self.arn]))
+        #expect(volumes["cache"] == .shared(name: "cache", driver: "local", options: [:], labels: [:], autoprovision: true))
+
+        var container = ContainerDefinition(name: "app", image: "busybox")
+        container.mountPoints = [MountPoint(sourceVolume: "host", containerPath: "/data", readOnly: true),
+                                 MountPoint(sourceVolume: "empty", containerPath: "/scratch")]
+        container.volumesFrom = [VolumeFrom(sourceContainer: "side", readOnly: true)]
+        let settings = TaskSettings.engineSettings(container, task: definition, volumes: volumes, containerIds: ["side": "c1"], holder: nil)
+        #expect(settings.mounts == [.init(volume: false, source: "/srv/data", target: "/data", readOnly: true),
+                                    .init(volume: true, source: "stowage-abc-empty", target: "/scratch", readOnly: false)])
+        #expect(settings.volumesFrom == ["c1:ro"])
+    }
+
+    @Test func taskNamespacesAndLimitsAreJoinedAndCapped() {
+        var definition = TaskDefinition()
+        definition.pidMode = "task"
+        definition.ipcMode = "task"
+        definition.cpu = "512"
+        definition.memory = "256"
+        var container = ContainerDefinition(name: "app", image: "busybox")
+        container.linuxParameters = LinuxParameters()
+        container.linuxParameters?.maxSwap = 64
+        container.linuxParameters?.tmpfs = [Tmpfs(containerPath: "/run", size: 8, mountOptions: ["noexec"])]
+        container.linuxParameters?.devices = [Device(hostPath: "/dev/fuse", permissions: ["read", "write"])]
+        container.logConfiguration = LogConfiguration(logDriver: "awslogs")
+        let first = TaskSettings.engineSettings(container, task: definition, volumes: [:], containerIds: [:], holder: nil)
+        #expect(first.pidMode == nil && first.ipcMode == "shareable", "the first container holds the task's namespaces")
+        let later = TaskSettings.engineSettings(container, task: definition, volumes: [:], containerIds: [:], holder: "h1")
+        #expect(later.pidMode == "container:h1" && later.ipcMode == "container:h1")
+        #expect(later.memorySwapMiB == 256 + 64, "swap on top of the task's memory, the container having none")
+        #expect(later.tmpfs == ["/run": "size=8m,noexec"])
+        #expect(later.devices == [.init(hostPath: "/dev/fuse", containerPath: "/dev/fuse", permissions: "rw")])
+        #expect(later.cpuLimitUnits == 512)
+        #expect(later.logDriver == nil, "awslogs is read from the engine's own log")
+    }
+
+    @Test func theDockerRequestCarriesEverySetting() {
+        var s = EngineSettings()
+        s.mounts = [.init(volume: false, source: "/a", target: "/b", readOnly: true), .init(volume: true, source: "v", target: "/v", readOnly: false)]
+        s.readonlyRootFilesystem = true
+        s.ulimits = [Ulimit(name: "nofile", softLimit: 10, hardLimit: 20)]
+        s.sysctls = ["net.core.somaxconn": "1024"]
+        s.networkDisabled = true
+        s.cpuLimitUnits = 512
+        s.logDriver = "journald"
+        var config: [String: Any] = [:]
+        var host: [String: Any] = [:]
+        DockerRuntime.apply(s, config: &config, host: &host, defaultUlimits: [Ulimit(name: "nproc", softLimit: 1, hardLimit: 2)])
+        #expect(host["Binds"] as? [String] == ["/a:/b:ro"])
+        #expect((host["Mounts"] as? [[String: Any]])?.first?["Source"] as? String == "v")
+        #expect(host["ReadonlyRootfs"] as? Bool == true)
+        let limits = (host["Ulimits"] as? [[String: Any]] ?? []).compactMap { $0["Name"] as? String }
+        #expect(Set(limits) == ["nofile", "nproc"], "an unnamed nproc comes from the defaults given")
+        #expect(host["Sysctls"] as? [String: String] == ["net.core.somaxconn": "1024"])
+        #expect(config["NetworkDisabled"] as? Bool == true)
+        #expect(host["NanoCpus"] as? Int == 500_000_000)
+        #expect((host["LogConfig"] as? [String: Any])?["Type"] as? String == "journald")
+        #expect(s.requested.contains("mountPoints") && s.requested.contains("disableNetworking"), "a runtime that cannot apply them names them")
+    }
+
+    @Test func aTTYLogStreamIsReadAsRawLines() {
+        let raw = ByteBuffer(string: "2026-12-02T16:00:00.000000001Z hello\r\n2026-12-02T16:00:01.000000000Z world\r\n2026-12-02T16:00:02.000000000Z par")
+        #expect(!DockerRuntime.isMultiplexed(raw))
+        let lines = DockerRuntime.rawLines(raw)
+        #expect(lines.map(\.message) == ["hello", "world"], "the unfinished line waits for the next read")
+        #expect(lines.first?.nanos == 1_796_227_200_000_000_001)
+        var framed = ByteBuffer(bytes: [1, 0, 0, 0, 0, 0, 0, 3])
+        framed.writeString("hi\n")
+        #expect(DockerRuntime.isMultiplexed(framed))
+    }
+}
