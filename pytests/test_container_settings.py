@@ -7,7 +7,7 @@ import urllib.parse
 import boto3
 import pytest
 
-from conftest import REGION, Agent, docker, ecs_client, wait_for
+from conftest import REGION, Agent, docker, ecs_client, signed_request, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +228,38 @@ def test_invalid_settings_are_refused_at_registration(ecs, container, top, messa
     assert error["Code"] in {"ClientException", "InvalidParameterException"}, error
     assert message in error["Message"], error["Message"]
     assert ecs.list_task_definitions(familyPrefix=family)["taskDefinitionArns"] == []
+
+
+def test_a_restart_policy_restarts_the_container_in_place(server, tenant, tmp_path, agents):
+    """ECS's restartPolicy: a container that ran its restartAttemptPeriod (the minimum, 60 s) and exits is started
+    again in place — same task, same container — twice here; one that exits sooner ends the task as usual."""
+    ecs = cluster_with_agent(server, tenant, tmp_path, agents, "restarts")
+    worker = {"name": "worker", "image": BUSYBOX, "memory": 16, "command": ["sh", "-c", "sleep 61; exit 3"],
+              "restartPolicy": {"enabled": True, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}
+    ecs.register_task_definition(family="restarts", containerDefinitions=[worker])
+    arn = started(ecs, "restarts", "restarts")
+    first = wait_for(lambda: (lambda t: t if t["lastStatus"] == "RUNNING" else None)(described(ecs, "restarts", arn)))
+    runtime_id = first["containers"][0]["runtimeId"]
+    path = f"/v1/clusters/restarts/tasks/{arn.split('/')[-1]}"
+
+    def count():
+        status, body = signed_request(server, tenant, "GET", path)
+        assert status == 200, body
+        return body["task"]["containers"][0].get("restartCount")
+    assert count() == 0
+    twice = wait_for(lambda: count() == 2, seconds=200, every=2)
+    assert twice, described(ecs, "restarts", arn)
+    task = described(ecs, "restarts", arn)
+    assert task["lastStatus"] == "RUNNING" and task["taskArn"] == arn
+    assert task["containers"][0]["runtimeId"] == runtime_id, "restarted in place, not replaced"
+    # boto3 keeps only ECS's modelled members: the count reaches it in the container's reason.
+    assert task["containers"][0]["reason"] == "restarted in place 2 times, last after exit code 3", task["containers"][0]
+    assert len(ecs.list_tasks(cluster="restarts")["taskArns"]) == 1, "no second task"
+    ecs.stop_task(cluster="restarts", task=arn)
+
+    # Exiting before the attempt period is a crash, not a restart: the task stops as without a policy.
+    quick = dict(worker, command=["sh", "-c", "exit 4"])
+    ecs.register_task_definition(family="quick-crash", containerDefinitions=[quick])
+    crashed = stopped(ecs, "restarts", started(ecs, "restarts", "quick-crash"))
+    assert crashed["stopCode"] == "EssentialContainerExited" and crashed["containers"][0]["exitCode"] == 4
+    assert "restarted" not in crashed["containers"][0].get("reason", "")

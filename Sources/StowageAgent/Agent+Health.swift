@@ -22,7 +22,9 @@ extension Agent {
         var essentialExited = false
         for (index, container) in task.containers.enumerated() where container.status == "RUNNING" {
             if let running, let id = container.id, running.contains(id) { continue }
-            if await observeExit(arn, container: index), container.essential { essentialExited = true }
+            guard await observeExit(arn, container: index) else { continue }
+            if await restartInPlace(arn, container: index) { continue }
+            if container.essential { essentialExited = true }
         }
         if essentialExited {
             await stopTask(arn, reason: "Essential container in task exited", code: StopCode.essentialContainerExited.rawValue)
@@ -41,6 +43,31 @@ extension Agent {
         guard !status.running else { return false }
         tasks[arn]?.containers[index].status = "STOPPED"
         tasks[arn]?.containers[index].exitCode = status.exitCode
+        return true
+    }
+
+    /// Restarts an exited container in place when its restart policy says so (same container, same task);
+    /// true when it runs again.
+    func restartInPlace(_ arn: String, container index: Int) async -> Bool {
+        guard let container = tasks[arn]?.containers[index], let id = container.id,
+              AgentDecisions.shouldRestart(container, exitCode: container.exitCode, now: now) else { return false }
+        do {
+            try await runtime.start(id)
+        } catch {
+            logger.warning("restart failed", metadata: ["task": "\(arn)", "container": "\(container.name)", "error": "\(error)"])
+            return false
+        }
+        logger.info("container restarted in place", metadata: [
+            "task": "\(arn)", "container": "\(container.name)", "exitCode": "\(container.exitCode ?? -1)", "restarts": "\(container.restartCount + 1)"])
+        tasks[arn]?.containers[index].status = "RUNNING"
+        tasks[arn]?.containers[index].restartCount += 1
+        tasks[arn]?.containers[index].lastRestartAt = now
+        // botocore keeps only modelled members, so the count is also in the reason, which boto3 and the CLI show.
+        tasks[arn]?.containers[index].reason =
+            "restarted in place \(container.restartCount + 1) time\(container.restartCount == 0 ? "" : "s"), last after exit code \(container.exitCode ?? -1)"
+        tasks[arn]?.containers[index].exitCode = nil
+        tasks[arn]?.containers[index].health = "UNKNOWN"
+        tasks[arn]?.containers[index].failures = 0
         return true
     }
 

@@ -77,6 +77,17 @@ enum AgentDecisions {
         }
     }
 
+    /// Whether an exited container is restarted in place (ECS's restartPolicy): enabled, the exit code not
+    /// ignored, and the container ran for restartAttemptPeriod (default 300 s) since it started or last
+    /// restarted. One that exits sooner is not restarted, so a crash loop still ends the task, and the
+    /// service's replacement backoff and events apply.
+    static func shouldRestart(_ container: LocalContainer, exitCode: Int?, now: Date) -> Bool {
+        guard let policy = container.definition.restartPolicy, policy.enabled == true, let exitCode else { return false }
+        guard !(policy.ignoredExitCodes ?? []).contains(exitCode) else { return false }
+        guard let since = container.lastRestartAt ?? container.startedAt else { return false }
+        return now.timeIntervalSince(since) >= TimeInterval(policy.restartAttemptPeriod ?? 300)
+    }
+
     /// Whether a container's health check is due.
     static func checkDue(_ container: LocalContainer, now: Date) -> Bool {
         guard container.status == "RUNNING", container.healthCommand != nil, let check = container.definition.healthCheck else { return false }

@@ -13,6 +13,9 @@ struct LocalContainer {
     var lastCheck: Date?
     var startedAt: Date?
     var bindings: [NetworkBinding]
+    /// Restarts in place under the restart policy, and when the last one was.
+    var restartCount = 0
+    var lastRestartAt: Date?
 
     var name: String { definition.name ?? "" }
     var essential: Bool { definition.essential ?? true }
@@ -46,7 +49,7 @@ struct LocalTask {
     var taskId: String { arn.split(separator: "/").last.map(String.init) ?? arn }
 
     var signature: String {
-        "\(status.rawValue)|\(health)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health)" }.joined(separator: ",")
+        "\(status.rawValue)|\(health)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health):\($0.restartCount)" }.joined(separator: ",")
     }
 
     var report: AgentProtocol.TaskState {
@@ -61,6 +64,7 @@ struct LocalTask {
                 out.reason = c.reason
                 out.networkBindings = c.bindings
                 out.healthStatus = c.health
+                out.restartCount = c.definition.restartPolicy?.enabled == true ? c.restartCount : nil
                 return out
             },
             stoppedReason: stoppedReason, stopCode: stopCode)

@@ -87,4 +87,20 @@ import Testing
         framed.writeString("hi\n")
         #expect(DockerRuntime.isMultiplexed(framed))
     }
+
+    @Test func aRestartNeedsTheAttemptPeriodAndAnExitCodeNotIgnored() {
+        var definition = ContainerDefinition(name: "app", image: "busybox")
+        definition.restartPolicy = ContainerRestartPolicy(enabled: true, ignoredExitCodes: [0], restartAttemptPeriod: 60)
+        var container = LocalContainer(definition: definition, bindings: [])
+        let start = Date(timeIntervalSince1970: 1_000)
+        container.startedAt = start
+        #expect(!AgentDecisions.shouldRestart(container, exitCode: 1, now: start.addingTimeInterval(59)), "exited too soon: a crash")
+        #expect(AgentDecisions.shouldRestart(container, exitCode: 1, now: start.addingTimeInterval(60)))
+        #expect(!AgentDecisions.shouldRestart(container, exitCode: 0, now: start.addingTimeInterval(600)), "an ignored exit code ends it")
+        #expect(!AgentDecisions.shouldRestart(container, exitCode: nil, now: start.addingTimeInterval(600)))
+        container.lastRestartAt = start.addingTimeInterval(100)
+        #expect(!AgentDecisions.shouldRestart(container, exitCode: 1, now: start.addingTimeInterval(130)), "the period counts from the last restart")
+        container.definition.restartPolicy?.enabled = false
+        #expect(!AgentDecisions.shouldRestart(container, exitCode: 1, now: start.addingTimeInterval(600)))
+    }
 }

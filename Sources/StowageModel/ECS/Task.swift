@@ -26,6 +26,8 @@ public struct Container: Codable, Sendable, Equatable {
     public var memory: String?
     public var memoryReservation: String?
     public var gpuIds: [String]?
+    /// Restarts in place under the container's restartPolicy (Stowage's addition; ECS shows it only in task metadata).
+    public var restartCount: Int?
     public init(name: String?) { self.name = name }
 }
 
