@@ -263,7 +263,7 @@ def test_task_role_credentials_reach_boto3_through_the_agent(server, tenant, tmp
     token = next(line[6:] for line in lines if line.startswith("token="))
     answer = json.loads(next(line for line in lines if line.startswith("{")))
     task_id = uri.rsplit("/", 1)[-1]
-    assert uri.startswith("http://127.0.0.1:") and answer["RoleArn"] == role["Arn"] and answer["AccessKeyId"].startswith("ASIA")
+    assert uri.startswith("http://169.254.170.2:") and answer["RoleArn"] == role["Arn"] and answer["AccessKeyId"].startswith("ASIA")
 
     # The credentials the container got are the role's, for this task's session.
     sts = boto3.client("sts", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=answer["AccessKeyId"],

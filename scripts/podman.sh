@@ -29,13 +29,15 @@ events_logger = "file"
 CONF
 if [ "$cmd" = conf ]; then echo "$dir/containers.conf"; exit 0; fi
 
-# catatonit is the init process Podman runs for initProcessEnabled.
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] || [ ! -x /usr/libexec/podman/catatonit ]; then
+# catatonit is the init process Podman runs for initProcessEnabled; iproute2's `ip` puts the agent's task
+# endpoint address (169.254.170.2) on the loopback device.
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] || [ ! -x /usr/libexec/podman/catatonit ] \
+    || ! command -v ip >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static catatonit >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static catatonit iproute2 >/dev/null
     else
-        echo "missing podman, runc, busybox-static or catatonit: sudo apt-get install podman runc busybox-static catatonit" >&2
+        echo "missing podman, runc, busybox-static, catatonit or iproute2: sudo apt-get install podman runc busybox-static catatonit iproute2" >&2
         exit 1
     fi
 fi

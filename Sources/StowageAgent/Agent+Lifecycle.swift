@@ -21,10 +21,14 @@ extension Agent {
         for pair in d.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
         for pair in override?.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
         env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
-        if task.assignment.taskDefinition.taskRoleArn != nil, let port = credentialsPort {
-            // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
-            env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:\(port)/v1/credentials/\(task.taskId)"
-            env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentialsToken(task.arn)
+        if let endpoint = taskEndpoint {
+            env["ECS_CONTAINER_METADATA_URI_V4"] = "\(endpoint)/v4/\(metadataToken(task.arn, container: container.name))"
+            env["ECS_AGENT_URI"] = env["ECS_CONTAINER_METADATA_URI_V4"]
+            if task.assignment.taskDefinition.taskRoleArn != nil {
+                // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
+                env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "\(endpoint)/v1/credentials/\(task.taskId)"
+                env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentialsToken(task.arn)
+            }
         }
         return ContainerSpec(
             name: "stowage-\(task.taskId)-\(container.name)", image: d.image ?? "", command: override?.command ?? d.command,
@@ -95,6 +99,7 @@ extension Agent {
                 }
                 container.status = "RUNNING"
                 container.startedAt = now
+                if let id = container.id { container.details = try? await runtime.inspect(id) }
                 tasks[arn]?.containers[index] = container
             } catch {
                 let reason = (error as? RuntimeError).map { "\($0)" } ?? "CannotStartContainerError: \(error)"

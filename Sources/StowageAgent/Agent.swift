@@ -22,8 +22,8 @@ public actor Agent {
     var lastSequence: Int64 = 0
     var telemetry = TelemetryState()
     var cleaningOrphans = false
-    /// Where the task credentials endpoint listens, once it does.
-    var credentialsPort: Int?
+    /// Where the task endpoints (credentials, metadata) listen once they do, as `http://address:port`.
+    var taskEndpoint: String?
     var credentialCache: [String: CachedCredentials] = [:]
     var shipping = false
     /// One state report in flight at a time; changes made meanwhile ride in the next one.

@@ -138,6 +138,10 @@ public struct ContainerStatus: Sendable, Equatable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var error: String?
+    /// The engine's image id (`sha256:…`), its creation time and the container's addresses, for task metadata.
+    public var imageId: String?
+    public var createdAt: Date?
+    public var addresses: [String] = []
 }
 
 /// A container found on the host, with the labels that tie it to a task.
@@ -213,6 +217,8 @@ public protocol ContainerRuntime: Sendable {
     /// Lines written at or after `since` (nanoseconds since the epoch), oldest first.
     func logs(_ id: String, since: Int64?) async throws -> [LogLine]
     func stats(_ id: String) async throws -> ContainerStats?
+    /// One stats sample in the Docker Engine API's shape, for the task metadata endpoint's /stats.
+    func statsDocument(_ id: String) async throws -> [String: Any]?
     /// Whether a named engine volume exists.
     func volumeExists(_ name: String) async throws -> Bool
     /// Creates a named engine volume (the driver must exist on the host).
@@ -222,6 +228,14 @@ public protocol ContainerRuntime: Sendable {
 }
 
 extension ContainerRuntime {
+    /// By default the Docker shape is made from the counters the runtime has.
+    public func statsDocument(_ id: String) async throws -> [String: Any]? {
+        guard let stats = try await stats(id) else { return nil }
+        var cpu: [String: Any] = ["cpu_usage": ["total_usage": stats.cpuNanos], "online_cpus": stats.onlineCPUs]
+        if let system = stats.systemNanos { cpu["system_cpu_usage"] = system }
+        return ["read": UTCTime.rfc3339(Date()), "cpu_stats": cpu, "memory_stats": ["usage": stats.memoryBytes]]
+    }
+
     /// By default a health check is an exec of its command.
     public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {
         try await exec(id, command: command, timeout: timeout)

@@ -221,14 +221,29 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         let answer = try await call(.GET, "/containers/\(id)/json")
         if answer.status == 404 { return nil }
         try expect(answer, [200], "inspect \(id)")
-        let state = (answer.json as? [String: Any])?["State"] as? [String: Any] ?? [:]
+        let json = answer.json as? [String: Any] ?? [:]
+        let state = json["State"] as? [String: Any] ?? [:]
         let running = state["Running"] as? Bool ?? false
         let status = state["Status"] as? String ?? ""
         let exited = !running && (status == "exited" || status == "stopped" || status == "dead")
         let error = (state["Error"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         return ContainerStatus(running: running, exitCode: exited ? state["ExitCode"] as? Int : nil,
                                startedAt: Self.date(state["StartedAt"]), finishedAt: exited ? Self.date(state["FinishedAt"]) : nil,
-                               error: error)
+                               error: error, imageId: json["Image"] as? String, createdAt: Self.date(json["Created"]),
+                               addresses: Self.addresses(json["NetworkSettings"]))
+    }
+
+    /// The container's IPv4 addresses, one per network it is on.
+    static func addresses(_ settings: Any?) -> [String] {
+        let networks = (settings as? [String: Any])?["Networks"] as? [String: [String: Any]] ?? [:]
+        return networks.values.compactMap { $0["IPAddress"] as? String }.filter { !$0.isEmpty }.sorted()
+    }
+
+    public func statsDocument(_ id: String) async throws -> [String: Any]? {
+        let answer = try await call(.GET, "/containers/\(id)/stats?stream=false")
+        if answer.status == 404 { return nil }
+        try expect(answer, [200], "stats \(id)")
+        return answer.json as? [String: Any]
     }
 
     public func list(label: String) async throws -> [ListedContainer] {

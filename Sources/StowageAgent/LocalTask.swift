@@ -13,6 +13,8 @@ struct LocalContainer {
     var lastCheck: Date?
     var startedAt: Date?
     var bindings: [NetworkBinding]
+    /// What the engine said of the container once it started (image id, addresses), for task metadata.
+    var details: ContainerStatus?
     /// Restarts in place under the restart policy, and when the last one was.
     var restartCount = 0
     var lastRestartAt: Date?

@@ -1,9 +1,5 @@
 import Crypto
 import Foundation
-import Hummingbird
-import Logging
-import NIOCore
-import ServiceLifecycle
 import StowageModel
 import StowageSigning
 
@@ -27,7 +23,7 @@ extension Agent {
         return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(taskArn.utf8), using: key))
     }
 
-    func setCredentialsPort(_ port: Int) { credentialsPort = port }
+    func setTaskEndpoint(_ endpoint: String) { taskEndpoint = endpoint }
 
     /// Answers one request of the credentials endpoint: (HTTP status, JSON body).
     func taskCredentials(taskId: String, authorization: String?) async -> (Int, Data) {
@@ -55,44 +51,6 @@ extension Agent {
                 return (200, (try? JSONEncoder().encode(cached.credentials)) ?? Data())
             }
             return failure(502, "RefreshFailed", "Credentials for task \(taskId) could not be refreshed: \(error)")
-        }
-    }
-}
-
-/// The credentials endpoint tasks reach on 127.0.0.1 (host networking): `GET /v1/credentials/{taskId}` with
-/// the task's token in Authorization. Port 0 picks a free port, which the agent then puts in the task's env.
-public struct TaskCredentialsServer: Service {
-    let agent: Agent
-    let host: String
-    let port: Int
-    let logger: Logger
-
-    public init(agent: Agent, host: String = "127.0.0.1", port: Int, logger: Logger) {
-        self.agent = agent; self.host = host; self.port = port; self.logger = logger
-    }
-
-    public func run() async throws {
-        let router = Router()
-        router.get("/v1/credentials/:task") { [agent] request, context -> Response in
-            let task = context.parameters.get("task") ?? ""
-            let (status, body) = await agent.taskCredentials(taskId: task, authorization: request.headers[.authorization])
-            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
-        }
-        let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "stowage-agent"),
-            onServerRunning: { [agent, logger] channel in
-                let bound = channel.localAddress?.port ?? 0
-                await agent.setCredentialsPort(bound)
-                logger.info("task credentials endpoint listening", metadata: ["port": "\(bound)"])
-            },
-            logger: logger)
-        do {
-            try await app.run()
-        } catch {
-            // Without the endpoint, tasks with roles get no credentials; the agent itself keeps running.
-            logger.error("task credentials endpoint could not start", metadata: ["port": "\(port)", "error": "\(error)"])
-            try? await gracefulShutdown()
         }
     }
 }

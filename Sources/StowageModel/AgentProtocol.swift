@@ -12,12 +12,14 @@ public enum AgentProtocol {
         public var containers: [Container]
         public var taskDefinition: TaskDefinition
         public var overrides: TaskOverride?
+        /// The task's group (`service:<name>` for a service's tasks), for the task metadata endpoint.
+        public var group: String?
 
         public init(taskArn: String, family: String, revision: Int, desiredStatus: String, lastStatus: String,
-                    containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?) {
+                    containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?, group: String? = nil) {
             self.taskArn = taskArn; self.family = family; self.revision = revision; self.desiredStatus = desiredStatus
             self.lastStatus = lastStatus; self.containers = containers; self.taskDefinition = taskDefinition
-            self.overrides = overrides
+            self.overrides = overrides; self.group = group
         }
     }
 

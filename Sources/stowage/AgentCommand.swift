@@ -32,8 +32,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Log lines buffered before the oldest are dropped (and counted).") var logBufferLines = 10_000
     @Option(help: "Longest wait in seconds between retries to an unreachable server (jittered; keep it well inside the worker's --heartbeat-timeout).")
     var maxBackoff = 10.0
-    @Option(help: "Port of the task role credentials endpoint on 127.0.0.1 (0 picks a free one; ECS's agent uses 51679).")
+    @Option(help: "Port of the task endpoints: role credentials and metadata v4 (0 picks a free one; ECS's agent uses 51679).")
     var credentialsPort = 51679
+    @Option(help: "Address of the task endpoints, put on the loopback device so bridge-mode containers reach it (ECS's link-local address by default; 127.0.0.1 serves host-mode containers only).")
+    var taskEndpointAddress = TaskEndpointsServer.linkLocal
     @Option(name: .customLong("default-ulimit"), help: "A container's nofile or nproc limit, name=soft:hard, when its definition names other ulimits but not this one (repeatable; default: the agent's own limits).")
     var defaultUlimits: [String] = []
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
@@ -67,8 +69,8 @@ struct AgentCommand: AsyncParsableCommand {
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),
                           runtime: runtime, logger: logger)
-        let credentialsServer = TaskCredentialsServer(agent: agent, port: credentialsPort, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: credentialsServer), .init(service: AgentService(agent: agent))],
+        let endpoints = TaskEndpointsServer(agent: agent, address: taskEndpointAddress, port: credentialsPort, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: endpoints), .init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

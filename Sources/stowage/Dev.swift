@@ -55,7 +55,7 @@ struct Dev: AsyncParsableCommand {
             let agent = Agent(config: config,
                               server: ServerClient(endpoint: endpoint, accessKeyId: key.id, secret: key.secret, region: Environment.scope.region),
                               runtime: runtime, logger: Environment.logger("stowage.agent"))
-            extra.append(TaskCredentialsServer(agent: agent, port: 51679, logger: Environment.logger("stowage.agent")))
+            extra.append(TaskEndpointsServer(agent: agent, port: 51679, logger: Environment.logger("stowage.agent")))
             extra.append(AgentService(agent: agent))
             agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
         }

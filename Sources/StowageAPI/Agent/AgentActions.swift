@@ -54,7 +54,7 @@ struct AgentActions {
                 tasks.append(AgentProtocol.AssignedTask(
                     taskArn: c.backend.scope.task(c.account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
                     desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
-                    overrides: t.overrides))
+                    overrides: t.overrides, group: t.group))
             }
             return (AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks), reconnected)
         }
