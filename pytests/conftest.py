@@ -246,6 +246,15 @@ class Agent:
 
 
 
+def cluster_with_agent(server, tenant, tmp_path, agents, cluster, extra=()):
+    """A cluster with one agent registered in it; returns the ECS client."""
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName=cluster)
+    agents.append(Agent(server, tenant, cluster, tmp_path / cluster, extra=extra))
+    assert wait_for(lambda: ecs.list_container_instances(cluster=cluster)["containerInstanceArns"])
+    return ecs
+
+
 def tasks_of(ecs, cluster, service=None, status="RUNNING"):
     kwargs = {"cluster": cluster, "desiredStatus": status}
     if service:

@@ -7,7 +7,7 @@ import urllib.parse
 import boto3
 import pytest
 
-from conftest import REGION, Agent, docker, ecs_client, signed_request, wait_for
+from conftest import REGION, cluster_with_agent, docker, signed_request, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -55,15 +55,6 @@ def started(ecs, cluster, family, **extra):
 
 def described(ecs, cluster, arn):
     return ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
-
-
-def cluster_with_agent(server, tenant, tmp_path, agents, cluster):
-    """A cluster with one agent registered in it; returns the ECS client."""
-    ecs = ecs_client(server, tenant)
-    ecs.create_cluster(clusterName=cluster)
-    agents.append(Agent(server, tenant, cluster, tmp_path / "agent"))
-    assert wait_for(lambda: ecs.list_container_instances(cluster=cluster)["containerInstanceArns"])
-    return ecs
 
 
 def stopped(ecs, cluster, arn):

@@ -39,7 +39,7 @@ BASE = {"name": "app", "image": "busybox", "memory": 32, "command": ["sleep", "1
 
 
 @pytest.mark.parametrize("container, top, named", [
-    ({"restartPolicy": {"enabled": True}}, {}, "containerDefinitions[0].restartPolicy"),
+    ({"firelensConfiguration": {"type": "fluentbit"}}, {}, "containerDefinitions[0].firelensConfiguration"),
     ({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}]}, {}, "containerDefinitions[0].secrets"),
     ({"links": ["other"]}, {}, "containerDefinitions[0].links"),
     ({"portMappings": [{"containerPortRange": "8000-8010"}]}, {}, "containerDefinitions[0].portMappings[0].containerPortRange"),
@@ -65,8 +65,8 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
     ecs.register_task_definition(family="defaults", containerDefinitions=[
         dict(BASE, privileged=False, readonlyRootFilesystem=False, mountPoints=[], dockerLabels={})], volumes=[])
     status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
-        "family": "rest-refused", "containerDefinitions": [dict(BASE, versionConsistency="disabled")]})
-    assert status == 400 and "containerDefinitions[0].versionConsistency is refused" in body["message"], body
+        "family": "rest-refused", "containerDefinitions": [dict(BASE, credentialSpecs=["credentialspec:file://x.json"])]})
+    assert status == 400 and "containerDefinitions[0].credentialSpecs is refused" in body["message"], body
     status, body = signed_request(server, tenant, "POST", "/v1/task-definitions", {
         "family": "rest-refused", "containerDefinitions": [dict(BASE, madeUpMember=1)]})
     assert status == 400 and "madeUpMember is not a member of ContainerDefinition" in body["message"], body

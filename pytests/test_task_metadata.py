@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from conftest import REGION, Agent, ecs_client, wait_for
+from conftest import REGION, cluster_with_agent, ecs_client, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +22,7 @@ def test_a_bridge_container_reads_its_task_metadata_and_role_credentials(server,
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     role = iam.create_role(RoleName="meta-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-    ecs.create_cluster(clusterName="meta")
-    agents.append(Agent(server, tenant, "meta", tmp_path / "agent"))
-    assert wait_for(lambda: ecs.list_container_instances(cluster="meta")["containerInstanceArns"])
+    cluster_with_agent(server, tenant, tmp_path, agents, "meta")
     # Each answer on one line, tagged, so the test can pick it out of the shipped log.
     script = "; ".join([
         "sleep 2",

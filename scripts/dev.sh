@@ -23,6 +23,14 @@ else
     echo "dev: no container engine could be started; containers' commands run as host processes (process driver)"
     args+=(--driver process)
 fi
-# In the foreground, so Ctrl-C reaches it; the Podman API service stops when the script ends.
-[ -n "$started_podman" ] && trap 'scripts/podman.sh stop "$podman_dir"' EXIT
+# A local registry on 127.0.0.1:5000 that the agent pulls from: push an image there and run it.
+registry_dir=.stowage/registry
+if registry=$(scripts/registry.sh start "$registry_dir" 5000); then
+    echo "dev: local registry at $registry (push with: podman push --tls-verify=false <image> $registry/<name>:<tag>, or skopeo copy;"
+    echo "     then use \"image\": \"$registry/<name>:<tag>\" in a task definition)"
+else
+    echo "dev: the local registry could not start (is port 5000 taken?); images are used from the engine's cache" >&2
+fi
+# In the foreground, so Ctrl-C reaches it; the Podman API service and the registry stop when the script ends.
+trap 'scripts/registry.sh stop "$registry_dir"; [ -n "$started_podman" ] && scripts/podman.sh stop "$podman_dir"' EXIT
 .build/debug/stowage dev "${args[@]}"

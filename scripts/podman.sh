@@ -27,6 +27,19 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
+# The local registries of `make dev` (5000) and `make test` (5055, and 5056 with passwords) speak plain HTTP on loopback.
+cat > "$dir/registries.conf" <<CONF
+[[registry]]
+location = "127.0.0.1:5000"
+insecure = true
+[[registry]]
+location = "127.0.0.1:5055"
+insecure = true
+[[registry]]
+location = "127.0.0.1:5056"
+insecure = true
+CONF
+export CONTAINERS_REGISTRIES_CONF="$dir/registries.conf"
 if [ "$cmd" = conf ]; then echo "$dir/containers.conf"; exit 0; fi
 
 # catatonit is the init process Podman runs for initProcessEnabled; iproute2's `ip` puts the agent's task

@@ -19,6 +19,7 @@ cleanup() {
         for id in $ids; do curl -s --unix-socket "$tmp/podman/podman.sock" -X DELETE "http://d/v1.41/containers/$id?force=true" >/dev/null; done
     fi
     scripts/podman.sh stop "$tmp/podman" >/dev/null 2>&1
+    scripts/registry.sh stop "$tmp/registry" >/dev/null 2>&1
     "$bin" postgres stop --dir "$tmp/pg" --port "$pgport" >/dev/null 2>&1
     rm -rf "$tmp"
 }
@@ -37,6 +38,13 @@ if ! socket=$(scripts/podman.sh start "$tmp/podman"); then
 fi
 export STOWAGE_TEST_DOCKER_SOCKET="$socket"
 export CONTAINERS_CONF="$tmp/podman/containers.conf"
+export CONTAINERS_REGISTRIES_CONF="$tmp/podman/registries.conf"
+# A local registry the image tests push to and pull from (127.0.0.1:5055, insecure for Podman: podman.sh).
+if ! registry=$(scripts/registry.sh start "$tmp/registry" 5055); then
+    echo "could not start the local registry" >&2
+    exit 1
+fi
+export STOWAGE_TEST_REGISTRY="$registry"
 
 status=0
 swift test --skip-build || status=1

@@ -31,7 +31,7 @@ extension Agent {
             }
         }
         return ContainerSpec(
-            name: "stowage-\(task.taskId)-\(container.name)", image: d.image ?? "", command: override?.command ?? d.command,
+            name: "stowage-\(task.taskId)-\(container.name)", image: container.imageReference ?? d.image ?? "", command: override?.command ?? d.command,
             entryPoint: d.entryPoint, environment: env, workingDirectory: d.workingDirectory, user: d.user,
             // The task's memory caps a container that has no limit of its own (ECS's task-level limit).
             memoryMiB: override?.memory ?? d.memory ?? definition.memory.flatMap(Int.init),
@@ -72,18 +72,21 @@ extension Agent {
     func startTask(_ arn: String) async {
         guard var task = tasks[arn] else { return }
         task.busy = true
-        task.status = .activating
         tasks[arn] = task
-        await reportChanges()
         let found = adoptable.removeValue(forKey: arn) ?? [:]
         do {
+            // Images first, while the task is still PENDING (ECS's pullStartedAt/pullStoppedAt).
+            if found.isEmpty { try await pullImages(arn) }
+            task = tasks[arn] ?? task
             try await prepareVolumes(task)
         } catch {
             let reason = (error as? RuntimeError).map { "\($0)" } ?? "ResourceInitializationError: \(error)"
-            logger.warning("task volumes failed", metadata: ["task": "\(arn)", "reason": "\(reason)"])
+            logger.warning("task could not be prepared", metadata: ["task": "\(arn)", "reason": "\(reason)"])
             await stopTask(arn, reason: reason, code: StopCode.taskFailedToStart.rawValue)
             return
         }
+        tasks[arn]?.status = .activating
+        await reportChanges()
         for index in AgentDecisions.startOrder(task.containers) {
             var container = task.containers[index]
             do {

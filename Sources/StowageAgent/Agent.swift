@@ -25,6 +25,12 @@ public actor Agent {
     /// Where the task endpoints (credentials, metadata) listen once they do, as `http://address:port`.
     var taskEndpoint: String?
     var credentialCache: [String: CachedCredentials] = [:]
+    /// References this agent pulled (pull behaviour `once`), the images they gave (the only ones image cleanup
+    /// removes), and when each image was last used by a task here.
+    var pulledReferences: Set<String> = []
+    var pulledImages: [String: Set<String>] = [:]
+    var imageLastUsed: [String: Date] = [:]
+    let registry = RegistryClient(client: DockerRuntime.engineClient)
     var shipping = false
     /// One state report in flight at a time; changes made meanwhile ride in the next one.
     var reporting = false
@@ -75,6 +81,7 @@ public actor Agent {
             group.addTask { await self.pollLoop() }
             group.addTask { await self.monitorLoop() }
             group.addTask { await self.telemetryLoop() }
+            group.addTask { await self.imageCleanupLoop() }
             group.addTask { await self.workLoop() }
         }
     }

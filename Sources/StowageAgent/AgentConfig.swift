@@ -29,6 +29,18 @@ public struct AgentConfig: Sendable {
     public var reportBatch = 100
     /// Metric samples buffered while the server is unreachable before the oldest are dropped (and counted).
     public var metricBufferSamples = 20_000
+    /// When the agent pulls a task's images (ECS_IMAGE_PULL_BEHAVIOR).
+    public var imagePullBehavior: ImagePullBehavior = .default
+    /// Registry host -> credentials, from a Docker config file's `auths`.
+    public var registryAuth: [String: RegistryCredentials] = [:]
+    /// Image cleanup: how often it runs (nil: never), how long an image the agent pulled must have gone unused,
+    /// how many go per run, and the disk usage (percent of the image store's filesystem) that removes more
+    /// (unused, oldest first) until usage is back under the low mark.
+    public var imageCleanupInterval: Duration? = .seconds(1800)
+    public var imageMinimumAge: TimeInterval = 3600
+    public var imagesPerCleanup = 5
+    public var imageDiskHighPercent = 85.0
+    public var imageDiskLowPercent = 80.0
     /// Where time comes from: health-check intervals, start timeouts, report sequence numbers.
     public var clock: any WallClock = SystemClock()
 
@@ -46,4 +58,51 @@ struct AgentState: Codable {
     var cluster: String
     var ec2InstanceId: String
     var containerInstanceArn: String?
+}
+
+/// ECS's image pull behaviours: `default` pulls and falls back to a cached copy when the registry fails,
+/// `always` pulls and fails without it, `once` pulls only the first time on this instance, `prefer-cached`
+/// uses a cached copy when there is one.
+public enum ImagePullBehavior: String, Sendable, CaseIterable {
+    case `default`, always, once, preferCached = "prefer-cached"
+}
+
+/// A private registry's user and password, as the agent's registry auth file gives them.
+public struct RegistryCredentials: Sendable, Equatable {
+    public var username: String
+    public var password: String
+    public var registry: String
+
+    /// The engine's X-Registry-Auth header: base64url of the JSON auth config.
+    public var engineHeader: String? {
+        let header = ["username": username, "password": password, "serveraddress": registry]
+        guard let body = try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]) else { return nil }
+        return body.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+}
+
+/// Reads a Docker config file (`{"auths": {"host": {"auth": base64(user:password)}}}`, or `username` and
+/// `password`), by registry host.
+public enum RegistryAuthFile {
+    public static func parse(_ data: Data) throws -> [String: RegistryCredentials] {
+        guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let auths = json["auths"] as? [String: [String: Any]] else {
+            throw RuntimeError.failed("a registry auth file is a Docker config: {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}}")
+        }
+        var out: [String: RegistryCredentials] = [:]
+        for (host, entry) in auths {
+            var user = entry["username"] as? String
+            var password = entry["password"] as? String
+            if let encoded = entry["auth"] as? String, let decoded = Data(base64Encoded: encoded).map({ String(decoding: $0, as: UTF8.self) }),
+               let colon = decoded.firstIndex(of: ":") {
+                user = String(decoded[..<colon])
+                password = String(decoded[decoded.index(after: colon)...])
+            }
+            guard let user, let password else { continue }
+            let registry = host.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
+                .split(separator: "/").first.map(String.init) ?? host
+            out[registry] = RegistryCredentials(username: user, password: password, registry: registry)
+        }
+        return out
+    }
 }

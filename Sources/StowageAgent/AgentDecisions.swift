@@ -88,6 +88,38 @@ enum AgentDecisions {
         return now.timeIntervalSince(since) >= TimeInterval(policy.restartAttemptPeriod ?? 300)
     }
 
+    enum PullPlan: Sendable, Equatable {
+        case useCached
+        /// Pull; on failure use the cached copy when `fallBack` and there is one.
+        case pull(fallBack: Bool)
+    }
+
+    /// ECS's pull behaviours: default pulls and falls back to the cache, always pulls, once pulls unless this
+    /// instance pulled it before and still has it, prefer-cached pulls only what is not cached.
+    static func pullPlan(_ behavior: ImagePullBehavior, cached: Bool, pulledBefore: Bool) -> PullPlan {
+        switch behavior {
+        case .default: .pull(fallBack: true)
+        case .always: .pull(fallBack: false)
+        case .once: cached && pulledBefore ? .useCached : .pull(fallBack: false)
+        case .preferCached: cached ? .useCached : .pull(fallBack: false)
+        }
+    }
+
+    /// Unused images to remove: those unused for `minimumAge`, least recently used first, at most `perRun`,
+    /// and then more while less than `bytesToFree` would be freed.
+    static func imagesToRemove(_ candidates: [ImageInfo], lastUsed: [String: Date], now: Date, minimumAge: TimeInterval,
+                               perRun: Int, bytesToFree: Int64) -> [ImageInfo] {
+        func used(_ image: ImageInfo) -> Date { lastUsed[image.id] ?? image.created ?? now }
+        let eligible = candidates.filter { now.timeIntervalSince(used($0)) >= minimumAge }.sorted { used($0) < used($1) }
+        var chosen = Array(eligible.prefix(perRun))
+        var freed = chosen.reduce(Int64(0)) { $0 + $1.size }
+        for image in eligible.dropFirst(perRun) where freed < bytesToFree {
+            chosen.append(image)
+            freed += image.size
+        }
+        return chosen
+    }
+
     /// Whether a container's health check is due.
     static func checkDue(_ container: LocalContainer, now: Date) -> Bool {
         guard container.status == "RUNNING", container.healthCommand != nil, let check = container.definition.healthCheck else { return false }

@@ -131,6 +131,19 @@ public struct EngineSettings: Sendable, Equatable {
     }
 }
 
+/// An image the engine holds.
+public struct ImageInfo: Sendable, Equatable {
+    public var id: String
+    /// `name@sha256:…` for each registry the image came from (empty for an image built or imported locally).
+    public var repoDigests: [String]
+    public var tags: [String]
+    public var created: Date?
+    public var size: Int64
+    public init(id: String, repoDigests: [String] = [], tags: [String] = [], created: Date? = nil, size: Int64 = 0) {
+        self.id = id; self.repoDigests = repoDigests; self.tags = tags; self.created = created; self.size = size
+    }
+}
+
 /// A container's state as the runtime reports it.
 public struct ContainerStatus: Sendable, Equatable {
     public var running: Bool
@@ -184,12 +197,14 @@ public struct LogLine: Sendable, Equatable {
 /// Why a runtime operation failed, in words a task's stoppedReason can carry.
 public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case imageNotFound(String)
+    case pullFailed(image: String, message: String)
     case notFound(String)
     case failed(String)
 
     public var description: String {
         switch self {
         case .imageNotFound(let image): "CannotPullContainerError: pull image manifest has been retried 1 time(s): image \(image) not found"
+        case .pullFailed(let image, let message): "CannotPullContainerError: pull image \(image): \(message)"
         case .notFound(let id): "container \(id) not found"
         case .failed(let message): message
         }
@@ -219,6 +234,17 @@ public protocol ContainerRuntime: Sendable {
     func stats(_ id: String) async throws -> ContainerStats?
     /// One stats sample in the Docker Engine API's shape, for the task metadata endpoint's /stats.
     func statsDocument(_ id: String) async throws -> [String: Any]?
+    /// The image a reference names, or nil when the engine does not have it.
+    func image(_ reference: String) async throws -> ImageInfo?
+    /// Pulls a reference from its registry; `auth` is the X-Registry-Auth value. A registry's refusal is thrown
+    /// as `RuntimeError.pullFailed` with what the registry said.
+    func pull(_ reference: String, auth: String?) async throws
+    func images() async throws -> [ImageInfo]
+    /// Removes an image reference (the image itself once no reference is left) that no container uses; false
+    /// when the engine refuses (it is in use).
+    func removeImage(_ reference: String) async throws -> Bool
+    /// The directory the engine keeps images in, for the disk-usage threshold of image cleanup.
+    func imageStorePath() async -> String?
     /// Whether a named engine volume exists.
     func volumeExists(_ name: String) async throws -> Bool
     /// Creates a named engine volume (the driver must exist on the host).

@@ -177,6 +177,64 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return out
     }
 
+    public func image(_ reference: String) async throws -> ImageInfo? {
+        let answer = try await call(.GET, "/images/\(Self.escape(reference))/json")
+        if answer.status == 404 { return nil }
+        try expect(answer, [200], "inspect image \(reference)")
+        guard let json = answer.json as? [String: Any], let id = json["Id"] as? String else { return nil }
+        return ImageInfo(id: id, repoDigests: json["RepoDigests"] as? [String] ?? [], tags: json["RepoTags"] as? [String] ?? [],
+                         created: Self.date(json["Created"]), size: (json["Size"] as? NSNumber)?.int64Value ?? 0)
+    }
+
+    /// Pulls through `/images/create`. Docker answers 200 and reports a failure inside its progress stream, so
+    /// the stream is read for an `error`; a reference without a tag pulls `latest` (not every tag).
+    public func pull(_ reference: String, auth: String?) async throws {
+        let (name, tag) = ImageReference.split(reference)
+        var query = "/images/create?fromImage=\(Self.escape(name))"
+        if let tag { query += "&tag=\(Self.escape(tag))" }
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/\(Self.apiVersion)\(query)") else {
+            throw RuntimeError.failed("bad image reference \(reference)")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Host", value: "localhost")
+        if let auth { request.headers.add(name: "X-Registry-Auth", value: auth) }
+        let response = try await client.execute(request, timeout: .minutes(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        let lines = String(buffer: body).split(separator: "\n")
+        let failure = lines.compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return (object["errorDetail"] as? [String: Any])?["message"] as? String ?? object["error"] as? String
+        }.last
+        if let failure { throw RuntimeError.pullFailed(image: reference, message: failure) }
+        guard response.status.code == 200 else {
+            let answer = Answer(status: Int(response.status.code), body: body)
+            throw RuntimeError.pullFailed(image: reference, message: answer.message.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    public func images() async throws -> [ImageInfo] {
+        let answer = try await call(.GET, "/images/json?all=false")
+        try expect(answer, [200], "list images")
+        return (answer.json as? [[String: Any]] ?? []).compactMap { i in
+            guard let id = i["Id"] as? String else { return nil }
+            let created = (i["Created"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+            return ImageInfo(id: id, repoDigests: i["RepoDigests"] as? [String] ?? [], tags: i["RepoTags"] as? [String] ?? [],
+                             created: created, size: (i["Size"] as? NSNumber)?.int64Value ?? 0)
+        }
+    }
+
+    public func removeImage(_ id: String) async throws -> Bool {
+        let answer = try await call(.DELETE, "/images/\(Self.escape(id))")
+        return [200, 204].contains(answer.status)
+    }
+
+    public func imageStorePath() async -> String? {
+        guard let answer = try? await call(.GET, "/info"), let json = answer.json as? [String: Any] else { return nil }
+        // Docker names its root directory; Podman's compatible /info does too (its graph root).
+        return json["DockerRootDir"] as? String
+    }
+
     public func volumeExists(_ name: String) async throws -> Bool {
         let answer = try await call(.GET, "/volumes/\(Self.escape(name))")
         if answer.status == 404 { return false }

@@ -13,6 +13,10 @@ struct LocalContainer {
     var lastCheck: Date?
     var startedAt: Date?
     var bindings: [NetworkBinding]
+    /// The reference the container is created from (pinned to the deployment's digest when it has one), and
+    /// the digest it resolved to.
+    var imageReference: String?
+    var imageDigest: String?
     /// What the engine said of the container once it started (image id, addresses), for task metadata.
     var details: ContainerStatus?
     /// Restarts in place under the restart policy, and when the last one was.
@@ -39,6 +43,9 @@ struct LocalTask {
     var health = "UNKNOWN"
     var stoppedReason: String?
     var stopCode: String?
+    /// When getting the task's images began and ended.
+    var pullStartedAt: Date?
+    var pullStoppedAt: Date?
     /// A start or stop is under way; the monitor leaves the task alone meanwhile.
     var busy = false
     var stopRequested = false
@@ -51,7 +58,7 @@ struct LocalTask {
     var taskId: String { arn.split(separator: "/").last.map(String.init) ?? arn }
 
     var signature: String {
-        "\(status.rawValue)|\(health)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health):\($0.restartCount)" }.joined(separator: ",")
+        "\(status.rawValue)|\(health)|\(pullStartedAt != nil)\(pullStoppedAt != nil)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health):\($0.restartCount)" }.joined(separator: ",")
     }
 
     var report: AgentProtocol.TaskState {
@@ -61,6 +68,7 @@ struct LocalTask {
                 var out = Container(name: c.name)
                 out.runtimeId = c.id
                 out.image = c.definition.image
+                out.imageDigest = c.imageDigest
                 out.lastStatus = c.status
                 out.exitCode = c.exitCode
                 out.reason = c.reason
@@ -69,6 +77,8 @@ struct LocalTask {
                 out.restartCount = c.definition.restartPolicy?.enabled == true ? c.restartCount : nil
                 return out
             },
-            stoppedReason: stoppedReason, stopCode: stopCode)
+            stoppedReason: stoppedReason, stopCode: stopCode,
+            pullStartedAt: pullStartedAt.map { Int64($0.timeIntervalSince1970 * 1000) },
+            pullStoppedAt: pullStoppedAt.map { Int64($0.timeIntervalSince1970 * 1000) })
     }
 }

@@ -231,6 +231,13 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
                               networkRxBytes: nil, networkTxBytes: nil, blockReadBytes: nil, blockWriteBytes: nil)
     }
 
+    // Host processes have no images: nothing to pull, hold or clean up.
+    public func image(_ reference: String) async throws -> ImageInfo? { ImageInfo(id: reference) }
+    public func pull(_ reference: String, auth: String?) async throws {}
+    public func images() async throws -> [ImageInfo] { [] }
+    public func removeImage(_ id: String) async throws -> Bool { false }
+    public func imageStorePath() async -> String? { nil }
+
     // Volumes are refused at create (settings.requested), so there are none to find or remove.
     public func volumeExists(_ name: String) async throws -> Bool { false }
 

@@ -61,10 +61,14 @@ public enum AgentProtocol {
         public var containers: [Container]?
         public var stoppedReason: String?
         public var stopCode: String?
+        /// When the agent began and finished getting the task's images, in milliseconds since the epoch.
+        public var pullStartedAt: Int64?
+        public var pullStoppedAt: Int64?
         public init(taskArn: String, lastStatus: String, healthStatus: String? = nil, containers: [Container]? = nil,
-                    stoppedReason: String? = nil, stopCode: String? = nil) {
+                    stoppedReason: String? = nil, stopCode: String? = nil, pullStartedAt: Int64? = nil, pullStoppedAt: Int64? = nil) {
             self.taskArn = taskArn; self.lastStatus = lastStatus; self.healthStatus = healthStatus
             self.containers = containers; self.stoppedReason = stoppedReason; self.stopCode = stopCode
+            self.pullStartedAt = pullStartedAt; self.pullStoppedAt = pullStoppedAt
         }
     }
 

@@ -133,6 +133,9 @@ extension TaskDefinitionRules {
         if let label = c.dockerLabels?.keys.first(where: { $0.hasPrefix("stowage.") }) {
             throw refuse("dockerLabels key '\(label)' is reserved: the stowage. prefix ties containers to their tasks.")
         }
+        if let consistency = c.versionConsistency, consistency != "enabled", consistency != "disabled" {
+            throw refuse("versionConsistency must be enabled or disabled, got '\(consistency)'.")
+        }
         if let policy = c.restartPolicy, policy.enabled == true {
             if let period = policy.restartAttemptPeriod, !(60...1800).contains(period) {
                 throw refuse("restartPolicy.restartAttemptPeriod must be between 60 and 1800 seconds.")

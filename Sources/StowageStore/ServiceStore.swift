@@ -180,6 +180,40 @@ public struct ServiceStore: Sendable {
             """, logger: logger)
     }
 
+    /// Records the digests a deployment's images resolved to; the first digest recorded for a container stays
+    /// (ECS's versionConsistency: every task of the deployment runs those bytes).
+    public func recordImageDigests(_ conn: PostgresConnection, account: String, cluster: String,
+                                   _ digests: [(service: String, deployment: String, container: String, digest: String)]) async throws {
+        guard !digests.isEmpty else { return }
+        try await conn.query("""
+            UPDATE deployments d SET image_digests = n.digests || d.image_digests
+            FROM (SELECT service, deployment, jsonb_object_agg(container, digest) AS digests
+                  FROM unnest(\(digests.map(\.service))::text[], \(digests.map(\.deployment))::text[],
+                              \(digests.map(\.container))::text[], \(digests.map(\.digest))::text[])
+                       AS v(service, deployment, container, digest)
+                  GROUP BY service, deployment) n
+            WHERE d.account_id = \(account) AND d.cluster_name = \(cluster) AND d.service_name = n.service
+              AND d.deployment_id = n.deployment AND NOT (d.image_digests ?& array(SELECT jsonb_object_keys(n.digests)))
+            """, logger: logger)
+    }
+
+    /// The recorded image digests of deployments: deployment id -> container name -> digest.
+    public func imageDigests(_ conn: PostgresConnection, account: String, cluster: String, deployments: [String]) async throws
+        -> [String: [String: String]]
+    {
+        guard !deployments.isEmpty else { return [:] }
+        let rows = try await conn.query("""
+            SELECT deployment_id, image_digests::text FROM deployments
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND deployment_id = ANY(\(deployments))
+              AND image_digests <> '{}'::jsonb
+            """, logger: logger)
+        var out: [String: [String: String]] = [:]
+        for try await (id, text) in rows.decode((String, String).self) {
+            out[id] = (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        }
+        return out
+    }
+
     public func retire(_ conn: PostgresConnection, account: String, cluster: String, service: String, ids: [String]) async throws {
         guard !ids.isEmpty else { return }
         try await conn.query("""

@@ -30,6 +30,7 @@ public struct TaskRecord: Sendable, Equatable {
     public var clientToken: String?
     public var createdAt: Date
     public var pullStartedAt: Date?
+    public var pullStoppedAt: Date?
     public var startedAt: Date?
     public var stoppingAt: Date?
     public var stoppedAt: Date?
@@ -88,7 +89,7 @@ public struct TaskStore: Sendable {
         cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
         required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,
         placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
-        created_at, pull_started_at, started_at, stopping_at, stopped_at, version
+        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at
         """
     /// The same columns of `tasks t`, for statements that join.
     static let qualifiedColumns = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -239,6 +240,9 @@ public struct TaskStore: Sendable {
         let containers = try reports.map { try $0.state.containers.map { try ECSJSON.encodeString($0) } ?? "" }
         let reasons = reports.map { $0.state.stoppedReason ?? "" }
         let codes = reports.map { $0.state.stopCode ?? "" }
+        // Milliseconds since the epoch, 0 for absent.
+        let pullStarts = reports.map { $0.state.pullStartedAt ?? 0 }
+        let pullStops = reports.map { $0.state.pullStoppedAt ?? 0 }
         return try await records(conn.query("""
             UPDATE tasks t SET
                 last_status = CASE WHEN array_position(\(order)::text[], r.status) > array_position(\(order)::text[], t.last_status)
@@ -246,15 +250,19 @@ public struct TaskStore: Sendable {
                 health_status = COALESCE(NULLIF(r.health, ''), t.health_status),
                 containers = COALESCE(NULLIF(r.containers, '')::jsonb, t.containers),
                 started_at = CASE WHEN r.status = 'RUNNING' THEN COALESCE(t.started_at, now()) ELSE t.started_at END,
-                pull_started_at = CASE WHEN r.status IN ('ACTIVATING', 'RUNNING') THEN COALESCE(t.pull_started_at, now()) ELSE t.pull_started_at END,
+                pull_started_at = COALESCE(t.pull_started_at, to_timestamp(NULLIF(r.pull_started, 0) / 1000.0),
+                                           CASE WHEN r.status IN ('ACTIVATING', 'RUNNING') THEN now() END),
+                pull_stopped_at = COALESCE(t.pull_stopped_at, to_timestamp(NULLIF(r.pull_stopped, 0) / 1000.0),
+                                           CASE WHEN r.status IN ('ACTIVATING', 'RUNNING') THEN now() END),
                 stopped_at = CASE WHEN r.status = 'STOPPED' THEN COALESCE(t.stopped_at, now()) ELSE t.stopped_at END,
                 stopping_at = CASE WHEN r.status IN ('DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED') THEN COALESCE(t.stopping_at, now()) ELSE t.stopping_at END,
                 stopped_reason = COALESCE(t.stopped_reason, NULLIF(r.reason, '')),
                 stop_code = COALESCE(t.stop_code, NULLIF(r.code, '')),
                 desired_status = CASE WHEN r.status = 'STOPPED' THEN 'STOPPED' ELSE t.desired_status END,
                 version = t.version + 1
-            FROM unnest(\(ids)::text[], \(statuses)::text[], \(healths)::text[], \(containers)::text[], \(reasons)::text[], \(codes)::text[])
-                 AS r(task_id, status, health, containers, reason, code)
+            FROM unnest(\(ids)::text[], \(statuses)::text[], \(healths)::text[], \(containers)::text[], \(reasons)::text[], \(codes)::text[],
+                        \(pullStarts)::int8[], \(pullStops)::int8[])
+                 AS r(task_id, status, health, containers, reason, code, pull_started, pull_stopped)
             WHERE t.account_id = \(account) AND t.cluster_name = \(cluster) AND t.task_id = r.task_id AND t.instance_id = \(instanceId)
             RETURNING \(unescaped: Self.qualifiedColumns)
             """, logger: logger))
@@ -307,6 +315,7 @@ public struct TaskStore: Sendable {
             t.stoppingAt = try r[26].decode(Date?.self)
             t.stoppedAt = try r[27].decode(Date?.self)
             t.version = try r[28].decode(Int.self)
+            t.pullStoppedAt = try r[29].decode(Date?.self)
             result.append(t)
         }
         return result

@@ -38,6 +38,16 @@ struct AgentCommand: AsyncParsableCommand {
     var taskEndpointAddress = TaskEndpointsServer.linkLocal
     @Option(name: .customLong("default-ulimit"), help: "A container's nofile or nproc limit, name=soft:hard, when its definition names other ulimits but not this one (repeatable; default: the agent's own limits).")
     var defaultUlimits: [String] = []
+    @Option(help: "When images are pulled: default (pull, use a cached copy if the registry fails), always, once, prefer-cached.")
+    var imagePullBehavior = "default"
+    @Option(help: "A Docker config file ({\"auths\": {\"registry\": {\"auth\": base64(user:password)}}}) with private registries' credentials.")
+    var registryAuth: String?
+    @Option(help: "Seconds between image cleanups (0: never). Only images this agent pulled are removed.") var imageCleanupInterval = 1800.0
+    @Option(help: "Seconds an image must have gone unused before cleanup removes it.") var imageMinimumAge = 3600.0
+    @Option(help: "Images removed per cleanup (more while the disk is over --image-disk-high).") var imagesPerCleanup = 5
+    @Option(help: "Disk usage (percent) of the image store's filesystem over which cleanup removes unused images until under --image-disk-low.")
+    var imageDiskHigh = 85.0
+    @Option(help: "Disk usage (percent) image cleanup brings the image store's filesystem back under.") var imageDiskLow = 80.0
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -66,6 +76,23 @@ struct AgentCommand: AsyncParsableCommand {
         guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }
         config.maxBackoff = maxBackoff
         config.credentialsKey = credentials.secret
+        guard let behavior = ImagePullBehavior(rawValue: imagePullBehavior) else {
+            throw ValidationError("--image-pull-behavior must be default, always, once or prefer-cached")
+        }
+        config.imagePullBehavior = behavior
+        if let registryAuth {
+            guard let data = FileManager.default.contents(atPath: registryAuth) else { throw ValidationError("cannot read --registry-auth \(registryAuth)") }
+            config.registryAuth = try RegistryAuthFile.parse(data)
+        }
+        guard imageCleanupInterval >= 0, imageMinimumAge >= 0, imagesPerCleanup >= 0, 0 < imageDiskLow, imageDiskLow <= imageDiskHigh,
+              imageDiskHigh <= 100 else {
+            throw ValidationError("image cleanup settings: non-negative times and counts, 0 < --image-disk-low <= --image-disk-high <= 100")
+        }
+        config.imageCleanupInterval = imageCleanupInterval == 0 ? nil : .milliseconds(Int(imageCleanupInterval * 1000))
+        config.imageMinimumAge = imageMinimumAge
+        config.imagesPerCleanup = imagesPerCleanup
+        config.imageDiskHighPercent = imageDiskHigh
+        config.imageDiskLowPercent = imageDiskLow
         let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
                                                                 secret: credentials.secret, region: region),
                           runtime: runtime, logger: logger)

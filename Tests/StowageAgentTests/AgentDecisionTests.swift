@@ -148,4 +148,9 @@ final class FakeRuntime: ContainerRuntime, Sendable {
     func volumeExists(_ name: String) async throws -> Bool { false }
     func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws {}
     func removeVolumes(label: String) async throws {}
+    func image(_ reference: String) async throws -> ImageInfo? { ImageInfo(id: reference) }
+    func pull(_ reference: String, auth: String?) async throws {}
+    func images() async throws -> [ImageInfo] { [] }
+    func removeImage(_ id: String) async throws -> Bool { false }
+    func imageStorePath() async -> String? { nil }
 }

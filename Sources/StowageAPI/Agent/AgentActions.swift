@@ -48,9 +48,19 @@ struct AgentActions {
             let reconnected = try await heartbeat(conn, cluster: cluster, id: id, reference: reference, c)
             let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
             let version = AgentProtocol.version(of: live.map { ($0.id, $0.desiredStatus) })
+            // A task not yet started runs the digests its deployment's first tasks resolved (versionConsistency).
+            let unstarted = Set(live.filter { $0.lastStatus == "PENDING" || $0.lastStatus == "PROVISIONING" }.compactMap(\.deploymentId))
+            let pinned = try await c.backend.ecsServices.imageDigests(conn, account: c.account, cluster: cluster, deployments: unstarted.sorted())
             var tasks: [AgentProtocol.AssignedTask] = []
-            for t in live.sorted(by: { $0.id < $1.id }) {
+            for var t in live.sorted(by: { $0.id < $1.id }) {
                 guard let definition = try await definition(conn, family: t.family, revision: t.revision, c) else { continue }
+                if let digests = t.deploymentId.flatMap({ pinned[$0] }) {
+                    for index in t.containers.indices {
+                        let name = t.containers[index].name ?? ""
+                        let consistent = definition.containerDefinitions?.first { $0.name == name }?.versionConsistency != "disabled"
+                        if consistent, t.containers[index].imageDigest == nil { t.containers[index].imageDigest = digests[name] }
+                    }
+                }
                 tasks.append(AgentProtocol.AssignedTask(
                     taskArn: c.backend.scope.task(c.account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
                     desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
@@ -135,6 +145,14 @@ struct AgentActions {
             var freed = false
             let applied = try await c.backend.tasks.applyReports(conn, account: c.account, cluster: cluster, instanceId: id,
                                                                   latest.map { (taskId: $0.key, state: $0.value) })
+            let digests = applied.flatMap { task in
+                task.containers.compactMap { container -> (service: String, deployment: String, container: String, digest: String)? in
+                    guard let service = task.service, let deployment = task.deploymentId, let name = container.name,
+                          let digest = container.imageDigest else { return nil }
+                    return (service, deployment, name, digest)
+                }
+            }
+            try await c.backend.ecsServices.recordImageDigests(conn, account: c.account, cluster: cluster, digests)
             for after in applied {
                 guard let before = mine[after.id] else { continue }
                 let changed = after.lastStatus != before.lastStatus || after.healthStatus != before.healthStatus

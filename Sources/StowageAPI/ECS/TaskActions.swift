@@ -37,6 +37,7 @@ struct TaskActions {
         m.connectivity = t.instanceId == nil ? nil : "CONNECTED"
         m.createdAt = t.createdAt
         m.pullStartedAt = t.pullStartedAt
+        m.pullStoppedAt = t.pullStoppedAt
         m.startedAt = t.startedAt
         m.stoppingAt = t.stoppingAt
         m.stoppedAt = t.stoppedAt

@@ -278,7 +278,7 @@ public enum MemberSupport {
 
     static let containerDefinition: [String: Status] = [
         "name": .honoured("the container's name"),
-        "image": .honoured("run with the engine's local copy"),
+        "image": .honoured("pulled by the agent per its pull behaviour (default: pull, falling back to a cached copy); shown with imageDigest"),
         "cpu": .honoured("CPU shares, and CPU units reserved at placement"),
         "memory": .honoured("hard memory limit, reserved at placement"),
         "memoryReservation": .honoured("soft memory limit, reserved at placement"),
@@ -303,7 +303,7 @@ public enum MemberSupport {
         "mountPoints": .honoured("see MountPoint"),
         "volumesFrom": .honoured("see VolumeFrom"),
         "linuxParameters": .honoured("see LinuxParameters"),
-        "versionConsistency": .refused("versionConsistency is \(later13)"),
+        "versionConsistency": .honoured("enabled (default): a service deployment's tasks run the digest its first tasks resolved; disabled: each task pulls the tag"),
         "hostname": .honoured("the container's hostname (not in host network mode)"),
         "disableNetworking": .honoured("the container has no network"),
         "privileged": .honoured("the container runs privileged"),

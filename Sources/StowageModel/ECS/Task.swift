@@ -16,6 +16,8 @@ public struct Container: Codable, Sendable, Equatable {
     public var taskArn: String?
     public var name: String?
     public var image: String?
+    /// The digest the image resolved to (`sha256:…`), the same for every task of a deployment.
+    public var imageDigest: String?
     public var runtimeId: String?
     public var lastStatus: String?
     public var exitCode: Int?

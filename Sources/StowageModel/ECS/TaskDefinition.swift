@@ -153,6 +153,7 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var pseudoTerminal: Bool?
     public var systemControls: [SystemControl]?
     public var restartPolicy: ContainerRestartPolicy?
+    public var versionConsistency: String?
     public var dockerLabels: [String: String]?
     public var ulimits: [Ulimit]?
     public var logConfiguration: LogConfiguration?
