@@ -9,6 +9,15 @@ import StowageModel
 /// digest of an image under every name it has).
 struct RegistryClient: Sendable {
     let client: HTTPClient
+
+    /// Registries' own client: a registry that refuses connections fails the lookup at once (the pull behaviour
+    /// then decides), instead of being retried until the connect timeout as the default pool does.
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
     static let accept = [
         "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
         "application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json",
