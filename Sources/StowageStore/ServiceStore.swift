@@ -180,6 +180,13 @@ public struct ServiceStore: Sendable {
             """, logger: logger)
     }
 
+    public func setTags(_ conn: PostgresConnection, account: String, cluster: String, name: String, tags: [Tag]) async throws {
+        try await conn.query("""
+            UPDATE services SET tags = \(try ECSJSON.encodeString(tags))::jsonb
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(name)
+            """, logger: logger)
+    }
+
     /// Records the digests a deployment's images resolved to; the first digest recorded for a container stays
     /// (ECS's versionConsistency: every task of the deployment runs those bytes).
     public func recordImageDigests(_ conn: PostgresConnection, account: String, cluster: String,

@@ -227,6 +227,13 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
+    public func setTags(_ conn: PostgresConnection, account: String, cluster: String, id: String, tags: [Tag]) async throws {
+        try await conn.query("""
+            UPDATE tasks SET tags = \(try ECSJSON.encodeString(tags))::jsonb, version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = \(id)
+            """, logger: logger)
+    }
+
     /// Applies an agent's state report: status only moves forward; containers and health are replaced. One
     /// statement for the whole report, so a fleet's reports hold their connections for milliseconds. Returns the tasks after.
     public func applyReports(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,

@@ -68,7 +68,7 @@ struct ContainerInstanceActions {
         m.attributes = r.attributes
         m.registeredAt = r.registeredAt
         m.tags = r.tags
-        return m
+        return m.withECSDefaults()
     }
 
     static func validate(resources: [Resource]) throws(APIError) {

@@ -75,7 +75,7 @@ struct ServiceActions {
         m.deploymentController = .object(["type": .string("ECS")])
         m.createdBy = s.createdBy
         if includeTags { m.tags = s.tags }
-        return m
+        return m.withECSDefaults()
     }
 
     /// Loads and renders services with their deployments, counts and latest events.

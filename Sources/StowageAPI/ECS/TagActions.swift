@@ -10,6 +10,8 @@ struct TagActions {
         case cluster(String)
         case taskDefinition(String, Int)
         case containerInstance(cluster: String, id: String)
+        case service(cluster: String, name: String)
+        case task(cluster: String, id: String)
     }
 
     static func target(_ arnText: String, _ c: Caller) throws(APIError) -> Target {
@@ -25,6 +27,10 @@ struct TagActions {
             return .taskDefinition(ref.family, revision)
         case "container-instance" where arn.resourcePath.count == 2:
             return .containerInstance(cluster: arn.resourcePath[0], id: arn.resourcePath[1])
+        case "service" where arn.resourcePath.count == 2:
+            return .service(cluster: arn.resourcePath[0], name: arn.resourcePath[1])
+        case "task" where arn.resourcePath.count == 2:
+            return .task(cluster: arn.resourcePath[0], id: arn.resourcePath[1])
         default:
             throw .invalidParameter("Resources of type '\(arn.resourceType)' cannot be tagged.")
         }
@@ -42,6 +48,17 @@ struct TagActions {
             return record.tags
         case .containerInstance(let cluster, let id):
             return try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: arn).tags
+        case .service(let cluster, let name):
+            guard let record = try await s.ecsServices.get(conn, account: c.account, cluster: cluster, names: [name]).first,
+                  record.status != "INACTIVE" else {
+                throw APIError.resourceNotFound("The specified resource is not found: \(arn).")
+            }
+            return record.tags
+        case .task(let cluster, let id):
+            guard let record = try await s.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first else {
+                throw APIError.resourceNotFound("The specified resource is not found: \(arn).")
+            }
+            return record.tags
         }
     }
 
@@ -53,6 +70,8 @@ struct TagActions {
             try await s.taskDefinitions.setTags(conn, account: c.account, family: family, revision: revision, tags: tags)
         case .containerInstance(let cluster, let id):
             try await s.instances.setTags(conn, account: c.account, cluster: cluster, id: id, tags: tags)
+        case .service(let cluster, let name): try await s.ecsServices.setTags(conn, account: c.account, cluster: cluster, name: name, tags: tags)
+        case .task(let cluster, let id): try await s.tasks.setTags(conn, account: c.account, cluster: cluster, id: id, tags: tags)
         }
     }
 

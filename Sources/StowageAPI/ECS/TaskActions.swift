@@ -43,7 +43,7 @@ struct TaskActions {
         m.stoppedAt = t.stoppedAt
         m.launchType = "EC2"
         if includeTags { m.tags = t.tags }
-        return m
+        return m.withECSDefaults()
     }
 
     /// A task id or ARN (`task/<cluster>/<id>` or the older `task/<id>`) within the cluster.

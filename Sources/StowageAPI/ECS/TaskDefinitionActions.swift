@@ -15,7 +15,7 @@ struct TaskDefinitionActions {
         d.registeredAt = r.registeredAt
         d.deregisteredAt = r.deregisteredAt
         d.registeredBy = r.registeredBy
-        return d
+        return d.withECSDefaults()
     }
 
     /// Resolves a reference to a stored revision: a bare family means its latest ACTIVE revision.
@@ -27,7 +27,10 @@ struct TaskDefinitionActions {
     }
 
     static func register(_ input: RegisterTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
-        let body = try TaskDefinitionRules.validate(input)
+        var body = try TaskDefinitionRules.validate(input)
+        // ECS takes a role's name as well as its ARN (a role of the caller's account); it stores and shows the ARN.
+        body.taskRoleArn = body.taskRoleArn.map { roleArn($0, c) }
+        body.executionRoleArn = body.executionRoleArn.map { roleArn($0, c) }
         _ = try ConstraintRules.parse(body.placementConstraints)
         let family = body.family ?? ""
         try await c.authorize("ecs:RegisterTaskDefinition", [c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
@@ -46,6 +49,11 @@ struct TaskDefinitionActions {
                 conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
         }
         return TaskDefinitionResponse(taskDefinition: model(record, c), tags: record.tags)
+    }
+
+    /// A role name (`app-role`, or a path `team/app-role`) as the caller's account's role ARN; an ARN unchanged.
+    static func roleArn(_ role: String, _ c: Caller) -> String {
+        role.hasPrefix("arn:") ? role : c.backend.scope.iamRole(c.account, role)
     }
 
     static func describe(_ input: DescribeTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {

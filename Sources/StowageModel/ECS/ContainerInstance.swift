@@ -36,6 +36,8 @@ public struct ContainerInstance: Codable, Sendable, Equatable {
     public var attributes: [Attribute]?
     public var registeredAt: Date?
     public var tags: [Tag]?
+    /// Always empty: instances have no elastic network interfaces attached.
+    public var attachments: [JSONValue]?
     public init() {}
 }
 

@@ -60,6 +60,9 @@ public struct ECSService: Codable, Sendable, Equatable {
     public var deploymentController: JSONValue?
     public var tags: [Tag]?
     public var createdBy: String?
+    /// Always empty until load balancing and service discovery land (both are refused on input).
+    public var loadBalancers: [JSONValue]?
+    public var serviceRegistries: [JSONValue]?
     public init() {}
 }
 

@@ -28,6 +28,8 @@ public struct Container: Codable, Sendable, Equatable {
     public var memory: String?
     public var memoryReservation: String?
     public var gpuIds: [String]?
+    /// Always empty: tasks get no elastic network interface (awsvpc is refused).
+    public var networkInterfaces: [JSONValue]?
     /// Restarts in place under the container's restartPolicy (Stowage's addition; ECS shows it only in task metadata).
     public var restartCount: Int?
     public init(name: String?) { self.name = name }
@@ -49,6 +51,8 @@ public struct TaskOverride: Codable, Sendable, Equatable {
     public var memory: String?
     public var taskRoleArn: String?
     public var executionRoleArn: String?
+    /// Always empty in responses (accelerator overrides are refused on input).
+    public var inferenceAcceleratorOverrides: [JSONValue]?
     public init() {}
 }
 
@@ -59,6 +63,8 @@ public struct PlacementStrategy: Codable, Sendable, Equatable, Hashable {
 }
 
 public struct ECSTask: Codable, Sendable, Equatable {
+    /// Always empty: no elastic network interfaces (awsvpc is refused).
+    public var attachments: [JSONValue]?
     public var taskArn: String?
     public var clusterArn: String?
     public var taskDefinitionArn: String?
