@@ -142,3 +142,23 @@ def test_a_task_role_may_be_given_by_name(ecs, tenant):
     registered = ecs.register_task_definition(family="role-by-name", taskRoleArn="app-role", containerDefinitions=[
         {"name": "app", "image": "localhost/busybox:latest", "memory": 16}])["taskDefinition"]
     assert registered["taskRoleArn"] == f"arn:aws:iam::{tenant.account}:role/app-role"
+
+
+def test_counts_and_events_say_what_happened_to_unplaceable_tasks(ecs):
+    """A service in a cluster with no instance: its tasks wait, the events say they could not be placed (never
+    "has started"), the service's and the cluster's pending counts agree, and scaling to 0 ends them."""
+    ecs.create_cluster(clusterName="empty")
+    ecs.register_task_definition(family="waits", containerDefinitions=[
+        {"name": "app", "image": "localhost/busybox:latest", "memory": 16}])
+    ecs.create_service(cluster="empty", serviceName="waits", taskDefinition="waits", desiredCount=2)
+
+    def events():
+        return [e["message"] for e in ecs.describe_services(cluster="empty", services=["waits"])["services"][0]["events"]]
+    assert wait_for(lambda: any("unable to place" in m for m in events()), seconds=30), events()
+    assert not any("has started" in m for m in events()), events()
+    service = ecs.describe_services(cluster="empty", services=["waits"])["services"][0]
+    cluster = ecs.describe_clusters(clusters=["empty"])["clusters"][0]
+    assert service["pendingCount"] == cluster["pendingTasksCount"] == 2
+    ecs.update_service(cluster="empty", service="waits", desiredCount=0)
+    assert wait_for(lambda: ecs.describe_services(cluster="empty", services=["waits"])["services"][0]["pendingCount"] == 0, seconds=30)
+    assert ecs.describe_clusters(clusters=["empty"])["clusters"][0]["pendingTasksCount"] == 0

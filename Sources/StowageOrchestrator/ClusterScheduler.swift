@@ -11,6 +11,8 @@ public struct PlacementPass: Sendable {
     public var failed: [String: String] = [:]
     /// The service of each failed task that belongs to one, for its event log.
     public var failedService: [String: String] = [:]
+    /// The service of each placed task that belongs to one: it has started, and says so in its events.
+    public var placedService: [String: String] = [:]
     public var instancesTouched: Set<String> = []
 }
 
@@ -122,6 +124,7 @@ public struct ClusterScheduler: Sendable {
             switch result {
             case .placed(let placement):
                 pass.placed[task.id] = placement.hostId
+                if let service = task.service { pass.placedService[task.id] = service }
                 pass.instancesTouched.insert(placement.hostId)
                 bindings.append(TaskBinding(taskId: task.id, instanceId: placement.hostId,
                                             containers: TaskDemand.containers(for: definition, placement: placement)))
@@ -132,6 +135,13 @@ public struct ClusterScheduler: Sendable {
         }
         try await tasks.bind(conn, account: account, cluster: cluster, bindings)
         try await notify(conn, account: account, cluster: cluster, instances: pass.instancesTouched)
+        // "has started" only for tasks that were placed: one that waits for room is reported by reportFailures.
+        for (service, ids) in Dictionary(grouping: pass.placedService.keys.sorted(), by: { pass.placedService[$0] ?? "" })
+            .sorted(by: { $0.key < $1.key }) {
+            let named = ids.prefix(10).map { "(task \($0))" }.joined(separator: " ")
+            try await addEventsOnce(conn, account: account, cluster: cluster, service: service,
+                                    ["(service \(service)) has started \(ids.count) tasks: \(named)."])
+        }
         return pass
     }
 
@@ -243,10 +253,6 @@ public struct ClusterScheduler: Sendable {
         for (deploymentId, count) in plan.start { try await newTasks(deploymentId, count: count, host: nil) }
         for start in plan.startOn { try await newTasks(start.deploymentId, count: 1, host: start.hostId) }
         try await tasks.insert(conn, account: account, started)
-        if !started.isEmpty {
-            let ids = started.prefix(10).map { "(task \($0.id))" }.joined(separator: " ")
-            events.append("(service \(name)) has started \(started.count) tasks: \(ids).")
-        }
 
         for (id, change) in plan.rollout {
             try await services.setRollout(conn, account: account, cluster: cluster, service: name, id: id, state: change.state,

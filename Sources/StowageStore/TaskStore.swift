@@ -352,11 +352,12 @@ extension TaskStore {
         return result
     }
 
-    /// Live task counts of a cluster: running and pending.
+    /// Live task counts of a cluster: running, and pending as services count it (a pending task being stopped is
+    /// no longer pending), so a cluster's and its services' pending counts agree.
     public func clusterCounts(_ conn: PostgresConnection, account: String, cluster: String) async throws -> (running: Int, pending: Int) {
         let rows = try await conn.query("""
             SELECT count(*) FILTER (WHERE last_status = 'RUNNING'),
-                   count(*) FILTER (WHERE last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))
+                   count(*) FILTER (WHERE last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING') AND desired_status = 'RUNNING')
             FROM tasks WHERE account_id = \(account) AND cluster_name = \(cluster) AND last_status <> 'STOPPED'
             """, logger: logger)
         for try await (running, pending) in rows.decode((Int, Int).self) { return (running, pending) }
