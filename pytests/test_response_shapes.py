@@ -3,6 +3,7 @@ members, types, enums, no member the model lacks), and the lists ECS always retu
 so client code written against ECS (`td["containerDefinitions"][0]["mountPoints"]`) does not hit KeyError."""
 import json
 
+import botocore.exceptions
 import botocore.session
 import pytest
 
@@ -162,3 +163,34 @@ def test_counts_and_events_say_what_happened_to_unplaceable_tasks(ecs):
     ecs.update_service(cluster="empty", service="waits", desiredCount=0)
     assert wait_for(lambda: ecs.describe_services(cluster="empty", services=["waits"])["services"][0]["pendingCount"] == 0, seconds=30)
     assert ecs.describe_clusters(clusters=["empty"])["clusters"][0]["pendingTasksCount"] == 0
+
+
+def test_account_settings_are_kept_effective_and_honoured_or_refused(tenant, recorded):
+    ecs, bodies = recorded
+    root = f"arn:aws:iam::{tenant.account}:root"
+    effective = {s["name"]: s for s in ecs.list_account_settings(effectiveSettings=True)["settings"]}
+    assert effective["containerInsights"]["value"] == "disabled" and effective["containerInsights"]["type"] == "aws_managed"
+    assert effective["taskLongArnFormat"]["value"] == "enabled"
+
+    ecs.put_account_setting_default(name="containerInsights", value="enhanced")
+    assert ecs.create_cluster(clusterName="insightful")["cluster"]["settings"] == [{"name": "containerInsights", "value": "enhanced"}], \
+        "a new cluster takes the account's containerInsights"
+    mine = ecs.put_account_setting(name="containerInsights", value="disabled")["setting"]
+    assert mine["principalArn"] != root and mine["value"] == "disabled"
+    effective = {s["name"]: s for s in ecs.list_account_settings(effectiveSettings=True)["settings"]}
+    assert effective["containerInsights"]["value"] == "disabled", "the principal's own setting wins over the account default"
+    assert ecs.create_cluster(clusterName="plain")["cluster"]["settings"] == [{"name": "containerInsights", "value": "disabled"}]
+    assert [s["name"] for s in ecs.list_account_settings()["settings"]] == ["containerInsights"]
+    assert ecs.list_account_settings(principalArn=root)["settings"][0]["value"] == "enhanced"
+    assert ecs.delete_account_setting(name="containerInsights")["setting"]["value"] == "disabled"
+    assert {s["name"]: s["value"] for s in ecs.list_account_settings(effectiveSettings=True)["settings"]}["containerInsights"] == "enhanced"
+
+    # A value Stowage would keep and not act on is refused by name.
+    for name, value in (("taskLongArnFormat", "disabled"), ("awsvpcTrunking", "enabled"), ("noSuchSetting", "on")):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            ecs.put_account_setting(name=name, value=value)
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterException" and name in refused.value.response["Error"]["Message"]
+    found = []
+    for name, body in bodies:
+        found += [f"{name} {p}" for p in problems(body, MODEL.operation_model(name).output_shape)]
+    assert not found, "\n".join(found)

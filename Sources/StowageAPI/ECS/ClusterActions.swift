@@ -47,8 +47,12 @@ struct ClusterActions {
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
         try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
-        let settings = input.settings ?? [ClusterSetting(name: "containerInsights", value: "disabled")]
         let record = try await c.backend.database.transaction { conn in
+            // Without settings of its own, a cluster takes the caller's containerInsights account setting.
+            var settings = input.settings ?? []
+            if input.settings == nil {
+                settings = [ClusterSetting(name: "containerInsights", value: try await AccountSettingActions.effective(conn, "containerInsights", c))]
+            }
             let clusters = try await c.backend.clusters.activeCount(conn, account: c.account, excluding: name)
             try await c.backend.quotas.check(conn, account: c.account, [("clusters", clusters + 1, "Active clusters")])
             return try await c.backend.clusters.create(

@@ -24,6 +24,7 @@ public struct Backend: Sendable {
     public var instances: ContainerInstanceStore
     public var tasks: TaskStore
     public var ecsServices: ServiceStore
+    public var accountSettings: AccountSettingStore
     /// Wakes long polls; nil where nothing listens (then polls answer at once).
     public var notifier: InstanceNotifier?
     public var audit: AuditLog
@@ -64,6 +65,7 @@ public struct Backend: Sendable {
         self.instances = ContainerInstanceStore(logger: logger)
         self.tasks = TaskStore(logger: logger)
         self.ecsServices = ServiceStore(logger: logger)
+        self.accountSettings = AccountSettingStore(logger: logger)
     }
 }
 

@@ -66,6 +66,10 @@ public enum ECSActions {
             Action("DescribeServices", ServiceActions.describe),
             Action("ListServices", ServiceActions.list),
             Action("DeleteService", ServiceActions.delete),
+            Action("PutAccountSetting", AccountSettingActions.put),
+            Action("PutAccountSettingDefault", AccountSettingActions.putDefault),
+            Action("DeleteAccountSetting", AccountSettingActions.delete),
+            Action("ListAccountSettings", AccountSettingActions.list),
         ]
         return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
     }()
