@@ -114,12 +114,15 @@ def test_every_response_fits_botocores_output_shape(server, tenant, tmp_path, ag
     ecs.run_task(cluster="shapes", taskDefinition="shapes", count=1)
     ecs.list_services(cluster="shapes")
     ecs.list_clusters()
+    ecs.update_task_protection(cluster="shapes", tasks=[task_arn], protectionEnabled=True, expiresInMinutes=5)
+    ecs.get_task_protection(cluster="shapes", tasks=[task_arn])
+    ecs.update_task_protection(cluster="shapes", tasks=[task_arn], protectionEnabled=False)
     ecs.update_service(cluster="shapes", service="svc", desiredCount=0)
     ecs.tag_resource(resourceArn=task_arn, tags=[{"key": "k", "value": "v"}])
     ecs.list_tags_for_resource(resourceArn=task_arn)
     ecs.stop_task(cluster="shapes", task=task_arn)
 
-    assert len({name for name, _ in bodies}) >= 17, sorted({name for name, _ in bodies})
+    assert len({name for name, _ in bodies}) >= 19, sorted({name for name, _ in bodies})
     found = []
     for name, body in bodies:
         found += [f"{name} {p}" for p in problems(body, MODEL.operation_model(name).output_shape)]

@@ -198,7 +198,8 @@ public struct ClusterScheduler: Sendable {
                      lastStatus: TaskStatus(rawValue: t.lastStatus) ?? .provisioning, desiredRunning: t.desiredStatus == "RUNNING",
                      health: t.healthStatus, startedAt: t.startedAt, stopCode: t.stopCode.flatMap(StopCode.init(rawValue:)),
                      createdAt: t.createdAt, stoppedAt: t.stoppedAt,
-                     exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode)
+                     exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode,
+                     protectedUntil: t.protectedUntil)
         }
         let plan = Reconciler.plan(service: spec, deployments: deploymentSpecs, tasks: taskSpecs, hosts: hosts, now: now)
         var events = plan.events

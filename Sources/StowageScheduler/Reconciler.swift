@@ -51,15 +51,19 @@ public struct TaskSpec: Sendable, Equatable {
     public var stoppedAt: Date?
     /// The exit code of the container that ended the task, when one did.
     public var exitCode: Int?
+    /// Scale-in protection (UpdateTaskProtection): until then, scale-in and deployments leave the task alone.
+    public var protectedUntil: Date?
 
     public init(id: String, deploymentId: String, hostId: String? = nil, requiredHostId: String? = nil, lastStatus: TaskStatus = .running,
                 desiredRunning: Bool = true, health: String = "UNKNOWN", startedAt: Date? = nil, stopCode: StopCode? = nil,
-                createdAt: Date = Date(timeIntervalSince1970: 0), stoppedAt: Date? = nil, exitCode: Int? = nil) {
+                createdAt: Date = Date(timeIntervalSince1970: 0), stoppedAt: Date? = nil, exitCode: Int? = nil, protectedUntil: Date? = nil) {
         self.id = id; self.deploymentId = deploymentId; self.hostId = hostId; self.requiredHostId = requiredHostId
         self.lastStatus = lastStatus
         self.desiredRunning = desiredRunning; self.health = health; self.startedAt = startedAt; self.stopCode = stopCode
-        self.createdAt = createdAt; self.stoppedAt = stoppedAt; self.exitCode = exitCode
+        self.createdAt = createdAt; self.stoppedAt = stoppedAt; self.exitCode = exitCode; self.protectedUntil = protectedUntil
     }
+
+    public func isProtected(at now: Date) -> Bool { protectedUntil.map { $0 > now } ?? false }
 
     /// Counts against the service: wanted running and not yet stopped.
     public var isActive: Bool { desiredRunning && lastStatus != .stopped }
@@ -215,13 +219,19 @@ public enum Reconciler {
                 if count > 0 { plan.start[primary.id] = count }
             }
             // What must go: tasks of older deployments, primary tasks on draining hosts, and primary tasks beyond desired.
-            var candidates = active.filter { $0.deploymentId != primary.id || onDrainingOrGone($0) }
+            // A protected healthy task is not among them (scale-in protection): the service runs above its desired
+            // count, or the old deployment lingers, until the protection ends, when it is reconciled again.
+            let shielded = { (task: TaskSpec) in task.isHealthy && task.isProtected(at: now) }
+            var candidates = active.filter { ($0.deploymentId != primary.id || onDrainingOrGone($0)) && !shielded($0) }
             if keep.count > desired {
-                let extra = keep.sorted { a, b in
+                let extra = keep.filter { !shielded($0) }.sorted { a, b in
                     if a.isHealthy != b.isHealthy { return !a.isHealthy }
                     return a.createdAt > b.createdAt
                 }.prefix(keep.count - desired)
                 candidates += extra
+            }
+            if let ends = active.filter(shielded).compactMap(\.protectedUntil).min() {
+                plan.retryAt = min(plan.retryAt ?? ends, ends)
             }
             var budget = active.filter(\.isHealthy).count - minHealthy
             let ordered = candidates.sorted { a, b in

@@ -31,6 +31,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var createdAt: Date
     public var pullStartedAt: Date?
     public var pullStoppedAt: Date?
+    /// Scale-in protection: until then, scale-in and deployments leave the task alone.
+    public var protectedUntil: Date?
     public var startedAt: Date?
     public var stoppingAt: Date?
     public var stoppedAt: Date?
@@ -89,7 +91,7 @@ public struct TaskStore: Sendable {
         cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
         required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,
         placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
-        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at
+        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at, protected_until
         """
     /// The same columns of `tasks t`, for statements that join.
     static let qualifiedColumns = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -227,6 +229,17 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
+    /// Sets or clears scale-in protection of live tasks; returns the tasks after.
+    public func protect(_ conn: PostgresConnection, account: String, cluster: String, ids: [String], until: Date?) async throws -> [TaskRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await records(conn.query("""
+            UPDATE tasks SET protected_until = \(until), version = version + 1
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = ANY(\(ids)) AND last_status <> 'STOPPED'
+              AND desired_status = 'RUNNING'
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger))
+    }
+
     public func setTags(_ conn: PostgresConnection, account: String, cluster: String, id: String, tags: [Tag]) async throws {
         try await conn.query("""
             UPDATE tasks SET tags = \(try ECSJSON.encodeString(tags))::jsonb, version = version + 1
@@ -323,6 +336,7 @@ public struct TaskStore: Sendable {
             t.stoppedAt = try r[27].decode(Date?.self)
             t.version = try r[28].decode(Int.self)
             t.pullStoppedAt = try r[29].decode(Date?.self)
+            t.protectedUntil = try r[30].decode(Date?.self)
             result.append(t)
         }
         return result

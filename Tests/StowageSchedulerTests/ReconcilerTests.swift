@@ -140,6 +140,31 @@ struct Simulation {
         #expect(sim.active("d1") == 2)
     }
 
+    @Test func protectedTasksAreLeftOutOfScaleInAndDeploymentsUntilTheirProtectionEnds() {
+        var sim = Simulation(service: service(3), deployments: [DeploymentSpec(id: "d1", primary: true, taskDefinition: "web:1", rolloutState: "COMPLETED")])
+        sim.add("d1", count: 3)
+        let until = sim.now.addingTimeInterval(600)
+        sim.tasks[0].protectedUntil = until
+        sim.tasks[1].protectedUntil = until
+        sim.service.desiredCount = 0
+        var plan = sim.plan()
+        #expect(plan.stop.map(\.taskId) == ["t3"], "only the unprotected task is scaled in")
+        #expect(plan.retryAt == until, "reconciled again when the protection ends")
+        sim.now = until.addingTimeInterval(1)
+        plan = sim.plan()
+        #expect(Set(plan.stop.map(\.taskId)) == ["t1", "t2", "t3"], "expired protection protects nothing")
+
+        // A new deployment leaves a protected task of the old one running until its protection ends.
+        var rolling = Simulation(service: service(1), deployments: [
+            DeploymentSpec(id: "d1", primary: false, taskDefinition: "web:1", rolloutState: "COMPLETED"),
+            DeploymentSpec(id: "d2", primary: true, taskDefinition: "web:2")])
+        rolling.add("d1", count: 1)
+        rolling.tasks[0].protectedUntil = rolling.now.addingTimeInterval(600)
+        for _ in 0..<10 { rolling.step() }
+        #expect(rolling.active("d1") == 1 && rolling.active("d2") == 1, "the protected old task is kept, the new one runs beside it")
+        #expect(rolling.state("d2") != "COMPLETED")
+    }
+
     /// Rolls d1 -> d2 and checks ECS's limits at every step: never more than maximumPercent running,
     /// never fewer than minimumHealthyPercent healthy.
     func rollingUpdate(desired: Int, min: Int, max: Int) {

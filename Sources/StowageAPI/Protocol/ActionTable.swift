@@ -70,6 +70,8 @@ public enum ECSActions {
             Action("PutAccountSettingDefault", AccountSettingActions.putDefault),
             Action("DeleteAccountSetting", AccountSettingActions.delete),
             Action("ListAccountSettings", AccountSettingActions.list),
+            Action("UpdateTaskProtection", TaskProtectionActions.update),
+            Action("GetTaskProtection", TaskProtectionActions.get),
         ]
         return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
     }()

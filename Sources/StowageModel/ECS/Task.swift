@@ -166,3 +166,30 @@ public struct ListTasksResponse: Codable, Sendable {
     public var nextToken: String?
     public init(taskArns: [String], nextToken: String?) { self.taskArns = taskArns; self.nextToken = nextToken }
 }
+
+public struct UpdateTaskProtectionRequest: Codable, Sendable {
+    public var cluster: String
+    public var tasks: [String]
+    public var protectionEnabled: Bool
+    public var expiresInMinutes: Int?
+}
+
+public struct GetTaskProtectionRequest: Codable, Sendable {
+    public var cluster: String
+    public var tasks: [String]?
+}
+
+public struct ProtectedTask: Codable, Sendable, Equatable {
+    public var taskArn: String?
+    public var protectionEnabled: Bool?
+    public var expirationDate: Date?
+    public init(taskArn: String, protectionEnabled: Bool, expirationDate: Date?) {
+        self.taskArn = taskArn; self.protectionEnabled = protectionEnabled; self.expirationDate = expirationDate
+    }
+}
+
+public struct TaskProtectionResponse: Codable, Sendable {
+    public var protectedTasks: [ProtectedTask]
+    public var failures: [Failure]
+    public init(protectedTasks: [ProtectedTask], failures: [Failure]) { self.protectedTasks = protectedTasks; self.failures = failures }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import StowageModel
+import StowageStore
+
+/// ECS task scale-in protection: a service's task the reconciler leaves out of scale-in and deployments
+/// until its protection expires (queue workers set it while they hold a job).
+struct TaskProtectionActions {
+    static func protected(_ t: TaskRecord, _ c: Caller, now: Date) -> ProtectedTask {
+        let until = t.protectedUntil.flatMap { $0 > now ? $0 : nil }
+        return ProtectedTask(taskArn: c.backend.scope.task(c.account, cluster: t.cluster, id: t.id), protectionEnabled: until != nil,
+                             expirationDate: until)
+    }
+
+    /// The task ids named, and a failure for each reference that does not name a task of the cluster.
+    static func ids(_ references: [String], cluster: String) -> (ids: [String], failures: [Failure]) {
+        var ids: [String] = []
+        var failures: [Failure] = []
+        for reference in references {
+            do { ids.append(try TaskActions.taskId(reference, cluster: cluster)) } catch {
+                failures.append(Failure(arn: reference, reason: "MISSING", detail: error.message))
+            }
+        }
+        return (ids, failures)
+    }
+
+    static func update(_ input: UpdateTaskProtectionRequest, _ c: Caller) async throws -> TaskProtectionResponse {
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
+        guard (1...10).contains(input.tasks.count) else { throw APIError.invalidParameter("tasks must name between 1 and 10 tasks.") }
+        let minutes = input.expiresInMinutes ?? 120
+        guard (1...2880).contains(minutes) else { throw APIError.invalidParameter("expiresInMinutes must be between 1 and 2880 (48 hours).") }
+        var (ids, failures) = ids(input.tasks, cluster: cluster)
+        let owner = c.owner(clusterArn)
+        try await c.authorize("ecs:UpdateTaskProtection", ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
+        let now = c.backend.clock.now()
+        let until = input.protectionEnabled ? now.addingTimeInterval(TimeInterval(minutes * 60)) : nil
+        let updated = try await c.backend.database.transaction { conn in
+            try await ClusterActions.requireActive(conn, c, cluster)
+            let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: ids)
+            var eligible: [String] = []
+            for id in ids {
+                let arn = c.backend.scope.task(c.account, cluster: cluster, id: id)
+                guard let task = known.first(where: { $0.id == id }) else {
+                    failures.append(Failure(arn: arn, reason: "MISSING", detail: "The task was not found in cluster \(cluster)."))
+                    continue
+                }
+                guard task.service != nil else {
+                    failures.append(Failure(arn: arn, reason: "TASK_NOT_VALID", detail: "Only the tasks of a service can be protected from scale-in."))
+                    continue
+                }
+                guard task.lastStatus != "STOPPED", task.desiredStatus == "RUNNING" else {
+                    failures.append(Failure(arn: arn, reason: "TASK_NOT_VALID", detail: "The task is stopping or stopped."))
+                    continue
+                }
+                eligible.append(id)
+            }
+            let updated = try await c.backend.tasks.protect(conn, account: c.account, cluster: cluster, ids: eligible, until: until)
+            // Lifting protection may let a waiting scale-in or deployment go on now.
+            let queue = JobQueue(logger: c.logger)
+            for service in Set(updated.compactMap(\.service)).sorted() {
+                try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service)
+            }
+            return updated
+        }
+        return TaskProtectionResponse(protectedTasks: updated.map { protected($0, c, now: now) }, failures: failures)
+    }
+
+    static func get(_ input: GetTaskProtectionRequest, _ c: Caller) async throws -> TaskProtectionResponse {
+        let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
+        if let tasks = input.tasks, tasks.count > 100 { throw APIError.invalidParameter("tasks names at most 100 tasks.") }
+        var (ids, failures) = ids(input.tasks ?? [], cluster: cluster)
+        let owner = c.owner(clusterArn)
+        try await c.authorize("ecs:GetTaskProtection", input.tasks == nil ? [c.backend.scope.task(owner, cluster: cluster, id: "*")]
+                                                                              : ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
+        let now = c.backend.clock.now()
+        let found = try await c.backend.database.withConnection { conn in
+            try await ClusterActions.requireActive(conn, c, cluster)
+            if input.tasks == nil {
+                return try await c.backend.tasks.live(conn, account: c.account, cluster: cluster)
+                    .filter { $0.service != nil && ($0.protectedUntil ?? .distantPast) > now }
+            }
+            return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: ids)
+        }
+        for id in ids where !found.contains(where: { $0.id == id }) {
+            failures.append(Failure(arn: c.backend.scope.task(c.account, cluster: cluster, id: id), reason: "MISSING"))
+        }
+        return TaskProtectionResponse(protectedTasks: found.sorted { $0.id < $1.id }.map { protected($0, c, now: now) }, failures: failures)
+    }
+}
