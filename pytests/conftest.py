@@ -123,8 +123,8 @@ def other_tenant(server):
     return make_tenant(server.env)
 
 
-def ecs_client(server, tenant, secret=None, key_id=None):
-    return boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION,
+def ecs_client(server, tenant, secret=None, key_id=None, region=REGION):
+    return boto3.client("ecs", endpoint_url=server.endpoint, region_name=region,
                         aws_access_key_id=key_id or tenant.key_id,
                         aws_secret_access_key=secret or tenant.secret)
 

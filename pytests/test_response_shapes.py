@@ -3,6 +3,7 @@ members, types, enums, no member the model lacks), and the lists ECS always retu
 so client code written against ECS (`td["containerDefinitions"][0]["mountPoints"]`) does not hit KeyError."""
 import json
 
+import boto3
 import botocore.exceptions
 import botocore.session
 import pytest
@@ -197,3 +198,16 @@ def test_account_settings_are_kept_effective_and_honoured_or_refused(tenant, rec
     for name, body in bodies:
         found += [f"{name} {p}" for p in problems(body, MODEL.operation_model(name).output_shape)]
     assert not found, "\n".join(found)
+
+
+def test_a_request_signed_for_another_region_is_refused_not_answered_with_wrong_arns(server, tenant):
+    """ARNs name the installation's region (us-east-1 here): a client configured for another region is told,
+    instead of being handed ARNs that do not name the region it asked."""
+    elsewhere = ecs_client(server, tenant, region="eu-west-1")
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        elsewhere.list_clusters()
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidSignatureException" and "us-east-1" in error["Message"] and "eu-west-1" in error["Message"]
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="eu-west-1",
+                       aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    assert "Users" in iam.list_users(), "IAM is global, as in AWS"

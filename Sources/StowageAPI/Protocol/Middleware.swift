@@ -59,6 +59,12 @@ struct SigV4Authentication: RouterMiddleware {
                 next: (Request, StowageContext) async throws -> Response) async throws -> Response {
         let bytes = try await readBody(request)
         let verified = try await backend.verifier.verify(Self.signable(request, body: bytes))
+        // ARNs name the installation's region: a request signed for another would get answers that look right and
+        // name the wrong region. IAM and STS are global, as in AWS, and take any region.
+        if verified.region != backend.scope.region, !["iam", "sts"].contains(verified.service) {
+            throw APIError.invalidSignature(
+                "Credential should be scoped to a valid region: this Stowage installation serves \(backend.scope.region) (STOWAGE_REGION), not '\(verified.region)'.")
+        }
         var context = context
         context.logger[metadataKey: "account"] = .string(verified.principal.accountId)
         let caller = Caller(principal: verified.principal, requestId: context.requestId, logger: context.logger, backend: backend,
