@@ -80,12 +80,22 @@ ACTIONS = [
     ("DeleteService", lambda e, w, t: e.delete_service(cluster=w.arn(f"cluster/{t}"), service=w.arn(f"service/{t}/gone"), force=True)),
     ("DeregisterContainerInstance", lambda e, w, t: e.deregister_container_instance(cluster=w.arn(f"cluster/{t}"), containerInstance=w.spare[t], force=True)),
     ("DeleteCluster", lambda e, w, t: e.delete_cluster(cluster=w.arn(f"cluster/del-{t}"))),
+    ("UpdateTaskProtection", lambda e, w, t: e.update_task_protection(cluster=w.arn(f"cluster/{t}"), tasks=[w.task[t]], protectionEnabled=True)),
+    ("GetTaskProtection", lambda e, w, t: e.get_task_protection(cluster=w.arn(f"cluster/{t}"), tasks=[w.task[t]])),
+    ("PutAccountSetting", None),
+    ("PutAccountSettingDefault", None),
+    ("DeleteAccountSetting", None),
+    ("ListAccountSettings", None),
 ]
 
 ACCOUNT_WIDE = {
     "ListClusters": lambda e: e.list_clusters(),
     "ListTaskDefinitions": lambda e: e.list_task_definitions(),
     "ListTaskDefinitionFamilies": lambda e: e.list_task_definition_families(),
+    "PutAccountSetting": lambda e: e.put_account_setting(name="containerInsights", value="enabled"),
+    "PutAccountSettingDefault": lambda e: e.put_account_setting_default(name="containerInsights", value="disabled"),
+    "DeleteAccountSetting": lambda e: e.delete_account_setting(name="containerInsights"),
+    "ListAccountSettings": lambda e: e.list_account_settings(effectiveSettings=True),
 }
 
 

@@ -46,13 +46,13 @@ struct AccountSettingActions {
         }
         let principal = try principal(input.principalArn, c)
         try await c.authorize("ecs:DeleteAccountSetting", ["*"])
-        let deleted = try await c.backend.database.transaction { conn in
-            try await c.backend.accountSettings.delete(conn, account: c.account, principal: principal, name: input.name)
+        // Deleting what is not set is not an error (infrastructure as code deletes idempotently): the answer is the
+        // value deleted, else the value that applies.
+        let (deleted, applies) = try await c.backend.database.transaction { conn in
+            (try await c.backend.accountSettings.delete(conn, account: c.account, principal: principal, name: input.name),
+             try await effective(conn, input.name, c, principal: principal))
         }
-        guard let deleted else {
-            throw APIError.invalidParameter("No account setting \(input.name) is set for \(principal).")
-        }
-        return AccountSettingResponse(setting: AccountSetting(name: input.name, value: deleted, principalArn: principal))
+        return AccountSettingResponse(setting: AccountSetting(name: input.name, value: deleted ?? applies, principalArn: principal))
     }
 
     static func list(_ input: ListAccountSettingsRequest, _ c: Caller) async throws -> ListAccountSettingsResponse {
@@ -90,8 +90,8 @@ struct AccountSettingActions {
     }
 
     /// The caller's effective value of a setting (own, account default, ECS default).
-    static func effective(_ conn: PostgresConnection, _ name: String, _ c: Caller) async throws -> String {
-        let principal = try principal(nil, c)
+    static func effective(_ conn: PostgresConnection, _ name: String, _ c: Caller, principal named: String? = nil) async throws -> String {
+        let principal = try named ?? principal(nil, c)
         let root = c.backend.scope.iamRoot(c.account)
         let stored = try await c.backend.accountSettings.of(conn, account: c.account, principals: [principal, root])
         return stored.first { $0.principal == principal && $0.name == name }?.value
