@@ -39,26 +39,20 @@ extension Agent {
             ImageReference.split(reference).tag.flatMap { $0.hasPrefix("sha256:") ? $0 : nil }
                 ?? ImageReference.digest(of: reference, repoDigests: info.repoDigests)
         }
-        switch AgentDecisions.pullPlan(config.imagePullBehavior, cached: cached != nil, pulledBefore: pulledReferences.contains(reference)) {
-        case .useCached:
-            if let cached { return (cached, recorded(cached)) }
-        case .pull(let fallBack):
-            do {
-                // A process runtime has no registry to ask.
-                let digest = runtime.kind == "docker" ? try await registry.digest(of: reference, credentials: credentials) : nil
-                try await runtime.pull(reference, auth: credentials?.engineHeader)
-                pulledReferences.insert(reference)
-                guard let info = try await runtime.image(reference) else { throw RuntimeError.imageNotFound(reference) }
-                pulledImages[info.id, default: []].insert(reference)
-                return (info, digest ?? recorded(info))
-            } catch {
-                guard fallBack, let cached else { throw Self.pullError(reference, error) }
-                logger.warning("pull failed; the cached image is used", metadata: ["image": "\(reference)", "error": "\(error)"])
-                return (cached, recorded(cached))
-            }
+        let plan = AgentDecisions.pullPlan(config.imagePullBehavior, cached: cached != nil, pulledBefore: pulledReferences.contains(reference))
+        if plan == .useCached, let cached { return (cached, recorded(cached)) }
+        do {
+            let digest = try await registry.digest(of: reference, credentials: credentials)
+            try await runtime.pull(reference, auth: credentials?.engineHeader)
+            pulledReferences.insert(reference)
+            guard let info = try await runtime.image(reference) else { throw RuntimeError.imageNotFound(reference) }
+            pulledImages[info.id, default: []].insert(reference)
+            return (info, digest)
+        } catch {
+            guard plan == .pull(fallBack: true), let cached else { throw Self.pullError(reference, error) }
+            logger.warning("pull failed; the cached image is used", metadata: ["image": "\(reference)", "error": "\(error)"])
+            return (cached, recorded(cached))
         }
-        guard let info = try await runtime.image(reference) else { throw RuntimeError.imageNotFound(reference) }
-        return (info, recorded(info))
     }
 
     /// Any failure to get an image is ECS's CannotPullContainerError, with what went wrong.

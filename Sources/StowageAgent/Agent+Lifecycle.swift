@@ -23,7 +23,6 @@ extension Agent {
         env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
         if let endpoint = taskEndpoint {
             env["ECS_CONTAINER_METADATA_URI_V4"] = "\(endpoint)/v4/\(metadataToken(task.arn, container: container.name))"
-            env["ECS_AGENT_URI"] = env["ECS_CONTAINER_METADATA_URI_V4"]
             if task.assignment.taskDefinition.taskRoleArn != nil {
                 // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
                 env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "\(endpoint)/v1/credentials/\(task.taskId)"
@@ -76,7 +75,7 @@ extension Agent {
         let found = adoptable.removeValue(forKey: arn) ?? [:]
         do {
             // Images first, while the task is still PENDING (ECS's pullStartedAt/pullStoppedAt).
-            if found.isEmpty { try await pullImages(arn) }
+            if found.isEmpty, runtime.hasImages { try await pullImages(arn) }
             task = tasks[arn] ?? task
             try await prepareVolumes(task)
         } catch {

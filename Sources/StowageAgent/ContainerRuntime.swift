@@ -234,6 +234,8 @@ public protocol ContainerRuntime: Sendable {
     func stats(_ id: String) async throws -> ContainerStats?
     /// One stats sample in the Docker Engine API's shape, for the task metadata endpoint's /stats.
     func statsDocument(_ id: String) async throws -> [String: Any]?
+    /// Whether containers run from images (the agent pulls them first); host processes have none.
+    var hasImages: Bool { get }
     /// The image a reference names, or nil when the engine does not have it.
     func image(_ reference: String) async throws -> ImageInfo?
     /// Pulls a reference from its registry; `auth` is the X-Registry-Auth value. A registry's refusal is thrown

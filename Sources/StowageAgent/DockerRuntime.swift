@@ -8,6 +8,7 @@ import Synchronization
 /// The Docker Engine API over a unix socket; works against Docker and against Podman's compatible service.
 public final class DockerRuntime: ContainerRuntime, Sendable {
     public let kind = "docker"
+    public let hasImages = true
     public let socketPath: String
     let client: HTTPClient
     static let apiVersion = "v1.41"

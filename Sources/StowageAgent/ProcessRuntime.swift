@@ -232,6 +232,7 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
     }
 
     // Host processes have no images: nothing to pull, hold or clean up.
+    public let hasImages = false
     public func image(_ reference: String) async throws -> ImageInfo? { ImageInfo(id: reference) }
     public func pull(_ reference: String, auth: String?) async throws {}
     public func images() async throws -> [ImageInfo] { [] }

@@ -121,6 +121,7 @@ final class FakeRuntime: ContainerRuntime, Sendable {
 
     private let state = Mutex(State())
     let kind = "fake"
+    let hasImages = false
     var checks: Int { state.withLock { $0.checks } }
     func failChecks() { state.withLock { $0.failing = true } }
 

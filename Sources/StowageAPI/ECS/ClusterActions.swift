@@ -49,8 +49,10 @@ struct ClusterActions {
         try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
         let record = try await c.backend.database.transaction { conn in
             // Without settings of its own, a cluster takes the caller's containerInsights account setting.
-            var settings = input.settings ?? []
-            if input.settings == nil {
+            let settings: [ClusterSetting]
+            if let given = input.settings {
+                settings = given
+            } else {
                 settings = [ClusterSetting(name: "containerInsights", value: try await AccountSettingActions.effective(conn, "containerInsights", c))]
             }
             let clusters = try await c.backend.clusters.activeCount(conn, account: c.account, excluding: name)
