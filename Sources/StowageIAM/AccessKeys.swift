@@ -71,36 +71,71 @@ public enum AccessKeyID {
 }
 
 /// Seals secrets at rest with AES-GCM under the server key; the key id is bound in as associated data
-/// so a sealed secret cannot be moved to another key's row.
+/// so a sealed secret cannot be moved to another key's row. Earlier server keys may be given too: what they
+/// sealed still opens, and `stowage admin rotate-key` reseals it under the current key.
 public struct SecretSealer: Sendable {
     let keyBytes: Data
+    /// Server keys replaced by this one, still accepted for opening until a rotation has resealed everything.
+    let previous: [Data]
     var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
-    public init(keyBytes: Data) throws {
-        guard keyBytes.count == 32 else { throw APIError.server("The server key must be 32 bytes.") }
+    public init(keyBytes: Data, previous: [Data] = []) throws {
+        guard keyBytes.count == 32, previous.allSatisfy({ $0.count == 32 }) else { throw APIError.server("A server key must be 32 bytes.") }
         self.keyBytes = keyBytes
+        self.previous = previous
     }
 
-    /// Parses the base64 server key as given in configuration.
-    public init(base64Key: String) throws {
-        guard let data = Data(base64Encoded: base64Key.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw APIError.server("The server key is not valid base64.")
+    /// Parses the base64 server key as given in configuration (and the previous keys, if any).
+    public init(base64Key: String, previous: [String] = []) throws {
+        func decode(_ text: String) throws -> Data {
+            guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw APIError.server("A server key is not valid base64.")
+            }
+            return data
         }
-        try self.init(keyBytes: data)
+        try self.init(keyBytes: try decode(base64Key), previous: try previous.map(decode))
     }
 
     public static func generateKey() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
     }
 
+    /// Names a server key without revealing it: rows record which key wrapped them, so a rotation knows what is left.
+    public static func keyId(_ key: Data) -> String {
+        String(Hex.encode(SHA256.hash(data: Data("stowage-server-key-id:".utf8) + key)).prefix(16))
+    }
+
+    /// The current key's id.
+    public var keyId: String { Self.keyId(keyBytes) }
+
     public func seal(_ secret: String, keyId: String) throws -> Data {
-        let box = try AES.GCM.seal(Data(secret.utf8), using: key, authenticating: Data(keyId.utf8))
+        try sealData(Data(secret.utf8), context: keyId)
+    }
+
+    public func open(_ sealed: Data, keyId: String) throws -> String {
+        String(decoding: try openData(sealed, context: keyId), as: UTF8.self)
+    }
+
+    /// Seals bytes under the current server key, bound to `context`.
+    public func sealData(_ plain: Data, context: String) throws -> Data {
+        let box = try AES.GCM.seal(plain, using: key, authenticating: Data(context.utf8))
         guard let combined = box.combined else { throw APIError.server("AES-GCM produced no output.") }
         return combined
     }
 
-    public func open(_ sealed: Data, keyId: String) throws -> String {
+    /// Opens bytes sealed under the current key or a previous one.
+    public func openData(_ sealed: Data, context: String) throws -> Data {
         let box = try AES.GCM.SealedBox(combined: sealed)
-        return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(keyId.utf8)), as: UTF8.self)
+        var failure: (any Error)?
+        for candidate in [keyBytes] + previous {
+            do { return try AES.GCM.open(box, using: SymmetricKey(data: candidate), authenticating: Data(context.utf8)) } catch { failure = error }
+        }
+        throw failure ?? APIError.server("No server key opens this value.")
+    }
+
+    /// Whether the current key (not only a previous one) opens a sealed value: what rotation reseals.
+    public func opensWithCurrent(_ sealed: Data, context: String) -> Bool {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed) else { return false }
+        return (try? AES.GCM.open(box, using: key, authenticating: Data(context.utf8))) != nil
     }
 }

@@ -25,6 +25,10 @@ public struct Backend: Sendable {
     public var tasks: TaskStore
     public var ecsServices: ServiceStore
     public var accountSettings: AccountSettingStore
+    public var parameters: ParameterStore
+    public var secrets: SecretStore
+    /// Seals and opens parameter and secret values under each tenant's data key.
+    public let vault: Vault
     /// Wakes long polls; nil where nothing listens (then polls answer at once).
     public var notifier: InstanceNotifier?
     public var audit: AuditLog
@@ -66,13 +70,26 @@ public struct Backend: Sendable {
         self.tasks = TaskStore(logger: logger)
         self.ecsServices = ServiceStore(logger: logger)
         self.accountSettings = AccountSettingStore(logger: logger)
+        self.parameters = ParameterStore(logger: logger)
+        self.secrets = SecretStore(logger: logger)
+        self.vault = Vault(sealer: tenancy.sealer, logger: logger)
     }
 }
 
 extension Backend {
     /// An ECS resource's tags, for `aws:ResourceTag/…` conditions; empty for resources without tags.
     func resourceTags(account: String, arn text: String) async throws -> [String: String] {
-        guard let arn = ARN(text), arn.service == "ecs", arn.account == account else { return [:] }
+        guard let arn = ARN(text), arn.account == account else { return [:] }
+        switch arn.service {
+        case "ssm":
+            let name = ParameterRules.reference(text).name
+            return try await database.withConnection { try await parameters.latest($0, account: account, name: name)?.tags ?? [] }.dictionary
+        case "secretsmanager":
+            guard case .arn(_, let name, _) = SecretRules.reference(text) else { return [:] }
+            return try await database.withConnection { try await secrets.get($0, account: account, name: name)?.tags ?? [] }.dictionary
+        case "ecs": break
+        default: return [:]
+        }
         let path = arn.resourcePath
         let tags: [Tag] = try await database.withConnection { conn in
             switch arn.resourceType {

@@ -54,6 +54,7 @@ public enum APIRouter {
         let doors: [(String, [String: Action])] = [
             (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
             (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
+            (SSMDoor.targetPrefix, SSMDoor.all), (SecretsManagerDoor.targetPrefix, SecretsManagerDoor.all),
         ]
         @Sendable func action(_ request: Request) -> Action? {
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
