@@ -138,6 +138,8 @@ extension Vault {
     /// Other tenants' values are untouched.
     public func rotateDataKey(_ conn: PostgresConnection, account: String) async throws -> RotationReport {
         var report = RotationReport()
+        // Writers seal under the newest version and reference it: lock the tenant's keys so none lands mid-rotation.
+        try await conn.query("SELECT version FROM data_keys WHERE account_id = \(account) FOR UPDATE", logger: logger)
         var next = 1
         for try await version in try await conn.query("""
             SELECT coalesce(max(version), 0) + 1 FROM data_keys WHERE account_id = \(account)
@@ -172,6 +174,14 @@ extension Vault {
         }
         try await conn.query("DELETE FROM data_keys WHERE account_id = \(account) AND version < \(next)", logger: logger)
         return report
+    }
+
+    /// Tenants that have sealed anything.
+    public func accountsWithDataKeys(_ conn: PostgresConnection) async throws -> [String] {
+        var out: [String] = []
+        for try await id in try await conn.query("SELECT DISTINCT account_id FROM data_keys ORDER BY account_id", logger: logger)
+            .decode(String.self) { out.append(id) }
+        return out
     }
 
     private func binds(_ values: any PostgresEncodable...) throws -> PostgresBindings {

@@ -43,10 +43,12 @@ struct Environment {
     }
 
     /// The server key: STOWAGE_SERVER_KEY, else the file STOWAGE_SERVER_KEY_FILE names, else `make dev`'s.
+    /// Earlier server keys (STOWAGE_PREVIOUS_SERVER_KEYS, comma-separated) still accepted while `rotate-key` runs.
     static func sealer(keyFile: String? = nil) throws -> SecretSealer {
-        if let key = values["STOWAGE_SERVER_KEY"] { return try SecretSealer(base64Key: key) }
+        let previous = (values["STOWAGE_PREVIOUS_SERVER_KEYS"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        if let key = values["STOWAGE_SERVER_KEY"] { return try SecretSealer(base64Key: key, previous: previous) }
         if let path = values["STOWAGE_SERVER_KEY_FILE"] ?? keyFile ?? devInstallation.map({ $0 + "/server.key" }),
-           let text = try? String(contentsOfFile: path, encoding: .utf8) { return try SecretSealer(base64Key: text) }
+           let text = try? String(contentsOfFile: path, encoding: .utf8) { return try SecretSealer(base64Key: text, previous: previous) }
         throw ValidationError("Set STOWAGE_SERVER_KEY (base64 of 32 bytes; `openssl rand -base64 32`) or STOWAGE_SERVER_KEY_FILE.")
     }
 

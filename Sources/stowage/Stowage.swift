@@ -82,7 +82,7 @@ struct Migrate: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bootstrap tenants: accounts, users and access keys.",
-        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self, CreateAgent.self, SetQuota.self])
+        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self, CreateAgent.self, SetQuota.self, RotateKey.self])
 
     struct CreateAgent: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -102,6 +102,38 @@ struct Admin: AsyncParsableCommand {
             print("user = \(Environment.scope.iamUser(account, key.userName))")
             print("role = \(Environment.scope.iamRole(account, key.userName))")
             print("aws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Reseal stored secrets under the current server key, or give tenants new data keys.",
+            discussion: """
+                Server key: start every process with the new key in STOWAGE_SERVER_KEY and the old one in \
+                STOWAGE_PREVIOUS_SERVER_KEYS (comma-separated base64), run `stowage admin rotate-key`, then drop the old \
+                key. Only the tenants' data keys and the access-key secrets are resealed, not every value.
+                Data key: `--account ID` (repeatable) or `--all-accounts` gives those tenants new data keys and reseals \
+                their parameters and secrets under them; the old data keys are deleted.
+                """)
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Give this account a new data key (repeatable).") var account: [String] = []
+        @Flag(help: "Give every account that has a data key a new one.") var allAccounts = false
+
+        func run() async throws {
+            let vault = Vault(sealer: try Environment.sealer(), logger: Environment.logger("stowage.admin"))
+            let reports = try await withDatabase(try db.config()) { database in
+                try await database.transaction { conn in
+                    var reports: [(String, RotationReport)] = [("server key", try await vault.rewrapUnderCurrentKey(conn))]
+                    var accounts = account
+                    if allAccounts { accounts += try await vault.accountsWithDataKeys(conn) }
+                    for id in accounts { reports.append(("account \(id)", try await vault.rotateDataKey(conn, account: id))) }
+                    return reports
+                }
+            }
+            for (what, r) in reports {
+                print("\(what): \(r.dataKeysRewrapped) data keys rewrapped, \(r.accessKeysResealed) access keys and \(r.sessionsResealed) sessions resealed, \(r.valuesResealed) values resealed")
+            }
         }
     }
 
