@@ -40,11 +40,10 @@ BASE = {"name": "app", "image": "busybox", "memory": 32, "command": ["sleep", "1
 
 @pytest.mark.parametrize("container, top, named", [
     ({"firelensConfiguration": {"type": "fluentbit"}}, {}, "containerDefinitions[0].firelensConfiguration"),
-    ({"secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}]}, {}, "containerDefinitions[0].secrets"),
+    ({"credentialSpecs": ["credentialspec:file://gmsa.json"]}, {}, "containerDefinitions[0].credentialSpecs"),
     ({"links": ["other"]}, {}, "containerDefinitions[0].links"),
     ({"portMappings": [{"containerPortRange": "8000-8010"}]}, {}, "containerDefinitions[0].portMappings[0].containerPortRange"),
-    ({"logConfiguration": {"logDriver": "awslogs", "secretOptions": [{"name": "k", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/k"}]}},
-     {}, "containerDefinitions[0].logConfiguration.secretOptions"),
+    ({}, {"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}}, "runtimePlatform"),
     ({}, {"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}, "volumes[0].efsVolumeConfiguration"),
     ({}, {"networkMode": "awsvpc"}, "networkMode awsvpc"),
     ({}, {"requiresCompatibilities": ["FARGATE"]}, "requiresCompatibilities FARGATE"),

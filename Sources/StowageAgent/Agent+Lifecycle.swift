@@ -4,7 +4,13 @@ import StowageModel
 /// Task lifecycle: containers created and started in dependsOn order, stopped in reverse, then removed.
 extension Agent {
     func spec(_ task: LocalTask, _ container: LocalContainer) -> ContainerSpec {
-        let d = container.definition
+        let secrets = taskSecrets[task.arn]?.containers[container.name]
+        var d = container.definition
+        // Log options read from secretOptions join the driver's options (the engine's drivers read them at create).
+        if let extra = secrets?.logOptions, !extra.isEmpty, var log = d.logConfiguration {
+            log.options = (log.options ?? [:]).merging(extra) { _, secret in secret }
+            d.logConfiguration = log
+        }
         let definition = task.assignment.taskDefinition
         var ids: [String: String] = [:]
         for other in task.containers { if let id = other.id { ids[other.name] = id } }
@@ -20,6 +26,7 @@ extension Agent {
         var env: [String: String] = [:]
         for pair in d.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
         for pair in override?.environment ?? [] { if let name = pair.name { env[name] = pair.value ?? "" } }
+        for (name, value) in secrets?.environment ?? [:] { env[name] = value }
         env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
         if let endpoint = taskEndpoint {
             env["ECS_CONTAINER_METADATA_URI_V4"] = "\(endpoint)/v4/\(metadataToken(task.arn, container: container.name))"
@@ -74,6 +81,13 @@ extension Agent {
         tasks[arn] = task
         let found = adoptable.removeValue(forKey: arn) ?? [:]
         do {
+            // Secrets before images: repositoryCredentials are the pull's login.
+            if task.assignment.taskDefinition.readsSecrets, found.count < task.containers.count, taskSecrets[arn] == nil {
+                let values: AgentProtocol.TaskSecrets = try await server.get(
+                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/tasks/\(task.taskId)/secrets")
+                if let failure = values.failure { throw RuntimeError.failed(failure) }
+                taskSecrets[arn] = values
+            }
             // Images first, while the task is still PENDING (ECS's pullStartedAt/pullStoppedAt).
             if found.isEmpty, runtime.hasImages { try await pullImages(arn) }
             task = tasks[arn] ?? task
@@ -158,6 +172,7 @@ extension Agent {
             if tasks[arn]?.containers[index].exitCode == nil { tasks[arn]?.containers[index].exitCode = status?.exitCode }
         }
         tasks[arn]?.status = .stopped
+        taskSecrets[arn] = nil
         await reportChanges()
         // The last lines a container wrote ship before it is removed.
         await collectTelemetry(only: arn)
@@ -179,6 +194,7 @@ extension Agent {
             try? await runtime.remove(id)
         }
         try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
+        taskSecrets[arn] = nil
         tasks[arn] = nil
     }
 }

@@ -25,6 +25,8 @@ public actor Agent {
     /// Where the task endpoints (credentials, metadata) listen once they do, as `http://address:port`.
     var taskEndpoint: String?
     var credentialCache: [String: CachedCredentials] = [:]
+    /// Values read with a task's execution role, by task ARN: in memory only, dropped when the task is.
+    var taskSecrets: [String: AgentProtocol.TaskSecrets] = [:]
     /// References this agent pulled (pull behaviour `once`), the images they gave (the only ones image cleanup
     /// removes), and when each image was last used by a task here.
     var pulledReferences: Set<String> = []

@@ -11,17 +11,18 @@ public enum BuiltInPolicies {
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
               "Action": ["ecs:Describe*", "ecs:List*", "logs:Describe*", "logs:Get*", "logs:FilterLogEvents", "logs:StartLiveTail",
                          "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*", "application-autoscaling:Describe*",
-                         "iam:Get*", "iam:List*", "audit:LookupEvents"],
+                         "iam:Get*", "iam:List*", "audit:LookupEvents", "ssm:Describe*", "ssm:GetParameterHistory",
+                         "ssm:ListTagsForResource", "secretsmanager:Describe*", "secretsmanager:List*"],
               "Resource": "*"}]}
             """),
         // An agent registers, polls, reports and ships telemetry for the one cluster its principal is tagged with
-        // (tag stowage:cluster on the role or user), and fetches credentials for the tasks placed on it.
+        // (tag stowage:cluster on the role or user), and fetches credentials and secrets for the tasks placed on it.
         "StowageAgentPolicy": ("What a host agent needs for the cluster named by its stowage:cluster tag.", """
             {"Version": "2012-10-17", "Statement": [
               {"Sid": "RegisterInCluster", "Effect": "Allow", "Action": ["ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance"],
                "Resource": "arn:*:ecs:*:*:cluster/${aws:PrincipalTag/stowage:cluster}"},
               {"Sid": "ActAsInstance", "Effect": "Allow",
-               "Action": ["ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:GetTaskCredentials", "ecs:DeregisterContainerInstance"],
+               "Action": ["ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:GetTaskCredentials", "ecs:GetTaskSecrets", "ecs:DeregisterContainerInstance"],
                "Resource": "arn:*:ecs:*:*:container-instance/${aws:PrincipalTag/stowage:cluster}/*"}]}
             """),
     ]

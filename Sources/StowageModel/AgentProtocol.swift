@@ -23,6 +23,30 @@ public enum AgentProtocol {
         }
     }
 
+    /// Values a task's containers get at start, read with its execution role, for the agent it is placed on only.
+    /// The agent keeps them in memory: they are never written to its disk.
+    public struct TaskSecrets: Codable, Sendable, Equatable {
+        public struct Container: Codable, Sendable, Equatable {
+            /// Environment variables from `secrets`.
+            public var environment: [String: String]
+            /// Log driver options from `logConfiguration.secretOptions`.
+            public var logOptions: [String: String]
+            /// The registry login from `repositoryCredentials`.
+            public var registryUsername: String?
+            public var registryPassword: String?
+            public init(environment: [String: String] = [:], logOptions: [String: String] = [:], registryUsername: String? = nil,
+                        registryPassword: String? = nil) {
+                self.environment = environment; self.logOptions = logOptions
+                self.registryUsername = registryUsername; self.registryPassword = registryPassword
+            }
+        }
+        /// By container name.
+        public var containers: [String: Container]
+        /// Set when a value could not be read: the task's stoppedReason (ResourceInitializationError: …).
+        public var failure: String?
+        public init(containers: [String: Container] = [:], failure: String? = nil) { self.containers = containers; self.failure = failure }
+    }
+
     /// A task role's temporary credentials in the container credentials protocol's shape, which the agent
     /// hands to the task unchanged (boto3's ContainerProvider reads exactly these names).
     public struct TaskCredentials: Codable, Sendable, Equatable {

@@ -185,16 +185,15 @@ extension ClusterActions {
 }
 
 extension AgentActions {
-    /// Temporary credentials for a task's role, for the agent to serve to the task's containers. Only the
-    /// instance the task is placed on may ask. A role that was deleted (or no longer trusts ECS tasks) refuses
-    /// the refresh, and the failure is written to the task's service events so it is not silent.
-    static func taskCredentials(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller) async throws
-        -> AgentProtocol.TaskCredentials
+    /// A task the calling agent may act for: placed on its instance and not stopped. `action` is authorized on
+    /// the instance (the agent's own policy), as the credentials and secrets endpoints need.
+    static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, action: String, _ c: Caller)
+        async throws -> (cluster: String, taskId: String, task: TaskRecord, definition: TaskDefinition)
     {
         let (cluster, _) = try c.refs.cluster(clusterRef)
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
         let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
-        try await c.authorize("ecs:GetTaskCredentials", [arn])
+        try await c.authorize(action, [arn])
         let (task, definition) = try await c.backend.agentDatabase.withConnection { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [taskId]).first,
@@ -204,29 +203,48 @@ extension AgentActions {
             let definition = try await c.backend.taskDefinitions.get(conn, account: c.account, family: task.family, revision: task.revision)
             return (task, definition)
         }
-        guard let roleArn = definition?.body.taskRoleArn else {
-            throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
-        }
+        guard let definition else { throw APIError.taskDefinitionNotFound() }
+        return (cluster, taskId, task, definition.body)
+    }
+
+    /// A role of the caller's account that trusts ECS tasks, or why it cannot be used.
+    static func taskRole(_ roleArn: String, _ c: Caller) async throws -> (role: StoredRole?, problem: String?) {
         let roleName = ARN(roleArn)?.resourcePath.last ?? ""
         let role = try await c.backend.agentDatabase.withConnection { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
-        let problem: String?
-        if let role, ARN(roleArn)?.account == c.account {
-            let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
-            problem = PolicyEvaluator.trustsService(trust, "ecs-tasks.amazonaws.com")
-                ? nil : "the trust policy of \(roleArn) does not allow ecs-tasks.amazonaws.com to assume it"
-        } else {
-            problem = "role \(roleArn) does not exist"
+        guard let role, ARN(roleArn)?.account == c.account else { return (nil, "role \(roleArn) does not exist") }
+        let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
+        guard PolicyEvaluator.trustsService(trust, "ecs-tasks.amazonaws.com") else {
+            return (role, "the trust policy of \(roleArn) does not allow ecs-tasks.amazonaws.com to assume it")
         }
+        return (role, nil)
+    }
+
+    /// Writes a line to the task's service event log, so a failure the agent acts on is not silent.
+    static func serviceEvent(_ c: Caller, cluster: String, task: TaskRecord, _ message: String) async throws {
+        guard let service = task.service else { return }
+        try await c.backend.agentDatabase.transaction { conn in
+            try await c.backend.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [message])
+        }
+    }
+
+    /// Temporary credentials for a task's role, for the agent to serve to the task's containers. Only the
+    /// instance the task is placed on may ask. A role that was deleted (or no longer trusts ECS tasks) refuses
+    /// the refresh, and the failure is written to the task's service events so it is not silent.
+    static func taskCredentials(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller) async throws
+        -> AgentProtocol.TaskCredentials
+    {
+        let (cluster, taskId, task, definition) = try await placedTask(cluster: clusterRef, instance: instanceRef, task: taskRef,
+                                                                        action: "ecs:GetTaskCredentials", c)
+        guard let roleArn = definition.taskRoleArn else {
+            throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
+        }
+        let (found, problem) = try await taskRole(roleArn, c)
         if let problem {
-            if let service = task.service {
-                try await c.backend.agentDatabase.transaction { conn in
-                    try await c.backend.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [
-                        "(service \(service), task \(taskId)) could not refresh task role credentials: \(problem)."])
-                }
-            }
+            try await serviceEvent(c, cluster: cluster, task: task,
+                                   "(service \(task.service ?? ""), task \(taskId)) could not refresh task role credentials: \(problem).")
             throw APIError.accessDenied("Task \(taskId) could not get credentials: \(problem).")
         }
-        guard let role else { throw APIError.server() }
+        guard let role = found else { throw APIError.server() }
         let session = try await c.backend.tenancy.issueSession(
             account: c.account, role: role, sessionName: taskId, sessionPolicy: nil, duration: role.maxSessionSeconds,
             assumedBy: "ecs-tasks.amazonaws.com", now: c.backend.clock.now())

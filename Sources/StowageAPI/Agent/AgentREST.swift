@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import StowageModel
 
-/// The agent protocol under `/agent/v1`: desired tasks (long poll), state reports, task credentials, telemetry.
+/// The agent protocol under `/agent/v1`: desired tasks (long poll), state reports, task credentials and secrets, telemetry.
 enum AgentREST {
     static let routes: [RESTRoute] = [
         RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks", action: "Poll") { call in
@@ -17,6 +17,11 @@ enum AgentREST {
                   action: "GetTaskCredentials") { call in
             try .json(try await AgentActions.taskCredentials(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                              task: call.path["task"] ?? "", call.caller))
+        },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks/{task}/secrets",
+                  action: "GetTaskSecrets") { call in
+            try .json(try await TaskSecretActions.taskSecrets(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                              task: call.path["task"] ?? "", call.caller))
         },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
             try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",

@@ -129,8 +129,9 @@ public struct Caller: Sendable {
 
     /// Authorizes `action` on each resource. `cluster` sets `ecs:cluster` where the resource does not carry it
     /// (RunTask's task definition); `keys` adds service condition keys; `requestTags` are the tags being set.
+    /// `principal` replaces the caller's own identity where a request acts for another: a task's execution role.
     public func authorize(_ action: String, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
-                          requestTags: [Tag]? = nil) async throws(APIError) {
+                          requestTags: [Tag]? = nil, as principal: Principal? = nil) async throws(APIError) {
         var all = keys
         if let cluster { all["ecs:cluster"] = cluster }
         let tags = requestTags?.dictionary
@@ -138,7 +139,7 @@ public struct Caller: Sendable {
                                            resourceTags: { [backend, account] arn in try await backend.resourceTags(account: account, arn: arn) })
         trail.note(action: action, resources: resources)
         do {
-            try await backend.authorizer.authorize(principal, action: action, resources: resources, context: context)
+            try await backend.authorizer.authorize(principal ?? self.principal, action: action, resources: resources, context: context)
         } catch {
             trail.deny()
             throw error

@@ -78,7 +78,14 @@ public enum MemberSupport {
         "LogConfiguration": [
             "logDriver": .honoured("awslogs ships lines to Stowage's CloudWatch Logs; other drivers are given to the engine, which refuses (failing the task) the ones it lacks"),
             "options": .honoured("awslogs-group, awslogs-stream-prefix, awslogs-create-group; other drivers' options go to the engine"),
-            "secretOptions": .refused("secretOptions is \(laterSecrets)"),
+            "secretOptions": .honoured("log driver options read at start from Parameter Store or Secrets Manager with the execution role"),
+        ],
+        "Secret": [
+            "name": .honoured("the environment variable (or log option) it sets"),
+            "valueFrom": .honoured("a parameter name or ARN (with :version or :label), or a secret ARN with :json-key:version-stage:version-id"),
+        ],
+        "RepositoryCredentials": [
+            "credentialsParameter": .honoured("the ARN of a Secrets Manager secret holding {\"username\", \"password\"}"),
         ],
         "DeploymentConfiguration": [
             "maximumPercent": .honoured("tasks above desired during a deployment"),
@@ -100,7 +107,9 @@ public enum MemberSupport {
             "mountPoints": "MountPoint", "volumesFrom": "VolumeFrom", "linuxParameters": "LinuxParameters", "ulimits": "Ulimit",
             "extraHosts": "HostEntry", "systemControls": "SystemControl", "portMappings": "PortMapping",
             "healthCheck": "HealthCheck", "logConfiguration": "LogConfiguration", "restartPolicy": "ContainerRestartPolicy",
+            "secrets": "Secret", "repositoryCredentials": "RepositoryCredentials",
         ],
+        "LogConfiguration": ["secretOptions": "Secret"],
         "Volume": ["host": "HostVolumeProperties", "dockerVolumeConfiguration": "DockerVolumeConfiguration"],
         "LinuxParameters": ["capabilities": "KernelCapabilities", "devices": "Device", "tmpfs": "Tmpfs"],
         "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration"],
@@ -117,8 +126,6 @@ public enum MemberSupport {
         "DeploymentConfiguration": ["strategy": ["ROLLING"]],
     ]
 
-    static let later13 = "not supported yet (Stowage's container settings work, issue 13)"
-    static let laterSecrets = "not supported yet: Parameter Store and Secrets Manager are not built (issue 14)"
 
     static let volume: [String: Status] = [
         "name": .honoured("the name mountPoints refer to"),
@@ -151,7 +158,7 @@ public enum MemberSupport {
     static let registerTaskDefinition: [String: Status] = [
         "family": .honoured("the family; each call adds a revision"),
         "taskRoleArn": .honoured("credentials served to the task by the agent's credentials endpoint (iam:PassRole checked)"),
-        "executionRoleArn": .honoured("checked with iam:PassRole and kept; used to read secrets once they exist"),
+        "executionRoleArn": .honoured("checked with iam:PassRole; the role the agent's secrets and registry credentials are read with"),
         "networkMode": .honoured("bridge (dynamic or static host ports), host or none; awsvpc is refused"),
         "containerDefinitions": .honoured("see ContainerDefinition"),
         "placementConstraints": .honoured("memberOf expressions of the cluster query language"),
@@ -165,7 +172,7 @@ public enum MemberSupport {
         "proxyConfiguration": .refused("App Mesh proxies are not supported"),
         "inferenceAccelerators": .refused("Elastic Inference accelerators do not exist outside AWS"),
         "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
-        "runtimePlatform": .refused("runtimePlatform is \(later13)"),
+        "runtimePlatform": .refused("runtimePlatform is not supported: tasks run on the agent host's own OS and CPU architecture, which placement does not choose between yet"),
         "enableFaultInjection": .refused("fault injection is not supported"),
     ]
 
@@ -295,8 +302,8 @@ public enum MemberSupport {
         "logConfiguration": .honoured("awslogs: lines shipped to Stowage's CloudWatch Logs"),
         "healthCheck": .honoured("run by the agent; UNHEALTHY replaces the task"),
         "resourceRequirements": .honoured("GPU counts reserved and assigned at placement"),
-        "repositoryCredentials": .refused("repositoryCredentials is \(laterSecrets)"),
-        "secrets": .refused("secrets is \(laterSecrets)"),
+        "repositoryCredentials": .honoured("a Secrets Manager secret with username and password, read with the execution role at start and used for the pull"),
+        "secrets": .honoured("environment variables read at start from Parameter Store or Secrets Manager with the execution role"),
         "restartPolicy": .honoured("see ContainerRestartPolicy"),
         "links": .refused("links are a legacy of bridge networks: use host ports, or service discovery once it lands (issue 15)"),
         "environmentFiles": .refused("environmentFiles (S3 objects) are not supported"),

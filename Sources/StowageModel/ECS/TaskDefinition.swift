@@ -23,10 +23,24 @@ public struct HealthCheck: Codable, Sendable, Equatable, Hashable {
     }
 }
 
+/// A value a container gets from Parameter Store or Secrets Manager at start (an environment variable, or a
+/// log driver option), read with the task's execution role.
+public struct Secret: Codable, Sendable, Equatable, Hashable {
+    public var name: String
+    public var valueFrom: String
+    public init(name: String, valueFrom: String) { self.name = name; self.valueFrom = valueFrom }
+}
+
+/// The Secrets Manager secret holding a private registry's `{"username": …, "password": …}`.
+public struct RepositoryCredentials: Codable, Sendable, Equatable, Hashable {
+    public var credentialsParameter: String
+    public init(credentialsParameter: String) { self.credentialsParameter = credentialsParameter }
+}
+
 public struct LogConfiguration: Codable, Sendable, Equatable, Hashable {
     public var logDriver: String
     public var options: [String: String]?
-    public var secretOptions: [JSONValue]?
+    public var secretOptions: [Secret]?
     public init(logDriver: String, options: [String: String]? = nil) { self.logDriver = logDriver; self.options = options }
 }
 
@@ -135,7 +149,8 @@ public struct ContainerDefinition: Codable, Sendable, Equatable {
     public var environment: [KeyValuePair]?
     public var mountPoints: [MountPoint]?
     public var volumesFrom: [VolumeFrom]?
-    public var secrets: [JSONValue]?
+    public var secrets: [Secret]?
+    public var repositoryCredentials: RepositoryCredentials?
     public var dependsOn: [ContainerDependency]?
     public var startTimeout: Int?
     public var stopTimeout: Int?

@@ -1,0 +1,64 @@
+import Foundation
+
+/// What an ECS `valueFrom` names: a Parameter Store parameter (name, selector or ARN) or a Secrets Manager secret
+/// (ARN, optionally with a JSON key, version stage or version id). One parser for registration and for the start.
+public enum SecretReference: Sendable, Equatable {
+    case parameter(String)
+    case secret(SecretRules.ValueFrom)
+
+    public static func parse(_ valueFrom: String) throws(APIError) -> SecretReference {
+        if valueFrom.hasPrefix("arn:") {
+            if let secret = SecretRules.valueFrom(valueFrom) { return .secret(secret) }
+            guard let arn = ARN(valueFrom), arn.service == "ssm", arn.resource.hasPrefix("parameter/") else {
+                throw .client("valueFrom \(valueFrom) is neither a Systems Manager parameter nor a Secrets Manager secret ARN.")
+            }
+            return .parameter(valueFrom)
+        }
+        let name = ParameterRules.reference(valueFrom).name
+        do { try ParameterRules.checkName(name, arnPrefix: "") } catch {
+            throw .client("valueFrom \(valueFrom) is not a valid parameter name: \(error.message)")
+        }
+        return .parameter(valueFrom)
+    }
+
+    /// Checks a task definition's secrets, secret log options and registry credentials: references that parse,
+    /// names that are unique and valid, and an execution role to read them with (ECS requires one).
+    public static func check(_ containers: [ContainerDefinition], executionRoleArn: String?) throws(APIError) {
+        var uses = false
+        for c in containers {
+            let container = c.name ?? ""
+            var names: Set<String> = []
+            for secret in c.secrets ?? [] {
+                guard !secret.name.isEmpty, secret.name.utf8.count <= 255, !secret.name.contains("=") else {
+                    throw .client("Container \(container): a secret's name must be 1 to 255 characters without '='.")
+                }
+                guard names.insert(secret.name).inserted else { throw .client("Container \(container): secret \(secret.name) is given twice.") }
+                _ = try parse(secret.valueFrom)
+                uses = true
+            }
+            for option in c.logConfiguration?.secretOptions ?? [] {
+                guard !option.name.isEmpty else { throw .client("Container \(container): a log secretOption needs a name.") }
+                _ = try parse(option.valueFrom)
+                uses = true
+            }
+            if let credentials = c.repositoryCredentials {
+                guard case .secret = try parse(credentials.credentialsParameter) else {
+                    throw .client("Container \(container): repositoryCredentials.credentialsParameter must be a Secrets Manager secret ARN.")
+                }
+                uses = true
+            }
+        }
+        if uses, executionRoleArn == nil {
+            throw .client("executionRoleArn is required: the task definition has secrets or repositoryCredentials, and the agent reads them with the task's execution role, as ECS does.")
+        }
+    }
+}
+
+extension TaskDefinition {
+    /// Whether a task of this definition needs values read at start (secrets, secret log options, registry credentials).
+    public var readsSecrets: Bool {
+        (containerDefinitions ?? []).contains { c in
+            !(c.secrets ?? []).isEmpty || !(c.logConfiguration?.secretOptions ?? []).isEmpty || c.repositoryCredentials != nil
+        }
+    }
+}
