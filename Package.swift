@@ -28,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", exact: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
     ],
     targets: [
         // Pure targets: no I/O, no PostgreSQL, no HTTP. Logic here is tested without a database.
@@ -44,11 +48,26 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // TLS: a local CA for `stowage dev`, the server's reloading certificate, what clients trust, where plain HTTP may go.
+        .target(
+            name: "StowageTLS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // I/O targets. PostgreSQL: every SQL statement lives in a store here.
         .target(
             name: "StowageStore",
             dependencies: [
-                "StowageModel",
+                "StowageModel", "StowageTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Only for its error type: the pool's circuit breaker reports a database that stays down with it.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
@@ -128,7 +147,8 @@ let package = Package(
         .target(
             name: "StowageAgent",
             dependencies: [
-                "StowageModel", "StowageSigning",
+                "StowageModel", "StowageSigning", "StowageTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -143,8 +163,9 @@ let package = Package(
             name: "stowage",
             dependencies: [
                 "StowageModel", "StowageSigning", "StowageStore", "StowageTelemetryStore", "StowageIAM",
-                "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator",
+                "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator", "StowageTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,6 +193,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "StowageTLSTests",
+            dependencies: ["StowageTLS", .product(name: "X509", package: "swift-certificates"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageMonitoringRulesTests", dependencies: ["StowageMonitoringRules", "StowageModel"], swiftSettings: strict),
         .testTarget(
@@ -181,7 +207,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StowageStoreTests",
-            dependencies: ["StowageStore", "StowageTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "StowageStore", "StowageTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

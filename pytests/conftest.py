@@ -43,11 +43,15 @@ def server_env():
 
 
 class Server:
-    def __init__(self, env, port, process, log_path, worker_metrics=None):
+    def __init__(self, env, port, process, log_path, worker_metrics=None, tls_port=None, ca=None):
         self.env = env
         self.port = port
         self.process = process
+        # Plain HTTP on loopback for the tests' own clients; agents take the HTTPS door (tls_endpoint), verifying
+        # the server against the test CA, as agents on other machines must.
         self.endpoint = f"http://127.0.0.1:{port}"
+        self.tls_endpoint = f"https://127.0.0.1:{tls_port}" if tls_port else None
+        self.ca = ca
         self.log_path = log_path
         # The worker's own /metrics (jobs by kind and outcome, its pool), served with --metrics-port.
         self.worker_metrics = worker_metrics
@@ -55,10 +59,13 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(server_env, tmp_path_factory):
-    port = _free_port()
+    port, tls_port = _free_port(), _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
+    tls_dir = log_path.parent / "tls"
+    subprocess.run([BIN, "admin", "make-certificates", "--dir", str(tls_dir)], check=True, capture_output=True)
     log = open(log_path, "w")
-    process = subprocess.Popen([BIN, "server", "--host", "127.0.0.1", "--port", str(port)],
+    process = subprocess.Popen([BIN, "server", "--host", "127.0.0.1", "--port", str(tls_port), "--tls-cert", str(tls_dir / "server.pem"),
+                                "--tls-key", str(tls_dir / "server-key.pem"), "--plain-http-port", str(port)],
                                env=server_env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while True:
@@ -76,7 +83,8 @@ def server(server_env, tmp_path_factory):
     worker_port = _free_port()
     worker = subprocess.Popen([BIN, "worker", *WORKER_ARGS, "--metrics-port", str(worker_port)], env=server_env,
                               stdout=worker_log, stderr=subprocess.STDOUT)
-    yield Server(server_env, port, process, log_path, worker_metrics=f"http://127.0.0.1:{worker_port}/metrics")
+    yield Server(server_env, port, process, log_path, worker_metrics=f"http://127.0.0.1:{worker_port}/metrics",
+                 tls_port=tls_port, ca=str(tls_dir / "ca.pem"))
     worker.send_signal(signal.SIGTERM)
     worker_code = worker.wait(timeout=15)
     worker_log.close()
@@ -127,6 +135,17 @@ def ecs_client(server, tenant, secret=None, key_id=None, region=REGION):
     return boto3.client("ecs", endpoint_url=server.endpoint, region_name=region,
                         aws_access_key_id=key_id or tenant.key_id,
                         aws_secret_access_key=secret or tenant.secret)
+
+
+# The trust policy of a task or execution role: ECS's tasks may assume it.
+ECS_TASKS_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def tenant_clients(server, tenant, *services):
+    """boto3 clients of several services for one tenant, on the test server."""
+    return tuple(boto3.client(name, endpoint_url=server.endpoint, region_name=REGION,
+                              aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret) for name in services)
 
 
 @pytest.fixture
@@ -220,7 +239,8 @@ class Agent:
     def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
         low = Agent.next_range[0]
         Agent.next_range[0] += 300
-        self.args = [BIN, "agent", "--endpoint", server.endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
+        endpoint = ["--endpoint", server.tls_endpoint, "--ca-bundle", server.ca] if server.tls_endpoint else ["--endpoint", server.endpoint]
+        self.args = [BIN, "agent", *endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
                      "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1",
                      # scripts/podman.sh's default ulimits, which Podman drops for a container naming its own.

@@ -9,11 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, cluster_with_agent, ecs_client, wait_for
-
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
+from conftest import ECS_TASKS_TRUST as TRUST, REGION, cluster_with_agent, ecs_client, tenant_clients, wait_for
 
 @pytest.fixture(autouse=True)
 def engine(need_engine):
@@ -21,10 +17,7 @@ def engine(need_engine):
 
 
 def clients(server, tenant):
-    def make(name):
-        return boto3.client(name, endpoint_url=server.endpoint, region_name=REGION,
-                            aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
-    return make("iam"), make("secretsmanager"), make("ssm"), make("logs")
+    return tenant_clients(server, tenant, "iam", "secretsmanager", "ssm", "logs")
 
 
 def printed(logs, group):

@@ -16,7 +16,7 @@ extension Agent {
         for other in task.containers { if let id = other.id { ids[other.name] = id } }
         let holder = AgentDecisions.startOrder(task.containers).first.flatMap { task.containers[$0].id }
         let settings = TaskSettings.engineSettings(
-            d, task: definition, volumes: TaskSettings.volumes(definition, taskArn: task.arn, taskId: task.taskId),
+            d, task: definition, volumes: TaskSettings.volumes(definition, taskArn: task.arn, taskId: task.taskId, filesRoot: configFilesRoot),
             containerIds: ids, holder: holder)
         var labels = d.dockerLabels ?? [:]
         labels[AgentProtocol.taskLabel] = task.arn
@@ -54,13 +54,15 @@ extension Agent {
     /// Makes the task's volumes before its containers: bind paths that are missing, task-scoped engine volumes,
     /// and shared ones when autoprovision allows; a shared volume that is missing otherwise fails the task.
     func prepareVolumes(_ task: LocalTask) async throws {
-        for (name, source) in TaskSettings.volumes(task.assignment.taskDefinition, taskArn: task.arn, taskId: task.taskId)
+        for (name, source) in TaskSettings.volumes(task.assignment.taskDefinition, taskArn: task.arn, taskId: task.taskId, filesRoot: configFilesRoot)
             .sorted(by: { $0.key < $1.key }) {
             switch source {
             case .bind(let path):
                 if !FileManager.default.fileExists(atPath: path) {
                     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
                 }
+            case .files(let directory, let config):
+                try writeConfigFiles(task.arn, volume: name, directory: directory, config)
             case .taskVolume(let engineName, let driver, let options, let labels):
                 if try await !runtime.volumeExists(engineName) {
                     try await runtime.createVolume(engineName, driver: driver, options: options, labels: labels)
@@ -173,6 +175,7 @@ extension Agent {
         }
         tasks[arn]?.status = .stopped
         taskSecrets[arn] = nil
+        removeConfigFiles(taskId: task.taskId)
         await reportChanges()
         // The last lines a container wrote ship before it is removed.
         await collectTelemetry(only: arn)
@@ -195,6 +198,7 @@ extension Agent {
         }
         try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         taskSecrets[arn] = nil
+        if let taskId = tasks[arn]?.taskId { removeConfigFiles(taskId: taskId) }
         tasks[arn] = nil
     }
 }

@@ -87,6 +87,7 @@ extension Agent {
         }
         for task in Set(orphans.compactMap({ $0.labels[AgentProtocol.taskLabel] })) {
             try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(task)")
+            if let taskId = task.split(separator: "/").last, !taskId.isEmpty { removeConfigFiles(taskId: String(taskId)) }
         }
     }
 

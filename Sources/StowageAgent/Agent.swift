@@ -84,6 +84,7 @@ public actor Agent {
             group.addTask { await self.monitorLoop() }
             group.addTask { await self.telemetryLoop() }
             group.addTask { await self.imageCleanupLoop() }
+            group.addTask { await self.configRefreshLoop() }
             group.addTask { await self.workLoop() }
         }
     }

@@ -41,6 +41,10 @@ public struct AgentConfig: Sendable {
     public var imagesPerCleanup = 5
     public var imageDiskHighPercent = 85.0
     public var imageDiskLowPercent = 80.0
+    /// Where configuration volumes' files are written: it must be a tmpfs, so secret values never reach a disk.
+    public var configFilesDirectory = "/dev/shm/stowage-agent"
+    /// How often running tasks' in-place configuration volumes are read again (nil: never).
+    public var configRefreshInterval: Duration? = .seconds(30)
     /// Where time comes from: health-check intervals, start timeouts, report sequence numbers.
     public var clock: any WallClock = SystemClock()
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import StowageModel
 import StowageSigning
 
@@ -13,6 +14,8 @@ public struct ServerClient: Sendable {
     let clock: any WallClock
     /// How long a request may take, connection attempts included, unless the call says otherwise.
     public var requestTimeout: TimeAmount = .seconds(30)
+    /// What an https:// endpoint is verified against (a private CA's bundle, `--ca-bundle`); nil: the system's roots.
+    public var tls: TLSConfiguration?
 
     public init(endpoint: String, accessKeyId: String, secret: String, region: String, client: HTTPClient = .shared,
                 clock: any WallClock = SystemClock()) {
@@ -35,6 +38,7 @@ public struct ServerClient: Sendable {
                                        headers: headers, body: body)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
+        request.tlsConfiguration = tls
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         for (name, value) in signer.sign(signable, at: clock.now()) { request.headers.add(name: name, value: value) }
         if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }

@@ -12,10 +12,12 @@ enum TaskSettings {
         case taskVolume(name: String, driver: String, options: [String: String], labels: [String: String])
         /// An engine volume that outlives tasks, found by name, made only when autoprovision says so.
         case shared(name: String, driver: String, options: [String: String], labels: [String: String], autoprovision: Bool)
+        /// A configuration volume: files the agent writes in this tmpfs directory, bind-mounted read-only.
+        case files(directory: String, ConfigVolume)
 
         var engineName: String? {
             switch self {
-            case .bind: nil
+            case .bind, .files: nil
             case .taskVolume(let name, _, _, _), .shared(let name, _, _, _, _): name
             }
         }
@@ -23,10 +25,15 @@ enum TaskSettings {
 
     /// Each declared volume's source: a host path, or an engine volume named after the task (task scope) or
     /// after the volume (shared scope). A volume with neither host path nor configuration is task-scoped.
-    static func volumes(_ definition: TaskDefinition, taskArn: String, taskId: String) -> [String: VolumeSource] {
+    static func volumes(_ definition: TaskDefinition, taskArn: String, taskId: String, filesRoot: String) -> [String: VolumeSource] {
         var out: [String: VolumeSource] = [:]
+        let configs = ConfigVolume.of(definition)
         for volume in definition.volumes ?? [] {
             guard let name = volume.name else { continue }
+            if let config = configs[name] {
+                out[name] = .files(directory: "\(filesRoot)/\(taskId)/\(name)", config)
+                continue
+            }
             if let path = volume.host?.sourcePath, !path.isEmpty {
                 out[name] = .bind(path)
                 continue
@@ -56,6 +63,7 @@ enum TaskSettings {
             let readOnly = mount.readOnly ?? false
             switch source {
             case .bind(let path): s.mounts.append(.init(volume: false, source: path, target: target, readOnly: readOnly))
+            case .files(let directory, _): s.mounts.append(.init(volume: false, source: directory, target: target, readOnly: true))
             default: s.mounts.append(.init(volume: true, source: source.engineName ?? name, target: target, readOnly: readOnly))
             }
         }

@@ -42,9 +42,13 @@ public enum AgentProtocol {
         }
         /// By container name.
         public var containers: [String: Container]
+        /// Contents of configuration-volume files read from parameters and secrets: volume name to path to bytes.
+        public var files: [String: [String: Data]]
         /// Set when a value could not be read: the task's stoppedReason (ResourceInitializationError: …).
         public var failure: String?
-        public init(containers: [String: Container] = [:], failure: String? = nil) { self.containers = containers; self.failure = failure }
+        public init(containers: [String: Container] = [:], files: [String: [String: Data]] = [:], failure: String? = nil) {
+            self.containers = containers; self.files = files; self.failure = failure
+        }
     }
 
     /// A task role's temporary credentials in the container credentials protocol's shape, which the agent

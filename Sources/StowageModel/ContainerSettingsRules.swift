@@ -49,6 +49,11 @@ extension TaskDefinitionRules {
                 }
                 docker.scope = scope
                 docker.driver = docker.driver ?? "local"
+                if docker.driver == ConfigVolume.driver {
+                    guard scope == "task" else { throw .client("Volume '\(name)': a stowage configuration volume belongs to its task: scope must be task.") }
+                    guard (docker.labels ?? [:]).isEmpty else { throw .client("Volume '\(name)': labels are refused on a stowage configuration volume (it is not an engine volume).") }
+                    _ = try ConfigVolume.parse(docker.driverOpts ?? [:], volume: name)
+                }
                 volume.dockerVolumeConfiguration = docker
             }
             out.append(volume)

@@ -23,8 +23,13 @@ public enum SecretReference: Sendable, Equatable {
 
     /// Checks a task definition's secrets, secret log options and registry credentials: references that parse,
     /// names that are unique and valid, and an execution role to read them with (ECS requires one).
-    public static func check(_ containers: [ContainerDefinition], executionRoleArn: String?) throws(APIError) {
+    public static func check(_ containers: [ContainerDefinition], volumes: [Volume], executionRoleArn: String?) throws(APIError) {
         var uses = false
+        for volume in volumes {
+            guard let docker = volume.dockerVolumeConfiguration, docker.driver == ConfigVolume.driver else { continue }
+            let config = try ConfigVolume.parse(docker.driverOpts ?? [:], volume: volume.name ?? "")
+            if config.files.contains(where: { if case .text = $0.source { false } else { true } }) { uses = true }
+        }
         for c in containers {
             let container = c.name ?? ""
             var names: Set<String> = []
@@ -49,7 +54,7 @@ public enum SecretReference: Sendable, Equatable {
             }
         }
         if uses, executionRoleArn == nil {
-            throw .client("executionRoleArn is required: the task definition has secrets or repositoryCredentials, and the agent reads them with the task's execution role, as ECS does.")
+            throw .client("executionRoleArn is required: the task definition reads secrets or parameters (secrets, repositoryCredentials or a stowage volume), and the agent reads them with the task's execution role, as ECS does.")
         }
     }
 }
@@ -57,8 +62,11 @@ public enum SecretReference: Sendable, Equatable {
 extension TaskDefinition {
     /// Whether a task of this definition needs values read at start (secrets, secret log options, registry credentials).
     public var readsSecrets: Bool {
-        (containerDefinitions ?? []).contains { c in
+        let containers = (containerDefinitions ?? []).contains { c in
             !(c.secrets ?? []).isEmpty || !(c.logConfiguration?.secretOptions ?? []).isEmpty || c.repositoryCredentials != nil
+        }
+        return containers || ConfigVolume.of(self).values.contains { volume in
+            volume.files.contains { if case .text = $0.source { false } else { true } }
         }
     }
 }

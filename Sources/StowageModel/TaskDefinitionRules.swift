@@ -170,7 +170,7 @@ public enum TaskDefinitionRules {
             try containerSettings(c, name: c.name ?? "", networkMode: networkMode, containers: names, volumes: volumeNames,
                                   memoryLimited: c.memory != nil || taskMemory != nil)
         }
-        try SecretReference.check(containers, executionRoleArn: request.executionRoleArn)
+        try SecretReference.check(containers, volumes: volumes, executionRoleArn: request.executionRoleArn)
         if let cycle = ContainerStartOrder.cycle(containers) {
             throw .client("Containers \(cycle.joined(separator: ", ")) wait on each other (dependsOn or volumesFrom): no start order exists.")
         }

@@ -20,10 +20,11 @@ public final class Database: Sendable {
     private let lastTimeout = Atomic<UInt64>(0)
     static let knownDownFor: UInt64 = 1_000_000_000
 
-    public init(config: DatabaseConfig, logger: Logger) {
+    /// Throws when the URL's TLS files (sslrootcert, sslcert, sslkey) cannot be read.
+    public init(config: DatabaseConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        self.client = PostgresClient(configuration: config.clientConfiguration(), backgroundLogger: logger)
+        self.client = PostgresClient(configuration: try config.clientConfiguration(), backgroundLogger: logger)
         self.metrics = PoolMetrics(pool: config.poolName, size: config.maxConnections)
     }
 

@@ -1,11 +1,22 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
+import StowageTLS
 
 /// Where the database is, parsed from a libpq-style URL so one string configures every process.
 ///
 /// Accepts `postgres://user:pass@host:port/db` and the unix-socket form
-/// `postgres://user@/db?host=/socket/dir&port=5433` (libpq's convention).
+/// `postgres://user@/db?host=/socket/dir&port=5433` (libpq's convention), with libpq's `sslmode`, `sslrootcert`,
+/// `sslcert` and `sslkey` for a managed PostgreSQL reached over a network.
 public struct DatabaseConfig: Sendable, Equatable {
+    /// libpq's `sslmode`: what a TCP connection insists on. `require` with a root certificate verifies the chain
+    /// (as libpq does); `verify-full` also checks the server's name (or IP address) against its certificate.
+    public enum SSLMode: String, Sendable, CaseIterable {
+        case disable, allow, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
+
     public var host: String
     public var port: Int
     public var socketDirectory: String?
@@ -18,6 +29,14 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var acquireTimeout: Duration = .seconds(3)
     /// Names the pool in metrics (`pool` dimension): a process may run several (the API's and the agents').
     public var poolName = "main"
+    /// libpq's default is `prefer`: TLS when the server offers it.
+    public var sslMode = SSLMode.prefer
+    public var sslRootCert: String?
+    public var sslCert: String?
+    public var sslKey: String?
+
+    /// The URL's query parameters this understands; any other is refused rather than ignored.
+    static let parameters: Set<String> = ["host", "port", "user", "pool", "acquire_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey"]
 
     public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, user: String,
                 password: String? = nil, database: String, maxConnections: Int = 16) {
@@ -42,6 +61,24 @@ public struct DatabaseConfig: Sendable, Equatable {
         if let seconds = query["acquire_timeout"].flatMap(Double.init), seconds > 0 {
             acquireTimeout = .milliseconds(Int64(seconds * 1000))
         }
+        if let unknown = query.keys.sorted().first(where: { !Self.parameters.contains($0) }) {
+            throw DatabaseConfigError(message: "database URL parameter '\(unknown)' is not supported (supported: \(Self.parameters.sorted().joined(separator: ", ")))")
+        }
+        if let mode = query["sslmode"] {
+            guard let parsed = SSLMode(rawValue: mode) else {
+                throw DatabaseConfigError(message: "sslmode '\(mode)' is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sslMode = parsed
+        }
+        sslRootCert = query["sslrootcert"].flatMap { $0.isEmpty ? nil : $0 }
+        sslCert = query["sslcert"].flatMap { $0.isEmpty ? nil : $0 }
+        sslKey = query["sslkey"].flatMap { $0.isEmpty ? nil : $0 }
+        if (sslCert == nil) != (sslKey == nil) {
+            throw DatabaseConfigError(message: "sslcert and sslkey go together: a client certificate needs its key")
+        }
+        if socketDirectory != nil, query["sslmode"] != nil, ![.disable, .allow, .prefer].contains(sslMode) {
+            throw DatabaseConfigError(message: "sslmode=\(sslMode.rawValue) needs a TCP host: a unix socket (host=\(socketDirectory ?? "")) carries no TLS")
+        }
     }
 
     /// The same server, another database: used to create and drop test databases.
@@ -54,16 +91,43 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var url: String {
         let auth = password.map { "\(user):\($0)" } ?? user
         if let socketDirectory { return "postgres://\(auth)@/\(database)?host=\(socketDirectory)&port=\(port)" }
-        return "postgres://\(auth)@\(host):\(port)/\(database)"
+        var query = sslMode == .prefer ? [] : ["sslmode=\(sslMode.rawValue)"]
+        if let sslRootCert { query.append("sslrootcert=\(sslRootCert)") }
+        if let sslCert, let sslKey { query.append(contentsOf: ["sslcert=\(sslCert)", "sslkey=\(sslKey)"]) }
+        return "postgres://\(auth)@\(host):\(port)/\(database)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 
-    func clientConfiguration() -> PostgresClient.Configuration {
+    /// The TLS a TCP connection uses, per libpq's `sslmode` semantics.
+    func tls() throws -> PostgresClient.Configuration.TLS {
+        var tls = try ClientTLS.configuration(caBundle: sslRootCert)
+        if let sslCert, let sslKey {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(sslCert).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: sslKey, format: .pem))
+        }
+        switch sslMode {
+        case .disable: return .disable
+        case .allow, .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = sslRootCert == nil ? .none : .noHostnameVerification
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
+    }
+
+    func clientConfiguration() throws -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if let socketDirectory {
             config = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password,
                            database: database)
         } else {
-            config = .init(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+            config = .init(host: host, port: port, username: user, password: password, database: database, tls: try tls())
         }
         config.options.maximumConnections = maxConnections
         config.options.minimumConnections = 0

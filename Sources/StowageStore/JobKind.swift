@@ -32,4 +32,6 @@ extension JobKind {
     public static let evaluateScaling = "evaluate-scaling"
     /// One alarm action (payload: alarm, state, action — a webhook URL or a scaling policy ARN), retried.
     public static let alarmAction = "alarm-action"
+    /// A parameter's or secret's value changed: services whose tasks read it roll to new tasks.
+    public static let rollOnValueChange = "roll-on-value-change"
 }

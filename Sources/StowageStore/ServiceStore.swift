@@ -54,6 +54,22 @@ public struct ServiceStore: Sendable {
         return out
     }
 
+    /// An account's ACTIVE services with the task definition of their PRIMARY deployment, locked: what a changed
+    /// parameter or secret may roll.
+    public func primaryDefinitions(_ conn: PostgresConnection, account: String) async throws
+        -> [(cluster: String, service: String, family: String, revision: Int)]
+    {
+        let rows = try await conn.query("""
+            SELECT s.cluster_name, s.service_name, d.family, d.revision FROM services s
+            JOIN deployments d ON d.account_id = s.account_id AND d.cluster_name = s.cluster_name AND d.service_name = s.service_name
+            WHERE s.account_id = \(account) AND s.status = 'ACTIVE' AND d.status = 'PRIMARY'
+            ORDER BY s.cluster_name, s.service_name FOR UPDATE OF s
+            """, logger: logger)
+        var out: [(cluster: String, service: String, family: String, revision: Int)] = []
+        for try await row in rows.decode((String, String, String, Int).self) { out.append(row) }
+        return out
+    }
+
     /// Removes an INACTIVE service with its deployments and events, so its name can be used again.
     public func purge(_ conn: PostgresConnection, account: String, cluster: String, service: String) async throws {
         try await conn.query("""

@@ -34,13 +34,13 @@ public enum TestDatabase {
     public static func makeEmpty(prefix: String) async throws -> Database {
         let base = try config()
         let name = "\(prefix)_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = Database(config: base.with(database: "postgres"), logger: logger)
+        let admin = try Database(config: base.with(database: "postgres"), logger: logger)
         _ = try await running(admin) { db in
             try await db.withConnection { conn in
                 try await conn.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
             }
         }
-        let database = Database(config: base.with(database: name), logger: logger)
+        let database = try Database(config: base.with(database: name), logger: logger)
         Task { await database.run() }
         return database
     }

@@ -23,7 +23,34 @@ public enum StandardJobs {
             JobKind.evaluateAlarms: MonitoringJobs.evaluateAlarms,
             JobKind.alarmAction: { try await MonitoringJobs.alarmAction($0, monitoring) },
             JobKind.evaluateScaling: { try await MonitoringJobs.evaluateScaling($0, monitoring) },
+            JobKind.rollOnValueChange: rollOnValueChange,
         ]
+    }
+
+    /// Starts a new deployment (same revision) of every ACTIVE service whose tasks read the changed parameter or
+    /// secret, so new tasks start with the new value and a bad value trips the circuit breaker, not the fleet.
+    static func rollOnValueChange(_ context: JobContext) async throws {
+        let account = context.job.account
+        let kind = try context.payload("kind")
+        let name = try context.payload("name")
+        try await context.database.transaction { conn in
+            let services = ServiceStore(logger: context.logger)
+            let definitions = TaskDefinitionStore(logger: context.logger)
+            var reads: [String: Bool] = [:]
+            for row in try await services.primaryDefinitions(conn, account: account) {
+                let key = "\(row.family):\(row.revision)"
+                if reads[key] == nil {
+                    let body = try await definitions.get(conn, account: account, family: row.family, revision: row.revision)?.body
+                    reads[key] = body?.rollsOnChange(parameter: kind == "parameter" ? name : nil, secret: kind == "secret" ? name : nil) ?? false
+                }
+                guard reads[key] == true else { continue }
+                try await services.addDeployment(conn, account: account, cluster: row.cluster, service: row.service, id: Identifier.deployment(),
+                                                 family: row.family, revision: row.revision)
+                try await services.addEvents(conn, account: account, cluster: row.cluster, service: row.service, [
+                    "(service \(row.service)) started a new deployment: the value of \(kind) \(name) changed."])
+                try await JobQueue(logger: context.logger).reconcile(conn, account: account, cluster: row.cluster, service: row.service)
+            }
+        }
     }
 
     static func maintainTelemetry(_ context: JobContext, _ settings: SweepSettings) async throws {

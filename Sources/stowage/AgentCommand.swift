@@ -5,6 +5,7 @@ import StowageAgent
 import StowageIAM
 import StowageModel
 import StowageSigning
+import StowageTLS
 
 /// Runs the agent until SIGTERM/SIGINT; its containers keep running and the next start adopts them.
 struct AgentService: Service {
@@ -18,7 +19,12 @@ struct AgentService: Service {
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Run this host's agent: register it, run its tasks' containers, report their state.")
-    @Option(help: "Control plane endpoint, e.g. http://127.0.0.1:8080.") var endpoint: String
+    @Option(help: "Control plane endpoint, e.g. https://stowage.example:8443 (http:// only on loopback unless --allow-plain-http).")
+    var endpoint: String
+    @Option(help: "PEM file of the CA(s) that sign the server's certificate (e.g. `stowage dev`'s .stowage/tls/ca.pem); default: the system's roots.")
+    var caBundle: String?
+    @Flag(help: "Allow an http:// endpoint on another machine (credentials and secret values would cross the network in clear).")
+    var allowPlainHttp = false
     @Option(help: "Cluster to join.") var cluster: String
     @Option(help: "Directory for the agent's identity.") var stateDir = "/var/lib/stowage-agent"
     @Option(help: "Availability zone attribute.") var zone = "local"
@@ -48,12 +54,19 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Disk usage (percent) of the image store's filesystem over which cleanup removes unused images until under --image-disk-low.")
     var imageDiskHigh = 85.0
     @Option(help: "Disk usage (percent) image cleanup brings the image store's filesystem back under.") var imageDiskLow = 80.0
+    @Option(help: "A tmpfs directory where configuration volumes' files are written (secret values never reach a disk).")
+    var configFilesDir = "/dev/shm/stowage-agent"
+    @Option(help: "Seconds between re-reads of in-place configuration volumes' parameters and secrets (0: never).")
+    var configRefreshInterval = 30.0
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
     func run() async throws {
         Stowage.bootstrapObservability()
         let logger = Environment.logger("stowage.agent")
+        do {
+            try PlainHTTP.checkEndpoint(endpoint, allowed: allowPlainHttp)
+        } catch { throw ValidationError("\(error)") }
         guard let credentials = SharedCredentials.fromEnvironment() else {
             throw ValidationError("No credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_SHARED_CREDENTIALS_FILE.")
         }
@@ -88,14 +101,19 @@ struct AgentCommand: AsyncParsableCommand {
               imageDiskHigh <= 100 else {
             throw ValidationError("image cleanup settings: non-negative times and counts, 0 < --image-disk-low <= --image-disk-high <= 100")
         }
+        guard configRefreshInterval >= 0 else { throw ValidationError("--config-refresh-interval must not be negative") }
+        config.configFilesDirectory = absolute(configFilesDir)
+        config.configRefreshInterval = configRefreshInterval == 0 ? nil : .milliseconds(Int(configRefreshInterval * 1000))
         config.imageCleanupInterval = imageCleanupInterval == 0 ? nil : .milliseconds(Int(imageCleanupInterval * 1000))
         config.imageMinimumAge = imageMinimumAge
         config.imagesPerCleanup = imagesPerCleanup
         config.imageDiskHighPercent = imageDiskHigh
         config.imageDiskLowPercent = imageDiskLow
-        let agent = Agent(config: config, server: ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId,
-                                                                secret: credentials.secret, region: region),
-                          runtime: runtime, logger: logger)
+        var server = ServerClient(endpoint: endpoint, accessKeyId: credentials.accessKeyId, secret: credentials.secret, region: region)
+        do {
+            server.tls = try ClientTLS.configuration(caBundle: caBundle.map(absolute))
+        } catch { throw ValidationError("\(error)") }
+        let agent = Agent(config: config, server: server, runtime: runtime, logger: logger)
         let endpoints = TaskEndpointsServer(agent: agent, address: taskEndpointAddress, port: credentialsPort, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: endpoints), .init(service: AgentService(agent: agent))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -70,7 +70,7 @@ func withDatabase<R: Sendable>(_ config: DatabaseConfig, _ body: @Sendable (Data
     // harmless race, so their pool logs errors only (failures still surface as thrown errors).
     var logger = Environment.logger("stowage.db")
     logger.logLevel = .error
-    let database = Database(config: config, logger: logger)
+    let database = try Database(config: config, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await database.run() }
         defer { group.cancelAll() }

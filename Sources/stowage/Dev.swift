@@ -7,13 +7,15 @@ import StowageIAM
 import StowageModel
 import StowageSigning
 import StowageStore
+import StowageTLS
 
 /// Everything on one machine: a private PostgreSQL in ./.stowage, migrations, the API, and first-run credentials.
 struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run Stowage on this machine with a private database.")
     @Option(help: "State directory.") var dir = ".stowage"
-    @Option(help: "API port.") var port = 8080
-    @Option(help: "API address.") var host = "127.0.0.1"
+    @Option(help: "Plain-HTTP API port, on 127.0.0.1 only.") var port = 8080
+    @Option(help: "HTTPS API port, with a certificate from a local CA made in <dir>/tls.") var tlsPort = 8443
+    @Option(help: "HTTPS API address (0.0.0.0 to reach it from other machines).") var host = "127.0.0.1"
     @OptionGroup var workerFlags: WorkerFlags
     @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
@@ -42,8 +44,14 @@ struct Dev: AsyncParsableCommand {
             try await Self.defaultCluster(database: database, account: key.account)
             return key
         }
-        let database = Database(config: pg.config, logger: Environment.logger("stowage.db"))
-        let endpoint = "http://\(host):\(port)"
+        let database = try Database(config: pg.config, logger: Environment.logger("stowage.db"))
+        var names = ["localhost", "127.0.0.1", "::1", ProcessInfo.processInfo.hostName]
+        if !["0.0.0.0", "::", "127.0.0.1", "localhost"].contains(host) { names.append(host) }
+        let certificates = try LocalCertificates.ensure(directory: state + "/tls", names: names.filter(LocalCertificates.isNameOrAddress))
+        let tls = try ServerTLS(certificatePath: certificates.certificate, keyPath: certificates.key, logger: Environment.logger("stowage.tls"))
+        let listeners = Listeners(secure: .init(host: host, port: tlsPort, tls: tls), plain: .init(host: "127.0.0.1", port: port))
+        let endpoint = "http://127.0.0.1:\(port)"
+        let secureEndpoint = listeners.endpoints[0]
         let worker = makeWorker(database: database, flags: workerFlags)
         var extra: [any Service] = [worker]
         var agentLine = "  agent:        none (--no-agent)"
@@ -52,19 +60,22 @@ struct Dev: AsyncParsableCommand {
                                                              defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
             var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
             config.credentialsKey = key.secret
-            let agent = Agent(config: config,
-                              server: ServerClient(endpoint: endpoint, accessKeyId: key.id, secret: key.secret, region: Environment.scope.region),
-                              runtime: runtime, logger: Environment.logger("stowage.agent"))
+            // The local agent takes the HTTPS door, verifying the server against the local CA, as a remote one would.
+            var server = ServerClient(endpoint: "https://127.0.0.1:\(tlsPort)", accessKeyId: key.id, secret: key.secret,
+                                      region: Environment.scope.region)
+            server.tls = try ClientTLS.configuration(caBundle: certificates.authority)
+            let agent = Agent(config: config, server: server, runtime: runtime, logger: Environment.logger("stowage.agent"))
             extra.append(TaskEndpointsServer(agent: agent, port: 51679, logger: Environment.logger("stowage.agent")))
             extra.append(AgentService(agent: agent))
             agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
         }
         let agentSummary = agentLine
-        let app = makeApplication(database: database, sealer: sealer, host: host, port: port, extraServices: extra) {
+        let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra) {
             FileHandle.standardOutput.write(Data("""
 
                 Stowage is running: API, a worker and a local agent.
-                  endpoint:     \(endpoint)
+                  endpoint:     \(endpoint)   (plain HTTP, this machine only)
+                  HTTPS:        \(secureEndpoint)   (CA bundle: \(certificates.authority))
                 \(agentSummary)
                   account:      \(key.account)
                   access key:   \(key.id)
@@ -73,6 +84,9 @@ struct Dev: AsyncParsableCommand {
 
                 Try:
                   AWS_SHARED_CREDENTIALS_FILE=\(credentialsPath) aws ecs list-clusters --endpoint-url \(endpoint) --region us-east-1
+                  AWS_SHARED_CREDENTIALS_FILE=\(credentialsPath) aws ecs list-clusters --endpoint-url \(secureEndpoint) --ca-bundle \(certificates.authority) --region us-east-1
+                  boto3.client("ecs", endpoint_url="\(secureEndpoint)", verify="\(certificates.authority)", region_name="us-east-1")
+                  curl --cacert \(certificates.authority) \(secureEndpoint)/healthz
 
                 Ctrl-C stops everything; the data stays in \(state).
 

@@ -10,6 +10,10 @@ struct LocalPostgres {
     /// fsync off: faster, but a crash of the machine can lose acknowledged writes. Only when asked (throwaway
     /// test databases, or `stowage dev --unsafe-fast-database`).
     var unsafeFast = false
+    /// A TCP address to listen on besides the socket (tests of TLS to the database).
+    var listen: String?
+    /// Certificate and key files for TLS on the TCP listener; copied into the data directory for the server's user.
+    var tls: (certificate: String, key: String)?
 
     var config: DatabaseConfig {
         DatabaseConfig(port: port, socketDirectory: directory, user: "postgres", database: "stowage")
@@ -49,9 +53,16 @@ struct LocalPostgres {
             // Left by a crash: pg_ctl status says whether a server really owns it.
             if (try? pg("pg_ctl", ["-D", directory, "status"])) != nil { return }
         }
+        var options = "-k \(directory) -c listen_addresses='\(listen ?? "")' -p \(port) -c max_connections=200\(unsafeFast ? " -c fsync=off" : "")"
+        if let tls {
+            // PostgreSQL refuses a key readable by others, and reads both as its own user.
+            for (source, name, mode) in [(tls.certificate, "server.crt", "0644"), (tls.key, "server.key", "0600")] {
+                try Shell.run(["install", "-m", mode] + (asRoot ? ["-o", "postgres", "-g", "postgres"] : []) + [source, "\(directory)/\(name)"])
+            }
+            options += " -c ssl=on -c ssl_cert_file=\(directory)/server.crt -c ssl_key_file=\(directory)/server.key"
+        }
         try pg("pg_ctl", [
-            "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60",
-            "-o", "-k \(directory) -c listen_addresses='' -p \(port) -c max_connections=200\(unsafeFast ? " -c fsync=off" : "")", "start",
+            "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start",
         ], detached: true)
     }
 

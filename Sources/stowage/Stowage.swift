@@ -8,6 +8,8 @@ import StowageIAM
 import StowageModel
 import StowageOrchestrator
 import StowageStore
+import StowageTLS
+import HummingbirdTLS
 
 @main
 struct Stowage: AsyncParsableCommand {
@@ -27,41 +29,116 @@ struct Stowage: AsyncParsableCommand {
     }
 }
 
+/// Where the API listens: HTTPS with a certificate reloaded from its files, plain HTTP (loopback unless an
+/// operator allows more), or both at once (HTTPS for the network, plain HTTP for scripts on this machine).
+struct Listeners {
+    struct Plain { var host: String; var port: Int }
+    struct Secure { var host: String; var port: Int; var tls: ServerTLS }
+    var secure: Secure?
+    var plain: Plain?
+
+    /// The endpoint printed for users: HTTPS when served.
+    var endpoints: [String] {
+        (secure.map { ["https://\(display($0.host)):\($0.port)"] } ?? []) + (plain.map { ["http://\(display($0.host)):\($0.port)"] } ?? [])
+    }
+
+    private func display(_ host: String) -> String {
+        if host == "0.0.0.0" || host == "::" { return "127.0.0.1" }
+        return host.contains(":") ? "[\(host)]" : host
+    }
+}
+
 /// Builds the HTTP application around a database: shared by `server` and `dev`.
-func makeApplication(database: Database, sealer: SecretSealer, host: String, port: Int, extraServices: [any Service] = [],
-                     beforeStart: @escaping @Sendable () async throws -> Void) -> some ApplicationProtocol {
+func makeApplication(database: Database, sealer: SecretSealer, listeners: Listeners, extraServices: [any Service] = [],
+                     beforeStart: @escaping @Sendable () async throws -> Void) throws -> any ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
     var agentConfig = database.config
     agentConfig.maxConnections = Environment.agentPoolSize
     agentConfig.poolName = "agent"
     // Agents are patient (their polls wait anyway): under a fleet-wide burst they queue longer before a 503.
     agentConfig.acquireTimeout = max(agentConfig.acquireTimeout, .seconds(10))
-    let agentDatabase = Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
+    let agentDatabase = try Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
     var backend = Backend(database: database, agentDatabase: agentDatabase, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
-    var app = Application(
-        router: APIRouter.build(backend: backend),
-        configuration: .init(address: .hostname(host, port: port), serverName: "stowage"),
-        services: [database.client, agentDatabase.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
-                   ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices,
-        logger: Environment.logger("stowage.server"))
+    let router = APIRouter.build(backend: backend)
+    let logger = Environment.logger("stowage.server")
+    var services: [any Service] = [database.client, agentDatabase.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
+                                   ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices
+    guard let secure = listeners.secure else {
+        guard let plain = listeners.plain else { throw ValidationError("no listener: give a port") }
+        var app = Application(router: router, configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
+                              services: services, logger: logger)
+        app.beforeServerStarts(perform: beforeStart)
+        return app
+    }
+    services.append(secure.tls.reloader)
+    if let plain = listeners.plain {
+        services.append(Application(router: router, configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
+                                    logger: logger))
+    }
+    var app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: secure.tls.configuration),
+                          configuration: .init(address: .hostname(secure.host, port: secure.port), serverName: "stowage"),
+                          services: services, logger: logger)
     app.beforeServerStarts(perform: beforeStart)
     return app
 }
 
-struct Server: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the API (ECS door, REST, /healthz, /metrics).")
-    @OptionGroup var db: DatabaseOptions
-    @Option(help: "Address to listen on.") var host = "0.0.0.0"
+/// The listener options `server` takes.
+struct ListenerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (default: 0.0.0.0 with TLS, 127.0.0.1 without).") var host: String?
     @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "PEM certificate (chain) for HTTPS on --host/--port; re-read when the file changes.") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "Seconds between checks of the certificate and key files for a renewed pair.") var tlsReloadInterval = 5.0
+    @Option(help: "With TLS, also serve plain HTTP on this port of --plain-http-host (for scripts on this machine).") var plainHttpPort: Int?
+    @Option(help: "Address of --plain-http-port.") var plainHttpHost = "127.0.0.1"
+    @Flag(help: "Allow plain HTTP on an address other than loopback (behind a TLS-terminating proxy): credentials and secrets would cross the network in clear.")
+    var allowPlainHttp = false
+
+    func listeners() throws -> Listeners {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsReloadInterval > 0 else { throw ValidationError("--tls-reload-interval must be positive") }
+        do {
+            if let tlsCert, let tlsKey {
+                let tls = try ServerTLS(certificatePath: absolute(tlsCert), keyPath: absolute(tlsKey),
+                                        refreshInterval: .milliseconds(Int(tlsReloadInterval * 1000)), logger: Environment.logger("stowage.tls"))
+                var listeners = Listeners(secure: .init(host: host ?? "0.0.0.0", port: port, tls: tls))
+                if let plainHttpPort {
+                    try PlainHTTP.checkListener(host: plainHttpHost, port: plainHttpPort, allowed: allowPlainHttp)
+                    listeners.plain = .init(host: plainHttpHost, port: plainHttpPort)
+                }
+                return listeners
+            }
+            guard plainHttpPort == nil else { throw ValidationError("--plain-http-port is for a second listener beside HTTPS: give --tls-cert and --tls-key") }
+            let address = host ?? "127.0.0.1"
+            try PlainHTTP.checkListener(host: address, port: port, allowed: allowPlainHttp)
+            return Listeners(plain: .init(host: address, port: port))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct Server: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the API (ECS door, REST, /healthz, /metrics).",
+        discussion: """
+            HTTPS with --tls-cert/--tls-key (the pair is re-read when the files change, no restart); plain HTTP only on \
+            loopback unless --allow-plain-http. `stowage admin make-certificates` makes a private CA and a server certificate.
+            """)
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var listen: ListenerOptions
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
 
     func run() async throws {
         Stowage.bootstrapObservability()
-        let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let listeners = try listen.listeners()
+        let database = try Database(config: try db.config(), logger: Environment.logger("stowage.db"))
         let pending = migrate ? try migrations() : []
-        let app = makeApplication(database: database, sealer: try Environment.sealer(), host: host, port: port) {
+        let app = try makeApplication(database: database, sealer: try Environment.sealer(), listeners: listeners) {
             if !pending.isEmpty { try await Migrator(database: database).migrate(pending) }
         }
         try await app.runService()
@@ -82,7 +159,8 @@ struct Migrate: AsyncParsableCommand {
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bootstrap tenants: accounts, users and access keys.",
-        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self, CreateAgent.self, SetQuota.self, RotateKey.self])
+        subcommands: [CreateAccount.self, CreateUser.self, CreateAccessKey.self, CreateAgent.self, SetQuota.self, RotateKey.self,
+                      MakeCertificates.self])
 
     struct CreateAgent: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -102,6 +180,24 @@ struct Admin: AsyncParsableCommand {
             print("user = \(Environment.scope.iamUser(account, key.userName))")
             print("role = \(Environment.scope.iamRole(account, key.userName))")
             print("aws_access_key_id = \(key.accessKeyId)\naws_secret_access_key = \(key.secretAccessKey)")
+        }
+    }
+
+    struct MakeCertificates: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "make-certificates",
+            abstract: "Make a private CA (kept if present) and a server certificate for the given names, for `server --tls-cert`.",
+            discussion: """
+                Writes ca.pem, ca-key.pem, server.pem and server-key.pem (keys 0600) in --dir. Run again with other names \
+                to issue a new server certificate under the same CA: a running server picks it up without a restart. \
+                Clients trust ca.pem: `aws --ca-bundle`, boto3's `verify=`, curl's `--cacert`, the agent's `--ca-bundle`.
+                """)
+        @Option(help: "Directory for the files.") var dir: String
+        @Option(name: .customLong("name"), help: "DNS name or IP address the certificate is for (repeatable).") var names: [String] = ["localhost", "127.0.0.1", "::1"]
+
+        func run() throws {
+            let paths = try LocalCertificates.ensure(directory: absolute(dir), names: names)
+            print("ca = \(paths.authority)\ncertificate = \(paths.certificate)\nkey = \(paths.key)")
         }
     }
 
@@ -223,9 +319,17 @@ struct Postgres: AsyncParsableCommand {
         @Option(help: "Database to create if missing.") var database = "stowage"
         @Flag(help: "Run with fsync off: faster, and a machine crash can lose acknowledged writes (throwaway test databases only).")
         var unsafeFast = false
+        @Option(help: "Also listen on this TCP address (the socket stays).") var listen: String?
+        @Option(help: "PEM certificate for TLS on the TCP listener (with --tls-key).") var tlsCert: String?
+        @Option(help: "PEM key of --tls-cert.") var tlsKey: String?
 
         func run() async throws {
-            let pg = LocalPostgres(directory: absolute(dir), port: port, unsafeFast: unsafeFast)
+            guard (tlsCert == nil) == (tlsKey == nil), tlsCert == nil || listen != nil else {
+                throw ValidationError("--tls-cert and --tls-key go together, with --listen")
+            }
+            var pg = LocalPostgres(directory: absolute(dir), port: port, unsafeFast: unsafeFast)
+            pg.listen = listen
+            if let tlsCert, let tlsKey { pg.tls = (absolute(tlsCert), absolute(tlsKey)) }
             try pg.start()
             try pg.ensureDatabase(database)
             print(pg.config.with(database: database).url)

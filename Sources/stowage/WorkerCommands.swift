@@ -74,7 +74,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         Stowage.bootstrapObservability()
-        let database = Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let database = try Database(config: try db.config(), logger: Environment.logger("stowage.db"))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client), .init(service: makeWorker(database: database, flags: flags)),
         ]

@@ -15,7 +15,7 @@ import Testing
             Volume(name: "empty"),
             Volume(name: "cache", dockerVolumeConfiguration: DockerVolumeConfiguration(scope: "shared", autoprovision: true, driver: "local")),
         ]
-        let volumes = TaskSettings.volumes(definition, taskArn: Self.arn, taskId: "abc")
+        let volumes = TaskSettings.volumes(definition, taskArn: Self.arn, taskId: "abc", filesRoot: "/dev/shm/stowage-agent")
         #expect(volumes["host"] == .bind("/srv/data"))
         #expect(volumes["empty"] == .taskVolume(name: "stowage-abc-empty", driver: "local", options: [:], labels: [AgentProtocol.taskLabel: Self.arn]))
         #expect(volumes["cache"] == .shared(name: "cache", driver: "local", options: [:], labels: [:], autoprovision: true))
@@ -28,6 +28,36 @@ import Testing
         #expect(settings.mounts == [.init(volume: false, source: "/srv/data", target: "/data", readOnly: true),
                                     .init(volume: true, source: "stowage-abc-empty", target: "/scratch", readOnly: false)])
         #expect(settings.volumesFrom == ["c1:ro"])
+    }
+
+    @Test func aConfigurationVolumeIsATaskDirectoryOnTheTmpfsMountedReadOnly() {
+        var definition = TaskDefinition()
+        definition.volumes = [Volume(name: "cfg", dockerVolumeConfiguration: DockerVolumeConfiguration(
+            scope: "task", driver: "stowage", driverOpts: ["file:a.conf": "text:x"]))]
+        let volumes = TaskSettings.volumes(definition, taskArn: Self.arn, taskId: "abc", filesRoot: "/dev/shm/s")
+        guard case .files(let directory, let config)? = volumes["cfg"] else {
+            Issue.record("not a files volume: \(String(describing: volumes["cfg"]))")
+            return
+        }
+        #expect(directory == "/dev/shm/s/abc/cfg" && config.files.map(\.path) == ["a.conf"])
+        var container = ContainerDefinition(name: "app", image: "busybox")
+        container.mountPoints = [MountPoint(sourceVolume: "cfg", containerPath: "/etc/app", readOnly: false)]
+        let settings = TaskSettings.engineSettings(container, task: definition, volumes: volumes, containerIds: [:], holder: nil)
+        #expect(settings.mounts == [.init(volume: false, source: "/dev/shm/s/abc/cfg", target: "/etc/app", readOnly: true)],
+                "read-only whatever the mount point says")
+    }
+
+    @Test func theFilesystemOfAPathIsItsLongestMountPoint() {
+        let mounts = """
+            overlay / overlay rw 0 0
+            tmpfs /dev/shm tmpfs rw,nosuid 0 0
+            /dev/sda1 /dev/shm/disk ext4 rw 0 0
+            tmpfs /my\\040dir tmpfs rw 0 0
+            """
+        #expect(Agent.filesystem(of: "/dev/shm/stowage-agent", mounts: mounts) == "tmpfs")
+        #expect(Agent.filesystem(of: "/dev/shm/disk/x", mounts: mounts) == "ext4")
+        #expect(Agent.filesystem(of: "/dev/shmem", mounts: mounts) == "overlay", "a prefix of a name is not a parent")
+        #expect(Agent.filesystem(of: "/my dir/a", mounts: mounts) == "tmpfs")
     }
 
     @Test func taskNamespacesAndLimitsAreJoinedAndCapped() {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import StowageStore
 import StowageTestSupport
@@ -105,5 +106,19 @@ import Testing
         #expect(socket.port == 5433)
         #expect(try DatabaseConfig(url: socket.url) == socket)
         #expect(throws: (any Error).self) { try DatabaseConfig(url: "mysql://x/y") }
+    }
+
+    @Test func takesLibpqSSLModesAndRefusesWhatItDoesNotUnderstand() throws {
+        #expect(try DatabaseConfig(url: "postgres://u@db:5432/app").sslMode == .prefer, "libpq's default")
+        let full = try DatabaseConfig(url: "postgres://u@db:5432/app?sslmode=verify-full&sslrootcert=/etc/ssl/rds.pem")
+        #expect(full.sslMode == .verifyFull && full.sslRootCert == "/etc/ssl/rds.pem")
+        #expect(try DatabaseConfig(url: full.url) == full, "the URL round-trips")
+        #expect(throws: DatabaseConfigError.self) { try DatabaseConfig(url: "postgres://u@db/app?sslmode=sometimes") }
+        #expect(throws: DatabaseConfigError.self) { try DatabaseConfig(url: "postgres://u@db/app?sslcrl=/x") }
+        #expect(throws: DatabaseConfigError.self) { try DatabaseConfig(url: "postgres://u@db/app?sslcert=/x") }
+        #expect(throws: DatabaseConfigError.self) { try DatabaseConfig(url: "postgres://u@/app?host=/tmp/pg&sslmode=require") }
+        // A root certificate that is not there fails when the pool is made, not at the first query.
+        let missing = try DatabaseConfig(url: "postgres://u@db/app?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem")
+        #expect(throws: (any Error).self) { try Database(config: missing, logger: Logger(label: "test")) }
     }
 }

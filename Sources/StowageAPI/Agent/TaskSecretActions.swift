@@ -35,7 +35,17 @@ enum TaskSecretActions {
                 }
                 out[container.name ?? ""] = values
             }
-            return .init(containers: out)
+            var files: [String: [String: Data]] = [:]
+            for (name, volume) in ConfigVolume.of(definition) {
+                for file in volume.files {
+                    switch file.source {
+                    case .parameter(let reference), .secret(let reference):
+                        files[name, default: [:]][file.path] = try await value(reference, as: principal, c).data
+                    case .text: continue
+                    }
+                }
+            }
+            return .init(containers: out, files: files)
         } catch let error as Unreadable {
             try await AgentActions.serviceEvent(c, cluster: cluster, task: task,
                                                 "(service \(task.service ?? ""), task \(taskId)) failed to start: \(error.reason)")
@@ -57,8 +67,14 @@ enum TaskSecretActions {
                          accessKeyId: "", role: role.name)
     }
 
-    /// One value, by reference, authorized for the execution role.
+    /// One value as text (a binary secret base64-encoded, as it has no text form).
     static func read(_ valueFrom: String, as principal: Principal, _ c: Caller) async throws -> String {
+        let (data, binary) = try await value(valueFrom, as: principal, c)
+        return binary ? data.base64EncodedString() : String(decoding: data, as: UTF8.self)
+    }
+
+    /// One value, by reference, authorized for the execution role: its bytes, and whether they are a binary secret.
+    static func value(_ valueFrom: String, as principal: Principal, _ c: Caller) async throws -> (data: Data, binary: Bool) {
         let reference: SecretReference
         do { reference = try SecretReference.parse(valueFrom) } catch {
             throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: \(error.message)")
@@ -68,10 +84,11 @@ enum TaskSecretActions {
             do {
                 let target = try ParameterActions.target(text, c)
                 try await c.authorize("ssm:GetParameters", [target.arn], as: principal)
-                return try await c.backend.database.withConnection { conn in
+                let text = try await c.backend.database.withConnection { conn in
                     let row = try await ParameterActions.read(conn, c, target)
                     return try await ParameterActions.shown(conn, c, row, decrypt: true)
                 }
+                return (Data(text.utf8), false)
             } catch let error as APIError where error.awsStatus < 500 {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secrets from ssm: parameter \(text): \(error.code): \(error.message)")
             }
@@ -87,17 +104,22 @@ enum TaskSecretActions {
             } catch let error as APIError where error.awsStatus < 500 {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret from asm: secret \(ref.secretArn): \(error.code): \(error.message)")
             }
-            let text = value.secretString ?? value.secretBinary.map { $0.base64EncodedString() } ?? ""
-            guard let key = ref.jsonKey else { return text }
+            if let binary = value.secretBinary {
+                guard ref.jsonKey == nil else {
+                    throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: secret \(ref.secretArn) is binary, so a json key cannot be read")
+                }
+                return (binary, true)
+            }
+            let text = value.secretString ?? ""
+            guard let key = ref.jsonKey else { return (Data(text.utf8), false) }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: secret \(ref.secretArn) is not a JSON object, so json key \(key) cannot be read")
             }
             guard let field = object[key] else {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: retrieved secret \(ref.secretArn) did not contain json key \(key)")
             }
-            if let string = field as? String { return string }
-            let data = (try? JSONSerialization.data(withJSONObject: field, options: [.fragmentsAllowed, .sortedKeys])) ?? Data()
-            return String(decoding: data, as: UTF8.self)
+            if let string = field as? String { return (Data(string.utf8), false) }
+            return ((try? JSONSerialization.data(withJSONObject: field, options: [.fragmentsAllowed, .sortedKeys])) ?? Data(), false)
         }
     }
 }

@@ -118,6 +118,7 @@ enum ParameterActions {
             guard try await c.backend.parameters.write(conn, account: c.account, row, isNew: existing == nil) else {
                 throw APIError("ParameterMaxVersionLimitExceeded", "Parameter \(t.name) has \(ParameterRules.maxVersions) versions and its oldest has a label: remove the label to add versions.")
             }
+            if existing != nil { try await ValueChange.announce(conn, c, kind: "parameter", name: t.name) }
             return SSM.PutParameterResult(version: version, tier: tier)
         }
     }
@@ -250,7 +251,10 @@ enum ParameterActions {
             guard Set(row.labels + valid).count <= ParameterRules.maxLabelsPerVersion else {
                 throw APIError("ParameterVersionLabelLimitExceeded", "A parameter version can have at most \(ParameterRules.maxLabelsPerVersion) labels.")
             }
-            if !valid.isEmpty { try await c.backend.parameters.label(conn, account: c.account, name: t.name, version: version, labels: valid) }
+            if !valid.isEmpty {
+                try await c.backend.parameters.label(conn, account: c.account, name: t.name, version: version, labels: valid)
+                try await ValueChange.announce(conn, c, kind: "parameter", name: t.name)
+            }
             return .init(invalidLabels: invalid, parameterVersion: version)
         }
     }
@@ -267,6 +271,7 @@ enum ParameterActions {
             }
             let removed = try await c.backend.parameters.unlabel(conn, account: c.account, name: t.name, version: input.parameterVersion,
                                                                  labels: input.labels)
+            if !removed.isEmpty { try await ValueChange.announce(conn, c, kind: "parameter", name: t.name) }
             return .init(removedLabels: removed, invalidLabels: input.labels.filter { !removed.contains($0) })
         }
     }
@@ -339,6 +344,15 @@ enum ParameterActions {
         }
         guard let row else { throw APIError("InvalidResourceId", "The resource ID \(t.name) is not valid: no such parameter.") }
         return .init(tagList: row.tags)
+    }
+}
+
+/// Tells the workers a parameter's or secret's value changed, in the writing transaction: services whose tasks
+/// read it roll (`roll-on-value-change`). Writes in quick succession coalesce into one roll.
+enum ValueChange {
+    static func announce(_ conn: PostgresConnection, _ c: Caller, kind: String, name: String) async throws {
+        try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.rollOnValueChange, uniqueKey: "\(kind):\(name)",
+                                                     payload: .object(["kind": .string(kind), "name": .string(name)]), delay: 1)
     }
 }
 

@@ -87,6 +87,7 @@ enum SecretActions {
         map[versionId] = []
         map = SecretRules.afterPut(map, newVersion: versionId, stages: stages)
         try await c.backend.secrets.setStages(conn, account: c.account, name: row.name, map, keep: SecretRules.maxVersions)
+        if !versions.isEmpty { try await ValueChange.announce(conn, c, kind: "secret", name: row.name) }
         return (versionId, (map[versionId] ?? []).sorted())
     }
 
@@ -323,6 +324,7 @@ enum SecretActions {
             }
             let next = try SecretRules.afterStageUpdate(map, stage: input.versionStage, from: input.removeFromVersionId, to: input.moveToVersionId)
             try await c.backend.secrets.setStages(conn, account: c.account, name: row.name, next, keep: SecretRules.maxVersions)
+            if next != map { try await ValueChange.announce(conn, c, kind: "secret", name: row.name) }
             return .init(arn: arn(c, row), name: row.name, versionId: nil)
         }
     }

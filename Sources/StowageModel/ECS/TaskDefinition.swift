@@ -191,8 +191,8 @@ public struct DockerVolumeConfiguration: Codable, Sendable, Equatable, Hashable 
     public var driver: String?
     public var driverOpts: [String: String]?
     public var labels: [String: String]?
-    public init(scope: String? = nil, autoprovision: Bool? = nil, driver: String? = nil) {
-        self.scope = scope; self.autoprovision = autoprovision; self.driver = driver
+    public init(scope: String? = nil, autoprovision: Bool? = nil, driver: String? = nil, driverOpts: [String: String]? = nil) {
+        self.scope = scope; self.autoprovision = autoprovision; self.driver = driver; self.driverOpts = driverOpts
     }
 }
 
