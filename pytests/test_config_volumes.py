@@ -56,7 +56,7 @@ def test_files_from_a_parameter_a_secret_key_and_text_on_tmpfs_and_a_change_roll
     ecs = cluster_with_agent(server, tenant, tmp_path, agents, "cfgvol")
     script = ("echo conf=$(cat /etc/app/app.conf); echo password=$(cat /etc/app/db/password); echo motd=$(cat /etc/app/motd); "
               "echo stat=$(stat -c '%a:%u:%g' /etc/app/db/password); echo confstat=$(stat -c '%a:%u' /etc/app/app.conf); "
-              "echo mount=$(grep ' /etc/app ' /proc/mounts); "
+              "echo mount=$(mount | grep ' /etc/app '); "
               "if touch /etc/app/new 2>/dev/null; then echo writable=yes; else echo writable=no; fi; echo done=1; sleep 600")
     volume = {"name": "config", "dockerVolumeConfiguration": {"scope": "task", "driver": "stowage", "driverOpts": {
         "file:app.conf": "parameter:/cfg/app.conf",
@@ -83,7 +83,7 @@ def test_files_from_a_parameter_a_secret_key_and_text_on_tmpfs_and_a_change_roll
     assert found["motd"] == "hello from stowage"
     assert found["stat"] == "400:1000:1000", "the secret file's mode and owner"
     assert found["confstat"] == "444:0", "the default mode and owner"
-    assert found["mount"].startswith("tmpfs /etc/app tmpfs ro"), f"on a tmpfs, read-only: {found['mount']}"
+    assert found["mount"].startswith("tmpfs on /etc/app type tmpfs (ro"), f"on a tmpfs, read-only: {found['mount']}"
     assert found["writable"] == "no"
 
     described = json.dumps(ecs.describe_task_definition(taskDefinition="cfgvol"), default=str)

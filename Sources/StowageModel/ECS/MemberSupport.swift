@@ -140,8 +140,8 @@ public enum MemberSupport {
     static let dockerVolumeConfiguration: [String: Status] = [
         "scope": .honoured("task (made for the task, removed with it) or shared (kept, reused by name)"),
         "autoprovision": .honoured("a missing shared volume is made; without it a missing one fails the task"),
-        "driver": .honoured("the engine's volume driver (default local)"),
-        "driverOpts": .honoured("options given to the driver"),
+        "driver": .honoured("the engine's volume driver (default local); stowage: a configuration volume (README, Secrets and configuration)"),
+        "driverOpts": .honoured("options given to the driver; for driver stowage, the files (file:<path>), mode, uid, gid and updates"),
         "labels": .honoured("labels on the volume"),
     ]
 
