@@ -239,7 +239,8 @@ class Agent:
     def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
         low = Agent.next_range[0]
         Agent.next_range[0] += 300
-        endpoint = ["--endpoint", server.tls_endpoint, "--ca-bundle", server.ca] if server.tls_endpoint else ["--endpoint", server.endpoint]
+        tls = getattr(server, "tls_endpoint", None)
+        endpoint = ["--endpoint", tls, "--ca-bundle", server.ca] if tls else ["--endpoint", server.endpoint]
         self.args = [BIN, "agent", *endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
                      "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1",
