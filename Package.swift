@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "StowageScheduler", dependencies: ["StowageModel"], swiftSettings: strict),
         // Sketches, statistics, metric math, filter patterns, schedules, alarm and scaling rules.
         .target(name: "StowageMonitoringRules", dependencies: ["StowageModel"], swiftSettings: strict),
+        // The load balancers' data plane decided without I/O: HAProxy's configuration and runtime changes from a snapshot.
+        .target(name: "StowageProxyConfig", dependencies: ["StowageModel"], swiftSettings: strict),
         // SigV4 signing, constant-time compare, shared-credentials files: what the agent and CLI need to sign.
         .target(
             name: "StowageSigning",
@@ -159,11 +161,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Running other programs (PostgreSQL's tools, HAProxy) with posix_spawn and waitpid.
+        .target(name: "StowageShell", swiftSettings: strict),
+        // `stowage lb`: supervises HAProxy for the load balancers in PostgreSQL.
+        .target(
+            name: "StowageLoadBalancer",
+            dependencies: [
+                "StowageModel", "StowageStore", "StowageProxyConfig", "StowageShell",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "stowage",
             dependencies: [
                 "StowageModel", "StowageSigning", "StowageStore", "StowageTelemetryStore", "StowageIAM",
-                "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator", "StowageTLS",
+                "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator", "StowageTLS", "StowageLoadBalancer", "StowageShell",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -198,6 +213,7 @@ let package = Package(
             dependencies: ["StowageTLS", .product(name: "X509", package: "swift-certificates"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strict
         ),
+        .testTarget(name: "StowageProxyConfigTests", dependencies: ["StowageProxyConfig", "StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageMonitoringRulesTests", dependencies: ["StowageMonitoringRules", "StowageModel"], swiftSettings: strict),
         .testTarget(

@@ -29,6 +29,8 @@ fi
 command -v curl >/dev/null || apt_install curl
 # zlib's headers: the API inflates gzip request bodies (botocore compresses large PutMetricData calls).
 [ -f /usr/include/zlib.h ] || apt_install zlib1g-dev
+# HAProxy: the load balancers' data plane (`stowage lb`, started by `make dev` and the tests).
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
 command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
 
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then

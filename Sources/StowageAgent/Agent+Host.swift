@@ -8,9 +8,33 @@ extension Agent {
             "ecs.os-type": "linux", "ecs.availability-zone": config.zone, "ecs.cpu-architecture": Self.architecture,
             "stowage.hostname": config.hostname, "stowage.driver": runtime.kind,
             AgentProtocol.portRangeAttribute: "\(config.portRange.lowerBound)-\(config.portRange.upperBound)",
+            AgentProtocol.hostAddressAttribute: config.hostAddress ?? Self.sourceAddress(toward: server.endpoint) ?? "127.0.0.1",
         ]
         for (name, value) in config.attributes { all[name] = value }
         return all.sorted { $0.key < $1.key }.map { Attribute(name: $0.key, value: $0.value) }
+    }
+
+    /// The local IPv4 address the kernel would send from to reach an endpoint's host: a UDP socket is "connected"
+    /// (no packet leaves) and asked for its own name.
+    static func sourceAddress(toward endpoint: String) -> String? {
+        guard let url = URL(string: endpoint), let host = url.host else { return nil }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(url.port ?? 443), &hints, &found) == 0, let first = found else { return nil }
+        defer { freeaddrinfo(found) }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else { return nil }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard named == 0 else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &local.sin_addr, &text, socklen_t(text.count)) != nil else { return nil }
+        return String(decoding: text.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static var architecture: String {

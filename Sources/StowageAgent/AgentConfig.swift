@@ -12,6 +12,8 @@ public struct AgentConfig: Sendable {
     public var pollWait: Int
     public var monitorInterval: Duration
     public var hostname: String
+    /// The address other hosts reach this one at; nil: the local address of the route to the server.
+    public var hostAddress: String?
     /// Where dynamic host ports come from; instances sharing one machine need ranges that do not overlap.
     public var portRange: ClosedRange<Int>
     /// How often metrics and logs are shipped.

@@ -12,7 +12,8 @@ public enum BuiltInPolicies {
               "Action": ["ecs:Describe*", "ecs:List*", "logs:Describe*", "logs:Get*", "logs:FilterLogEvents", "logs:StartLiveTail",
                          "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*", "application-autoscaling:Describe*",
                          "iam:Get*", "iam:List*", "audit:LookupEvents", "ssm:Describe*", "ssm:GetParameterHistory",
-                         "ssm:ListTagsForResource", "secretsmanager:Describe*", "secretsmanager:List*"],
+                         "ssm:ListTagsForResource", "secretsmanager:Describe*", "secretsmanager:List*",
+                         "elasticloadbalancing:Describe*"],
               "Resource": "*"}]}
             """),
         // An agent registers, polls, reports and ships telemetry for the one cluster its principal is tagged with

@@ -125,6 +125,8 @@ public enum AgentProtocol {
 
     /// The instance attribute naming its dynamic host port range, `low-high`.
     public static let portRangeAttribute = "stowage.ephemeral-ports"
+    /// The address other hosts reach this instance at (its load balancer targets and service discovery records).
+    public static let hostAddressAttribute = "stowage.host-address"
 
     /// The version of an instance's desired task set (its tasks' ids and desired statuses): a long poll
     /// answers at once when it differs from the agent's. FNV-1a, 64 bits, over the sorted set.

@@ -96,6 +96,18 @@ public struct ContainerInstanceStore: Sendable {
             """, logger: logger)).first
     }
 
+    /// The address a live instance's agent reported (its load balancer targets are reached there).
+    public func hostAddress(_ conn: PostgresConnection, account: String, ec2InstanceId: String) async throws -> String? {
+        let rows = try await conn.query("""
+            SELECT a->>'value' FROM container_instances, jsonb_array_elements(attributes) a
+            WHERE account_id = \(account) AND ec2_instance_id = \(ec2InstanceId) AND status <> 'INACTIVE'
+              AND a->>'name' = \(AgentProtocol.hostAddressAttribute)
+            LIMIT 1
+            """, logger: logger)
+        for try await value in rows.decode(String?.self) { return value }
+        return nil
+    }
+
     /// Instance ids by id order; a nil status lists every instance that is not INACTIVE.
     public func list(_ conn: PostgresConnection, account: String, cluster: String, status: String?, after: String?,
                      limit: Int) async throws -> [String] {

@@ -28,6 +28,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Cluster to join.") var cluster: String
     @Option(help: "Directory for the agent's identity.") var stateDir = "/var/lib/stowage-agent"
     @Option(help: "Availability zone attribute.") var zone = "local"
+    @Option(help: "The address other hosts and load balancers reach this host at (default: the local address of the route to --endpoint).")
+    var hostAddress: String?
     @Option(name: .customLong("attribute"), help: "Custom attribute name=value (repeatable).") var attributes: [String] = []
     @Option(help: "Memory (MiB) kept back from tasks.") var reservedMemory = 256
     @Option(help: "Runtime: auto, docker or process.") var driver = "auto"
@@ -84,6 +86,7 @@ struct AgentCommand: AsyncParsableCommand {
         guard let ports = AgentProtocol.portRange(portRange) else { throw ValidationError("--port-range takes low-high, e.g. 50000-50999") }
         var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
+        config.hostAddress = hostAddress
         config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
         config.logBufferLines = logBufferLines
         guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }

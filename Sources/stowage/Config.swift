@@ -57,6 +57,12 @@ struct Environment {
     /// Connections of the agent protocol's pool, apart from the tenants' pool (whose size is the URL's `pool`).
     static var agentPoolSize: Int { values["STOWAGE_AGENT_POOL"].flatMap(Int.init).map { max(1, $0) } ?? 12 }
 
+    /// The addresses load balancers get (STOWAGE_LB_ADDRESSES: addresses and CIDR blocks); the same on every server.
+    static func loadBalancerAddresses() throws -> [String] {
+        guard let text = values["STOWAGE_LB_ADDRESSES"] else { return ELB.defaultAddresses }
+        do { return try ELB.addressPool(text) } catch { throw ValidationError("STOWAGE_LB_ADDRESSES: \(error.message)") }
+    }
+
     static func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = values["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -4,6 +4,7 @@ import Hummingbird
 import ServiceLifecycle
 import StowageAgent
 import StowageIAM
+import StowageLoadBalancer
 import StowageModel
 import StowageSigning
 import StowageStore
@@ -54,6 +55,15 @@ struct Dev: AsyncParsableCommand {
         let secureEndpoint = listeners.endpoints[0]
         let worker = makeWorker(database: database, flags: workerFlags)
         var extra: [any Service] = [worker]
+        // The load balancers' data plane: HAProxy for the load balancers tenants create (addresses 127.0.10.x).
+        var lbLine = "  load balancer: none (no HAProxy at /usr/sbin/haproxy: apt-get install haproxy)"
+        if FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") {
+            let lbLogger = Environment.logger("stowage.lb")
+            extra.append(LoadBalancerSupervisor(database: database, haproxy: HAProxyProcess(executable: "/usr/sbin/haproxy", directory: state + "/lb",
+                                                                                            logger: lbLogger),
+                                                stopOnExit: true, logger: lbLogger))
+            lbLine = "  load balancer: HAProxy (stowage lb); load balancers listen on 127.0.10.x"
+        }
         var agentLine = "  agent:        none (--no-agent)"
         if !noAgent {
             let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent",
@@ -69,7 +79,7 @@ struct Dev: AsyncParsableCommand {
             extra.append(AgentService(agent: agent))
             agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
         }
-        let agentSummary = agentLine
+        let agentSummary = agentLine + "\n" + lbLine
         let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra) {
             FileHandle.standardOutput.write(Data("""
 

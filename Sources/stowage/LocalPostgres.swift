@@ -1,5 +1,6 @@
 import Foundation
 import StowageStore
+import StowageShell
 
 /// A private PostgreSQL in a directory of ours, on a unix socket only: for `stowage dev` and `make test`.
 ///
@@ -81,66 +82,3 @@ struct LocalPostgres {
     }
 }
 
-struct ShellError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// Runs external programs for the local-machine commands (PostgreSQL's tools) with posix_spawn and waitpid,
-/// which behave the same whether or not the program leaves a daemon behind.
-enum Shell {
-    static func run(_ args: [String]) throws { _ = try output(args) }
-
-    /// Runs a command and returns its trimmed output (stdout and stderr together).
-    @discardableResult
-    static func output(_ args: [String]) throws -> String {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw ShellError(message: "pipe failed") }
-        let (status, text) = try spawn(args, stdoutFD: fds[1], readFrom: fds[0])
-        guard status == 0 else {
-            throw ShellError(message: "\(args.joined(separator: " ")) failed (\(status)): \(text)")
-        }
-        return text
-    }
-
-    /// For commands that leave a daemon behind: a daemon would hold a captured pipe open forever.
-    static func runDetached(_ args: [String]) throws {
-        let null = open("/dev/null", O_WRONLY)
-        let (status, _) = try spawn(args, stdoutFD: null, readFrom: nil)
-        guard status == 0 else {
-            throw ShellError(message: "\(args.joined(separator: " ")) failed (\(status)); see server.log in the data directory")
-        }
-    }
-
-    private static func spawn(_ args: [String], stdoutFD: Int32, readFrom: Int32?) throws -> (Int32, String) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 2)
-        if let readFrom { posix_spawn_file_actions_addclose(&actions, readFrom) }
-        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, args[0], &actions, nil, argv, environ)
-        close(stdoutFD)
-        guard spawned == 0 else {
-            if let readFrom { close(readFrom) }
-            throw ShellError(message: "cannot run \(args[0]): \(String(cString: strerror(spawned)))")
-        }
-        var output = [UInt8]()
-        if let readFrom {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = read(readFrom, &buffer, buffer.count)
-                if n <= 0 { break }
-                output += buffer[0..<n]
-            }
-            close(readFrom)
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exit, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-}

@@ -16,7 +16,7 @@ struct Stowage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowage",
         abstract: "A self-hosted container orchestrator that speaks the Amazon ECS API.",
-        subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self, Members.self])
+        subcommands: [Server.self, WorkerCommand.self, AgentCommand.self, LBCommand.self, Migrate.self, Dev.self, Jobs.self, Admin.self, Postgres.self, Routes.self, Members.self])
 
     /// Logging (JSON lines unless STOWAGE_LOG_FORMAT=text) and metrics, before anything logs or makes a metric.
     static func bootstrapObservability() {
@@ -59,6 +59,7 @@ func makeApplication(database: Database, sealer: SecretSealer, listeners: Listen
     agentConfig.acquireTimeout = max(agentConfig.acquireTimeout, .seconds(10))
     let agentDatabase = try Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
     var backend = Backend(database: database, agentDatabase: agentDatabase, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
+    backend.loadBalancerAddresses = try Environment.loadBalancerAddresses()
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
     let router = APIRouter.build(backend: backend)

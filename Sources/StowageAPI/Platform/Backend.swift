@@ -27,6 +27,9 @@ public struct Backend: Sendable {
     public var accountSettings: AccountSettingStore
     public var parameters: ParameterStore
     public var secrets: SecretStore
+    public var loadBalancing: LoadBalancerStore
+    /// The addresses load balancers are given, one each (STOWAGE_LB_ADDRESSES); `stowage lb` binds their listeners there.
+    public var loadBalancerAddresses: [String] = ELB.defaultAddresses
     /// Seals and opens parameter and secret values under each tenant's data key.
     public let vault: Vault
     /// Wakes long polls; nil where nothing listens (then polls answer at once).
@@ -72,6 +75,7 @@ public struct Backend: Sendable {
         self.accountSettings = AccountSettingStore(logger: logger)
         self.parameters = ParameterStore(logger: logger)
         self.secrets = SecretStore(logger: logger)
+        self.loadBalancing = LoadBalancerStore(logger: logger)
         self.vault = Vault(sealer: tenancy.sealer, logger: logger)
     }
 }
@@ -87,6 +91,16 @@ extension Backend {
         case "secretsmanager":
             guard case .arn(_, let name, _) = SecretRules.reference(text) else { return [:] }
             return try await database.withConnection { try await secrets.get($0, account: account, name: name)?.tags ?? [] }.dictionary
+        case "elasticloadbalancing":
+            return try await database.withConnection { conn -> [Tag] in
+                switch ELB.resource(text, account: account) {
+                case .loadBalancer(_, let id)?: return try await loadBalancing.loadBalancers(conn, account: account, ids: [id]).first?.tags ?? []
+                case .targetGroup(_, let id)?: return try await loadBalancing.targetGroups(conn, account: account, ids: [id]).first?.tags ?? []
+                case .listener(_, let id)?: return try await loadBalancing.listeners(conn, account: account, ids: [id]).first?.tags ?? []
+                case .rule(_, _, let id)?: return try await loadBalancing.rules(conn, account: account, ids: [id]).first?.tags ?? []
+                case nil: return []
+                }
+            }.dictionary
         case "ecs": break
         default: return [:]
         }

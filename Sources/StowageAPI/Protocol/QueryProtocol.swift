@@ -145,12 +145,17 @@ public enum QueryProtocol {
     }
 
     static func namespace(_ service: String) -> String {
-        service == "sts" ? "https://sts.amazonaws.com/doc/2011-06-15/" : "https://iam.amazonaws.com/doc/2010-05-08/"
+        switch service {
+        case "sts": "https://sts.amazonaws.com/doc/2011-06-15/"
+        case "elasticloadbalancing": "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+        default: "https://iam.amazonaws.com/doc/2010-05-08/"
+        }
     }
 
     static func xml(action: String, service: String, fields: [(String, QueryValue)], requestId: String) -> Data {
         var out = "<\(action)Response xmlns=\"\(namespace(service))\">"
-        if !fields.isEmpty {
+        // ELBv2's empty answers still carry their (empty) result element, which botocore looks for.
+        if !fields.isEmpty || service == "elasticloadbalancing" {
             out += "<\(action)Result>"
             QueryValue.object(fields).xml(into: &out)
             out += "</\(action)Result>"
@@ -171,12 +176,13 @@ public enum QueryProtocol {
     }
 }
 
-/// IAM and STS share the query protocol; the signature's credential scope says which one was meant.
+/// IAM, STS and ELBv2 share the query protocol; the signature's credential scope says which one was meant.
 enum QueryDoors {
     static func table(_ service: String) -> [String: QueryAction]? {
         switch service {
         case "iam": IAMActions.all
         case "sts": STSActions.all
+        case "elasticloadbalancing": ELBActions.all
         default: nil
         }
     }
@@ -184,7 +190,7 @@ enum QueryDoors {
     static func run(_ q: QueryRequest, _ c: Caller, service explicit: String? = nil) async throws -> ([(String, QueryValue)], String) {
         let service = explicit ?? c.signedService
         guard let table = table(service) else {
-            throw APIError.unknownOperation("Form-encoded requests are accepted for iam and sts; this one was signed for '\(service)'.")
+            throw APIError.unknownOperation("Form-encoded requests are accepted for iam, sts and elasticloadbalancing; this one was signed for '\(service)'.")
         }
         guard !q.action.isEmpty else { throw APIError("MissingAction", "The request must contain the parameter Action.") }
         guard let action = table[q.action] else {

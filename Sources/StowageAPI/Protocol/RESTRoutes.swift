@@ -45,5 +45,5 @@ public struct RESTRoute: Sendable {
 /// The `/v1` REST API: the same handlers as the AWS doors, with resource-shaped paths and 201/404 statuses.
 /// Each service's folder holds its own routes; this is the whole table (the agent protocol's are `AgentREST`'s).
 public enum RESTAPI {
-    public static var routes: [RESTRoute] { ECSREST.routes + MonitoringREST.routes + IAMREST.routes + SecretStoresREST.routes }
+    public static var routes: [RESTRoute] { ECSREST.routes + MonitoringREST.routes + IAMREST.routes + SecretStoresREST.routes + ELBREST.routes }
 }

@@ -1,0 +1,180 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import StowageModel
+import StowageProxyConfig
+import StowageStore
+import Synchronization
+
+/// `stowage lb`: keeps HAProxy serving what PostgreSQL says. Each step reads every load balancer, listener,
+/// rule, target group and target; reloads HAProxy (seamlessly) only when the structure changed; brings its
+/// servers to the registered targets through the runtime API; writes the health HAProxy saw back; and forgets
+/// targets whose draining ended. A step runs when a write NOTIFYs `load_balancers`, and every `interval`.
+///
+/// When PostgreSQL is unreachable the step fails and HAProxy keeps serving what it had: a control-plane fault
+/// never takes a healthy target out of service.
+public final class LoadBalancerSupervisor: Service, Sendable {
+    let database: Database
+    let haproxy: HAProxyProcess
+    let interval: Duration
+    let stopOnExit: Bool
+    let logger: Logger
+    private let state = LockedState()
+
+    public init(database: Database, haproxy: HAProxyProcess, interval: Duration = .seconds(1), stopOnExit: Bool = false, logger: Logger) {
+        self.database = database
+        self.haproxy = haproxy
+        self.interval = interval
+        self.stopOnExit = stopOnExit
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: haproxy.directory, withIntermediateDirectories: true)
+        if haproxy.running, let text = try? String(contentsOfFile: haproxy.configPath, encoding: .utf8) {
+            // Adopt the HAProxy a previous `stowage lb` left running: no reload unless the structure changed.
+            state.applied = text.components(separatedBy: "\n# servers of").first
+            logger.info("adopted a running haproxy", metadata: ["pids": "\(haproxy.pids())"])
+        }
+        let bell = Doorbell()
+        defer { if stopOnExit { haproxy.stop() } }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await Listener.run(self.database, channel: LoadBalancerStore.channel, logger: self.logger,
+                                   resync: { bell.ring() }, notified: { _ in bell.ring() })
+            }
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        await self.step()
+                        await bell.wait(timeout: self.interval)
+                    }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// One pass: read, reload if needed, converge servers, write health back.
+    public func step() async {
+        do {
+            let snapshot = try await load()
+            let now = Date()
+            let structure = HAProxyConfig.structure(snapshot.proxy, socket: haproxy.socketPath)
+            var observed = haproxy.running ? TargetPlan.parseStats(Data(try haproxy.command("show stat json").utf8)) : []
+            if structure != state.applied || !haproxy.running {
+                let serving = Set(observed.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.map { "\($0.backend)/\($0.name)" })
+                try haproxy.apply(HAProxyConfig.render(snapshot.proxy, socket: haproxy.socketPath, serving: serving))
+                state.applied = structure
+                observed = try await freshStats()
+            }
+            let plan = TargetPlan.plan(snapshot.proxy, observed: observed, registeredAt: state.firstSeen(observed, now: now), now: now)
+            for command in plan.commands {
+                let answer = try haproxy.command(command).trimmingCharacters(in: .whitespacesAndNewlines)
+                if !answer.isEmpty, !answer.hasPrefix("New server registered"), !answer.hasPrefix("Server deleted") {
+                    logger.debug("haproxy answered", metadata: ["command": "\(command)", "answer": "\(answer)"])
+                }
+            }
+            let changed = state.unwritten(plan.updates)
+            let store = LoadBalancerStore(logger: logger)
+            try await database.transaction { conn in
+                for u in changed {
+                    try await store.setHealth(conn, targetGroupId: u.groupId, targetId: u.targetId, port: u.port, state: u.state,
+                                              reason: u.reason, description: u.description)
+                }
+                let purged = try await store.purgeDrained(conn, now: now)
+                try await store.setState(conn, ids: snapshot.loadBalancerIds, state: "active")
+                if purged > 0 { try await store.notify(conn) }
+            }
+            state.written(changed)
+        } catch {
+            logger.warning("load balancer step failed; haproxy keeps serving what it had", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Stats right after a (re)load: the new process's socket takes a moment to answer.
+    func freshStats() async throws -> [ObservedServer] {
+        var lastError: (any Error)?
+        for _ in 0..<50 {
+            do { return TargetPlan.parseStats(Data(try haproxy.command("show stat json").utf8)) } catch { lastError = error }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw lastError ?? HAProxyError(message: "haproxy's admin socket did not answer")
+    }
+
+    struct Loaded: Sendable {
+        var proxy: ProxySnapshot
+        var loadBalancerIds: [String]
+    }
+
+    /// Everything HAProxy serves, in one read.
+    func load() async throws -> Loaded {
+        let store = LoadBalancerStore(logger: logger)
+        return try await database.withConnection { conn in
+            let lbs = try await store.allLoadBalancers(conn)
+            let listeners = try await store.allListeners(conn)
+            let rules = try await store.allRules(conn)
+            let groups = try await store.allTargetGroups(conn)
+            let targets = try await store.allTargets(conn)
+            let address = Dictionary(uniqueKeysWithValues: lbs.map { ($0.id, $0.address) })
+            let rulesByListener = Dictionary(grouping: rules, by: \.listenerId)
+            let proxyListeners = listeners.compactMap { l -> ProxySnapshot.Listener? in
+                guard let address = address[l.loadBalancerId] else { return nil }
+                return ProxySnapshot.Listener(id: l.id, loadBalancerId: l.loadBalancerId, address: address, port: l.port,
+                                              rules: (rulesByListener[l.id] ?? []).map {
+                                                  ProxySnapshot.Rule(id: $0.id, priority: $0.priority, conditions: $0.conditions, actions: $0.actions)
+                                              },
+                                              defaultActions: l.defaultActions)
+            }
+            var used: Set<String> = []
+            for l in proxyListeners {
+                for a in l.defaultActions + l.rules.flatMap(\.actions) {
+                    for g in a.targetGroups { used.insert(String(g.targetGroupArn.split(separator: "/").last ?? "")) }
+                }
+            }
+            let targetsByGroup = Dictionary(grouping: targets, by: \.targetGroupId)
+            let proxyGroups = groups.filter { used.contains($0.id) }.map { g in
+                ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
+                                    targets: (targetsByGroup[g.id] ?? []).map {
+                                        ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
+                                    })
+            }
+            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id))
+        }
+    }
+}
+
+/// The supervisor's memory between steps: the structure HAProxy runs, when each server was first seen, and the
+/// health last written (so unchanged health costs no write).
+final class LockedState: Sendable {
+    private struct Memory {
+        var applied: String?
+        var seen: [String: Date] = [:]
+        var health: [String: HealthUpdate] = [:]
+    }
+    private let memory = Mutex(Memory())
+
+    var applied: String? {
+        get { memory.withLock { $0.applied } }
+        set { memory.withLock { $0.applied = newValue } }
+    }
+
+    func firstSeen(_ observed: [ObservedServer], now: Date) -> [String: Date] {
+        memory.withLock { m in
+            let keys = Set(observed.map { "\($0.backend)/\($0.name)" })
+            for key in keys where m.seen[key] == nil { m.seen[key] = now }
+            m.seen = m.seen.filter { keys.contains($0.key) }
+            return m.seen
+        }
+    }
+
+    func unwritten(_ updates: [HealthUpdate]) -> [HealthUpdate] {
+        memory.withLock { m in updates.filter { m.health["\($0.groupId)/\($0.targetId)/\($0.port)"] != $0 } }
+    }
+
+    func written(_ updates: [HealthUpdate]) {
+        memory.withLock { m in for u in updates { m.health["\(u.groupId)/\(u.targetId)/\(u.port)"] = u } }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import StowageModel
+
+/// A server as HAProxy reports it (`show stat json`): its state, its last health check and its weight.
+public struct ObservedServer: Sendable, Equatable {
+    public var backend: String
+    public var name: String
+    /// "UP", "UP 1/2" (going down), "DOWN", "DOWN 1/2" (going up), "MAINT", "DRAIN", "no check".
+    public var status: String
+    /// "L7OK", "L7STS", "L4CON", "L4TOUT", "INI", …; nil without checks.
+    public var checkStatus: String?
+    public var checkCode: Int?
+    public var weight: Int
+
+    public init(backend: String, name: String, status: String, checkStatus: String?, checkCode: Int?, weight: Int) {
+        self.backend = backend; self.name = name; self.status = status; self.checkStatus = checkStatus; self.checkCode = checkCode
+        self.weight = weight
+    }
+
+    var inMaintenance: Bool { status.hasPrefix("MAINT") }
+    var checkPassed: Bool { checkStatus == "L7OK" || checkStatus == "L7OKC" }
+}
+
+/// What DescribeTargetHealth should say of a target, from what HAProxy saw.
+public struct HealthUpdate: Sendable, Equatable {
+    public var groupId: String
+    public var targetId: String
+    public var port: Int
+    public var state: ELB.TargetState
+    public var reason: String?
+    public var description: String?
+}
+
+/// Decides the runtime API commands that bring HAProxy's servers to the snapshot's targets, and the health to
+/// write back. A new target is added in maintenance with its checks running and enabled only once they pass,
+/// so it never takes a request before it is healthy; a deregistered one takes no new requests (weight 0) and is
+/// removed when its draining ends.
+public enum TargetPlan {
+    public struct Plan: Sendable, Equatable {
+        public var commands: [String]
+        public var updates: [HealthUpdate]
+    }
+
+    /// `registeredAt` says since when each target (backend/server) has been checked: a target whose checks have
+    /// failed for its unhealthy threshold's worth of intervals leaves `initial` for `unhealthy`.
+    public static func plan(_ s: ProxySnapshot, observed: [ObservedServer], registeredAt: [String: Date], now: Date) -> Plan {
+        var commands: [String] = []
+        var updates: [HealthUpdate] = []
+        var seen: [String: ObservedServer] = [:]
+        for o in observed { seen["\(o.backend)/\(o.name)"] = o }
+        var wanted: Set<String> = []
+        for g in s.groups {
+            for t in g.targets {
+                let key = "\(g.backendName)/\(t.serverName)"
+                wanted.insert(key)
+                func update(_ state: ELB.TargetState, _ reason: String?, _ description: String?) {
+                    updates.append(HealthUpdate(groupId: g.id, targetId: t.id, port: t.port, state: state, reason: reason, description: description))
+                }
+                guard let o = seen[key] else {
+                    var add = "add server \(key) \(t.address):\(t.port)"
+                    if g.health.enabled { add += " check" }
+                    if t.draining { add += " weight 0" }
+                    commands.append(add)
+                    if g.health.enabled {
+                        commands.append("enable health \(key)")
+                    } else if !t.draining {
+                        commands.append("enable server \(key)")
+                    }
+                    continue
+                }
+                if t.draining {
+                    if o.weight != 0 { commands.append("set server \(key) weight 0") }
+                    continue
+                }
+                if o.weight == 0 { commands.append("set server \(key) weight 1") }
+                guard g.health.enabled else {
+                    if o.inMaintenance { commands.append("enable server \(key)") }
+                    continue
+                }
+                if o.inMaintenance {
+                    // Not serving yet: enable it once its checks pass.
+                    if o.checkPassed {
+                        commands.append("enable server \(key)")
+                        update(.healthy, nil, nil)
+                    } else if let failure = failure(o), let since = registeredAt[key],
+                              now.timeIntervalSince(since) >= Double(g.health.intervalSeconds * g.health.unhealthyThreshold) {
+                        update(.unhealthy, failure.reason, failure.description)
+                    } else {
+                        update(.initial, "Elb.InitialHealthChecking", "Initial health checking in progress")
+                    }
+                } else if o.status.hasPrefix("UP") || o.status.hasPrefix("NOLB") || o.status.hasPrefix("DRAIN") {
+                    update(.healthy, nil, nil)
+                } else if o.status.hasPrefix("DOWN") {
+                    let f = failure(o) ?? ("Target.FailedHealthChecks", "Health checks failed")
+                    update(.unhealthy, f.reason, f.description)
+                }
+            }
+        }
+        // Servers of targets no longer registered (their draining over), or of groups no longer served.
+        for o in observed where !wanted.contains("\(o.backend)/\(o.name)") && o.name.hasPrefix("t_") {
+            let key = "\(o.backend)/\(o.name)"
+            commands += ["disable server \(key)", "shutdown sessions server \(key)", "del server \(key)"]
+        }
+        return Plan(commands: commands, updates: updates)
+    }
+
+    /// ELB's reason for a failed check, from HAProxy's check status.
+    static func failure(_ o: ObservedServer) -> (reason: String, description: String)? {
+        switch o.checkStatus {
+        case nil, "INI", "L7OK", "L7OKC", "L4OK", "L6OK": return nil
+        case "L7STS": return ("Target.ResponseCodeMismatch", "Health checks failed with these codes: [\(o.checkCode.map(String.init) ?? "?")]")
+        case "L4TOUT", "L6TOUT", "L7TOUT": return ("Target.Timeout", "Request timed out")
+        default: return ("Target.FailedHealthChecks", "Health checks failed")
+        }
+    }
+
+    /// Parses `show stat json`: the servers (object type "Server") of the backends named `tg_…`.
+    public static func parseStats(_ data: Data) -> [ObservedServer] {
+        guard let rows = try? JSONSerialization.jsonObject(with: data) as? [[[String: Any]]] else { return [] }
+        var out: [ObservedServer] = []
+        for row in rows {
+            var fields: [String: Any] = [:]
+            var isServer = false
+            for field in row {
+                if (field["objType"] as? String) == "Server" { isServer = true }
+                guard let name = (field["field"] as? [String: Any])?["name"] as? String,
+                      let value = (field["value"] as? [String: Any])?["value"] else { continue }
+                fields[name] = value
+            }
+            guard isServer, let backend = fields["pxname"] as? String, backend.hasPrefix("tg_"), let name = fields["svname"] as? String else { continue }
+            func int(_ key: String) -> Int? { (fields[key] as? NSNumber)?.intValue ?? (fields[key] as? String).flatMap { Int($0) } }
+            out.append(ObservedServer(backend: backend, name: name, status: fields["status"] as? String ?? "", checkStatus: fields["check_status"] as? String,
+                                      checkCode: int("check_code"), weight: int("weight") ?? 1))
+        }
+        return out
+    }
+}

@@ -1,0 +1,228 @@
+"""Issue 15, items 1 and 2: the ELBv2 door (boto3's elbv2 client) and its data plane, a real HAProxy run by
+`stowage lb`: path rules to two target groups, target health from HAProxy's checks in DescribeTargetHealth,
+deregistration that ends routing, fixed responses, and AWS's error codes for bad input with nothing written."""
+import http.server
+import json
+import os
+import shutil
+import signal
+import socketserver
+import subprocess
+import threading
+import time
+import urllib.request
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import BIN, REGION, wait_for
+
+
+def elbv2(server, tenant):
+    return boto3.client("elbv2", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+
+
+class Backend:
+    """A tiny HTTP target on 127.0.0.1: answers its name, and /health with 200 (or 500 once made sick)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.sick = False
+        backend = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/health":
+                    code = 500 if backend.sick else 200
+                    body = b"sick" if backend.sick else b"ok"
+                else:
+                    if self.path.startswith("/slow"):
+                        time.sleep(2)
+                    code, body = 200, f"{backend.name} {self.path}".encode()
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # health checks that hang up early are not the test's business
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def lb(server, tmp_path_factory):
+    """`stowage lb` on the test database, with its own HAProxy, stopped at the end."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not os.path.exists(haproxy):
+        pytest.fail("HAProxy is not installed: run `make test` (scripts/install-deps.sh installs it)")
+    state = tmp_path_factory.mktemp("lb")
+    log = open(state / "lb.log", "w")
+    process = subprocess.Popen([BIN, "lb", "--haproxy", haproxy, "--state-dir", str(state / "haproxy"), "--interval", "0.5", "--stop-on-exit"],
+                               env=server.env, stdout=log, stderr=subprocess.STDOUT)
+    yield state
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    log.close()
+
+
+def get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def health_check(**overrides):
+    settings = dict(HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
+                    HealthyThresholdCount=2, UnhealthyThresholdCount=2)
+    settings.update(overrides)
+    return settings
+
+
+def states(elb, tg):
+    return {(d["Target"]["Id"], d["Target"]["Port"]): d["TargetHealth"] for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+
+
+def test_path_rules_route_to_healthy_targets_and_follow_registrations(server, tenant, lb):
+    elb = elbv2(server, tenant)
+    api = [Backend(f"api-{i}") for i in range(3)]
+    web = Backend("web-0")
+    try:
+        balancer = elb.create_load_balancer(Name="shop")["LoadBalancers"][0]
+        assert balancer["State"]["Code"] in ("provisioning", "active") and balancer["Type"] == "application"
+        address = balancer["DNSName"]
+        api_tg = elb.create_target_group(Name="api", Protocol="HTTP", Port=80, TargetType="ip", **health_check())["TargetGroups"][0]["TargetGroupArn"]
+        web_tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, TargetType="ip", **health_check())["TargetGroups"][0]["TargetGroupArn"]
+        elb.modify_target_group_attributes(TargetGroupArn=api_tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+        listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=18080, DefaultActions=[
+            {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "no route"}}])["Listeners"][0]
+        elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=10, Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
+                        Actions=[{"Type": "forward", "TargetGroupArn": api_tg}])
+        elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=20,
+                        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/web/*"]}}],
+                        Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": web_tg, "Weight": 1}]}}])
+        elb.register_targets(TargetGroupArn=api_tg, Targets=[{"Id": "127.0.0.1", "Port": b.port} for b in api])
+        elb.register_targets(TargetGroupArn=web_tg, Targets=[{"Id": "127.0.0.1", "Port": web.port}])
+
+        assert wait_for(lambda: elb.describe_load_balancers(Names=["shop"])["LoadBalancers"][0]["State"]["Code"] == "active" or None, seconds=30)
+        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, api_tg).values()) or None, seconds=40), states(elb, api_tg)
+        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, web_tg).values()) or None, seconds=40)
+
+        seen = {get(f"http://{address}:18080/api/items")[1].split()[0] for _ in range(12)}
+        assert seen == {"api-0", "api-1", "api-2"}, "every healthy target of the group answers"
+        assert get(f"http://{address}:18080/web/index.html") == (200, "web-0 /web/index.html")
+        assert get(f"http://{address}:18080/other") == (404, "no route"), "the default action: a fixed response"
+
+        # A target that fails its checks leaves the rotation and says why.
+        api[2].sick = True
+        assert wait_for(lambda: states(elb, api_tg)[("127.0.0.1", api[2].port)]["State"] == "unhealthy" or None, seconds=40)
+        sick = states(elb, api_tg)[("127.0.0.1", api[2].port)]
+        assert sick["Reason"] == "Target.ResponseCodeMismatch" and "500" in sick["Description"]
+        assert {get(f"http://{address}:18080/api/x")[1].split()[0] for _ in range(12)} == {"api-0", "api-1"}
+
+        # Deregistered with a delay of 0: routing to it ends within a second and the target is forgotten.
+        elb.deregister_targets(TargetGroupArn=api_tg, Targets=[{"Id": "127.0.0.1", "Port": api[0].port}])
+        start = time.time()
+        assert wait_for(lambda: all(get(f"http://{address}:18080/api/y")[1].split()[0] != "api-0" for _ in range(6)) or None, seconds=10, every=0.1)
+        print(f"routing ended {time.time() - start:.2f} s after DeregisterTargets")
+        assert wait_for(lambda: ("127.0.0.1", api[0].port) not in states(elb, api_tg) or None, seconds=10)
+
+        # DescribeTargetHealth agrees with HAProxy's own view of its servers.
+        stats = subprocess.run(["python3", "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+                                "s.sendall(b'show stat\\n'); print(s.makefile().read())", str(lb / "haproxy" / "admin.sock")],
+                               capture_output=True, text=True).stdout
+        rows = [line.split(",") for line in stats.splitlines() if line.startswith("tg_")]
+        haproxy = {r[1]: r[17] for r in rows if r[1].startswith("t_")}
+        described = states(elb, api_tg)
+        for (target, port), health in described.items():
+            name = f"t_127_0_0_1_{port}"
+            assert haproxy[name].startswith("UP" if health["State"] == "healthy" else "DOWN"), (name, haproxy[name], health)
+    finally:
+        for b in api + [web]:
+            b.close()
+
+
+def test_bad_input_gets_aws_error_codes_and_writes_nothing(server, tenant, other_tenant):
+    elb = elbv2(server, tenant)
+
+    def code(call, **kwargs):
+        with pytest.raises(ClientError) as e:
+            call(**kwargs)
+        return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+    assert code(elb.create_load_balancer, Name="-bad-")[0] == "ValidationError"
+    assert code(elb.create_load_balancer, Name="internal-x")[0] == "ValidationError"
+    assert code(elb.create_load_balancer, Name="net", Type="network")[0] == "InvalidConfigurationRequest"
+    assert code(elb.create_load_balancer, Name="sub", Subnets=["subnet-1", "subnet-2"])[0] == "InvalidSubnet"
+    assert not elb.describe_load_balancers()["LoadBalancers"] or all(
+        b["LoadBalancerName"] not in ("net", "sub") for b in elb.describe_load_balancers()["LoadBalancers"])
+    arn = elb.create_load_balancer(Name="errors")["LoadBalancers"][0]["LoadBalancerArn"]
+    assert code(elb.create_load_balancer, Name="errors")[0] == "DuplicateLoadBalancerName"
+    assert code(elb.create_target_group, Name="t", Protocol="HTTP", Port=80, HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=6)[0] == "InvalidConfigurationRequest"
+    assert code(elb.create_target_group, Name="t", Protocol="HTTPS", Port=443)[0] == "UnsupportedProtocol"
+    assert code(elb.create_target_group, Name="t", Protocol="HTTP", Port=80, Matcher={"HttpCode": "600"})[0] == "ValidationError"
+    assert code(elb.create_target_group, Name="t", Protocol="HTTP", Port=80, VpcId="vpc-1")[0] == "InvalidConfigurationRequest"
+    tg = elb.create_target_group(Name="errors", Protocol="HTTP", Port=80, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    assert code(elb.create_target_group, Name="errors", Protocol="HTTP", Port=81, TargetType="ip")[0] == "DuplicateTargetGroupName"
+    assert code(elb.modify_target_group_attributes, TargetGroupArn=tg, Attributes=[{"Key": "stickiness.enabled", "Value": "true"}])[0] == "InvalidConfigurationRequest"
+    forward = [{"Type": "forward", "TargetGroupArn": tg}]
+    assert code(elb.create_listener, LoadBalancerArn=arn, Protocol="HTTPS", Port=443, DefaultActions=forward)[0] == "UnsupportedProtocol"
+    assert code(elb.create_listener, LoadBalancerArn=arn, Protocol="HTTP", Port=80,
+                DefaultActions=[{"Type": "redirect", "RedirectConfig": {"StatusCode": "HTTP_301"}}])[0] == "InvalidLoadBalancerAction"
+    assert code(elb.create_listener, LoadBalancerArn=arn + "0", Protocol="HTTP", Port=80, DefaultActions=forward)[0] == "LoadBalancerNotFound"
+    missing_tg = tg[:-4] + "0000"
+    assert code(elb.create_listener, LoadBalancerArn=arn, Protocol="HTTP", Port=80,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": missing_tg}])[0] == "TargetGroupNotFound"
+    assert elb.describe_listeners(LoadBalancerArn=arn)["Listeners"] == [], "nothing half-written"
+    listener = elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=forward)["Listeners"][0]["ListenerArn"]
+    assert code(elb.create_listener, LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=forward)[0] == "DuplicateListener"
+    path = [{"Field": "path-pattern", "Values": ["/a/*"]}]
+    elb.create_rule(ListenerArn=listener, Priority=5, Conditions=path, Actions=forward)
+    assert code(elb.create_rule, ListenerArn=listener, Priority=5, Conditions=path, Actions=forward)[0] == "PriorityInUse"
+    assert code(elb.create_rule, ListenerArn=listener, Priority=6, Conditions=[{"Field": "path-pattern", "Values": list("abcdef")}],
+                Actions=forward)[0] == "InvalidConfigurationRequest"
+    assert code(elb.delete_target_group, TargetGroupArn=tg)[0] == "ResourceInUse"
+    assert code(elb.register_targets, TargetGroupArn=tg, Targets=[{"Id": "not-an-ip"}])[0] == "InvalidTarget"
+    assert elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"] == []
+    # A member Stowage does not honour is refused by name, not ignored.
+    assert code(elb.describe_target_health, TargetGroupArn=tg, Include=["AnomalyDetection"])[0] == "ValidationError"
+    refused = code(elb.create_load_balancer, Name="pool", CustomerOwnedIpv4Pool="ipv4pool-coip-1")
+    assert refused[0] == "ValidationError" and "CustomerOwnedIpv4Pool" in refused[1]
+    rules = elb.describe_rules(ListenerArn=listener)["Rules"]
+    assert [r["Priority"] for r in rules] == ["5", "default"] and rules[1]["IsDefault"]
+
+    # Another tenant sees none of it and cannot act on it by ARN.
+    theirs = elbv2(server, other_tenant)
+    assert all(b["LoadBalancerName"] != "errors" for b in theirs.describe_load_balancers()["LoadBalancers"])
+    assert code(theirs.describe_load_balancers, LoadBalancerArns=[arn])[0] == "LoadBalancerNotFound"
+    # An ARN of another account is refused before it is looked up, as AWS does.
+    assert code(theirs.delete_listener, ListenerArn=listener)[0] in ("AccessDeniedException", "ListenerNotFound")
+    assert code(theirs.describe_target_health, TargetGroupArn=tg)[0] in ("AccessDeniedException", "TargetGroupNotFound")
+    assert elb.describe_listeners(ListenerArns=[listener])["Listeners"], "still there"
+
+    # Tags, and the CLI speaks the same door.
+    elb.add_tags(ResourceArns=[arn, tg], Tags=[{"Key": "team", "Value": "shop"}])
+    described = elb.describe_tags(ResourceArns=[arn, tg])["TagDescriptions"]
+    assert all(d["Tags"] == [{"Key": "team", "Value": "shop"}] for d in described)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=tenant.key_id, AWS_SECRET_ACCESS_KEY=tenant.secret)
+    out = subprocess.run(["aws", "elbv2", "describe-load-balancers", "--names", "errors", "--endpoint-url", server.endpoint,
+                          "--region", REGION, "--output", "json"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and json.loads(out.stdout)["LoadBalancers"][0]["LoadBalancerArn"] == arn, out.stderr
+    elb.delete_listener(ListenerArn=listener)
+    elb.delete_target_group(TargetGroupArn=tg)
+    elb.delete_load_balancer(LoadBalancerArn=arn)
+    assert code(elb.describe_load_balancers, Names=["errors"])[0] == "LoadBalancerNotFound"
