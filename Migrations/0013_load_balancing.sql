@@ -81,10 +81,10 @@ CREATE TABLE targets (
     registered_at      timestamptz NOT NULL,
     -- Set by DeregisterTargets: routing to it has ended; the row goes once the group's deregistration delay passes.
     draining_until     timestamptz,
-    -- The ECS task that registered it (a service's loadBalancers), so its stop deregisters it.
-    task_arn           text,
+    -- The ECS task (its id) that registered it through its service's loadBalancers, so its stop deregisters it.
+    task_id            text,
     PRIMARY KEY (account_id, target_group_id, target_id, port),
     UNIQUE (target_group_id, target_id, port)
 );
-CREATE INDEX targets_task ON targets (task_arn) WHERE task_arn IS NOT NULL;
+CREATE INDEX targets_task ON targets (task_id) WHERE task_id IS NOT NULL;
 CREATE INDEX targets_draining ON targets (draining_until) WHERE draining_until IS NOT NULL;

@@ -226,3 +226,88 @@ def test_bad_input_gets_aws_error_codes_and_writes_nothing(server, tenant, other
     elb.delete_target_group(TargetGroupArn=tg)
     elb.delete_load_balancer(LoadBalancerArn=arn)
     assert code(elb.describe_load_balancers, Names=["errors"])[0] == "LoadBalancerNotFound"
+
+
+# Issue 15, item 3: an ECS service behind the load balancer (real agent, real Podman, real HAProxy).
+WEB_SCRIPT = ("mkdir -p /www/api /www/cgi-bin && hostname > /www/api/id && echo ok > /www/health && "
+              "printf '#!/bin/sh\\nsleep 3\\necho Content-Type: text/plain\\necho\\necho slow-done\\n' > /www/cgi-bin/slow && "
+              "chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www")
+
+
+def web_definition(ecs, family, version):
+    ecs.register_task_definition(family=family, containerDefinitions=[{
+        "name": "web", "image": "localhost/busybox:latest", "memory": 32, "command": ["sh", "-c", WEB_SCRIPT],
+        "environment": [{"name": "VERSION", "value": version}], "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
+
+
+def test_a_service_behind_the_load_balancer_registers_drains_and_deploys_without_a_failed_request(server, tenant, lb, tmp_path, agents, need_engine):
+    from conftest import cluster_with_agent, tasks_of
+    elb = elbv2(server, tenant)
+    ecs = cluster_with_agent(server, tenant, tmp_path, agents, "behind")
+    balancer = elb.create_load_balancer(Name="front")["LoadBalancers"][0]
+    tg = elb.create_target_group(Name="front-web", Protocol="HTTP", Port=8080, TargetType="instance",
+                                 **health_check())["TargetGroups"][0]["TargetGroupArn"]
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
+    listener = elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=18090, DefaultActions=[
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]["ListenerArn"]
+    elb.create_rule(ListenerArn=listener, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/api/*", "/cgi-bin/*"]}],
+                    Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+    web_definition(ecs, "front", "1")
+    with pytest.raises(ClientError) as bad:
+        ecs.create_service(cluster="behind", serviceName="bad", taskDefinition="front", desiredCount=1,
+                           loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 9999}])
+    assert "containerPort 9999" in bad.value.response["Error"]["Message"]
+    ecs.create_service(cluster="behind", serviceName="web", taskDefinition="front", desiredCount=3,
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}],
+                       deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200})
+    described = ecs.describe_services(cluster="behind", services=["web"])["services"][0]
+    assert described["loadBalancers"] == [{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}]
+
+    def healthy():
+        return [h for h in states(elb, tg).values() if h["State"] == "healthy"]
+    assert wait_for(lambda: len(healthy()) == 3 or None, seconds=120), states(elb, tg)
+    address = balancer["DNSName"]
+    ids = {get(f"http://{address}:18090/api/id")[1].strip() for _ in range(15)}
+    assert len(ids) == 3, f"three tasks answer through the load balancer: {ids}"
+
+    # A rolling deployment under a client loop: not one failed request.
+    failures, answers, stop = [], [], threading.Event()
+
+    def client():
+        while not stop.is_set():
+            code, body = get(f"http://{address}:18090/api/id", timeout=5)
+            (answers if code == 200 else failures).append((code, body.strip()))
+            time.sleep(0.05)
+    loop = threading.Thread(target=client)
+    loop.start()
+    try:
+        web_definition(ecs, "front", "2")
+        ecs.update_service(cluster="behind", service="web", taskDefinition="front:2")
+
+        def rolled():
+            s = ecs.describe_services(cluster="behind", services=["web"])["services"][0]
+            running = tasks_of(ecs, "behind", "web")
+            done = s["deployments"][0]["rolloutState"] == "COMPLETED" and len(s["deployments"]) == 1
+            return done and len(running) == 3 and all(t["taskDefinitionArn"].endswith("front:2") for t in running) or None
+        assert wait_for(rolled, seconds=240), ecs.describe_services(cluster="behind", services=["web"])["services"][0]["events"][:5]
+        time.sleep(6)
+    finally:
+        stop.set()
+        loop.join()
+    print(f"rolling deployment under load: {len(answers)} requests answered, {len(failures)} failed")
+    assert answers and not failures, f"{len(failures)} failed of {len(answers) + len(failures)}: {failures[:5]}"
+    new_ids = {get(f"http://{address}:18090/api/id")[1].strip() for _ in range(15)}
+    assert len(new_ids) == 3 and not (new_ids & ids), "the new tasks serve, the old ones are gone"
+
+    # Scale-in drains: a slow request in flight on a task being removed completes.
+    results = []
+    slow = [threading.Thread(target=lambda: results.append(get(f"http://{address}:18090/cgi-bin/slow", timeout=15))) for _ in range(3)]
+    for t in slow:
+        t.start()
+    time.sleep(0.5)
+    ecs.update_service(cluster="behind", service="web", desiredCount=1)
+    for t in slow:
+        t.join()
+    assert [r for r in results if r != (200, "slow-done\n")] == [], results
+    assert wait_for(lambda: len(tasks_of(ecs, "behind", "web")) == 1 or None, seconds=60)
+    assert wait_for(lambda: len(states(elb, tg)) == 1 or None, seconds=60), states(elb, tg)

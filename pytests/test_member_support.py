@@ -74,11 +74,13 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
 def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
     ecs.create_cluster(clusterName="members")
     ecs.register_task_definition(family="members", containerDefinitions=[BASE])
-    lb = [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef",
-           "containerName": "app", "containerPort": 80}]
+    registries = [{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef"}]
+    lb = [{"loadBalancerName": "classic", "containerName": "app", "containerPort": 80}]
     cases = [
+        (lambda: ecs.create_service(cluster="members", serviceName="sd", taskDefinition="members", desiredCount=1,
+                                    serviceRegistries=registries), "serviceRegistries is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="lb", taskDefinition="members", desiredCount=1,
-                                    loadBalancers=lb), "loadBalancers is refused"),
+                                    loadBalancers=lb), "loadBalancerName is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="cd", taskDefinition="members", desiredCount=1,
                                     deploymentController={"type": "CODE_DEPLOY"}), "deploymentController type CODE_DEPLOY is refused"),
         (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={

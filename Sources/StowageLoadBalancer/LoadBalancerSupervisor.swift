@@ -84,6 +84,12 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                     try await store.setHealth(conn, targetGroupId: u.groupId, targetId: u.targetId, port: u.port, state: u.state,
                                               reason: u.reason, description: u.description)
                 }
+                // A service's tasks whose health changed: its reconcile decides (deployments wait for healthy
+                // targets, an unhealthy task is replaced).
+                let taskIds = Set(changed.compactMap { snapshot.taskOf["\($0.groupId)/\($0.targetId)/\($0.port)"] })
+                for s in try await store.services(conn, taskIds: Array(taskIds)) {
+                    try await JobQueue(logger: self.logger).reconcile(conn, account: s.account, cluster: s.cluster, service: s.service)
+                }
                 let purged = try await store.purgeDrained(conn, now: now)
                 try await store.setState(conn, ids: snapshot.loadBalancerIds, state: "active")
                 if purged > 0 { try await store.notify(conn) }
@@ -107,6 +113,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
     struct Loaded: Sendable {
         var proxy: ProxySnapshot
         var loadBalancerIds: [String]
+        /// "group/target/port" -> the ECS task that registered it.
+        var taskOf: [String: String]
     }
 
     /// Everything HAProxy serves, in one read.
@@ -141,7 +149,9 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                                         ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
                                     })
             }
-            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id))
+            var taskOf: [String: String] = [:]
+            for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
+            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf)
         }
     }
 }

@@ -193,13 +193,25 @@ public struct ClusterScheduler: Sendable {
             DeploymentSpec(id: $0.id, primary: $0.status == "PRIMARY", taskDefinition: "\($0.family):\($0.revision)",
                            rolloutState: $0.rolloutState, createdAt: $0.createdAt)
         }
+        // Behind load balancers: what the target groups say of each task decides its health for deployments.
+        let balancing = try await loadBalancing(conn, account: account, service: service, tasks: serviceTasks)
         let taskSpecs = serviceTasks.map { t in
-            TaskSpec(id: t.id, deploymentId: t.deploymentId ?? "", hostId: t.instanceId, requiredHostId: t.requiredInstanceId,
-                     lastStatus: TaskStatus(rawValue: t.lastStatus) ?? .provisioning, desiredRunning: t.desiredStatus == "RUNNING",
-                     health: t.healthStatus, startedAt: t.startedAt, stopCode: t.stopCode.flatMap(StopCode.init(rawValue:)),
-                     createdAt: t.createdAt, stoppedAt: t.stoppedAt,
-                     exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode,
-                     protectedUntil: t.protectedUntil)
+            var spec = TaskSpec(id: t.id, deploymentId: t.deploymentId ?? "", hostId: t.instanceId, requiredHostId: t.requiredInstanceId,
+                                lastStatus: TaskStatus(rawValue: t.lastStatus) ?? .provisioning, desiredRunning: t.desiredStatus == "RUNNING",
+                                health: t.healthStatus, startedAt: t.startedAt, stopCode: t.stopCode.flatMap(StopCode.init(rawValue:)),
+                                createdAt: t.createdAt, stoppedAt: t.stoppedAt,
+                                exitCode: t.containers.first { $0.exitCode != nil && $0.exitCode != 0 }?.exitCode ?? t.containers.first?.exitCode,
+                                protectedUntil: t.protectedUntil)
+            if !balancing.bindings.isEmpty, t.lastStatus == "RUNNING" {
+                let standing = TargetSync.standing(taskId: t.id, bindings: balancing.bindings, registered: balancing.registered,
+                                                   startedAt: t.startedAt, grace: spec.startedAt == nil ? 0 : TimeInterval(service.healthCheckGracePeriod), now: now)
+                spec.ready = standing.ready
+                if let reason = standing.unhealthy {
+                    spec.health = "UNHEALTHY"
+                    spec.unhealthyReason = reason
+                }
+            }
+            return spec
         }
         let plan = Reconciler.plan(service: spec, deployments: deploymentSpecs, tasks: taskSpecs, hosts: hosts, now: now)
         var events = plan.events
@@ -211,6 +223,23 @@ public struct ClusterScheduler: Sendable {
         for (reason, stops) in Dictionary(grouping: plan.stop, by: \.reason) {
             try await tasks.stop(conn, account: account, cluster: cluster, ids: stops.map(\.taskId), reason: reason,
                                  code: StopCode.serviceSchedulerInitiated.rawValue)
+        }
+        // A task behind load balancers keeps running while its targets drain; the agent stops it after.
+        var draining: [String: Date] = [:]
+        for stop in plan.stop {
+            let delay = TargetSync.drainDelay(taskId: stop.taskId, bindings: balancing.bindings, registered: balancing.registered)
+            if delay > 0 { draining[stop.taskId] = now.addingTimeInterval(delay) }
+        }
+        // Tasks whose draining has ended: their agents stop them now.
+        let released = Set(serviceTasks.filter {
+            $0.desiredStatus == "STOPPED" && $0.lastStatus != "STOPPED" && ($0.stopAfter.map { $0 <= now } ?? false)
+        }.compactMap(\.instanceId))
+        if !released.isEmpty { try await notify(conn, account: account, cluster: cluster, instances: released) }
+        if !draining.isEmpty {
+            try await tasks.drain(conn, account: account, cluster: cluster, until: draining)
+            if let last = draining.values.max() {
+                try await queue.reconcile(conn, account: account, cluster: cluster, service: name, delay: last.timeIntervalSince(now) + 0.5)
+            }
         }
         if !plan.stop.isEmpty {
             let ids = plan.stop.prefix(10).map { "(task \($0.taskId))" }.joined(separator: " ")
@@ -270,6 +299,7 @@ public struct ClusterScheduler: Sendable {
             _ = try await services.update(conn, account: account, service)
         }
         let stopping = Set(plan.stop.map(\.taskId))
+        try await syncTargets(conn, account: account, cluster: cluster, balancing, tasks: serviceTasks, stopping: stopping, hosts: hostRecords, now: now)
         if service.status == "DRAINING", taskSpecs.allSatisfy({ task in !task.isActive || stopping.contains(task.id) }) {
             service.status = "INACTIVE"
             if let fresh = try await services.get(conn, account: account, cluster: cluster, names: [name]).first {
@@ -285,6 +315,81 @@ public struct ClusterScheduler: Sendable {
                                               hosts: hostRecords, definitions: bodies)
             try await reportFailures(conn, account: account, cluster: cluster, pass)
         }
+    }
+
+    /// StopTask on a task behind load balancers: its targets drain now (routing to them ends) and the task runs
+    /// until the longest deregistration delay of its groups has passed. Returns that time, or nil without targets.
+    public func drainBeforeStop(_ conn: PostgresConnection, account: String, cluster: String, service: String, taskId: String, now: Date)
+        async throws -> Date?
+    {
+        let store = LoadBalancerStore(logger: logger)
+        let registered = try await store.targets(conn, taskIds: [taskId]).filter { $0.state != .draining }
+        guard !registered.isEmpty else { return nil }
+        let groups = try await store.targetGroupsById(conn, ids: Array(Set(registered.map(\.targetGroupId))))
+        var last = now
+        for t in registered {
+            let until = now.addingTimeInterval(TimeInterval(groups[t.targetGroupId]?.attributes.deregistrationDelaySeconds ?? 0))
+            last = max(last, until)
+            try await store.deregister(conn, targetGroupId: t.targetGroupId, targets: [(t.targetId, t.port)], until: until)
+        }
+        try await store.notify(conn)
+        guard last > now else { return nil }
+        try await tasks.drain(conn, account: account, cluster: cluster, until: [taskId: last])
+        try await queue.reconcile(conn, account: account, cluster: cluster, service: service, delay: last.timeIntervalSince(now) + 0.5)
+        return last
+    }
+
+    /// A service's target groups and what they hold of its tasks.
+    struct Balancing: Sendable {
+        var bindings: [LoadBalancerBinding] = []
+        var registered: [RegisteredTarget] = []
+    }
+
+    func loadBalancing(_ conn: PostgresConnection, account: String, service: ServiceRecord, tasks: [TaskRecord]) async throws -> Balancing {
+        guard !service.loadBalancers.isEmpty else { return Balancing() }
+        let store = LoadBalancerStore(logger: logger)
+        var out = Balancing()
+        for lb in service.loadBalancers {
+            guard let arn = lb.targetGroupArn, case .targetGroup(_, let id)? = ELB.resource(arn, account: account),
+                  let group = try await store.targetGroups(conn, account: account, ids: [id]).first,
+                  let container = lb.containerName, let port = lb.containerPort else { continue }
+            out.bindings.append(LoadBalancerBinding(targetGroupId: id, targetGroupArn: arn, targetType: group.targetType, containerName: container,
+                                                    containerPort: port, deregistrationDelay: TimeInterval(group.attributes.deregistrationDelaySeconds)))
+        }
+        out.registered = try await store.targets(conn, taskIds: tasks.map(\.id)).map {
+            RegisteredTarget(targetGroupId: $0.targetGroupId, targetId: $0.targetId, port: $0.port, taskId: $0.taskId, state: $0.state)
+        }
+        return out
+    }
+
+    /// Registers the service's serving tasks in its target groups and drains the rest; wakes `stowage lb` on a change.
+    func syncTargets(_ conn: PostgresConnection, account: String, cluster: String, _ balancing: Balancing, tasks: [TaskRecord],
+                     stopping: Set<String>, hosts: [ContainerInstanceRecord], now: Date) async throws {
+        guard !balancing.bindings.isEmpty || !balancing.registered.isEmpty else { return }
+        let hostById = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let endpoints = tasks.map { t -> TaskEndpoint in
+            let host = t.instanceId.flatMap { hostById[$0] }
+            let address = host?.attributes.first { $0.name == AgentProtocol.hostAddressAttribute }?.value
+            let bindings = t.containers.flatMap { c in
+                (c.networkBindings ?? []).compactMap { b -> TaskEndpoint.Binding? in
+                    guard let containerPort = b.containerPort, let hostPort = b.hostPort, b.protocol != "udp" else { return nil }
+                    return TaskEndpoint.Binding(containerName: c.name ?? "", containerPort: containerPort, hostPort: hostPort)
+                }
+            }
+            return TaskEndpoint(taskId: t.id, serving: t.lastStatus == "RUNNING" && t.desiredStatus == "RUNNING" && !stopping.contains(t.id),
+                                ec2InstanceId: host?.ec2InstanceId, hostAddress: address, bindings: bindings)
+        }
+        let plan = TargetSync.plan(bindings: balancing.bindings, tasks: endpoints, registered: balancing.registered, now: now)
+        guard !plan.register.isEmpty || !plan.deregister.isEmpty else { return }
+        let store = LoadBalancerStore(logger: logger)
+        try await store.register(conn, account: account, plan.register.map {
+            TargetRow(targetGroupId: $0.targetGroupId, targetId: $0.targetId, port: $0.port, availabilityZone: nil, address: $0.address,
+                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: $0.taskId)
+        })
+        for d in plan.deregister {
+            try await store.deregister(conn, targetGroupId: d.targetGroupId, targets: [(d.targetId, d.port)], until: d.until)
+        }
+        try await store.notify(conn)
     }
 
     /// Says in each service's events why its tasks could not be placed (they wait for the next pass).

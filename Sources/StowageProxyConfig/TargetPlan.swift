@@ -78,7 +78,9 @@ public enum TargetPlan {
                     continue
                 }
                 if o.inMaintenance {
-                    // Not serving yet: enable it once its checks pass.
+                    // Not serving yet: enable it once its checks pass. Its checks are (re)started each pass: a server
+                    // rendered `disabled` into a reloaded configuration starts with them stopped.
+                    if !o.checkPassed { commands.append("enable health \(key)") }
                     if o.checkPassed {
                         commands.append("enable server \(key)")
                         update(.healthy, nil, nil)

@@ -53,6 +53,10 @@ public struct TaskSpec: Sendable, Equatable {
     public var exitCode: Int?
     /// Scale-in protection (UpdateTaskProtection): until then, scale-in and deployments leave the task alone.
     public var protectedUntil: Date?
+    /// False while a load balancer has not yet found the task healthy: it does not count as healthy for deployments.
+    public var ready = true
+    /// Why an UNHEALTHY task is replaced, when something other than its container health checks said so.
+    public var unhealthyReason: String?
 
     public init(id: String, deploymentId: String, hostId: String? = nil, requiredHostId: String? = nil, lastStatus: TaskStatus = .running,
                 desiredRunning: Bool = true, health: String = "UNKNOWN", startedAt: Date? = nil, stopCode: StopCode? = nil,
@@ -67,7 +71,7 @@ public struct TaskSpec: Sendable, Equatable {
 
     /// Counts against the service: wanted running and not yet stopped.
     public var isActive: Bool { desiredRunning && lastStatus != .stopped }
-    public var isHealthy: Bool { isActive && lastStatus == .running && health != "UNHEALTHY" }
+    public var isHealthy: Bool { isActive && lastStatus == .running && health != "UNHEALTHY" && ready }
 }
 
 public struct HostSpec: Sendable, Equatable {
@@ -190,7 +194,7 @@ public enum Reconciler {
         for task in tasks where task.isActive && task.lastStatus == .running && task.health == "UNHEALTHY" {
             let since = task.startedAt ?? task.createdAt
             if now.timeIntervalSince(since) >= service.healthCheckGracePeriod {
-                stop(task, "Task failed container health checks")
+                stop(task, task.unhealthyReason ?? "Task failed container health checks")
             }
         }
         let active = tasks.filter { $0.isActive && !stopped.contains($0.id) }

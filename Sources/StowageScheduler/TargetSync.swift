@@ -29,15 +29,15 @@ public struct TaskEndpoint: Sendable, Equatable {
             self.containerName = containerName; self.containerPort = containerPort; self.hostPort = hostPort
         }
     }
-    public var taskArn: String
+    public var taskId: String
     /// RUNNING, wanted running, and not being stopped: the only tasks that should receive traffic.
     public var serving: Bool
     public var ec2InstanceId: String?
     public var hostAddress: String?
     public var bindings: [Binding]
 
-    public init(taskArn: String, serving: Bool, ec2InstanceId: String?, hostAddress: String?, bindings: [Binding]) {
-        self.taskArn = taskArn; self.serving = serving; self.ec2InstanceId = ec2InstanceId; self.hostAddress = hostAddress
+    public init(taskId: String, serving: Bool, ec2InstanceId: String?, hostAddress: String?, bindings: [Binding]) {
+        self.taskId = taskId; self.serving = serving; self.ec2InstanceId = ec2InstanceId; self.hostAddress = hostAddress
         self.bindings = bindings
     }
 }
@@ -47,10 +47,10 @@ public struct RegisteredTarget: Sendable, Equatable {
     public var targetGroupId: String
     public var targetId: String
     public var port: Int
-    public var taskArn: String?
+    public var taskId: String?
     public var state: ELB.TargetState
-    public init(targetGroupId: String, targetId: String, port: Int, taskArn: String?, state: ELB.TargetState) {
-        self.targetGroupId = targetGroupId; self.targetId = targetId; self.port = port; self.taskArn = taskArn; self.state = state
+    public init(targetGroupId: String, targetId: String, port: Int, taskId: String?, state: ELB.TargetState) {
+        self.targetGroupId = targetGroupId; self.targetId = targetId; self.port = port; self.taskId = taskId; self.state = state
     }
 }
 
@@ -61,7 +61,7 @@ public struct TargetSyncPlan: Sendable, Equatable {
         public var targetId: String
         public var port: Int
         public var address: String
-        public var taskArn: String
+        public var taskId: String
     }
     /// A target to drain, and when its draining ends.
     public struct Deregistration: Sendable, Equatable {
@@ -84,19 +84,19 @@ public enum TargetSync {
         var plan = TargetSyncPlan()
         var present: Set<String> = []
         for t in registered where t.state != .draining { present.insert("\(t.targetGroupId)/\(t.targetId)/\(t.port)") }
-        let serving = Set(tasks.filter(\.serving).map(\.taskArn))
+        let serving = Set(tasks.filter(\.serving).map(\.taskId))
         for task in tasks where task.serving {
             for b in bindings {
                 guard let target = target(b, task) else { continue }
                 if present.insert("\(b.targetGroupId)/\(target.id)/\(target.port)").inserted {
                     plan.register.append(.init(targetGroupId: b.targetGroupId, targetId: target.id, port: target.port, address: target.address,
-                                               taskArn: task.taskArn))
+                                               taskId: task.taskId))
                 }
             }
         }
         let delays = Dictionary(bindings.map { ($0.targetGroupId, $0.deregistrationDelay) }, uniquingKeysWith: { a, _ in a })
         for t in registered where t.state != .draining {
-            guard let arn = t.taskArn, !serving.contains(arn) else { continue }
+            guard let arn = t.taskId, !serving.contains(arn) else { continue }
             plan.deregister.append(.init(targetGroupId: t.targetGroupId, targetId: t.targetId, port: t.port,
                                          until: now.addingTimeInterval(delays[t.targetGroupId] ?? 0)))
         }
@@ -113,16 +113,16 @@ public enum TargetSync {
 
     /// How long a stopping task keeps running so its connections drain: the longest delay of its groups
     /// (0 when it has no registered target).
-    public static func drainDelay(taskArn: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget]) -> TimeInterval {
-        let groups = Set(registered.filter { $0.taskArn == taskArn && $0.state != .draining }.map(\.targetGroupId))
+    public static func drainDelay(taskId: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget]) -> TimeInterval {
+        let groups = Set(registered.filter { $0.taskId == taskId && $0.state != .draining }.map(\.targetGroupId))
         return bindings.filter { groups.contains($0.targetGroupId) }.map(\.deregistrationDelay).max() ?? 0
     }
 
     /// A task's standing with its load balancers: ready once every group has it healthy; unhealthy (with
     /// ECS's reason) when a group finds it unhealthy after the grace period.
-    public static func standing(taskArn: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget], startedAt: Date?,
+    public static func standing(taskId: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget], startedAt: Date?,
                                 grace: TimeInterval, now: Date) -> (ready: Bool, unhealthy: String?) {
-        let mine = registered.filter { $0.taskArn == taskArn && $0.state != .draining }
+        let mine = registered.filter { $0.taskId == taskId && $0.state != .draining }
         let ready = !bindings.isEmpty && bindings.allSatisfy { b in mine.contains { $0.targetGroupId == b.targetGroupId && $0.state == .healthy } }
         guard let started = startedAt, now.timeIntervalSince(started) >= grace,
               let failing = bindings.first(where: { b in mine.contains { $0.targetGroupId == b.targetGroupId && $0.state == .unhealthy } })

@@ -72,13 +72,14 @@ public struct TargetRow: Sendable, Equatable {
     public var description: String?
     public var registeredAt: Date
     public var drainingUntil: Date?
-    public var taskArn: String?
+    /// The ECS task that registered it (its id), for a service's targets.
+    public var taskId: String?
 
     public init(targetGroupId: String, targetId: String, port: Int, availabilityZone: String?, address: String, state: ELB.TargetState,
-                reason: String?, description: String?, registeredAt: Date, drainingUntil: Date?, taskArn: String?) {
+                reason: String?, description: String?, registeredAt: Date, drainingUntil: Date?, taskId: String?) {
         self.targetGroupId = targetGroupId; self.targetId = targetId; self.port = port; self.availabilityZone = availabilityZone
         self.address = address; self.state = state; self.reason = reason; self.description = description
-        self.registeredAt = registeredAt; self.drainingUntil = drainingUntil; self.taskArn = taskArn
+        self.registeredAt = registeredAt; self.drainingUntil = drainingUntil; self.taskId = taskId
     }
 }
 
@@ -207,6 +208,12 @@ public struct LoadBalancerStore: Sendable {
                                                             WHERE f.target_group_id = g.id AND l.load_balancer_id = \(loadBalancerId)))
             ORDER BY g.created_at, g.name
             """, conn)
+    }
+
+    /// Target groups by id, whatever their account (the caller got the ids from its own rows).
+    public func targetGroupsById(_ conn: PostgresConnection, ids: [String]) async throws -> [String: TargetGroupRow] {
+        let rows = try await targetGroups("SELECT \(unescaped: Self.tgColumns) FROM target_groups g WHERE g.id = ANY(\(ids)::text[])", conn)
+        return Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     public func allTargetGroups(_ conn: PostgresConnection) async throws -> [TargetGroupRow] {
@@ -385,7 +392,7 @@ public struct LoadBalancerStore: Sendable {
     // MARK: targets
 
     static let targetColumns = """
-        target_group_id, target_id, port, availability_zone, address, state, reason, description, registered_at, draining_until, task_arn
+        target_group_id, target_id, port, availability_zone, address, state, reason, description, registered_at, draining_until, task_id
         """
 
     func targets(_ query: PostgresQuery, _ conn: PostgresConnection) async throws -> [TargetRow] {
@@ -395,13 +402,29 @@ public struct LoadBalancerStore: Sendable {
         {
             out.append(TargetRow(targetGroupId: r.0, targetId: r.1, port: r.2, availabilityZone: r.3, address: r.4,
                                  state: ELB.TargetState(rawValue: r.5) ?? .unavailable, reason: r.6, description: r.7, registeredAt: r.8,
-                                 drainingUntil: r.9, taskArn: r.10))
+                                 drainingUntil: r.9, taskId: r.10))
         }
         return out
     }
 
     public func targets(_ conn: PostgresConnection, targetGroupId: String) async throws -> [TargetRow] {
         try await targets("SELECT \(unescaped: Self.targetColumns) FROM targets WHERE target_group_id = \(targetGroupId) ORDER BY target_id, port", conn)
+    }
+
+    /// The targets ECS tasks registered (a service's, by task id).
+    public func targets(_ conn: PostgresConnection, taskIds: [String]) async throws -> [TargetRow] {
+        try await targets("SELECT \(unescaped: Self.targetColumns) FROM targets WHERE task_id = ANY(\(taskIds)::text[]) ORDER BY target_group_id, target_id", conn)
+    }
+
+    /// The services whose tasks these are: their reconcile runs when the load balancer's view of them changes.
+    public func services(_ conn: PostgresConnection, taskIds: [String]) async throws -> [(account: String, cluster: String, service: String)] {
+        var out: [(account: String, cluster: String, service: String)] = []
+        let rows = try await conn.query("""
+            SELECT DISTINCT account_id, cluster_name, service_name FROM tasks
+            WHERE task_id = ANY(\(taskIds)::text[]) AND service_name IS NOT NULL
+            """, logger: logger)
+        for try await row in rows.decode((String, String, String).self) { out.append(row) }
+        return out
     }
 
     public func allTargets(_ conn: PostgresConnection) async throws -> [TargetRow] {
@@ -415,12 +438,12 @@ public struct LoadBalancerStore: Sendable {
             try await conn.query("""
                 INSERT INTO targets (account_id, \(unescaped: Self.targetColumns))
                 VALUES (\(account), \(t.targetGroupId), \(t.targetId), \(t.port), \(t.availabilityZone), \(t.address), 'initial',
-                        'Elb.RegistrationInProgress', 'Target registration is in progress', \(t.registeredAt), NULL, \(t.taskArn))
+                        'Elb.RegistrationInProgress', 'Target registration is in progress', \(t.registeredAt), NULL, \(t.taskId))
                 ON CONFLICT (target_group_id, target_id, port) DO UPDATE
                    SET state = CASE WHEN targets.state = 'draining' THEN 'initial' ELSE targets.state END,
                        reason = CASE WHEN targets.state = 'draining' THEN 'Elb.RegistrationInProgress' ELSE targets.reason END,
                        description = CASE WHEN targets.state = 'draining' THEN 'Target registration is in progress' ELSE targets.description END,
-                       draining_until = NULL, address = EXCLUDED.address, task_arn = COALESCE(EXCLUDED.task_arn, targets.task_arn)
+                       draining_until = NULL, address = EXCLUDED.address, task_id = COALESCE(EXCLUDED.task_id, targets.task_id)
                 """, logger: logger)
         }
     }

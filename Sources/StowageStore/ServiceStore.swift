@@ -13,6 +13,7 @@ public struct ServiceRecord: Sendable, Equatable {
     public var placementConstraints: [PlacementConstraint]
     public var placementStrategy: [PlacementStrategy]
     public var healthCheckGracePeriod: Int
+    public var loadBalancers: [ServiceLoadBalancer] = []
     public var tags: [Tag]
     public var clientToken: String?
     public var createdBy: String?
@@ -86,19 +87,20 @@ public struct ServiceStore: Sendable {
     static let columns = """
         cluster_name, service_name, status, desired_count, scheduling_strategy, deployment_configuration::text,
         placement_constraints::text, placement_strategy::text, health_check_grace_seconds, tags::text, client_token,
-        created_by, created_at, version
+        created_by, created_at, version, load_balancers::text
         """
 
     public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws {
         try await conn.query("""
             INSERT INTO services (account_id, cluster_name, service_name, desired_count, scheduling_strategy,
                 deployment_configuration, placement_constraints, placement_strategy, health_check_grace_seconds, tags,
-                client_token, created_by)
+                client_token, created_by, load_balancers)
             VALUES (\(account), \(s.cluster), \(s.name), \(s.desiredCount), \(s.schedulingStrategy),
                 \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
                 \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
                 \(try ECSJSON.encodeString(s.placementStrategy))::jsonb, \(s.healthCheckGracePeriod),
-                \(try ECSJSON.encodeString(s.tags))::jsonb, \(s.clientToken), \(s.createdBy))
+                \(try ECSJSON.encodeString(s.tags))::jsonb, \(s.clientToken), \(s.createdBy),
+                \(try ECSJSON.encodeString(s.loadBalancers))::jsonb)
             """, logger: logger)
     }
 
@@ -110,7 +112,7 @@ public struct ServiceStore: Sendable {
                 placement_constraints = \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
                 placement_strategy = \(try ECSJSON.encodeString(s.placementStrategy))::jsonb,
                 health_check_grace_seconds = \(s.healthCheckGracePeriod), tags = \(try ECSJSON.encodeString(s.tags))::jsonb,
-                updated_at = now(), version = version + 1
+                load_balancers = \(try ECSJSON.encodeString(s.loadBalancers))::jsonb, updated_at = now(), version = version + 1
             WHERE account_id = \(account) AND cluster_name = \(s.cluster) AND service_name = \(s.name) AND version = \(s.version)
             RETURNING 1
             """, as: Int.self, logger: logger) != nil
@@ -296,6 +298,7 @@ public struct ServiceStore: Sendable {
             s.createdBy = try r[11].decode(String?.self)
             s.createdAt = try r[12].decode(Date.self)
             s.version = try r[13].decode(Int.self)
+            s.loadBalancers = try ECSJSON.decode([ServiceLoadBalancer].self, from: try r[14].decode(String.self))
             result.append(s)
         }
         return result

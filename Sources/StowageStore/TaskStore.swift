@@ -33,6 +33,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var pullStoppedAt: Date?
     /// Scale-in protection: until then, scale-in and deployments leave the task alone.
     public var protectedUntil: Date?
+    /// A stopping task keeps running until then while its load balancer targets drain.
+    public var stopAfter: Date?
     public var startedAt: Date?
     public var stoppingAt: Date?
     public var stoppedAt: Date?
@@ -91,7 +93,7 @@ public struct TaskStore: Sendable {
         cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
         required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,
         placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
-        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at, protected_until
+        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at, protected_until, stop_after
         """
     /// The same columns of `tasks t`, for statements that join.
     static let qualifiedColumns = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -220,6 +222,16 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
+    /// Lets stopping tasks run until their targets have drained (the agent keeps them until then).
+    public func drain(_ conn: PostgresConnection, account: String, cluster: String, until: [String: Date]) async throws {
+        for (id, date) in until.sorted(by: { $0.key < $1.key }) {
+            try await conn.query("""
+                UPDATE tasks SET stop_after = \(date), version = version + 1
+                WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = \(id) AND desired_status = 'STOPPED'
+                """, logger: logger)
+        }
+    }
+
     /// Removes tasks that were never placed (RunTask's failures), so nothing half-written stays behind.
     public func delete(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws {
         guard !ids.isEmpty else { return }
@@ -337,6 +349,7 @@ public struct TaskStore: Sendable {
             t.version = try r[28].decode(Int.self)
             t.pullStoppedAt = try r[29].decode(Date?.self)
             t.protectedUntil = try r[30].decode(Date?.self)
+            t.stopAfter = try r[31].decode(Date?.self)
             result.append(t)
         }
         return result

@@ -97,13 +97,14 @@ import Testing
     @Test func itServesOnlyOnceItsChecksPass() {
         let key = "tg_g1/t_10_0_0_5_8080"
         let checking = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "INI")], registeredAt: [key: now], now: now)
-        #expect(checking.commands.isEmpty && checking.updates.map(\.state) == [.initial])
+        #expect(checking.commands == ["enable health \(key)"] && checking.updates.map(\.state) == [.initial],
+                "checks (re)started: a server rendered disabled by a reload starts with them stopped")
         let failing = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7STS", code: 500)],
                                       registeredAt: [key: now.addingTimeInterval(-3)], now: now)
         #expect(failing.updates.map(\.state) == [.initial], "not yet an unhealthy threshold of intervals")
         let failed = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7STS", code: 500)],
                                      registeredAt: [key: now.addingTimeInterval(-10)], now: now)
-        #expect(failed.commands.isEmpty, "still kept out of rotation")
+        #expect(!failed.commands.contains("enable server \(key)"), "still kept out of rotation")
         #expect(failed.updates.first?.state == .unhealthy && failed.updates.first?.reason == "Target.ResponseCodeMismatch")
         #expect(failed.updates.first?.description?.contains("500") == true)
         let passed = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7OK", code: 200)], registeredAt: [key: now], now: now)

@@ -12,15 +12,15 @@ import Testing
                                   containerPort: 8080, deregistrationDelay: 5)
 
     func task(_ arn: String, serving: Bool = true, host: String = "i-1", address: String = "10.0.0.1", port: Int = 32768) -> TaskEndpoint {
-        TaskEndpoint(taskArn: arn, serving: serving, ec2InstanceId: host, hostAddress: address,
+        TaskEndpoint(taskId: arn, serving: serving, ec2InstanceId: host, hostAddress: address,
                      bindings: [.init(containerName: "web", containerPort: 80, hostPort: port), .init(containerName: "web", containerPort: 8080, hostPort: port + 1)])
     }
 
     @Test func servingTasksAreRegisteredInEveryGroupOnce() {
         let plan = TargetSync.plan(bindings: [web, api], tasks: [task("t1"), task("t2", host: "i-2", address: "10.0.0.2"), task("t3", serving: false)],
-                                   registered: [RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskArn: "t1", state: .healthy)],
+                                   registered: [RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskId: "t1", state: .healthy)],
                                    now: now)
-        #expect(plan.register.map { "\($0.targetGroupId) \($0.targetId):\($0.port) \($0.taskArn)" } == [
+        #expect(plan.register.map { "\($0.targetGroupId) \($0.targetId):\($0.port) \($0.taskId)" } == [
             "tg2 10.0.0.1:32769 t1", "tg1 i-2:32768 t2", "tg2 10.0.0.2:32769 t2",
         ], "instance groups name the host, ip groups its address; what is registered stays; a task not serving is not added")
         #expect(plan.register.first?.address == "10.0.0.1")
@@ -28,23 +28,23 @@ import Testing
     }
 
     @Test func tasksThatStopServingDrainForTheirGroupsDelay() {
-        let registered = [RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskArn: "t1", state: .healthy),
-                          RegisteredTarget(targetGroupId: "tg2", targetId: "10.0.0.1", port: 32769, taskArn: "t1", state: .healthy),
-                          RegisteredTarget(targetGroupId: "tg1", targetId: "i-9", port: 80, taskArn: nil, state: .healthy),
-                          RegisteredTarget(targetGroupId: "tg1", targetId: "i-3", port: 1, taskArn: "gone", state: .draining)]
+        let registered = [RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskId: "t1", state: .healthy),
+                          RegisteredTarget(targetGroupId: "tg2", targetId: "10.0.0.1", port: 32769, taskId: "t1", state: .healthy),
+                          RegisteredTarget(targetGroupId: "tg1", targetId: "i-9", port: 80, taskId: nil, state: .healthy),
+                          RegisteredTarget(targetGroupId: "tg1", targetId: "i-3", port: 1, taskId: "gone", state: .draining)]
         let plan = TargetSync.plan(bindings: [web, api], tasks: [task("t1", serving: false)], registered: registered, now: now)
         #expect(plan.register.isEmpty)
         #expect(plan.deregister == [.init(targetGroupId: "tg1", targetId: "i-1", port: 32768, until: now.addingTimeInterval(30)),
                                     .init(targetGroupId: "tg2", targetId: "10.0.0.1", port: 32769, until: now.addingTimeInterval(5))],
                 "targets registered by hand and ones already draining are left alone")
-        #expect(TargetSync.drainDelay(taskArn: "t1", bindings: [web, api], registered: registered) == 30, "the longest delay")
-        #expect(TargetSync.drainDelay(taskArn: "t7", bindings: [web, api], registered: registered) == 0)
+        #expect(TargetSync.drainDelay(taskId: "t1", bindings: [web, api], registered: registered) == 30, "the longest delay")
+        #expect(TargetSync.drainDelay(taskId: "t7", bindings: [web, api], registered: registered) == 0)
     }
 
     @Test func aTaskIsReadyWhenEveryGroupHasItHealthyAndUnhealthyOnlyAfterTheGracePeriod() {
         func standing(_ states: [ELB.TargetState], started: TimeInterval, grace: TimeInterval = 60) -> (Bool, String?) {
-            let registered = zip([web, api], states).map { RegisteredTarget(targetGroupId: $0.targetGroupId, targetId: "x", port: 1, taskArn: "t1", state: $1) }
-            let s = TargetSync.standing(taskArn: "t1", bindings: [web, api], registered: registered, startedAt: now.addingTimeInterval(-started),
+            let registered = zip([web, api], states).map { RegisteredTarget(targetGroupId: $0.targetGroupId, targetId: "x", port: 1, taskId: "t1", state: $1) }
+            let s = TargetSync.standing(taskId: "t1", bindings: [web, api], registered: registered, startedAt: now.addingTimeInterval(-started),
                                         grace: grace, now: now)
             return (s.ready, s.unhealthy)
         }
@@ -53,6 +53,6 @@ import Testing
         #expect(standing([.healthy], started: 10) == (false, nil), "a group it is not registered in yet")
         #expect(standing([.healthy, .unhealthy], started: 10) == (false, nil), "within the grace period")
         #expect(standing([.healthy, .unhealthy], started: 61) == (false, "Task failed ELB health checks in (target-group arn:tg2)"))
-        #expect(TargetSync.standing(taskArn: "t1", bindings: [], registered: [], startedAt: nil, grace: 0, now: now) == (true, nil))
+        #expect(TargetSync.standing(taskId: "t1", bindings: [], registered: [], startedAt: nil, grace: 0, now: now) == (true, nil))
     }
 }

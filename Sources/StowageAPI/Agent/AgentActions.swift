@@ -46,7 +46,13 @@ struct AgentActions {
         // sent, so the two always agree.
         let (answer, reconnected) = try await c.backend.agentDatabase.withConnection { conn in
             let reconnected = try await heartbeat(conn, cluster: cluster, id: id, reference: reference, c)
-            let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id)
+            // A stopping task whose load balancer targets still drain runs until its stop_after: the agent sees it RUNNING.
+            let now = c.backend.clock.now()
+            let live = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster, instance: id).map { t in
+                var t = t
+                if t.desiredStatus == "STOPPED", let until = t.stopAfter, until > now { t.desiredStatus = "RUNNING" }
+                return t
+            }
             let version = AgentProtocol.version(of: live.map { ($0.id, $0.desiredStatus) })
             // A task not yet started runs the digests its deployment's first tasks resolved (versionConsistency).
             let unstarted = Set(live.filter { $0.lastStatus == "PENDING" || $0.lastStatus == "PROVISIONING" }.compactMap(\.deploymentId))

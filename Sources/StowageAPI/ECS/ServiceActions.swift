@@ -71,6 +71,7 @@ struct ServiceActions {
         m.placementConstraints = s.placementConstraints
         m.placementStrategy = s.placementStrategy
         m.healthCheckGracePeriodSeconds = s.healthCheckGracePeriod
+        m.loadBalancers = s.loadBalancers
         m.schedulingStrategy = s.schedulingStrategy
         m.deploymentController = .object(["type": .string("ECS")])
         m.createdBy = s.createdBy
@@ -155,6 +156,7 @@ struct ServiceActions {
                 PlacementStrategy(type: "spread", field: "instanceId"),
             ])
             record.healthCheckGracePeriod = grace
+            record.loadBalancers = try await checkLoadBalancers(input.loadBalancers ?? [], definition: definition.body, conn, c)
             record.tags = input.tags ?? []
             record.clientToken = input.clientToken
             record.createdBy = c.principal.arn
@@ -165,6 +167,35 @@ struct ServiceActions {
             let stored = try await store.get(conn, account: c.account, cluster: cluster, names: [name])
             return ServiceResponse(service: try await render(conn, c, cluster: cluster, stored, includeTags: true)[0])
         }
+    }
+
+    /// A service's load balancers: at most five, each an existing target group of the account fronting a container
+    /// port of the task definition's port mappings.
+    static func checkLoadBalancers(_ lbs: [ServiceLoadBalancer], definition: TaskDefinition, _ conn: PostgresConnection, _ c: Caller)
+        async throws -> [ServiceLoadBalancer]
+    {
+        guard lbs.count <= 5 else { throw APIError.invalidParameter("A service can have at most 5 loadBalancers; got \(lbs.count).") }
+        guard Set(lbs).count == lbs.count else { throw APIError.invalidParameter("loadBalancers names the same target group, container and port twice.") }
+        for lb in lbs {
+            if lb.loadBalancerName != nil {
+                throw APIError.invalidParameter("loadBalancers.loadBalancerName: Classic Load Balancers do not exist in Stowage; give targetGroupArn.")
+            }
+            guard let arn = lb.targetGroupArn, case .targetGroup(let tgName, let id)? = ELB.resource(arn, account: c.account),
+                  let group = try await c.backend.loadBalancing.targetGroups(conn, account: c.account, ids: [id]).first, group.name == tgName else {
+                throw APIError.invalidParameter("loadBalancers.targetGroupArn '\(lb.targetGroupArn ?? "")' is not a target group of this account.")
+            }
+            guard let container = lb.containerName, let port = lb.containerPort else {
+                throw APIError.invalidParameter("loadBalancers needs containerName and containerPort for target group \(arn).")
+            }
+            guard let definition = definition.containerDefinitions?.first(where: { $0.name == container }) else {
+                throw APIError.invalidParameter("loadBalancers.containerName '\(container)' is not a container of the task definition.")
+            }
+            guard (definition.portMappings ?? []).contains(where: { $0.containerPort == port && ($0.protocol ?? "tcp") == "tcp" }) else {
+                throw APIError.invalidParameter("loadBalancers.containerPort \(port) is not a TCP containerPort of container '\(container)'s portMappings.")
+            }
+            try await c.authorize("elasticloadbalancing:RegisterTargets", [arn])
+        }
+        return lbs
     }
 
     static func update(_ input: UpdateServiceRequest, _ c: Caller) async throws -> ServiceResponse {
@@ -203,6 +234,17 @@ struct ServiceActions {
             if let constraints = input.placementConstraints { service.placementConstraints = constraints }
             if let strategy = input.placementStrategy { service.placementStrategy = strategy }
             if let grace = input.healthCheckGracePeriodSeconds { service.healthCheckGracePeriod = grace }
+            // New load balancers, or a new revision the existing ones must still fit: checked against that definition.
+            if input.loadBalancers != nil || (ref != nil && !service.loadBalancers.isEmpty) {
+                var body: TaskDefinition?
+                if let ref {
+                    body = try await TaskActions.activeDefinition(conn, c, family: ref.family, revision: ref.revision).body
+                } else if let primary = try await store.deployments(conn, account: c.account, cluster: cluster, services: [name])
+                    .first(where: { $0.status == "PRIMARY" }) {
+                    body = try await c.backend.taskDefinitions.get(conn, account: c.account, family: primary.family, revision: primary.revision)?.body
+                }
+                service.loadBalancers = try await checkLoadBalancers(input.loadBalancers ?? service.loadBalancers, definition: body ?? TaskDefinition(), conn, c)
+            }
             guard try await store.update(conn, account: c.account, service) else {
                 throw APIError("ConflictException", "Service \(name) changed while it was being updated; retry.", awsStatus: 409)
             }

@@ -192,7 +192,11 @@ struct TaskActions {
                                             reason: input.reason ?? "Task stopped by user", code: StopCode.userInitiated.rawValue)
             let queue = JobQueue(logger: c.logger)
             if let service = task.service { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
-            if let instance = task.instanceId {
+            let scheduler = ClusterScheduler(logger: c.logger, clock: c.backend.clock)
+            if let service = task.service, task.instanceId != nil,
+               try await scheduler.drainBeforeStop(conn, account: c.account, cluster: cluster, service: service, taskId: id, now: c.backend.clock.now()) != nil {
+                // Behind a load balancer: its agent stops it once its targets have drained.
+            } else if let instance = task.instanceId {
                 try await ClusterScheduler(logger: c.logger, clock: c.backend.clock).notify(conn, account: c.account, cluster: cluster, instances: [instance])
             } else {
                 try await queue.place(conn, account: c.account, cluster: cluster)

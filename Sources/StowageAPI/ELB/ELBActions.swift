@@ -761,7 +761,7 @@ enum ELBActions {
             for t in wanted {
                 let address = try await targetAddress(conn, c, tg, id: t.id)
                 rows.append(TargetRow(targetGroupId: tg.id, targetId: t.id, port: t.port ?? tg.port, availabilityZone: t.zone, address: address,
-                                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskArn: nil))
+                                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: nil))
             }
             try await c.backend.loadBalancing.register(conn, account: c.account, rows)
         }

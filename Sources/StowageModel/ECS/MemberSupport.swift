@@ -31,6 +31,13 @@ public enum MemberSupport {
         "Volume": volume,
         "HostVolumeProperties": ["sourcePath": .honoured("bind-mounted; made on the host when missing, as Docker does")],
         "DockerVolumeConfiguration": dockerVolumeConfiguration,
+        "LoadBalancer": [
+            "targetGroupArn": .honoured("an ELBv2 target group of the account (instance or ip type)"),
+            "containerName": .honoured("the container whose port is registered"),
+            "containerPort": .honoured("a containerPort of its portMappings; the target is the host and its host port"),
+            "loadBalancerName": .refused("Classic Load Balancers do not exist in Stowage: give targetGroupArn"),
+            "advancedConfiguration": .refused("blue/green traffic shifting is not supported: deployments are rolling"),
+        ],
         "MountPoint": [
             "sourceVolume": .honoured("a volume the task definition declares"),
             "containerPath": .honoured("where it is mounted"),
@@ -112,8 +119,8 @@ public enum MemberSupport {
         "LogConfiguration": ["secretOptions": "Secret"],
         "Volume": ["host": "HostVolumeProperties", "dockerVolumeConfiguration": "DockerVolumeConfiguration"],
         "LinuxParameters": ["capabilities": "KernelCapabilities", "devices": "Device", "tmpfs": "Tmpfs"],
-        "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration"],
-        "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration"],
+        "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer"],
+        "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer"],
         "RunTaskRequest": ["overrides": "TaskOverride"],
         "StartTaskRequest": ["overrides": "TaskOverride"],
         "TaskOverride": ["containerOverrides": "ContainerOverride"],
@@ -202,7 +209,7 @@ public enum MemberSupport {
         "placementStrategy": .honoured("spread, binpack and random"),
         "healthCheckGracePeriodSeconds": .honoured("container health ignored for this long after start"),
         "deploymentController": .honoured("type ECS (rolling updates); CODE_DEPLOY and EXTERNAL are refused"),
-        "loadBalancers": .refused("loadBalancers are \(later15)"),
+        "loadBalancers": .honoured("see LoadBalancer: tasks register in the target group once RUNNING, drain before they stop, and count as healthy only when the load balancer says so"),
         "serviceRegistries": .refused("serviceRegistries are \(later15)"),
         "serviceConnectConfiguration": .refused("Service Connect is \(later15)"),
         "vpcLatticeConfigurations": .refused("VPC Lattice does not exist outside AWS"),
@@ -223,7 +230,7 @@ public enum MemberSupport {
         "launchType": .honoured("EC2 or EXTERNAL; FARGATE is refused"),
         "schedulingStrategy": .honoured("REPLICA or DAEMON"),
         "tags": .honoured("tags on the service"),
-        "role": .refused("the service-linked load balancer role is \(later15)"),
+        "role": .refused("Stowage registers targets itself: no load balancer role is needed, omit it"),
     ]) { _, own in own }
 
     static let updateService: [String: Status] = serviceSettings.merging([

@@ -60,10 +60,21 @@ public struct ECSService: Codable, Sendable, Equatable {
     public var deploymentController: JSONValue?
     public var tags: [Tag]?
     public var createdBy: String?
-    /// Always empty until load balancing and service discovery land (both are refused on input).
-    public var loadBalancers: [JSONValue]?
+    public var loadBalancers: [ServiceLoadBalancer]?
+    /// Always empty until service discovery lands (refused on input).
     public var serviceRegistries: [JSONValue]?
     public init() {}
+}
+
+/// A service's target group: its tasks register there (the container's port on their host) once RUNNING.
+public struct ServiceLoadBalancer: Codable, Sendable, Equatable, Hashable {
+    public var targetGroupArn: String?
+    public var loadBalancerName: String?
+    public var containerName: String?
+    public var containerPort: Int?
+    public init(targetGroupArn: String?, containerName: String?, containerPort: Int?) {
+        self.targetGroupArn = targetGroupArn; self.containerName = containerName; self.containerPort = containerPort
+    }
 }
 
 public struct CreateServiceRequest: Codable, Sendable {
@@ -79,6 +90,7 @@ public struct CreateServiceRequest: Codable, Sendable {
     public var healthCheckGracePeriodSeconds: Int?
     public var schedulingStrategy: String?
     public var tags: [Tag]?
+    public var loadBalancers: [ServiceLoadBalancer]?
     public init(cluster: String?, serviceName: String, taskDefinition: String?, desiredCount: Int?) {
         self.cluster = cluster; self.serviceName = serviceName; self.taskDefinition = taskDefinition; self.desiredCount = desiredCount
     }
@@ -94,6 +106,7 @@ public struct UpdateServiceRequest: Codable, Sendable {
     public var placementStrategy: [PlacementStrategy]?
     public var forceNewDeployment: Bool?
     public var healthCheckGracePeriodSeconds: Int?
+    public var loadBalancers: [ServiceLoadBalancer]?
     public init(cluster: String?, service: String) { self.cluster = cluster; self.service = service }
 }
 
