@@ -311,3 +311,43 @@ def test_a_service_behind_the_load_balancer_registers_drains_and_deploys_without
     assert [r for r in results if r != (200, "slow-done\n")] == [], results
     assert wait_for(lambda: len(tasks_of(ecs, "behind", "web")) == 1 or None, seconds=60)
     assert wait_for(lambda: len(states(elb, tg)) == 1 or None, seconds=60), states(elb, tg)
+
+
+def exec_in(container_id, *command):
+    """Runs a command in a container through the engine's exec API (Podman's Docker-compatible one)."""
+    from conftest import SOCKET
+    created = subprocess.run(["curl", "-s", "--unix-socket", SOCKET, "-X", "POST", "-H", "Content-Type: application/json",
+                              "-d", json.dumps({"Cmd": list(command), "AttachStdout": True, "AttachStderr": True}),
+                              f"http://d/v1.41/containers/{container_id}/exec"], capture_output=True, text=True, check=True).stdout
+    exec_id = json.loads(created)["Id"]
+    subprocess.run(["curl", "-s", "--unix-socket", SOCKET, "-X", "POST", "-H", "Content-Type: application/json",
+                    "-d", json.dumps({"Detach": False}), f"http://d/v1.41/exec/{exec_id}/start"], capture_output=True, check=True)
+
+
+def test_a_task_the_target_group_finds_unhealthy_is_replaced(server, tenant, lb, tmp_path, agents, need_engine):
+    from conftest import cluster_with_agent, containers_of, tasks_of
+    elb = elbv2(server, tenant)
+    ecs = cluster_with_agent(server, tenant, tmp_path, agents, "sickly")
+    balancer = elb.create_load_balancer(Name="sickly")["LoadBalancers"][0]
+    tg = elb.create_target_group(Name="sickly-web", Protocol="HTTP", Port=8080, TargetType="instance",
+                                 **health_check())["TargetGroups"][0]["TargetGroupArn"]
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+    elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=18091,
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    web_definition(ecs, "sickly", "1")
+    ecs.create_service(cluster="sickly", serviceName="web", taskDefinition="sickly", desiredCount=2, healthCheckGracePeriodSeconds=0,
+                       loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}])
+    assert wait_for(lambda: len([h for h in states(elb, tg).values() if h["State"] == "healthy"]) == 2 or None, seconds=120)
+    first = {t["taskArn"] for t in tasks_of(ecs, "sickly", "web")}
+    victim = sorted(first)[0]
+    container = next(c for c in containers_of(agents[-1].arn) if c["Labels"].get("stowage.task") == victim)
+    exec_in(container["Id"], "rm", "/www/health")
+
+    def replaced():
+        stopped = ecs.describe_tasks(cluster="sickly", tasks=[victim])["tasks"][0]
+        running = {t["taskArn"] for t in tasks_of(ecs, "sickly", "web")}
+        return stopped if stopped["desiredStatus"] == "STOPPED" and len(running) == 2 and victim not in running else None
+    stopped = wait_for(replaced, seconds=120)
+    assert stopped, states(elb, tg)
+    assert stopped["stoppedReason"] == f"Task failed ELB health checks in (target-group {tg})"
+    assert wait_for(lambda: len([h for h in states(elb, tg).values() if h["State"] == "healthy"]) == 2 or None, seconds=120)
