@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-fleet chaos test-image clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-fleet chaos test-image clean
 
 build:
 	swift build
@@ -19,7 +19,7 @@ test-image:
 	scripts/test-image.sh
 
 # Benchmarks measure speed; the tests never assert on it.
-bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets
+bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb
 
 bench-placement:
 	swift build -c release --product PlacementBench
@@ -46,6 +46,10 @@ bench-iam:
 # Issue 14: GetParameter with decryption against DescribeClusters; what 10 secrets add to a task's start.
 bench-secrets:
 	scripts/bench-secrets.sh
+
+# Issue 15: through the load balancer vs the same tasks directly; RUNNING -> first proxied answer; StopTask -> unrouted.
+bench-lb:
+	scripts/bench-lb.sh
 
 # A simulated fleet (1,000 and 5,000 agents on the real agent protocol) and services scaled 0 -> 10,000 and
 # 50,000 tasks: time to every task RUNNING as reported, tasks/s, server CPU and RSS, DescribeClusters p99.
