@@ -119,8 +119,8 @@ def test_path_rules_route_to_healthy_targets_and_follow_registrations(server, te
         elb.register_targets(TargetGroupArn=web_tg, Targets=[{"Id": "127.0.0.1", "Port": web.port}])
 
         assert wait_for(lambda: elb.describe_load_balancers(Names=["shop"])["LoadBalancers"][0]["State"]["Code"] == "active" or None, seconds=30)
-        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, api_tg).values()) or None, seconds=40), states(elb, api_tg)
-        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, web_tg).values()) or None, seconds=40)
+        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, api_tg).values()) or None, seconds=90), states(elb, api_tg)
+        assert wait_for(lambda: all(h["State"] == "healthy" for h in states(elb, web_tg).values()) or None, seconds=90), states(elb, web_tg)
 
         seen = {get(f"http://{address}:18080/api/items")[1].split()[0] for _ in range(12)}
         assert seen == {"api-0", "api-1", "api-2"}, "every healthy target of the group answers"

@@ -9,15 +9,15 @@ import StowageModel
 /// a higher one (HAProxy runs every `http-request return` before any `use_backend`). Weighted forwards draw a
 /// random number once per request and pick the group whose share it falls in.
 public enum HAProxyConfig {
-    /// The whole configuration. `serving` holds the `backend/server` names that may take traffic at once (their
-    /// targets were healthy under the previous process); every other target starts disabled, its checks running,
-    /// until `stowage lb` sees it pass them.
+    /// The whole configuration. `serving` holds the `backend/server` names that take traffic (their targets were
+    /// healthy under the previous process): only they are written, enabled. Every other target is added after the
+    /// reload through the runtime API, in maintenance with its checks running, like any new target.
     public static func render(_ s: ProxySnapshot, socket: String, serving: Set<String>) -> String {
         var out = structure(s, socket: socket)
         for g in s.groups.sorted(by: { $0.id < $1.id }) {
             out += "\n# servers of \(g.backendName)\n"
-            for t in g.targets.sorted(by: { $0.serverName < $1.serverName }) {
-                out += "    " + serverLine(g, t, enabled: serving.contains("\(g.backendName)/\(t.serverName)")) + "\n"
+            for t in g.targets.sorted(by: { $0.serverName < $1.serverName }) where serving.contains("\(g.backendName)/\(t.serverName)") {
+                out += "    " + serverLine(g, t, enabled: true) + "\n"
             }
         }
         return out
