@@ -32,3 +32,10 @@ export AWS_SECRET_ACCESS_KEY=$(echo "$keys" | awk '/aws_secret_access_key/ {prin
 "$bin" server --host 127.0.0.1 --port "$port" > "$tmp/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+# One wrk run: "requests/s p99 non-2xx" for CONNECTIONS connections to URL, with an optional Lua request script.
+wrk_measure() {
+    local out
+    out=$(wrk -t1 -c"$1" -d"$DURATION" --latency ${3:+-s "$3"} "$2")
+    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $5}')"
+}

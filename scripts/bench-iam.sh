@@ -55,11 +55,7 @@ lua("admin", Session().get_credentials())
 lua("scoped", scoped)
 PY
 
-measure() {
-    local out
-    out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$1" "$endpoint")
-    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $5}')"
-}
+measure() { wrk_measure "$CONNECTIONS" "$endpoint" "$1"; }
 
 echo "cores: $(nproc)   connections: $CONNECTIONS   duration: $DURATION x $ROUNDS rounds each   build: release"
 admin_rps=(); scoped_rps=()

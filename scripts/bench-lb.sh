@@ -103,11 +103,7 @@ print(f"new task RUNNING -> first proxied answer over {samples}: p50 {p(running_
 print(f"StopTask -> last proxied answer from it over {samples}: p50 {p(stop_to_unrouted)[0]:.2f} s, max {p(stop_to_unrouted)[1]:.2f} s (target < 1 s)")
 PY
 
-measure() {
-    local out
-    out=$(wrk -t1 -c"$1" -d"$DURATION" --latency "$2")
-    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}')"
-}
+measure() { wrk_measure "$1" "$2"; }
 lb_url=$(python3 -c "import json; print(json.load(open('$tmp/targets.json'))['lb'])")
 mapfile -t direct < <(python3 -c "import json; print('\n'.join(json.load(open('$tmp/targets.json'))['direct']))")
 per=$((CONNECTIONS / ${#direct[@]}))

@@ -37,11 +37,7 @@ lua("describe", "ecs", "AmazonEC2ContainerServiceV20141113.DescribeClusters", {"
 lua("parameter", "ssm", "AmazonSSM.GetParameter", {"Name": "/bench/db/password", "WithDecryption": True})
 PY
 
-measure() {
-    local out
-    out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$1" "$endpoint")
-    echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2}') $(echo "$out" | awk '/Non-2xx/ {print $5}')"
-}
+measure() { wrk_measure "$CONNECTIONS" "$endpoint" "$1"; }
 
 echo "cores: $(nproc)   connections: $CONNECTIONS   duration: $DURATION x $ROUNDS rounds each   build: release"
 describe_rps=(); parameter_rps=()

@@ -286,6 +286,25 @@ enum ELBActions {
         return h
     }
 
+    /// A describe call's paging: `Marker` is the id of the previous page's last item, `NextMarker` is set while more follow.
+    struct Paging {
+        var size: Int
+        var marker: String?
+
+        init(_ r: QueryReader) throws(APIError) {
+            size = try r.int("PageSize") ?? 400
+            marker = r.string("Marker")
+            guard (1...400).contains(size) else { throw ELB.validation("PageSize must be from 1 to 400.") }
+        }
+
+        func page<T>(_ items: [T], id: (T) -> String, field: String, render: (T) -> QueryValue) -> Fields {
+            let rest = marker.map { m in Array(items.drop(while: { id($0) != m }).dropFirst()) } ?? items
+            var fields: Fields = [(field, .list(rest.prefix(size).map(render)))]
+            if rest.count > size, let last = rest.prefix(size).last { fields.append(("NextMarker", .text(id(last)))) }
+            return fields
+        }
+    }
+
     static func checkTags(_ tags: [Tag]) throws(APIError) {
         guard tags.count <= 50 else { throw APIError("TooManyTags", "A resource can have at most 50 tags.") }
         guard Set(tags.map(\.key)).count == tags.count else { throw APIError("DuplicateTagKeys", "Tag keys must be unique.") }
@@ -338,13 +357,11 @@ enum ELBActions {
     static func describeLoadBalancers(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let r = reader(q)
         let arns = r.list("LoadBalancerArns"), names = r.list("Names")
-        let pageSize = try r.int("PageSize") ?? 400
-        let marker = r.string("Marker")
+        let paging = try Paging(r)
         try r.finish()
         guard arns.isEmpty || names.isEmpty else { throw ELB.validation("Load balancer names and load balancer ARNs cannot be specified at the same time") }
-        guard (1...400).contains(pageSize) else { throw ELB.validation("PageSize must be from 1 to 400.") }
         try await c.authorize("elasticloadbalancing:DescribeLoadBalancers", ["*"])
-        var rows = try await read(c) { conn in
+        let rows = try await read(c) { conn in
             try await c.backend.loadBalancing.loadBalancers(conn, account: c.account, names: names.isEmpty ? nil : names,
                                                             ids: arns.isEmpty ? nil : arns.compactMap {
                                                                 if case .loadBalancer(_, let id)? = ELB.resource($0, account: c.account) { return id }
@@ -355,10 +372,7 @@ enum ELBActions {
         if !names.isEmpty, let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
             throw lbNotFound("One or more load balancers not found: '\(missing)'")
         }
-        if let marker { rows = Array(rows.drop(while: { $0.id != marker }).dropFirst()) }
-        var fields: Fields = [("LoadBalancers", .list(rows.prefix(pageSize).map { lbFields(c, $0) }))]
-        if rows.count > pageSize, let last = rows.prefix(pageSize).last { fields.append(("NextMarker", .text(last.id))) }
-        return fields
+        return paging.page(rows, id: \.id, field: "LoadBalancers") { lbFields(c, $0) }
     }
 
     static func describeLoadBalancerAttributes(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
@@ -432,13 +446,11 @@ enum ELBActions {
         let r = reader(q)
         let lbArn = r.string("LoadBalancerArn")
         let arns = r.list("TargetGroupArns"), names = r.list("Names")
-        let pageSize = try r.int("PageSize") ?? 400
-        let marker = r.string("Marker")
+        let paging = try Paging(r)
         try r.finish()
         guard [lbArn != nil, !arns.isEmpty, !names.isEmpty].filter({ $0 }).count <= 1 else {
             throw ELB.validation("A load balancer ARN, target group ARNs and target group names cannot be specified together")
         }
-        guard (1...400).contains(pageSize) else { throw ELB.validation("PageSize must be from 1 to 400.") }
         try await c.authorize("elasticloadbalancing:DescribeTargetGroups", ["*"])
         let (rows, lbs) = try await read(c) { conn -> ([TargetGroupRow], [String: LoadBalancerRow]) in
             let lbs = try await loadBalancersById(conn, c)
@@ -456,11 +468,7 @@ enum ELBActions {
         if let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
             throw tgNotFound("One or more target groups not found: '\(missing)'")
         }
-        var page = rows
-        if let marker { page = Array(page.drop(while: { $0.id != marker }).dropFirst()) }
-        var fields: Fields = [("TargetGroups", .list(page.prefix(pageSize).map { tgFields(c, $0, loadBalancers: lbs) }))]
-        if page.count > pageSize, let last = page.prefix(pageSize).last { fields.append(("NextMarker", .text(last.id))) }
-        return fields
+        return paging.page(rows, id: \.id, field: "TargetGroups") { tgFields(c, $0, loadBalancers: lbs) }
     }
 
     static func modifyTargetGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
@@ -557,8 +565,7 @@ enum ELBActions {
         let r = reader(q)
         let lbArn = r.string("LoadBalancerArn")
         let arns = r.list("ListenerArns")
-        _ = try r.int("PageSize")
-        _ = r.string("Marker")
+        let paging = try Paging(r)
         try r.finish()
         guard (lbArn == nil) != arns.isEmpty else {
             throw ELB.validation("You must specify either listener ARNs or a load balancer ARN, not both")
@@ -570,7 +577,7 @@ enum ELBActions {
             for a in arns { out.append(try await listener(conn, c, a)) }
             return out
         }
-        return [("Listeners", .list(rows.map { listenerFields(c, $0) }))]
+        return paging.page(rows, id: \.id, field: "Listeners") { listenerFields(c, $0) }
     }
 
     static func modifyListener(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
@@ -638,8 +645,7 @@ enum ELBActions {
         let r = reader(q)
         let listenerArn = r.string("ListenerArn")
         let arns = r.list("RuleArns")
-        _ = try r.int("PageSize")
-        _ = r.string("Marker")
+        let paging = try Paging(r)
         try r.finish()
         guard (listenerArn == nil) != arns.isEmpty else { throw ELB.validation("You must specify either listener ARN or rule ARNs, not both") }
         try await c.authorize("elasticloadbalancing:DescribeRules", ["*"])
@@ -653,7 +659,7 @@ enum ELBActions {
             for a in arns { out.append(try await rule(conn, c, a)) }
             return out
         }
-        return [("Rules", .list(rows.map { ruleFields(c, $0.0, $0.1) }))]
+        return paging.page(rows, id: { $0.0?.id ?? "default-\($0.1.id)" }, field: "Rules") { ruleFields(c, $0.0, $0.1) }
     }
 
     static func modifyRule(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
