@@ -301,3 +301,48 @@ def agents(tmp_path):
                 docker("DELETE", f"/containers/{container['Id']}?force=true")
         except (OSError, KeyError, ValueError):
             pass
+
+
+def _log_complaints(path, since, limit=60):
+    """The warning and error lines a process logged since `since` (JSON log lines), newest last."""
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        return []
+    picked = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict):
+            if entry.get("level") not in ("warning", "error", "critical") or str(entry.get("ts", "")) < since:
+                continue
+        elif not any(word in line.lower() for word in ("warning", "error", "fatal")):
+            continue
+        picked.append(line[:600])
+    return picked[-limit:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries what the worker, server and its agents complained of while it ran,
+    so a failure on CI (where only the output survives) can be read without re-running it."""
+    if call.when == "setup":
+        item.stash_started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(call.start))
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or not report.failed:
+        return
+    since = getattr(item, "stash_started", "")
+    server = item.funcargs.get("server")
+    paths = []
+    if isinstance(server, Server) and server.log_path:
+        paths += [("worker", server.log_path.with_name("worker.log")), ("server", server.log_path)]
+    for agent in item.funcargs.get("agents") or []:
+        if isinstance(agent, Agent):
+            paths.append(("agent " + agent.args[agent.args.index("--cluster") + 1], agent.log.name))
+    for name, path in paths:
+        complaints = _log_complaints(path, since)
+        if complaints:
+            report.sections.append((f"{name} warnings and errors", "\n".join(complaints)))

@@ -218,7 +218,15 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
         return max((d["Maximum"] for d in points), default=0)
 
     assert wait_for(lambda: running_max() == 3, seconds=30), running_max()
-    assert wait_for(lambda: desired() == 1, seconds=200), "when the burn stops the service scales back in"
+    def cpu_minutes():
+        points = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="CPUUtilization",
+                                          Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
+                                          StartTime=time.time() - 600, EndTime=time.time() + 60, Period=60, Statistics=["Average"])["Datapoints"]
+        return sorted((p["Timestamp"].strftime("%H:%M"), round(p["Average"], 1)) for p in points)
+
+    assert wait_for(lambda: desired() == 1, seconds=200), (
+        f"when the burn stops (at {time.strftime('%H:%M:%S', time.gmtime(burn_until))}) the service scales back in; "
+        f"CPU by minute {cpu_minutes()}, activities {[a['Cause'] for a in aas.describe_scaling_activities(ServiceNamespace='ecs', ResourceId=rid)['ScalingActivities']]}")
     activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=rid)["ScalingActivities"]
     causes = [a["Cause"] for a in activities]
     assert any("CPUUtilization averaged" in c and "above the target 50" in c and "-> 3" in c for c in causes), causes

@@ -87,7 +87,9 @@ extension Agent {
                             sample.cpuPercentOfReservation = used / (wall * Double(units) / 1024) * 100
                         }
                     }
-                    telemetry.cpu[id] = (stats.cpuNanos, now)
+                    // A zero reading is the engine not answering the counter, not a restart: the baseline stays,
+                    // or the next reading would count the container's whole life as one interval.
+                    if stats.cpuNanos > 0 || telemetry.cpu[id] == nil { telemetry.cpu[id] = (stats.cpuNanos, now) }
                     sample.memoryBytes = Int64(stats.memoryBytes)
                     if let mib = container.definition.memoryReservation ?? container.definition.memory, mib > 0 {
                         sample.memoryPercentOfReservation = Double(stats.memoryBytes) / Double(mib << 20) * 100

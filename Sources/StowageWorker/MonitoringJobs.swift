@@ -183,15 +183,35 @@ enum MonitoringJobs {
         }
     }
 
-    /// Scheduled actions, then target tracking, for every scalable target.
+    /// Scheduled actions, then target tracking, for every scalable target. Each target is its own
+    /// transaction: one that cannot be evaluated (a conflict, a bad metric) is logged and retried on the
+    /// next pass without holding back the others.
     static func evaluateScaling(_ context: JobContext, _ settings: MonitoringSettings) async throws {
+        let listed = try await context.database.transaction { conn in
+            try await ScalingStore(logger: context.logger).targets(conn, account: nil, resourceIds: nil)
+        }
+        var failed = 0
+        for target in listed {
+            do {
+                try await evaluateScaling(context, settings, account: target.account, resourceId: target.resourceId)
+            } catch {
+                failed += 1
+                context.logger.warning("scalable target not evaluated", metadata: [
+                    "account": "\(target.account)", "resource": "\(target.resourceId)", "error": "\(String(reflecting: error))"])
+            }
+        }
+        if failed > 0 { context.logger.warning("scaling pass incomplete", metadata: ["failed": "\(failed)", "targets": "\(listed.count)"]) }
+    }
+
+    /// One scalable target's scheduled actions and target tracking, under its row lock.
+    static func evaluateScaling(_ context: JobContext, _ settings: MonitoringSettings, account: String, resourceId: String) async throws {
         let now = context.clock.now()
         let nowSeconds = Int64(now.timeIntervalSince1970)
         try await context.database.transaction { conn in
             let scaling = ScalingStore(logger: context.logger)
             let services = ServiceStore(logger: context.logger)
             let metrics = MetricStore(logger: context.logger)
-            for var target in try await scaling.targets(conn, account: nil, resourceIds: nil, lock: true) {
+            for var target in try await scaling.targets(conn, account: account, resourceIds: [resourceId], lock: true) {
                 if target.suspended.scheduledScalingSuspended != true {
                     for action in try await scaling.scheduled(conn, account: target.account, resourceId: target.resourceId, names: nil) {
                         guard let schedule = try? ScheduleExpression.parse(action.schedule) else { continue }
