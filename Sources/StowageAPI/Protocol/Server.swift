@@ -55,6 +55,7 @@ public enum APIRouter {
             (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
             (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
             (SSMDoor.targetPrefix, SSMDoor.all), (SecretsManagerDoor.targetPrefix, SecretsManagerDoor.all),
+            (ServiceDiscoveryDoor.targetPrefix, ServiceDiscoveryDoor.all),
         ]
         @Sendable func action(_ request: Request) -> Action? {
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""

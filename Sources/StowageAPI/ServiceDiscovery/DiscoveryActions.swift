@@ -1,0 +1,535 @@
+import Foundation
+import PostgresNIO
+import StowageModel
+import StowageStore
+
+/// AWS Cloud Map (`Route53AutoNaming_v20170314.<Action>`): namespaces, services and instances per tenant. Every
+/// change completes in the transaction that asks for it and is recorded as an operation that reads SUCCESS.
+enum DiscoveryActions {
+    typealias SD = ServiceDiscovery
+    static func invalid(_ message: String) -> APIError { DiscoveryRules.invalid(message) }
+    static func namespaceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("NamespaceNotFound", "Namespace \(id) not found.") }
+    static func serviceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("ServiceNotFound", "Service \(id) not found.") }
+    static func instanceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("InstanceNotFound", "Instance \(id) not found.") }
+
+    static func store(_ c: Caller) -> DiscoveryStore { DiscoveryStore(logger: c.logger) }
+    static func namespaceArn(_ c: Caller, _ id: String) -> String { DiscoveryRules.namespaceArn(c.backend.scope, account: c.account, id: id) }
+    static func serviceArn(_ c: Caller, _ id: String) -> String { DiscoveryRules.serviceArn(c.backend.scope, account: c.account, id: id) }
+
+    static func namespace(_ c: Caller, _ row: NamespaceRow) -> SD.Namespace {
+        SD.Namespace(id: row.id, arn: namespaceArn(c, row.id), resourceOwner: row.account, name: row.name, type: row.type,
+                     description: row.description, serviceCount: row.serviceCount,
+                     properties: SD.NamespaceProperties(
+                        dnsProperties: row.type == "HTTP" ? nil : SD.DnsProperties(hostedZoneId: "Z" + row.id.dropFirst(3).uppercased(),
+                                                                                     sOA: SD.SOA(ttl: row.soaTTL ?? 15)),
+                        httpProperties: SD.HttpProperties(httpName: row.name)),
+                     createDate: row.createdAt, creatorRequestId: row.creatorRequestId)
+    }
+
+    static func service(_ c: Caller, _ row: DiscoveryServiceRow) -> SD.Service {
+        SD.Service(id: row.id, arn: serviceArn(c, row.id), resourceOwner: row.account, name: row.name, namespaceId: row.namespaceId,
+                   description: row.description, instanceCount: row.instanceCount, dnsConfig: row.dnsConfig, type: row.type,
+                   healthCheckCustomConfig: row.customHealth, createDate: row.createdAt, creatorRequestId: row.creatorRequestId)
+    }
+
+    static func checkDescription(_ text: String?) throws(APIError) {
+        if let text, text.count > 1024 { throw invalid("Description may be at most 1024 characters.") }
+    }
+
+    static func checkTags(_ tags: [Tag]?) throws(APIError) {
+        guard let tags else { return }
+        guard tags.count <= 50 else { throw APIError("TooManyTagsException", "A resource can have at most 50 tags.") }
+        for tag in tags {
+            guard let key = tag.key, (1...128).contains(key.count), (tag.value ?? "").count <= 256 else {
+                throw invalid("Tag keys must be 1 to 128 characters and values at most 256.")
+            }
+        }
+    }
+
+    static func page<T>(_ items: [T], token: String?, max: Int?) throws(APIError) -> ([T], String?) {
+        let limit = max ?? 100
+        guard (1...100).contains(limit) else { throw invalid("MaxResults must be between 1 and 100.") }
+        let start: Int
+        if let token {
+            guard let n = Int(token), n >= 0, n <= items.count else { throw invalid("NextToken \(token) is not valid.") }
+            start = n
+        } else { start = 0 }
+        let end = min(items.count, start + limit)
+        return (Array(items[start..<end]), end < items.count ? String(end) : nil)
+    }
+
+    /// The namespace or service a request names by id or ARN, in the caller's account (another account's is not found).
+    static func namespaceRow(_ conn: PostgresConnection, _ c: Caller, _ text: String) async throws -> NamespaceRow {
+        guard let id = DiscoveryRules.id(text, kind: "namespace", account: c.account),
+              let row = try await store(c).namespaces(conn, account: c.account, ids: [id]).first else { throw namespaceNotFound(text) }
+        return row
+    }
+
+    static func serviceRow(_ conn: PostgresConnection, _ c: Caller, _ text: String, lock: Bool = false) async throws -> DiscoveryServiceRow {
+        guard let id = DiscoveryRules.id(text, kind: "service", account: c.account),
+              let row = try await store(c).services(conn, account: c.account, ids: [id], lock: lock).first else { throw serviceNotFound(text) }
+        return row
+    }
+
+    // MARK: namespaces
+
+    static func createPrivateDns(_ input: SD.CreatePrivateDnsNamespaceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        let name = try DiscoveryRules.checkDnsName(input.name)
+        guard !input.vpc.isEmpty, input.vpc.count <= 64 else { throw invalid("Vpc must be 1 to 64 characters.") }
+        let ttl = input.properties?.dnsProperties.sOA?.ttl
+        if let ttl, !(0...2_147_483_647).contains(ttl) { throw invalid("SOA TTL must be between 0 and 2147483647.") }
+        return try await createNamespace(c, name: name, type: "DNS_PRIVATE", description: input.description, creatorRequestId: input.creatorRequestId,
+                                         vpc: input.vpc, soaTTL: ttl, tags: input.tags, action: "CreatePrivateDnsNamespace")
+    }
+
+    static func createHttp(_ input: SD.CreateHttpNamespaceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        try DiscoveryRules.checkHttpName(input.name)
+        return try await createNamespace(c, name: input.name, type: "HTTP", description: input.description, creatorRequestId: input.creatorRequestId,
+                                         vpc: nil, soaTTL: nil, tags: input.tags, action: "CreateHttpNamespace")
+    }
+
+    static func createNamespace(_ c: Caller, name: String, type: String, description: String?, creatorRequestId: String?, vpc: String?,
+                                soaTTL: Int?, tags: [Tag]?, action: String) async throws -> SD.OperationAnswer {
+        try checkDescription(description)
+        try checkTags(tags)
+        let id = DiscoveryRules.newId(prefix: "ns-")
+        try await c.authorize("servicediscovery:\(action)", ["*"], requestTags: tags)
+        return try await c.backend.database.transaction { conn in
+            let now = c.backend.clock.now()
+            if let existing = try await store(c).namespaces(conn, account: c.account, names: [name]).first {
+                if let token = creatorRequestId, existing.creatorRequestId == token, existing.type == type {
+                    // A repeated request: answer the operation that created it.
+                    let ops = try await store(c).operations(conn, account: c.account)
+                    if let op = ops.first(where: { $0.type == "CREATE_NAMESPACE" && $0.targets["NAMESPACE"] == existing.id }) {
+                        return SD.OperationAnswer(operationId: op.id)
+                    }
+                }
+                throw APIError("NamespaceAlreadyExists", "Namespace \(name) already exists (\(existing.id)).")
+            }
+            guard try await store(c).createNamespace(conn, account: c.account, id: id, name: name, type: type, description: description,
+                                                     creatorRequestId: creatorRequestId, vpc: vpc, soaTTL: soaTTL, tags: tags ?? [], now: now) else {
+                throw APIError("NamespaceAlreadyExists", "Namespace \(name) already exists.")
+            }
+            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "CREATE_NAMESPACE",
+                                                                                 targets: ["NAMESPACE": id], now: now))
+        }
+    }
+
+    static func getNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.GetNamespaceResponse {
+        let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
+        try await c.authorize("servicediscovery:GetNamespace", [namespaceArn(c, row.id)])
+        return SD.GetNamespaceResponse(namespace: namespace(c, row))
+    }
+
+    static func listNamespaces(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListNamespacesResponse {
+        try await c.authorize("servicediscovery:ListNamespaces", ["*"])
+        var rows = try await c.backend.database.withConnection { conn in try await store(c).namespaces(conn, account: c.account) }
+        for filter in input.filters ?? [] {
+            let condition = filter.condition ?? "EQ"
+            guard !filter.values.isEmpty else { throw invalid("Filter \(filter.name) needs at least one value.") }
+            func matches(_ value: String) throws(APIError) -> Bool {
+                switch condition {
+                case "EQ":
+                    guard filter.values.count == 1 else { throw invalid("Condition EQ takes one value.") }
+                    return value == filter.values[0]
+                case "IN": return filter.values.contains(value)
+                case "BEGINS_WITH": return filter.values.contains { value.hasPrefix($0) }
+                default: throw invalid("Condition \(condition) is not valid for namespace filters: use EQ, IN or BEGINS_WITH.")
+                }
+            }
+            switch filter.name {
+            case "TYPE": rows = try rows.filter { row throws(APIError) in try matches(row.type) }
+            case "NAME", "HTTP_NAME": rows = try rows.filter { row throws(APIError) in try matches(row.name) }
+            case "RESOURCE_OWNER": rows = try rows.filter { row throws(APIError) in try matches(row.account) }
+            default: throw invalid("Filter name \(filter.name) is not valid: use TYPE, NAME, HTTP_NAME or RESOURCE_OWNER.")
+            }
+        }
+        let (items, next) = try page(rows, token: input.nextToken, max: input.maxResults)
+        return SD.ListNamespacesResponse(namespaces: items.map { namespace(c, $0) }, nextToken: next)
+    }
+
+    static func deleteNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
+        try await c.authorize("servicediscovery:DeleteNamespace", [namespaceArn(c, row.id)])
+        return try await c.backend.database.transaction { conn in
+            guard try await store(c).deleteNamespace(conn, account: c.account, id: row.id) else {
+                if try await store(c).namespaces(conn, account: c.account, ids: [row.id]).isEmpty { throw namespaceNotFound(input.id) }
+                throw APIError("ResourceInUse", "Namespace \(row.id) still holds services: delete them first.")
+            }
+            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "DELETE_NAMESPACE",
+                                                                                 targets: ["NAMESPACE": row.id], now: c.backend.clock.now()))
+        }
+    }
+
+    // MARK: services
+
+    static func createService(_ input: SD.CreateServiceRequest, _ c: Caller) async throws -> SD.ServiceAnswer {
+        let name = try DiscoveryRules.checkServiceName(input.name)
+        try checkDescription(input.description)
+        try checkTags(input.tags)
+        if input.healthCheckConfig != nil {
+            throw invalid("HealthCheckConfig is refused: Route 53 health checks are for public DNS namespaces; use HealthCheckCustomConfig (ECS reports task health there).")
+        }
+        if let threshold = input.healthCheckCustomConfig?.failureThreshold, !(1...10).contains(threshold) {
+            throw invalid("HealthCheckCustomConfig.FailureThreshold must be between 1 and 10.")
+        }
+        guard let namespaceRef = input.namespaceId ?? input.dnsConfig?.namespaceId else { throw invalid("NamespaceId is required.") }
+        if let a = input.namespaceId, let b = input.dnsConfig?.namespaceId, a != b {
+            throw invalid("NamespaceId and DnsConfig.NamespaceId name different namespaces.")
+        }
+        let ns = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, namespaceRef) }
+        var dns = input.dnsConfig
+        let type: String
+        if ns.type == "HTTP" {
+            guard dns == nil else { throw invalid("DnsConfig is refused: namespace \(ns.name) is an HTTP namespace.") }
+            if let t = input.type, t != "HTTP" { throw invalid("Type must be HTTP.") }
+            type = "HTTP"
+        } else if input.type == "HTTP" {
+            guard dns == nil else { throw invalid("DnsConfig cannot be given with Type HTTP.") }
+            type = "HTTP"
+        } else {
+            guard var config = dns else { throw invalid("DnsConfig is required for a service in DNS namespace \(ns.name) (or give Type HTTP).") }
+            try DiscoveryRules.checkRecords(config.dnsRecords)
+            try DiscoveryRules.checkRouting(config.routingPolicy)
+            config.namespaceId = ns.id
+            config.routingPolicy = config.routingPolicy ?? "MULTIVALUE"
+            dns = config
+            type = "DNS_HTTP"
+        }
+        let id = DiscoveryRules.newId(prefix: "srv-")
+        try await c.authorize("servicediscovery:CreateService", [serviceArn(c, id)], keys: ["servicediscovery:NamespaceArn": namespaceArn(c, ns.id),
+                                                                                            "servicediscovery:NamespaceName": ns.name],
+                              requestTags: input.tags)
+        return try await c.backend.database.transaction { conn in
+            let row = DiscoveryServiceRow(account: c.account, id: id, namespaceId: ns.id, name: name, type: type, description: input.description,
+                                          creatorRequestId: input.creatorRequestId, dnsConfig: dns, customHealth: input.healthCheckCustomConfig,
+                                          tags: input.tags ?? [], revision: 1, createdAt: c.backend.clock.now(), instanceCount: 0)
+            guard try await store(c).createService(conn, row) else {
+                let existing = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: name).first
+                throw APIError("ServiceAlreadyExists", "Service \(name) already exists in namespace \(ns.name)\(existing.map { " (\($0.id))" } ?? "").")
+            }
+            return SD.ServiceAnswer(service: service(c, row))
+        }
+    }
+
+    static func getService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.ServiceAnswer {
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        try await c.authorize("servicediscovery:GetService", [serviceArn(c, row.id)])
+        return SD.ServiceAnswer(service: service(c, row))
+    }
+
+    static func listServices(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListServicesResponse {
+        try await c.authorize("servicediscovery:ListServices", ["*"])
+        var namespaceIds: [String]? = nil
+        for filter in input.filters ?? [] {
+            switch filter.name {
+            case "NAMESPACE_ID":
+                guard ["EQ", "IN"].contains(filter.condition ?? "EQ"), !filter.values.isEmpty else {
+                    throw invalid("Filter NAMESPACE_ID takes condition EQ or IN and at least one value.")
+                }
+                namespaceIds = filter.values.compactMap { DiscoveryRules.id($0, kind: "namespace", account: c.account) }
+                if namespaceIds?.isEmpty == true { return SD.ListServicesResponse(services: [], nextToken: nil) }
+            case "RESOURCE_OWNER":
+                guard filter.values.contains(c.account) else { return SD.ListServicesResponse(services: [], nextToken: nil) }
+            default: throw invalid("Filter name \(filter.name) is not valid: use NAMESPACE_ID or RESOURCE_OWNER.")
+            }
+        }
+        let rows = try await c.backend.database.withConnection { conn in
+            try await store(c).services(conn, account: c.account, namespaceIds: namespaceIds)
+        }
+        let (items, next) = try page(rows, token: input.nextToken, max: input.maxResults)
+        return SD.ListServicesResponse(services: items.map { service(c, $0) }, nextToken: next)
+    }
+
+    static func updateService(_ input: SD.UpdateServiceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        if input.service.healthCheckConfig != nil { throw invalid("HealthCheckConfig is refused: Route 53 health checks are for public DNS namespaces.") }
+        try checkDescription(input.service.description)
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        try await c.authorize("servicediscovery:UpdateService", [serviceArn(c, row.id)])
+        var dns = row.dnsConfig
+        if let change = input.service.dnsConfig {
+            guard var config = dns else { throw invalid("DnsConfig is refused: service \(row.name) has no DNS records to change.") }
+            try DiscoveryRules.checkRecords(change.dnsRecords)
+            guard Set(change.dnsRecords.map(\.type)) == Set(config.dnsRecords.map(\.type)) else {
+                throw invalid("DnsConfig.DnsRecords may change TTLs only: the record types of a service are fixed when it is created.")
+            }
+            config.dnsRecords = change.dnsRecords
+            dns = config
+        }
+        return try await c.backend.database.transaction { conn in
+            _ = try await serviceRow(conn, c, row.id, lock: true)
+            try await store(c).updateService(conn, account: c.account, id: row.id, description: input.service.description ?? row.description, dnsConfig: dns)
+            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "UPDATE_SERVICE",
+                                                                                 targets: ["SERVICE": row.id], now: c.backend.clock.now()))
+        }
+    }
+
+    static func deleteService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.Empty {
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        try await c.authorize("servicediscovery:DeleteService", [serviceArn(c, row.id)])
+        try await c.backend.database.transaction { conn in
+            guard try await store(c).deleteService(conn, account: c.account, id: row.id) else {
+                throw APIError("ResourceInUse", "Service \(row.id) still has registered instances: deregister them first.")
+            }
+        }
+        return SD.Empty()
+    }
+
+    // MARK: instances
+
+    static func registerInstance(_ input: SD.RegisterInstanceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        try DiscoveryRules.checkInstanceId(input.instanceId)
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        try DiscoveryRules.checkAttributes(input.attributes, records: row.dnsConfig?.dnsRecords ?? [])
+        if let status = input.attributes["AWS_INIT_HEALTH_STATUS"], !["HEALTHY", "UNHEALTHY"].contains(status) {
+            throw invalid("AWS_INIT_HEALTH_STATUS must be HEALTHY or UNHEALTHY.")
+        }
+        if input.attributes["AWS_INIT_HEALTH_STATUS"] != nil, row.customHealth == nil {
+            throw invalid("AWS_INIT_HEALTH_STATUS is refused: service \(row.name) has no custom health check.")
+        }
+        try await c.authorize("servicediscovery:RegisterInstance", [serviceArn(c, row.id)])
+        return try await c.backend.database.transaction { conn in
+            _ = try await serviceRow(conn, c, row.id, lock: true)
+            if let existing = try await store(c).instances(conn, account: c.account, serviceIds: [row.id]).first(where: { $0.instanceId == input.instanceId }),
+               existing.taskId != nil {
+                throw APIError("ResourceInUse", "Instance \(input.instanceId) is an ECS task registered by its service; ECS manages it.")
+            }
+            let health = input.attributes["AWS_INIT_HEALTH_STATUS"] ?? "HEALTHY"
+            try await store(c).putInstance(conn, account: c.account, DiscoveryInstanceRow(
+                serviceId: row.id, instanceId: input.instanceId, attributes: input.attributes, creatorRequestId: input.creatorRequestId,
+                health: health, taskId: nil), now: c.backend.clock.now())
+            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "REGISTER_INSTANCE",
+                                                                                 targets: ["SERVICE": row.id, "INSTANCE": input.instanceId],
+                                                                                 now: c.backend.clock.now()))
+        }
+    }
+
+    static func deregisterInstance(_ input: SD.InstanceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        try await c.authorize("servicediscovery:DeregisterInstance", [serviceArn(c, row.id)])
+        return try await c.backend.database.transaction { conn in
+            guard try await store(c).deleteInstance(conn, account: c.account, serviceId: row.id, instanceId: input.instanceId) else {
+                throw instanceNotFound(input.instanceId)
+            }
+            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "DEREGISTER_INSTANCE",
+                                                                                 targets: ["SERVICE": row.id, "INSTANCE": input.instanceId],
+                                                                                 now: c.backend.clock.now()))
+        }
+    }
+
+    static func getInstance(_ input: SD.InstanceRequest, _ c: Caller) async throws -> SD.GetInstanceResponse {
+        let (row, instances) = try await c.backend.database.withConnection { conn in
+            let row = try await serviceRow(conn, c, input.serviceId)
+            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
+        }
+        try await c.authorize("servicediscovery:GetInstance", [serviceArn(c, row.id)])
+        guard let i = instances.first(where: { $0.instanceId == input.instanceId }) else { throw instanceNotFound(input.instanceId) }
+        return SD.GetInstanceResponse(resourceOwner: c.account, instance: SD.Instance(id: i.instanceId, creatorRequestId: i.creatorRequestId,
+                                                                                      attributes: i.attributes, createdByAccount: c.account))
+    }
+
+    static func listInstances(_ input: SD.ListInstancesRequest, _ c: Caller) async throws -> SD.ListInstancesResponse {
+        let (row, instances) = try await c.backend.database.withConnection { conn in
+            let row = try await serviceRow(conn, c, input.serviceId)
+            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
+        }
+        try await c.authorize("servicediscovery:ListInstances", [serviceArn(c, row.id)])
+        let (items, next) = try page(instances, token: input.nextToken, max: input.maxResults)
+        return SD.ListInstancesResponse(resourceOwner: c.account, instances: items.map {
+            SD.Instance(id: $0.instanceId, creatorRequestId: $0.creatorRequestId, attributes: $0.attributes, createdByAccount: c.account)
+        }, nextToken: next)
+    }
+
+    static func discover(_ input: SD.DiscoverInstancesRequest, _ c: Caller) async throws -> SD.DiscoverInstancesResponse {
+        if let owner = input.ownerAccount, owner != c.account { throw namespaceNotFound(input.namespaceName) }
+        let filter = input.healthStatus ?? "ALL"
+        guard ["HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"].contains(filter) else {
+            throw invalid("HealthStatus must be HEALTHY, UNHEALTHY, ALL or HEALTHY_OR_ELSE_ALL.")
+        }
+        let limit = input.maxResults ?? 100
+        guard (1...1000).contains(limit) else { throw invalid("MaxResults must be between 1 and 1000.") }
+        let (ns, row, instances) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
+        try await c.authorize("servicediscovery:DiscoverInstances", ["*"], keys: ["servicediscovery:NamespaceName": ns.name,
+                                                                                  "servicediscovery:ServiceName": row.name])
+        var picked = instances.filter { i in (input.queryParameters ?? [:]).allSatisfy { i.attributes[$0.key] == $0.value } }
+        if let optional = input.optionalParameters, !optional.isEmpty {
+            let narrowed = picked.filter { i in optional.allSatisfy { i.attributes[$0.key] == $0.value } }
+            if !narrowed.isEmpty { picked = narrowed }
+        }
+        switch filter {
+        case "HEALTHY": picked = picked.filter { $0.health == "HEALTHY" }
+        case "UNHEALTHY": picked = picked.filter { $0.health == "UNHEALTHY" }
+        case "HEALTHY_OR_ELSE_ALL":
+            let healthy = picked.filter { $0.health == "HEALTHY" }
+            if !healthy.isEmpty { picked = healthy }
+        default: break
+        }
+        return SD.DiscoverInstancesResponse(instances: picked.prefix(limit).map {
+            SD.HttpInstanceSummary(instanceId: $0.instanceId, namespaceName: ns.name, serviceName: row.name, healthStatus: $0.health, attributes: $0.attributes)
+        }, instancesRevision: row.revision)
+    }
+
+    static func discoverRevision(_ input: SD.DiscoverInstancesRevisionRequest, _ c: Caller) async throws -> SD.DiscoverInstancesRevisionResponse {
+        if let owner = input.ownerAccount, owner != c.account { throw namespaceNotFound(input.namespaceName) }
+        let (ns, row, _) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
+        try await c.authorize("servicediscovery:DiscoverInstancesRevision", ["*"], keys: ["servicediscovery:NamespaceName": ns.name,
+                                                                                          "servicediscovery:ServiceName": row.name])
+        return SD.DiscoverInstancesRevisionResponse(instancesRevision: row.revision)
+    }
+
+    static func lookup(_ c: Caller, namespace: String, service: String) async throws -> (NamespaceRow, DiscoveryServiceRow, [DiscoveryInstanceRow]) {
+        try await c.backend.database.withConnection { conn in
+            let candidates = [namespace, namespace.lowercased()]
+            guard let ns = try await store(c).namespaces(conn, account: c.account, names: candidates).first else { throw namespaceNotFound(namespace) }
+            var found = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: service.lowercased()).first
+            if found == nil { found = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: service).first }
+            guard let row = found else { throw serviceNotFound(service) }
+            return (ns, row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
+        }
+    }
+
+    static func healthStatus(_ input: SD.GetInstancesHealthStatusRequest, _ c: Caller) async throws -> SD.GetInstancesHealthStatusResponse {
+        let (row, instances) = try await c.backend.database.withConnection { conn in
+            let row = try await serviceRow(conn, c, input.serviceId)
+            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
+        }
+        try await c.authorize("servicediscovery:GetInstancesHealthStatus", [serviceArn(c, row.id)])
+        var picked = instances
+        if let wanted = input.instances {
+            guard !wanted.isEmpty, wanted.count <= 1000 else { throw invalid("Instances must name 1 to 1000 instance ids.") }
+            for id in wanted where !instances.contains(where: { $0.instanceId == id }) { throw instanceNotFound(id) }
+            picked = instances.filter { wanted.contains($0.instanceId) }
+        }
+        let (items, next) = try page(picked, token: input.nextToken, max: input.maxResults)
+        return SD.GetInstancesHealthStatusResponse(status: Dictionary(items.map { ($0.instanceId, $0.health) }, uniquingKeysWith: { a, _ in a }),
+                                                   nextToken: next)
+    }
+
+    static func updateHealth(_ input: SD.UpdateInstanceCustomHealthStatusRequest, _ c: Caller) async throws -> SD.Empty {
+        guard ["HEALTHY", "UNHEALTHY"].contains(input.status) else { throw invalid("Status must be HEALTHY or UNHEALTHY.") }
+        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        try await c.authorize("servicediscovery:UpdateInstanceCustomHealthStatus", [serviceArn(c, row.id)])
+        guard row.customHealth != nil else {
+            throw APIError("CustomHealthNotFound", "Service \(row.id) has no custom health check (HealthCheckCustomConfig).")
+        }
+        try await c.backend.database.transaction { conn in
+            guard let instance = try await store(c).instances(conn, account: c.account, serviceIds: [row.id]).first(where: { $0.instanceId == input.instanceId }) else {
+                throw instanceNotFound(input.instanceId)
+            }
+            if instance.taskId != nil {
+                throw APIError("ResourceInUse", "Instance \(input.instanceId) is an ECS task: ECS reports its health from the task's health.")
+            }
+            _ = try await store(c).setHealth(conn, account: c.account, serviceId: row.id, instanceId: input.instanceId, health: input.status,
+                                             now: c.backend.clock.now())
+        }
+        return SD.Empty()
+    }
+
+    // MARK: operations and tags
+
+    static func getOperation(_ input: SD.GetOperationRequest, _ c: Caller) async throws -> SD.GetOperationResponse {
+        try await c.authorize("servicediscovery:GetOperation", ["*"])
+        if let owner = input.ownerAccount, owner != c.account {
+            throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.")
+        }
+        guard let op = try await c.backend.database.withConnection({ conn in
+            try await store(c).operations(conn, account: c.account, ids: [input.operationId]).first
+        }) else { throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.") }
+        return SD.GetOperationResponse(operation: op)
+    }
+
+    static func listOperations(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListOperationsResponse {
+        try await c.authorize("servicediscovery:ListOperations", ["*"])
+        var ops = try await c.backend.database.withConnection { conn in try await store(c).operations(conn, account: c.account) }
+        for filter in input.filters ?? [] {
+            guard ["EQ", "IN"].contains(filter.condition ?? "EQ"), !filter.values.isEmpty else {
+                throw invalid("Filter \(filter.name) takes condition EQ or IN and at least one value.")
+            }
+            switch filter.name {
+            case "NAMESPACE_ID": ops = ops.filter { op in op.targets["NAMESPACE"].map(filter.values.contains) ?? false }
+            case "SERVICE_ID": ops = ops.filter { op in op.targets["SERVICE"].map(filter.values.contains) ?? false }
+            case "STATUS": ops = ops.filter { filter.values.contains($0.status) }
+            case "TYPE": ops = ops.filter { filter.values.contains($0.type) }
+            default: throw invalid("Filter name \(filter.name) is not valid: use NAMESPACE_ID, SERVICE_ID, STATUS or TYPE.")
+            }
+        }
+        let (items, next) = try page(ops, token: input.nextToken, max: input.maxResults)
+        return SD.ListOperationsResponse(operations: items.map { SD.OperationSummary(id: $0.id, status: $0.status) }, nextToken: next)
+    }
+
+    /// The namespace or service an ARN names in the caller's account, with its tags.
+    static func tagged(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> (namespace: Bool, id: String, tags: [Tag]) {
+        let missing = APIError("ResourceNotFoundException", "Resource \(arn) not found.", awsStatus: 400, restStatus: 404)
+        if let id = DiscoveryRules.id(arn, kind: "namespace", account: c.account), arn.hasPrefix("arn:") {
+            guard let row = try await store(c).namespaces(conn, account: c.account, ids: [id]).first else { throw missing }
+            return (true, id, row.tags)
+        }
+        if let id = DiscoveryRules.id(arn, kind: "service", account: c.account), arn.hasPrefix("arn:") {
+            guard let row = try await store(c).services(conn, account: c.account, ids: [id]).first else { throw missing }
+            return (false, id, row.tags)
+        }
+        throw missing
+    }
+
+    static func tag(_ input: SD.TagResourceRequest, _ c: Caller) async throws -> SD.Empty {
+        try checkTags(input.tags)
+        try await c.authorize("servicediscovery:TagResource", [input.resourceARN], requestTags: input.tags)
+        try await c.backend.database.transaction { conn in
+            let found = try await tagged(conn, c, input.resourceARN)
+            var tags = found.tags.filter { old in !input.tags.contains { $0.key == old.key } }
+            tags += input.tags
+            try checkTags(tags)
+            try await store(c).setTags(conn, account: c.account, namespace: found.namespace, id: found.id, tags: tags)
+        }
+        return SD.Empty()
+    }
+
+    static func untag(_ input: SD.UntagResourceRequest, _ c: Caller) async throws -> SD.Empty {
+        try await c.authorize("servicediscovery:UntagResource", [input.resourceARN])
+        try await c.backend.database.transaction { conn in
+            let found = try await tagged(conn, c, input.resourceARN)
+            try await store(c).setTags(conn, account: c.account, namespace: found.namespace, id: found.id,
+                                       tags: found.tags.filter { !input.tagKeys.contains($0.key ?? "") })
+        }
+        return SD.Empty()
+    }
+
+    static func listTags(_ input: SD.ListTagsForResourceRequest, _ c: Caller) async throws -> SD.ListTagsForResourceResponse {
+        try await c.authorize("servicediscovery:ListTagsForResource", [input.resourceARN])
+        let found = try await c.backend.database.withConnection { conn in try await tagged(conn, c, input.resourceARN) }
+        return SD.ListTagsForResourceResponse(tags: found.tags)
+    }
+}
+
+/// The Cloud Map actions by name (`Route53AutoNaming_v20170314.<Action>`).
+public enum ServiceDiscoveryDoor {
+    public static let targetPrefix = "Route53AutoNaming_v20170314."
+    public static let all: [String: Action] = {
+        let actions = [
+            Action("CreatePrivateDnsNamespace", spelling: .pascal, DiscoveryActions.createPrivateDns),
+            Action("CreateHttpNamespace", spelling: .pascal, DiscoveryActions.createHttp),
+            Action("GetNamespace", spelling: .pascal, DiscoveryActions.getNamespace),
+            Action("ListNamespaces", spelling: .pascal, DiscoveryActions.listNamespaces),
+            Action("DeleteNamespace", spelling: .pascal, DiscoveryActions.deleteNamespace),
+            Action("CreateService", spelling: .pascal, DiscoveryActions.createService),
+            Action("GetService", spelling: .pascal, DiscoveryActions.getService),
+            Action("ListServices", spelling: .pascal, DiscoveryActions.listServices),
+            Action("UpdateService", spelling: .pascal, DiscoveryActions.updateService),
+            Action("DeleteService", spelling: .pascal, DiscoveryActions.deleteService),
+            Action("RegisterInstance", spelling: .pascal, DiscoveryActions.registerInstance),
+            Action("DeregisterInstance", spelling: .pascal, DiscoveryActions.deregisterInstance),
+            Action("GetInstance", spelling: .pascal, DiscoveryActions.getInstance),
+            Action("ListInstances", spelling: .pascal, DiscoveryActions.listInstances),
+            Action("DiscoverInstances", spelling: .pascal, DiscoveryActions.discover),
+            Action("DiscoverInstancesRevision", spelling: .pascal, DiscoveryActions.discoverRevision),
+            Action("GetInstancesHealthStatus", spelling: .pascal, DiscoveryActions.healthStatus),
+            Action("UpdateInstanceCustomHealthStatus", spelling: .pascal, DiscoveryActions.updateHealth),
+            Action("GetOperation", spelling: .pascal, DiscoveryActions.getOperation),
+            Action("ListOperations", spelling: .pascal, DiscoveryActions.listOperations),
+            Action("TagResource", spelling: .pascal, DiscoveryActions.tag),
+            Action("UntagResource", spelling: .pascal, DiscoveryActions.untag),
+            Action("ListTagsForResource", spelling: .pascal, DiscoveryActions.listTags),
+        ]
+        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
+    }()
+}
