@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "StowageMonitoringRules", dependencies: ["StowageModel"], swiftSettings: strict),
         // The load balancers' data plane decided without I/O: HAProxy's configuration and runtime changes from a snapshot.
         .target(name: "StowageProxyConfig", dependencies: ["StowageModel"], swiftSettings: strict),
+        // DNS messages and the tenant's Cloud Map names as a zone: what the agent's resolver answers, decided without I/O.
+        .target(name: "StowageDNS", dependencies: ["StowageModel"], swiftSettings: strict),
         // SigV4 signing, constant-time compare, shared-credentials files: what the agent and CLI need to sign.
         .target(
             name: "StowageSigning",
@@ -149,8 +151,9 @@ let package = Package(
         .target(
             name: "StowageAgent",
             dependencies: [
-                "StowageModel", "StowageSigning", "StowageTLS",
+                "StowageModel", "StowageSigning", "StowageTLS", "StowageDNS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -214,6 +217,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "StowageProxyConfigTests", dependencies: ["StowageProxyConfig", "StowageModel"], swiftSettings: strict),
+        .testTarget(name: "StowageDNSTests", dependencies: ["StowageDNS", "StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageMonitoringRulesTests", dependencies: ["StowageMonitoringRules", "StowageModel"], swiftSettings: strict),
         .testTarget(

@@ -74,11 +74,11 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
 def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
     ecs.create_cluster(clusterName="members")
     ecs.register_task_definition(family="members", containerDefinitions=[BASE])
-    registries = [{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef"}]
+    registries = [{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef", "port": 80}]
     lb = [{"loadBalancerName": "classic", "containerName": "app", "containerPort": 80}]
     cases = [
         (lambda: ecs.create_service(cluster="members", serviceName="sd", taskDefinition="members", desiredCount=1,
-                                    serviceRegistries=registries), "serviceRegistries is refused"),
+                                    serviceRegistries=registries), "serviceRegistries[0].port is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="lb", taskDefinition="members", desiredCount=1,
                                     loadBalancers=lb), "loadBalancerName is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="cd", taskDefinition="members", desiredCount=1,

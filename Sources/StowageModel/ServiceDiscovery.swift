@@ -293,6 +293,30 @@ public enum ServiceDiscovery {
         public init(tags: [Tag]) { self.tags = tags }
     }
     public struct Empty: Codable, Sendable { public init() {} }
+
+    /// One name an agent's DNS answers for its tenant, `<service>.<namespace>`: the service's records and its
+    /// healthy instances (the agent protocol's discovery feed).
+    public struct DNSName: Sendable, Equatable, Codable {
+        public var namespace: String
+        public var service: String
+        public var records: [DnsRecord]
+        public var instances: [Endpoint]
+        public init(namespace: String, service: String, records: [DnsRecord], instances: [Endpoint]) {
+            self.namespace = namespace; self.service = service; self.records = records; self.instances = instances
+        }
+    }
+    /// What DNS needs of a healthy instance.
+    public struct Endpoint: Sendable, Equatable, Codable {
+        public var id: String
+        public var ipv4: String?
+        public var port: Int?
+        public init(id: String, ipv4: String?, port: Int?) { self.id = id; self.ipv4 = ipv4; self.port = port }
+    }
+    /// The agent protocol's discovery feed: every DNS name of the agent's tenant.
+    public struct DNSNames: Sendable, Equatable, Codable {
+        public var names: [DNSName]
+        public init(names: [DNSName]) { self.names = names }
+    }
 }
 
 /// Cloud Map's rules as pure decisions: names, ids, ARNs, what a DNS service may hold, and the attributes ECS

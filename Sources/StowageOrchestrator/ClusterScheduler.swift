@@ -300,6 +300,8 @@ public struct ClusterScheduler: Sendable {
         }
         let stopping = Set(plan.stop.map(\.taskId))
         try await syncTargets(conn, account: account, cluster: cluster, balancing, tasks: serviceTasks, stopping: stopping, hosts: hostRecords, now: now)
+        try await syncRegistries(conn, account: account, cluster: cluster, service: service, tasks: serviceTasks, stopping: stopping,
+                                 hosts: hostRecords, now: now)
         if service.status == "DRAINING", taskSpecs.allSatisfy({ task in !task.isActive || stopping.contains(task.id) }) {
             service.status = "INACTIVE"
             if let fresh = try await services.get(conn, account: account, cluster: cluster, names: [name]).first {
@@ -317,11 +319,17 @@ public struct ClusterScheduler: Sendable {
         }
     }
 
-    /// StopTask on a task behind load balancers: its targets drain now (routing to them ends) and the task runs
-    /// until the longest deregistration delay of its groups has passed. Returns that time, or nil without targets.
+    /// StopTask on a service task: it leaves its Cloud Map registry now; behind load balancers its targets drain
+    /// now (routing to them ends) and the task runs until the longest deregistration delay of its groups has
+    /// passed. Returns that time, or nil without targets.
     public func drainBeforeStop(_ conn: PostgresConnection, account: String, cluster: String, service: String, taskId: String, now: Date)
         async throws -> Date?
     {
+        // Names stop answering it first: its Cloud Map instances go now, whatever its targets do.
+        let discovery = DiscoveryStore(logger: logger)
+        for instance in try await discovery.instances(conn, account: account, taskIds: [taskId]) {
+            _ = try await discovery.deleteInstance(conn, account: account, serviceId: instance.serviceId, instanceId: instance.instanceId)
+        }
         let store = LoadBalancerStore(logger: logger)
         let registered = try await store.targets(conn, taskIds: [taskId]).filter { $0.state != .draining }
         guard !registered.isEmpty else { return nil }
@@ -362,12 +370,10 @@ public struct ClusterScheduler: Sendable {
         return out
     }
 
-    /// Registers the service's serving tasks in its target groups and drains the rest; wakes `stowage lb` on a change.
-    func syncTargets(_ conn: PostgresConnection, account: String, cluster: String, _ balancing: Balancing, tasks: [TaskRecord],
-                     stopping: Set<String>, hosts: [ContainerInstanceRecord], now: Date) async throws {
-        guard !balancing.bindings.isEmpty || !balancing.registered.isEmpty else { return }
+    /// Where each task runs and which host ports it got, as target and registry syncs see it.
+    static func endpoints(_ tasks: [TaskRecord], stopping: Set<String>, hosts: [ContainerInstanceRecord]) -> [TaskEndpoint] {
         let hostById = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let endpoints = tasks.map { t -> TaskEndpoint in
+        return tasks.map { t -> TaskEndpoint in
             let host = t.instanceId.flatMap { hostById[$0] }
             let address = host?.attributes.first { $0.name == AgentProtocol.hostAddressAttribute }?.value
             let bindings = t.containers.flatMap { c in
@@ -379,6 +385,13 @@ public struct ClusterScheduler: Sendable {
             return TaskEndpoint(taskId: t.id, serving: t.lastStatus == "RUNNING" && t.desiredStatus == "RUNNING" && !stopping.contains(t.id),
                                 ec2InstanceId: host?.ec2InstanceId, hostAddress: address, bindings: bindings)
         }
+    }
+
+    /// Registers the service's serving tasks in its target groups and drains the rest; wakes `stowage lb` on a change.
+    func syncTargets(_ conn: PostgresConnection, account: String, cluster: String, _ balancing: Balancing, tasks: [TaskRecord],
+                     stopping: Set<String>, hosts: [ContainerInstanceRecord], now: Date) async throws {
+        guard !balancing.bindings.isEmpty || !balancing.registered.isEmpty else { return }
+        let endpoints = Self.endpoints(tasks, stopping: stopping, hosts: hosts)
         let plan = TargetSync.plan(bindings: balancing.bindings, tasks: endpoints, registered: balancing.registered, now: now)
         guard !plan.register.isEmpty || !plan.deregister.isEmpty else { return }
         let store = LoadBalancerStore(logger: logger)
@@ -390,6 +403,46 @@ public struct ClusterScheduler: Sendable {
             try await store.deregister(conn, targetGroupId: d.targetGroupId, targets: [(d.targetId, d.port)], until: d.until)
         }
         try await store.notify(conn)
+    }
+
+    /// Makes the service's serving tasks the instances of its Cloud Map registry, each as healthy as the task (a
+    /// task whose definition has health checks counts only once they pass), and removes the rest.
+    func syncRegistries(_ conn: PostgresConnection, account: String, cluster: String, service: ServiceRecord, tasks: [TaskRecord],
+                        stopping: Set<String>, hosts: [ContainerInstanceRecord], now: Date) async throws {
+        let store = DiscoveryStore(logger: logger)
+        let registered = try await store.instances(conn, account: account, taskIds: tasks.map(\.id))
+        guard !service.serviceRegistries.isEmpty || !registered.isEmpty else { return }
+        let bindings = service.serviceRegistries.compactMap { r -> RegistryBinding? in
+            guard let arn = r.registryArn, let id = DiscoveryRules.id(arn, kind: "service", account: account) else { return nil }
+            return RegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort)
+        }
+        let hostById = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var checked: [String: Bool] = [:]
+        var candidates: [RegistryTask] = []
+        for (t, endpoint) in zip(tasks, Self.endpoints(tasks, stopping: stopping, hosts: hosts)) where endpoint.serving {
+            let key = "\(t.family):\(t.revision)"
+            if checked[key] == nil {
+                let body = try await definitions.get(conn, account: account, family: t.family, revision: t.revision)?.body
+                checked[key] = (body?.containerDefinitions ?? []).contains { $0.healthCheck != nil }
+            }
+            let healthy = t.healthStatus == "HEALTHY" || (t.healthStatus != "UNHEALTHY" && checked[key] == false)
+            let host = t.instanceId.flatMap { hostById[$0] }
+            var attributes = ["ECS_CLUSTER_NAME": cluster, "ECS_SERVICE_NAME": service.name, "ECS_TASK_DEFINITION_FAMILY": t.family]
+            if let host {
+                attributes["EC2_INSTANCE_ID"] = host.ec2InstanceId
+                if let zone = host.attributes.first(where: { $0.name == "ecs.availability-zone" })?.value { attributes["AVAILABILITY_ZONE"] = zone }
+            }
+            candidates.append(RegistryTask(endpoint: endpoint, healthy: healthy, attributes: attributes))
+        }
+        let plan = RegistrySync.plan(bindings: bindings, tasks: candidates, registered: registered.map {
+            RegisteredInstance(serviceId: $0.serviceId, instanceId: $0.instanceId, attributes: $0.attributes, health: $0.health, taskId: $0.taskId)
+        })
+        for i in plan.put {
+            try await store.putInstance(conn, account: account, DiscoveryInstanceRow(
+                serviceId: i.serviceId, instanceId: i.instanceId, attributes: i.attributes, creatorRequestId: nil, health: i.health,
+                taskId: i.taskId), now: now)
+        }
+        for r in plan.remove { _ = try await store.deleteInstance(conn, account: account, serviceId: r.serviceId, instanceId: r.instanceId) }
     }
 
     /// Says in each service's events why its tasks could not be placed (they wait for the next pass).

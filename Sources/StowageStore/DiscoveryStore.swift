@@ -57,27 +57,6 @@ public struct DiscoveryInstanceRow: Sendable, Equatable {
     }
 }
 
-/// One DNS name an agent answers for its tenant: `<service>.<namespace>`, with the service's records and healthy instances.
-public struct DiscoveryName: Sendable, Equatable, Codable {
-    public var namespace: String
-    public var service: String
-    public var records: [ServiceDiscovery.DnsRecord]
-    public var instances: [DiscoveryInstanceRow.Healthy]
-    public init(namespace: String, service: String, records: [ServiceDiscovery.DnsRecord], instances: [DiscoveryInstanceRow.Healthy]) {
-        self.namespace = namespace; self.service = service; self.records = records; self.instances = instances
-    }
-}
-
-extension DiscoveryInstanceRow {
-    /// What DNS needs of a healthy instance.
-    public struct Healthy: Sendable, Equatable, Codable {
-        public var id: String
-        public var ipv4: String?
-        public var port: Int?
-        public init(id: String, ipv4: String?, port: Int?) { self.id = id; self.ipv4 = ipv4; self.port = port }
-    }
-}
-
 /// Namespaces, services, instances and operations of Cloud Map, per account.
 public struct DiscoveryStore: Sendable {
     let logger: Logger
@@ -241,8 +220,8 @@ public struct DiscoveryStore: Sendable {
     }
 
     /// The DNS names of an account: every service of its DNS namespaces with DNS records, and its healthy instances.
-    public func dnsNames(_ conn: PostgresConnection, account: String) async throws -> [DiscoveryName] {
-        var byService: [String: DiscoveryName] = [:]
+    public func dnsNames(_ conn: PostgresConnection, account: String) async throws -> [ServiceDiscovery.DNSName] {
+        var byService: [String: ServiceDiscovery.DNSName] = [:]
         var order: [String] = []
         let rows = try await conn.query("""
             SELECT s.id, n.name, s.name, s.dns_config::text, i.instance_id, i.attributes::text
@@ -255,12 +234,12 @@ public struct DiscoveryStore: Sendable {
         for try await r in rows.decode((String, String, String, String, String?, String?).self) {
             if byService[r.0] == nil {
                 let records = (try? ECSJSON.decode(ServiceDiscovery.DnsConfig.self, from: r.3))?.dnsRecords ?? []
-                byService[r.0] = DiscoveryName(namespace: r.1, service: r.2, records: records, instances: [])
+                byService[r.0] = ServiceDiscovery.DNSName(namespace: r.1, service: r.2, records: records, instances: [])
                 order.append(r.0)
             }
             if let id = r.4 {
                 let attributes = r.5.flatMap { try? ECSJSON.decode([String: String].self, from: $0) } ?? [:]
-                byService[r.0]?.instances.append(.init(id: id, ipv4: attributes[DiscoveryRules.ipv4Attribute],
+                byService[r.0]?.instances.append(ServiceDiscovery.Endpoint(id: id, ipv4: attributes[DiscoveryRules.ipv4Attribute],
                                                        port: attributes[DiscoveryRules.portAttribute].flatMap(Int.init)))
             }
         }

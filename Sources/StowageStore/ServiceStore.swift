@@ -14,6 +14,7 @@ public struct ServiceRecord: Sendable, Equatable {
     public var placementStrategy: [PlacementStrategy]
     public var healthCheckGracePeriod: Int
     public var loadBalancers: [ServiceLoadBalancer] = []
+    public var serviceRegistries: [ServiceRegistry] = []
     public var tags: [Tag]
     public var clientToken: String?
     public var createdBy: String?
@@ -87,20 +88,20 @@ public struct ServiceStore: Sendable {
     static let columns = """
         cluster_name, service_name, status, desired_count, scheduling_strategy, deployment_configuration::text,
         placement_constraints::text, placement_strategy::text, health_check_grace_seconds, tags::text, client_token,
-        created_by, created_at, version, load_balancers::text
+        created_by, created_at, version, load_balancers::text, service_registries::text
         """
 
     public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws {
         try await conn.query("""
             INSERT INTO services (account_id, cluster_name, service_name, desired_count, scheduling_strategy,
                 deployment_configuration, placement_constraints, placement_strategy, health_check_grace_seconds, tags,
-                client_token, created_by, load_balancers)
+                client_token, created_by, load_balancers, service_registries)
             VALUES (\(account), \(s.cluster), \(s.name), \(s.desiredCount), \(s.schedulingStrategy),
                 \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
                 \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
                 \(try ECSJSON.encodeString(s.placementStrategy))::jsonb, \(s.healthCheckGracePeriod),
                 \(try ECSJSON.encodeString(s.tags))::jsonb, \(s.clientToken), \(s.createdBy),
-                \(try ECSJSON.encodeString(s.loadBalancers))::jsonb)
+                \(try ECSJSON.encodeString(s.loadBalancers))::jsonb, \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb)
             """, logger: logger)
     }
 
@@ -112,7 +113,8 @@ public struct ServiceStore: Sendable {
                 placement_constraints = \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
                 placement_strategy = \(try ECSJSON.encodeString(s.placementStrategy))::jsonb,
                 health_check_grace_seconds = \(s.healthCheckGracePeriod), tags = \(try ECSJSON.encodeString(s.tags))::jsonb,
-                load_balancers = \(try ECSJSON.encodeString(s.loadBalancers))::jsonb, updated_at = now(), version = version + 1
+                load_balancers = \(try ECSJSON.encodeString(s.loadBalancers))::jsonb,
+                service_registries = \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb, updated_at = now(), version = version + 1
             WHERE account_id = \(account) AND cluster_name = \(s.cluster) AND service_name = \(s.name) AND version = \(s.version)
             RETURNING 1
             """, as: Int.self, logger: logger) != nil
@@ -299,6 +301,7 @@ public struct ServiceStore: Sendable {
             s.createdAt = try r[12].decode(Date.self)
             s.version = try r[13].decode(Int.self)
             s.loadBalancers = try ECSJSON.decode([ServiceLoadBalancer].self, from: try r[14].decode(String.self))
+            s.serviceRegistries = try ECSJSON.decode([ServiceRegistry].self, from: try r[15].decode(String.self))
             result.append(s)
         }
         return result

@@ -193,6 +193,19 @@ extension ClusterActions {
 extension AgentActions {
     /// A task the calling agent may act for: placed on its instance and not stopped. `action` is authorized on
     /// the instance (the agent's own policy), as the credentials and secrets endpoints need.
+    /// The DNS names the agent's resolver answers for its containers: its own tenant's, never another's (the
+    /// account is the agent's). Reading them is discovering instances, so that is what is authorized.
+    static func discoveryNames(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws -> ServiceDiscovery.DNSNames {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (_, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        try await c.authorize("ecs:Poll", [arn])
+        try await c.authorize("servicediscovery:DiscoverInstances", ["*"])
+        let names = try await c.backend.database.withConnection { conn in
+            try await DiscoveryStore(logger: c.logger).dnsNames(conn, account: c.account)
+        }
+        return ServiceDiscovery.DNSNames(names: names)
+    }
+
     static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, action: String, _ c: Caller)
         async throws -> (cluster: String, taskId: String, task: TaskRecord, definition: TaskDefinition)
     {

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import StowageModel
 
-/// The agent protocol under `/agent/v1`: desired tasks (long poll), state reports, task credentials and secrets, telemetry.
+/// The agent protocol under `/agent/v1`: desired tasks (long poll), state reports, task credentials and secrets, the
+/// tenant's DNS names, telemetry.
 enum AgentREST {
     static let routes: [RESTRoute] = [
         RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/tasks", action: "Poll") { call in
@@ -22,6 +23,11 @@ enum AgentREST {
                   action: "GetTaskSecrets") { call in
             try .json(try await TaskSecretActions.taskSecrets(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                               task: call.path["task"] ?? "", call.caller))
+        },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/discovery",
+                  action: "GetDiscoveryNames") { call in
+            try .json(try await AgentActions.discoveryNames(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                            call.caller))
         },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
             try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",

@@ -72,6 +72,7 @@ struct ServiceActions {
         m.placementStrategy = s.placementStrategy
         m.healthCheckGracePeriodSeconds = s.healthCheckGracePeriod
         m.loadBalancers = s.loadBalancers
+        m.serviceRegistries = s.serviceRegistries
         m.schedulingStrategy = s.schedulingStrategy
         m.deploymentController = .object(["type": .string("ECS")])
         m.createdBy = s.createdBy
@@ -157,6 +158,7 @@ struct ServiceActions {
             ])
             record.healthCheckGracePeriod = grace
             record.loadBalancers = try await checkLoadBalancers(input.loadBalancers ?? [], definition: definition.body, conn, c)
+            record.serviceRegistries = try await checkRegistries(input.serviceRegistries ?? [], definition: definition.body, conn, c)
             record.tags = input.tags ?? []
             record.clientToken = input.clientToken
             record.createdBy = c.principal.arn
@@ -198,6 +200,43 @@ struct ServiceActions {
         return lbs
     }
 
+    /// A service's Cloud Map registry: at most one (as ECS), an existing Cloud Map service of the account, and a
+    /// container port when its records need one. Bridge tasks share their host's address, so an A record alone
+    /// could not say where they listen: their registry needs an SRV record.
+    static func checkRegistries(_ registries: [ServiceRegistry], definition: TaskDefinition, _ conn: PostgresConnection, _ c: Caller)
+        async throws -> [ServiceRegistry]
+    {
+        guard registries.count <= 1 else { throw APIError.invalidParameter("A service can have at most one serviceRegistries entry; got \(registries.count).") }
+        for registry in registries {
+            guard let arn = registry.registryArn, arn.hasPrefix("arn:"),
+                  let id = DiscoveryRules.id(arn, kind: "service", account: c.account),
+                  let target = try await DiscoveryStore(logger: c.logger).services(conn, account: c.account, ids: [id]).first else {
+                throw APIError.invalidParameter("serviceRegistries.registryArn '\(registry.registryArn ?? "")' is not a Cloud Map service of this account.")
+            }
+            let types = Set(target.dnsConfig?.dnsRecords.map(\.type) ?? [])
+            if let container = registry.containerName {
+                guard let port = registry.containerPort else {
+                    throw APIError.invalidParameter("serviceRegistries needs containerPort with containerName '\(container)'.")
+                }
+                guard let definition = definition.containerDefinitions?.first(where: { $0.name == container }) else {
+                    throw APIError.invalidParameter("serviceRegistries.containerName '\(container)' is not a container of the task definition.")
+                }
+                guard (definition.portMappings ?? []).contains(where: { $0.containerPort == port && ($0.protocol ?? "tcp") == "tcp" }) else {
+                    throw APIError.invalidParameter("serviceRegistries.containerPort \(port) is not a TCP containerPort of container '\(container)'s portMappings.")
+                }
+            } else if registry.containerPort != nil {
+                throw APIError.invalidParameter("serviceRegistries needs containerName with containerPort.")
+            } else if types.contains("SRV") {
+                throw APIError.invalidParameter("serviceRegistries needs containerName and containerPort: Cloud Map service \(target.name) has an SRV record.")
+            }
+            if (definition.networkMode ?? "bridge") == "bridge", types.contains("A"), !types.contains("SRV") {
+                throw APIError.invalidParameter("Cloud Map service \(target.name) has only an A record, which cannot say which host port a bridge-mode task listens on: give it an SRV record, or use network mode host.")
+            }
+            try await c.authorize("servicediscovery:RegisterInstance", [arn])
+        }
+        return registries
+    }
+
     static func update(_ input: UpdateServiceRequest, _ c: Caller) async throws -> ServiceResponse {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let name = try serviceName(input.service, cluster: cluster)
@@ -234,8 +273,10 @@ struct ServiceActions {
             if let constraints = input.placementConstraints { service.placementConstraints = constraints }
             if let strategy = input.placementStrategy { service.placementStrategy = strategy }
             if let grace = input.healthCheckGracePeriodSeconds { service.healthCheckGracePeriod = grace }
-            // New load balancers, or a new revision the existing ones must still fit: checked against that definition.
-            if input.loadBalancers != nil || (ref != nil && !service.loadBalancers.isEmpty) {
+            // New load balancers or registries, or a new revision the existing ones must still fit: checked against that definition.
+            let recheckBalancers = input.loadBalancers != nil || (ref != nil && !service.loadBalancers.isEmpty)
+            let recheckRegistries = input.serviceRegistries != nil || (ref != nil && !service.serviceRegistries.isEmpty)
+            if recheckBalancers || recheckRegistries {
                 var body: TaskDefinition?
                 if let ref {
                     body = try await TaskActions.activeDefinition(conn, c, family: ref.family, revision: ref.revision).body
@@ -243,7 +284,14 @@ struct ServiceActions {
                     .first(where: { $0.status == "PRIMARY" }) {
                     body = try await c.backend.taskDefinitions.get(conn, account: c.account, family: primary.family, revision: primary.revision)?.body
                 }
-                service.loadBalancers = try await checkLoadBalancers(input.loadBalancers ?? service.loadBalancers, definition: body ?? TaskDefinition(), conn, c)
+                if recheckBalancers {
+                    service.loadBalancers = try await checkLoadBalancers(input.loadBalancers ?? service.loadBalancers,
+                                                                         definition: body ?? TaskDefinition(), conn, c)
+                }
+                if recheckRegistries {
+                    service.serviceRegistries = try await checkRegistries(input.serviceRegistries ?? service.serviceRegistries,
+                                                                          definition: body ?? TaskDefinition(), conn, c)
+                }
             }
             guard try await store.update(conn, account: c.account, service) else {
                 throw APIError("ConflictException", "Service \(name) changed while it was being updated; retry.", awsStatus: 409)

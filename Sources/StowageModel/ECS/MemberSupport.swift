@@ -38,6 +38,12 @@ public enum MemberSupport {
             "loadBalancerName": .refused("Classic Load Balancers do not exist in Stowage: give targetGroupArn"),
             "advancedConfiguration": .refused("blue/green traffic shifting is not supported: deployments are rolling"),
         ],
+        "ServiceRegistry": [
+            "registryArn": .honoured("a Cloud Map service of the account: tasks are registered there while they serve"),
+            "containerName": .honoured("the container whose port the instance carries"),
+            "containerPort": .honoured("a containerPort of its portMappings; AWS_INSTANCE_PORT is its host port"),
+            "port": .refused("port is for awsvpc tasks, which Stowage does not run: give containerName and containerPort"),
+        ],
         "MountPoint": [
             "sourceVolume": .honoured("a volume the task definition declares"),
             "containerPath": .honoured("where it is mounted"),
@@ -119,8 +125,10 @@ public enum MemberSupport {
         "LogConfiguration": ["secretOptions": "Secret"],
         "Volume": ["host": "HostVolumeProperties", "dockerVolumeConfiguration": "DockerVolumeConfiguration"],
         "LinuxParameters": ["capabilities": "KernelCapabilities", "devices": "Device", "tmpfs": "Tmpfs"],
-        "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer"],
-        "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer"],
+        "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer",
+                                 "serviceRegistries": "ServiceRegistry"],
+        "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer",
+                                 "serviceRegistries": "ServiceRegistry"],
         "RunTaskRequest": ["overrides": "TaskOverride"],
         "StartTaskRequest": ["overrides": "TaskOverride"],
         "TaskOverride": ["containerOverrides": "ContainerOverride"],
@@ -183,7 +191,7 @@ public enum MemberSupport {
         "enableFaultInjection": .refused("fault injection is not supported"),
     ]
 
-    static let later15 = "not supported yet: load balancing and service discovery are not built (issue 15)"
+    static let noServiceConnect = "Service Connect (a proxy in every task) is not supported: use serviceRegistries (Cloud Map names answered by the agents' DNS) or loadBalancers"
     static let noCapacityProviders = "capacity providers are not supported: Stowage places on its registered instances"
     static let noExec = "ECS Exec is not supported"
     static let noManagedTags = "ECS-managed and propagated tags are not supported yet"
@@ -197,7 +205,7 @@ public enum MemberSupport {
         "configuration": .honoured("kept and shown (ECS Exec itself is refused where it is asked for)"),
         "capacityProviders": .refused(noCapacityProviders),
         "defaultCapacityProviderStrategy": .refused(noCapacityProviders),
-        "serviceConnectDefaults": .refused("Service Connect is \(later15)"),
+        "serviceConnectDefaults": .refused(noServiceConnect),
     ]
 
     /// What CreateService and UpdateService share: the same settings, honoured or refused alike.
@@ -210,8 +218,8 @@ public enum MemberSupport {
         "healthCheckGracePeriodSeconds": .honoured("container health ignored for this long after start"),
         "deploymentController": .honoured("type ECS (rolling updates); CODE_DEPLOY and EXTERNAL are refused"),
         "loadBalancers": .honoured("see LoadBalancer: tasks register in the target group once RUNNING, drain before they stop, and count as healthy only when the load balancer says so"),
-        "serviceRegistries": .refused("serviceRegistries are \(later15)"),
-        "serviceConnectConfiguration": .refused("Service Connect is \(later15)"),
+        "serviceRegistries": .honoured("see ServiceRegistry: tasks are Cloud Map instances while they serve, healthy as the task is, and the agents' DNS answers for them"),
+        "serviceConnectConfiguration": .refused(noServiceConnect),
         "vpcLatticeConfigurations": .refused("VPC Lattice does not exist outside AWS"),
         "availabilityZoneRebalancing": .refused("availability-zone rebalancing is not supported yet"),
         "capacityProviderStrategy": .refused(noCapacityProviders),
@@ -312,7 +320,7 @@ public enum MemberSupport {
         "repositoryCredentials": .honoured("a Secrets Manager secret with username and password, read with the execution role at start and used for the pull"),
         "secrets": .honoured("environment variables read at start from Parameter Store or Secrets Manager with the execution role"),
         "restartPolicy": .honoured("see ContainerRestartPolicy"),
-        "links": .refused("links are a legacy of bridge networks: use host ports, or service discovery once it lands (issue 15)"),
+        "links": .refused("links are a legacy of bridge networks: use serviceRegistries (names answered by the agents' DNS) or host ports"),
         "environmentFiles": .refused("environmentFiles (S3 objects) are not supported"),
         "mountPoints": .honoured("see MountPoint"),
         "volumesFrom": .honoured("see VolumeFrom"),

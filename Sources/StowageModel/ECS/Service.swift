@@ -61,9 +61,19 @@ public struct ECSService: Codable, Sendable, Equatable {
     public var tags: [Tag]?
     public var createdBy: String?
     public var loadBalancers: [ServiceLoadBalancer]?
-    /// Always empty until service discovery lands (refused on input).
-    public var serviceRegistries: [JSONValue]?
+    public var serviceRegistries: [ServiceRegistry]?
     public init() {}
+}
+
+/// A service's Cloud Map registry: its tasks are registered there as instances (the task id) while they serve.
+public struct ServiceRegistry: Codable, Sendable, Equatable, Hashable {
+    public var registryArn: String?
+    public var port: Int?
+    public var containerName: String?
+    public var containerPort: Int?
+    public init(registryArn: String?, containerName: String?, containerPort: Int?) {
+        self.registryArn = registryArn; self.containerName = containerName; self.containerPort = containerPort
+    }
 }
 
 /// A service's target group: its tasks register there (the container's port on their host) once RUNNING.
@@ -91,6 +101,7 @@ public struct CreateServiceRequest: Codable, Sendable {
     public var schedulingStrategy: String?
     public var tags: [Tag]?
     public var loadBalancers: [ServiceLoadBalancer]?
+    public var serviceRegistries: [ServiceRegistry]?
     public init(cluster: String?, serviceName: String, taskDefinition: String?, desiredCount: Int?) {
         self.cluster = cluster; self.serviceName = serviceName; self.taskDefinition = taskDefinition; self.desiredCount = desiredCount
     }
@@ -107,6 +118,7 @@ public struct UpdateServiceRequest: Codable, Sendable {
     public var forceNewDeployment: Bool?
     public var healthCheckGracePeriodSeconds: Int?
     public var loadBalancers: [ServiceLoadBalancer]?
+    public var serviceRegistries: [ServiceRegistry]?
     public init(cluster: String?, service: String) { self.cluster = cluster; self.service = service }
 }
 
