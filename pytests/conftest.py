@@ -245,7 +245,9 @@ class Agent:
                      "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
                      "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1",
                      # scripts/podman.sh's default ulimits, which Podman drops for a container naming its own.
-                     "--default-ulimit", "nofile=1024:1024", "--default-ulimit", "nproc=4096:4096", *extra]
+                     "--default-ulimit", "nofile=1024:1024", "--default-ulimit", "nproc=4096:4096",
+                     # Port 53 on the bridge gateway takes one agent at a time: only the tests of the resolver ask for it.
+                     *([] if "--dns-address" in extra else ["--dns-address", "none"]), *extra]
         self.env = dict(server.env, **tenant.env())
         self.log = open(f"{state_dir}.log", "a")
         self.process = None

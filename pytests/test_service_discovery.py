@@ -133,3 +133,177 @@ def test_a_tenant_never_sees_another_tenants_names(server, tenant, other_tenant)
     # The other tenant may use the same names in its own account.
     private_namespace(theirs, "secret.internal")
     assert [i["InstanceId"] for i in mine.discover_instances(NamespaceName="secret.internal", ServiceName="db")["Instances"]] == ["db-1"]
+
+
+# Issue 15, item 4 end to end: an ECS service registers its tasks, and containers resolve it through the agent's DNS.
+import random
+import socket
+import struct
+import subprocess
+import threading
+
+from conftest import Agent, containers_of, docker, ecs_client, wait_for
+
+WEB = ("mkdir -p /www && hostname > /www/id && exec httpd -f -p 8080 -h /www")
+
+
+def dns_query(server_ip, name, qtype):
+    """One UDP query; returns (rcode, [(type, rdata bytes)]) of the answer and additional sections."""
+    qid = random.randint(0, 65535)
+    packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    packet += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", qtype, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(packet, (server_ip, 53))
+        data = s.recv(4096)
+    rid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", data[:12])
+    assert rid == qid
+    i = 12
+    while data[i] != 0:
+        i += data[i] + 1
+    i += 5
+    out = []
+    for _ in range(an + ar):
+        while data[i] != 0 and data[i] < 0xC0:
+            i += data[i] + 1
+        i += 2 if data[i] >= 0xC0 else 1
+        rtype, _, _, length = struct.unpack(">HHIH", data[i:i + 10])
+        out.append((rtype, data[i + 10:i + 10 + length]))
+        i += 10 + length
+    return flags & 0xF, out
+
+
+class HostResolver:
+    """The host's resolver as the agent's resolver sees it: a UDP server answering every A query with 192.0.2.99 (other types: no records)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.asked = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            i = 12
+            labels = []
+            while data[i] != 0:
+                labels.append(data[i + 1:i + 1 + data[i]].decode())
+                i += data[i] + 1
+            self.asked.append(".".join(labels))
+            question = data[12:i + 5]
+            is_a = struct.unpack(">H", data[i + 1:i + 3])[0] == 1
+            answer = data[:2] + b"\x81\x80" + struct.pack(">HHHH", 1, 1 if is_a else 0, 0, 0) + question
+            if is_a:
+                answer += b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 30, 4) + bytes([192, 0, 2, 99])
+            self.sock.sendto(answer, peer)
+
+
+def bridge_gateway():
+    network = docker("GET", "/networks/podman")
+    return next(c["Gateway"] for c in network["IPAM"]["Config"] if ":" not in c["Gateway"])
+
+
+def test_a_container_resolves_a_sibling_service_by_srv_and_calls_it(server, tenant, other_tenant, tmp_path, agents):
+    gateway = bridge_gateway()
+    ecs, client = ecs_client(server, tenant), sd(server, tenant)
+    ecs.create_cluster(clusterName="sd")
+    # With the server on loopback the agent's host address is the engine's bridge gateway, which containers reach,
+    # and its resolver listens there (--dns-address auto, the default).
+    upstream = HostResolver()
+    agents.append(Agent(server, tenant, "sd", tmp_path / "agent", extra=("--dns-address", "auto", "--dns-upstream", f"127.0.0.1:{upstream.port}")))
+    assert wait_for(lambda: ecs.list_container_instances(cluster="sd")["containerInstanceArns"])
+    instance = ecs.describe_container_instances(cluster="sd", containerInstances=ecs.list_container_instances(cluster="sd")["containerInstanceArns"])
+    attrs = {a["name"]: a.get("value") for a in instance["containerInstances"][0]["attributes"]}
+    assert attrs.get("stowage.dns-resolver") == gateway, attrs
+
+    ns_id = private_namespace(client, "svc.local")
+    registry = client.create_service(Name="web", NamespaceId=ns_id, HealthCheckCustomConfig={"FailureThreshold": 1},
+                                     DnsConfig={"DnsRecords": [{"Type": "SRV", "TTL": 5}, {"Type": "A", "TTL": 5}]})["Service"]
+    ecs.register_task_definition(family="web", containerDefinitions=[{
+        "name": "web", "image": "localhost/busybox:latest", "memory": 32, "command": ["sh", "-c", WEB],
+        "portMappings": [{"containerPort": 8080, "hostPort": 0}],
+        "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:8080/id >/dev/null || exit 1"], "interval": 5, "timeout": 2, "retries": 2}}])
+    # Bridge tasks share the host's address: a registry with only an A record is refused by name.
+    a_only = client.create_service(Name="aonly", NamespaceId=ns_id, DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 5}]})["Service"]
+    with pytest.raises(ClientError) as refused:
+        ecs.create_service(cluster="sd", serviceName="bad", taskDefinition="web", desiredCount=1,
+                           serviceRegistries=[{"registryArn": a_only["Arn"], "containerName": "web", "containerPort": 8080}])
+    assert "SRV record" in refused.value.response["Error"]["Message"]
+    ecs.create_service(cluster="sd", serviceName="web", taskDefinition="web", desiredCount=2,
+                       serviceRegistries=[{"registryArn": registry["Arn"], "containerName": "web", "containerPort": 8080}])
+    described = ecs.describe_services(cluster="sd", services=["web"])["services"][0]
+    assert described["serviceRegistries"] == [{"registryArn": registry["Arn"], "containerName": "web", "containerPort": 8080}]
+
+    def healthy_instances():
+        found = client.discover_instances(NamespaceName="svc.local", ServiceName="web", HealthStatus="HEALTHY")["Instances"]
+        return found if len(found) == 2 else None
+    instances = wait_for(healthy_instances, seconds=90)
+    assert instances, client.list_instances(ServiceId=registry["Id"])
+    tasks = {t["taskArn"].split("/")[-1]: t for t in ecs.describe_tasks(cluster="sd", tasks=ecs.list_tasks(cluster="sd", serviceName="web")["taskArns"])["tasks"]}
+    for i in instances:
+        task = tasks[i["InstanceId"]]
+        port = task["containers"][0]["networkBindings"][0]["hostPort"]
+        assert i["Attributes"]["AWS_INSTANCE_IPV4"] == gateway and i["Attributes"]["AWS_INSTANCE_PORT"] == str(port), i
+        assert i["Attributes"]["ECS_SERVICE_NAME"] == "web" and i["Attributes"]["ECS_CLUSTER_NAME"] == "sd"
+
+    # The resolver answers the SRV record with both tasks' ports, and other names go to the host's resolver.
+    code, records = wait_for(lambda: (lambda r: r if len([x for x in r[1] if x[0] == 33]) == 2 else None)(dns_query(gateway, "web.svc.local", 33)), seconds=15)
+    assert code == 0 and sorted(struct.unpack(">H", rd[4:6])[0] for t, rd in records if t == 33) == sorted(
+        t["containers"][0]["networkBindings"][0]["hostPort"] for t in tasks.values())
+    assert dns_query(gateway, "nothing.svc.local", 1)[0] == 3, "NXDOMAIN under the tenant's namespace"
+    assert dns_query(gateway, "example.test", 1) == (0, [(1, bytes([192, 0, 2, 99]))]) and "example.test" in upstream.asked
+    assert "nothing.svc.local" not in upstream.asked, "names under the tenant's namespaces are answered here, never relayed"
+
+    # A container of the tenant looks the service up by SRV with busybox's nslookup and calls one task.
+    script = ("nslookup -type=srv web.svc.local > /tmp/srv; cat /tmp/srv; "
+              "port=$(awk '/service =/ {print $(NF-1)}' /tmp/srv | head -1); "
+              "host=$(nslookup web.svc.local | awk '/^Address: / {print $2}' | grep -v ':53$' | head -1); "
+              "echo CALL $host $port; echo BODY $(wget -q -O- http://$host:$port/id); "
+              "echo OTHER $(nslookup example.test | awk '/^Address: / {print $2}' | grep -v ':53$')")
+    ecs.register_task_definition(family="client", containerDefinitions=[{
+        "name": "client", "image": "localhost/busybox:latest", "memory": 16, "command": ["sh", "-c", script],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/sd", "awslogs-stream-prefix": "c"}}}])
+    run = ecs.run_task(cluster="sd", taskDefinition="client")["tasks"][0]
+    stream = f"c/client/{run['taskArn'].split('/')[-1]}"
+    logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+
+    def body():
+        try:
+            events = logs.get_log_events(logGroupName="/ecs/sd", logStreamName=stream, startFromHead=True)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        lines = [e["message"] for e in events]
+        return lines if any(l.startswith("BODY ") for l in lines) else None
+    lines = wait_for(body, seconds=60)
+    assert lines, "the client task logged its lookup"
+    hostnames = {docker("GET", f"/containers/{c['Id']}/json")["Config"]["Hostname"] for c in containers_of(agents[0].arn)
+                 if c["Labels"].get("stowage.container") == "web"}
+    answered = [l for l in lines if l.startswith("BODY ")][0].split(" ", 1)[1].strip()
+    assert answered in hostnames, (lines, hostnames)
+    assert "OTHER 192.0.2.99" in lines, "other names go to the host's resolver:\n" + "\n".join(lines)
+
+    # Another tenant's agent answers its own names only: the same name is nothing there.
+    their_ecs = ecs_client(server, other_tenant)
+    their_ecs.create_cluster(clusterName="sd-other")
+    subprocess.run(["ip", "addr", "add", "169.254.170.53/32", "dev", "lo"], capture_output=True)
+    agents.append(Agent(server, other_tenant, "sd-other", tmp_path / "other", extra=("--dns-address", "169.254.170.53")))
+    assert wait_for(lambda: their_ecs.list_container_instances(cluster="sd-other")["containerInstanceArns"])
+    time.sleep(3)
+    theirs = dns_query("169.254.170.53", "web.svc.local", 33)
+    assert not [x for x in theirs[1] if x[0] == 33], theirs
+    assert code_of(lambda: sd(server, other_tenant).discover_instances(NamespaceName="svc.local", ServiceName="web")) == "NamespaceNotFound"
+
+    # Scale-in: the stopped task leaves the registry (and the DNS answer) before it is gone.
+    ecs.update_service(cluster="sd", service="web", desiredCount=1)
+    assert wait_for(lambda: len(client.list_instances(ServiceId=registry["Id"])["Instances"]) == 1, seconds=60)
+    assert wait_for(lambda: len([x for x in dns_query(gateway, "web.svc.local", 33)[1] if x[0] == 33]) == 1, seconds=15)
+    ecs.update_service(cluster="sd", service="web", desiredCount=0)
+    assert wait_for(lambda: not client.list_instances(ServiceId=registry["Id"])["Instances"], seconds=60)
+    ecs.delete_service(cluster="sd", service="web")
+    client.delete_service(Id=registry["Id"])

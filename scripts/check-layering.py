@@ -15,7 +15,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SYSTEM = {"Foundation", "FoundationEssentials", "FoundationNetworking", "Synchronization", "Dispatch", "Glibc", "Darwin",
           "Testing", "XCTest", "os", "Musl"}
-PURE = {"StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageSigning", "StowageProxyConfig"}
+PURE = {"StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageSigning", "StowageProxyConfig", "StowageDNS"}
 IO_PRODUCTS = {"PostgresNIO", "_ConnectionPoolModule", "Hummingbird", "AsyncHTTPClient", "NIOCore", "NIOPosix", "NIOHTTP1",
                "ServiceLifecycle", "Prometheus", "Metrics", "CoreMetrics", "Logging"}
 FORBIDDEN_EDGES = {("StowageAPI", "StowageWorker"), ("StowageOrchestrator", "StowageWorker"), ("StowageOrchestrator", "StowageAPI")}

@@ -8,8 +8,10 @@ extension Agent {
             "ecs.os-type": "linux", "ecs.availability-zone": config.zone, "ecs.cpu-architecture": Self.architecture,
             "stowage.hostname": config.hostname, "stowage.driver": runtime.kind,
             AgentProtocol.portRangeAttribute: "\(config.portRange.lowerBound)-\(config.portRange.upperBound)",
-            AgentProtocol.hostAddressAttribute: config.hostAddress ?? Self.sourceAddress(toward: server.endpoint) ?? "127.0.0.1",
+            AgentProtocol.hostAddressAttribute: config.hostAddress ?? bridgeHostAddress ?? Self.sourceAddress(toward: server.endpoint) ?? "127.0.0.1",
         ]
+        if let address = resolverAddress { all[AgentProtocol.resolverAttribute] = address }
+        if let problem = resolverProblem { all[AgentProtocol.resolverAttribute] = "unavailable: \(problem)" }
         for (name, value) in config.attributes { all[name] = value }
         return all.sorted { $0.key < $1.key }.map { Attribute(name: $0.key, value: $0.value) }
     }

@@ -15,9 +15,12 @@ extension Agent {
         var ids: [String: String] = [:]
         for other in task.containers { if let id = other.id { ids[other.name] = id } }
         let holder = AgentDecisions.startOrder(task.containers).first.flatMap { task.containers[$0].id }
-        let settings = TaskSettings.engineSettings(
+        var settings = TaskSettings.engineSettings(
             d, task: definition, volumes: TaskSettings.volumes(definition, taskArn: task.arn, taskId: task.taskId, filesRoot: configFilesRoot),
             containerIds: ids, holder: holder)
+        // The tenant's Cloud Map names resolve in bridge-mode containers, unless the definition names its own servers
+        // (host-mode containers keep the host's resolv.conf).
+        if settings.dns.isEmpty, (definition.networkMode ?? "bridge") == "bridge", let resolver = resolverAddress { settings.dns = [resolver] }
         var labels = d.dockerLabels ?? [:]
         labels[AgentProtocol.taskLabel] = task.arn
         labels[AgentProtocol.containerLabel] = container.name

@@ -24,6 +24,12 @@ public actor Agent {
     var cleaningOrphans = false
     /// Where the task endpoints (credentials, metadata) listen once they do, as `http://address:port`.
     var taskEndpoint: String?
+    /// The address of the resolver containers are pointed at, once it listens; why not, when it could not.
+    var resolverAddress: String?
+    var resolverProblem: String?
+    /// The host's address when none is configured and the server is on loopback (one machine): the engine's
+    /// bridge gateway, which containers on this host reach too (127.0.0.1 would be each container itself).
+    var bridgeHostAddress: String?
     var credentialCache: [String: CachedCredentials] = [:]
     /// Values read with a task's execution role, by task ARN: in memory only, dropped when the task is.
     var taskSecrets: [String: AgentProtocol.TaskSecrets] = [:]
@@ -59,6 +65,11 @@ public actor Agent {
     var now: Date { config.clock.now() }
 
     public func run() async throws {
+        // The resolver binds before registration, so the instance's attributes say whether containers get it.
+        let resolver = await startResolver()
+        if config.hostAddress == nil, (Self.sourceAddress(toward: server.endpoint) ?? "127.0.0.1").hasPrefix("127.") {
+            bridgeHostAddress = await runtime.bridgeGateway()
+        }
         var backoff = 1.0
         while true {
             do {
@@ -86,6 +97,12 @@ public actor Agent {
             group.addTask { await self.imageCleanupLoop() }
             group.addTask { await self.configRefreshLoop() }
             group.addTask { await self.workLoop() }
+            if let (resolver, channel) = resolver {
+                group.addTask {
+                    do { try await resolver.serve(channel) } catch { self.logger.error("discovery resolver stopped", metadata: ["error": "\(error)"]) }
+                }
+                group.addTask { await self.discoveryLoop(resolver) }
+            }
         }
     }
 

@@ -47,6 +47,13 @@ public struct AgentConfig: Sendable {
     public var configFilesDirectory = "/dev/shm/stowage-agent"
     /// How often running tasks' in-place configuration volumes are read again (nil: never).
     public var configRefreshInterval: Duration? = .seconds(30)
+    /// Where the containers' resolver listens (port 53): an IPv4 address, `auto` (the engine's bridge gateway),
+    /// or nil for none (containers keep the engine's resolver and Cloud Map names do not resolve in them).
+    public var dnsAddress: String?
+    /// Where names that are not the tenant's go: `address` or `address:port`; nil: the host's resolv.conf.
+    public var dnsUpstream: String?
+    /// How often the tenant's Cloud Map names are fetched for the resolver.
+    public var discoveryRefresh: Duration = .seconds(2)
     /// Where time comes from: health-check intervals, start timeouts, report sequence numbers.
     public var clock: any WallClock = SystemClock()
 

@@ -253,6 +253,9 @@ public protocol ContainerRuntime: Sendable {
     func createVolume(_ name: String, driver: String, options: [String: String], labels: [String: String]) async throws
     /// Removes the volumes carrying the label (`key=value`); one in use is left.
     func removeVolumes(label: String) async throws
+    /// The host's address on the engine's default bridge network, which bridge-mode containers reach: where
+    /// the agent's resolver listens unless told otherwise. Nil when there is none.
+    func bridgeGateway() async -> String?
 }
 
 extension ContainerRuntime {
@@ -263,6 +266,8 @@ extension ContainerRuntime {
         if let system = stats.systemNanos { cpu["system_cpu_usage"] = system }
         return ["read": UTCTime.rfc3339(Date()), "cpu_stats": cpu, "memory_stats": ["usage": stats.memoryBytes]]
     }
+
+    public func bridgeGateway() async -> String? { nil }
 
     /// By default a health check is an exec of its command.
     public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {

@@ -46,6 +46,13 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
         return found
     }
 
+    public func bridgeGateway() async -> String? {
+        let name = await isPodman() ? "podman" : "bridge"
+        guard let answer = try? await call(.GET, "/networks/\(name)", timeout: .seconds(10)), answer.status == 200,
+              let configs = ((answer.json as? [String: Any])?["IPAM"] as? [String: Any])?["Config"] as? [[String: Any]] else { return nil }
+        return configs.compactMap { $0["Gateway"] as? String }.first { !$0.contains(":") }
+    }
+
     struct Answer {
         var status: Int
         var body: ByteBuffer

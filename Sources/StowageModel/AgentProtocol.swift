@@ -127,6 +127,8 @@ public enum AgentProtocol {
     public static let portRangeAttribute = "stowage.ephemeral-ports"
     /// The address other hosts reach this instance at (its load balancer targets and service discovery records).
     public static let hostAddressAttribute = "stowage.host-address"
+    /// Where the agent's resolver for containers listens, or why it does not (`unavailable: …`).
+    public static let resolverAttribute = "stowage.dns-resolver"
 
     /// The version of an instance's desired task set (its tasks' ids and desired statuses): a long poll
     /// answers at once when it differs from the agent's. FNV-1a, 64 bits, over the sorted set.

@@ -28,7 +28,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Cluster to join.") var cluster: String
     @Option(help: "Directory for the agent's identity.") var stateDir = "/var/lib/stowage-agent"
     @Option(help: "Availability zone attribute.") var zone = "local"
-    @Option(help: "The address other hosts and load balancers reach this host at (default: the local address of the route to --endpoint).")
+    @Option(help: "The address other hosts and load balancers reach this host at (default: the local address of the route to --endpoint; with a loopback endpoint, the engine's bridge gateway, which containers reach too).")
     var hostAddress: String?
     @Option(name: .customLong("attribute"), help: "Custom attribute name=value (repeatable).") var attributes: [String] = []
     @Option(help: "Memory (MiB) kept back from tasks.") var reservedMemory = 256
@@ -60,6 +60,11 @@ struct AgentCommand: AsyncParsableCommand {
     var configFilesDir = "/dev/shm/stowage-agent"
     @Option(help: "Seconds between re-reads of in-place configuration volumes' parameters and secrets (0: never).")
     var configRefreshInterval = 30.0
+    @Option(help: "Where containers' resolver listens (port 53), answering the tenant's Cloud Map names: an IPv4 address, auto (the engine's bridge gateway) or none (containers keep the engine's resolver).")
+    var dnsAddress = "auto"
+    @Option(help: "Resolver for every other name, address or address:port (default: the first nameserver of /etc/resolv.conf).")
+    var dnsUpstream: String?
+    @Option(help: "Seconds between fetches of the tenant's Cloud Map names for the resolver.") var discoveryRefresh = 2.0
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -87,6 +92,13 @@ struct AgentCommand: AsyncParsableCommand {
         var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
         config.hostAddress = hostAddress
+        if dnsAddress != "none" {
+            guard dnsAddress == "auto" || DiscoveryRules.isIPv4(dnsAddress) else { throw ValidationError("--dns-address takes an IPv4 address, auto or none") }
+            config.dnsAddress = dnsAddress
+        }
+        config.dnsUpstream = dnsUpstream
+        guard discoveryRefresh >= 0.2 else { throw ValidationError("--discovery-refresh must be at least 0.2 seconds") }
+        config.discoveryRefresh = .milliseconds(Int(discoveryRefresh * 1000))
         config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
         config.logBufferLines = logBufferLines
         guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }

@@ -70,6 +70,7 @@ struct Dev: AsyncParsableCommand {
                                                              defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
             var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
             config.credentialsKey = key.secret
+            config.dnsAddress = "auto"
             // The local agent takes the HTTPS door, verifying the server against the local CA, as a remote one would.
             var server = ServerClient(endpoint: "https://127.0.0.1:\(tlsPort)", accessKeyId: key.id, secret: key.secret,
                                       region: Environment.scope.region)

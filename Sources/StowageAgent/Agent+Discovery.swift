@@ -1,0 +1,76 @@
+import Foundation
+import NIOCore
+import StowageModel
+
+/// Service discovery on the host: the resolver containers use, fed with the tenant's Cloud Map names.
+extension Agent {
+    /// Binds the resolver where configured; on failure the agent runs without it and says why in its attributes
+    /// (containers then keep the engine's resolver rather than point at nothing).
+    func startResolver() async -> (DiscoveryResolver, NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>)? {
+        guard let wanted = config.dnsAddress else { return nil }
+        do {
+            var address = wanted
+            if wanted == "auto" {
+                guard let gateway = await runtime.bridgeGateway() else {
+                    throw DiscoveryError("the engine has no bridge network to listen on; give --dns-address")
+                }
+                address = gateway
+            }
+            let upstreamText = config.dnsUpstream
+                ?? DiscoveryResolver.upstream(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
+            guard let upstreamText else { throw DiscoveryError("no upstream resolver: /etc/resolv.conf names none; give --dns-upstream") }
+            let (host, port) = Self.hostPort(upstreamText, defaultPort: 53)
+            let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: address, port: 53),
+                                             upstream: try SocketAddress(ipAddress: host, port: port), logger: logger)
+            let channel = try await resolver.bind()
+            resolverAddress = address
+            return (resolver, channel)
+        } catch {
+            resolverProblem = "\(error)"
+            logger.error("discovery resolver not started: containers keep the engine's resolver and Cloud Map names do not resolve in them",
+                         metadata: ["address": "\(wanted)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    static func hostPort(_ text: String, defaultPort: Int) -> (String, Int) {
+        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) {
+            return (String(text[..<colon]), port)
+        }
+        return (text, defaultPort)
+    }
+
+    /// Fetches the tenant's names every refresh interval; while the server cannot be reached the last ones stay
+    /// (static stability: names keep resolving to the tasks that keep running).
+    func discoveryLoop(_ resolver: DiscoveryResolver) async {
+        var lastCounters = resolver.snapshot
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                let feed: ServiceDiscovery.DNSNames = try await server.get(
+                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/discovery")
+                resolver.update(feed.names)
+                if failing { logger.info("discovery names fetched again") }
+                failing = false
+            } catch {
+                if !failing { logger.warning("discovery names not fetched; answering the last ones", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            let counters = resolver.snapshot
+            if counters.dropped > lastCounters.dropped || counters.upstreamFailures > lastCounters.upstreamFailures
+                || counters.malformed > lastCounters.malformed {
+                logger.warning("discovery resolver dropped queries", metadata: [
+                    "dropped_over_limit": "\(counters.dropped)", "upstream_failures": "\(counters.upstreamFailures)",
+                    "malformed": "\(counters.malformed)", "answered": "\(counters.answered)", "relayed": "\(counters.relayed)"])
+            }
+            lastCounters = counters
+            try? await Task.sleep(for: config.discoveryRefresh)
+        }
+    }
+}
+
+/// Why the resolver could not start, in words for the instance's attributes.
+struct DiscoveryError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
