@@ -2,6 +2,7 @@
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -233,16 +234,19 @@ def containers_of(instance_arn):
 
 
 class Agent:
-    """An agent process; each gets its own host port range, since they share this machine."""
+    """An agent process; each gets its own host port range, since they share this machine. `netns` runs it inside
+    a network namespace (a host of its own) and `socket` names that host's Podman."""
     next_range = [50000]
 
-    def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=()):
+    def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=(), socket=None, netns=None):
         low = Agent.next_range[0]
         Agent.next_range[0] += 300
         tls = getattr(server, "tls_endpoint", None)
         endpoint = ["--endpoint", tls, "--ca-bundle", server.ca] if tls else ["--endpoint", server.endpoint]
-        self.args = [BIN, "agent", *endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
-                     "--docker-socket", SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
+        # nsenter, not `ip netns exec`: that one also remounts /sys, which hides the cgroup mounts runc needs.
+        self.args = [*(["nsenter", f"--net=/var/run/netns/{netns}"] if netns else []),
+                     BIN, "agent", *endpoint, "--cluster", cluster, "--state-dir", str(state_dir),
+                     "--docker-socket", socket or SOCKET, "--poll-wait", "1", "--zone", zone, "--port-range", f"{low}-{low + 299}",
                      "--telemetry-interval", "1", "--credentials-port", "0", "--max-backoff", "1",
                      # scripts/podman.sh's default ulimits, which Podman drops for a container naming its own.
                      "--default-ulimit", "nofile=1024:1024", "--default-ulimit", "nproc=4096:4096",
@@ -277,6 +281,21 @@ def cluster_with_agent(server, tenant, tmp_path, agents, cluster, extra=()):
     assert wait_for(lambda: ecs.list_container_instances(cluster=cluster)["containerInstanceArns"])
     return ecs
 
+
+@pytest.fixture(scope="module")
+def lb(server, tmp_path_factory):
+    """`stowage lb` on the test database, with its own HAProxy, stopped at the end."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not os.path.exists(haproxy):
+        pytest.fail("HAProxy is not installed: run `make test` (scripts/install-deps.sh installs it)")
+    state = tmp_path_factory.mktemp("lb")
+    log = open(state / "lb.log", "w")
+    process = subprocess.Popen([BIN, "lb", "--haproxy", haproxy, "--state-dir", str(state / "haproxy"), "--interval", "0.5", "--stop-on-exit"],
+                               env=server.env, stdout=log, stderr=subprocess.STDOUT)
+    yield state
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    log.close()
 
 def tasks_of(ecs, cluster, service=None, status="RUNNING"):
     kwargs = {"cluster": cluster, "desiredStatus": status}

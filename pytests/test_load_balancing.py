@@ -4,8 +4,6 @@ deregistration that ends routing, fixed responses, and AWS's error codes for bad
 import http.server
 import json
 import os
-import shutil
-import signal
 import socketserver
 import subprocess
 import threading
@@ -61,21 +59,6 @@ class Backend:
     def close(self):
         self.server.shutdown()
 
-
-@pytest.fixture(scope="module")
-def lb(server, tmp_path_factory):
-    """`stowage lb` on the test database, with its own HAProxy, stopped at the end."""
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not os.path.exists(haproxy):
-        pytest.fail("HAProxy is not installed: run `make test` (scripts/install-deps.sh installs it)")
-    state = tmp_path_factory.mktemp("lb")
-    log = open(state / "lb.log", "w")
-    process = subprocess.Popen([BIN, "lb", "--haproxy", haproxy, "--state-dir", str(state / "haproxy"), "--interval", "0.5", "--stop-on-exit"],
-                               env=server.env, stdout=log, stderr=subprocess.STDOUT)
-    yield state
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
-    log.close()
 
 
 def get(url, timeout=5):
