@@ -109,25 +109,28 @@ class BridgeServer:
         with s.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.log = open(root / "server.log", "w")
-        self.process = subprocess.Popen([BIN, "server", "--host", f"{SUBNET}.1", "--port", str(port), "--tls-cert", str(tls / "server.pem"),
-                                         "--tls-key", str(tls / "server-key.pem")], env=server.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(root / "server.log", "a")
+        self.args = [BIN, "server", "--host", f"{SUBNET}.1", "--port", str(port), "--tls-cert", str(tls / "server.pem"),
+                     "--tls-key", str(tls / "server-key.pem")]
         self.env = server.env
         self.endpoint = server.endpoint
         self.tls_endpoint = f"https://{SUBNET}.1:{port}"
         self.ca = str(tls / "ca.pem")
+        self.root = root
+        self.process = None
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
 
         def up():
-            try:
-                return sh("curl", "-s", "--cacert", self.ca, f"{self.tls_endpoint}/healthz", check=False).returncode == 0
-            except OSError:
-                return False
-        assert wait_for(up, seconds=30), open(root / "server.log").read()
+            return sh("curl", "-s", "--cacert", self.ca, f"{self.tls_endpoint}/healthz", check=False).returncode == 0
+        assert wait_for(up, seconds=30), open(self.root / "server.log").read()
 
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
-        self.log.close()
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
 
 
 WEB = "mkdir -p /www && hostname > /www/id && echo ok > /www/health && exec httpd -f -p 8080 -h /www"
@@ -226,6 +229,18 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
         assert lines, "the client on host 1 resolved and called every task"
         assert {line[1] for line in lines} == {h.address for h in hosts}, lines
         assert {host_of.get(line[2]) for line in lines} == {h.address for h in hosts}, (lines, host_of)
+
+        # The control plane goes away: every host's resolver keeps answering the names it had, and the load
+        # balancer keeps routing (static stability).
+        bridge.stop()
+        time.sleep(5)
+        for host in hosts:
+            lookup = sh("nsenter", f"--net=/var/run/netns/{host.name}", "busybox", "nslookup", "-type=srv", "web.multi.local", "10.88.0.1",
+                        check=False).stdout
+            assert lookup.count("service =") == 3, (host.name, lookup)
+        with urllib.request.urlopen(f"http://{lb_address}:8080/id", timeout=5) as r:
+            assert r.read().decode().strip() in host_of
+        bridge.start()
 
         ecs.update_service(cluster="multi", service="web", desiredCount=0)
         assert wait_for(lambda: not ecs.list_tasks(cluster="multi", desiredStatus="RUNNING")["taskArns"]
