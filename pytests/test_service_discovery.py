@@ -307,3 +307,26 @@ def test_a_container_resolves_a_sibling_service_by_srv_and_calls_it(server, tena
     assert wait_for(lambda: not client.list_instances(ServiceId=registry["Id"])["Instances"], seconds=60)
     ecs.delete_service(cluster="sd", service="web")
     client.delete_service(Id=registry["Id"])
+
+
+def test_a_narrow_policy_allows_reading_names_and_nothing_else(server, tenant):
+    import json as _json
+    mine = sd(server, tenant)
+    ns_id = private_namespace(mine, "iam.internal")
+    svc = mine.create_service(Name="api", NamespaceId=ns_id, DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 5}]})["Service"]
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    iam.create_user(UserName="sd-reader")
+    iam.put_user_policy(UserName="sd-reader", PolicyName="discover", PolicyDocument=_json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["servicediscovery:DiscoverInstances", "servicediscovery:Get*"], "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="sd-reader")["AccessKey"]
+    reader = boto3.client("servicediscovery", endpoint_url=server.endpoint, region_name=REGION, config=Config(inject_host_prefix=False),
+                          aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert reader.get_service(Id=svc["Id"])["Service"]["Name"] == "api"
+    assert reader.discover_instances(NamespaceName="iam.internal", ServiceName="api")["Instances"] == []
+    for call in (lambda: reader.register_instance(ServiceId=svc["Id"], InstanceId="x", Attributes={"AWS_INSTANCE_IPV4": "10.0.0.1"}),
+                 lambda: reader.delete_service(Id=svc["Id"]),
+                 lambda: reader.create_http_namespace(Name="nope"),
+                 lambda: reader.list_namespaces()):
+        assert code_of(call) == "AccessDeniedException"
+    assert mine.list_instances(ServiceId=svc["Id"])["Instances"] == [] and [n["Name"] for n in mine.list_namespaces()["Namespaces"]] == ["iam.internal"]
