@@ -58,7 +58,10 @@ while len([d for d in health() if d["TargetHealth"]["State"] == "healthy"]) < 3:
     assert time.time() < deadline, "the targets did not become healthy"
     time.sleep(0.5)
 ports = [d["Target"]["Port"] for d in health()]
-json.dump({"lb": f"http://{lb['DNSName']}:18100/index.html", "direct": [f"http://127.0.0.1:{p}/index.html" for p in ports]},
+# Direct requests go where the load balancer sends them: the host address the agent reports, and each host port.
+instance = ecs.describe_container_instances(cluster="bench", containerInstances=ecs.list_container_instances(cluster="bench")["containerInstanceArns"])
+address = {a["name"]: a.get("value") for a in instance["containerInstances"][0]["attributes"]}["stowage.host-address"]
+json.dump({"lb": f"http://{lb['DNSName']}:18100/index.html", "direct": [f"http://{address}:{p}/index.html" for p in ports]},
           open(f"{tmp}/targets.json", "w"))
 
 def answer(url):
@@ -104,19 +107,28 @@ print(f"StopTask -> last proxied answer from it over {samples}: p50 {p(stop_to_u
 PY
 
 measure() { wrk_measure "$1" "$2"; }
+# The largest p99 of several wrk runs, in ms (wrk prints us, ms or s).
+max_p99() { awk '{v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}
+                   if (v + 0 > m) m = v + 0} END {printf "%.1fms", m}'; }
 lb_url=$(python3 -c "import json; print(json.load(open('$tmp/targets.json'))['lb'])")
 mapfile -t direct < <(python3 -c "import json; print('\n'.join(json.load(open('$tmp/targets.json'))['direct']))")
 per=$((CONNECTIONS / ${#direct[@]}))
 echo "cores: $(nproc)   connections: $CONNECTIONS   duration: $DURATION x $ROUNDS rounds each; 3 busybox httpd tasks, 512-byte page"
 lb_rps=(); direct_rps=()
 for round in $(seq "$ROUNDS"); do
-    read -r l_rps l_p99 <<<"$(measure "$CONNECTIONS" "$lb_url")"
-    # Direct: one wrk per task, together, $per connections each; their rates add up.
+    # Both sides get the same client: one wrk per task, together, $per connections each; their rates add up. Through
+    # the load balancer they all go to its one address; directly each goes to one task.
+    runs=()
+    for i in "${!direct[@]}"; do measure "$per" "$lb_url" > "$tmp/lb-$i" & runs+=($!); done
+    wait "${runs[@]}"
+    l_rps=$(cat "$tmp"/lb-* | awk '{s += $1} END {printf "%.2f", s}')
+    l_p99=$(cat "$tmp"/lb-* | max_p99)
+    rm -f "$tmp"/lb-*
     runs=()
     for i in "${!direct[@]}"; do measure "$per" "${direct[$i]}" > "$tmp/direct-$i" & runs+=($!); done
     wait "${runs[@]}"
     d_rps=$(cat "$tmp"/direct-* | awk '{s += $1} END {printf "%.2f", s}')
-    d_p99=$(cat "$tmp"/direct-* | awk '{print $2}' | sort -V | tail -1)
+    d_p99=$(cat "$tmp"/direct-* | max_p99)
     rm -f "$tmp"/direct-*
     printf 'round %d: through the load balancer %10s req/s p99 %8s | the same 3 tasks directly %10s req/s p99 %8s\n' \
         "$round" "$l_rps" "$l_p99" "$d_rps" "$d_p99"

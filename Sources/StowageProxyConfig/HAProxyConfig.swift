@@ -107,12 +107,26 @@ public enum HAProxyConfig {
                 "    timeout check \(h.timeoutSeconds)s",
             ]
         }
-        var defaults = "    default-server inter \(h.intervalSeconds)s fall \(h.unhealthyThreshold) rise \(h.healthyThreshold)"
-        if g.attributes.slowStartSeconds > 0 { defaults += " slowstart \(g.attributes.slowStartSeconds)s" }
-        if h.port != "traffic-port" { defaults += " port \(h.port)" }
-        lines.append(defaults)
+        lines.append("    default-server " + serverOptions(g))
         return lines.joined(separator: "\n") + "\n\n"
     }
+
+    /// The target group's check settings as server options. `default-server` gives them to servers rendered in
+    /// the configuration; servers added through the runtime API ignore it, so `add server` spells them out too.
+    /// A settled target is checked every interval; one in transition (new, failing or recovering) every half
+    /// second (fastinter, downinter), so a new task serves about a second after its checks start to pass. The
+    /// thresholds count checks as given.
+    public static func serverOptions(_ g: ProxySnapshot.Group) -> String {
+        let h = g.health
+        let transition = min(h.intervalSeconds * 1000, transitionCheckMilliseconds)
+        var out = "inter \(h.intervalSeconds)s fastinter \(transition) downinter \(transition) fall \(h.unhealthyThreshold) rise \(h.healthyThreshold)"
+        if g.attributes.slowStartSeconds > 0 { out += " slowstart \(g.attributes.slowStartSeconds)s" }
+        if h.port != "traffic-port" { out += " port \(h.port)" }
+        return out
+    }
+
+    /// How often a target in transition is checked, in milliseconds.
+    public static let transitionCheckMilliseconds = 500
 
     /// One server: checked when the group checks health, disabled until it may serve, weight 0 while draining.
     public static func serverLine(_ g: ProxySnapshot.Group, _ t: ProxySnapshot.Target, enabled: Bool) -> String {

@@ -11,14 +11,25 @@ public struct ObservedServer: Sendable, Equatable {
     public var checkStatus: String?
     public var checkCode: Int?
     public var weight: Int
+    /// HAProxy's check counter and the rise it needs: a server whose counter reached its rise has passed its
+    /// healthy threshold of consecutive checks (also while in maintenance).
+    public var checkHealth: Int?
+    public var checkRise: Int?
 
-    public init(backend: String, name: String, status: String, checkStatus: String?, checkCode: Int?, weight: Int) {
+    public init(backend: String, name: String, status: String, checkStatus: String?, checkCode: Int?, weight: Int,
+                checkHealth: Int? = nil, checkRise: Int? = nil) {
         self.backend = backend; self.name = name; self.status = status; self.checkStatus = checkStatus; self.checkCode = checkCode
-        self.weight = weight
+        self.weight = weight; self.checkHealth = checkHealth; self.checkRise = checkRise
     }
 
     var inMaintenance: Bool { status.hasPrefix("MAINT") }
     var checkPassed: Bool { checkStatus == "L7OK" || checkStatus == "L7OKC" }
+    /// The last check passed and the healthy threshold is met (HAProxy's own count when it reports one).
+    var risen: Bool {
+        guard checkPassed else { return false }
+        guard let health = checkHealth, let rise = checkRise else { return true }
+        return health >= rise
+    }
 }
 
 /// What DescribeTargetHealth should say of a target, from what HAProxy saw.
@@ -58,7 +69,7 @@ public enum TargetPlan {
                 }
                 guard let o = seen[key] else {
                     var add = "add server \(key) \(t.address):\(t.port)"
-                    if g.health.enabled { add += " check" }
+                    if g.health.enabled { add += " check " + HAProxyConfig.serverOptions(g) }
                     if t.draining { add += " weight 0" }
                     commands.append(add)
                     if g.health.enabled {
@@ -78,10 +89,11 @@ public enum TargetPlan {
                     continue
                 }
                 if o.inMaintenance {
-                    // Not serving yet: enable it once its checks pass. Its checks are (re)started each pass: a server
-                    // rendered `disabled` into a reloaded configuration starts with them stopped.
+                    // Not serving yet: enable it once its healthy threshold of checks passed. Its checks are (re)started
+                    // each pass while they fail: a server rendered `disabled` into a reloaded configuration starts with
+                    // them stopped.
                     if !o.checkPassed { commands.append("enable health \(key)") }
-                    if o.checkPassed {
+                    if o.risen {
                         commands.append("enable server \(key)")
                         update(.healthy, nil, nil)
                     } else if let failure = failure(o), let since = registeredAt[key],
@@ -132,7 +144,8 @@ public enum TargetPlan {
             guard isServer, let backend = fields["pxname"] as? String, backend.hasPrefix("tg_"), let name = fields["svname"] as? String else { continue }
             func int(_ key: String) -> Int? { (fields[key] as? NSNumber)?.intValue ?? (fields[key] as? String).flatMap { Int($0) } }
             out.append(ObservedServer(backend: backend, name: name, status: fields["status"] as? String ?? "", checkStatus: fields["check_status"] as? String,
-                                      checkCode: int("check_code"), weight: int("weight") ?? 1))
+                                      checkCode: int("check_code"), weight: int("weight") ?? 1, checkHealth: int("check_health"),
+                                      checkRise: int("check_rise")))
         }
         return out
     }

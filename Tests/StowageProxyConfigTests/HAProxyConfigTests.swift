@@ -91,7 +91,9 @@ import Testing
 
     @Test func aNewTargetIsAddedInMaintenanceWithItsChecksRunning() {
         let plan = TargetPlan.plan(snapshot([web]), observed: [], registeredAt: [:], now: now)
-        #expect(plan.commands == ["add server tg_g1/t_10_0_0_5_8080 10.0.0.5:8080 check", "enable health tg_g1/t_10_0_0_5_8080"])
+        // The runtime API ignores default-server: the group's check settings ride on the add line.
+        #expect(plan.commands == ["add server tg_g1/t_10_0_0_5_8080 10.0.0.5:8080 check inter 5s fastinter 500 downinter 500 fall 2 rise 5",
+                                  "enable health tg_g1/t_10_0_0_5_8080"])
         let unchecked = TargetPlan.plan(snapshot([web], enabled: false), observed: [], registeredAt: [:], now: now)
         #expect(unchecked.commands.last == "enable server tg_g1/t_10_0_0_5_8080", "without health checks it serves at once")
     }
@@ -109,7 +111,13 @@ import Testing
         #expect(!failed.commands.contains("enable server \(key)"), "still kept out of rotation")
         #expect(failed.updates.first?.state == .unhealthy && failed.updates.first?.reason == "Target.ResponseCodeMismatch")
         #expect(failed.updates.first?.description?.contains("500") == true)
-        let passed = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7OK", code: 200)], registeredAt: [key: now], now: now)
+        var once = server("MAINT", check: "L7OK", code: 200)
+        once.checkHealth = 1
+        once.checkRise = 2
+        let rising = TargetPlan.plan(snapshot([web]), observed: [once], registeredAt: [key: now], now: now)
+        #expect(rising.commands.isEmpty && rising.updates.map(\.state) == [.initial], "one passed check of a threshold of two: still initial")
+        once.checkHealth = 3
+        let passed = TargetPlan.plan(snapshot([web]), observed: [once], registeredAt: [key: now], now: now)
         #expect(passed.commands == ["enable server \(key)"] && passed.updates.map(\.state) == [.healthy])
     }
 
