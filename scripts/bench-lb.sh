@@ -114,22 +114,21 @@ lb_url=$(python3 -c "import json; print(json.load(open('$tmp/targets.json'))['lb
 mapfile -t direct < <(python3 -c "import json; print('\n'.join(json.load(open('$tmp/targets.json'))['direct']))")
 per=$((CONNECTIONS / ${#direct[@]}))
 echo "cores: $(nproc)   connections: $CONNECTIONS   duration: $DURATION x $ROUNDS rounds each; 3 busybox httpd tasks, 512-byte page"
+# One wrk per URL, all together, $per connections each: "summed req/s, largest p99".
+together() {
+    local i=0 runs=()
+    for url in "$@"; do measure "$per" "$url" > "$tmp/run-$i" & runs+=($!); i=$((i + 1)); done
+    wait "${runs[@]}"
+    echo "$(cat "$tmp"/run-* | awk '{s += $1} END {printf "%.2f", s}') $(cat "$tmp"/run-* | max_p99)"
+    rm -f "$tmp"/run-*
+}
+lb_urls=(); for _ in "${direct[@]}"; do lb_urls+=("$lb_url"); done
 lb_rps=(); direct_rps=()
 for round in $(seq "$ROUNDS"); do
-    # Both sides get the same client: one wrk per task, together, $per connections each; their rates add up. Through
-    # the load balancer they all go to its one address; directly each goes to one task.
-    runs=()
-    for i in "${!direct[@]}"; do measure "$per" "$lb_url" > "$tmp/lb-$i" & runs+=($!); done
-    wait "${runs[@]}"
-    l_rps=$(cat "$tmp"/lb-* | awk '{s += $1} END {printf "%.2f", s}')
-    l_p99=$(cat "$tmp"/lb-* | max_p99)
-    rm -f "$tmp"/lb-*
-    runs=()
-    for i in "${!direct[@]}"; do measure "$per" "${direct[$i]}" > "$tmp/direct-$i" & runs+=($!); done
-    wait "${runs[@]}"
-    d_rps=$(cat "$tmp"/direct-* | awk '{s += $1} END {printf "%.2f", s}')
-    d_p99=$(cat "$tmp"/direct-* | max_p99)
-    rm -f "$tmp"/direct-*
+    # Both sides get the same client, one wrk per task: through the load balancer they all go to its one address,
+    # directly each goes to one task.
+    read -r l_rps l_p99 <<<"$(together "${lb_urls[@]}")"
+    read -r d_rps d_p99 <<<"$(together "${direct[@]}")"
     printf 'round %d: through the load balancer %10s req/s p99 %8s | the same 3 tasks directly %10s req/s p99 %8s\n' \
         "$round" "$l_rps" "$l_p99" "$d_rps" "$d_p99"
     lb_rps+=("$l_rps"); direct_rps+=("$d_rps")
