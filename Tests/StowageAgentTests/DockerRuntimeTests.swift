@@ -16,9 +16,11 @@ import Testing
         let docker = try runtime()
         #expect(await docker.ping())
         let name = "stowage-test-\(UUID().uuidString.prefix(8).lowercased())"
+        // A port free now, not a fixed one: a container removed earlier can leave its conmon holding its port a while.
+        let port = try freePort()
         let id = try await docker.create(ContainerSpec(
             name: name, image: "localhost/busybox:latest", command: ["sh", "-c", "echo started; echo oops >&2; httpd -f -p 80 -h /var/www"],
-            environment: ["GREETING": "hi"], memoryMiB: 64, ports: [ContainerSpec.PortBinding(containerPort: 80, hostPort: 49990)],
+            environment: ["GREETING": "hi"], memoryMiB: 64, ports: [ContainerSpec.PortBinding(containerPort: 80, hostPort: port)],
             labels: ["stowage.task": "test-task", "stowage.container": "web"],
             healthCommand: ["sh", "-c", "wget -q -O /dev/null localhost:80"], healthTimeout: 2))
         defer { Task { try? await docker.remove(id) } }
@@ -42,6 +44,23 @@ import Testing
         #expect(stopped?.exitCode != nil)
         try await docker.remove(id)
         #expect(try await docker.inspect(id) == nil)
+    }
+
+    /// A TCP port the kernel hands out for 0.0.0.0, released again before it is used.
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RuntimeError.failed("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr = in_addr(s_addr: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw RuntimeError.failed("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test func aMissingImageIsACannotPullError() async throws {
