@@ -53,7 +53,8 @@ public enum DNSRecord: Sendable, Equatable {
 
 /// An answer: its response code, records, and whether this resolver is the authority for the name.
 public struct DNSAnswer: Sendable, Equatable {
-    public enum Code: UInt16, Sendable { case noError = 0, formatError = 1, serverFailure = 2, nameError = 3, notImplemented = 4, refused = 5 }
+    /// The response codes the zone gives: an answer (possibly empty), no such name, a class it does not serve.
+    public enum Code: UInt16, Sendable { case noError = 0, nameError = 3, refused = 5 }
     public var code: Code
     public var answers: [DNSRecord]
     public var additional: [DNSRecord]
@@ -95,13 +96,5 @@ public struct DNSAnswer: Sendable, Equatable {
             }
         }
         return out
-    }
-}
-
-/// A bare failure answer for a packet with a readable header but no usable question (FORMERR), when
-/// something must be said.
-public enum DNSFailure {
-    public static func formatError(id: UInt16) -> [UInt8] {
-        [UInt8(id >> 8), UInt8(id & 0xFF), 0x80, 0x81, 0, 0, 0, 0, 0, 0, 0, 0]
     }
 }
