@@ -17,9 +17,12 @@ public struct AuditEvent: Sendable, Equatable {
     public var allowed: Bool
     public var errorCode: String?
     public var errorMessage: String?
+    /// "console" for a call the web console made for a signed-in person; nil for a signed API call.
+    public var via: String?
 
     public init(accountId: String, time: Date, eventId: String, principalArn: String, action: String, resources: [String],
-                sourceIp: String, requestId: String, allowed: Bool, errorCode: String?, errorMessage: String?) {
+                sourceIp: String, requestId: String, allowed: Bool, errorCode: String?, errorMessage: String?, via: String? = nil) {
+        self.via = via
         self.accountId = accountId; self.time = time; self.eventId = eventId; self.principalArn = principalArn
         self.action = action; self.resources = resources; self.sourceIp = sourceIp; self.requestId = requestId
         self.allowed = allowed; self.errorCode = errorCode; self.errorMessage = errorMessage
@@ -53,14 +56,14 @@ public struct AuditStore: Sendable {
         guard !events.isEmpty else { return }
         try await conn.query("""
             INSERT INTO audit_events (account_id, ts, event_id, principal_arn, action, resources, source_ip, request_id,
-                                      allowed, error_code, error_message)
+                                      allowed, error_code, error_message, via)
             SELECT a, t, e, p, act, CASE WHEN r = '' THEN '{}'::text[] ELSE string_to_array(r, E'\\n') END, ip, rid, ok,
-                   NULLIF(code, ''), NULLIF(msg, '')
+                   NULLIF(code, ''), NULLIF(msg, ''), NULLIF(v, '')
             FROM unnest(\(events.map(\.accountId)), \(events.map(\.time)), \(events.map(\.eventId)), \(events.map(\.principalArn)),
                         \(events.map(\.action)), \(events.map { $0.resources.joined(separator: "\n") }), \(events.map(\.sourceIp)),
                         \(events.map(\.requestId)), \(events.map(\.allowed)), \(events.map { $0.errorCode ?? "" }),
-                        \(events.map { $0.errorMessage ?? "" }))
-                 AS u(a, t, e, p, act, r, ip, rid, ok, code, msg)
+                        \(events.map { $0.errorMessage ?? "" }), \(events.map { $0.via ?? "" }))
+                 AS u(a, t, e, p, act, r, ip, rid, ok, code, msg, v)
             ON CONFLICT DO NOTHING
             """, logger: logger)
     }
@@ -69,7 +72,7 @@ public struct AuditStore: Sendable {
         let far = Date(timeIntervalSince1970: 4_102_444_800)
         let rows = try await conn.query("""
             SELECT ts, event_id, principal_arn, action, array_to_string(resources, E'\\n'), source_ip, request_id, allowed,
-                   coalesce(error_code, ''), coalesce(error_message, '')
+                   coalesce(error_code, ''), coalesce(error_message, ''), coalesce(via, '')
             FROM audit_events
             WHERE account_id = \(account)
               AND ts >= \(q.start ?? Date(timeIntervalSince1970: 0)) AND ts < \(q.end ?? far)
@@ -81,11 +84,12 @@ public struct AuditStore: Sendable {
             LIMIT \(q.limit)
             """, logger: logger)
         var out: [AuditEvent] = []
-        for try await (ts, id, principal, action, resources, ip, rid, ok, code, msg)
-            in rows.decode((Date, String, String, String, String, String, String, Bool, String, String).self) {
+        for try await (ts, id, principal, action, resources, ip, rid, ok, code, msg, via)
+            in rows.decode((Date, String, String, String, String, String, String, Bool, String, String, String).self) {
             out.append(AuditEvent(accountId: account, time: ts, eventId: id, principalArn: principal, action: action,
                                   resources: resources.isEmpty ? [] : resources.components(separatedBy: "\n"), sourceIp: ip,
-                                  requestId: rid, allowed: ok, errorCode: code.isEmpty ? nil : code, errorMessage: msg.isEmpty ? nil : msg))
+                                  requestId: rid, allowed: ok, errorCode: code.isEmpty ? nil : code, errorMessage: msg.isEmpty ? nil : msg,
+                                  via: via.isEmpty ? nil : via))
         }
         return out
     }

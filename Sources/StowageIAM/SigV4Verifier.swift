@@ -27,6 +27,22 @@ public struct SigV4Verifier: Sendable {
     /// Drops a cached credential (its key was deactivated or deleted here).
     public func forget(_ accessKeyId: String) { cache.invalidate(accessKeyId) }
 
+    /// An access key's secret and owner, from the cache or the lookup; nil when the key is unknown or inactive.
+    /// The console checks sign-ins and the key behind each session with it, under the same cache as signatures.
+    public func credential(for accessKeyId: String) async throws(APIError) -> Credential? {
+        if let cached = cache.get(accessKeyId) { return cached }
+        let found: Credential?
+        do {
+            found = try await lookup(accessKeyId)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw .server("Credential lookup failed.")
+        }
+        if let found { cache.put(accessKeyId, found) }
+        return found
+    }
+
     struct Parsed {
         var accessKeyId: String
         var date: String
@@ -42,22 +58,7 @@ public struct SigV4Verifier: Sendable {
     public func verify(_ request: SignableRequest) async throws(APIError) -> VerifiedRequest {
         let parsed = try parse(request)
         try checkTime(parsed)
-        let credential: Credential
-        if let cached = cache.get(parsed.accessKeyId) {
-            credential = cached
-        } else {
-            let found: Credential?
-            do {
-                found = try await lookup(parsed.accessKeyId)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                throw .server("Credential lookup failed.")
-            }
-            guard let found else { throw .unrecognizedClient() }
-            cache.put(parsed.accessKeyId, found)
-            credential = found
-        }
+        guard let credential = try await credential(for: parsed.accessKeyId) else { throw .unrecognizedClient() }
         let key = SigV4.signingKey(secret: credential.secret, date: parsed.date, region: parsed.region, service: parsed.service)
         let scope = "\(parsed.date)/\(parsed.region)/\(parsed.service)/aws4_request"
         // Clients differ on whether the wire path is encoded again (botocore does, some curl versions do not),

@@ -29,17 +29,25 @@ public struct Migration: Sendable, Equatable {
         return result
     }
 
-    /// Finds the Migrations folder: configured, beside the working directory, or installed beside the binary.
-    public static func defaultDirectory() -> String? {
+    /// Finds the Migrations folder: configured (STOWAGE_MIGRATIONS), beside the working directory, or installed.
+    public static func defaultDirectory() -> String? { InstalledFolder.find("Migrations", configured: "STOWAGE_MIGRATIONS") }
+}
+
+/// Folders that ship beside the binary (migrations, the console's files): one search order for all of them,
+/// so a source checkout, `make dev` and an installed copy find the same things.
+public enum InstalledFolder {
+    /// The folder named by the environment variable, else `name` in the working directory, else installed under
+    /// `../share/stowage/` beside the binary, else in the source tree two levels above a `.build` binary.
+    public static func find(_ name: String, configured variable: String) -> String? {
         var candidates: [String] = []
-        if let configured = ProcessInfo.processInfo.environment["STOWAGE_MIGRATIONS"] { candidates.append(configured) }
-        candidates.append(FileManager.default.currentDirectoryPath + "/Migrations")
+        if let configured = ProcessInfo.processInfo.environment[variable] { candidates.append(configured) }
+        candidates.append(FileManager.default.currentDirectoryPath + "/" + name)
         // Where the binary really is: argv[0] is a bare name when it was found through PATH.
         let selfPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? ""
         let executable = URL(fileURLWithPath: selfPath).deletingLastPathComponent()
-        candidates.append(executable.appendingPathComponent("../share/stowage/Migrations").path)
-        candidates.append(executable.appendingPathComponent("../../Migrations").path)
+        candidates.append(executable.appendingPathComponent("../share/stowage/" + name).path)
+        candidates.append(executable.appendingPathComponent("../../" + name).path)
         return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

@@ -172,15 +172,18 @@ public struct ServiceStore: Sendable {
             """, logger: logger)
     }
 
-    /// Live (PRIMARY and ACTIVE) deployments of the named services, newest first.
-    public func deployments(_ conn: PostgresConnection, account: String, cluster: String, services: [String]) async throws
-        -> [DeploymentRecord]
+    /// Live (PRIMARY and ACTIVE) deployments of the named services, newest first; with `history`, the replaced
+    /// (INACTIVE) ones too, up to `limit` in all: the console's timeline, and what its rollback returns to.
+    public func deployments(_ conn: PostgresConnection, account: String, cluster: String, services: [String],
+                            history: Bool = false, limit: Int = 10_000) async throws -> [DeploymentRecord]
     {
         let rows = try await conn.query("""
             SELECT service_name, deployment_id, status, family, revision, rollout_state, rollout_state_reason, created_at, updated_at
             FROM deployments
-            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = ANY(\(services)) AND status <> 'INACTIVE'
+            WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = ANY(\(services))
+              AND (\(history) OR status <> 'INACTIVE')
             ORDER BY created_at DESC
+            LIMIT \(limit)
             """, logger: logger)
         var result: [DeploymentRecord] = []
         for try await (service, id, status, family, revision, state, reason, created, updated) in rows.decode(

@@ -87,6 +87,8 @@ struct Dev: AsyncParsableCommand {
                 Stowage is running: API, a worker and a local agent.
                   endpoint:     \(endpoint)   (plain HTTP, this machine only)
                   HTTPS:        \(secureEndpoint)   (CA bundle: \(certificates.authority))
+                  console:      \(endpoint)/console   (sign in with the access key and secret key below;
+                                also \(secureEndpoint)/console once the browser trusts the CA bundle)
                 \(agentSummary)
                   account:      \(key.account)
                   access key:   \(key.id)

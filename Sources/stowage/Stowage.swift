@@ -62,23 +62,24 @@ func makeApplication(database: Database, sealer: SecretSealer, listeners: Listen
     backend.loadBalancerAddresses = try Environment.loadBalancerAddresses()
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
-    let router = APIRouter.build(backend: backend)
+    let console = ConsoleAssets.installed()
+    if console.folder == nil { Environment.logger("stowage.server").warning("console files not found: /console answers 404 (set STOWAGE_CONSOLE)") }
     let logger = Environment.logger("stowage.server")
     var services: [any Service] = [database.client, agentDatabase.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
                                    ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices
     guard let secure = listeners.secure else {
         guard let plain = listeners.plain else { throw ValidationError("no listener: give a port") }
-        var app = Application(router: router, configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
+        var app = Application(router: APIRouter.build(backend: backend, console: console), configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
                               services: services, logger: logger)
         app.beforeServerStarts(perform: beforeStart)
         return app
     }
     services.append(secure.tls.reloader)
     if let plain = listeners.plain {
-        services.append(Application(router: router, configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
+        services.append(Application(router: APIRouter.build(backend: backend, console: console), configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),
                                     logger: logger))
     }
-    var app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: secure.tls.configuration),
+    var app = Application(router: APIRouter.build(backend: backend, secureTransport: true, console: console), server: try .tls(.http1(), tlsConfiguration: secure.tls.configuration),
                           configuration: .init(address: .hostname(secure.host, port: secure.port), serverName: "stowage"),
                           services: services, logger: logger)
     app.beforeServerStarts(perform: beforeStart)

@@ -128,6 +128,9 @@ enum ECSREST {
             }
             return try .json(ServiceResponse(service: service))
         },
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}/deployments", action: "DescribeServices") { call in
+            try .json(try await ServiceActions.history(cluster: call.path["cluster"], service: call.path["service"] ?? "", call.caller))
+        },
         RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/services/{service}", action: "UpdateService") { call in
             let patch = try call.decode(ServicePatch.self)
             var input = UpdateServiceRequest(cluster: call.path["cluster"], service: call.path["service"] ?? "")

@@ -342,6 +342,40 @@ struct ServiceActions {
         return DescribeServicesResponse(services: ordered, failures: failures)
     }
 
+    /// One entry of a service's deployment timeline (`GET .../services/{service}/deployments`, a Stowage extension).
+    struct DeploymentHistoryEntry: Codable, Sendable {
+        var id: String
+        var status: String
+        var taskDefinition: String
+        var rolloutState: String
+        var rolloutStateReason: String?
+        var createdAt: Date
+        var updatedAt: Date
+    }
+    struct DeploymentHistory: Codable, Sendable { var deployments: [DeploymentHistoryEntry] }
+
+    /// The service's deployments newest first, replaced ones included (the last 50): what ECS's describe-services
+    /// forgets once a rollout completes, and what a rollback returns to.
+    static func history(cluster reference: String?, service: String, _ c: Caller) async throws -> DeploymentHistory {
+        let (cluster, clusterArn) = try c.refs.cluster(reference)
+        let name = try serviceName(service, cluster: cluster)
+        try await c.authorize("ecs:DescribeServices", [c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
+        return try await c.backend.database.withConnection { conn in
+            try await ClusterActions.requireActive(conn, c, cluster)
+            guard try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: [name]).first != nil else {
+                throw serviceNotFound(name)
+            }
+            let records = try await c.backend.ecsServices.deployments(conn, account: c.account, cluster: cluster, services: [name],
+                                                                       history: true, limit: 50)
+            return DeploymentHistory(deployments: records.map {
+                DeploymentHistoryEntry(id: $0.id, status: $0.status,
+                                       taskDefinition: c.backend.scope.taskDefinition(c.account, family: $0.family, revision: $0.revision),
+                                       rolloutState: $0.rolloutState, rolloutStateReason: $0.rolloutStateReason,
+                                       createdAt: $0.createdAt, updatedAt: $0.updatedAt)
+            })
+        }
+    }
+
     static func list(_ input: ListServicesRequest, _ c: Caller) async throws -> ListServicesResponse {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let limit = try Validate.maxResults(input.maxResults, default: 10)

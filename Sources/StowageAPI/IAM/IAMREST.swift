@@ -53,6 +53,7 @@ enum IAMREST {
                                        "requestId": e.requestId, "allowed": e.allowed]
             if let code = e.errorCode { item["errorCode"] = code }
             if let message = e.errorMessage { item["errorMessage"] = message }
+            if let via = e.via { item["via"] = via }
             return item
         }
         var body: [String: Any] = ["events": items]

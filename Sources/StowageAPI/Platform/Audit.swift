@@ -60,7 +60,8 @@ public final class AuditLog: Service, Sendable {
         let event = AuditEvent(
             accountId: caller.account, time: caller.backend.clock.now(), eventId: UUID().uuidString.lowercased(),
             principalArn: caller.principal.arn, action: action, resources: s.resources, sourceIp: caller.sourceIp,
-            requestId: caller.requestId, allowed: !s.denied, errorCode: s.error?.code, errorMessage: s.error?.message)
+            requestId: caller.requestId, allowed: !s.denied, errorCode: s.error?.code, errorMessage: s.error?.message,
+            via: caller.via)
         var clean = event
         var changed = false
         for keyPath in [\AuditEvent.principalArn, \.action, \.sourceIp, \.requestId] {

@@ -132,6 +132,8 @@ public struct Caller: Sendable {
     public var sourceIp: String = ""
     /// The service named in the signature's credential scope (`ecs`, `iam`, `sts`, …).
     public var signedService: String = ""
+    /// "console" when the web console makes the call for a signed-in person: the audit trail says so.
+    public var via: String?
     /// What this request asked for and was told, for the audit trail.
     public let trail = AuditTrail()
 

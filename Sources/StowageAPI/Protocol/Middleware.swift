@@ -57,7 +57,7 @@ struct SigV4Authentication: RouterMiddleware {
 
     func handle(_ request: Request, context: StowageContext,
                 next: (Request, StowageContext) async throws -> Response) async throws -> Response {
-        let bytes = try await readBody(request)
+        let bytes = try await RequestBody.read(request, limit: backend.maxBodyBytes)
         let verified = try await backend.verifier.verify(Self.signable(request, body: bytes))
         // ARNs name the installation's region: a request signed for another would get answers that look right and
         // name the wrong region. IAM and STS are global, as in AWS, and take any region.
@@ -75,24 +75,28 @@ struct SigV4Authentication: RouterMiddleware {
         return try await next(request, context)
     }
 
-    func readBody(_ request: Request) async throws(APIError) -> Data {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > backend.maxBodyBytes {
-            throw APIError.requestTooLarge(limit: backend.maxBodyBytes)
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: backend.maxBodyBytes)
-            return Data(buffer.readableBytesView)
-        } catch {
-            throw APIError.requestTooLarge(limit: backend.maxBodyBytes)
-        }
-    }
-
     static func signable(_ request: Request, body: Data) -> SignableRequest {
         var headers: [String: [String]] = [:]
         for field in request.headers { headers[field.name.canonicalName, default: []].append(field.value) }
         if headers["host"] == nil, let authority = request.head.authority { headers["host"] = [authority] }
         return SignableRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                                headers: headers, body: body)
+    }
+}
+
+/// A request's body read once within a limit: refused from Content-Length before reading when it says too
+/// much, and while reading when it sends more than it said.
+enum RequestBody {
+    static func read(_ request: Request, limit: Int) async throws(APIError) -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.requestTooLarge(limit: limit)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch {
+            throw APIError.requestTooLarge(limit: limit)
+        }
     }
 }
 

@@ -10,9 +10,11 @@ public enum APIRouter {
     /// Every route the router serves, as `METHOD path`: the OpenAPI test checks each is documented.
     public static var routeList: [String] {
         ["GET /healthz", "GET /readyz", "GET /metrics", "POST /"] + (RESTAPI.routes + AgentREST.routes).map { "\($0.method.rawValue) \($0.path)" }
+            + ConsoleRoutes.routeList
     }
 
-    public static func build(backend: Backend) -> Router<StowageContext> {
+    /// `secureTransport`: the router serves an HTTPS listener (console cookies are then marked Secure).
+    public static func build(backend: Backend, secureTransport: Bool = false, console: ConsoleAssets = .none) -> Router<StowageContext> {
         let router = Router(context: StowageContext.self)
         let gateway = Gateway(backend: backend)
 
@@ -51,28 +53,56 @@ public enum APIRouter {
 
         // The AWS doors: every JSON-protocol service shares POST /, told apart by X-Amz-Target; IAM and STS
         // (query protocol) answer form-encoded requests there too.
-        let doors: [(String, [String: Action])] = [
-            (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
-            (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
-            (SSMDoor.targetPrefix, SSMDoor.all), (SecretsManagerDoor.targetPrefix, SecretsManagerDoor.all),
-            (ServiceDiscoveryDoor.targetPrefix, ServiceDiscoveryDoor.all),
-        ]
-        @Sendable func action(_ request: Request) -> Action? {
-            let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
-            return doors.lazy.compactMap { prefix, table in
-                target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
-            }.first
-        }
-        let aws = router.group()
-            .add(middleware: RequestAccounting(backend: backend, door: Door.aws(for:)) { request in
-                // Metrics name the query door, not the form's action: a client could otherwise mint label values.
-                if case .query = Door.aws(for: request) { return "Query" }
-                return action(request)?.name ?? "unknown"
-            })
+        router.group()
+            .add(middleware: RequestAccounting(backend: backend, door: Door.aws(for:), action: awsActionName))
             .add(middleware: SigV4Authentication(backend: backend))
-        aws.post("/") { request, context in
+            .post("/", use: awsDoor(gateway, consoleDoor: false))
+
+        // The REST API under /v1, and the agent protocol under /agent/v1: a group per route, so the route's action
+        // is known to the accounting before authentication; the agent's routes spend their own rate bucket, so a
+        // fleet's polls and reports never count against a tenant's writes (nor the reverse).
+        let tables: [([RESTRoute], InputRules, Quotas.RateClass?)] = [(RESTAPI.routes, .aws, nil), (AgentREST.routes, .agent, .agent)]
+        for (routes, input, rate) in tables {
+            for route in routes {
+                router.group()
+                    .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action }))
+                    .add(middleware: SigV4Authentication(backend: backend))
+                    .on(RouterPath(route.routerPath), method: route.method, use: restHandler(route, gateway, input: input, rate: rate))
+            }
+        }
+
+        ConsoleRoutes.add(to: router, backend: backend, gateway: gateway, secureTransport: secureTransport, assets: console)
+        return router
+    }
+
+    /// The AWS JSON doors' actions, by X-Amz-Target.
+    static let doors: [(String, [String: Action])] = [
+        (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
+        (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
+        (SSMDoor.targetPrefix, SSMDoor.all), (SecretsManagerDoor.targetPrefix, SecretsManagerDoor.all),
+        (ServiceDiscoveryDoor.targetPrefix, ServiceDiscoveryDoor.all),
+    ]
+
+    static func action(_ request: Request) -> Action? {
+        let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
+        return doors.lazy.compactMap { prefix, table in
+            target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
+        }.first
+    }
+
+    /// The action name metrics and audit know a door request by; the query door is "Query", not the form's
+    /// action, so a client cannot mint label values.
+    @Sendable static func awsActionName(_ request: Request) -> String {
+        if case .query = Door.aws(for: request) { return "Query" }
+        return action(request)?.name ?? "unknown"
+    }
+
+    /// The handler behind `POST /` (and the console's `POST /console/api/aws`, which answers JSON actions only,
+    /// with REST statuses so the page can tell a 403 from a 400).
+    static func awsDoor(_ gateway: Gateway, consoleDoor: Bool) -> @Sendable (Request, StowageContext) async throws -> Response {
+        { request, context in
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
-            let door = Door.aws(for: request)
+            let door = consoleDoor ? Door.rest : Door.aws(for: request)
             if case .query = door {
                 let rate = Quotas.RateClass.of(action: QueryRequest(form: context.signedBody).action)
                 return try await gateway.run(request, context: context, door: door, action: "Query", rate: rate,
@@ -90,37 +120,30 @@ public enum APIRouter {
                 Reply(body: try await action.run(body, caller))
             }
         }
+    }
 
-        // The REST API under /v1, and the agent protocol under /agent/v1: a group per route, so the route's action
-        // is known to the accounting before authentication; the agent's routes spend their own rate bucket, so a
-        // fleet's polls and reports never count against a tenant's writes (nor the reverse).
-        let tables: [([RESTRoute], InputRules, Quotas.RateClass?)] = [(RESTAPI.routes, .aws, nil), (AgentREST.routes, .agent, .agent)]
-        for (routes, input, rate) in tables {
-            for route in routes {
-                let names = route.parameterNames
-                router.group()
-                    .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action }))
-                    .add(middleware: SigV4Authentication(backend: backend))
-                    .on(RouterPath(route.routerPath), method: route.method) { request, context in
-                        var path: [String: String] = [:]
-                        for name in names {
-                            let raw = context.parameters.get(name) ?? ""
-                            path[name] = raw.removingPercentEncoding ?? raw
-                        }
-                        var query: [String: [String]] = [:]
-                        for (name, value) in request.uri.queryParameters {
-                            query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
-                        }
-                        let call = (path: path, query: query)
-                        let texts = path.map { (member: $0.key, value: $0.value) }
-                            + query.flatMap { name, values in values.map { (member: name, value: $0) } }
-                        return try await gateway.run(request, context: context, door: .rest, action: route.action,
-                                                     rate: rate ?? .of(action: route.action), input: input, texts: texts) { caller, body in
-                            try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
-                        }
-                    }
+    /// The handler of one REST route: path and query parameters decoded and checked, then the route's handler.
+    static func restHandler(_ route: RESTRoute, _ gateway: Gateway, input: InputRules, rate: Quotas.RateClass?)
+        -> @Sendable (Request, StowageContext) async throws -> Response
+    {
+        let names = route.parameterNames
+        return { request, context in
+            var path: [String: String] = [:]
+            for name in names {
+                let raw = context.parameters.get(name) ?? ""
+                path[name] = raw.removingPercentEncoding ?? raw
+            }
+            var query: [String: [String]] = [:]
+            for (name, value) in request.uri.queryParameters {
+                query[String(name), default: []].append(String(value).removingPercentEncoding ?? String(value))
+            }
+            let call = (path: path, query: query)
+            let texts = path.map { (member: $0.key, value: $0.value) }
+                + query.flatMap { name, values in values.map { (member: name, value: $0) } }
+            return try await gateway.run(request, context: context, door: .rest, action: route.action,
+                                         rate: rate ?? .of(action: route.action), input: input, texts: texts) { caller, body in
+                try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
             }
         }
-        return router
     }
 }

@@ -1,0 +1,20 @@
+-- Web console sign-ins: a short-lived session per sign-in, named by the SHA-256 of the token its cookie holds
+-- (the token itself is never stored). The session acts as the access key it was made from, so deactivating
+-- or deleting that key ends it; sign-out revokes it at once.
+
+CREATE TABLE console_sessions (
+    token_sha256    text PRIMARY KEY,
+    account_id      text NOT NULL REFERENCES accounts (account_id),
+    access_key_id   text NOT NULL,
+    principal_arn   text NOT NULL,
+    csrf_token      text NOT NULL,
+    source_ip       text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    revoked_at      timestamptz
+);
+
+CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+
+-- Calls made through the console say so in the audit trail (NULL: signed API calls).
+ALTER TABLE audit_events ADD COLUMN via text;
