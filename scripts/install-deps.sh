@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Stowage needs when it is missing: the PostgreSQL server and zlib's headers (apt-get, as root) and,
-# with "test", the Python clients the tests drive (boto3, the AWS CLI, pytest, openapi-spec-validator).
+# with "test", the Python clients the tests drive (boto3, the AWS CLI, pytest, openapi-spec-validator) and the
+# browser the console's tests drive (Chromium, chromedriver, Selenium).
 set -euo pipefail
 
 have_pg_server() {
@@ -39,6 +40,10 @@ if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
     command -v aws >/dev/null || python3 -m pip install -q awscli
     python3 -c "import schemathesis, requests" 2>/dev/null || python3 -m pip install -q "schemathesis==4.32.5" requests
     command -v pgrep >/dev/null || apt_install procps
+    # The console's browser tests and benchmark: Debian's headless Chromium and its driver, driven by Selenium
+    # (run with SE_OFFLINE, so its manager never reaches for the internet).
+    { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || apt_install chromium chromium-driver
+    python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q "selenium==4.51.0"
 fi
 if [ "${1:-}" = "bench" ]; then
     command -v wrk >/dev/null || apt_install wrk
