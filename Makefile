@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-fleet chaos test-image clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-console bench-fleet chaos test-image clean
 
 build:
 	swift build
@@ -19,7 +19,7 @@ test-image:
 	scripts/test-image.sh
 
 # Benchmarks measure speed; the tests never assert on it.
-bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb
+bench: bench-placement bench-api bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-console
 
 bench-placement:
 	swift build -c release --product PlacementBench
@@ -50,6 +50,11 @@ bench-secrets:
 # Issue 15: through the load balancer vs the same tasks directly; RUNNING -> first proxied answer; StopTask -> unrouted.
 bench-lb:
 	scripts/bench-lb.sh
+
+# Issue 16: the console's services view with 200 services and 2,000 tasks in headless Chromium (first paint, table
+# complete, against an empty account), and what the console ships, gzip-compressed.
+bench-console:
+	scripts/bench-console.sh
 
 # A simulated fleet (1,000 and 5,000 agents on the real agent protocol) and services scaled 0 -> 10,000 and
 # 50,000 tasks: time to every task RUNNING as reported, tasks/s, server CPU and RSS, DescribeClusters p99.

@@ -170,7 +170,7 @@ let package = Package(
         .target(
             name: "StowageLoadBalancer",
             dependencies: [
-                "StowageModel", "StowageStore", "StowageProxyConfig", "StowageShell",
+                "StowageModel", "StowageStore", "StowageProxyConfig", "StowageShell", "StowageTelemetryStore", "StowageMonitoringRules",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

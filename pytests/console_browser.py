@@ -9,6 +9,7 @@ os.environ["SE_AVOID_STATS"] = "true"
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -31,7 +32,8 @@ def open_browser(width=1280, height=800):
 
 
 def wait(driver, seconds=30):
-    return WebDriverWait(driver, seconds, poll_frequency=0.2)
+    # Views redraw live: an element found a moment ago may have been replaced, which is not a failure.
+    return WebDriverWait(driver, seconds, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in(driver, console_url, key_id, secret):

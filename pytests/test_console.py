@@ -32,14 +32,19 @@ def log_config(group):
     return {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-stream-prefix": "c", "awslogs-create-group": "true"}}
 
 
+# Texts are read in the page in one step: views redraw live, and an element found a moment earlier may be gone.
 def text_of(driver, element_id):
-    return driver.find_element(By.ID, element_id).text
+    return driver.execute_script("const e = document.getElementById(arguments[0]); return e ? e.innerText : ''", element_id)
+
+
+def texts(driver, selector):
+    return driver.execute_script("return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", selector)
 
 
 def stat_value(driver, label):
     """The number on a view's stat box with this label ('running', 'desired', ...)."""
-    for box in driver.find_elements(By.CSS_SELECTOR, ".stat"):
-        parts = box.text.split("\n")
+    for text in texts(driver, ".stat"):
+        parts = text.strip().split("\n")
         if len(parts) == 2 and parts[1] == label:
             return parts[0]
     return None
@@ -99,9 +104,10 @@ def test_console_end_to_end(server, tenant, tmp_path, agents, need_engine):
 
         # A service: its running task, lastStatus and health side by side.
         driver.find_element(By.LINK_TEXT, "app").click()
-        wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "td .badge") and "HEALTHY" in text_of(d, "main"))
-        rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "RUNNING" in r.text]
-        assert rows and all("HEALTHY" in r for r in rows), rows
+        def task_rows(d):
+            return [r for r in texts(d, "tbody tr") if "RUNNING" in r]
+        rows = wait(driver).until(task_rows)
+        assert all("HEALTHY" in r for r in rows), rows
         assert stat_value(driver, "running") == "1"
         assert "Deployment timeline" in text_of(driver, "main")
         # The alarm's threshold is drawn on the service's CPU chart.
@@ -249,7 +255,7 @@ def test_console_narrow_principal(server, tenant, tmp_path):
         sign_in(driver, console, key["AccessKeyId"], key["SecretAccessKey"])
         driver.get(f"{console}#/services")
         wait(driver).until(lambda d: "mine" in text_of(d, "services-body"))
-        listed = [r.text.split(" ")[0] for r in driver.find_elements(By.CSS_SELECTOR, "#services-body tbody tr")]
+        listed = [r.split()[0] for r in texts(driver, "#services-body tbody tr")]
         assert listed == ["mine"], listed
         shot(driver, tmp_path / "screenshots", "narrow-services")
 
@@ -268,6 +274,13 @@ def test_console_narrow_principal(server, tenant, tmp_path):
         status, body = console_fetch(driver, "POST", "/console/api/aws", {"cluster": "narrow", "services": ["theirs"]},
                                      {"X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeServices"})
         assert status == 403 and body["__type"] == "AccessDeniedException", (status, body)
+
+        # Deactivating the key ends its console sessions: the page is sent back to sign-in.
+        iam.update_access_key(UserName="viewer", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+        status, _ = console_fetch(driver, "GET", "/console/api/session", csrf=False)
+        assert status == 401
+        driver.get(f"{console}#/services")
+        wait(driver).until(EC.visibility_of_element_located((By.ID, "access-key-id")))
     finally:
         driver.quit()
     status, out = signed_request(server, tenant, "GET", "/v1/audit/events?action=ecs:UpdateService")

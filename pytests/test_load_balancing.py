@@ -134,6 +134,21 @@ def test_path_rules_route_to_healthy_targets_and_follow_registrations(server, te
         for (target, port), health in described.items():
             name = f"t_127_0_0_1_{port}"
             assert haproxy[name].startswith("UP" if health["State"] == "healthy" else "DOWN"), (name, haproxy[name], health)
+
+        # The web group's requests are published as its RequestCount (the console's request chart): send a known
+        # number through it and see at least that many counted.
+        for _ in range(20):
+            assert get(f"http://{address}:18080/web/index.html")[0] == 200
+        cloudwatch = boto3.client("cloudwatch", endpoint_url=server.endpoint, region_name=REGION,
+                                  aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+        dimension = [{"Name": "TargetGroup", "Value": web_tg[web_tg.index("targetgroup/"):]}]
+
+        def counted():
+            now = time.time()
+            points = cloudwatch.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="RequestCount", Dimensions=dimension,
+                                                      StartTime=now - 600, EndTime=now + 60, Period=60, Statistics=["Sum"])["Datapoints"]
+            return sum(p["Sum"] for p in points) >= 21 or None
+        assert wait_for(counted, seconds=40), "the web group's requests are counted"
     finally:
         for b in api + [web]:
             b.close()

@@ -305,6 +305,10 @@ def test_a_container_resolves_a_sibling_service_by_srv_and_calls_it(server, tena
     assert wait_for(lambda: len([x for x in dns_query(gateway, "web.svc.local", 33)[1] if x[0] == 33]) == 1, seconds=15)
     ecs.update_service(cluster="sd", service="web", desiredCount=0)
     assert wait_for(lambda: not client.list_instances(ServiceId=registry["Id"])["Instances"], seconds=60)
+    # Empty, but still the registry of an ECS service (which would fail its next scale-up): refused by name.
+    with pytest.raises(ClientError) as in_use:
+        client.delete_service(Id=registry["Id"])
+    assert in_use.value.response["Error"]["Code"] == "ResourceInUse" and "sd/web" in in_use.value.response["Error"]["Message"]
     ecs.delete_service(cluster="sd", service="web")
     client.delete_service(Id=registry["Id"])
 
@@ -330,3 +334,30 @@ def test_a_narrow_policy_allows_reading_names_and_nothing_else(server, tenant):
                  lambda: reader.list_namespaces()):
         assert code_of(call) == "AccessDeniedException"
     assert mine.list_instances(ServiceId=svc["Id"])["Instances"] == [] and [n["Name"] for n in mine.list_namespaces()["Namespaces"]] == ["iam.internal"]
+
+
+def test_a_registry_gone_from_under_a_service_is_reported_not_fatal(server, tenant):
+    """A Cloud Map service deleted behind an ECS service's back (by an older Stowage, which did not refuse it)
+    is skipped with an event at the next scale-up: the reconcile pass does not fail over it again and again."""
+    from conftest import ecs_client, psql, wait_for
+    client = sd(server, tenant)
+    ecs = ecs_client(server, tenant)
+    ns_id = private_namespace(client, "gone.local")
+    registry = client.create_service(Name="api", NamespaceId=ns_id, DnsConfig={"DnsRecords": [{"Type": "SRV", "TTL": 5}]})["Service"]
+    ecs.create_cluster(clusterName="gone")
+    ecs.register_container_instance(cluster="gone", totalResources=[
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])
+    ecs.register_task_definition(family="api", containerDefinitions=[
+        {"name": "api", "image": "localhost/busybox:latest", "memory": 16, "portMappings": [{"containerPort": 80, "hostPort": 0}]}])
+    ecs.create_service(cluster="gone", serviceName="api", taskDefinition="api", desiredCount=0,
+                       serviceRegistries=[{"registryArn": registry["Arn"], "containerName": "api", "containerPort": 80}])
+    assert code_of(lambda: client.delete_service(Id=registry["Id"])) == "ResourceInUse"
+    psql(server, f"DELETE FROM sd_services WHERE account_id = '{tenant.account}' AND id = '{registry['Id']}'")
+    ecs.update_service(cluster="gone", service="api", desiredCount=2)
+
+    def said():
+        events = ecs.describe_services(cluster="gone", services=["api"])["services"][0]["events"]
+        return [e["message"] for e in events if "no longer exists" in e["message"]]
+    assert wait_for(said, seconds=30), "the service says its registry is gone"
+    placed = lambda: len(ecs.list_tasks(cluster="gone", serviceName="api")["taskArns"]) == 2
+    assert wait_for(placed, seconds=30), "and its tasks are still placed"

@@ -3,14 +3,17 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import StowageModel
+import StowageMonitoringRules
 import StowageProxyConfig
 import StowageStore
+import StowageTelemetryStore
 import Synchronization
 
 /// `stowage lb`: keeps HAProxy serving what PostgreSQL says. Each step reads every load balancer, listener,
 /// rule, target group and target; reloads HAProxy (seamlessly) only when the structure changed; brings its
 /// servers to the registered targets through the runtime API; writes the health HAProxy saw back; and forgets
 /// targets whose draining ended. A step runs when a write NOTIFYs `load_balancers`, and every `interval`.
+/// It also publishes each target group's `RequestCount` (AWS/ApplicationELB) from HAProxy's counters.
 ///
 /// When PostgreSQL is unreachable the step fails and HAProxy keeps serving what it had: a control-plane fault
 /// never takes a healthy target out of service.
@@ -63,7 +66,9 @@ public final class LoadBalancerSupervisor: Service, Sendable {
             let snapshot = try await load()
             let now = Date()
             let structure = HAProxyConfig.structure(snapshot.proxy, socket: haproxy.socketPath)
-            var observed = haproxy.running ? TargetPlan.parseStats(Data(try haproxy.command("show stat json").utf8)) : []
+            let stats = haproxy.running ? Data(try haproxy.command("show stat json").utf8) : Data()
+            var observed = TargetPlan.parseStats(stats)
+            state.countRequests(RequestCounts.totals(stats))
             if structure != state.applied || !haproxy.running {
                 let serving = Set(observed.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.map { "\($0.backend)/\($0.name)" })
                 try haproxy.apply(HAProxyConfig.render(snapshot.proxy, socket: haproxy.socketPath, serving: serving))
@@ -95,8 +100,35 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                 if purged > 0 { try await store.notify(conn) }
             }
             state.written(changed)
+            try await publishRequests(snapshot, now: now)
         } catch {
             logger.warning("load balancer step failed; haproxy keeps serving what it had", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Every 10 s at most: the requests each target group answered since the last time, as `RequestCount` (Sum) with
+    /// the `TargetGroup` dimension (`targetgroup/<name>/<id>`) in the group's account. Counts that cannot be written
+    /// (database down) wait for the next step, bounded by the number of groups.
+    func publishRequests(_ snapshot: Loaded, now: Date) async throws {
+        guard let counts = state.takeRequests(now: now, every: 10) else { return }
+        let minute = Int64(now.timeIntervalSince1970) / 60 * 60
+        var byAccount: [String: [MetricPoint]] = [:]
+        for (groupId, count) in counts {
+            guard let group = snapshot.groups[groupId] else { continue }
+            let identity = MetricIdentity(namespace: "AWS/ApplicationELB", name: "RequestCount", dimensions: [
+                CloudWatch.Dimension(name: "TargetGroup", value: "targetgroup/\(group.name)/\(groupId)")])
+            let value = Double(count)
+            byAccount[group.account, default: []].append(MetricPoint(identity: identity, unit: "Count", minute: minute,
+                                                                     rollup: Rollup(statisticSet: 1, sum: value, minimum: value, maximum: value)))
+        }
+        do {
+            let store = MetricStore(logger: logger)
+            try await database.transaction { conn in
+                for (account, points) in byAccount.sorted(by: { $0.key < $1.key }) { try await store.put(conn, account: account, points) }
+            }
+        } catch {
+            state.returnRequests(counts)
+            throw error
         }
     }
 
@@ -115,6 +147,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         var loadBalancerIds: [String]
         /// "group/target/port" -> the ECS task that registered it.
         var taskOf: [String: String]
+        /// Target-group id -> its account and name, for the metrics it is published under.
+        var groups: [String: (account: String, name: String)] = [:]
     }
 
     /// Everything HAProxy serves, in one read.
@@ -151,7 +185,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
             }
             var taskOf: [String: String] = [:]
             for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
-            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf)
+            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf,
+                          groups: Dictionary(groups.map { ($0.id, (account: $0.account, name: $0.name)) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 }
@@ -163,6 +198,8 @@ final class LockedState: Sendable {
         var applied: String?
         var seen: [String: Date] = [:]
         var health: [String: HealthUpdate] = [:]
+        var requests = RequestCounts()
+        var published = Date.distantPast
     }
     private let memory = Mutex(Memory())
 
@@ -183,6 +220,19 @@ final class LockedState: Sendable {
     func unwritten(_ updates: [HealthUpdate]) -> [HealthUpdate] {
         memory.withLock { m in updates.filter { m.health["\($0.groupId)/\($0.targetId)/\($0.port)"] != $0 } }
     }
+
+    func countRequests(_ totals: [String: Int]) { memory.withLock { $0.requests.observe(totals) } }
+
+    /// The counts to publish, when `every` seconds have passed since the last time and there are any.
+    func takeRequests(now: Date, every: TimeInterval) -> [String: Int]? {
+        memory.withLock { m in
+            guard now.timeIntervalSince(m.published) >= every, !m.requests.pending.isEmpty else { return nil }
+            m.published = now
+            return m.requests.take()
+        }
+    }
+
+    func returnRequests(_ counts: [String: Int]) { memory.withLock { $0.requests.restore(counts) } }
 
     func written(_ updates: [HealthUpdate]) {
         memory.withLock { m in for u in updates { m.health["\(u.groupId)/\(u.targetId)/\(u.port)"] = u } }

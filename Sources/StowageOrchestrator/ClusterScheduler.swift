@@ -412,9 +412,19 @@ public struct ClusterScheduler: Sendable {
         let store = DiscoveryStore(logger: logger)
         let registered = try await store.instances(conn, account: account, taskIds: tasks.map(\.id))
         guard !service.serviceRegistries.isEmpty || !registered.isEmpty else { return }
-        let bindings = service.serviceRegistries.compactMap { r -> RegistryBinding? in
+        var bindings = service.serviceRegistries.compactMap { r -> RegistryBinding? in
             guard let arn = r.registryArn, let id = DiscoveryRules.id(arn, kind: "service", account: account) else { return nil }
             return RegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort)
+        }
+        // A registry deleted behind the service's back (from an older Stowage, or in the same instant) is skipped and
+        // said in the service's events: the rest of the reconcile pass goes on, and its tasks keep running.
+        let existing = Set(try await store.services(conn, account: account, ids: bindings.map(\.serviceId)).map(\.id))
+        let missing = bindings.filter { !existing.contains($0.serviceId) }
+        if !missing.isEmpty {
+            bindings.removeAll { !existing.contains($0.serviceId) }
+            try await addEventsOnce(conn, account: account, cluster: cluster, service: service.name, missing.map {
+                "(service \(service.name)) is unable to register its tasks in service registry \($0.serviceId): it no longer exists."
+            })
         }
         let hostById = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var checked: [String: Bool] = [:]

@@ -130,23 +130,37 @@ public enum TargetPlan {
 
     /// Parses `show stat json`: the servers (object type "Server") of the backends named `tg_…`.
     public static func parseStats(_ data: Data) -> [ObservedServer] {
-        guard let rows = try? JSONSerialization.jsonObject(with: data) as? [[[String: Any]]] else { return [] }
         var out: [ObservedServer] = []
-        for row in rows {
-            var fields: [String: Any] = [:]
-            var isServer = false
-            for field in row {
-                if (field["objType"] as? String) == "Server" { isServer = true }
-                guard let name = (field["field"] as? [String: Any])?["name"] as? String,
-                      let value = (field["value"] as? [String: Any])?["value"] else { continue }
-                fields[name] = value
-            }
-            guard isServer, let backend = fields["pxname"] as? String, backend.hasPrefix("tg_"), let name = fields["svname"] as? String else { continue }
-            func int(_ key: String) -> Int? { (fields[key] as? NSNumber)?.intValue ?? (fields[key] as? String).flatMap { Int($0) } }
-            out.append(ObservedServer(backend: backend, name: name, status: fields["status"] as? String ?? "", checkStatus: fields["check_status"] as? String,
-                                      checkCode: int("check_code"), weight: int("weight") ?? 1, checkHealth: int("check_health"),
-                                      checkRise: int("check_rise")))
+        for row in HAProxyStats.rows(data) {
+            guard row.type == "Server", let backend = row.string("pxname"), backend.hasPrefix("tg_"), let name = row.string("svname") else { continue }
+            out.append(ObservedServer(backend: backend, name: name, status: row.string("status") ?? "", checkStatus: row.string("check_status"),
+                                      checkCode: row.int("check_code"), weight: row.int("weight") ?? 1, checkHealth: row.int("check_health"),
+                                      checkRise: row.int("check_rise")))
         }
         return out
     }
+}
+
+/// HAProxy's `show stat json`: one array of fields per proxy, frontend, backend and server row, read once here for
+/// the servers' health (`TargetPlan.parseStats`) and the backends' request counters (`RequestCounts.totals`).
+struct HAProxyStats {
+    var type: String
+    var fields: [String: any Sendable]
+
+    static func rows(_ data: Data) -> [HAProxyStats] {
+        guard let rows = try? JSONSerialization.jsonObject(with: data) as? [[[String: Any]]] else { return [] }
+        return rows.map { row in
+            var stats = HAProxyStats(type: "", fields: [:])
+            for field in row {
+                if let type = field["objType"] as? String { stats.type = type }
+                guard let name = (field["field"] as? [String: Any])?["name"] as? String,
+                      let value = (field["value"] as? [String: Any])?["value"] else { continue }
+                if let number = value as? NSNumber { stats.fields[name] = number.intValue } else if let text = value as? String { stats.fields[name] = text }
+            }
+            return stats
+        }
+    }
+
+    func string(_ key: String) -> String? { fields[key] as? String }
+    func int(_ key: String) -> Int? { (fields[key] as? Int) ?? string(key).flatMap { Int($0) } }
 }

@@ -123,6 +123,7 @@ public enum SigV4 {
     }
 
     public static func sha256Hex(_ text: String) -> String { Hex.encode(SHA256.hash(data: Array(text.utf8))) }
+    public static func sha256Hex(_ bytes: Data) -> String { Hex.encode(SHA256.hash(data: bytes)) }
 
     /// `yyyyMMdd'T'HHmmss'Z'`, as X-Amz-Date carries it: RFC 3339 without its separators.
     public static func amzDate(_ date: Date) -> String {

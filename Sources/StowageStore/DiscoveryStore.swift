@@ -155,6 +155,20 @@ public struct DiscoveryStore: Sendable {
             """, as: Int.self, logger: logger) != nil
     }
 
+    /// The ACTIVE ECS services (cluster/name) that register their tasks in this Cloud Map service, by its ARN (a
+    /// draining service only withdraws instances).
+    public func ecsServicesNaming(_ conn: PostgresConnection, account: String, registryArn: String) async throws -> [String] {
+        let rows = try await conn.query("""
+            SELECT cluster_name || '/' || service_name FROM services
+            WHERE account_id = \(account) AND status = 'ACTIVE'
+              AND EXISTS (SELECT 1 FROM jsonb_array_elements(service_registries) r WHERE r->>'registryArn' = \(registryArn))
+            ORDER BY 1
+            """, logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
     public func setTags(_ conn: PostgresConnection, account: String, namespace: Bool, id: String, tags: [Tag]) async throws {
         let encoded = try ECSJSON.encodeString(tags)
         if namespace {

@@ -141,8 +141,23 @@ export async function render(main, ctx) {
     if (done) ctx.navigate('#/services');
   });
 
+  // Requests through the service's load balancers: each target group's RequestCount, published by `stowage lb`.
+  let requestChart = false;
+  function addRequestChart() {
+    const groups = (service.loadBalancers || []).map((lb) => lb.targetGroupArn).filter(Boolean);
+    if (requestChart || !groups.length) return;
+    requestChart = true;
+    charts.append(chartPanel(ctx, { id: 'chart-requests', title: 'Requests through the load balancer (per period)',
+      load: async (range) => ({ unit: '', series: (await Promise.all(groups.map((arn) => metricSeries(range, {
+        namespace: 'AWS/ApplicationELB', metric: 'RequestCount', stats: ['Sum'], label: arn.split('/').slice(-2, -1)[0],
+        dimensions: { TargetGroup: arn.slice(arn.indexOf('targetgroup/')) } })))).flat() }),
+      thresholds: async () => (await Promise.all(groups.map((arn) =>
+        alarmThresholds('RequestCount', { TargetGroup: arn.slice(arn.indexOf('targetgroup/')) }, 'AWS/ApplicationELB')))).flat() }));
+  }
+
   function drawHead() {
     const s = service;
+    addRequestChart();
     fill(title, s.serviceName, ' ', badge(serviceHealth(s)));
     const previous = previousDefinition();
     rollback.disabled = !previous;

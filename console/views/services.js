@@ -35,7 +35,11 @@ export async function render(main, ctx) {
       const per = await pooled(all.filter((c) => c.status === 'ACTIVE'), 4, async (c) =>
         (await services(c.clusterName)).map((s) => ({ ...s, cluster: c.clusterName })));
       rows = per.flat().sort((a, b) => a.cluster.localeCompare(b.cluster) || a.serviceName.localeCompare(b.serviceName));
-      if (ctx.alive) draw();
+      if (ctx.alive) {
+        draw();
+        // The benchmark's end mark: the table holds every service the caller may see.
+        if (!performance.getEntriesByName('stowage:services-rendered').length) performance.mark('stowage:services-rendered');
+      }
     } catch (e) {
       if (ctx.alive) fill(body, failure(e));
     }

@@ -1,9 +1,9 @@
 import CompressNIO
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import StowageModel
+import StowageSigning
 import StowageStore
 
 /// The web console's files (HTML, scripts, styles, the pinned Chart.js), read from the folder that ships
@@ -44,7 +44,7 @@ public struct ConsoleAssets: Sendable {
             let data = try Data(contentsOf: url)
             var plain = ByteBuffer(bytes: data)
             let gzipped = try plain.compress(with: .gzip())
-            let digest = SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined()
+            let digest = SigV4.sha256Hex(data).prefix(24)
             files[relative] = Asset(body: ByteBuffer(bytes: data), gzipped: gzipped, contentType: type, etag: "\"\(digest)\"")
         }
         return files

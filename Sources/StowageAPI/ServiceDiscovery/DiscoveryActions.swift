@@ -268,6 +268,12 @@ enum DiscoveryActions {
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
         try await c.authorize("servicediscovery:DeleteService", [serviceArn(c, row.id)])
         try await c.backend.database.transaction { conn in
+            // An ECS service that registers its tasks here would find it gone at its next scale-up: refused by name.
+            let users = try await store(c).ecsServicesNaming(conn, account: c.account, registryArn: serviceArn(c, row.id))
+            if !users.isEmpty {
+                throw APIError("ResourceInUse", "Service \(row.id) is the service registry of ECS service(s) \(users.joined(separator: ", ")): "
+                               + "delete them or remove their serviceRegistries first.")
+            }
             guard try await store(c).deleteService(conn, account: c.account, id: row.id) else {
                 throw APIError("ResourceInUse", "Service \(row.id) still has registered instances: deregister them first.")
             }
