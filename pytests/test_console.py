@@ -50,6 +50,12 @@ def stat_value(driver, label):
     return None
 
 
+def history(server, tenant, cluster, service):
+    status, out = signed_request(server, tenant, "GET", f"/v1/clusters/{cluster}/services/{service}/deployments")
+    assert status == 200, out
+    return out["deployments"]
+
+
 def confirm_dialog(driver):
     button = wait(driver).until(EC.element_to_be_clickable((By.ID, "dialog-confirm")))
     button.click()
@@ -127,6 +133,24 @@ def test_console_end_to_end(server, tenant, tmp_path, agents, need_engine):
         assert ecs.describe_services(cluster="con", services=["app"])["services"][0]["desiredCount"] == 2
         assert len(tasks_of(ecs, "con", "app")) == 2
 
+        # Force a new deployment, then roll back: a second revision deployed from the API, undone from the console.
+        driver.find_element(By.ID, "action-force-deploy").click()
+        assert "new deployment" in wait(driver).until(EC.visibility_of_element_located((By.ID, "dialog-message"))).text
+        confirm_dialog(driver)
+        assert wait_for(lambda: len(history(server, tenant, "con", "app")) == 2, 20), "the forced deployment is in the timeline"
+        revised = dict(TICKER, logConfiguration=log_config("/con/ticker"), environment=[{"name": "REVISION", "value": "2"}])
+        ecs.register_task_definition(family="ticker", containerDefinitions=[revised])
+        ecs.update_service(cluster="con", service="app", taskDefinition="ticker:2")
+        assert wait_for(lambda: [d["rolloutState"] for d in ecs.describe_services(cluster="con", services=["app"])["services"][0]["deployments"]]
+                        == ["COMPLETED"], 120), "the second revision is deployed"
+        wait(driver).until(lambda d: d.find_element(By.ID, "action-rollback").is_enabled())
+        driver.find_element(By.ID, "action-rollback").click()
+        assert "ticker:1" in wait(driver).until(EC.visibility_of_element_located((By.ID, "dialog-message"))).text
+        confirm_dialog(driver)
+        assert wait_for(lambda: ecs.describe_services(cluster="con", services=["app"])["services"][0]["taskDefinition"].endswith("ticker:1"), 20)
+        assert wait_for(lambda: running_healthy(ecs, "con", "app", 2), 120), "the rollback completes"
+        wait(driver).until(lambda d: "ticker:1" in text_of(d, "deployment-timeline") and "ticker:2" in text_of(d, "deployment-timeline"))
+
         # A task: CPU per container from the agent's samples of the real container.
         task_id = tasks_of(ecs, "con", "app")[0]["taskArn"].split("/")[-1]
         driver.get(f"{console}#/clusters/con/tasks/{task_id}")
@@ -173,10 +197,15 @@ def test_console_end_to_end(server, tenant, tmp_path, agents, need_engine):
 
         # The other views render with their data.
         for route, name, expect in (("#/clusters", "06-clusters", "con"), ("#/instances", "07-instances", "connected"),
-                                    ("#/alarms", "08-alarms", "app-cpu-high"), ("#/audit", "09-audit", "ecs:UpdateService")):
+                                    ("#/alarms", "08-alarms", "app-cpu-high"), ("#/audit", "09-audit", "ecs:")):
             driver.get(f"{console}{route}")
             wait(driver).until(lambda d: expect in text_of(d, "main"))
             shot(driver, shots, name)
+        # The audit view, searched: the console's own UpdateService calls, marked as the console's.
+        wait(driver).until(EC.visibility_of_element_located((By.ID, "audit-action"))).send_keys("ecs:UpdateService" + Keys.ENTER)
+        wait(driver).until(lambda d: (rows := texts(d, "main tbody tr")) and all("ecs:UpdateService" in r for r in rows)
+                           and any("console" in r for r in rows))
+        shot(driver, shots, "09-audit-searched")
 
         # The console's calls are in the audit trail as the signed-in principal's, marked as the console's.
         status, out = signed_request(server, tenant, "GET", "/v1/audit/events?action=ecs:UpdateService")

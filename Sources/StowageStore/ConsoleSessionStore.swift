@@ -40,11 +40,11 @@ public struct ConsoleSessionStore: Sendable {
     }
 
     /// The session a cookie names, while it is neither revoked nor expired at `now`.
-    public func live(_ conn: PostgresConnection, tokenSHA256: String, now: Date) async throws -> ConsoleSessionRow? {
+    public func live(_ conn: PostgresConnection, account: String, tokenSHA256: String, now: Date) async throws -> ConsoleSessionRow? {
         let rows = try await conn.query("""
             SELECT token_sha256, account_id, access_key_id, principal_arn, csrf_token, source_ip, created_at, expires_at
             FROM console_sessions
-            WHERE token_sha256 = \(tokenSHA256) AND revoked_at IS NULL AND expires_at > \(now)
+            WHERE account_id = \(account) AND token_sha256 = \(tokenSHA256) AND revoked_at IS NULL AND expires_at > \(now)
             """, logger: logger).decode((String, String, String, String, String, String, Date, Date).self)
         for try await r in rows {
             return ConsoleSessionRow(tokenSHA256: r.0, accountId: r.1, accessKeyId: r.2, principalArn: r.3, csrfToken: r.4,
@@ -54,10 +54,10 @@ public struct ConsoleSessionStore: Sendable {
     }
 
     /// Ends a session; true when it was live.
-    public func revoke(_ conn: PostgresConnection, tokenSHA256: String, now: Date) async throws -> Bool {
+    public func revoke(_ conn: PostgresConnection, account: String, tokenSHA256: String, now: Date) async throws -> Bool {
         let rows = try await conn.query("""
             UPDATE console_sessions SET revoked_at = \(now)
-            WHERE token_sha256 = \(tokenSHA256) AND revoked_at IS NULL
+            WHERE account_id = \(account) AND token_sha256 = \(tokenSHA256) AND revoked_at IS NULL
             RETURNING 1
             """, logger: logger).decode(Int.self)
         for try await _ in rows { return true }

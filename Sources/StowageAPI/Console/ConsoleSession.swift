@@ -57,6 +57,15 @@ enum ConsoleSession {
         "\(cookieName)=\(token); Path=/console; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 
+    /// The account a cookie's token names: `<account id>.<random>`, so a session lookup stays in one tenant.
+    static func account(of token: String) -> String? {
+        let parts = token.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == 12, parts[0].allSatisfy(\.isASCII), parts[0].allSatisfy(\.isNumber), !parts[1].isEmpty else {
+            return nil
+        }
+        return String(parts[0])
+    }
+
     /// 32 random bytes, base64url: the cookie's token and the CSRF token.
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -67,11 +76,11 @@ enum ConsoleSession {
 
     /// The live session a request's cookie names and the principal it acts as; throws `expired` otherwise.
     static func resolve(_ request: Request, backend: Backend) async throws -> (ConsoleSessionRow, Principal) {
-        guard let token = token(request), !token.isEmpty, token.count <= 128 else { throw expired }
+        guard let token = token(request), token.count <= 128, let account = account(of: token) else { throw expired }
         let now = backend.clock.now()
         let store = ConsoleSessionStore(logger: backend.database.logger)
         let row = try await backend.database.withConnection { conn in
-            try await store.live(conn, tokenSHA256: SigV4.sha256Hex(token), now: now)
+            try await store.live(conn, account: account, tokenSHA256: SigV4.sha256Hex(token), now: now)
         }
         // The key must still be active: deactivating or deleting it ends its console sessions too.
         guard let row, let credential = try await backend.verifier.credential(for: row.accessKeyId),
@@ -110,7 +119,7 @@ enum ConsoleSession {
         }
         let expires = min(now.addingTimeInterval(lifetime), credential.expiresAt ?? .distantFuture)
         guard expires > now else { throw APIError("ExpiredTokenException", "These temporary credentials have expired.", restStatus: 401) }
-        let token = randomToken()
+        let token = "\(account).\(randomToken())"
         let row = ConsoleSessionRow(tokenSHA256: SigV4.sha256Hex(token), accountId: account, accessKeyId: input.accessKeyId,
                                     principalArn: credential.principal.arn, csrfToken: randomToken(), sourceIp: context.sourceIp,
                                     createdAt: now, expiresAt: expires)
@@ -137,7 +146,7 @@ enum ConsoleSession {
         caller.trail.note(action: "signin:ConsoleLogout", resources: [principal.arn])
         let store = ConsoleSessionStore(logger: caller.logger)
         _ = try await backend.database.transaction { conn in
-            try await store.revoke(conn, tokenSHA256: row.tokenSHA256, now: backend.clock.now())
+            try await store.revoke(conn, account: row.accountId, tokenSHA256: row.tokenSHA256, now: backend.clock.now())
         }
         var headers = HTTPFields()
         headers[.setCookie] = cookie("", maxAge: 0, secure: secure)
