@@ -47,6 +47,16 @@ def test_namespaces_services_instances_and_discovery(server, tenant):
     listed = client.list_namespaces(Filters=[{"Name": "TYPE", "Values": ["HTTP"], "Condition": "EQ"}])["Namespaces"]
     assert [n["Id"] for n in listed] == [http_id]
 
+    # CreateService retried with its CreatorRequestId gets the service it made; another request is a conflict.
+    first = client.create_service(Name="retry", NamespaceId=ns_id, CreatorRequestId="retry-1",
+                                  DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 10}]})["Service"]
+    again = client.create_service(Name="retry", NamespaceId=ns_id, CreatorRequestId="retry-1",
+                                  DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 10}]})["Service"]
+    assert again["Id"] == first["Id"] and again["CreatorRequestId"] == "retry-1"
+    assert code_of(lambda: client.create_service(Name="retry", NamespaceId=ns_id, CreatorRequestId="retry-2",
+                                                 DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 10}]})) == "ServiceAlreadyExists"
+    client.delete_service(Id=first["Id"])
+
     svc = client.create_service(Name="api", NamespaceId=ns_id, HealthCheckCustomConfig={"FailureThreshold": 1},
                                 DnsConfig={"RoutingPolicy": "MULTIVALUE", "DnsRecords": [{"Type": "A", "TTL": 10}, {"Type": "SRV", "TTL": 10}]},
                                 Tags=[{"Key": "team", "Value": "core"}])["Service"]

@@ -206,6 +206,10 @@ enum DiscoveryActions {
                                           tags: input.tags ?? [], revision: 1, createdAt: c.backend.clock.now(), instanceCount: 0)
             guard try await store(c).createService(conn, row) else {
                 let existing = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: name).first
+                // A retry of the same request (same CreatorRequestId) gets the service it made, as in Cloud Map.
+                if let existing, let token = input.creatorRequestId, existing.creatorRequestId == token {
+                    return SD.ServiceAnswer(service: service(c, existing))
+                }
                 throw APIError("ServiceAlreadyExists", "Service \(name) already exists in namespace \(ns.name)\(existing.map { " (\($0.id))" } ?? "").")
             }
             return SD.ServiceAnswer(service: service(c, row))
