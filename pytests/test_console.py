@@ -259,6 +259,13 @@ def test_console_end_to_end(server, tenant, tmp_path, agents, need_engine):
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, context=context) as response:
         assert "; Secure" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
+    # A sign-in member the console does not know is refused by name, not ignored.
+    request = urllib.request.Request(f"{server.endpoint}/console/api/session", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"accessKeyId": tenant.key_id, "secretAccessKey": tenant.secret,
+                                                      "durationSeconds": 43200}).encode())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request)
+    assert refused.value.code == 400 and "durationSeconds" in json.load(refused.value)["message"]
 
 
 def test_console_narrow_principal(server, tenant, tmp_path):

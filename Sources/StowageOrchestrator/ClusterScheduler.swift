@@ -418,7 +418,9 @@ public struct ClusterScheduler: Sendable {
         }
         // A registry deleted behind the service's back (from an older Stowage, or in the same instant) is skipped and
         // said in the service's events: the rest of the reconcile pass goes on, and its tasks keep running.
-        let existing = Set(try await store.services(conn, account: account, ids: bindings.map(\.serviceId)).map(\.id))
+        // (No bindings, no read: an empty id list would mean every service of the account.)
+        let existing = bindings.isEmpty ? []
+            : Set(try await store.services(conn, account: account, ids: bindings.map(\.serviceId)).map(\.id))
         let missing = bindings.filter { !existing.contains($0.serviceId) }
         if !missing.isEmpty {
             bindings.removeAll { !existing.contains($0.serviceId) }

@@ -34,13 +34,15 @@ export function logPanel(ctx, { id, title, sources }) {
     const key = event.eventId || `${event.logStreamName}|${event.timestamp}|${event.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
-    lines.push({ t: event.timestamp, label, message: event.message });
+    lines.push({ t: event.timestamp, label, message: event.message, key });
     return true;
   }
 
   function trim() {
     if (lines.length > MAX_LINES) {
       dropped += lines.length - MAX_LINES;
+      // The keys of dropped lines go too: a tail followed for hours keeps memory bounded.
+      for (const l of lines.slice(0, lines.length - MAX_LINES)) seen.delete(l.key);
       lines = lines.slice(lines.length - MAX_LINES);
     }
   }

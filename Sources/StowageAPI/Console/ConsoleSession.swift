@@ -92,6 +92,11 @@ enum ConsoleSession {
     /// and starts a session. Failed attempts for a known key are audited as a failed ConsoleLogin.
     static func signIn(_ request: Request, context: StowageContext, backend: Backend, secure: Bool) async throws -> Response {
         let body = try await RequestBody.read(request, limit: 16 * 1024)
+        // A member sign-in does not know is refused by name, never ignored.
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+           let unknown = object.keys.sorted().first(where: { !["accessKeyId", "secretAccessKey", "sessionToken"].contains($0) }) {
+            throw APIError.invalidParameter("Sign-in does not take \(unknown): give accessKeyId, secretAccessKey and, for temporary credentials, sessionToken.")
+        }
         let input: SignIn
         do { input = try JSONDecoder().decode(SignIn.self, from: body) } catch {
             throw APIError.serialization("Sign in with a JSON body: accessKeyId, secretAccessKey and, for temporary credentials, sessionToken.")
