@@ -175,10 +175,14 @@ public struct ClusterScheduler: Sendable {
             if daemon {
                 var placer = Placer(hosts: [Self.host(r)])
                 var rules = constraints
+                var needs = HostNeeds()
                 if let definition = primaryDefinition {
-                    rules = TaskDemand(definition: definition, overrides: nil, group: "", constraints: constraints, strategy: []).constraints
+                    let demand = TaskDemand(definition: definition, overrides: nil, group: "", constraints: constraints, strategy: [])
+                    rules = demand.constraints
+                    needs = demand.hostNeeds
                 }
-                eligible = rules.memberOf.isEmpty || placer.memberOfAllows(rules, host: 0)
+                // As ECS's daemons: an instance whose operator forbids a host setting the task needs gets none.
+                eligible = (rules.memberOf.isEmpty || placer.memberOfAllows(rules, host: 0)) && placer.hostSettingsAllow(needs, host: 0)
             }
             return HostSpec(id: r.id, active: r.status == "ACTIVE" && r.agentConnected, draining: r.status == "DRAINING",
                             eligible: eligible)
@@ -479,6 +483,11 @@ public struct ClusterScheduler: Sendable {
     /// Records why tasks of a service could not be placed, without repeating the same event within five minutes.
     public func reportUnplaceable(_ conn: PostgresConnection, account: String, cluster: String, service: String,
                                   reason: String) async throws {
+        if let words = HostSettingsCheck.explanation(reason) {
+            try await addEventsOnce(conn, account: account, cluster: cluster, service: service,
+                                    ["(service \(service)) was unable to place a task because \(words)."])
+            return
+        }
         let explanation: String = switch reason {
         case "RESOURCE:CPU": "has insufficient CPU units available"
         case "RESOURCE:MEMORY": "has insufficient memory available"

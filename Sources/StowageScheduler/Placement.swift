@@ -49,11 +49,14 @@ public struct TaskDemand: Sendable {
     public var group: String
     public var constraints: ConstraintRules
     public var strategy: [StrategyRule]
+    /// What the task takes from its host beyond its sandbox; only hosts that allow all of it qualify.
+    public var hostNeeds: HostNeeds
 
     public init(cpu: Int, memory: Int, ports: [PortRequest] = [], gpus: Int = 0, group: String,
-                constraints: ConstraintRules = ConstraintRules(), strategy: [StrategyRule] = [.spreadInstance]) {
+                constraints: ConstraintRules = ConstraintRules(), strategy: [StrategyRule] = [.spreadInstance],
+                hostNeeds: HostNeeds = HostNeeds()) {
         self.cpu = cpu; self.memory = memory; self.ports = ports; self.gpus = gpus; self.group = group
-        self.constraints = constraints; self.strategy = strategy
+        self.constraints = constraints; self.strategy = strategy; self.hostNeeds = hostNeeds
     }
 }
 
@@ -90,7 +93,7 @@ public struct Placement: Sendable, Equatable {
 
 public enum PlacementResult: Sendable, Equatable {
     case placed(Placement)
-    /// ECS's reason: RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, RESOURCE:GPU, MemberOf, DistinctInstance, ...
+    /// ECS's reason: RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, RESOURCE:GPU, MemberOf, DistinctInstance, ATTRIBUTE, ...
     case failed(String)
 
     public var placement: Placement? { if case .placed(let p) = self { p } else { nil } }
@@ -119,10 +122,13 @@ public struct Placer: Sendable {
     var attributeValues: [String: (ids: [Int], names: [String])] = [:]
     /// Per group and attribute: tasks of the group per value id.
     var spreadCounts: [String: [Int]] = [:]
+    /// What each host's operator allows, read from its attributes the first time a task needs any of it.
+    var allowances: [HostAllowance?]
     var rng: SplitMix64
 
+    /// By the furthest stage any host reached; a host refused at the host-settings stage gives its own reason.
     public static let reasons = [
-        "No Container Instances were found in your cluster.", "MemberOf", "DistinctInstance",
+        "No Container Instances were found in your cluster.", HostSettingsCheck.code, "MemberOf", "DistinctInstance",
         "RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:PORTS", "RESOURCE:GPU",
     ]
 
@@ -138,6 +144,7 @@ public struct Placer: Sendable {
         gpuFree = hosts.map(\.gpus)
         taskCount = Array(repeating: 0, count: hosts.count)
         groupsOnHost = Array(repeating: [], count: hosts.count)
+        allowances = Array(repeating: nil, count: hosts.count)
         rng = SplitMix64(seed: seed)
         let index = Dictionary(hosts.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         for task in placed {
@@ -182,6 +189,20 @@ public struct Placer: Sendable {
         let names = Set(groupIds.filter { groupsOnHost[i].contains($0.value) }.keys)
         return InstanceFacts(attributes: hosts[i].attributes, ec2InstanceId: hosts[i].ec2InstanceId,
                              registeredAt: hosts[i].registeredAt, runningTasksCount: taskCount[i], taskGroups: names)
+    }
+
+    /// The host settings a host does not allow of those a task needs (empty: it allows them all).
+    mutating func refusals(_ needs: HostNeeds, host i: Int) -> [HostRefusal] {
+        guard !needs.isEmpty else { return [] }
+        if let allowance = allowances[i] { return allowance.refusals(needs) }
+        let allowance = HostAllowance(attributes: hosts[i].attributes)
+        allowances[i] = allowance
+        return allowance.refusals(needs)
+    }
+
+    /// Whether a host allows every host setting a task needs (DAEMON eligibility).
+    public mutating func hostSettingsAllow(_ needs: HostNeeds, host: Int) -> Bool {
+        refusals(needs, host: host).isEmpty
     }
 
     /// Whether a host satisfies the memberOf rules (DAEMON eligibility).
@@ -257,6 +278,7 @@ public struct Placer: Sendable {
         let dynamicUDP = demand.ports.filter { $0.udp && $0.hostPort == 0 }.count
 
         var furthest = 0
+        var refused: [[HostRefusal]] = []
         var best = -1
         var bestKey = [Int64](repeating: 0, count: demand.strategy.count)
         var key = bestKey
@@ -264,20 +286,26 @@ public struct Placer: Sendable {
         for i in candidates {
             guard hosts[i].active else { continue }
             furthest = max(furthest, 1)
-            if let mask, !mask[i] { continue }
+            let denied = refusals(demand.hostNeeds, host: i)
+            if !denied.isEmpty {
+                refused.append(denied)
+                continue
+            }
             furthest = max(furthest, 2)
-            if demand.constraints.distinctInstance && counts[i] > 0 { continue }
+            if let mask, !mask[i] { continue }
             furthest = max(furthest, 3)
-            guard cpuFree[i] >= demand.cpu else { continue }
+            if demand.constraints.distinctInstance && counts[i] > 0 { continue }
             furthest = max(furthest, 4)
-            guard memFree[i] >= demand.memory else { continue }
+            guard cpuFree[i] >= demand.cpu else { continue }
             furthest = max(furthest, 5)
+            guard memFree[i] >= demand.memory else { continue }
+            furthest = max(furthest, 6)
             guard freeEphemeralTCP[i] >= dynamicTCP, freeEphemeralUDP[i] >= dynamicUDP,
                   staticTCP.allSatisfy({ !tcpUsed[i].contains($0) }), staticUDP.allSatisfy({ !udpUsed[i].contains($0) })
             else { continue }
-            furthest = max(furthest, 6)
+            furthest = max(furthest, 7)
             guard gpuFree[i].count >= demand.gpus else { continue }
-            furthest = 7
+            furthest = 8
             var spreadIndex = 0
             for (r, rule) in demand.strategy.enumerated() {
                 switch rule {
@@ -296,7 +324,10 @@ public struct Placer: Sendable {
                 swap(&key, &bestKey)
             }
         }
-        guard best >= 0 else { return .failed(Self.reasons[min(furthest, Self.reasons.count - 1)]) }
+        guard best >= 0 else {
+            if furthest == 1, !refused.isEmpty { return .failed(HostSettingsCheck.reason(refused, oneHost: only != nil)) }
+            return .failed(Self.reasons[min(furthest, Self.reasons.count - 1)])
+        }
 
         var bindings: [Placement.Binding] = []
         var tcp: [Int] = []

@@ -1,7 +1,7 @@
 import StowageModel
 
 extension TaskDemand {
-    /// What a task of this definition needs, with RunTask's overrides applied.
+    /// What a task of this definition needs, with RunTask's overrides applied, and the host settings it takes.
     ///
     /// CPU and memory are the task-level sizes when given, otherwise the containers' sums (memory counts the
     /// soft reservation where one is set, as ECS does). Bridge mode with hostPort 0 or none asks for a dynamic port.
@@ -41,7 +41,9 @@ extension TaskDemand {
                 rules.memberOf[expression] = query
             }
         }
-        self.init(cpu: cpu, memory: memory, ports: ports, gpus: gpus, group: group, constraints: rules, strategy: strategy)
+        // Overrides change none of what a task takes from its host: that comes from the definition alone.
+        self.init(cpu: cpu, memory: memory, ports: ports, gpus: gpus, group: group, constraints: rules, strategy: strategy,
+                  hostNeeds: HostNeeds(definition))
     }
 }
 

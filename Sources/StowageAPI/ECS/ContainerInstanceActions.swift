@@ -141,9 +141,12 @@ struct ContainerInstanceActions {
             if var again = existing {
                 again.registeredResources = resources
                 again.remainingResources = resources
-                // What the agent reports wins; attributes set by PutAttributes since then persist.
+                // What the agent reports wins; attributes set by PutAttributes since then persist, except the host
+                // settings an agent advertises: it states all of them, so one it no longer allows does not linger.
                 let reported = Set(attributes.map(\.name))
-                again.attributes = again.attributes.filter { !reported.contains($0.name) } + attributes
+                again.attributes = again.attributes.filter {
+                    !reported.contains($0.name) && !(byAgent && HostAllowance.isAdvertised($0.name))
+                } + attributes
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
                 if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: again.id) }
