@@ -27,12 +27,18 @@ extension Agent {
     @discardableResult
     func writeConfigFiles(_ arn: String, volume: String, directory: String, _ config: ConfigVolume) throws -> [String] {
         let root = configFilesRoot
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // The root and each task's directory are the agent's alone (0700, its own, not a link someone made first
+        // under the world-writable /dev/shm): a task's files are reached only through the volume mounted into it.
+        do {
+            try PrivateFiles.directory(root)
+        } catch {
+            throw RuntimeError.failed("ResourceInitializationError: volume \(volume): \(error)")
+        }
         guard Self.onTmpfs(root) else {
             throw RuntimeError.failed("ResourceInitializationError: volume \(volume): \(root) is not a tmpfs; configuration files are only written to memory (set --config-files-dir to a tmpfs)")
         }
         let taskDirectory = (directory as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: taskDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try PrivateFiles.directory(taskDirectory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let values = taskSecrets[arn]?.files[volume] ?? [:]
         var written: [String] = []

@@ -13,7 +13,9 @@ extension Agent {
         if let address = resolverAddress { all[AgentProtocol.resolverAttribute] = address }
         if let problem = resolverProblem { all[AgentProtocol.resolverAttribute] = "unavailable: \(problem)" }
         for (name, value) in config.attributes { all[name] = value }
-        return all.sorted { $0.key < $1.key }.map { Attribute(name: $0.key, value: $0.value) }
+        // ECS's capability attributes carry no value; the command line keeps custom attributes out of their names.
+        let granted = config.hostAllowance.attributes.filter { all[$0.name] == nil }
+        return (all.map { Attribute(name: $0.key, value: $0.value) } + granted).sorted { $0.name < $1.name }
     }
 
     /// The local IPv4 address the kernel would send from to reach an endpoint's host: a UDP socket is "connected"

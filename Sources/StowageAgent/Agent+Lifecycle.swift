@@ -85,6 +85,16 @@ extension Agent {
         task.busy = true
         tasks[arn] = task
         let found = adoptable.removeValue(forKey: arn) ?? [:]
+        // Before a secret is fetched or an image pulled: a task needing what this host forbids gets no container, and
+        // one adopted from before the switch was turned on is stopped.
+        if let refusal = hostSettingsRefusal(task.assignment.taskDefinition) {
+            logger.warning("task refused: it needs a host setting this instance forbids", metadata: ["task": "\(arn)", "reason": "\(refusal)"])
+            for (index, container) in task.containers.enumerated() {
+                if let existing = found[container.name] { tasks[arn]?.containers[index].id = existing.id }
+            }
+            await stopTask(arn, reason: refusal, code: StopCode.taskFailedToStart.rawValue)
+            return
+        }
         do {
             // Secrets before images: repositoryCredentials are the pull's login.
             if task.assignment.taskDefinition.readsSecrets, found.count < task.containers.count, taskSecrets[arn] == nil {

@@ -137,7 +137,7 @@ public actor Agent {
     var statePath: String { config.stateDirectory + "/agent-state.json" }
 
     func register() async throws {
-        try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        try PrivateFiles.directory(config.stateDirectory)
         var current = (try? Data(contentsOf: URL(fileURLWithPath: statePath))).flatMap { try? JSONDecoder().decode(AgentState.self, from: $0) }
         if current?.cluster != config.cluster { current = nil }
         var saved = current ?? AgentState(cluster: config.cluster, ec2InstanceId: Identifier.ec2Instance())
@@ -159,7 +159,7 @@ public actor Agent {
             answer = try await server.ecs("RegisterContainerInstance", request)
         }
         saved.containerInstanceArn = answer.containerInstance.containerInstanceArn
-        try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: statePath), options: .atomic)
+        try PrivateFiles.write(JSONEncoder().encode(saved), to: statePath)
         state = saved
     }
 }

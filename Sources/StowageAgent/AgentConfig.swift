@@ -56,6 +56,9 @@ public struct AgentConfig: Sendable {
     public var discoveryRefresh: Duration = .seconds(2)
     /// Where time comes from: health-check intervals, start timeouts, report sequence numbers.
     public var clock: any WallClock = SystemClock()
+    /// What tasks may take from this host (the `--forbid-*` switches): advertised at registration, and enforced
+    /// again before a task's containers are made.
+    public var hostAllowance = HostAllowance.everything
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),

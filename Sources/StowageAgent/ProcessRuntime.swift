@@ -32,7 +32,8 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
 
     public init(directory: String) {
         self.directory = directory
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Its records hold the containers' environments, secret values included: the agent's user alone reads them.
+        try? PrivateFiles.directory(directory)
         var loaded: [String: Record] = [:]
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".json") {
             if let data = FileManager.default.contents(atPath: "\(directory)/\(file)"),
@@ -44,7 +45,7 @@ public final class ProcessRuntime: ContainerRuntime, Sendable {
     func save(_ record: Record) {
         records.withLock { $0[record.id] = record }
         if let data = try? JSONEncoder().encode(record) {
-            try? data.write(to: URL(fileURLWithPath: "\(directory)/\(record.id).json"), options: .atomic)
+            try? PrivateFiles.write(data, to: "\(directory)/\(record.id).json")
         }
     }
 

@@ -65,6 +65,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Resolver for every other name, address or address:port (default: the first nameserver of /etc/resolv.conf).")
     var dnsUpstream: String?
     @Option(help: "Seconds between fetches of the tenant's Cloud Map names for the resolver.") var discoveryRefresh = 2.0
+    @OptionGroup(title: "What tasks may take from this host (ECS's ECS_DISABLE_PRIVILEGED and kin; by default everything is allowed, as ECS allows it)")
+    var host: HostAccessFlags
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
         ?? ProcessInfo.processInfo.environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
 
@@ -81,8 +83,16 @@ struct AgentCommand: AsyncParsableCommand {
         for pair in attributes {
             let parts = pair.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { throw ValidationError("--attribute takes name=value, got '\(pair)'") }
+            guard !HostAllowance.isAdvertised(String(parts[0])) else {
+                throw ValidationError("--attribute \(parts[0]): host settings are stated by the --forbid-* switches, not by hand")
+            }
             custom[String(parts[0])] = String(parts[1])
         }
+        let allowance = try host.allowance()
+        do {
+            try PrivateFiles.directory(stateDir)
+            try Self.checkPrivate(credentialsFile: ProcessInfo.processInfo.environment)
+        } catch { throw ValidationError("\(error)") }
         let socket = dockerSocket ?? ProcessInfo.processInfo.environment["DOCKER_HOST"].flatMap {
             $0.hasPrefix("unix://") ? String($0.dropFirst("unix://".count)) : nil
         } ?? "/var/run/docker.sock"
@@ -92,6 +102,7 @@ struct AgentCommand: AsyncParsableCommand {
         var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
         config.hostAddress = hostAddress
+        config.hostAllowance = allowance
         if dnsAddress != "none" {
             guard dnsAddress == "auto" || DiscoveryRules.isIPv4(dnsAddress) else { throw ValidationError("--dns-address takes an IPv4 address, auto or none") }
             config.dnsAddress = dnsAddress
@@ -148,6 +159,18 @@ struct AgentCommand: AsyncParsableCommand {
             return await docker.ping() ? docker : ProcessRuntime(directory: stateDir + "/processes")
         default:
             throw ValidationError("--driver must be auto, docker or process")
+        }
+    }
+
+    /// The agent's key in a shared-credentials file (when not in its environment) must not be readable by every
+    /// user, as ssh insists of a private key.
+    static func checkPrivate(credentialsFile env: [String: String]) throws {
+        guard env["AWS_ACCESS_KEY_ID"] == nil || env["AWS_SECRET_ACCESS_KEY"] == nil else { return }
+        let path = env["AWS_SHARED_CREDENTIALS_FILE"] ?? ((env["HOME"] ?? "") + "/.aws/credentials")
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        guard info.st_mode & 0o007 == 0 else {
+            throw ValidationError("\(path) holds the agent's secret key and every user may read it: chmod 600 \(path)")
         }
     }
 
