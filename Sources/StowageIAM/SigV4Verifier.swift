@@ -17,20 +17,25 @@ public struct SigV4Verifier: Sendable {
     let lookup: Lookup
     let cache: CredentialCache
     let clock: any WallClock
-    /// AWS's clock-skew window for the header form.
+    /// AWS's clock-skew window: how far a header-signed request's date may be from now either way, and how far
+    /// in the future a presigned request's date may be.
     public static let skew: TimeInterval = 15 * 60
+    /// The longest X-Amz-Expires a presigned request may give, in seconds (AWS's seven days).
+    public static let maxPresignedExpiry = 604_800
 
     public init(cache: CredentialCache, clock: any WallClock = SystemClock(), lookup: @escaping Lookup) {
         self.lookup = lookup; self.cache = cache; self.clock = clock
     }
 
-    /// Drops a cached credential (its key was deactivated or deleted here).
+    /// Drops what the cache holds for a key id, known or unknown: its key was created, changed or deleted here.
     public func forget(_ accessKeyId: String) { cache.invalidate(accessKeyId) }
 
     /// An access key's secret and owner, from the cache or the lookup; nil when the key is unknown or inactive.
     /// The console checks sign-ins and the key behind each session with it, under the same cache as signatures.
+    /// An id found unknown is remembered for the cache's unknown-id lifetime, so repeating it costs no lookup.
     public func credential(for accessKeyId: String) async throws(APIError) -> Credential? {
         if let cached = cache.get(accessKeyId) { return cached }
+        if cache.isUnknown(accessKeyId) { return nil }
         let found: Credential?
         do {
             found = try await lookup(accessKeyId)
@@ -39,7 +44,7 @@ public struct SigV4Verifier: Sendable {
         } catch {
             throw .server("Credential lookup failed.")
         }
-        if let found { cache.put(accessKeyId, found) }
+        if let found { cache.put(accessKeyId, found) } else { cache.putUnknown(accessKeyId) }
         return found
     }
 
@@ -122,18 +127,20 @@ public struct SigV4Verifier: Sendable {
             guard let amzDate = request.header("x-amz-date") else {
                 throw .incompleteSignature("Authorization header requires existence of a 'X-Amz-Date' header.")
             }
-            var payloadHash = request.bodySHA256
-            if let declared = request.header("x-amz-content-sha256"), declared != "UNSIGNED-PAYLOAD" {
+            // The header form always signs its body: an unsigned payload would let whoever sees one signed request
+            // send any other body under its signature (S3's streaming uploads are the only use AWS has for it).
+            if let declared = request.header("x-amz-content-sha256") {
+                guard declared != "UNSIGNED-PAYLOAD" else {
+                    throw .invalidSignature(
+                        "x-amz-content-sha256: UNSIGNED-PAYLOAD is refused: sign the SHA-256 of the request body (only presigned GETs carry no body hash).")
+                }
                 guard declared == request.bodySHA256 else {
                     throw APIError("XAmzContentSHA256Mismatch",
                                    "The provided 'x-amz-content-sha256' header does not match what was computed.")
                 }
-                payloadHash = declared
-            } else if request.header("x-amz-content-sha256") == "UNSIGNED-PAYLOAD" {
-                payloadHash = "UNSIGNED-PAYLOAD"
             }
             return try parsed(credential: credential, signedHeaders: signed, signature: signature, amzDate: amzDate,
-                              payloadHash: payloadHash, presigned: false)
+                              payloadHash: request.bodySHA256, presigned: false)
         }
         let items = Dictionary(SigV4.queryItems(request.query), uniquingKeysWith: { a, _ in a })
         guard items["X-Amz-Algorithm"] != nil else { throw .missingAuthentication() }
@@ -149,8 +156,9 @@ public struct SigV4Verifier: Sendable {
             throw .incompleteSignature(
                 "Presigned requests need X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature.")
         }
-        guard let expires = Int(expiresText), (1...604_800).contains(expires) else {
-            throw .incompleteSignature("X-Amz-Expires must be between 1 and 604800 seconds.")
+        // AWS's own limit: a presigned URL lives at most seven days.
+        guard let expires = Int(expiresText), (1...Self.maxPresignedExpiry).contains(expires) else {
+            throw .incompleteSignature("X-Amz-Expires must be between 1 and \(Self.maxPresignedExpiry) seconds (7 days), got '\(expiresText)'.")
         }
         var result = try parsed(credential: credential, signedHeaders: signed, signature: signature, amzDate: amzDate,
                                 payloadHash: "UNSIGNED-PAYLOAD", presigned: true)
@@ -183,9 +191,10 @@ public struct SigV4Verifier: Sendable {
         guard let signedAt = SigV4.parseAmzDate(parsed.amzDate) else {
             throw .incompleteSignature("X-Amz-Date '\(parsed.amzDate)' is not of the form yyyyMMddTHHmmssZ.")
         }
-        guard !parsed.presigned else { return }
         let now = clock.now()
-        if signedAt < now.addingTimeInterval(-Self.skew) {
+        // A presigned request's expiry is checked against X-Amz-Expires as it is parsed; a date beyond the skew
+        // window would stretch its life past the seven days, so it is refused as the header form's is.
+        if !parsed.presigned, signedAt < now.addingTimeInterval(-Self.skew) {
             throw .invalidSignature(
                 "Signature expired: \(parsed.amzDate) is now earlier than \(SigV4.amzDate(now.addingTimeInterval(-Self.skew))) (\(SigV4.amzDate(now)) - 15 min.)")
         }

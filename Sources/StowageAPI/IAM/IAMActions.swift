@@ -619,6 +619,8 @@ enum IAMActions {
         }
         guard count < 2 else { throw APIError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2.", awsStatus: 409) }
         let key = try await c.backend.tenancy.createAccessKey(account: c.account, user: name)
+        // An id presented before it existed would be remembered as unknown: a new key works here at once.
+        c.backend.verifier.forget(key.accessKeyId)
         return [("AccessKey", .object([("UserName", .text(name)), ("AccessKeyId", .text(key.accessKeyId)), ("Status", .text("Active")),
                                         ("SecretAccessKey", .text(key.secretAccessKey)), ("CreateDate", .date(c.backend.clock.now()))]))]
     }

@@ -53,6 +53,7 @@ enum STSActions {
         let session = try await c.backend.tenancy.issueSession(
             account: c.account, role: role, sessionName: sessionName, sessionPolicy: sessionPolicy, duration: duration,
             assumedBy: c.principal.arn, now: c.backend.clock.now())
+        c.backend.verifier.forget(session.accessKeyId)  // never remembered as unknown here, even if presented before it existed
         var fields: IAMActions.Fields = [
             ("Credentials", .object([("AccessKeyId", .text(session.accessKeyId)), ("SecretAccessKey", .text(session.secretAccessKey)),
                                      ("SessionToken", .text(session.sessionToken)), ("Expiration", .date(session.expiration))])),
