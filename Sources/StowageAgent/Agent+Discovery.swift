@@ -20,8 +20,10 @@ extension Agent {
                 ?? DiscoveryResolver.upstream(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
             guard let upstreamText else { throw DiscoveryError("no upstream resolver: /etc/resolv.conf names none; give --dns-upstream") }
             let (host, port) = Self.hostPort(upstreamText, defaultPort: 53)
+            // The containers on the engine's bridge, and the host itself asking this address (it sends from it).
+            let clients = await runtime.bridgeSubnets().compactMap(CIDR.init) + [CIDR(address)].compactMap { $0 }
             let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: address, port: 53),
-                                             upstream: try SocketAddress(ipAddress: host, port: port), logger: logger)
+                                             upstream: try SocketAddress(ipAddress: host, port: port), clients: clients, logger: logger)
             let channel = try await resolver.bind()
             resolverAddress = address
             return (resolver, channel)
@@ -58,10 +60,12 @@ extension Agent {
             }
             let counters = resolver.snapshot
             if counters.dropped > lastCounters.dropped || counters.upstreamFailures > lastCounters.upstreamFailures
-                || counters.malformed > lastCounters.malformed {
+                || counters.malformed > lastCounters.malformed || counters.refused > lastCounters.refused
+                || counters.forged > lastCounters.forged {
                 logger.warning("discovery resolver dropped queries", metadata: [
                     "dropped_over_limit": "\(counters.dropped)", "upstream_failures": "\(counters.upstreamFailures)",
-                    "malformed": "\(counters.malformed)", "answered": "\(counters.answered)", "relayed": "\(counters.relayed)"])
+                    "malformed": "\(counters.malformed)", "answered": "\(counters.answered)", "relayed": "\(counters.relayed)",
+                    "refused_clients": "\(counters.refused)", "forged_replies": "\(counters.forged)"])
             }
             lastCounters = counters
             try? await Task.sleep(for: config.discoveryRefresh)

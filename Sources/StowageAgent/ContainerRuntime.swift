@@ -256,6 +256,8 @@ public protocol ContainerRuntime: Sendable {
     /// The host's address on the engine's default bridge network, which bridge-mode containers reach: where
     /// the agent's resolver listens unless told otherwise. Nil when there is none.
     func bridgeGateway() async -> String?
+    /// The engine's default bridge network's subnets (CIDR text): the containers the agent's resolver answers.
+    func bridgeSubnets() async -> [String]
 }
 
 extension ContainerRuntime {
@@ -268,6 +270,7 @@ extension ContainerRuntime {
     }
 
     public func bridgeGateway() async -> String? { nil }
+    public func bridgeSubnets() async -> [String] { [] }
 
     /// By default a health check is an exec of its command.
     public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {

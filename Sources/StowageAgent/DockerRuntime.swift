@@ -47,10 +47,19 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
     }
 
     public func bridgeGateway() async -> String? {
+        await bridgeConfigs().compactMap { $0["Gateway"] as? String }.first { !$0.contains(":") }
+    }
+
+    public func bridgeSubnets() async -> [String] {
+        await bridgeConfigs().compactMap { $0["Subnet"] as? String }
+    }
+
+    /// The default bridge network's IPAM entries (gateway and subnet each).
+    func bridgeConfigs() async -> [[String: Any]] {
         let name = await isPodman() ? "podman" : "bridge"
         guard let answer = try? await call(.GET, "/networks/\(name)", timeout: .seconds(10)), answer.status == 200,
-              let configs = ((answer.json as? [String: Any])?["IPAM"] as? [String: Any])?["Config"] as? [[String: Any]] else { return nil }
-        return configs.compactMap { $0["Gateway"] as? String }.first { !$0.contains(":") }
+              let configs = ((answer.json as? [String: Any])?["IPAM"] as? [String: Any])?["Config"] as? [[String: Any]] else { return [] }
+        return configs
     }
 
     struct Answer {
