@@ -15,9 +15,9 @@ import Testing
         #expect(ImageReference.registry("quay.io/x/y:1") == "quay.io")
         #expect(ImageReference.registry("localhost/busybox") == "localhost")
         #expect(ImageReference.pinned("a/b:1", digest: "sha256:x") == "a/b@sha256:x")
-        #expect(RegistryClient.location("busybox").base == "https://registry-1.docker.io")
+        #expect(RegistryClient.location("busybox").registry == "registry-1.docker.io")
         #expect(RegistryClient.location("busybox").repository == "library/busybox")
-        #expect(RegistryClient.location("127.0.0.1:5000/a/b:v1") == ("http://127.0.0.1:5000", "a/b", "v1"))
+        #expect(RegistryClient.location("127.0.0.1:5000/a/b:v1") == ("127.0.0.1:5000", "a/b", "v1"))
     }
 
     @Test func aDigestIsTakenFromTheEngineOnlyWhenItIsUnambiguous() {
