@@ -136,7 +136,7 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageStore",
-                "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
+                "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator", "StowageTLS",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -39,6 +39,8 @@ def server_env():
     env["STOWAGE_DATABASE_URL"] = url
     env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     env["STOWAGE_LOG_FORMAT"] = "json"
+    # The operator's token that shows /metrics whole (tenant-labelled series); server and worker read it.
+    env["STOWAGE_METRICS_TOKEN"] = base64.b64encode(os.urandom(18)).decode()
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
     return env
 
@@ -66,7 +68,9 @@ def server(server_env, tmp_path_factory):
     subprocess.run([BIN, "admin", "make-certificates", "--dir", str(tls_dir)], check=True, capture_output=True)
     log = open(log_path, "w")
     process = subprocess.Popen([BIN, "server", "--host", "127.0.0.1", "--port", str(tls_port), "--tls-cert", str(tls_dir / "server.pem"),
-                                "--tls-key", str(tls_dir / "server-key.pem"), "--plain-http-port", str(port)],
+                                "--tls-key", str(tls_dir / "server-key.pem"), "--plain-http-port", str(port),
+                                # The workers' allowance, so a webhook URL refused when written is one the call would refuse.
+                                "--webhook-allow", "127.0.0.1/32"],
                                env=server_env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while True:

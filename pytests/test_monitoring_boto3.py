@@ -237,21 +237,24 @@ def test_webhooks_never_reach_private_addresses_even_through_a_redirect(server, 
     threading.Thread(target=redirector.serve_forever, daemon=True).start()
     cw = client(server, tenant, "cloudwatch")
     try:
-        for name, url in [("direct", inside + "/direct"), ("redirected", f"http://127.0.0.1:{redirector.server_port}/hop"),
-                          ("metadata", "http://169.254.169.254/latest/meta-data/")]:
-            cw.put_metric_alarm(AlarmName=f"ssrf-{name}", Namespace="S", MetricName="M", Statistic="Sum", Period=60,
-                                EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold", AlarmActions=[url])
-            cw.set_alarm_state(AlarmName=f"ssrf-{name}", StateValue="ALARM", StateReason="test")
+        # An address in the URL itself is refused when the alarm is written (issue 23, item 10).
+        for name, url, cidr in [("direct", inside + "/direct", "127.0.0.0/8"), ("metadata", "http://169.254.169.254/latest/meta-data/", "169.254.0.0/16")]:
+            with pytest.raises(ClientError) as written:
+                cw.put_metric_alarm(AlarmName=f"ssrf-{name}", Namespace="S", MetricName="M", Statistic="Sum", Period=60,
+                                    EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold", AlarmActions=[url])
+            assert cidr in written.value.response["Error"]["Message"], written.value.response
+        # One reached through a redirect is refused when it is called.
+        cw.put_metric_alarm(AlarmName="ssrf-redirected", Namespace="S", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                            Threshold=1, ComparisonOperator="GreaterThanThreshold", AlarmActions=[f"http://127.0.0.1:{redirector.server_port}/hop"])
+        cw.set_alarm_state(AlarmName="ssrf-redirected", StateValue="ALARM", StateReason="test")
 
         def refused(name):
             items = cw.describe_alarm_history(AlarmName=f"ssrf-{name}", HistoryItemType="Action")["AlarmHistoryItems"]
             return [h["HistorySummary"] for h in items if "refused to call" in h["HistorySummary"]] or None
 
-        for name in ("direct", "redirected", "metadata"):
-            summaries = wait_for(lambda: refused(name), seconds=30)
-            assert summaries, f"{name}: the refusal is in the alarm's history"
-        assert "127.0.0.2" in refused("direct")[0] and "127.0.0.0/8" in refused("direct")[0]
-        assert "169.254.0.0/16" in refused("metadata")[0]
+        summaries = wait_for(lambda: refused("redirected"), seconds=30)
+        assert summaries, "the refusal is in the alarm's history"
+        assert "127.0.0.2" in summaries[0] and "127.0.0.0/8" in summaries[0]
         assert Redirect.hits == ["/hop"], "the allowed first hop was called once (a refusal is not retried)"
         time.sleep(2)
         assert Private.received == [], "nothing reached the private address"

@@ -2,9 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import StowageModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import StowageTLS
 
 /// Delivers alarm webhooks to tenants' URLs without letting them reach the control plane's own network:
 /// every hop's host is resolved and each address checked against the outbound policy before connecting,
@@ -19,7 +17,7 @@ enum Webhook {
 
     struct Refused: Error { var status: UInt }
 
-    /// A name that did not resolve this time: the queue retries it (DNS failures are often brief).
+    /// A name that did not resolve this time (or to nothing): the queue retries it (DNS failures are often brief).
     struct Unresolved: Error, CustomStringConvertible {
         var host: String
         var reason: String
@@ -71,38 +69,10 @@ enum Webhook {
         throw Forbidden(url: url, reason: "more than \(maxRedirects) redirects")
     }
 
-    /// Every address a host name resolves to (or the literal address itself).
+    /// Every address a host name resolves to (or the literal address itself, in any spelling the API's
+    /// write-time check also reads).
     static func resolve(_ host: String) async throws -> [[UInt8]] {
-        if let literal = CIDR.address(host) { return [literal] }
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var list: UnsafeMutablePointer<addrinfo>?
-                let code = getaddrinfo(host, nil, &hints, &list)
-                guard code == 0 else {
-                    continuation.resume(throwing: Unresolved(host: host, reason: String(cString: gai_strerror(code))))
-                    return
-                }
-                defer { freeaddrinfo(list) }
-                var out: [[UInt8]] = []
-                var node = list
-                while let entry = node?.pointee {
-                    if entry.ai_family == AF_INET, let address = entry.ai_addr {
-                        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
-                            var raw = pointer.pointee.sin_addr
-                            out.append(withUnsafeBytes(of: &raw) { Array($0) })
-                        }
-                    } else if entry.ai_family == AF_INET6, let address = entry.ai_addr {
-                        address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                            var raw = pointer.pointee.sin6_addr
-                            out.append(withUnsafeBytes(of: &raw) { Array($0) })
-                        }
-                    }
-                    node = entry.ai_next
-                }
-                continuation.resume(returning: out)
-            }
-        }
+        if let literal = OutboundPolicy.literalAddress(host) { return [literal] }
+        return try await HostAddresses.resolve(host)
     }
 }

@@ -18,6 +18,7 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "HTTPS API port, with a certificate from a local CA made in <dir>/tls.") var tlsPort = 8443
     @Option(help: "HTTPS API address (0.0.0.0 to reach it from other machines).") var host = "127.0.0.1"
     @OptionGroup var workerFlags: WorkerFlags
+    @OptionGroup var metrics: MetricsOptions
     @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
     @Flag(help: "Run no local agent.") var noAgent = false
@@ -81,7 +82,8 @@ struct Dev: AsyncParsableCommand {
             agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
         }
         let agentSummary = agentLine + "\n" + lbLine
-        let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra) {
+        let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra,
+                                      outbound: workerFlags.outbound, metricsToken: metrics.token) {
             FileHandle.standardOutput.write(Data("""
 
                 Stowage is running: API, a worker and a local agent.

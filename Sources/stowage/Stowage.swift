@@ -50,6 +50,7 @@ struct Listeners {
 
 /// Builds the HTTP application around a database: shared by `server` and `dev`.
 func makeApplication(database: Database, sealer: SecretSealer, listeners: Listeners, extraServices: [any Service] = [],
+                     outbound: OutboundPolicy = OutboundPolicy(), metricsToken: String? = nil,
                      beforeStart: @escaping @Sendable () async throws -> Void) throws -> any ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
     var agentConfig = database.config
@@ -60,6 +61,8 @@ func makeApplication(database: Database, sealer: SecretSealer, listeners: Listen
     let agentDatabase = try Database(config: agentConfig, logger: Environment.logger("stowage.db.agents"))
     var backend = Backend(database: database, agentDatabase: agentDatabase, tenancy: tenancy, maxBodyBytes: Environment.maxBodyBytes)
     backend.loadBalancerAddresses = try Environment.loadBalancerAddresses()
+    backend.outbound = outbound
+    backend.metricsToken = metricsToken
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
     let console = ConsoleAssets.installed()
@@ -133,14 +136,25 @@ struct Server: AsyncParsableCommand {
             """)
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var listen: ListenerOptions
+    @OptionGroup var metrics: MetricsOptions
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
+    @Option(help: ArgumentHelp(
+        "Address ranges alarm webhook URLs may name although private, loopback or link-local (comma-separated CIDRs).",
+        discussion: "Also STOWAGE_WEBHOOK_ALLOW; give the workers the same (a URL naming such an address is refused when written)."))
+    var webhookAllow = ProcessInfo.processInfo.environment["STOWAGE_WEBHOOK_ALLOW"] ?? ""
+
+    func validate() throws {
+        if case .failure(let error) = OutboundPolicy.parseList(webhookAllow) { throw ValidationError("--webhook-allow: \(error)") }
+    }
 
     func run() async throws {
         Stowage.bootstrapObservability()
         let listeners = try listen.listeners()
         let database = try Database(config: try db.config(), logger: Environment.logger("stowage.db"))
         let pending = migrate ? try migrations() : []
-        let app = try makeApplication(database: database, sealer: try Environment.sealer(), listeners: listeners) {
+        let outbound = OutboundPolicy(allowed: (try? OutboundPolicy.parseList(webhookAllow).get()) ?? [])
+        let app = try makeApplication(database: database, sealer: try Environment.sealer(), listeners: listeners, outbound: outbound,
+                                      metricsToken: metrics.token) {
             if !pending.isEmpty { try await Migrator(database: database).migrate(pending) }
         }
         try await app.runService()

@@ -30,6 +30,9 @@ struct WorkerFlags: ParsableArguments {
         discussion: "Also STOWAGE_WEBHOOK_ALLOW. By default webhooks reach only public addresses."))
     var webhookAllow = ProcessInfo.processInfo.environment["STOWAGE_WEBHOOK_ALLOW"] ?? ""
 
+    /// The allow-list as a policy (validated already).
+    var outbound: OutboundPolicy { OutboundPolicy(allowed: (try? OutboundPolicy.parseList(webhookAllow).get()) ?? []) }
+
     func validate() throws {
         if case .failure(let error) = OutboundPolicy.parseList(webhookAllow) {
             throw ValidationError("--webhook-allow: \(error)")
@@ -39,7 +42,7 @@ struct WorkerFlags: ParsableArguments {
     var monitoring: MonitoringSettings {
         var settings = MonitoringSettings(metricsInterval: metricsInterval, alarmInterval: alarmInterval, scalingInterval: scalingInterval,
                                           scaleOutDatapoints: scaleOutDatapoints, scaleInDatapoints: scaleInDatapoints)
-        if case .success(let ranges) = OutboundPolicy.parseList(webhookAllow) { settings.outbound = OutboundPolicy(allowed: ranges) }
+        settings.outbound = outbound
         return settings
     }
 
@@ -63,6 +66,17 @@ func makeWorker(database: Database, flags: WorkerFlags) -> Worker {
            options: flags.options, logger: Environment.logger("stowage.worker"))
 }
 
+/// Who sees `/metrics` whole: the server's and the worker's leave out series that name a tenant (account ids,
+/// cluster names) unless the scrape presents this token as `Authorization: Bearer <token>`.
+struct MetricsOptions: ParsableArguments {
+    @Option(name: .customLong("metrics-token"), help: ArgumentHelp(
+        "Bearer token that shows /metrics whole, tenant-labelled series included.",
+        discussion: "Better given as STOWAGE_METRICS_TOKEN (a command line is visible to every user of the host). Without it, /metrics never shows series that name a tenant."))
+    var tokenText = ProcessInfo.processInfo.environment["STOWAGE_METRICS_TOKEN"] ?? ""
+
+    var token: String? { tokenText.isEmpty ? nil : tokenText }
+}
+
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Run jobs from the queue: placement, reconciliation, sweeps.")
@@ -71,6 +85,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Serve the worker's /metrics (jobs by kind and outcome, durations, its database pool) on this port; 0 serves none.")
     var metricsPort = 0
     @Option(help: "Address the worker's /metrics listens on.") var metricsHost = "127.0.0.1"
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         Stowage.bootstrapObservability()
@@ -80,9 +95,15 @@ struct WorkerCommand: AsyncParsableCommand {
         ]
         if metricsPort > 0 {
             let router = Router()
-            router.get("/metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: .init(byteBuffer: ByteBuffer(bytes: MetricsExport.render())))
+            let token = metrics.token
+            router.get("/metrics") { request, _ in
+                let access = MetricsExport.access(authorization: request.headers[.authorization], token: token)
+                guard access != .refused else {
+                    return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"],
+                                    body: .init(byteBuffer: ByteBuffer(string: "The bearer token is not the metrics token (STOWAGE_METRICS_TOKEN).\n")))
+                }
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: MetricsExport.render(tenantSeries: access == .whole))))
             }
             services.append(.init(service: Application(
                 router: router, configuration: .init(address: .hostname(metricsHost, port: metricsPort), serverName: "stowage-worker"),

@@ -12,10 +12,15 @@ enum AlarmActions {
         "arn:\(c.backend.scope.partition):cloudwatch:\(c.backend.scope.region):\(c.account):alarm:\(name)"
     }
 
-    /// An alarm action is a webhook URL or a scaling policy ARN (Application Auto Scaling's).
-    static func checkAction(_ action: String) throws(APIError) {
+    /// An alarm action is a webhook URL or a scaling policy ARN (Application Auto Scaling's). A URL whose host is
+    /// a forbidden address (loopback, private, link-local, in any spelling) is refused here, when it is written,
+    /// unless the operator allowed its range; a name is judged when it is called, since what it resolves to can change.
+    static func checkAction(_ action: String, policy: OutboundPolicy) throws(APIError) {
         if action.hasPrefix("https://") || action.hasPrefix("http://") {
             guard URL(string: action)?.host != nil else { throw invalid("Action \(action) is not a valid URL.") }
+            if let refusal = policy.refusal(url: action) {
+                throw invalid("Action \(refusal) (the operator can allow a range with STOWAGE_WEBHOOK_ALLOW / --webhook-allow).")
+            }
             return
         }
         guard action.hasPrefix("arn:"), action.contains(":autoscaling:"), action.contains(":scalingPolicy:") else {
@@ -23,7 +28,7 @@ enum AlarmActions {
         }
     }
 
-    static func validate(_ d: CloudWatch.AlarmDefinition) throws(APIError) {
+    static func validate(_ d: CloudWatch.AlarmDefinition, policy: OutboundPolicy) throws(APIError) {
         guard (1...255).contains(d.alarmName.count) else { throw invalid("AlarmName must be 1 to 255 characters.") }
         guard d.evaluationPeriods >= 1 else { throw invalid("EvaluationPeriods must be at least 1.") }
         let m = d.datapointsToAlarm ?? d.evaluationPeriods
@@ -44,12 +49,12 @@ enum AlarmActions {
         }
         for list in [d.alarmActions, d.okActions, d.insufficientDataActions] {
             guard (list ?? []).count <= 5 else { throw invalid("At most 5 actions per state.") }
-            for a in list ?? [] { try checkAction(a) }
+            for a in list ?? [] { try checkAction(a, policy: policy) }
         }
     }
 
     static func put(_ input: CloudWatch.AlarmDefinition, _ c: Caller) async throws -> Empty {
-        try validate(input)
+        try validate(input, policy: c.backend.outbound)
         try await c.authorize("cloudwatch:PutMetricAlarm", [arn(c, input.alarmName)])
         try await c.backend.database.transaction { conn in
             try await AlarmStore(logger: c.logger).put(conn, account: c.account, input)

@@ -37,6 +37,12 @@ public struct Backend: Sendable {
     public var audit: AuditLog
     public var quotas: Quotas
     public var iam: IAMStore
+    /// Where alarm webhooks may point: URLs whose host is a forbidden address are refused when written, with the
+    /// worker's allow-list (STOWAGE_WEBHOOK_ALLOW / --webhook-allow), so the write and the call agree.
+    public var outbound = OutboundPolicy()
+    /// The bearer token a scrape presents to see `/metrics` whole, tenant-labelled series included
+    /// (STOWAGE_METRICS_TOKEN / --metrics-token); without it those series are left out.
+    public var metricsToken: String?
     /// Task definition revisions as the agent protocol sends them (immutable once registered), shared by polls.
     public let agentDefinitions = BoundedCache<String, TaskDefinition>(capacity: 10_000)
 
@@ -56,9 +62,11 @@ public struct Backend: Sendable {
         self.iam = IAMStore(logger: database.logger)
         let cache = CredentialCache(ttl: credentialTTL, clock: clock)
         let lookupLogger = database.logger
-        self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy] keyId in
+        self.verifier = SigV4Verifier(cache: cache, clock: clock) { [tenancy, metrics] keyId in
             do {
-                return try await tenancy.credential(for: keyId)
+                let found = try await tenancy.credential(for: keyId)
+                metrics.credentialLookup(found: found != nil)
+                return found
             } catch where DatabaseUnavailable.matches(error) {
                 throw APIError.unavailable()
             } catch {

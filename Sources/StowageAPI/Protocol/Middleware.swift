@@ -25,7 +25,8 @@ struct RequestAccounting: RouterMiddleware {
         func finish(status: Int) {
             let action = exchange.action ?? "unknown"
             if let caller = exchange.caller { backend.audit.record(caller, fallbackAction: action) }
-            backend.metrics.record(action: action, status: status, duration: ContinuousClock.now - started)
+            backend.metrics.record(action: action, status: status, duration: ContinuousClock.now - started,
+                                   account: exchange.caller?.principal.accountId)
         }
         do {
             let response = try await next(request, context)

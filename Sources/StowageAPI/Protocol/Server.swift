@@ -35,7 +35,14 @@ public enum APIRouter {
                             body: .init(byteBuffer: ByteBuffer(string: body)))
         }
 
-        router.get("/metrics") { _, _ in
+        // Operational figures for Prometheus; series that name a tenant (account ids, cluster names) only for a scrape
+        // that presents the operator's token as a bearer token.
+        router.get("/metrics") { request, _ in
+            let access = MetricsExport.access(authorization: request.headers[.authorization], token: backend.metricsToken)
+            guard access != .refused else {
+                return Response(status: .unauthorized, headers: [.contentType: "text/plain", .wwwAuthenticate: "Bearer"],
+                                body: .init(byteBuffer: ByteBuffer(string: "The bearer token is not the metrics token (STOWAGE_METRICS_TOKEN).\n")))
+            }
             // The job queue's depth, read at scrape time (skipped, and said so by the gauge, while the database
             // cannot be reached: a scrape never waits out an outage).
             let stats = try? await backend.database.withConnection { conn in try await JobQueue(logger: backend.database.logger).stats(conn) }
@@ -46,7 +53,8 @@ public enum APIRouter {
                     Gauge(label: "stowage_jobs", dimensions: [("state", state)]).record(count)
                 }
             }
-            let text = backend.metrics.render(auditDropped: backend.audit.dropped, auditCleaned: backend.audit.cleaned)
+            let text = backend.metrics.render(auditDropped: backend.audit.dropped, auditCleaned: backend.audit.cleaned,
+                                              tenantSeries: access == .whole)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
