@@ -84,7 +84,7 @@ def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
         (lambda: ecs.create_service(cluster="members", serviceName="cd", taskDefinition="members", desiredCount=1,
                                     deploymentController={"type": "CODE_DEPLOY"}), "deploymentController type CODE_DEPLOY is refused"),
         (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={
-            "taskRoleArn": "arn:aws:iam::123456789012:role/other"}), "overrides.taskRoleArn is refused"),
+            "executionRoleArn": "arn:aws:iam::123456789012:role/other"}), "overrides.executionRoleArn is refused"),
         (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={
             "containerOverrides": [{"name": "app", "environmentFiles": [{"value": "arn:aws:s3:::b/e.env", "type": "s3"}]}]}),
          "overrides.containerOverrides[0].environmentFiles is refused"),

@@ -33,7 +33,7 @@ extension Agent {
         env["ECS_CONTAINER_METADATA_TASK_ARN"] = task.arn
         if let endpoint = taskEndpoint {
             env["ECS_CONTAINER_METADATA_URI_V4"] = "\(endpoint)/v4/\(metadataToken(task.arn, container: container.name))"
-            if task.assignment.taskDefinition.taskRoleArn != nil {
+            if task.assignment.taskRoleArn != nil {
                 // The container credentials protocol, as the ECS agent serves it; boto3 and the AWS SDKs read these.
                 env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "\(endpoint)/v1/credentials/\(task.taskId)"
                 env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentialsToken(task.arn)

@@ -30,7 +30,7 @@ extension Agent {
         func failure(_ status: Int, _ code: String, _ message: String) -> (Int, Data) {
             (status, (try? JSONSerialization.data(withJSONObject: ["code": code, "message": message])) ?? Data())
         }
-        guard let task = tasks.values.first(where: { $0.taskId == taskId }), task.assignment.taskDefinition.taskRoleArn != nil else {
+        guard let task = tasks.values.first(where: { $0.taskId == taskId }), task.assignment.taskRoleArn != nil else {
             return failure(404, "NotFound", "No task \(taskId) with a task role runs on this instance.")
         }
         guard let authorization, SigV4.constantTimeEqual(authorization, credentialsToken(task.arn)) else {

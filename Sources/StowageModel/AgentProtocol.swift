@@ -15,6 +15,9 @@ public enum AgentProtocol {
         /// The task's group (`service:<name>` for a service's tasks), for the task metadata endpoint.
         public var group: String?
 
+        /// The role the task's containers get credentials for: RunTask's override, else the definition's.
+        public var taskRoleArn: String? { overrides?.taskRoleArn ?? taskDefinition.taskRoleArn }
+
         public init(taskArn: String, family: String, revision: Int, desiredStatus: String, lastStatus: String,
                     containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?, group: String? = nil) {
             self.taskArn = taskArn; self.family = family; self.revision = revision; self.desiredStatus = desiredStatus

@@ -254,8 +254,9 @@ extension AgentActions {
     {
         let (cluster, taskId, task, definition) = try await placedTask(cluster: clusterRef, instance: instanceRef, task: taskRef,
                                                                         action: "ecs:GetTaskCredentials", c)
-        guard let roleArn = definition.taskRoleArn else {
-            throw APIError.invalidParameter("Task \(taskRef) has no task role (its task definition sets no taskRoleArn).")
+        // RunTask's override, checked with iam:PassRole when the task was run, else the definition's role.
+        guard let roleArn = task.overrides?.taskRoleArn ?? definition.taskRoleArn else {
+            throw APIError.invalidParameter("Task \(taskRef) has no task role (neither its task definition nor its overrides set taskRoleArn).")
         }
         let (found, problem) = try await taskRole(roleArn, c)
         if let problem {
@@ -267,6 +268,7 @@ extension AgentActions {
         let session = try await c.backend.tenancy.issueSession(
             account: c.account, role: role, sessionName: taskId, sessionPolicy: nil, duration: role.maxSessionSeconds,
             assumedBy: "ecs-tasks.amazonaws.com", now: c.backend.clock.now())
+        c.backend.verifier.forget(session.accessKeyId)  // never remembered as unknown here, even if presented before it existed
         return AgentProtocol.TaskCredentials(roleArn: roleArn, accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey,
                                              token: session.sessionToken, expiration: UTCTime.rfc3339(session.expiration))
     }

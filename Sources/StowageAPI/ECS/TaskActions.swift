@@ -82,6 +82,18 @@ struct TaskActions {
         }
     }
 
+    /// RunTask's and StartTask's `overrides.taskRoleArn`: a role name becomes the account's role ARN, and passing
+    /// it to the tasks is authorized (iam:PassRole) as a task definition's role is. The agent then serves its
+    /// credentials instead of the definition's role's.
+    static func passRoleOverride(_ overrides: TaskOverride?, _ c: Caller) async throws -> TaskOverride? {
+        guard var overrides, let role = overrides.taskRoleArn else { return overrides }
+        guard !role.isEmpty else { overrides.taskRoleArn = nil; return overrides }
+        let arn = TaskDefinitionActions.roleArn(role, c)
+        try await TaskDefinitionActions.authorizePass(arn, c)
+        overrides.taskRoleArn = arn
+        return overrides
+    }
+
     static func newTasks(count: Int, cluster: String, record: TaskDefinitionRecord, group: String?, startedBy: String?,
                          overrides: TaskOverride?, constraints: [PlacementConstraint]?, strategy: [PlacementStrategy]?,
                          tags: [Tag]?, clientToken: String?, instances: [String]? = nil) -> [TaskRecord] {
@@ -137,6 +149,7 @@ struct TaskActions {
         if let startedBy = input.startedBy, startedBy.count > 128 { throw APIError.invalidParameter("startedBy is limited to 128 characters.") }
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
         try await c.authorize("ecs:RunTask", [ref.arn], cluster: clusterArn, requestTags: input.tags)
+        let overrides = try await passRoleOverride(input.overrides, c)
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             if let token = input.clientToken {
@@ -144,9 +157,9 @@ struct TaskActions {
                 if !earlier.isEmpty { return TasksResponse(tasks: earlier.map { model($0, c, includeTags: true) }, failures: []) }
             }
             let record = try await activeDefinition(conn, c, family: ref.family, revision: ref.revision)
-            try validate(overrides: input.overrides, definition: record.body)
+            try validate(overrides: overrides, definition: record.body)
             let new = newTasks(count: count, cluster: cluster, record: record, group: input.group, startedBy: input.startedBy,
-                               overrides: input.overrides, constraints: input.placementConstraints,
+                               overrides: overrides, constraints: input.placementConstraints,
                                strategy: input.placementStrategy, tags: input.tags, clientToken: input.clientToken)
             return try await launch(conn, c, cluster: cluster, tasks: new)
         }
@@ -162,6 +175,7 @@ struct TaskActions {
         var targets: [(id: String, arn: String)] = []
         for reference in input.containerInstances { targets.append(try c.refs.containerInstance(reference, cluster: cluster)) }
         try await c.authorize("ecs:StartTask", [ref.arn] + targets.map(\.arn), cluster: clusterArn, requestTags: input.tags)
+        let overrides = try await passRoleOverride(input.overrides, c)
         return try await c.backend.database.transaction { conn in
             for target in targets {
                 let instance = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: target.id, reference: target.arn)
@@ -170,9 +184,9 @@ struct TaskActions {
                 }
             }
             let record = try await activeDefinition(conn, c, family: ref.family, revision: ref.revision)
-            try validate(overrides: input.overrides, definition: record.body)
+            try validate(overrides: overrides, definition: record.body)
             let new = newTasks(count: targets.count, cluster: cluster, record: record, group: input.group,
-                               startedBy: input.startedBy, overrides: input.overrides, constraints: nil, strategy: nil,
+                               startedBy: input.startedBy, overrides: overrides, constraints: nil, strategy: nil,
                                tags: input.tags, clientToken: nil, instances: targets.map(\.id))
             return try await launch(conn, c, cluster: cluster, tasks: new)
         }

@@ -35,13 +35,7 @@ struct TaskDefinitionActions {
         let family = body.family ?? ""
         try await c.authorize("ecs:RegisterTaskDefinition", [c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
                               requestTags: input.tags)
-        // Handing a role to tasks is itself a permission (iam:PassRole), so nobody gives tasks more than they hold.
-        for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) {
-            guard let arn = ARN(role), arn.service == "iam", arn.resourceType == "role" else {
-                throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
-            }
-            try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
-        }
+        for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) { try await authorizePass(role, c) }
         let record = try await c.backend.database.transaction { conn in
             let active = try await c.backend.taskDefinitions.activeRevisions(conn, account: c.account, family: family)
             try await c.backend.quotas.check(conn, account: c.account, [("revisions-per-family", active + 1, "Active revisions of family \(family)")])
@@ -49,6 +43,15 @@ struct TaskDefinitionActions {
                 conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
         }
         return TaskDefinitionResponse(taskDefinition: model(record, c), tags: record.tags)
+    }
+
+    /// Handing a role to tasks is itself a permission (iam:PassRole), so nobody gives tasks more than they hold:
+    /// a task definition's roles and RunTask's role override alike.
+    static func authorizePass(_ role: String, _ c: Caller) async throws {
+        guard let arn = ARN(role), arn.service == "iam", arn.resourceType == "role" else {
+            throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
+        }
+        try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
     }
 
     /// A role name (`app-role`, or a path `team/app-role`) as the caller's account's role ARN; an ARN unchanged.

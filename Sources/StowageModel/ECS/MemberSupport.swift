@@ -281,7 +281,7 @@ public enum MemberSupport {
         "containerOverrides": .honoured("see ContainerOverride"),
         "cpu": .honoured("task CPU reserved at placement"),
         "memory": .honoured("task memory reserved at placement"),
-        "taskRoleArn": .refused("overriding the task role is not supported yet: the task definition's role is used"),
+        "taskRoleArn": .honoured("the task's containers get this role's credentials instead of the definition's (iam:PassRole checked)"),
         "executionRoleArn": .refused("overriding the execution role is not supported yet"),
         "inferenceAcceleratorOverrides": .refused("Elastic Inference accelerators do not exist outside AWS"),
         "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
