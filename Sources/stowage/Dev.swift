@@ -124,8 +124,7 @@ struct Dev: AsyncParsableCommand {
     func serverKey(_ state: String) throws -> SecretSealer {
         let path = state + "/server.key"
         if !FileManager.default.fileExists(atPath: path) {
-            try SecretSealer.generateKey().write(toFile: path, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            try PrivateFiles.write(Data(SecretSealer.generateKey().utf8), to: path)
         }
         return try SecretSealer(base64Key: try String(contentsOfFile: path, encoding: .utf8))
     }

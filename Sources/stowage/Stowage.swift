@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import StowageAPI
+import StowageAgent
 import StowageIAM
 import StowageModel
 import StowageOrchestrator
@@ -319,9 +320,9 @@ struct Admin: AsyncParsableCommand {
     }
 }
 
+/// Made 0600 from its first byte (not narrowed after an atomic write that others could read in between).
 func writeCredentials(_ key: NewAccessKey, to path: String) throws {
-    try key.sharedCredentials().write(toFile: path, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    try PrivateFiles.write(Data(key.sharedCredentials().utf8), to: path)
 }
 
 struct Postgres: AsyncParsableCommand {
