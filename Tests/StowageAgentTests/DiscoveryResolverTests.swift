@@ -21,57 +21,59 @@ import Testing
         return bytes + [0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4] + address
     }
 
-    @Test func strangersGetNothingAndOnlyTheAskedUpstreamIsBelieved() async throws {
-        let upstream = try UDPSocket(host: "127.0.0.1")
-        let impostor = try UDPSocket(host: "127.0.0.1")
+    /// A resolver serving on 127.0.0.1 (a port the kernel picks) that relays to `upstream` and answers `clients`;
+    /// `body` gets it and its port, and it stops when `body` returns.
+    static func withResolver(upstream: UDPSocket, clients: String, _ body: (DiscoveryResolver, UInt16) async throws -> Void) async throws {
         let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: "127.0.0.1", port: 0),
                                          upstream: try SocketAddress(ipAddress: "127.0.0.1", port: Int(upstream.port)),
-                                         clients: [CIDR("127.0.0.2/32")].compactMap { $0 }, logger: Logger(label: "test.resolver"))
+                                         clients: [CIDR(clients)].compactMap { $0 }, logger: Logger(label: "test.resolver"))
         let channel = try await resolver.bind()
         let port = try #require(channel.channel.localAddress?.port)
         let serving = Task { try await resolver.serve(channel) }
         defer { serving.cancel(); channel.channel.close(promise: nil) }
+        try await body(resolver, UInt16(port))
+    }
 
-        // A container's query is relayed; a reply from another port arrives first and is ignored.
-        let container = try UDPSocket(host: "127.0.0.2")
-        container.send(Self.query(id: 0x1234, name: "example.test"), to: "127.0.0.1", port: UInt16(port))
-        let relayed = try #require(await upstream.receive(timeout: 3), "the resolver relays the container's query")
-        #expect(relayed.host == "127.0.0.1")
-        impostor.send(Self.reply(to: relayed.bytes, address: [6, 6, 6, 6]), to: relayed.host, port: relayed.port)
-        try await Task.sleep(for: .milliseconds(200))
-        upstream.send(Self.reply(to: relayed.bytes, address: [192, 0, 2, 1]), to: relayed.host, port: relayed.port)
-        let answer = try #require(await container.receive(timeout: 3), "the container gets an answer")
-        #expect(Array(answer.bytes.prefix(2)) == [0x12, 0x34], "with its own query id back")
-        #expect(Array(answer.bytes.suffix(4)) == [192, 0, 2, 1], "the upstream's answer, not the impostor's")
-        #expect(resolver.snapshot.forged == 1 && resolver.snapshot.relayed == 1, "\(resolver.snapshot)")
+    @Test func strangersGetNothingAndOnlyTheAskedUpstreamIsBelieved() async throws {
+        let upstream = try UDPSocket(host: "127.0.0.1")
+        let impostor = try UDPSocket(host: "127.0.0.1")
+        try await Self.withResolver(upstream: upstream, clients: "127.0.0.2/32") { resolver, port in
+            // A container's query is relayed; a reply from another port arrives first and is ignored.
+            let container = try UDPSocket(host: "127.0.0.2")
+            container.send(Self.query(id: 0x1234, name: "example.test"), to: "127.0.0.1", port: port)
+            let relayed = try #require(await upstream.receive(timeout: 3), "the resolver relays the container's query")
+            #expect(relayed.host == "127.0.0.1")
+            impostor.send(Self.reply(to: relayed.bytes, address: [6, 6, 6, 6]), to: relayed.host, port: relayed.port)
+            try await Task.sleep(for: .milliseconds(200))
+            upstream.send(Self.reply(to: relayed.bytes, address: [192, 0, 2, 1]), to: relayed.host, port: relayed.port)
+            let answer = try #require(await container.receive(timeout: 3), "the container gets an answer")
+            #expect(Array(answer.bytes.prefix(2)) == [0x12, 0x34], "with its own query id back")
+            #expect(Array(answer.bytes.suffix(4)) == [192, 0, 2, 1], "the upstream's answer, not the impostor's")
+            #expect(resolver.snapshot.forged == 1 && resolver.snapshot.relayed == 1, "\(resolver.snapshot)")
 
-        // A client outside the bridge subnet gets nothing, and nothing is relayed for it.
-        let stranger = try UDPSocket(host: "127.0.0.3")
-        stranger.send(Self.query(id: 0x4321, name: "example.test"), to: "127.0.0.1", port: UInt16(port))
-        #expect(await stranger.receive(timeout: 0.5) == nil)
-        #expect(await upstream.receive(timeout: 0.3) == nil, "not relayed either")
-        #expect(resolver.snapshot.refused == 1)
+            // A client outside the bridge subnet gets nothing, and nothing is relayed for it.
+            let stranger = try UDPSocket(host: "127.0.0.3")
+            stranger.send(Self.query(id: 0x4321, name: "example.test"), to: "127.0.0.1", port: port)
+            #expect(await stranger.receive(timeout: 0.5) == nil)
+            #expect(await upstream.receive(timeout: 0.3) == nil, "not relayed either")
+            #expect(resolver.snapshot.refused == 1)
+        }
     }
 
     @Test func theRelayedIdIsNotTheClients() async throws {
         let upstream = try UDPSocket(host: "127.0.0.1")
-        let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: "127.0.0.1", port: 0),
-                                         upstream: try SocketAddress(ipAddress: "127.0.0.1", port: Int(upstream.port)),
-                                         clients: [CIDR("127.0.0.0/8")].compactMap { $0 }, logger: Logger(label: "test.resolver"))
-        let channel = try await resolver.bind()
-        let port = try #require(channel.channel.localAddress?.port)
-        let serving = Task { try await resolver.serve(channel) }
-        defer { serving.cancel(); channel.channel.close(promise: nil) }
-        let client = try UDPSocket(host: "127.0.0.2")
-        var ids: Set<[UInt8]> = []
-        for _ in 0..<4 {
-            client.send(Self.query(id: 0x0101, name: "example.test"), to: "127.0.0.1", port: UInt16(port))
-            let relayed = try #require(await upstream.receive(timeout: 3))
-            ids.insert(Array(relayed.bytes.prefix(2)))
-            upstream.send(Self.reply(to: relayed.bytes, address: [192, 0, 2, 1]), to: relayed.host, port: relayed.port)
-            let answer = try #require(await client.receive(timeout: 3))
-            #expect(Array(answer.bytes.prefix(2)) == [0x01, 0x01])
+        try await Self.withResolver(upstream: upstream, clients: "127.0.0.0/8") { _, port in
+            let client = try UDPSocket(host: "127.0.0.2")
+            var ids: Set<[UInt8]> = []
+            for _ in 0..<4 {
+                client.send(Self.query(id: 0x0101, name: "example.test"), to: "127.0.0.1", port: port)
+                let relayed = try #require(await upstream.receive(timeout: 3))
+                ids.insert(Array(relayed.bytes.prefix(2)))
+                upstream.send(Self.reply(to: relayed.bytes, address: [192, 0, 2, 1]), to: relayed.host, port: relayed.port)
+                let answer = try #require(await client.receive(timeout: 3))
+                #expect(Array(answer.bytes.prefix(2)) == [0x01, 0x01])
+            }
+            #expect(ids.count > 1, "each relay picks its own id (four equal ids in a row: 1 in 2^48)")
         }
-        #expect(ids.count > 1, "each relay picks its own id (four equal ids in a row: 1 in 2^48)")
     }
 }
