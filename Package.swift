@@ -218,7 +218,11 @@ let package = Package(
         ),
         .testTarget(name: "StowageProxyConfigTests", dependencies: ["StowageProxyConfig", "StowageModel"], swiftSettings: strict),
         .testTarget(name: "StowageDNSTests", dependencies: ["StowageDNS", "StowageModel"], swiftSettings: strict),
-        .testTarget(name: "StowageModelTests", dependencies: ["StowageModel"], swiftSettings: strict),
+        .testTarget(
+            name: "StowageModelTests",
+            dependencies: ["StowageModel", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "StowageMonitoringRulesTests", dependencies: ["StowageMonitoringRules", "StowageModel"], swiftSettings: strict),
         .testTarget(
             name: "StowageSchedulerTests",
