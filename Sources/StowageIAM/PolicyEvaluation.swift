@@ -229,24 +229,10 @@ public enum PolicyEvaluator {
 
 /// Comparisons shared by actions, resources and conditions.
 public enum PolicyMatch {
-    /// `*` matches any run of characters, `?` any one character.
+    /// `*` matches any run of characters, `?` any one, compared by Unicode scalar.
     public static func glob(_ pattern: String, _ value: String, caseInsensitive: Bool) -> Bool {
-        let p = Array((caseInsensitive ? pattern.lowercased() : pattern).unicodeScalars)
-        let v = Array((caseInsensitive ? value.lowercased() : value).unicodeScalars)
-        var pi = 0, vi = 0, star = -1, mark = 0
-        while vi < v.count {
-            if pi < p.count, p[pi] == "?" || p[pi] == v[vi] {
-                pi += 1; vi += 1
-            } else if pi < p.count, p[pi] == "*" {
-                star = pi; mark = vi; pi += 1
-            } else if star >= 0 {
-                pi = star + 1; mark += 1; vi = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == "*" { pi += 1 }
-        return pi == p.count
+        Wildcard.matches((caseInsensitive ? pattern.lowercased() : pattern).unicodeScalars,
+                         (caseInsensitive ? value.lowercased() : value).unicodeScalars)
     }
 
     /// ARNs match part by part, so a wildcard in the region cannot swallow the account.

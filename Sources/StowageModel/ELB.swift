@@ -319,21 +319,7 @@ public enum ELB {
 
     /// Whether a wildcard pattern (`*` any run, `?` one character) matches a text; case-insensitive for hosts.
     public static func wildcard(_ pattern: String, matches text: String, caseInsensitive: Bool = false) -> Bool {
-        let p = Array(caseInsensitive ? pattern.lowercased() : pattern), t = Array(caseInsensitive ? text.lowercased() : text)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
-                pi += 1; ti += 1
-            } else if pi < p.count, p[pi] == "*" {
-                star = pi; mark = ti; pi += 1
-            } else if star >= 0 {
-                pi = star + 1; mark += 1; ti = mark
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == "*" { pi += 1 }
-        return pi == p.count
+        Wildcard.matches(pattern, text, caseInsensitive: caseInsensitive)
     }
 }
 

@@ -111,7 +111,7 @@ public indirect enum JSONCondition: Sendable, Equatable {
                 case .bool(let b): text = b ? "true" : "false"
                 default: return op == "!="
                 }
-                let equal = Self.wildcard(pattern, text)
+                let equal = Wildcard.matches(pattern, text, questionMark: false)
                 return op == "=" ? equal : !equal
             default: return false
             }
@@ -127,20 +127,6 @@ public indirect enum JSONCondition: Sendable, Equatable {
         case ">": a > b
         default: a >= b
         }
-    }
-
-    /// `*` matches any run of characters; everything else literally.
-    static func wildcard(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count, p[pi] == t[ti] { pi += 1; ti += 1 }
-            else if pi < p.count, p[pi] == "*" { star = pi; mark = ti; pi += 1 }
-            else if star >= 0 { pi = star + 1; mark += 1; ti = mark }
-            else { return false }
-        }
-        while pi < p.count, p[pi] == "*" { pi += 1 }
-        return pi == p.count
     }
 
     static func resolve(_ path: [JSONPathStep], _ root: JSONValue) -> JSONValue? {

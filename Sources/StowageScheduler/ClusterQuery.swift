@@ -61,7 +61,7 @@ public indirect enum ClusterQuery: Sendable, Equatable {
             let values = Self.values(subject, facts)
             switch op {
             case .notEqual: return !values.contains(value)
-            case .notMatches: return !values.contains { Self.glob(value, $0) }
+            case .notMatches: return !values.contains { Wildcard.matches(value, $0) }
             default: return values.contains { Self.compare($0, op, value) }
             }
         }
@@ -80,7 +80,7 @@ public indirect enum ClusterQuery: Sendable, Equatable {
     static func compare(_ left: String, _ op: Comparison, _ right: String) -> Bool {
         switch op {
         case .equal: return left == right
-        case .matches: return glob(right, left)
+        case .matches: return Wildcard.matches(right, left)
         case .notEqual, .notMatches: return false
         default:
             let ordering: Bool
@@ -101,20 +101,6 @@ public indirect enum ClusterQuery: Sendable, Equatable {
             }
             return ordering
         }
-    }
-
-    /// Wildcard match: `*` any run of characters, `?` one character.
-    static func glob(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var pi = 0, ti = 0, star = -1, mark = 0
-        while ti < t.count {
-            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) { pi += 1; ti += 1 }
-            else if pi < p.count && p[pi] == "*" { star = pi; mark = ti; pi += 1 }
-            else if star >= 0 { pi = star + 1; mark += 1; ti = mark }
-            else { return false }
-        }
-        while pi < p.count && p[pi] == "*" { pi += 1 }
-        return pi == p.count
     }
 }
 
