@@ -18,9 +18,9 @@ public enum FilterPattern: Sendable, Equatable {
         switch self {
         case .all: return true
         case .terms(let required, let anyOf, let excluded):
-            return required.allSatisfy { message.contains($0) }
-                && (anyOf.isEmpty || anyOf.contains { message.contains($0) })
-                && !excluded.contains { message.contains($0) }
+            return required.allSatisfy { LiteralSearch.contains(message, $0) }
+                && (anyOf.isEmpty || anyOf.contains { LiteralSearch.contains(message, $0) })
+                && !excluded.contains { LiteralSearch.contains(message, $0) }
         case .json(let condition):
             guard let first = message.first(where: { !$0.isWhitespace }), first == "{" || first == "[",
                   let object = try? JSONDecoder().decode(JSONValue.self, from: Data(message.utf8))
@@ -29,8 +29,12 @@ public enum FilterPattern: Sendable, Equatable {
         }
     }
 
+    /// AWS's limit on a filter pattern's length; it also bounds the JSON parser's recursion.
+    public static let maxLength = 1024
+
     /// Parses a pattern, or says where and why it is malformed.
     public static func parse(_ text: String) throws(FilterPatternError) -> FilterPattern {
+        guard text.count <= maxLength else { throw FilterPatternError("A filter pattern is at most \(maxLength) characters.") }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed == "\"\"" { return .all }
         if trimmed.hasPrefix("{") {
@@ -161,6 +165,8 @@ public enum JSONLiteral: Sendable, Equatable {
 struct JSONPatternParser {
     let chars: [Character]
     var at = 0
+    /// Parentheses open around `at`; each level is three stack frames here and more when the condition is tested.
+    var depth = 0
 
     mutating func skip() { while at < chars.count, chars[at].isWhitespace { at += 1 } }
     func error(_ what: String) -> FilterPatternError { FilterPatternError("\(what) at position \(min(at, chars.count) + 1) of the filter pattern.") }
@@ -198,8 +204,11 @@ struct JSONPatternParser {
 
     mutating func primary() throws(FilterPatternError) -> JSONCondition {
         if take("(") {
+            depth += 1
+            guard depth <= 32 else { throw error("Parentheses nested deeper than 32") }
             let c = try or()
             guard take(")") else { throw error("Expected ')'") }
+            depth -= 1
             return c
         }
         let path = try selector()
