@@ -216,7 +216,8 @@ let package = Package(
             dependencies: ["StowageTLS", .product(name: "X509", package: "swift-certificates"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strict
         ),
-        .testTarget(name: "StowageProxyConfigTests", dependencies: ["StowageProxyConfig", "StowageModel"], swiftSettings: strict),
+        // Runs the real HAProxy on rendered configurations (StowageShell starts it).
+        .testTarget(name: "StowageProxyConfigTests", dependencies: ["StowageProxyConfig", "StowageModel", "StowageShell"], swiftSettings: strict),
         .testTarget(name: "StowageDNSTests", dependencies: ["StowageDNS", "StowageModel"], swiftSettings: strict),
         .testTarget(
             name: "StowageModelTests",

@@ -39,6 +39,9 @@ def server_env():
     env["STOWAGE_DATABASE_URL"] = url
     env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     env["STOWAGE_LOG_FORMAT"] = "json"
+    # Load balancer tests run their targets on 127.0.0.1, which only the operator can allow (server and `stowage lb`
+    # read it); 127.0.0.2 and every other loopback, private and link-local address stay refused.
+    env["STOWAGE_ALLOW_TARGET_CIDR"] = "127.0.0.1/32"
     # The operator's token that shows /metrics whole (tenant-labelled series); server and worker read it.
     env["STOWAGE_METRICS_TOKEN"] = base64.b64encode(os.urandom(18)).decode()
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
@@ -193,6 +196,48 @@ def signed_request(server, tenant, method, path, body=None):
         return error.code, json.load(error)
 
 
+class Key:
+    """An access key in the shape `signed_request` and `aws_json` take (like a Tenant)."""
+    def __init__(self, key_id, secret):
+        self.key_id, self.secret = key_id, secret
+
+
+def aws_json(server, who, target, body, service="ecs", content_type="application/x-amz-json-1.1"):
+    """An AWS JSON call signed as botocore signs, answered as raw JSON: Stowage's own answer members included, which
+    boto3 drops because its model lacks them. Returns (status, body)."""
+    import urllib.error
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    data = json.dumps(body)
+    headers = {"Content-Type": content_type, "X-Amz-Target": target}
+    request = AWSRequest(method="POST", url=server.endpoint + "/", data=data, headers=headers)
+    SigV4Auth(Credentials(who.key_id, who.secret), service, REGION).add_auth(request)
+    prepared = urllib.request.Request(server.endpoint + "/", data=data.encode(), headers=dict(request.headers), method="POST")
+    try:
+        with urllib.request.urlopen(prepared) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+INSTANCE_RESOURCES = [{"name": "CPU", "type": "INTEGER", "integerValue": 2048}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]
+
+
+def register_instance(server, who, cluster, **fields):
+    """Registers a container instance as an agent does and returns it with its own credential (a Key): the only
+    one the agent protocol (/agent/v1) takes for that instance."""
+    body = {"cluster": cluster, "totalResources": INSTANCE_RESOURCES, **fields}
+    for _ in range(20):  # as boto3 retries a throttled call (tests that set a low write quota register too)
+        status, answer = aws_json(server, who, "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance", body)
+        if answer.get("__type") != "ThrottlingException":
+            break
+        time.sleep(0.3)
+    assert status == 200, answer
+    credentials = answer["instanceCredentials"]
+    return answer["containerInstance"], Key(credentials["accessKeyId"], credentials["secretAccessKey"])
+
+
 def psql(server, sql):
     """Runs SQL against the test database (for invariants no API exposes), returning rows of text."""
     url = server.env["STOWAGE_DATABASE_URL"].replace("postgres://", "postgresql://", 1)
@@ -273,6 +318,12 @@ class Agent:
     def arn(self):
         state = json.load(open(os.path.join(self.args[self.args.index("--state-dir") + 1], "agent-state.json")))
         return state["containerInstanceArn"]
+
+    @property
+    def key(self):
+        """The instance's own credential, as the agent saved it."""
+        state = json.load(open(os.path.join(self.args[self.args.index("--state-dir") + 1], "agent-state.json")))
+        return Key(state["instanceAccessKeyId"], state["instanceSecret"])
 
 
 

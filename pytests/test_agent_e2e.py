@@ -303,7 +303,7 @@ def test_task_role_credentials_reach_boto3_through_the_agent(server, tenant, tmp
     iam.delete_role_policy(RoleName="app-role", PolicyName="list")
     iam.delete_role(RoleName="app-role")
     instance = ecs.list_container_instances(cluster="e2e-role")["containerInstanceArns"][0].split("/")[-1]
-    status, refused = signed_request(server, tenant, "GET",
+    status, refused = signed_request(server, agents[-1].key, "GET",
                                      f"/agent/v1/clusters/e2e-role/container-instances/{instance}/tasks/{task_id}/credentials")
     assert status == 403 and "does not exist" in refused["message"], refused
     events = ecs.describe_services(cluster="e2e-role", services=["roled"])["services"][0]["events"]

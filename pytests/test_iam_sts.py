@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import BIN, REGION, ecs_client, make_tenant, psql, signed_request, wait_for
+from conftest import BIN, REGION, ecs_client, make_tenant, psql, register_instance, signed_request, wait_for
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
@@ -302,14 +302,14 @@ def test_agent_polls_have_their_own_rate_bucket_apart_from_the_tenants_writes(se
     patient = boto3.client("ecs", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=tenant.key_id,
                            aws_secret_access_key=tenant.secret, config=Config(retries={"max_attempts": 10, "mode": "standard"}))
     patient.create_cluster(clusterName="fleet")
-    arn = patient.register_container_instance(cluster="fleet", versionInfo={"agentVersion": "test"}, totalResources=[
-        {"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstance"]["containerInstanceArn"]
+    instance, instance_key = register_instance(server, tenant, "fleet", versionInfo={"agentVersion": "test"})
+    arn = instance["containerInstanceArn"]
     ecs = client(server, "ecs", tenant.key_id, tenant.secret)
     time.sleep(1.1)
     polls, writes = [], []
 
     def poll():
-        polls.append(signed_request(server, tenant, "GET", f"/agent/v1/clusters/fleet/container-instances/{arn.split('/')[-1]}/tasks?wait=0")[0])
+        polls.append(signed_request(server, instance_key, "GET", f"/agent/v1/clusters/fleet/container-instances/{arn.split('/')[-1]}/tasks?wait=0")[0])
 
     def write(i):
         try:
@@ -342,6 +342,11 @@ def test_agent_identity_is_limited_to_its_cluster(server, tenant):
         agent.list_clusters()
     assert code(e) == "AccessDeniedException"
     inst_id = inst["containerInstanceArn"].split("/")[-1]
-    status, answer = signed_request(server, Keys(keys["aws_access_key_id"], keys["aws_secret_access_key"]),
-                                    "GET", f"/agent/v1/clusters/edge/container-instances/{inst_id}/tasks?wait=0")
+    # The cluster-wide agent key registers hosts; only an instance's own credential speaks for that instance.
+    agent_key = Keys(keys["aws_access_key_id"], keys["aws_secret_access_key"])
+    status, answer = signed_request(server, agent_key, "GET", f"/agent/v1/clusters/edge/container-instances/{inst_id}/tasks?wait=0")
+    assert status == 403 and answer["__type"] == "AccessDeniedException", answer
+    second, second_key = register_instance(server, agent_key, "edge")
+    second_id = second["containerInstanceArn"].split("/")[-1]
+    status, answer = signed_request(server, second_key, "GET", f"/agent/v1/clusters/edge/container-instances/{second_id}/tasks?wait=0")
     assert status == 200, answer

@@ -132,7 +132,7 @@ def test_path_rules_route_to_healthy_targets_and_follow_registrations(server, te
         haproxy = {r[1]: r[17] for r in rows if r[1].startswith("t_")}
         described = states(elb, api_tg)
         for (target, port), health in described.items():
-            name = f"t_127_0_0_1_{port}"
+            name = f"t_127_2E0_2E0_2E1.{port}"  # the target id escaped reversibly (HAProxyText.escapedName), then the port
             assert haproxy[name].startswith("UP" if health["State"] == "healthy" else "DOWN"), (name, haproxy[name], health)
 
         # The web group's requests are published as its RequestCount (the console's request chart): send a known

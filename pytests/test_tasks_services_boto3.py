@@ -4,7 +4,7 @@ import time
 import botocore
 import pytest
 
-from conftest import signed_request
+from conftest import register_instance, signed_request
 
 RESOURCES = [
     {"name": "CPU", "type": "INTEGER", "integerValue": 2048},
@@ -23,15 +23,15 @@ def wait_for(condition, seconds=30):
     return condition()
 
 
-def report_running(server, tenant, cluster, instance_arn, sequence):
-    """Plays the agent: every task the instance should run is reported RUNNING and HEALTHY."""
+def report_running(server, key, cluster, instance_arn, sequence):
+    """Plays the agent with the instance's own credential: every task it should run is reported RUNNING and HEALTHY."""
     instance = instance_arn.split("/")[-1]
-    status, desired = signed_request(server, tenant, "GET", f"/agent/v1/clusters/{cluster}/container-instances/{instance}/tasks")
+    status, desired = signed_request(server, key, "GET", f"/agent/v1/clusters/{cluster}/container-instances/{instance}/tasks")
     assert status == 200
     reports = [{"taskArn": t["taskArn"], "lastStatus": "STOPPED" if t["desiredStatus"] == "STOPPED" else "RUNNING",
                 "healthStatus": "HEALTHY"} for t in desired["tasks"]]
     if reports:
-        status, answer = signed_request(server, tenant, "POST", f"/agent/v1/clusters/{cluster}/container-instances/{instance}/state",
+        status, answer = signed_request(server, key, "POST", f"/agent/v1/clusters/{cluster}/container-instances/{instance}/state",
                                         {"sequence": sequence, "tasks": reports})
         assert status == 200, answer
 
@@ -71,8 +71,9 @@ def test_run_describe_list_stop_tasks(ecs):
 
 def test_services_through_the_ecs_door(server, tenant, ecs):
     ecs.create_cluster(clusterName="svc")
-    instances = [ecs.register_container_instance(cluster="svc", totalResources=RESOURCES)["containerInstance"]["containerInstanceArn"]
-                 for _ in range(2)]
+    registered = [register_instance(server, tenant, "svc", totalResources=RESOURCES) for _ in range(2)]
+    instances = [instance["containerInstanceArn"] for instance, _ in registered]
+    keys = {instance["containerInstanceArn"]: key for instance, key in registered}
     ecs.register_task_definition(family="web", containerDefinitions=WEB)
     ecs.register_task_definition(family="web", containerDefinitions=WEB)
     created = ecs.create_service(cluster="svc", serviceName="web", taskDefinition="web:1", desiredCount=2,
@@ -88,7 +89,7 @@ def test_services_through_the_ecs_door(server, tenant, ecs):
             sequence[0] += 1
             for arn in instances:
                 sequence[0] += 1
-                report_running(server, tenant, "svc", arn, sequence[0])
+                report_running(server, keys[arn], "svc", arn, sequence[0])
             service = ecs.describe_services(cluster="svc", services=["web"])["services"][0]
             return service if predicate(service) else None
         return wait_for(check)

@@ -449,3 +449,342 @@ def test_item10_run_task_role_override_is_served_to_the_task(server, tenant, tmp
                        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["Token"])
     assert f":assumed-role/{override['RoleName']}/" in sts.get_caller_identity()["Arn"]
     ecs.stop_task(cluster=cluster, task=task["taskArn"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Items 1-3: the shared load balancer. Every value reaches HAProxy through HAProxyText (rebuilt or strong-quoted,
+# else refused); host addresses are IP literals wherever they are accepted; a load balancer HAProxy refuses is left
+# out alone; targets and checks never point into the control plane's network.
+# ---------------------------------------------------------------------------------------------------------------
+import socket as lb_socket
+import subprocess as lb_subprocess
+
+from botocore.exceptions import ClientError as LBClientError
+from test_load_balancing import Backend as LBBackend, elbv2, get as lb_get, health_check as lb_health, states as lb_states
+
+LB_HOSTILE_ADDRESS = "127.0.0.1;disable server tg_x/t_y\nbackend evil"
+
+
+def lb_error(call, **kwargs):
+    with pytest.raises(LBClientError) as e:
+        call(**kwargs)
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def lb_haproxy(lb, command):
+    """One runtime API command on `stowage lb`'s HAProxy."""
+    with lb_socket.socket(lb_socket.AF_UNIX) as s:
+        s.connect(str(lb / "haproxy" / "admin.sock"))
+        s.sendall(command.encode() + b"\n")
+        return s.makefile(errors="replace").read()
+
+
+def lb_servers(lb):
+    """(backend, server, address, port, operational state) of every server HAProxy holds."""
+    out = []
+    for line in lb_haproxy(lb, "show servers state").splitlines():
+        words = line.split(" ")
+        if len(words) > 18 and words[1].startswith("tg_"):
+            out.append((words[1], words[3], words[4], words[18], words[5]))
+    return out
+
+
+def lb_balancer(elb, name, port, default):
+    arn = elb.create_load_balancer(Name=name)["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=port, DefaultActions=default)["Listeners"][0]["ListenerArn"]
+    return arn, listener
+
+
+def lb_group(elb, name, targets, **health):
+    tg = elb.create_target_group(Name=name, Protocol="HTTP", Port=80, TargetType="ip", **lb_health(**health))["TargetGroups"][0]["TargetGroupArn"]
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+    if targets:
+        elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": b.port} for b in targets])
+    return tg
+
+
+def lb_healthy(elb, tg, count):
+    return wait_for(lambda: len(lb_states(elb, tg)) == count and all(h["State"] == "healthy" for h in lb_states(elb, tg).values()) or None,
+                    seconds=60)
+
+
+def lb_answers(url, count=12):
+    return {lb_get(url)[1].split(" ")[0] for _ in range(count)}
+
+
+def test_item1_tenant_text_never_reaches_haproxy(server, lb, tenant, other_tenant):
+    """Item 1. Host addresses that are not IP literals are refused where an instance is registered or its attributes
+    are put; a health-check path outside URI characters is refused; and rows written around the API (as an older
+    Stowage could have) never reach HAProxy's configuration or runtime socket: the lb leaves them out and says why,
+    while the other tenant keeps being served. HAProxy runs with an empty environment."""
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="lb-attack")
+    resources = [{"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]
+    for hostile in [LB_HOSTILE_ADDRESS, "10.0.0.1:80", "evil.example.com", "[::1]", "10.0.0.0/8", "${STOWAGE_SERVER_KEY}"]:
+        with pytest.raises(LBClientError) as e:
+            ecs.register_container_instance(cluster="lb-attack", totalResources=resources,
+                                            attributes=[{"name": "stowage.host-address", "value": hostile}])
+        assert e.value.response["Error"]["Code"] == "InvalidParameterException" and "stowage.host-address" in e.value.response["Error"]["Message"]
+    assert ecs.list_container_instances(cluster="lb-attack")["containerInstanceArns"] == [], "nothing was registered"
+    instance = ecs.register_container_instance(cluster="lb-attack", totalResources=resources,
+                                               attributes=[{"name": "stowage.host-address", "value": "127.0.0.1"}])["containerInstance"]
+    with pytest.raises(LBClientError) as e:
+        ecs.put_attributes(cluster="lb-attack", attributes=[{"name": "stowage.host-address", "value": LB_HOSTILE_ADDRESS,
+                                                            "targetId": instance["containerInstanceArn"]}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    described = ecs.describe_container_instances(cluster="lb-attack", containerInstances=[instance["containerInstanceArn"]])["containerInstances"][0]
+    assert {a["name"]: a.get("value") for a in described["attributes"]}["stowage.host-address"] == "127.0.0.1", "unchanged"
+
+    elb, victim_elb = elbv2(server, tenant), elbv2(server, other_tenant)
+    assert lb_error(elb.create_target_group, Name="env", Protocol="HTTP", Port=80, TargetType="ip",
+                    HealthCheckPath='/"${STOWAGE_SERVER_KEY}"')[0] == "ValidationError"
+    assert not [g for g in elb.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == "env"], "nothing was created"
+
+    # The other tenant's load balancer, serving.
+    theirs = LBBackend("victim")
+    mine = [LBBackend("attacker-0"), LBBackend("attacker-1")]
+    try:
+        victim_tg = lb_group(victim_elb, "victim", [theirs])
+        victim_arn, _ = lb_balancer(victim_elb, "victim", 18101, [{"Type": "forward", "TargetGroupArn": victim_tg}])
+        victim_address = victim_elb.describe_load_balancers(LoadBalancerArns=[victim_arn])["LoadBalancers"][0]["DNSName"]
+        assert lb_healthy(victim_elb, victim_tg, 1)
+        assert wait_for(lambda: lb_answers(f"http://{victim_address}:18101/") == {"victim"} or None, seconds=20)
+        victim_server = next(s for s in lb_servers(lb) if s[3] == str(theirs.port))
+
+        # The attacker's: a group whose rows are then rewritten around the API.
+        tg = lb_group(elb, "attacker", mine)
+        arn, _ = lb_balancer(elb, "attacker", 18102, [{"Type": "forward", "TargetGroupArn": tg}])
+        assert lb_healthy(elb, tg, 2)
+        group_id = tg.rsplit("/", 1)[1]
+        # A target address carrying runtime commands aimed at the victim's server, and a line break for the config.
+        psql(server, f"UPDATE targets SET address = E'127.0.0.1;disable server {victim_server[0]}/{victim_server[1]}\\nbackend evil' "
+                     f"WHERE target_group_id = '{group_id}' AND port = {mine[1].port}")
+        assert wait_for(lambda: lb_states(elb, tg)[("127.0.0.1", mine[1].port)]["State"] == "unused" or None, seconds=20), lb_states(elb, tg)
+        refused = lb_states(elb, tg)[("127.0.0.1", mine[1].port)]
+        assert refused["Reason"] == "Target.IpUnusable" and "not an IPv4 or IPv6 address" in refused["Description"]
+        assert not any(s[3] == str(mine[1].port) for s in lb_servers(lb)), "the refused target was taken out of HAProxy"
+        # A health-check path that would have HAProxy expand the lb's environment, and a forced reload.
+        psql(server, "UPDATE target_groups SET health = jsonb_set(health, '{path}', to_jsonb('/\"${STOWAGE_SERVER_KEY}\"'::text)) "
+                     f"WHERE id = '{group_id}'")
+        victim_elb.create_listener(LoadBalancerArn=victim_arn, Protocol="HTTP", Port=18103,
+                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": victim_tg}])
+
+        def failed():
+            state = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]
+            return state if state["Code"] == "failed" else None
+        state = wait_for(failed, seconds=20)
+        assert state and "health check path" in state.get("Reason", ""), state
+        assert wait_for(lambda: lb_answers(f"http://{victim_address}:18103/") == {"victim"} or None, seconds=20), \
+            "the victim's new listener serves: the reload went through without the attacker's load balancer"
+        assert lb_answers(f"http://{victim_address}:18101/") == {"victim"}
+        config = (lb / "haproxy" / "haproxy.cfg").read_text()
+        assert "STOWAGE_SERVER_KEY" not in config and "backend evil" not in config and "disable server" not in config
+        assert server.env["STOWAGE_SERVER_KEY"] not in config
+        assert any(s[1] == victim_server[1] and s[4] == "2" for s in lb_servers(lb)), "the victim's server is still up (op state 2)"
+        for pid in (lb / "haproxy" / "haproxy.pid").read_text().split():
+            if os.path.exists(f"/proc/{pid}/environ"):
+                assert open(f"/proc/{pid}/environ", "rb").read() == b"", "HAProxy runs with an empty environment"
+    finally:
+        for b in mine + [theirs]:
+            b.close()
+
+
+def test_item2_one_tenant_cannot_freeze_or_misroute_another(server, lb, tenant, other_tenant):
+    """Item 2. Two tenants, three target groups, one IP:port in two of them (one each tenant's): after a forced reload
+    each tenant's requests still reach only its own targets. Then one tenant's listener that HAProxy cannot bind
+    leaves that load balancer out (failed, with HAProxy's reason) while the other's target changes keep applying."""
+    a, b = elbv2(server, tenant), elbv2(server, other_tenant)
+    a1, shared, b1, a2 = LBBackend("a1"), LBBackend("shared"), LBBackend("b1"), LBBackend("a2")
+    blocker = lb_socket.socket()
+    try:
+        tg_a = lb_group(a, "mine", [a1, shared])
+        tg_b1, tg_b2 = lb_group(b, "theirs", [b1]), lb_group(b, "shared", [shared])
+        arn_a, listener_a = lb_balancer(a, "tenant-a", 18111, [{"Type": "forward", "TargetGroupArn": tg_a}])
+        arn_b, listener_b = lb_balancer(b, "tenant-b", 18112, [{"Type": "forward", "TargetGroupArn": tg_b1}])
+        b.create_rule(ListenerArn=listener_b, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/two/*"]}],
+                      Actions=[{"Type": "forward", "TargetGroupArn": tg_b2}])
+        address_a = a.describe_load_balancers(LoadBalancerArns=[arn_a])["LoadBalancers"][0]["DNSName"]
+        address_b = b.describe_load_balancers(LoadBalancerArns=[arn_b])["LoadBalancers"][0]["DNSName"]
+        assert lb_healthy(a, tg_a, 2) and lb_healthy(b, tg_b1, 1) and lb_healthy(b, tg_b2, 1)
+        assert wait_for(lambda: lb_answers(f"http://{address_a}:18111/") == {"a1", "shared"} or None, seconds=20)
+
+        # A forced reload: a new listener changes the structure; every serving server is rendered into the new
+        # configuration, each inside its own group's backend.
+        pids = (lb / "haproxy" / "haproxy.pid").read_text().split()
+        a.create_listener(LoadBalancerArn=arn_a, Protocol="HTTP", Port=18113, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_a}])
+        assert wait_for(lambda: (lb / "haproxy" / "haproxy.pid").read_text().split() != pids or None, seconds=20), "HAProxy reloaded"
+        assert wait_for(lambda: lb_answers(f"http://{address_a}:18113/") == {"a1", "shared"} or None, seconds=20)
+        assert lb_answers(f"http://{address_a}:18111/", 20) == {"a1", "shared"}, "tenant A reaches only its own targets"
+        assert lb_answers(f"http://{address_b}:18112/", 20) == {"b1"}, "tenant B's default group only"
+        assert lb_answers(f"http://{address_b}:18112/two/x", 20) == {"shared"}, "tenant B's rule group only"
+        config = (lb / "haproxy" / "haproxy.cfg").read_text()
+        sections = {s.split("\n", 1)[0]: s for s in config.split("\nbackend ")[1:]}
+        for tg, names in ((tg_a, {a1.port, shared.port}), (tg_b1, {b1.port}), (tg_b2, {shared.port})):
+            section = sections["tg_" + tg.rsplit("/", 1)[1]]
+            assert {int(line.split(":")[-1].split(" ")[0]) for line in section.splitlines() if line.strip().startswith("server ")} == names
+
+        # Tenant B asks for a port HAProxy cannot bind on its address (something else holds the port on every address).
+        blocker.bind(("0.0.0.0", 0))
+        blocker.listen()
+        busy = blocker.getsockname()[1]
+        b.create_listener(LoadBalancerArn=arn_b, Protocol="HTTP", Port=busy, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_b1}])
+
+        def failed():
+            state = b.describe_load_balancers(LoadBalancerArns=[arn_b])["LoadBalancers"][0]["State"]
+            return state if state["Code"] == "failed" else None
+        state = wait_for(failed, seconds=30)
+        assert state and "haproxy refused it" in state.get("Reason", ""), state
+        assert a.describe_load_balancers(LoadBalancerArns=[arn_a])["LoadBalancers"][0]["State"]["Code"] == "active"
+        # Tenant A's changes still apply and its health checks still run: a new target is checked, enabled and served.
+        a.register_targets(TargetGroupArn=tg_a, Targets=[{"Id": "127.0.0.1", "Port": a2.port}])
+        assert lb_healthy(a, tg_a, 3), lb_states(a, tg_a)
+        assert wait_for(lambda: lb_answers(f"http://{address_a}:18111/", 20) == {"a1", "shared", "a2"} or None, seconds=20)
+        # Tenant B removes what it broke and is served again.
+        bad = [l for l in b.describe_listeners(LoadBalancerArn=arn_b)["Listeners"] if l["Port"] == busy][0]
+        b.delete_listener(ListenerArn=bad["ListenerArn"])
+        assert wait_for(lambda: b.describe_load_balancers(LoadBalancerArns=[arn_b])["LoadBalancers"][0]["State"]["Code"] == "active" or None,
+                        seconds=30)
+        assert wait_for(lambda: lb_answers(f"http://{address_b}:18112/") == {"b1"} or None, seconds=30)
+    finally:
+        blocker.close()
+        for x in (a1, shared, b1, a2):
+            x.close()
+
+
+def test_item3_targets_cannot_point_into_the_control_plane(server, lb, tenant):
+    """Item 3. ip targets pass the outbound policy (loopback, link-local with the metadata address, private ranges;
+    the tests' operator allows 127.0.0.1 alone), and no target's traffic or health-check port may be one of the
+    control plane's own endpoints (its API, its database). `stowage lb` checks again: a row written around the API
+    is reported unused and never given to HAProxy."""
+    elb = elbv2(server, tenant)
+    tg = elb.create_target_group(Name="ssrf", Protocol="HTTP", Port=80, TargetType="ip", **lb_health())["TargetGroups"][0]["TargetGroupArn"]
+    api_port = server.port
+    for target, why in [({"Id": "169.254.169.254", "Port": 80}, "169.254.0.0/16"), ({"Id": "127.0.0.2", "Port": 80}, "127.0.0.0/8"),
+                        ({"Id": "10.1.2.3", "Port": 80}, "10.0.0.0/8"), ({"Id": "192.168.0.1", "Port": 80}, "192.168.0.0/16"),
+                        ({"Id": "127.0.0.1", "Port": api_port}, "the control plane's API")]:
+        code, message = lb_error(elb.register_targets, TargetGroupArn=tg, Targets=[target])
+        assert code == "InvalidTarget" and target["Id"] in message and why in message, message
+    # A health check aimed at the control plane's API, for a target that is otherwise fine.
+    checked = elb.create_target_group(Name="ssrf-check", Protocol="HTTP", Port=80, TargetType="ip",
+                                      **lb_health(HealthCheckPort=str(api_port)))["TargetGroups"][0]["TargetGroupArn"]
+    code, message = lb_error(elb.register_targets, TargetGroupArn=checked, Targets=[{"Id": "127.0.0.1", "Port": 18999}])
+    assert code == "InvalidTarget" and "the control plane's API" in message, message
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": 18998}])
+    code, message = lb_error(elb.modify_target_group, TargetGroupArn=tg, HealthCheckPort=str(api_port))
+    assert code == "InvalidTarget" and "the control plane's API" in message, message
+    assert [(t["Target"]["Id"], t["Target"]["Port"]) for t in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]] == \
+        [("127.0.0.1", 18998)], "nothing else was registered"
+    assert elb.describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]["HealthCheckPort"] == "traffic-port", "the check port is unchanged"
+
+    # Around the API: a metadata-service target in a group a listener serves.
+    arn, _ = lb_balancer(elb, "ssrf", 18121, [{"Type": "forward", "TargetGroupArn": tg}])
+    group_id = tg.rsplit("/", 1)[1]
+    psql(server, "INSERT INTO targets (account_id, target_group_id, target_id, port, address, state, registered_at) "
+                 f"VALUES ('{tenant.account}', '{group_id}', '169.254.169.254', 80, '169.254.169.254', 'initial', now())")
+    assert wait_for(lambda: lb_states(elb, tg).get(("169.254.169.254", 80), {}).get("State") == "unused" or None, seconds=20), lb_states(elb, tg)
+    assert "169.254.0.0/16" in lb_states(elb, tg)[("169.254.169.254", 80)]["Description"]
+    assert wait_for(lambda: any(s[3] == "18998" for s in lb_servers(lb)) or None, seconds=20), "the allowed target is served"
+    assert not any(s[2] == "169.254.169.254" for s in lb_servers(lb)), "HAProxy never heard of the refused one"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 4: an agent is one instance, not the whole cluster. Registration gives each instance a credential of its own
+# (AIIA… ids); every /agent/v1 route takes only that credential, for that instance.
+# ---------------------------------------------------------------------------------------------------------------
+from conftest import BIN as ITEM4_BIN, ECS_TASKS_TRUST, Key as Item4Key, register_instance as item4_register
+
+
+def item4_heartbeat(server, account, instance_id):
+    rows = psql(server, f"SELECT last_heartbeat_at FROM instance_heartbeats WHERE account_id = '{account}' AND instance_id = '{instance_id}'")
+    return rows[0][0] if rows else None
+
+
+def test_item4_one_host_cannot_act_for_another(server, tenant, other_tenant):
+    """A compromised host (agent A, with its own credential and the cluster-wide agent key it registered with) tries
+    to read host B's task secrets and role credentials, forge B's reports and heartbeats, take over B's registration,
+    and write into a log group of its choosing. Every attempt is refused and nothing of B's changes; B itself is served."""
+    ecs, ssm, iam, logs = tenant_clients(server, tenant, "ecs", "ssm", "iam", "logs")
+    ecs.create_cluster(clusterName="hosts4")
+    out = lb_subprocess.run([ITEM4_BIN, "admin", "create-agent", "--account", tenant.account, "--cluster", "hosts4"],
+                            env=server.env, check=True, capture_output=True, text=True).stdout
+    fields = dict(line.split(" = ", 1) for line in out.splitlines())
+    cluster_key = Item4Key(fields["aws_access_key_id"], fields["aws_secret_access_key"])
+    doc_b = json.dumps({"instanceId": "i-0bbbbbbbbbbbbbbbb"})
+    a, key_a = item4_register(server, cluster_key, "hosts4", versionInfo={"agentVersion": "test"})
+    b, key_b = item4_register(server, cluster_key, "hosts4", versionInfo={"agentVersion": "test"}, instanceIdentityDocument=doc_b)
+    assert key_a.key_id.startswith("AIIA") and key_b.key_id.startswith("AIIA") and key_a.key_id != key_b.key_id
+    a_id, b_id = a["containerInstanceArn"].rsplit("/", 1)[1], b["containerInstanceArn"].rsplit("/", 1)[1]
+
+    # A task on B with a secret and a task role.
+    ssm.put_parameter(Name="/hosts4/db-password", Value="b-only-secret", Type="SecureString")
+    execution = iam.create_role(RoleName="hosts4-exec", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="hosts4-exec", PolicyName="read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": "*"}]}))
+    role = iam.create_role(RoleName="hosts4-task", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))["Role"]["Arn"]
+    ecs.register_task_definition(family="hosts4", executionRoleArn=execution, taskRoleArn=role, containerDefinitions=[{
+        "name": "app", "image": "busybox", "memory": 32, "secrets": [{"name": "DB", "valueFrom": "/hosts4/db-password"}],
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/hosts4/app", "awslogs-stream-prefix": "app"}}}])
+    on_b = ecs.start_task(cluster="hosts4", taskDefinition="hosts4", containerInstances=[b["containerInstanceArn"]])["tasks"][0]
+    on_a = ecs.start_task(cluster="hosts4", taskDefinition="hosts4", containerInstances=[a["containerInstanceArn"]])["tasks"][0]
+    task_b, task_a = on_b["taskArn"].rsplit("/", 1)[1], on_a["taskArn"].rsplit("/", 1)[1]
+    base = "/agent/v1/clusters/hosts4/container-instances"
+
+    # B is served: its own credential reads its task's secret.
+    status, secrets = signed_request(server, key_b, "GET", f"{base}/{b_id}/tasks/{task_b}/secrets")
+    assert status == 200 and secrets["containers"]["app"]["environment"]["DB"] == "b-only-secret", secrets
+    heartbeat_before = item4_heartbeat(server, tenant.account, b_id)
+
+    refused = []
+    for who, name in ((key_a, "host A"), (cluster_key, "the cluster-wide agent key"), (tenant, "the tenant's administrator"),
+                      (other_tenant, "another tenant")):
+        for method, path, body in [("GET", f"{base}/{b_id}/tasks/{task_b}/secrets", None),
+                                   ("GET", f"{base}/{b_id}/tasks/{task_b}/credentials", None),
+                                   ("GET", f"{base}/{b_id}/tasks?wait=0", None),
+                                   ("GET", f"{base}/{b_id}/discovery", None),
+                                   ("POST", f"{base}/{b_id}/state", {"sequence": 99, "tasks": [{"taskArn": on_b["taskArn"], "lastStatus": "STOPPED"}]}),
+                                   ("POST", f"{base}/{b_id}/telemetry", {"metrics": [], "logs": [], "droppedLogLines": 0}),
+                                   ("POST", f"{base}/{b_id}/instance-credentials", {})]:
+            status, answer = signed_request(server, who, method, path, body)
+            refused.append((name, method, path.rsplit("/", 1)[-1], status, answer.get("__type")))
+    assert all(status == 403 for *_, status, _ in refused), [r for r in refused if r[3] != 403]
+    # Through its own path, A still cannot reach B's task.
+    status, answer = signed_request(server, key_a, "GET", f"{base}/{a_id}/tasks/{task_b}/secrets")
+    assert status >= 400 and "b-only-secret" not in json.dumps(answer), answer
+    # Nothing of B's changed: its task, its heartbeat, its credential.
+    assert ecs.describe_tasks(cluster="hosts4", tasks=[task_b])["tasks"][0]["lastStatus"] == "PENDING"
+    assert item4_heartbeat(server, tenant.account, b_id) == heartbeat_before, "no heartbeat was forged for B"
+
+    # Taking over B's registration, by ARN or by its EC2 id, with A's credential or the cluster-wide key.
+    for who in (key_a, cluster_key):
+        for claim in ({"containerInstanceArn": b["containerInstanceArn"]}, {"instanceIdentityDocument": doc_b}):
+            status, answer = aws_item4(server, who, {"cluster": "hosts4", "totalResources": [
+                {"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}], **claim})
+            assert status == 400 and answer["__type"] == "AccessDeniedException" and "instanceCredentials" not in answer, answer
+    assert signed_request(server, key_b, "GET", f"{base}/{b_id}/tasks?wait=0")[0] == 200, "B's credential still works"
+
+    # Telemetry: A ships only its own task's lines, and only to where its definition sends them.
+    line = [{"timestamp": int(time.time() * 1000), "message": "forged"}]
+    for batch in [{"taskArn": on_b["taskArn"], "logGroupName": "/hosts4/app", "logStreamName": f"app/app/{task_b}", "events": line},
+                  {"taskArn": on_a["taskArn"], "logGroupName": "/victim/audit", "logStreamName": "x", "events": line}]:
+        status, answer = signed_request(server, key_a, "POST", f"{base}/{a_id}/telemetry", {"metrics": [], "logs": [batch], "droppedLogLines": 0})
+        assert status == 403, answer
+    assert not logs.describe_log_groups(logGroupNamePrefix="/victim")["logGroups"], "no log group was written"
+    status, answer = signed_request(server, key_a, "POST", f"{base}/{a_id}/telemetry", {"metrics": [], "droppedLogLines": 0, "logs": [
+        {"taskArn": on_a["taskArn"], "logGroupName": "/hosts4/app", "logStreamName": f"app/app/{task_a}", "events": line}]})
+    assert status == 200, answer
+
+    # Rotation without downtime: B's new credential works, and so does the one it replaced, for a grace period.
+    status, fresh = signed_request(server, key_b, "POST", f"{base}/{b_id}/instance-credentials", {})
+    assert status == 200 and fresh["accessKeyId"] != key_b.key_id, fresh
+    key_b2 = Item4Key(fresh["accessKeyId"], fresh["secretAccessKey"])
+    assert signed_request(server, key_b2, "GET", f"{base}/{b_id}/tasks?wait=0")[0] == 200
+    assert signed_request(server, key_b, "GET", f"{base}/{b_id}/tasks?wait=0")[0] == 200
+    # Deregistered, B's credentials open nothing.
+    ecs.deregister_container_instance(cluster="hosts4", containerInstance=b["containerInstanceArn"], force=True)
+    status, answer = signed_request(server, key_b2, "GET", f"{base}/{b_id}/tasks?wait=0")
+    assert status == 403 and answer["__type"] == "UnrecognizedClientException", answer
+
+
+def aws_item4(server, who, body):
+    from conftest import aws_json
+    return aws_json(server, who, "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance", body)

@@ -34,9 +34,17 @@ def post(path, body):
 # 1. Ingest through the agent path: 100 tasks on one instance, shipments of 2,000 samples (the agent's
 #    batch size), 4 senders.
 ecs.create_cluster(clusterName="bench")
-inst = ecs.register_container_instance(cluster="bench", totalResources=[
-    {"name": "CPU", "type": "INTEGER", "integerValue": 204800}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 409600}])["containerInstance"]
-inst_id = inst["containerInstanceArn"].split("/")[-1]
+# Registered as an agent registers (raw JSON): the answer's instanceCredentials, which boto3 drops, is what the agent
+# protocol takes for this instance.
+registration = json.dumps({"cluster": "bench", "totalResources": [
+    {"name": "CPU", "type": "INTEGER", "integerValue": 204800}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 409600}]})
+req = AWSRequest(method="POST", url=endpoint + "/", data=registration, headers={
+    "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance"})
+SigV4Auth(creds, "ecs", "us-east-1").add_auth(req)
+with urllib.request.urlopen(urllib.request.Request(endpoint + "/", data=registration.encode(), headers=dict(req.headers), method="POST")) as r:
+    registered = json.load(r)
+inst_id = registered["containerInstance"]["containerInstanceArn"].split("/")[-1]
+creds = Credentials(registered["instanceCredentials"]["accessKeyId"], registered["instanceCredentials"]["secretAccessKey"])
 ecs.register_task_definition(family="b", containerDefinitions=[{"name": "c", "image": "busybox", "memory": 16, "cpu": 64}])
 ecs.create_service(cluster="bench", serviceName="svc", taskDefinition="b", desiredCount=100)
 deadline = time.time() + 120

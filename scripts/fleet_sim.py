@@ -26,7 +26,9 @@ CLUSTER = "fleet"
 PER_SERVICE = 10_000
 
 
-def sign(method, path, query, body, headers):
+def sign(method, path, query, body, headers, key=None, secret=None):
+    """SigV4 as botocore signs: with the tenant's key to register, then with the instance's own credential."""
+    key, secret = key or KEY, secret or SECRET
     now = datetime.datetime.now(datetime.timezone.utc)
     amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     headers = dict(headers, **{"host": f"{HOST}:{PORT}", "x-amz-date": amz,
@@ -38,11 +40,11 @@ def sign(method, path, query, body, headers):
                            ";".join(names), headers["x-amz-content-sha256"]])
     scope = f"{day}/{REGION}/ecs/aws4_request"
     to_sign = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = ("AWS4" + SECRET).encode()
+    signing = ("AWS4" + secret).encode()
     for part in (day, REGION, "ecs", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={KEY}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+        signing = hmac.new(signing, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
     return headers
 
 
@@ -51,13 +53,15 @@ class Connection:
 
     def __init__(self):
         self.reader = self.writer = None
+        # The instance's own credential once registered (the agent protocol takes no other).
+        self.key = self.secret = None
 
     async def request(self, method, path, query="", body=b"", headers=None):
         for attempt in range(5):
             try:
                 if self.writer is None:
                     self.reader, self.writer = await asyncio.open_connection(HOST, PORT, limit=1 << 24)
-                signed = sign(method, path, query, body, headers or {})
+                signed = sign(method, path, query, body, headers or {}, self.key, self.secret)
                 target = path + ("?" + query if query else "")
                 head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in signed.items())
                 head += f"content-length: {len(body)}\r\n\r\n"
@@ -129,6 +133,7 @@ class Fleet:
                 await asyncio.sleep(wait * random.uniform(0.5, 1.0))
                 wait = min(10.0, wait * 2)
         instance = answer["containerInstance"]["containerInstanceArn"].split("/")[-1]
+        conn.key, conn.secret = answer["instanceCredentials"]["accessKeyId"], answer["instanceCredentials"]["secretAccessKey"]
         ready.set_result(None)
         version, sequence, mine, backoff = "", 0, set(), 0.5
         path = f"/agent/v1/clusters/{CLUSTER}/container-instances/{instance}"

@@ -16,8 +16,10 @@ extension Agent {
                 backoff = 1
             } catch {
                 if Task.isCancelled { return }
-                if let apiError = error as? APIError, apiError.awsStatus == 404 {
-                    logger.warning("container instance unknown to the server; registering again")
+                // Unknown instance, or a credential the server no longer takes (the instance was deregistered):
+                // register again, as a new instance if need be.
+                if let apiError = error as? APIError, apiError.awsStatus == 404 || apiError.code == "UnrecognizedClientException" {
+                    logger.warning("container instance or its credential unknown to the server; registering again")
                     try? await register()
                     version = nil
                 } else {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StowageModel
+import StowageSigning
 
 /// The host agent: registers the host, long-polls its desired task set, converges the runtime to it,
 /// watches containers and health checks, and reports every change.
@@ -12,6 +13,8 @@ import StowageModel
 public actor Agent {
     let config: AgentConfig
     let server: ServerClient
+    /// The key the agent was started with: it registers the host once; the instance's own credential signs the rest.
+    let configuredKey: SigV4Signer
     let runtime: any ContainerRuntime
     let logger: Logger
     var state: AgentState?
@@ -53,6 +56,7 @@ public actor Agent {
     public init(config: AgentConfig, server: ServerClient, runtime: any ContainerRuntime, logger: Logger) {
         self.config = config
         self.server = server
+        self.configuredKey = server.signer.current
         self.runtime = runtime
         self.logger = logger
         (work, workSink) = AsyncStream.makeStream(of: AgentWork.self)
@@ -97,6 +101,7 @@ public actor Agent {
             group.addTask { await self.imageCleanupLoop() }
             group.addTask { await self.configRefreshLoop() }
             group.addTask { await self.workLoop() }
+            group.addTask { await self.credentialRotationLoop() }
             if let (resolver, channel) = resolver {
                 group.addTask {
                     do { try await resolver.serve(channel) } catch { self.logger.error("discovery resolver stopped", metadata: ["error": "\(error)"]) }
@@ -136,10 +141,19 @@ public actor Agent {
 
     var statePath: String { config.stateDirectory + "/agent-state.json" }
 
+    /// Registers the host. With the instance's own credential saved from an earlier run it registers as that
+    /// instance again (only that credential may); the server answers with a fresh credential every time, which
+    /// signs every later call. A saved credential the server no longer knows (the instance was deregistered)
+    /// sends the agent back to its configured key to register anew.
     func register() async throws {
         try PrivateFiles.directory(config.stateDirectory)
         var current = (try? Data(contentsOf: URL(fileURLWithPath: statePath))).flatMap { try? JSONDecoder().decode(AgentState.self, from: $0) }
         if current?.cluster != config.cluster { current = nil }
+        if let key = current?.instanceAccessKeyId, let secret = current?.instanceSecret {
+            server.use(accessKeyId: key, secret: secret)
+        } else {
+            server.use(accessKeyId: configuredKey.accessKeyId, secret: configuredKey.secret)
+        }
         var saved = current ?? AgentState(cluster: config.cluster, ec2InstanceId: Identifier.ec2Instance())
         var request = RegisterContainerInstanceRequest(cluster: config.cluster, totalResources: Self.resources(reservedMemory: config.reservedMemoryMiB),
                                                        attributes: attributes())
@@ -150,16 +164,48 @@ public actor Agent {
         version.dockerVersion = runtime.kind
         request.versionInfo = version
         request.containerInstanceArn = saved.containerInstanceArn
-        let answer: ContainerInstanceResponse
+        var answer: ContainerInstanceResponse
         do {
             answer = try await server.ecs("RegisterContainerInstance", request)
-        } catch let error as APIError where saved.containerInstanceArn != nil && error.code == "InvalidParameterException" {
+        } catch let error as APIError where saved.containerInstanceArn != nil
+            && ["InvalidParameterException", "UnrecognizedClientException", "AccessDeniedException"].contains(error.code) {
+            // The instance is gone, or its credential is: this host registers as a new instance with its configured key.
             logger.info("previous instance is gone; registering anew", metadata: ["error": "\(error.message)"])
+            server.use(accessKeyId: configuredKey.accessKeyId, secret: configuredKey.secret)
+            saved = AgentState(cluster: config.cluster, ec2InstanceId: Identifier.ec2Instance())
             request.containerInstanceArn = nil
+            let document = ["instanceId": saved.ec2InstanceId, "hostname": config.hostname]
+            request.instanceIdentityDocument = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
             answer = try await server.ecs("RegisterContainerInstance", request)
         }
         saved.containerInstanceArn = answer.containerInstance.containerInstanceArn
+        if let credential = answer.instanceCredentials {
+            saved.instanceAccessKeyId = credential.accessKeyId
+            saved.instanceSecret = credential.secretAccessKey
+        }
         try PrivateFiles.write(JSONEncoder().encode(saved), to: statePath)
         state = saved
+        if let key = saved.instanceAccessKeyId, let secret = saved.instanceSecret { server.use(accessKeyId: key, secret: secret) }
+    }
+
+    /// Replaces the instance's credential with a new one every `credentialRotation`; the old one keeps working for
+    /// a few minutes on the server, so no call fails while the agent switches. The new one is saved before use.
+    func credentialRotationLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: config.credentialRotation)
+            guard !Task.isCancelled, var saved = state else { return }
+            do {
+                let fresh: AgentProtocol.InstanceCredentials = try await server.post(
+                    "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/instance-credentials", [String: String]())
+                saved.instanceAccessKeyId = fresh.accessKeyId
+                saved.instanceSecret = fresh.secretAccessKey
+                try PrivateFiles.write(JSONEncoder().encode(saved), to: statePath)
+                state = saved
+                server.use(accessKeyId: fresh.accessKeyId, secret: fresh.secretAccessKey)
+                logger.info("instance credential rotated", metadata: ["access_key_id": "\(fresh.accessKeyId)"])
+            } catch {
+                logger.warning("instance credential rotation failed; the current one stays in use", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

@@ -59,6 +59,8 @@ public struct AgentConfig: Sendable {
     /// What tasks may take from this host (the `--forbid-*` switches): advertised at registration, and enforced
     /// again before a task's containers are made.
     public var hostAllowance = HostAllowance.everything
+    /// How often the instance's own credential is replaced by a new one.
+    public var credentialRotation: Duration = .seconds(12 * 3600)
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),
@@ -74,6 +76,9 @@ struct AgentState: Codable {
     var cluster: String
     var ec2InstanceId: String
     var containerInstanceArn: String?
+    /// The instance's own credential (the file is readable by root only): what the agent signs with once registered.
+    var instanceAccessKeyId: String?
+    var instanceSecret: String?
 }
 
 /// ECS's image pull behaviours: `default` pulls and falls back to a cached copy when the registry fails,

@@ -5,11 +5,14 @@ import NIOHTTP1
 import NIOSSL
 import StowageModel
 import StowageSigning
+import Synchronization
 
 /// The agent's signed HTTP client for the control plane.
 public struct ServerClient: Sendable {
     public let endpoint: String
-    let signer: SigV4Signer
+    /// Shared by every copy: registration swaps the user's key for the instance's own credential, and rotation swaps
+    /// that for its successor, for every loop of the agent at once.
+    let signer: Signer
     let client: HTTPClient
     let clock: any WallClock
     /// How long a request may take, connection attempts included, unless the call says otherwise.
@@ -20,7 +23,7 @@ public struct ServerClient: Sendable {
     public init(endpoint: String, accessKeyId: String, secret: String, region: String, client: HTTPClient = .shared,
                 clock: any WallClock = SystemClock()) {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-        self.signer = SigV4Signer(accessKeyId: accessKeyId, secret: secret, region: region, service: "ecs")
+        self.signer = Signer(SigV4Signer(accessKeyId: accessKeyId, secret: secret, region: region, service: "ecs"))
         self.client = client
         self.clock = clock
     }
@@ -40,7 +43,7 @@ public struct ServerClient: Sendable {
         request.method = method
         request.tlsConfiguration = tls
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        for (name, value) in signer.sign(signable, at: clock.now()) { request.headers.add(name: name, value: value) }
+        for (name, value) in signer.current.sign(signable, at: clock.now()) { request.headers.add(name: name, value: value) }
         if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: timeout ?? requestTimeout)
         let bytes = Data((try await response.body.collect(upTo: 32 << 20)).readableBytesView)
@@ -65,5 +68,22 @@ public struct ServerClient: Sendable {
 
     public func post<Input: Encodable, Output: Decodable>(_ path: String, _ input: Input) async throws -> Output {
         try await send(.POST, path: path, body: try ECSJSON.encoder().encode(input), headers: ["Content-Type": "application/json"])
+    }
+}
+
+extension ServerClient {
+    /// The key every later request is signed with.
+    public var accessKeyId: String { signer.current.accessKeyId }
+
+    /// Signs from now on with another key (the instance's own credential, or its rotated successor).
+    public func use(accessKeyId: String, secret: String) {
+        signer.replace { $0.accessKeyId = accessKeyId; $0.secret = secret }
+    }
+
+    final class Signer: Sendable {
+        private let value: Mutex<SigV4Signer>
+        init(_ signer: SigV4Signer) { value = Mutex(signer) }
+        var current: SigV4Signer { value.withLock { $0 } }
+        func replace(_ change: (inout SigV4Signer) -> Void) { value.withLock { change(&$0) } }
     }
 }

@@ -55,10 +55,8 @@ struct TelemetryState {
 extension Agent {
     /// Where a container's lines go: its awslogs group, and ECS's stream naming (prefix/container/task-id).
     static func logDestination(_ task: LocalTask, _ container: LocalContainer) -> TelemetryState.LogKey? {
-        guard let log = container.definition.logConfiguration, log.logDriver == "awslogs",
-              let group = log.options?["awslogs-group"], !group.isEmpty else { return nil }
-        let prefix = log.options?["awslogs-stream-prefix"]
-        let stream = prefix.map { "\($0)/\(container.name)/\(task.taskId)" } ?? task.taskId
+        guard let (group, stream) = AgentProtocol.logDestination(container.definition.logConfiguration, container: container.name,
+                                                                 taskId: task.taskId) else { return nil }
         return TelemetryState.LogKey(task: task.arn, group: group, stream: stream)
     }
 

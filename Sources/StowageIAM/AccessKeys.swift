@@ -8,6 +8,9 @@ import StowageModel
 public enum AccessKeyID {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
+    /// Container instances' own credentials, issued at registration (`AKIA` is a user's key, `ASIA` a session's).
+    public static let instancePrefix = "AIIA"
+
     public static func generate(account: String, prefix: String = "AKIA") -> String? {
         guard let number = UInt64(account), number < (1 << 40) else { return nil }
         var bytes = (0..<5).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * UInt64($0))) }
@@ -17,7 +20,7 @@ public enum AccessKeyID {
 
     /// The account an access key id belongs to, or nil when the id is not one of ours.
     public static func account(of keyId: String) -> String? {
-        guard keyId.count == 20, keyId.hasPrefix("AKIA") || keyId.hasPrefix("ASIA"),
+        guard keyId.count == 20, keyId.hasPrefix("AKIA") || keyId.hasPrefix("ASIA") || keyId.hasPrefix(instancePrefix),
               let bytes = unbase32(String(keyId.dropFirst(4))), bytes.count == 10 else { return nil }
         let number = bytes.prefix(5).reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
         guard number >= 100_000_000_000, number <= 999_999_999_999 else { return nil }

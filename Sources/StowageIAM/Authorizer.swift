@@ -31,7 +31,8 @@ extension Authorizer {
     /// A resource in another account is never reachable, whatever the policies say.
     func checkAccount(_ principal: Principal, action: String, resources: [String]) throws(APIError) {
         for resource in resources where resource != "*" {
-            guard let arn = ARN(resource), arn.account == principal.accountId || arn.account == "aws" else {
+            guard let arn = ARN(resource),
+                  arn.account == principal.accountId || (arn.account == "aws" && arn.service == "iam" && arn.resource.hasPrefix("policy/")) else {
                 throw .accessDenied("User: \(principal.arn) is not authorized to perform: \(action) on resource: \(resource)")
             }
         }
@@ -211,6 +212,7 @@ public final class PolicyAuthorizer: Authorizer {
 
     /// Every policy document that applies to the principal, and its tags (for `aws:PrincipalTag/…`).
     func documents(_ conn: PostgresConnection, account: String, principal: Principal) async throws -> (documents: [String], tags: [String: String]) {
+        if let document = InstancePolicy.document(principal, scope: scope) { return ([document], [:]) }
         var owners: [(PrincipalKind, String)]
         let tags: [Tag]
         if let role = principal.role {

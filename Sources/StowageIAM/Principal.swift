@@ -10,11 +10,13 @@ public struct Principal: Sendable, Equatable {
     /// Set for temporary credentials: the role whose policies apply, and the session policy narrowing them.
     public var role: String?
     public var sessionPolicy: String?
+    /// Set for a container instance's own credential (issued at registration): the one host it speaks for.
+    public var instance: InstanceBinding?
 
     public init(accountId: String, arn: String, userName: String, accessKeyId: String, role: String? = nil,
-                sessionPolicy: String? = nil) {
+                sessionPolicy: String? = nil, instance: InstanceBinding? = nil) {
         self.accountId = accountId; self.arn = arn; self.userName = userName; self.accessKeyId = accessKeyId
-        self.role = role; self.sessionPolicy = sessionPolicy
+        self.role = role; self.sessionPolicy = sessionPolicy; self.instance = instance
     }
 
     /// The key authorization caches are kept under: the identity whose policies apply.
@@ -32,4 +34,11 @@ public struct Credential: Sendable, Equatable {
     public init(secret: String, principal: Principal, tokenSHA256: String? = nil, expiresAt: Date? = nil) {
         self.secret = secret; self.principal = principal; self.tokenSHA256 = tokenSHA256; self.expiresAt = expiresAt
     }
+}
+
+/// The container instance an agent's credential belongs to.
+public struct InstanceBinding: Sendable, Equatable, Hashable {
+    public var cluster: String
+    public var id: String
+    public init(cluster: String, id: String) { self.cluster = cluster; self.id = id }
 }

@@ -96,6 +96,8 @@ public struct SigV4Verifier: Sendable {
         let token = request.header("x-amz-security-token") ?? items.first(where: { $0.0 == "X-Amz-Security-Token" })?.1
         guard let expected = credential.tokenSHA256 else {
             if token != nil { throw .unrecognizedClient("The security token included in the request is invalid.") }
+            // A container instance's replaced credential ends too, though it carries no token.
+            if let expires = credential.expiresAt, clock.now() >= expires { throw .unrecognizedClient() }
             return
         }
         guard let token, SigV4.constantTimeEqual(SigV4.sha256Hex(token), expected) else {

@@ -12,6 +12,10 @@ public struct NewAccessKey: Sendable, Equatable {
     public var accessKeyId: String
     public var secretAccessKey: String
 
+    public init(accountId: String, userName: String, accessKeyId: String, secretAccessKey: String) {
+        self.accountId = accountId; self.userName = userName; self.accessKeyId = accessKeyId; self.secretAccessKey = secretAccessKey
+    }
+
     /// The AWS shared-credentials file form, so the CLI and boto3 read it unchanged.
     public func sharedCredentials(profile: String = "default") -> String {
         "[\(profile)]\naws_access_key_id = \(accessKeyId)\naws_secret_access_key = \(secretAccessKey)\n"
@@ -142,6 +146,7 @@ public struct Tenancy: Sendable {
     /// ASIA… ids are temporary credentials, answered from their session with the token they require.
     public func credential(for accessKeyId: String) async throws -> Credential? {
         guard let account = AccessKeyID.account(of: accessKeyId) else { return nil }
+        if accessKeyId.hasPrefix(AccessKeyID.instancePrefix) { return try await instanceCredential(for: accessKeyId, account: account, now: Date()) }
         if accessKeyId.hasPrefix("ASIA") {
             guard let session = try await database.withConnection({ try await iam.session($0, account: account, accessKeyId: accessKeyId) })
             else { return nil }

@@ -119,7 +119,7 @@ extension Vault {
                 """, logger: logger)
             report.dataKeysRewrapped += 1
         }
-        for table in ["access_keys", "sts_sessions"] {
+        for table in ["access_keys", "sts_sessions", "instance_credentials"] {
             var rows: [(String, String, Data)] = []
             let select = PostgresQuery(unsafeSQL: "SELECT account_id, access_key_id, secret_sealed FROM \(table) FOR UPDATE")
             for try await row in try await conn.query(select, logger: logger).decode((String, String, Data).self) { rows.append(row) }
@@ -128,7 +128,7 @@ extension Vault {
                 let update = PostgresQuery(unsafeSQL: "UPDATE \(table) SET secret_sealed = $1 WHERE account_id = $2 AND access_key_id = $3",
                                            binds: try binds(resealed, account, keyId))
                 try await conn.query(update, logger: logger)
-                if table == "access_keys" { report.accessKeysResealed += 1 } else { report.sessionsResealed += 1 }
+                if table == "sts_sessions" { report.sessionsResealed += 1 } else { report.accessKeysResealed += 1 }
             }
         }
         return report

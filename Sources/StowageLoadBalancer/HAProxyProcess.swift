@@ -91,8 +91,10 @@ public struct HAProxyProcess: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// HAProxy runs with an empty environment: its configuration expands `"${NAME}"` from the environment, and
+    /// this process's holds the database URL and the server key. It needs nothing from it.
     func run(_ args: [String]) throws -> (Int32, String) {
-        let (status, output) = try Shell.runLogged(args, log: directory + "/haproxy-command.log")
+        let (status, output) = try Shell.runLogged(args, log: directory + "/haproxy-command.log", environment: [])
         return (status, output)
     }
 }

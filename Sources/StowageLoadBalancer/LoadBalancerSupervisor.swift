@@ -22,14 +22,18 @@ public final class LoadBalancerSupervisor: Service, Sendable {
     let haproxy: HAProxyProcess
     let interval: Duration
     let stopOnExit: Bool
+    /// Where targets may send requests and checks (`--allow-target-cidr`, the control plane's own endpoints).
+    let policy: TargetPolicy
     let logger: Logger
     private let state = LockedState()
 
-    public init(database: Database, haproxy: HAProxyProcess, interval: Duration = .seconds(1), stopOnExit: Bool = false, logger: Logger) {
+    public init(database: Database, haproxy: HAProxyProcess, interval: Duration = .seconds(1), stopOnExit: Bool = false,
+                policy: TargetPolicy = TargetPolicy(), logger: Logger) {
         self.database = database
         self.haproxy = haproxy
         self.interval = interval
         self.stopOnExit = stopOnExit
+        self.policy = policy
         self.logger = logger
     }
 
@@ -37,7 +41,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         try FileManager.default.createDirectory(atPath: haproxy.directory, withIntermediateDirectories: true)
         if haproxy.running, let text = try? String(contentsOfFile: haproxy.configPath, encoding: .utf8) {
             // Adopt the HAProxy a previous `stowage lb` left running: no reload unless the structure changed.
-            state.applied = text.components(separatedBy: "\n# servers of").first
+            state.applied = HAProxyConfig.digest(ofRendered: text)
             logger.info("adopted a running haproxy", metadata: ["pids": "\(haproxy.pids())"])
         }
         let bell = Doorbell()
@@ -65,17 +69,17 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         do {
             let snapshot = try await load()
             let now = Date()
-            let structure = HAProxyConfig.structure(snapshot.proxy, socket: haproxy.socketPath)
+            let structure = HAProxyConfig.digest(ofStructure: HAProxyConfig.structure(snapshot.proxy, socket: haproxy.socketPath))
             let stats = haproxy.running ? Data(try haproxy.command("show stat json").utf8) : Data()
             var observed = TargetPlan.parseStats(stats)
             state.countRequests(RequestCounts.totals(stats))
             if structure != state.applied || !haproxy.running {
                 let serving = Set(observed.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.map { "\($0.backend)/\($0.name)" })
-                try haproxy.apply(HAProxyConfig.render(snapshot.proxy, socket: haproxy.socketPath, serving: serving))
+                state.refused = try install(snapshot.proxy, serving: serving)
                 state.applied = structure
                 observed = try await freshStats()
             }
-            let plan = TargetPlan.plan(snapshot.proxy, observed: observed, registeredAt: state.firstSeen(observed, now: now), now: now)
+            let plan = TargetPlan.plan(snapshot.proxy, observed: observed, registeredAt: state.firstSeen(observed, now: now), now: now, policy: policy)
             for command in plan.commands {
                 let answer = try haproxy.command(command).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !answer.isEmpty, !answer.hasPrefix("New server registered"), !answer.hasPrefix("Server deleted") {
@@ -96,7 +100,11 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                     try await JobQueue(logger: self.logger).reconcile(conn, account: s.account, cluster: s.cluster, service: s.service)
                 }
                 let purged = try await store.purgeDrained(conn, now: now)
-                try await store.setState(conn, ids: snapshot.loadBalancerIds, state: "active")
+                let refused = self.state.refused
+                try await store.setState(conn, ids: snapshot.loadBalancerIds.filter { refused[$0] == nil }, state: "active")
+                for (id, reason) in refused.sorted(by: { $0.key < $1.key }) {
+                    try await store.setState(conn, ids: [id], state: "failed", reason: String(reason.prefix(1024)))
+                }
                 if purged > 0 { try await store.notify(conn) }
             }
             state.written(changed)
@@ -130,6 +138,40 @@ public final class LoadBalancerSupervisor: Service, Sendable {
             state.returnRequests(counts)
             throw error
         }
+    }
+
+    /// Renders and installs the configuration, leaving out each load balancer HAProxy refuses so that the others
+    /// keep serving: a failure is first traced to the proxies HAProxy names, and failing that each load balancer's
+    /// part is checked on its own. Returns the load balancers left out and why.
+    func install(_ s: ProxySnapshot, serving: Set<String>) throws -> [String: String] {
+        var rendered = HAProxyConfig.render(s, socket: haproxy.socketPath, serving: serving, policy: policy)
+        var leaving = rendered.refused
+        var lastError: (any Error)?
+        for attempt in 0..<4 {
+            do {
+                try haproxy.apply(rendered.text)
+                for (id, reason) in leaving where rendered.refused[id] != nil {
+                    logger.warning("load balancer left out of haproxy", metadata: ["load_balancer": "\(id)", "reason": "\(reason)"])
+                }
+                return leaving
+            } catch let error as HAProxyError {
+                lastError = error
+                let before = leaving.count
+                for lb in HAProxyConfig.loadBalancers(named: error.message, in: s) where leaving[lb] == nil {
+                    leaving[lb] = "haproxy refused it: \(HAProxyConfig.firstAlert(error.message))"
+                }
+                if leaving.count == before || attempt == 2 {
+                    for lb in Set(s.listeners.map(\.loadBalancerId)).sorted() where leaving[lb] == nil {
+                        let part = HAProxyConfig.render(HAProxyConfig.only(lb, of: s), socket: haproxy.socketPath, serving: serving, policy: policy)
+                        do { try haproxy.check(part.text) } catch {
+                            leaving[lb] = "haproxy refused it: \(HAProxyConfig.firstAlert("\(error)"))"
+                        }
+                    }
+                }
+                rendered = HAProxyConfig.render(s, socket: haproxy.socketPath, serving: serving, leavingOut: leaving, policy: policy)
+            }
+        }
+        throw lastError ?? HAProxyError(message: "haproxy refused the configuration")
     }
 
     /// Stats right after a (re)load: the new process's socket takes a moment to answer.
@@ -181,7 +223,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                 ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
                                     targets: (targetsByGroup[g.id] ?? []).map {
                                         ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
-                                    })
+                                    },
+                                    typedTargets: g.targetType == "ip")
             }
             var taskOf: [String: String] = [:]
             for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
@@ -196,6 +239,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
 final class LockedState: Sendable {
     private struct Memory {
         var applied: String?
+        var refused: [String: String] = [:]
         var seen: [String: Date] = [:]
         var health: [String: HealthUpdate] = [:]
         var requests = RequestCounts()
@@ -206,6 +250,12 @@ final class LockedState: Sendable {
     var applied: String? {
         get { memory.withLock { $0.applied } }
         set { memory.withLock { $0.applied = newValue } }
+    }
+
+    /// The load balancers left out of the running configuration, and why.
+    var refused: [String: String] {
+        get { memory.withLock { $0.refused } }
+        set { memory.withLock { $0.refused = newValue } }
     }
 
     func firstSeen(_ observed: [ObservedServer], now: Date) -> [String: Date] {

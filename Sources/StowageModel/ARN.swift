@@ -32,6 +32,32 @@ public struct ARNScope: Sendable, Equatable {
     }
 }
 
+extension ARNScope {
+    /// Services whose ARNs carry no region.
+    static let globalServices: Set<String> = ["iam", "sts"]
+
+    /// Why a resource ARN cannot be authorized as written, or nil when it is canonical for `account`: this
+    /// installation's partition, its region (none for IAM and STS), and the caller's own account — `aws` only for
+    /// AWS-managed IAM policies. Policies match ARNs as text, so an ARN naming account `aws`, no account or another
+    /// region would slip past a Deny written for the canonical form while the handler acts on the caller's own
+    /// resource; such ARNs are refused before any policy is read. Not an ARN (`*`, a bare name): nil.
+    public func refusal(ofResource resource: String, account: String) -> String? {
+        guard resource.hasPrefix("arn:") else { return nil }
+        guard let arn = ARN(resource) else { return "it is not a well-formed ARN" }
+        guard arn.partition == partition else { return "its partition '\(arn.partition)' is not this installation's ('\(partition)')" }
+        if Self.globalServices.contains(arn.service) {
+            guard arn.region.isEmpty else { return "\(arn.service) ARNs name no region" }
+        } else if arn.region != region {
+            return arn.region.isEmpty ? "it names no region" : "its region '\(arn.region)' is not this installation's ('\(region)')"
+        }
+        if arn.account == "aws", arn.service == "iam", arn.resource.hasPrefix("policy/") { return nil }
+        guard arn.account == account else {
+            return arn.account.isEmpty ? "it names no account" : "it names account '\(arn.account)', not the caller's"
+        }
+        return nil
+    }
+}
+
 /// A parsed ARN: `arn:partition:service:region:account:resource`.
 public struct ARN: Sendable, Equatable {
     public var partition: String

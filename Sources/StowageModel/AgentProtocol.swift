@@ -130,6 +130,26 @@ public enum AgentProtocol {
     public static let portRangeAttribute = "stowage.ephemeral-ports"
     /// The address other hosts reach this instance at (its load balancer targets and service discovery records).
     public static let hostAddressAttribute = "stowage.host-address"
+
+    /// Where a container's awslogs lines go: its group, and ECS's stream naming (prefix/container/task-id). The agent
+    /// ships there and the server accepts a shipment only there, so a host cannot write into other log groups.
+    public static func logDestination(_ log: LogConfiguration?, container: String, taskId: String) -> (group: String, stream: String)? {
+        guard let log, log.logDriver == "awslogs", let group = log.options?["awslogs-group"], !group.isEmpty else { return nil }
+        let stream = log.options?["awslogs-stream-prefix"].map { "\($0)/\(container)/\(taskId)" } ?? taskId
+        return (group, stream)
+    }
+
+    /// A container instance's own credential: what its agent signs with once registered (`AIIA…` ids).
+    public struct InstanceCredentials: Codable, Sendable, Equatable {
+        public var accessKeyId: String
+        public var secretAccessKey: String
+        public init(accessKeyId: String, secretAccessKey: String) { self.accessKeyId = accessKeyId; self.secretAccessKey = secretAccessKey }
+    }
+
+    /// A host address as targets and DNS answers use it: an IPv4 or IPv6 literal, no brackets, port or prefix.
+    public static func isHostAddress(_ text: String) -> Bool {
+        !text.contains("/") && !text.contains("[") && CIDR.address(text) != nil
+    }
     /// Where the agent's resolver for containers listens, or why it does not (`unavailable: …`).
     public static let resolverAttribute = "stowage.dns-resolver"
 

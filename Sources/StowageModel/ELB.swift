@@ -108,6 +108,12 @@ public enum ELB {
         /// HTTP codes: "200", "200,202", "200-299".
         public var matcher = "200"
         public init() {}
+
+        /// The ports a target on `traffic` is sent requests and checks on.
+        public func ports(traffic: Int) -> [Int] {
+            guard enabled, port != "traffic-port", let check = Int(port) else { return [traffic] }
+            return [traffic, check]
+        }
     }
 
     public struct TargetGroupAttributes: Codable, Sendable, Equatable {
@@ -203,9 +209,8 @@ public enum ELB {
         guard (2...10).contains(h.healthyThreshold), (2...10).contains(h.unhealthyThreshold) else {
             throw validation("Health check threshold counts must be from 2 to 10.")
         }
-        guard h.path.hasPrefix("/"), (1...1024).contains(h.path.count),
-              h.path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
-            throw validation("Health check path '\(h.path)' must begin with '/' and have 1 to 1024 printable characters.")
+        guard h.path.hasPrefix("/"), (1...1024).contains(h.path.count), h.path.unicodeScalars.allSatisfy({ uriCharacters.contains($0) }) else {
+            throw validation("Health check path '\(h.path)' must begin with '/' and have 1 to 1024 URI characters (letters, digits and -._~:/?#[]@!$&'()*+,;=%).")
         }
         if h.port != "traffic-port" {
             guard let port = Int(h.port), (1...65_535).contains(port) else {
@@ -214,6 +219,10 @@ public enum ELB {
         }
         _ = try matcherCodes(h.matcher)
     }
+
+    /// What a health-check path may hold: RFC 3986's unreserved and reserved characters and `%`.
+    public static let uriCharacters = CharacterSet(charactersIn:
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%")
 
     /// The HTTP codes a matcher accepts ("200", "200,202", "200-299"; codes 200–499, as AWS allows for ALBs).
     public static func matcherCodes(_ text: String) throws(APIError) -> [ClosedRange<Int>] {

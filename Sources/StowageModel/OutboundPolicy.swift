@@ -45,3 +45,51 @@ public struct OutboundPolicyError: Error, Sendable, Equatable, CustomStringConve
     public var entry: String
     public var description: String { "'\(entry)' is not an address or a CIDR range" }
 }
+
+/// Where a load balancer may send a tenant's requests and health checks. An `ip` target is an address the tenant
+/// typed, so it passes the outbound policy (no loopback, link-local with the metadata address, private ranges
+/// unless the operator allows them with `--allow-target-cidr`); and no target, of any type, may point a request
+/// or a check at one of the control plane's own endpoints (its API listeners, its database).
+public struct TargetPolicy: Sendable, Equatable {
+    public struct Endpoint: Sendable, Equatable {
+        public var address: [UInt8]
+        public var port: Int
+        /// What listens there, for the refusal ("the control plane's database").
+        public var what: String
+        public init(address: [UInt8], port: Int, what: String) { self.address = address; self.port = port; self.what = what }
+    }
+
+    public var outbound: OutboundPolicy
+    public var controlPlane: [Endpoint]
+
+    public init(outbound: OutboundPolicy = OutboundPolicy(), controlPlane: [Endpoint] = []) {
+        self.outbound = outbound
+        self.controlPlane = controlPlane
+    }
+
+    /// Nil when traffic and checks may go to `address` on `ports`; otherwise why not, naming the address. `typed` is
+    /// true for an address the tenant gave (an ip target), which must also be outside the forbidden ranges.
+    public func refusal(address text: String, ports: [Int], typed: Bool) -> String? {
+        guard let address = CIDR.address(text) else { return "'\(text)' is not an IPv4 or IPv6 address" }
+        let shown = CIDR.format(address)
+        if typed, let range = outbound.refusal(address) {
+            return "\(shown) is inside \(range), which targets may not reach unless the operator allows it (--allow-target-cidr)"
+        }
+        for endpoint in controlPlane where Self.same(endpoint.address, address) && ports.contains(endpoint.port) {
+            return "\(shown):\(endpoint.port) is \(endpoint.what)"
+        }
+        return nil
+    }
+
+    /// Two addresses are the same host, IPv4 also when written as IPv4-mapped IPv6, and any loopback is any other.
+    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        func normal(_ x: [UInt8]) -> [UInt8] {
+            if x.count == 16, x[0..<10].allSatisfy({ $0 == 0 }), x[10] == 0xFF, x[11] == 0xFF { return Array(x[12...]) }
+            return x
+        }
+        let (x, y) = (normal(a), normal(b))
+        let loopback = [CIDR("127.0.0.0/8"), CIDR("::1/128")].compactMap { $0 }
+        if loopback.contains(where: { $0.contains(x) }), loopback.contains(where: { $0.contains(y) }) { return true }
+        return x == y
+    }
+}

@@ -81,10 +81,15 @@ public enum Validate {
         }
     }
 
-    public static func attributeValue(_ value: String?) throws(APIError) {
+    /// `name` matters for the attributes other programs read: the host address becomes a load balancer target and
+    /// a service-discovery answer, so it must be an IP address and nothing else.
+    public static func attributeValue(_ value: String?, name: String? = nil) throws(APIError) {
         guard let value else { return }
         guard (1...128).contains(value.count), !value.hasPrefix(" "), !value.hasSuffix(" ") else {
             throw .invalidParameter("Attribute value '\(value)' is invalid: 1 to 128 characters, no leading or trailing spaces.")
+        }
+        if name == AgentProtocol.hostAddressAttribute, !AgentProtocol.isHostAddress(value) {
+            throw .invalidParameter("Attribute \(AgentProtocol.hostAddressAttribute) must be an IPv4 or IPv6 address and nothing else; got '\(value)'.")
         }
     }
 }

@@ -37,10 +37,9 @@ public struct ProxySnapshot: Sendable, Equatable {
             self.id = id; self.port = port; self.address = address; self.draining = draining
         }
 
-        /// The HAProxy server name: stable for a target and port, of the characters HAProxy allows.
-        public var serverName: String {
-            "t_" + String(id.map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_\(port)"
-        }
+        /// The HAProxy server name: stable for a target and port, of the characters HAProxy allows, and unique by
+        /// construction (the id escaped reversibly, the port after a `.` the escaped id never holds).
+        public var serverName: String { "t_" + HAProxyText.escapedName(id) + ".\(port)" }
     }
 
     public struct Group: Sendable, Equatable {
@@ -49,9 +48,16 @@ public struct ProxySnapshot: Sendable, Equatable {
         public var health: ELB.HealthCheck
         public var attributes: ELB.TargetGroupAttributes
         public var targets: [Target]
-        public init(id: String, port: Int, health: ELB.HealthCheck, attributes: ELB.TargetGroupAttributes, targets: [Target]) {
+        /// Whether targets are addresses the tenant typed (`ip` target groups) rather than hosts' own addresses.
+        public var typedTargets: Bool
+        public init(id: String, port: Int, health: ELB.HealthCheck, attributes: ELB.TargetGroupAttributes, targets: [Target],
+                    typedTargets: Bool = false) {
             self.id = id; self.port = port; self.health = health; self.attributes = attributes; self.targets = targets
+            self.typedTargets = typedTargets
         }
+
+        /// The ports a target of this group is sent traffic and checks on.
+        public func ports(of t: Target) -> [Int] { health.ports(traffic: t.port) }
 
         public var backendName: String { "tg_\(id)" }
     }

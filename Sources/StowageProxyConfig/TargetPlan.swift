@@ -53,8 +53,11 @@ public enum TargetPlan {
     }
 
     /// `registeredAt` says since when each target (backend/server) has been checked: a target whose checks have
-    /// failed for its unhealthy threshold's worth of intervals leaves `initial` for `unhealthy`.
-    public static func plan(_ s: ProxySnapshot, observed: [ObservedServer], registeredAt: [String: Date], now: Date) -> Plan {
+    /// failed for its unhealthy threshold's worth of intervals leaves `initial` for `unhealthy`. A target the policy
+    /// refuses, or whose values cannot be written, is never given to HAProxy (and taken out if it is there): it is
+    /// reported `unused` with the reason.
+    public static func plan(_ s: ProxySnapshot, observed: [ObservedServer], registeredAt: [String: Date], now: Date,
+                            policy: TargetPolicy = TargetPolicy()) -> Plan {
         var commands: [String] = []
         var updates: [HealthUpdate] = []
         var seen: [String: ObservedServer] = [:]
@@ -62,60 +65,76 @@ public enum TargetPlan {
         var wanted: Set<String> = []
         for g in s.groups {
             for t in g.targets {
-                let key = "\(g.backendName)/\(t.serverName)"
-                wanted.insert(key)
                 func update(_ state: ELB.TargetState, _ reason: String?, _ description: String?) {
                     updates.append(HealthUpdate(groupId: g.id, targetId: t.id, port: t.port, state: state, reason: reason, description: description))
                 }
-                guard let o = seen[key] else {
-                    var add = "add server \(key) \(t.address):\(t.port)"
-                    if g.health.enabled { add += " check " + HAProxyConfig.serverOptions(g) }
-                    if t.draining { add += " weight 0" }
-                    commands.append(add)
-                    if g.health.enabled {
-                        commands.append("enable health \(key)")
-                    } else if !t.draining {
-                        commands.append("enable server \(key)")
-                    }
+                if let why = policy.refusal(address: t.address, ports: g.ports(of: t), typed: g.typedTargets) {
+                    update(.unused, "Target.IpUnusable", why)
                     continue
                 }
-                if t.draining {
-                    if o.weight != 0 { commands.append("set server \(key) weight 0") }
-                    continue
-                }
-                if o.weight == 0 { commands.append("set server \(key) weight 1") }
-                guard g.health.enabled else {
-                    if o.inMaintenance { commands.append("enable server \(key)") }
-                    continue
-                }
-                if o.inMaintenance {
-                    // Not serving yet: enable it once its healthy threshold of checks passed. Its checks are (re)started
-                    // each pass while they fail: a server rendered `disabled` into a reloaded configuration starts with
-                    // them stopped.
-                    if !o.checkPassed { commands.append("enable health \(key)") }
-                    if o.risen {
-                        commands.append("enable server \(key)")
-                        update(.healthy, nil, nil)
-                    } else if let failure = failure(o), let since = registeredAt[key],
-                              now.timeIntervalSince(since) >= Double(g.health.intervalSeconds * g.health.unhealthyThreshold) {
-                        update(.unhealthy, failure.reason, failure.description)
-                    } else {
-                        update(.initial, "Elb.InitialHealthChecking", "Initial health checking in progress")
-                    }
-                } else if o.status.hasPrefix("UP") || o.status.hasPrefix("NOLB") || o.status.hasPrefix("DRAIN") {
-                    update(.healthy, nil, nil)
-                } else if o.status.hasPrefix("DOWN") {
-                    let f = failure(o) ?? ("Target.FailedHealthChecks", "Health checks failed")
-                    update(.unhealthy, f.reason, f.description)
+                do {
+                    let key = try HAProxyText.name(g.backendName, what: "target group") + "/" + HAProxyText.name(t.serverName, what: "target")
+                    wanted.insert(key)
+                    commands += try converge(g, t, key: key, observed: seen[key], since: registeredAt[key], now: now, update: update)
+                } catch {
+                    update(.unused, "Target.IpUnusable", "\(error)")
                 }
             }
         }
-        // Servers of targets no longer registered (their draining over), or of groups no longer served.
+        // Servers of targets no longer registered (their draining over) or refused, or of groups no longer served.
         for o in observed where !wanted.contains("\(o.backend)/\(o.name)") && o.name.hasPrefix("t_") {
-            let key = "\(o.backend)/\(o.name)"
+            guard let key = try? HAProxyText.runtimeArgument("\(o.backend)/\(o.name)") else { continue }
             commands += ["disable server \(key)", "shutdown sessions server \(key)", "del server \(key)"]
         }
         return Plan(commands: commands, updates: updates)
+    }
+
+    /// The runtime commands for one target HAProxy has (`observed`) or not yet, and its health through `update`.
+    static func converge(_ g: ProxySnapshot.Group, _ t: ProxySnapshot.Target, key: String, observed: ObservedServer?, since: Date?, now: Date,
+                         update: (ELB.TargetState, String?, String?) -> Void) throws(HAProxyText.Refused) -> [String] {
+        var commands: [String] = []
+        guard let o = observed else {
+            var add = ["add", "server", key, try HAProxyText.endpoint(t.address, t.port)]
+            if g.health.enabled { add += ["check"] + (try HAProxyConfig.serverOptions(g)).split(separator: " ").map(String.init) }
+            if t.draining { add += ["weight", "0"] }
+            commands.append(try HAProxyText.command(add))
+            if g.health.enabled {
+                commands.append("enable health \(key)")
+            } else if !t.draining {
+                commands.append("enable server \(key)")
+            }
+            return commands
+        }
+        if t.draining {
+            if o.weight != 0 { commands.append("set server \(key) weight 0") }
+            return commands
+        }
+        if o.weight == 0 { commands.append("set server \(key) weight 1") }
+        guard g.health.enabled else {
+            if o.inMaintenance { commands.append("enable server \(key)") }
+            return commands
+        }
+        if o.inMaintenance {
+            // Not serving yet: enable it once its healthy threshold of checks passed. Its checks are (re)started
+            // each pass while they fail: a server rendered `disabled` into a reloaded configuration starts with
+            // them stopped.
+            if !o.checkPassed { commands.append("enable health \(key)") }
+            if o.risen {
+                commands.append("enable server \(key)")
+                update(.healthy, nil, nil)
+            } else if let failure = failure(o), let since,
+                      now.timeIntervalSince(since) >= Double(g.health.intervalSeconds * g.health.unhealthyThreshold) {
+                update(.unhealthy, failure.reason, failure.description)
+            } else {
+                update(.initial, "Elb.InitialHealthChecking", "Initial health checking in progress")
+            }
+        } else if o.status.hasPrefix("UP") || o.status.hasPrefix("NOLB") || o.status.hasPrefix("DRAIN") {
+            update(.healthy, nil, nil)
+        } else if o.status.hasPrefix("DOWN") {
+            let f = failure(o) ?? ("Target.FailedHealthChecks", "Health checks failed")
+            update(.unhealthy, f.reason, f.description)
+        }
+        return commands
     }
 
     /// ELB's reason for a failed check, from HAProxy's check status.

@@ -56,7 +56,8 @@ public enum RegistrySync {
         var wanted: Set<String> = []
         for b in bindings {
             for task in tasks where task.endpoint.serving {
-                guard let address = task.endpoint.hostAddress else { continue }
+                // An address that is not an IP literal (an instance registered before addresses were checked) is never published.
+                guard let address = task.endpoint.hostAddress, AgentProtocol.isHostAddress(address) else { continue }
                 var attributes = task.attributes
                 attributes[DiscoveryRules.ipv4Attribute] = address
                 if let name = b.containerName, let port = b.containerPort {

@@ -106,7 +106,7 @@ public enum TargetSync {
     /// The target of one task in one group: the host (instance id or address) and the host port of the container port.
     public static func target(_ b: LoadBalancerBinding, _ task: TaskEndpoint) -> (id: String, port: Int, address: String)? {
         guard let binding = task.bindings.first(where: { $0.containerName == b.containerName && $0.containerPort == b.containerPort }),
-              let address = task.hostAddress else { return nil }
+              let address = task.hostAddress, AgentProtocol.isHostAddress(address) else { return nil }
         let id = b.targetType == "ip" ? address : (task.ec2InstanceId ?? address)
         return (id, binding.hostPort, address)
     }

@@ -35,15 +35,16 @@ public enum Shell {
 
     /// For a daemon's own command line whose words matter when it fails: output goes to a file (a daemon may keep
     /// the descriptor, so never a pipe), read back once the command returns. Returns the exit status and the output.
-    public static func runLogged(_ args: [String], log path: String) throws -> (status: Int32, output: String) {
+    /// `environment` (`NAME=value` entries) replaces this process's environment when given.
+    public static func runLogged(_ args: [String], log path: String, environment: [String]? = nil) throws -> (status: Int32, output: String) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ShellError(message: "cannot write \(path): errno \(errno)") }
-        let (status, _) = try spawn(args, stdoutFD: fd, readFrom: nil)
+        let (status, _) = try spawn(args, stdoutFD: fd, readFrom: nil, environment: environment)
         let output = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    private static func spawn(_ args: [String], stdoutFD: Int32, readFrom: Int32?) throws -> (Int32, String) {
+    private static func spawn(_ args: [String], stdoutFD: Int32, readFrom: Int32?, environment: [String]? = nil) throws -> (Int32, String) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -52,8 +53,11 @@ public enum Shell {
         if let readFrom { posix_spawn_file_actions_addclose(&actions, readFrom) }
         let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, args[0], &actions, nil, argv, environ)
+        let spawned = envp.map { envp in envp.withUnsafeBufferPointer { posix_spawnp(&pid, args[0], &actions, nil, argv, $0.baseAddress) } }
+            ?? posix_spawnp(&pid, args[0], &actions, nil, argv, environ)
         close(stdoutFD)
         guard spawned == 0 else {
             if let readFrom { close(readFrom) }

@@ -14,6 +14,8 @@ public struct LoadBalancerRow: Sendable, Equatable {
     public var tags: [Tag]
     public var createdAt: Date
     public var account: String
+    /// Why `stowage lb` left it out of HAProxy (state `failed`).
+    public var stateReason: String? = nil
 }
 
 public struct TargetGroupRow: Sendable, Equatable {
@@ -107,13 +109,14 @@ public struct LoadBalancerStore: Sendable {
 
     // MARK: load balancers
 
-    static let lbColumns = "name, id, scheme, ip_address_type, host(address), state, tags::text, created_at, account_id"
+    static let lbColumns = "name, id, scheme, ip_address_type, host(address), state, tags::text, created_at, account_id, state_reason"
 
     func loadBalancers(_ query: PostgresQuery, _ conn: PostgresConnection) async throws -> [LoadBalancerRow] {
         var out: [LoadBalancerRow] = []
-        for try await r in try await conn.query(query, logger: logger).decode((String, String, String, String, String, String, String, Date, String).self) {
+        for try await r in try await conn.query(query, logger: logger)
+            .decode((String, String, String, String, String, String, String, Date, String, String?).self) {
             out.append(LoadBalancerRow(name: r.0, id: r.1, scheme: r.2, ipAddressType: r.3, address: r.4, state: r.5,
-                                       tags: Self.decoded([Tag].self, r.6) ?? [], createdAt: r.7, account: r.8))
+                                       tags: Self.decoded([Tag].self, r.6) ?? [], createdAt: r.7, account: r.8, stateReason: r.9))
         }
         return out
     }
@@ -155,8 +158,11 @@ public struct LoadBalancerStore: Sendable {
         try await loadBalancers("SELECT \(unescaped: Self.lbColumns) FROM load_balancers ORDER BY address", conn)
     }
 
-    public func setState(_ conn: PostgresConnection, ids: [String], state: String) async throws {
-        try await conn.query("UPDATE load_balancers SET state = \(state) WHERE id = ANY(\(ids)::text[]) AND state <> \(state)", logger: logger)
+    public func setState(_ conn: PostgresConnection, ids: [String], state: String, reason: String? = nil) async throws {
+        try await conn.query("""
+            UPDATE load_balancers SET state = \(state), state_reason = \(reason)
+            WHERE id = ANY(\(ids)::text[]) AND (state <> \(state) OR state_reason IS DISTINCT FROM \(reason))
+            """, logger: logger)
     }
 
     /// Deletes a load balancer with its listeners and rules; its target groups stay (as in AWS).

@@ -62,7 +62,9 @@ struct Dev: AsyncParsableCommand {
             let lbLogger = Environment.logger("stowage.lb")
             extra.append(LoadBalancerSupervisor(database: database, haproxy: HAProxyProcess(executable: "/usr/sbin/haproxy", directory: state + "/lb",
                                                                                             logger: lbLogger),
-                                                stopOnExit: true, logger: lbLogger))
+                                                stopOnExit: true,
+                                                policy: TargetPolicy(controlPlane: ControlPlaneEndpoints.of(database: pg.config, listening: listeners.all)),
+                                                logger: lbLogger))
             lbLine = "  load balancer: HAProxy (stowage lb); load balancers listen on 127.0.10.x"
         }
         var agentLine = "  agent:        none (--no-agent)"

@@ -15,6 +15,7 @@ struct LBCommand: AsyncParsableCommand {
             keeps running if this process stops, and the next `stowage lb` adopts it.
             """)
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var targets: TargetPolicyOptions
     @Option(help: "The HAProxy executable.") var haproxy = "/usr/sbin/haproxy"
     @Option(help: "Directory for HAProxy's configuration, pid file and admin socket.") var stateDir = "/var/lib/stowage-lb"
     @Option(help: "Seconds between passes when nothing is notified.") var interval = 1.0
@@ -27,10 +28,12 @@ struct LBCommand: AsyncParsableCommand {
         }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         let logger = Environment.logger("stowage.lb")
-        let database = try Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let config = try db.config()
+        let database = try Database(config: config, logger: Environment.logger("stowage.db"))
         let supervisor = LoadBalancerSupervisor(
             database: database, haproxy: HAProxyProcess(executable: haproxy, directory: absolute(stateDir), logger: logger),
-            interval: .milliseconds(Int(interval * 1000)), stopOnExit: stopOnExit, logger: logger)
+            interval: .milliseconds(Int(interval * 1000)), stopOnExit: stopOnExit,
+            policy: try targets.policy(database: config, listening: []), logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: database.client), .init(service: supervisor)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

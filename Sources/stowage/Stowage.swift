@@ -38,6 +38,11 @@ struct Listeners {
     var secure: Secure?
     var plain: Plain?
 
+    /// Every address and port served.
+    var all: [(host: String, port: Int)] {
+        (secure.map { [($0.host, $0.port)] } ?? []) + (plain.map { [($0.host, $0.port)] } ?? [])
+    }
+
     /// The endpoint printed for users: HTTPS when served.
     var endpoints: [String] {
         (secure.map { ["https://\(display($0.host)):\($0.port)"] } ?? []) + (plain.map { ["http://\(display($0.host)):\($0.port)"] } ?? [])
@@ -51,7 +56,7 @@ struct Listeners {
 
 /// Builds the HTTP application around a database: shared by `server` and `dev`.
 func makeApplication(database: Database, sealer: SecretSealer, listeners: Listeners, extraServices: [any Service] = [],
-                     outbound: OutboundPolicy = OutboundPolicy(), metricsToken: String? = nil,
+                     outbound: OutboundPolicy = OutboundPolicy(), metricsToken: String? = nil, targetPolicy: TargetPolicy? = nil,
                      beforeStart: @escaping @Sendable () async throws -> Void) throws -> any ApplicationProtocol {
     let tenancy = Tenancy(database: database, sealer: sealer, scope: Environment.scope)
     var agentConfig = database.config
@@ -64,6 +69,7 @@ func makeApplication(database: Database, sealer: SecretSealer, listeners: Listen
     backend.loadBalancerAddresses = try Environment.loadBalancerAddresses()
     backend.outbound = outbound
     backend.metricsToken = metricsToken
+    backend.targetPolicy = targetPolicy ?? TargetPolicy(controlPlane: ControlPlaneEndpoints.of(database: database.config, listening: listeners.all))
     let notifier = InstanceNotifier(database: database, logger: Environment.logger("stowage.notifier"))
     backend.notifier = notifier
     let console = ConsoleAssets.installed()
@@ -138,6 +144,7 @@ struct Server: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var listen: ListenerOptions
     @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var targets: TargetPolicyOptions
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
     @Option(help: ArgumentHelp(
         "Address ranges alarm webhook URLs may name although private, loopback or link-local (comma-separated CIDRs).",
@@ -151,11 +158,13 @@ struct Server: AsyncParsableCommand {
     func run() async throws {
         Stowage.bootstrapObservability()
         let listeners = try listen.listeners()
-        let database = try Database(config: try db.config(), logger: Environment.logger("stowage.db"))
+        let config = try db.config()
+        let database = try Database(config: config, logger: Environment.logger("stowage.db"))
         let pending = migrate ? try migrations() : []
+        let targetPolicy = try targets.policy(database: config, listening: listeners.all)
         let outbound = OutboundPolicy(allowed: (try? OutboundPolicy.parseList(webhookAllow).get()) ?? [])
         let app = try makeApplication(database: database, sealer: try Environment.sealer(), listeners: listeners, outbound: outbound,
-                                      metricsToken: metrics.token) {
+                                      metricsToken: metrics.token, targetPolicy: targetPolicy) {
             if !pending.isEmpty { try await Migrator(database: database).migrate(pending) }
         }
         try await app.runService()

@@ -1,4 +1,5 @@
 import Foundation
+import StowageIAM
 import Testing
 
 @Suite struct ContainerInstanceTests {
@@ -20,10 +21,25 @@ import Testing
             #expect(instance["agentConnected"] as? Bool == true)
             #expect((instance["registeredResources"] as? [[String: Any]])?.count == 3)
 
-            let again = try await api.ecs("RegisterContainerInstance", json([
+            let credentials = registered.object("instanceCredentials")
+            let own = Tenant(account: h.a.account, key: NewAccessKey(accountId: h.a.account, userName: "",
+                                                                     accessKeyId: credentials["accessKeyId"] as? String ?? "",
+                                                                     secretAccessKey: credentials["secretAccessKey"] as? String ?? ""))
+            #expect(own.key.accessKeyId.hasPrefix("AIIA"), "registration gives the instance a credential of its own")
+            let claimed = try await api.ecs("RegisterContainerInstance", json([
                 "cluster": "hosts", "totalResources": instanceResources, "instanceIdentityDocument": doc,
             ]), as: h.a)
+            #expect(claimed.status == 400 && claimed.errorType == "AccessDeniedException",
+                    "an instance holding its own credential is registered again only with it: \(claimed.json)")
+            let again = try await api.ecs("RegisterContainerInstance", json([
+                "cluster": "hosts", "totalResources": instanceResources, "instanceIdentityDocument": doc,
+            ]), as: own)
             #expect(again.object("containerInstance")["containerInstanceArn"] as? String == arn, "the same host re-registers as itself")
+            let renewed = again.object("instanceCredentials")["accessKeyId"] as? String
+            #expect(renewed != nil && renewed != own.key.accessKeyId, "each registration issues a new credential")
+            let stillWorks = try await api.rest(.get, "/agent/v1/clusters/hosts/container-instances/\(arn.components(separatedBy: "/").last ?? "")/tasks",
+                                                as: own)
+            #expect(stillWorks.status == 200, "the replaced credential keeps working for its grace period: \(stillWorks.json)")
 
             let id = try #require(arn.components(separatedBy: "/").last)
             let described = try await api.ecs("DescribeContainerInstances", json(["cluster": "hosts", "containerInstances": [id, "nope"]]), as: h.a)
@@ -77,7 +93,9 @@ import Testing
                 for try await answer in group { all.append(answer) }
                 return all
             }
-            #expect(statuses.map(\.0).allSatisfy { $0 == 200 }, "\(statuses.map(\.0))")
+            // The first registration of each host wins and is given the instance's credential; its twins then meet an
+            // instance held by that credential and are refused (never a 500, never a second instance).
+            #expect(statuses.filter { $0.0 == 200 }.count == 8 && statuses.filter { $0.0 == 400 }.count == 16, "\(statuses.map(\.0))")
             #expect(Set(statuses.compactMap(\.1)).count == 8, "one instance per EC2 id")
             let listed = try await api.ecs("ListContainerInstances", json(["cluster": "fleet"]), as: h.a).strings("containerInstanceArns")
             #expect(listed.count == 8)

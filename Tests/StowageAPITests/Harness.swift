@@ -152,7 +152,8 @@ struct FakeAgent: Sendable {
     func step(_ instanceArns: [String]) async throws {
         for arn in instanceArns {
             let id = arn.components(separatedBy: "/").last ?? ""
-            let desired = try await api.rest(.get, "/agent/v1/clusters/\(cluster)/container-instances/\(id)/tasks", as: tenant)
+            let host = InstanceKeys.shared[arn] ?? tenant
+            let desired = try await api.rest(.get, "/agent/v1/clusters/\(cluster)/container-instances/\(id)/tasks", as: host)
             var reports: [[String: Any]] = []
             for task in desired.array("tasks") {
                 let taskArn = task["taskArn"] as? String ?? ""
@@ -171,9 +172,24 @@ struct FakeAgent: Sendable {
             }
             if reports.isEmpty { continue }
             let answer = try await api.rest(.post, "/agent/v1/clusters/\(cluster)/container-instances/\(id)/state",
-                                            json(["sequence": Self.sequence.next(), "tasks": reports]), as: tenant)
+                                            json(["sequence": Self.sequence.next(), "tasks": reports]), as: host)
             #expect(answer.status == 200, "report refused: \(answer.json)")
         }
+    }
+}
+
+/// The credential each registered instance was given, by ARN: what its agent (a FakeAgent) signs with.
+final class InstanceKeys: Sendable {
+    static let shared = InstanceKeys()
+    private let keys = Mutex<[String: Tenant]>([:])
+
+    subscript(arn: String) -> Tenant? { keys.withLock { $0[arn] } }
+
+    func remember(_ arn: String, _ registration: Answer, tenant: Tenant) {
+        let credentials = registration.object("instanceCredentials")
+        guard let id = credentials["accessKeyId"] as? String, let secret = credentials["secretAccessKey"] as? String else { return }
+        let key = NewAccessKey(accountId: tenant.account, userName: "", accessKeyId: id, secretAccessKey: secret)
+        keys.withLock { $0[arn] = Tenant(account: tenant.account, key: key) }
     }
 }
 

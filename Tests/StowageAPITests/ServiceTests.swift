@@ -17,7 +17,9 @@ extension Harness.Client {
         var arns: [String] = []
         for i in 0..<count {
             let r = try await ecs("RegisterContainerInstance", instanceBody(cluster: cluster, cpu: 4096, memory: memory, zone: ["a", "b"][i % 2]), as: tenant)
-            arns.append(r.object("containerInstance")["containerInstanceArn"] as? String ?? "")
+            let arn = r.object("containerInstance")["containerInstanceArn"] as? String ?? ""
+            arns.append(arn)
+            InstanceKeys.shared.remember(arn, r, tenant: tenant)
         }
         return arns
     }
@@ -174,14 +176,21 @@ func events(_ service: [String: Any]) -> [String] { (service["events"] as? [[Str
             let onSecond = tasks.first { $0["containerInstanceArn"] as? String == hosts[1] }?["taskArn"] as? String ?? ""
             let first = hosts[0].components(separatedBy: "/").last ?? ""
             let path = "/agent/v1/clusters/rep/container-instances/\(first)/state"
+            let host = try #require(InstanceKeys.shared[hosts[0]], "registration gave the instance its own credential")
+            let other = try #require(InstanceKeys.shared[hosts[1]])
+            // Only the instance's own credential speaks for it: not the tenant's administrator, not another host.
+            let asAdmin = try await api.rest(.post, path, json(["sequence": 9, "tasks": [["taskArn": onFirst, "lastStatus": "RUNNING"]]]), as: h.a)
+            #expect(asAdmin.status == 403 && asAdmin.errorType == "AccessDeniedException", "\(asAdmin.json)")
+            let asOtherHost = try await api.rest(.post, path, json(["sequence": 9, "tasks": [["taskArn": onFirst, "lastStatus": "RUNNING"]]]), as: other)
+            #expect(asOtherHost.status == 403 && asOtherHost.errorType == "AccessDeniedException", "\(asOtherHost.json)")
 
-            let foreign = try await api.rest(.post, path, json(["sequence": 10, "tasks": [["taskArn": onSecond, "lastStatus": "RUNNING"]]]), as: h.a)
+            let foreign = try await api.rest(.post, path, json(["sequence": 10, "tasks": [["taskArn": onSecond, "lastStatus": "RUNNING"]]]), as: host)
             // One bad entry never refuses a whole report (that would block every later report of the host):
             // it is set aside and named with why, and nothing of it applies.
             #expect(foreign.status == 200 && (foreign["ignored"] as? [String: String])?[onSecond]?.contains("not assigned") == true)
-            let unknown = try await api.rest(.post, path, json(["sequence": 11, "tasks": [["taskArn": "feedbeef", "lastStatus": "RUNNING"]]]), as: h.a)
+            let unknown = try await api.rest(.post, path, json(["sequence": 11, "tasks": [["taskArn": "feedbeef", "lastStatus": "RUNNING"]]]), as: host)
             #expect(unknown.status == 200 && (unknown["ignored"] as? [String: String])?["feedbeef"] != nil)
-            let malformed = try await api.rest(.post, path, json(["sequence": 12, "tasks": [["taskArn": onFirst, "lastStatus": "DANCING"]]]), as: h.a)
+            let malformed = try await api.rest(.post, path, json(["sequence": 12, "tasks": [["taskArn": onFirst, "lastStatus": "DANCING"]]]), as: host)
             #expect(malformed.status == 200 && (malformed["ignored"] as? [String: String])?[onFirst]?.contains("not a task status") == true)
             let untouched = try await api.ecs("DescribeTasks", json(["cluster": "rep", "tasks": [onFirst, onSecond]]), as: h.a)
             #expect(untouched.array("tasks").allSatisfy { $0["lastStatus"] as? String != "RUNNING" }, "ignored entries changed nothing")
@@ -189,21 +198,21 @@ func events(_ service: [String: Any]) -> [String] { (service["events"] as? [[Str
                                                  json(["sequence": 13, "tasks": [] as [Any]]), as: h.b)
             #expect(otherTenant.status == 403 || otherTenant.status == 404)
 
-            let ok = try await api.rest(.post, path, json(["sequence": 20, "tasks": [["taskArn": onFirst, "lastStatus": "RUNNING", "healthStatus": "HEALTHY"]]]), as: h.a)
+            let ok = try await api.rest(.post, path, json(["sequence": 20, "tasks": [["taskArn": onFirst, "lastStatus": "RUNNING", "healthStatus": "HEALTHY"]]]), as: host)
             #expect(ok.status == 200 && ok["accepted"] as? Bool == true)
-            let stale = try await api.rest(.post, path, json(["sequence": 15, "tasks": [["taskArn": onFirst, "lastStatus": "STOPPED"]]]), as: h.a)
+            let stale = try await api.rest(.post, path, json(["sequence": 15, "tasks": [["taskArn": onFirst, "lastStatus": "STOPPED"]]]), as: host)
             #expect(stale["accepted"] as? Bool == false, "an older report does not apply")
-            let backwards = try await api.rest(.post, path, json(["sequence": 21, "tasks": [["taskArn": onFirst, "lastStatus": "PENDING"]]]), as: h.a)
+            let backwards = try await api.rest(.post, path, json(["sequence": 21, "tasks": [["taskArn": onFirst, "lastStatus": "PENDING"]]]), as: host)
             #expect(backwards["accepted"] as? Bool == true)
             let task = try await api.ecs("DescribeTasks", json(["cluster": "rep", "tasks": [onFirst]]), as: h.a).array("tasks").first ?? [:]
             #expect(task["lastStatus"] as? String == "RUNNING", "status never moves backwards")
             #expect(task["healthStatus"] as? String == "HEALTHY")
             #expect(task["startedAt"] != nil)
 
-            let desired = try await api.rest(.get, "/agent/v1/clusters/rep/container-instances/\(first)/tasks", as: h.a)
+            let desired = try await api.rest(.get, "/agent/v1/clusters/rep/container-instances/\(first)/tasks", as: host)
             #expect(desired.array("tasks").map { $0["taskArn"] as? String } == [onFirst])
             let peek = try await api.rest(.get, "/agent/v1/clusters/rep/container-instances/\(first)/tasks", as: h.b)
-            #expect(peek.status == 404, "another tenant sees no such instance in its own account")
+            #expect(peek.status == 403, "another tenant's key is no instance's credential")
         }
     }
 }

@@ -37,118 +37,130 @@ import Testing
         let fixed = lines.firstIndex { $0.hasPrefix("http-request return status 404") }
         #expect(r10 != nil && r20 != nil && fixed != nil)
         #expect(r10! < r20! && r20! < fixed!, "priority 10 is decided first, and every rule before any response")
-        #expect(lines.contains("acl r_r10_0 path -m reg \"^/api/v./.*\\\\.json\\$\""), "wildcards become an anchored regex, dots escaped")
-        #expect(lines.contains("acl r_r10_1 req.hdr(host),field(1,:) -m reg -i \"^.*\\\\.example\\\\.com\\$\""))
-        #expect(lines.contains("http-request return status 404 content-type \"text/plain\" string \"no \\\"route\\\"\" if { var(txn.rule) -m str r20 }"))
+        #expect(lines.contains(#"acl r_r10_0 path -m reg '^/api/v./.*\.json$'"#), "wildcards become an anchored regex, dots escaped, strong-quoted")
+        #expect(lines.contains(#"acl r_r10_1 req.hdr(host),field(1,:) -m reg -i '^.*\.example\.com$'"#))
+        #expect(lines.contains(#"http-request return status 404 content-type 'text/plain' string 'no "route"' if { var(txn.rule) -m str r20 }"#))
         #expect(lines.contains("http-request set-var(txn.pick) rand(100) if { var(txn.rule) -m str r10 }"))
         #expect(lines.contains("use_backend tg_aaaa if { var(txn.rule) -m str r10 } { var(txn.pick) -m int ge 0 } { var(txn.pick) -m int lt 30 }"))
         #expect(lines.contains("use_backend tg_bbbb if { var(txn.rule) -m str r10 } { var(txn.pick) -m int ge 30 } { var(txn.pick) -m int lt 100 }"))
         #expect(lines.contains("use_backend tg_aaaa if { var(txn.rule) -m str default }"))
         #expect(lines.contains("http-check expect rstatus ^(200|201|202)$"))
+        #expect(lines.contains("http-check send meth GET uri '/health' ver HTTP/1.1 hdr Host stowage-health-check"))
         #expect(lines.contains("bind 127.0.10.1:80"))
     }
 
-    @Test func serversAreRenderedApartFromTheStructure() {
+    @Test func serversAreRenderedInsideTheirOwnBackend() {
         let targets = [ProxySnapshot.Target(id: "10.0.0.5", port: 8080, address: "10.0.0.5", draining: false),
                        ProxySnapshot.Target(id: "i-abc", port: 32768, address: "10.0.0.6", draining: true)]
-        let s = snapshot(targets: targets)
+        var s = snapshot(targets: targets)
+        s.groups[1].targets = [ProxySnapshot.Target(id: "10.0.0.5", port: 8080, address: "10.0.0.5", draining: false)]
         #expect(HAProxyConfig.structure(s, socket: "/s") == HAProxyConfig.structure(snapshot(), socket: "/s"), "targets never change the structure")
-        let full = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/t_10_0_0_5_8080"])
-        #expect(full.hasPrefix(HAProxyConfig.structure(s, socket: "/s")))
-        #expect(full.contains("server t_10_0_0_5_8080 10.0.0.5:8080 check\n"), "a serving target starts enabled")
-        #expect(!full.contains("t_i_abc_32768"), "the others are added after the reload, through the runtime API")
-        let drainingServing = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/t_i_abc_32768"])
-        #expect(drainingServing.contains("server t_i_abc_32768 10.0.0.6:32768 check weight 0\n"), "a draining target weighs 0")
+        let web = targets[0].serverName
+        #expect(web == "t_10_2E0_2E0_2E5.8080")
+        let full = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(web)", "tg_bbbb/\(web)"]).text
+        #expect(HAProxyConfig.digest(ofRendered: full) == HAProxyConfig.digest(ofStructure: HAProxyConfig.structure(s, socket: "/s")))
+        // Each server line sits in its own backend's section: the same target in two groups is two servers, one in each.
+        let sections = full.components(separatedBy: "\nbackend ")
+        let a = sections.first { $0.hasPrefix("tg_aaaa") } ?? ""
+        let b = sections.first { $0.hasPrefix("tg_bbbb") } ?? ""
+        #expect(a.contains("    server \(web) 10.0.0.5:8080 check\n"), "a serving target starts enabled, in its group's backend")
+        #expect(b.contains("    server \(web) 10.0.0.5:8080 check\n"))
+        #expect(!full.contains(targets[1].serverName), "the others are added after the reload, through the runtime API")
+        let drainingServing = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(targets[1].serverName)"]).text
+        #expect(drainingServing.contains("server \(targets[1].serverName) 10.0.0.6:32768 check weight 0\n"), "a draining target weighs 0")
     }
 
-    @Test func queryStringAndHeaderConditionsMatchAsALBDoes() {
-        let query = HAProxyConfig.acl(.init(field: .queryString, pairs: [.init(key: "version", value: "v*"), .init(key: nil, value: "beta")]))
-        #expect(query == "query -m reg -i \"(^|&)version=v.*(&|\\$)\" \"(^|&)[^&=]*=beta(&|\\$)\"", "$ escaped: HAProxy expands $VAR in quotes")
-        #expect(HAProxyConfig.acl(.init(field: .sourceIp, values: ["10.0.0.0/8", "192.168.1.1/32"])) == "src 10.0.0.0/8 192.168.1.1/32")
-        #expect(HAProxyConfig.acl(.init(field: .httpRequestMethod, values: ["GET", "HEAD"])) == "method GET HEAD")
+    @Test func serverNamesAreUniqueByConstruction() {
+        let ids = ["a.b", "a_b", "a_2Eb", "a-b", "a:b", "a b", "ä", "a;b", "a\nb"]
+        let names = ids.flatMap { id in [80, 8080].map { ProxySnapshot.Target(id: id, port: $0, address: "10.0.0.1", draining: false).serverName } }
+        #expect(Set(names).count == names.count)
+        for name in names { #expect((try? HAProxyText.name(name)) == name, "\(name) is a valid HAProxy name") }
+    }
+
+    @Test func queryStringAndHeaderConditionsMatchAsALBDoes() throws {
+        let query = try HAProxyConfig.acl(.init(field: .queryString, pairs: [.init(key: "version", value: "v*"), .init(key: nil, value: "beta")]))
+        #expect(query == "query -m reg -i '(^|&)version=v[^&]*(&|$)' '(^|&)[^&=]*=beta(&|$)'", "a wildcard stays inside its parameter")
+        #expect(try HAProxyConfig.acl(.init(field: .sourceIp, values: ["10.0.0.0/8", "192.168.1.1/32"])) == "src 10.0.0.0/8 192.168.1.1/32")
+        #expect(try HAProxyConfig.acl(.init(field: .httpRequestMethod, values: ["GET", "HEAD"])) == "method GET HEAD")
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyConfig.acl(.init(field: .httpHeader, values: ["x"], headerName: "X) -m found || {")) }
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyConfig.acl(.init(field: .httpRequestMethod, values: ["GET;"])) }
         #expect(ELB.wildcard("/api/*", matches: "/api/items"))
         #expect(!ELB.wildcard("/api/*", matches: "/apx/items"))
-        #expect(ELB.wildcard("*.Example.com", matches: "shop.example.COM", caseInsensitive: true))
     }
-}
 
-@Suite struct TargetPlanTests {
-    let now = Date(timeIntervalSince1970: 1_000_000)
+    @Test func wildcardsBecomeRegexesOfLinearCost() {
+        #expect(HAProxyText.wildcardRegex("/api/*") == "^/api/.*$")
+        #expect(HAProxyText.wildcardRegex("*a*b*c") == "^(?>.*?a)(?>.*?b).*c$", "middle segments found once, never revisited")
+        #expect(HAProxyText.wildcardRegex("**a**") == "^(?>.*?a).*$")
+        #expect(HAProxyText.wildcardRegex("a?c") == "^a.c$")
+        #expect(HAProxyText.wildcardRegex("$(x)") == #"^\$\(x\)$"#)
+    }
 
-    func snapshot(_ targets: [ProxySnapshot.Target], enabled: Bool = true) -> ProxySnapshot {
+    @Test func everyValueIsQuotedOrRefused() throws {
+        #expect(try HAProxyText.argument("a b") == "'a b'")
+        #expect(try HAProxyText.argument("it's") == #"'it'\''s'"#)
+        #expect(try HAProxyText.argument(#""${HOME}" #x"#) == #"'"${HOME}" #x'"#, "inside strong quotes HAProxy expands nothing")
+        #expect(try HAProxyText.argument("a\nb\r") == #"'a'\x0a'b'\x0d"#, "line breaks never end the statement")
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyText.argument("a\u{0}b") }
+        #expect(try HAProxyText.address("10.0.0.1") == "10.0.0.1")
+        #expect(try HAProxyText.address("::1") == "ipv6@0:0:0:0:0:0:0:1")
+        for bad in ["10.0.0.1;shutdown sessions", "10.0.0.1\nbackend x", "evil.example.com", "10.0.0.1:80", "10.0.0.0/8", ""] {
+            #expect(throws: HAProxyText.Refused.self) { try HAProxyText.address(bad) }
+        }
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyText.uriPath(#"/"${STOWAGE_SERVER_KEY}""#) }
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyText.uriPath("/a b") }
+        #expect(try HAProxyText.uriPath("/health?x=1&y='2'") == #"'/health?x=1&y='\''2'\'"#)
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyText.command(["add", "server", "tg_a/t_b", "1.2.3.4:80;", "shutdown"]) }
+        #expect(throws: HAProxyText.Refused.self) { try HAProxyText.port(0) }
+    }
+
+    @Test func aLoadBalancerThatCannotBeWrittenIsLeftOutAndTheOthersServe() {
+        var s = snapshot()
+        var bad = s.listeners[0]
+        bad.id = "l2"
+        bad.loadBalancerId = "lb2"
+        bad.address = "127.0.10.2"
+        bad.rules = []
+        bad.defaultActions = [ELB.Action(kind: .forward, targetGroups: [.init(targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:2:targetgroup/c/cccc", weight: 1)],
+                                         single: true)]
+        s.listeners.append(bad)
         var health = ELB.HealthCheck()
-        health.enabled = enabled
-        health.intervalSeconds = 5
-        health.unhealthyThreshold = 2
-        return ProxySnapshot(listeners: [], groups: [.init(id: "g1", port: 80, health: health, attributes: .init(), targets: targets)])
+        health.path = #"/"${STOWAGE_SERVER_KEY}""#
+        s.groups.append(.init(id: "cccc", port: 80, health: health, attributes: .init(), targets: []))
+        let rendered = HAProxyConfig.render(s, socket: "/s", serving: [])
+        #expect(rendered.refused.keys.sorted() == ["lb2"])
+        #expect(rendered.refused["lb2"]?.contains("health check path") == true)
+        #expect(!rendered.text.contains("STOWAGE_SERVER_KEY") && !rendered.text.contains("l_l2") && !rendered.text.contains("tg_cccc"))
+        #expect(rendered.text.contains("frontend l_l1") && rendered.text.contains("backend tg_aaaa"), "the other load balancer is rendered")
+        let left = HAProxyConfig.render(snapshot(), socket: "/s", serving: [], leavingOut: ["lb1": "refused"])
+        #expect(!left.text.contains("frontend l_l1") && !left.text.contains("backend tg_"), "a left-out load balancer takes its backends along")
+        #expect(HAProxyConfig.loadBalancers(named: "[ALERT] parsing [/x/haproxy.cfg.new:40] : error detected in frontend 'l_l2' while parsing", in: s) == ["lb2"])
+        #expect(HAProxyConfig.loadBalancers(named: "Starting proxy tg_aaaa: cannot bind", in: s) == ["lb1"])
+        #expect(HAProxyConfig.firstAlert("[NOTICE] x\n[ALERT]    (1) : config : parsing [/x/y.cfg:40] : unknown keyword 'z'") == "unknown keyword 'z'")
     }
 
-    let web = ProxySnapshot.Target(id: "10.0.0.5", port: 8080, address: "10.0.0.5", draining: false)
-
-    func server(_ status: String, check: String? = nil, code: Int? = nil, weight: Int = 1, name: String = "t_10_0_0_5_8080") -> ObservedServer {
-        ObservedServer(backend: "tg_g1", name: name, status: status, checkStatus: check, checkCode: code, weight: weight)
-    }
-
-    @Test func aNewTargetIsAddedInMaintenanceWithItsChecksRunning() {
-        let plan = TargetPlan.plan(snapshot([web]), observed: [], registeredAt: [:], now: now)
-        // The runtime API ignores default-server: the group's check settings ride on the add line.
-        #expect(plan.commands == ["add server tg_g1/t_10_0_0_5_8080 10.0.0.5:8080 check inter 5s fastinter 500 downinter 500 fall 2 rise 5",
-                                  "enable health tg_g1/t_10_0_0_5_8080"])
-        let unchecked = TargetPlan.plan(snapshot([web], enabled: false), observed: [], registeredAt: [:], now: now)
-        #expect(unchecked.commands.last == "enable server tg_g1/t_10_0_0_5_8080", "without health checks it serves at once")
-    }
-
-    @Test func itServesOnlyOnceItsChecksPass() {
-        let key = "tg_g1/t_10_0_0_5_8080"
-        let checking = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "INI")], registeredAt: [key: now], now: now)
-        #expect(checking.commands == ["enable health \(key)"] && checking.updates.map(\.state) == [.initial],
-                "checks (re)started: a server rendered disabled by a reload starts with them stopped")
-        let failing = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7STS", code: 500)],
-                                      registeredAt: [key: now.addingTimeInterval(-3)], now: now)
-        #expect(failing.updates.map(\.state) == [.initial], "not yet an unhealthy threshold of intervals")
-        let failed = TargetPlan.plan(snapshot([web]), observed: [server("MAINT", check: "L7STS", code: 500)],
-                                     registeredAt: [key: now.addingTimeInterval(-10)], now: now)
-        #expect(!failed.commands.contains("enable server \(key)"), "still kept out of rotation")
-        #expect(failed.updates.first?.state == .unhealthy && failed.updates.first?.reason == "Target.ResponseCodeMismatch")
-        #expect(failed.updates.first?.description?.contains("500") == true)
-        var once = server("MAINT", check: "L7OK", code: 200)
-        once.checkHealth = 1
-        once.checkRise = 2
-        let rising = TargetPlan.plan(snapshot([web]), observed: [once], registeredAt: [key: now], now: now)
-        #expect(rising.commands.isEmpty && rising.updates.map(\.state) == [.initial], "one passed check of a threshold of two: still initial")
-        once.checkHealth = 3
-        let passed = TargetPlan.plan(snapshot([web]), observed: [once], registeredAt: [key: now], now: now)
-        #expect(passed.commands == ["enable server \(key)"] && passed.updates.map(\.state) == [.healthy])
-    }
-
-    @Test func serversFollowHealthDrainingAndDeregistration() {
-        let down = TargetPlan.plan(snapshot([web]), observed: [server("DOWN", check: "L4TOUT")], registeredAt: [:], now: now)
-        #expect(down.updates.first?.state == .unhealthy && down.updates.first?.reason == "Target.Timeout")
-        #expect(TargetPlan.plan(snapshot([web]), observed: [server("UP 1/2", check: "L4CON")], registeredAt: [:], now: now).updates.first?.state == .healthy)
-        var draining = web
-        draining.draining = true
-        let drain = TargetPlan.plan(snapshot([draining]), observed: [server("UP", check: "L7OK")], registeredAt: [:], now: now)
-        #expect(drain.commands == ["set server tg_g1/t_10_0_0_5_8080 weight 0"] && drain.updates.isEmpty)
-        let back = TargetPlan.plan(snapshot([web]), observed: [server("UP", check: "L7OK", weight: 0)], registeredAt: [:], now: now)
-        #expect(back.commands == ["set server tg_g1/t_10_0_0_5_8080 weight 1"], "registered again: back in rotation")
-        let gone = TargetPlan.plan(snapshot([]), observed: [server("UP", check: "L7OK", weight: 0)], registeredAt: [:], now: now)
-        #expect(gone.commands == ["disable server tg_g1/t_10_0_0_5_8080", "shutdown sessions server tg_g1/t_10_0_0_5_8080",
-                                  "del server tg_g1/t_10_0_0_5_8080"])
-    }
-
-    @Test func statsAreReadFromHAProxysJSON() {
-        let json = """
-            [[{"objType":"Backend","field":{"name":"pxname"},"value":{"type":"str","value":"tg_g1"}}],
-             [{"objType":"Server","field":{"name":"pxname"},"value":{"type":"str","value":"tg_g1"}},
-              {"objType":"Server","field":{"name":"svname"},"value":{"type":"str","value":"t_10_0_0_5_8080"}},
-              {"objType":"Server","field":{"name":"status"},"value":{"type":"str","value":"DOWN"}},
-              {"objType":"Server","field":{"name":"weight"},"value":{"type":"u32","value":1}},
-              {"objType":"Server","field":{"name":"check_status"},"value":{"type":"str","value":"L7STS"}},
-              {"objType":"Server","field":{"name":"check_code"},"value":{"type":"u32","value":503}}],
-             [{"objType":"Server","field":{"name":"pxname"},"value":{"type":"str","value":"stats"}},
-              {"objType":"Server","field":{"name":"svname"},"value":{"type":"str","value":"x"}}]]
-            """
-        #expect(TargetPlan.parseStats(Data(json.utf8)) == [ObservedServer(backend: "tg_g1", name: "t_10_0_0_5_8080", status: "DOWN",
-                                                                         checkStatus: "L7STS", checkCode: 503, weight: 1)])
+    @Test func targetsTheyMayNotReachAreNeverGivenToHAProxy() {
+        let policy = TargetPolicy(outbound: OutboundPolicy(allowed: [CIDR("10.0.0.0/8")!]),
+                                  controlPlane: [.init(address: [10, 0, 0, 9], port: 5432, what: "the control plane's database")])
+        var health = ELB.HealthCheck()
+        health.port = "5432"
+        let targets = [ProxySnapshot.Target(id: "169.254.169.254", port: 80, address: "169.254.169.254", draining: false),
+                       ProxySnapshot.Target(id: "10.0.0.9", port: 80, address: "10.0.0.9", draining: false),
+                       ProxySnapshot.Target(id: "10.0.0.5", port: 80, address: "10.0.0.5", draining: false),
+                       ProxySnapshot.Target(id: "i-1", port: 80, address: "10.0.0.1;show", draining: false)]
+        let forward = ELB.Action(kind: .forward, targetGroups: [.init(targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/g/g", weight: 1)],
+                                 single: true)
+        let listener = ProxySnapshot.Listener(id: "l", loadBalancerId: "lb", address: "127.0.10.1", port: 80, rules: [], defaultActions: [forward])
+        let s = ProxySnapshot(listeners: [listener],
+                              groups: [.init(id: "g", port: 80, health: health, attributes: .init(), targets: targets, typedTargets: true)])
+        let plan = TargetPlan.plan(s, observed: [], registeredAt: [:], now: Date(), policy: policy)
+        let unused = plan.updates.filter { $0.state == .unused }
+        #expect(unused.map(\.targetId) == ["169.254.169.254", "10.0.0.9", "i-1"])
+        #expect(unused[0].description?.contains("169.254.0.0/16") == true && unused[1].description?.contains("database") == true)
+        #expect(plan.commands.count == 2 && plan.commands[0].hasPrefix("add server tg_g/t_10_2E0_2E0_2E5.80 10.0.0.5:80 check"),
+                "only the reachable target is added: \(plan.commands)")
+        let rendered = HAProxyConfig.render(s, socket: "/s", serving: Set(targets.map { "tg_g/\($0.serverName)" }), policy: policy)
+        #expect(rendered.text.contains("server t_10_2E0_2E0_2E5.80 10.0.0.5:80 check"))
+        #expect(!rendered.text.contains("169.254") && !rendered.text.contains("10.0.0.9") && !rendered.text.contains("show"))
     }
 }

@@ -17,10 +17,8 @@ struct AgentActions {
     static func desired(cluster clusterRef: String, instance instanceRef: String, after: String?, wait: Int, _ c: Caller)
         async throws -> AgentProtocol.DesiredTasks
     {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
-        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
         guard (0...60).contains(wait) else { throw APIError.invalidParameter("wait must be between 0 and 60 seconds.") }
-        try await c.authorize("ecs:Poll", [arn])
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: "ecs:Poll", c)
         let ticket = c.backend.notifier?.subscribe(account: c.account, cluster: cluster, instance: id)
         defer { if let ticket { c.backend.notifier?.cancel(ticket) } }
         var waited = false
@@ -107,8 +105,7 @@ struct AgentActions {
     static func report(cluster clusterRef: String, instance instanceRef: String, _ input: StateReportRequest, _ c: Caller) async throws
         -> AgentProtocol.StateReportAnswer
     {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
-        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: "ecs:SubmitTaskStateChange", c)
         guard input.tasks.count <= 500 else { throw APIError.invalidParameter("A report holds at most 500 tasks.") }
         // A bad entry is set aside with its reason; the rest of the report still applies.
         var ignored: [String: String] = [:]
@@ -128,7 +125,6 @@ struct AgentActions {
                 }
             }
         }
-        try await c.authorize("ecs:SubmitTaskStateChange", [arn])
         // The heartbeat (with the liveness checks) commits on its own, before the report's transaction: held to a
         // report's commit, its row would make the agent's concurrent poll wait on a lock while holding a pooled
         // connection, and under a fleet-wide burst those waits exhaust the pool (measured: 0 -> 1,433 503s).
@@ -191,14 +187,49 @@ extension ClusterActions {
 }
 
 extension AgentActions {
+    /// The instance an agent route names, once the caller is shown to be that instance: only the credential issued
+    /// to an instance at its registration speaks for it (a user's or a cluster-wide agent key does not), so a host
+    /// can neither read another host's task secrets and credentials nor report or heartbeat for it.
+    static func instance(_ clusterRef: String, _ instanceRef: String, action: String, _ c: Caller) async throws
+        -> (cluster: String, id: String, arn: String)
+    {
+        let (cluster, _) = try c.refs.cluster(clusterRef)
+        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        guard let bound = c.principal.instance else {
+            c.trail.note(action: action, resources: [arn])
+            c.trail.deny()
+            throw APIError.accessDenied("\(c.principal.arn) is not a container instance: the agent protocol takes the credential an instance is given when it registers (RegisterContainerInstance's instanceCredentials).")
+        }
+        guard bound.cluster == cluster, bound.id == id else {
+            c.trail.note(action: action, resources: [arn])
+            c.trail.deny()
+            throw APIError.accessDenied("\(c.principal.arn) speaks only for itself, not for \(arn).")
+        }
+        try await c.authorize(action, [arn])
+        return (cluster, id, arn)
+    }
+
+    /// A new credential for the calling instance; the one it signed with keeps working for the grace period, so the
+    /// agent switches without a failed call.
+    static func rotateCredentials(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws
+        -> AgentProtocol.InstanceCredentials
+    {
+        let (cluster, id, _) = try await instance(clusterRef, instanceRef, action: "ecs:RotateInstanceCredentials", c)
+        let issued = try await c.backend.agentDatabase.transaction { conn in
+            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
+            return try await c.backend.tenancy.issueInstanceCredential(conn, account: c.account, cluster: cluster, instance: id,
+                                                                       now: c.backend.clock.now())
+        }
+        c.backend.verifier.forget(issued.accessKeyId)
+        return AgentProtocol.InstanceCredentials(accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey)
+    }
+
     /// A task the calling agent may act for: placed on its instance and not stopped. `action` is authorized on
     /// the instance (the agent's own policy), as the credentials and secrets endpoints need.
     /// The DNS names the agent's resolver answers for its containers: its own tenant's, never another's (the
     /// account is the agent's). Reading them is discovering instances, so that is what is authorized.
     static func discoveryNames(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws -> ServiceDiscovery.DNSNames {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
-        let (_, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
-        try await c.authorize("ecs:Poll", [arn])
+        _ = try await instance(clusterRef, instanceRef, action: "ecs:Poll", c)
         try await c.authorize("servicediscovery:DiscoverInstances", ["*"])
         let names = try await c.backend.database.withConnection { conn in
             try await DiscoveryStore(logger: c.logger).dnsNames(conn, account: c.account)
@@ -209,10 +240,8 @@ extension AgentActions {
     static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, action: String, _ c: Caller)
         async throws -> (cluster: String, taskId: String, task: TaskRecord, definition: TaskDefinition)
     {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
-        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: action, c)
         let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
-        try await c.authorize(action, [arn])
         let (task, definition) = try await c.backend.agentDatabase.withConnection { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [taskId]).first,

@@ -29,6 +29,11 @@ enum AgentREST {
             try .json(try await AgentActions.discoveryNames(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                             call.caller))
         },
+        RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/instance-credentials",
+                  action: "RotateInstanceCredentials") { call in
+            try .json(try await AgentActions.rotateCredentials(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                               call.caller))
+        },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/telemetry", action: "SubmitTelemetry") { call in
             try .json(try await TelemetryActions.ingest(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                         try call.decode(AgentProtocol.Telemetry.self), call.caller))

@@ -12,8 +12,7 @@ struct TelemetryActions {
     static func ingest(cluster clusterRef: String, instance instanceRef: String, _ input: AgentProtocol.Telemetry, _ c: Caller) async throws
         -> AgentProtocol.TelemetryAnswer
     {
-        let (cluster, _) = try c.refs.cluster(clusterRef)
-        let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        let (cluster, id, arn) = try await AgentActions.instance(clusterRef, instanceRef, action: "ecs:SubmitTaskStateChange", c)
         let eventCount = input.logs.reduce(0) { $0 + $1.events.count }
         guard input.metrics.count <= 10_000, eventCount <= 20_000 else {
             throw APIError.invalidParameter("A shipment holds at most 10,000 datapoints and 20,000 log events.")
@@ -27,14 +26,29 @@ struct TelemetryActions {
         for arnText in input.metrics.map(\.taskArn) + input.logs.map(\.taskArn) {
             taskIds.insert(try TaskActions.taskId(arnText, cluster: cluster))
         }
-        try await c.authorize("ecs:SubmitTaskStateChange", [arn])
         let store = TelemetryStore(logger: c.logger)
         try await c.backend.agentDatabase.transaction { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: Array(taskIds))
             let mine = Set(known.filter { $0.instanceId == id }.map(\.id))
             if let stranger = taskIds.first(where: { !mine.contains($0) }) {
-                throw APIError.invalidParameter("Task \(stranger) is not assigned to container instance \(arn).")
+                throw APIError.accessDenied("Task \(stranger) is not assigned to container instance \(arn).")
+            }
+            // Lines go only where the task's own definition sends them (its containers' awslogs group and stream).
+            var allowed: [String: Set<String>] = [:]
+            for task in known {
+                guard let definition = try await AgentActions.definition(conn, family: task.family, revision: task.revision, c) else { continue }
+                for container in definition.containerDefinitions ?? [] {
+                    if let (group, stream) = AgentProtocol.logDestination(container.logConfiguration, container: container.name ?? "", taskId: task.id) {
+                        allowed[task.id, default: []].insert(group + "\u{0}" + stream)
+                    }
+                }
+            }
+            for batch in input.logs {
+                let task = try TaskActions.taskId(batch.taskArn, cluster: cluster)
+                guard allowed[task]?.contains(batch.logGroupName + "\u{0}" + batch.logStreamName) == true else {
+                    throw APIError.accessDenied("Task \(task) does not log to \(batch.logGroupName) / \(batch.logStreamName): its definition's awslogs settings decide where its lines go.")
+                }
             }
             let samples = try input.metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
             try await store.insertMetrics(conn, account: c.account, cluster: cluster, samples)

@@ -99,7 +99,7 @@ struct ContainerInstanceActions {
     static func validate(attributes: [Attribute]) throws(APIError) {
         for attribute in attributes {
             try Validate.attributeName(attribute.name)
-            try Validate.attributeValue(attribute.value)
+            try Validate.attributeValue(attribute.value, name: attribute.name)
         }
     }
 
@@ -123,7 +123,7 @@ struct ContainerInstanceActions {
         let byAgent = input.versionInfo?.agentVersion != nil
         // Registrations share the cluster row (DeleteCluster waits for them); two that race on one EC2 instance id
         // meet at its unique index, and the loser runs again to find the winner's row.
-        let record = try await Database.retryingUniqueViolation { try await c.backend.database.transaction { conn in
+        let (record, credential) = try await Database.retryingUniqueViolation { try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster, share: true)
             let store = c.backend.instances
             var existing: ContainerInstanceRecord?
@@ -139,6 +139,7 @@ struct ContainerInstanceActions {
                                                 ec2InstanceId: ec2InstanceId(input.instanceIdentityDocument))
             }
             if var again = existing {
+                try await requireHolder(conn, c, cluster: cluster, instance: again.id)
                 again.registeredResources = resources
                 again.remainingResources = resources
                 // What the agent reports wins; attributes set by PutAttributes since then persist, except the host
@@ -151,7 +152,12 @@ struct ContainerInstanceActions {
                 try await store.reregister(conn, account: c.account, again)
                 if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: again.id) }
                 try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
-                return try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again
+                let credential = try await c.backend.tenancy.issueInstanceCredential(conn, account: c.account, cluster: cluster,
+                                                                                     instance: again.id, now: c.backend.clock.now())
+                return (try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again, credential)
+            }
+            if c.principal.instance != nil {
+                throw APIError.accessDenied("\(c.principal.arn) is a container instance's credential: it may register only that instance again, not a new one.")
             }
             try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             let id = Identifier.containerInstance()
@@ -161,9 +167,31 @@ struct ContainerInstanceActions {
                 tags: input.tags ?? [])
             try await store.insert(conn, account: c.account, record)
             if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: id) }
-            return try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? record
+            let credential = try await c.backend.tenancy.issueInstanceCredential(conn, account: c.account, cluster: cluster, instance: id,
+                                                                                 now: c.backend.clock.now())
+            return (try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? record, credential)
         } }
-        return ContainerInstanceResponse(containerInstance: model(record, c))
+        c.backend.verifier.forget(credential.accessKeyId)  // never remembered as unknown, even if presented before it existed
+        var answer = ContainerInstanceResponse(containerInstance: model(record, c))
+        answer.instanceCredentials = AgentProtocol.InstanceCredentials(accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey)
+        return answer
+    }
+
+    /// An instance that holds a credential of its own is registered again only with that credential: otherwise
+    /// anyone allowed to register in the cluster could claim another host's instance (by its ARN or its EC2 id)
+    /// and be issued its credential. An instance registered before credentials existed has none, and is claimed by
+    /// its next registration.
+    static func requireHolder(_ conn: PostgresConnection, _ c: Caller, cluster: String, instance: String) async throws {
+        let arn = c.backend.scope.containerInstance(c.account, cluster: cluster, id: instance)
+        if let bound = c.principal.instance {
+            guard bound.cluster == cluster, bound.id == instance else {
+                throw APIError.accessDenied("\(c.principal.arn) may register only itself, not \(arn).")
+            }
+            return
+        }
+        guard try await !c.backend.tenancy.instanceHasCredential(conn, account: c.account, cluster: cluster, instance: instance) else {
+            throw APIError.accessDenied("Container instance \(arn) is held by its agent's own credential: only that credential registers it again. Deregister it first (DeregisterContainerInstance with force) to register the host anew.")
+        }
     }
 
     static func describe(_ input: DescribeContainerInstancesRequest, _ c: Caller) async throws
@@ -245,7 +273,7 @@ struct ContainerInstanceActions {
         let (cluster, _) = try c.refs.cluster(input.cluster)
         let (id, arn) = try c.refs.containerInstance(input.containerInstance, cluster: cluster)
         try await c.authorize("ecs:DeregisterContainerInstance", [arn])
-        let record = try await c.backend.database.transaction { conn in
+        let (record, keys) = try await c.backend.database.transaction { conn in
             var record = try await live(conn, c, cluster: cluster, id: id, reference: input.containerInstance)
             let onIt = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster)
                 .filter { $0.instanceId == id && $0.desiredStatus == "RUNNING" }
@@ -261,8 +289,11 @@ struct ContainerInstanceActions {
             try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             record.status = "INACTIVE"
             record.agentConnected = false
-            return record
+            return (record, try await c.backend.tenancy.instanceCredentialIds(conn, account: c.account, cluster: cluster, instance: id))
         }
+        // Its credentials stop working at once here (their lookup finds the instance INACTIVE), elsewhere within the
+        // credential cache's time.
+        for key in keys { c.backend.verifier.forget(key) }
         return ContainerInstanceResponse(containerInstance: model(record, c))
     }
 
@@ -309,7 +340,7 @@ struct ContainerInstanceActions {
         var targets: [String: (arn: String, reference: String, attributes: [Attribute])] = [:]
         for attribute in input.attributes {
             try Validate.attributeName(attribute.name)
-            if !remove { try Validate.attributeValue(attribute.value) }
+            if !remove { try Validate.attributeValue(attribute.value, name: attribute.name) }
             guard attribute.targetType == nil || attribute.targetType == "container-instance" else {
                 throw APIError.invalidParameter("targetType must be container-instance.")
             }

@@ -108,7 +108,8 @@ enum ELBActions {
             // The address it listens on: clients connect to it as they would resolve an ALB's DNS name.
             ("DNSName", .text(lb.address)), ("CanonicalHostedZoneId", .text("ZSTOWAGE000001")),
             ("CreatedTime", .date(lb.createdAt)), ("LoadBalancerName", .text(lb.name)), ("Scheme", .text(lb.scheme)),
-            ("State", .object([("Code", .text(lb.state))])), ("Type", .text("application")),
+            ("State", .object([("Code", .text(lb.state))] + (lb.stateReason.map { [("Reason", QueryValue.text($0))] } ?? []))),
+            ("Type", .text("application")),
             ("AvailabilityZones", .list([.object([("ZoneName", .text("local")),
                                                   ("LoadBalancerAddresses", .list([.object([("IpAddress", .text(lb.address))])]))])])),
             ("SecurityGroups", .list([])), ("IpAddressType", .text(lb.ipAddressType)),
@@ -481,6 +482,10 @@ enum ELBActions {
         let (row, lbs) = try await write(c) { conn -> (TargetGroupRow, [String: LoadBalancerRow]) in
             var tg = try await targetGroup(conn, c, tgArn)
             tg.health = health
+            // A new check port must not point the checks of the group's targets at the control plane.
+            for t in try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id) {
+                try checkTargetPolicy(c, tg, address: t.address, id: t.targetId, port: t.port)
+            }
             try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: tg.attributes)
             return (tg, try await loadBalancersById(conn, c))
         }
@@ -766,12 +771,22 @@ enum ELBActions {
             var rows: [TargetRow] = []
             for t in wanted {
                 let address = try await targetAddress(conn, c, tg, id: t.id)
+                try checkTargetPolicy(c, tg, address: address, id: t.id, port: t.port ?? tg.port)
                 rows.append(TargetRow(targetGroupId: tg.id, targetId: t.id, port: t.port ?? tg.port, availabilityZone: t.zone, address: address,
                                       state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: nil))
             }
             try await c.backend.loadBalancing.register(conn, account: c.account, rows)
         }
         return []
+    }
+
+    /// A target's requests and checks stay out of the control plane's network: an ip target outside the forbidden
+    /// ranges (unless the operator allows them, --allow-target-cidr), and no target's traffic or check port on one
+    /// of the control plane's own endpoints. `stowage lb` checks again before HAProxy hears of a target.
+    static func checkTargetPolicy(_ c: Caller, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
+        if let why = c.backend.targetPolicy.refusal(address: address, ports: tg.health.ports(traffic: port), typed: tg.targetType == "ip") {
+            throw APIError("InvalidTarget", "The target '\(id)' (port \(port)) cannot be registered: \(why).")
+        }
     }
 
     /// Where a target is reached: an ip target's own address, or the address an instance's agent reported.
@@ -781,7 +796,7 @@ enum ELBActions {
             guard !id.contains("/"), let address = CIDR(id), address.bytes.count == 4 else {
                 throw APIError("InvalidTarget", "The IP address '\(id)' is not a valid IPv4 address")
             }
-            return id
+            return CIDR.format(address.bytes)
         default:
             guard id.hasPrefix("i-"), let address = try await c.backend.instances.hostAddress(conn, account: c.account, ec2InstanceId: id) else {
                 throw APIError("InvalidTarget", "The following targets are not valid instances of this account's clusters: '\(id)'")

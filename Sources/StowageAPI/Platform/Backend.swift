@@ -40,6 +40,8 @@ public struct Backend: Sendable {
     /// Where alarm webhooks may point: URLs whose host is a forbidden address are refused when written, with the
     /// worker's allow-list (STOWAGE_WEBHOOK_ALLOW / --webhook-allow), so the write and the call agree.
     public var outbound = OutboundPolicy()
+    /// Where load balancer targets and health checks may point (`--allow-target-cidr`, the control plane's own endpoints).
+    public var targetPolicy = TargetPolicy()
     /// The bearer token a scrape presents to see `/metrics` whole, tenant-labelled series included
     /// (STOWAGE_METRICS_TOKEN / --metrics-token); without it those series are left out.
     public var metricsToken: String?
@@ -156,6 +158,15 @@ public struct Caller: Sendable {
     /// `principal` replaces the caller's own identity where a request acts for another: a task's execution role.
     public func authorize(_ action: String, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
                           requestTags: [Tag]? = nil, as principal: Principal? = nil) async throws(APIError) {
+        // One canonical form before any policy is read: an ARN of another partition, region or account (`aws`, none)
+        // is refused here, on every door, so a Deny written for the canonical ARN cannot be stepped around.
+        for resource in resources + [cluster].compactMap({ $0 }) + keys.values.filter({ $0.hasPrefix("arn:") }) {
+            if let why = backend.scope.refusal(ofResource: resource, account: account) {
+                trail.note(action: action, resources: resources)
+                trail.deny()
+                throw .accessDenied("User: \((principal ?? self.principal).arn) is not authorized to perform: \(action) on resource: \(resource) because \(why)")
+            }
+        }
         var all = keys
         if let cluster { all["ecs:cluster"] = cluster }
         let tags = requestTags?.dictionary

@@ -57,7 +57,13 @@ public struct RegisterContainerInstanceRequest: Codable, Sendable {
 
 public struct ContainerInstanceResponse: Codable, Sendable {
     public var containerInstance: ContainerInstance
-    public init(containerInstance: ContainerInstance) { self.containerInstance = containerInstance }
+    /// Stowage's own member of RegisterContainerInstance's answer (botocore ignores it): the instance's credential,
+    /// which its agent signs every later call with.
+    public var instanceCredentials: AgentProtocol.InstanceCredentials?
+    public init(containerInstance: ContainerInstance, instanceCredentials: AgentProtocol.InstanceCredentials? = nil) {
+        self.containerInstance = containerInstance
+        self.instanceCredentials = instanceCredentials
+    }
 }
 
 public struct DescribeContainerInstancesRequest: Codable, Sendable {
