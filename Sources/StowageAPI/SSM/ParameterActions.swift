@@ -100,6 +100,8 @@ enum ParameterActions {
             throw validation("Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
         }
         try await c.authorize("ssm:PutParameter", [t.arn], requestTags: input.tags)
+        // A pattern given with the value is checked before the transaction: a refused put takes no connection or lock.
+        if input.allowedPattern != nil { try ParameterRules.checkPattern(input.allowedPattern, value: input.value) }
         return try await c.backend.database.transaction { conn in
             let existing = try await c.backend.parameters.latest(conn, account: c.account, name: t.name, forUpdate: true)
             if existing != nil, input.overwrite != true {
