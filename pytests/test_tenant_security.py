@@ -932,3 +932,106 @@ def test_item4_one_host_cannot_act_for_another(server, tenant, other_tenant):
 def aws_item4(server, who, body):
     from conftest import aws_json
     return aws_json(server, who, "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance", body)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 5: ARNs are canonical before they are authorized. Policies match ARNs as text: an ARN naming account `aws`,
+# no account, another account, region or partition slipped past a Deny written for the canonical ARN while the
+# handler acted on the caller's own resource. Every door now refuses such an ARN before any policy is read.
+# ---------------------------------------------------------------------------------------------------------------
+from botocore.config import Config as Item5Config
+
+
+def item5_variants(arn):
+    """The canonical ARN and the spellings that name the same resource to a handler but not to a policy."""
+    parts = arn.split(":", 5)
+    def spelled(**change):
+        p = list(parts)
+        for index, value in change.items():
+            p[int(index[1:])] = value
+        return ":".join(p)
+    variants = {"account aws": spelled(p4="aws"), "no account": spelled(p4=""), "another account": spelled(p4="123456789012"),
+                "another partition": spelled(p1="aws-cn")}
+    if parts[3]:
+        variants.update({"another region": spelled(p3="us-west-2"), "no region": spelled(p3="")})
+    else:
+        variants["a region"] = spelled(p3="us-east-1")
+    return variants
+
+
+def test_item5_non_canonical_arns_never_step_around_a_deny(server, tenant):
+    """A user allowed everything but denied one action on one canonical ARN per door tries every other spelling of
+    that ARN: each is refused (AccessDenied naming why, or not found), never answered."""
+    ecs, ssm, secrets, logs, elb, iam, discovery = tenant_clients(server, tenant, "ecs", "ssm", "secretsmanager", "logs", "elbv2", "iam",
+                                                                   "servicediscovery")
+    account = tenant.account
+    ecs.create_cluster(clusterName="arn-c")
+    ssm.put_parameter(Name="/arn/db", Value="s3cret", Type="SecureString")
+    secret_arn = secrets.create_secret(Name="arn-s", SecretString="s3cret")["ARN"]
+    logs.create_log_group(logGroupName="/arn/g")
+    tg_arn = elb.create_target_group(Name="arn-tg", Protocol="HTTP", Port=80, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    policy_arn = iam.create_policy(PolicyName="arn-p", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]}))["Policy"]["Arn"]
+    namespace = discovery.create_http_namespace(Name="arn-ns")
+    namespace_arn = wait_for(lambda: [n["Arn"] for n in discovery.list_namespaces()["Namespaces"] if n["Name"] == "arn-ns"])[0]
+    role_arn = iam.create_role(RoleName="arn-r", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    canonical = {
+        "ecs": f"arn:aws:ecs:us-east-1:{account}:cluster/arn-c",
+        "ssm": f"arn:aws:ssm:us-east-1:{account}:parameter/arn/db",
+        "secretsmanager": secret_arn,
+        "logs": f"arn:aws:logs:us-east-1:{account}:log-group:/arn/g",
+        "elbv2": tg_arn,
+        "iam": policy_arn,
+        "servicediscovery": namespace_arn,
+        "sts": role_arn,
+    }
+    deny = [("ecs:ListServices", canonical["ecs"]), ("ssm:GetParameter", canonical["ssm"]),
+            ("secretsmanager:GetSecretValue", canonical["secretsmanager"]), ("logs:DescribeLogStreams", canonical["logs"]),
+            ("elasticloadbalancing:DescribeTargetHealth", canonical["elbv2"]), ("iam:GetPolicy", canonical["iam"]),
+            ("servicediscovery:ListTagsForResource", canonical["servicediscovery"]), ("sts:AssumeRole", canonical["sts"])]
+    iam.create_user(UserName="arn-probe")
+    iam.put_user_policy(UserName="arn-probe", PolicyName="all-but", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}] + [{"Effect": "Deny", "Action": a, "Resource": r} for a, r in deny]}))
+    key = iam.create_access_key(UserName="arn-probe")["AccessKey"]
+    probe = type("Probe", (), {"key_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]})()
+    no_retry = Item5Config(retries={"max_attempts": 1, "mode": "standard"})
+
+    def client(name):
+        return boto3.client(name, endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=probe.key_id,
+                            aws_secret_access_key=probe.secret, config=no_retry)
+    p = {name: client(name) for name in ("ecs", "ssm", "secretsmanager", "logs", "elbv2", "iam", "servicediscovery", "sts")}
+    calls = {
+        "ecs": lambda arn: p["ecs"].list_services(cluster=arn),
+        "ssm": lambda arn: p["ssm"].get_parameter(Name=arn, WithDecryption=True),
+        "secretsmanager": lambda arn: p["secretsmanager"].get_secret_value(SecretId=arn),
+        "logs": lambda arn: p["logs"].describe_log_streams(logGroupIdentifier=arn),
+        "elbv2": lambda arn: p["elbv2"].describe_target_health(TargetGroupArn=arn),
+        "iam": lambda arn: p["iam"].get_policy(PolicyArn=arn),
+        "servicediscovery": lambda arn: p["servicediscovery"].list_tags_for_resource(ResourceARN=arn),
+        "sts": lambda arn: p["sts"].assume_role(RoleArn=arn, RoleSessionName="probe"),
+    }
+    assert wait_for(lambda: p["ecs"].list_clusters()["clusterArns"], seconds=10), "the probe works where it is allowed"
+    answered, refusals = [], []
+    for door, arn in canonical.items():
+        for variant, spelled in [("canonical", arn)] + sorted(item5_variants(arn).items()):
+            try:
+                result = calls[door](spelled)
+            except LBClientError as e:
+                code, message = e.response["Error"]["Code"], e.response["Error"]["Message"]
+                if variant == "canonical":
+                    assert "AccessDenied" in code, (door, code, message)
+                else:
+                    # Refused before authorization (naming why), or rewritten to the canonical ARN and denied by it.
+                    assert "AccessDenied" in code or "NoSuch" in code or "NotFound" in code, (door, variant, code, message)
+                refusals.append((door, variant, code, message))
+                continue
+            answered.append((door, variant, spelled, str(result)[:120]))
+    assert not answered, f"answered despite the Deny: {answered}"
+    named = [r for r in refusals if r[1] == "account aws" and "names account 'aws'" in r[3]]
+    assert len(named) >= 5, f"most doors refuse the spelling by name before any policy is read: {refusals}"
+    # Task definitions name secrets by ARN too: a spelling of another account is refused when registered.
+    with pytest.raises(LBClientError) as e:
+        ecs.register_task_definition(family="arn-td", executionRoleArn=role_arn, containerDefinitions=[{
+            "name": "a", "image": "busybox", "memory": 16, "secrets": [{"name": "DB", "valueFrom": item5_variants(canonical["ssm"])["account aws"]}]}])
+    assert e.value.response["Error"]["Code"] == "ClientException" and "account 'aws'" in e.value.response["Error"]["Message"]

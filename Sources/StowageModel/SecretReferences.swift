@@ -21,6 +21,25 @@ public enum SecretReference: Sendable, Equatable {
         return .parameter(valueFrom)
     }
 
+    /// Every reference a definition reads at start: secrets, secret log options, registry credentials and the
+    /// parameters and secrets of its configuration volumes.
+    public static func references(in definition: TaskDefinition) -> [String] {
+        var out: [String] = []
+        for c in definition.containerDefinitions ?? [] {
+            out += (c.secrets ?? []).map(\.valueFrom) + (c.logConfiguration?.secretOptions ?? []).map(\.valueFrom)
+            if let credentials = c.repositoryCredentials { out.append(credentials.credentialsParameter) }
+        }
+        for (_, volume) in ConfigVolume.of(definition) {
+            for file in volume.files {
+                switch file.source {
+                case .parameter(let reference), .secret(let reference): out.append(reference)
+                case .text: continue
+                }
+            }
+        }
+        return out
+    }
+
     /// Checks a task definition's secrets, secret log options and registry credentials: references that parse,
     /// names that are unique and valid, and an execution role to read them with (ECS requires one).
     public static func check(_ containers: [ContainerDefinition], volumes: [Volume], executionRoleArn: String?) throws(APIError) {

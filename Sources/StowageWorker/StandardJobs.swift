@@ -57,6 +57,8 @@ public enum StandardJobs {
         let dropped = try await context.database.transaction { conn in
             let telemetry = try await TelemetryStore(logger: context.logger).maintain(
                 conn, logRetentionDays: settings.logRetentionDays, metricRetentionDays: settings.metricRetentionDays)
+            // Instance credentials that ended (replaced past their grace, or their instance deregistered) are dropped.
+            try await InstanceCredentialStore(logger: context.logger).purge(conn, now: context.clock.now())
             return telemetry + (try await IAMStore(logger: context.logger).maintain(conn, auditRetentionDays: settings.auditRetentionDays))
         }
         if dropped > 0 { context.logger.info("dropped expired telemetry partitions", metadata: ["count": "\(dropped)"]) }

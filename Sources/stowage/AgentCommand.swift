@@ -65,6 +65,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Resolver for every other name, address or address:port (default: the first nameserver of /etc/resolv.conf).")
     var dnsUpstream: String?
     @Option(help: "Seconds between fetches of the tenant's Cloud Map names for the resolver.") var discoveryRefresh = 2.0
+    @Option(help: "Seconds between replacements of the instance's own credential (the old one works ten minutes more).")
+    var credentialRotation = 43_200.0
     @OptionGroup(title: "What tasks may take from this host (ECS's ECS_DISABLE_PRIVILEGED and kin; by default everything is allowed, as ECS allows it)")
     var host: HostAccessFlags
     @Option(help: "Region used to sign requests.") var region = ProcessInfo.processInfo.environment["AWS_REGION"]
@@ -110,6 +112,8 @@ struct AgentCommand: AsyncParsableCommand {
         config.dnsUpstream = dnsUpstream
         guard discoveryRefresh >= 0.2 else { throw ValidationError("--discovery-refresh must be at least 0.2 seconds") }
         config.discoveryRefresh = .milliseconds(Int(discoveryRefresh * 1000))
+        guard credentialRotation >= 60 else { throw ValidationError("--credential-rotation must be at least 60 seconds") }
+        config.credentialRotation = .milliseconds(Int(credentialRotation * 1000))
         config.telemetryInterval = .milliseconds(Int(telemetryInterval * 1000))
         config.logBufferLines = logBufferLines
         guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }

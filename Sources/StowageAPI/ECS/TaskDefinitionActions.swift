@@ -32,6 +32,13 @@ struct TaskDefinitionActions {
         body.taskRoleArn = body.taskRoleArn.map { roleArn($0, c) }
         body.executionRoleArn = body.executionRoleArn.map { roleArn($0, c) }
         _ = try ConstraintRules.parse(body.placementConstraints)
+        // A value named by ARN is read as written when a task starts: it must be this installation's and this account's,
+        // or an execution role's Deny on the canonical ARN would not apply to it.
+        for reference in SecretReference.references(in: body) {
+            if let why = c.backend.scope.refusal(ofResource: reference, account: c.account) {
+                throw APIError.client("valueFrom \(reference) cannot be read: \(why).")
+            }
+        }
         let family = body.family ?? ""
         try await c.authorize("ecs:RegisterTaskDefinition", [c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
                               requestTags: input.tags)
