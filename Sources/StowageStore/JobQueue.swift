@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 import StowageModel
 
@@ -35,6 +36,22 @@ public struct DeadJob: Sendable, Equatable {
     public var lastError: String?
 }
 
+/// Kinds of job that hold a worker's slot for long (a webhook delivery waits on a tenant's server up to its
+/// timeout) and how many of them a take may hand out: at most `slots` in one batch (the worker passes what it has
+/// free for them, kept below its concurrency so other kinds always find a slot), and none to an account that
+/// already has `perAccount` of them running on any worker.
+public struct SlowKinds: Sendable, Equatable {
+    public var kinds: [String]
+    public var slots: Int
+    public var perAccount: Int
+    public init(kinds: [String], slots: Int, perAccount: Int) {
+        self.kinds = kinds; self.slots = max(0, slots); self.perAccount = max(0, perAccount)
+    }
+
+    /// No kind is slow: every due job is taken alike.
+    public static let none = SlowKinds(kinds: [], slots: 0, perAccount: 0)
+}
+
 /// The PostgreSQL job queue: enqueue inside the caller's transaction, take with SKIP LOCKED under a lease,
 /// retry with capped exponential backoff and jitter, keep dead jobs.
 public struct JobQueue: Sendable {
@@ -43,6 +60,19 @@ public struct JobQueue: Sendable {
 
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
+
+    /// `enqueue`, unless the account already has `limit` jobs of this kind queued or running: then nothing is added,
+    /// the refusal is counted (`stowage_jobs_refused_total`) and false returned. For kinds a tenant can set off
+    /// without bound (alarm actions), so that its backlog stays bounded.
+    public func enqueue(_ conn: PostgresConnection, account: String, kind: String, payload: JSONValue, maxAttempts: Int,
+                        atMost limit: Int) async throws -> Bool {
+        guard try await live(conn, account: account, kind: kind, upTo: limit) < limit else {
+            Counter(label: "stowage_jobs_refused_total", dimensions: [("kind", kind)]).increment()
+            return false
+        }
+        try await enqueue(conn, account: account, kind: kind, payload: payload, maxAttempts: maxAttempts)
+        return true
+    }
 
     /// Adds a job in the caller's transaction; with a unique key, a pending job of the same kind and key absorbs it
     /// (taking the earlier run time). Workers hear about it when the transaction commits.
@@ -72,17 +102,76 @@ public struct JobQueue: Sendable {
         try await conn.query("SELECT pg_notify(\(Self.channel), \(kind))", logger: logger)
     }
 
-    /// Leases up to `limit` jobs that are due, or whose previous lease expired (their worker died).
-    public func take(_ conn: PostgresConnection, worker: String, limit: Int, lease: TimeInterval) async throws -> [Job] {
+    /// How many of an account's jobs of one kind are queued or running, counted up to `upTo` at most.
+    public func live(_ conn: PostgresConnection, account: String, kind: String, upTo: Int) async throws -> Int {
+        try await conn.first("""
+            SELECT count(*)::int8 FROM (SELECT 1 FROM jobs WHERE account_id = \(account) AND kind = \(kind) AND state <> 'dead'
+                                  LIMIT \(upTo)) queued
+            """, as: Int.self, logger: logger) ?? 0
+    }
+
+    /// Leases up to `limit` jobs that are due, or whose previous lease expired (their worker died), shared fairly
+    /// between accounts: each account's due jobs take turns counted after the jobs it already has running (on any
+    /// worker), so the account with the least running goes first and one account's backlog never stands in front of
+    /// another's job. Jobs of `slow`'s kinds (webhook deliveries, which wait on tenants' servers) are handed out
+    /// only within its caps. Still `FOR UPDATE SKIP LOCKED`: workers taking at once never get the same job. The
+    /// accounts with work are found with one index probe each (a loose scan of `jobs_pending_by_account`, which also
+    /// gives each one's earliest run time), so a take costs in proportion to the accounts with queued jobs and the
+    /// batch, not to any account's backlog.
+    public func take(_ conn: PostgresConnection, worker: String, limit: Int, lease: TimeInterval,
+                     slow: SlowKinds = .none) async throws -> [Job] {
         let rows = try await conn.query("""
+            WITH RECURSIVE waiting(account_id, first_due) AS (
+                (SELECT account_id, run_at FROM jobs WHERE state = 'pending' ORDER BY account_id, run_at LIMIT 1)
+              UNION ALL
+                SELECT n.account_id, n.run_at FROM waiting w CROSS JOIN LATERAL (
+                    SELECT j.account_id, j.run_at FROM jobs j WHERE j.state = 'pending' AND j.account_id > w.account_id
+                     ORDER BY j.account_id, j.run_at LIMIT 1) n
+            ), accounts AS (
+                SELECT account_id FROM waiting WHERE first_due <= now()
+              UNION
+                SELECT account_id FROM jobs WHERE state = 'running' AND leased_until < now()
+            ), busy AS (
+                SELECT account_id, count(*) AS jobs, count(*) FILTER (WHERE kind = ANY(\(slow.kinds)::text[])) AS slow_jobs
+                  FROM jobs WHERE state = 'running' AND leased_until >= now()
+                 GROUP BY account_id
+            ), candidates AS (
+                SELECT c.account_id, c.id, c.due, c.slow, coalesce(b.jobs, 0) AS running,
+                       CASE WHEN c.slow THEN coalesce(b.slow_jobs, 0)
+                                             + row_number() OVER (PARTITION BY c.account_id, c.slow ORDER BY c.due, c.id)
+                            ELSE 0 END AS slow_in_account
+                  FROM accounts a
+                  LEFT JOIN busy b ON b.account_id = a.account_id
+                  CROSS JOIN LATERAL (
+                      (SELECT account_id, id, run_at AS due, false AS slow FROM jobs
+                        WHERE account_id = a.account_id AND state = 'pending' AND run_at <= now()
+                          AND kind <> ALL(\(slow.kinds)::text[])
+                        ORDER BY run_at LIMIT \(limit))
+                      UNION ALL
+                      (SELECT account_id, id, run_at, true FROM jobs
+                        WHERE account_id = a.account_id AND state = 'pending' AND run_at <= now()
+                          AND kind = ANY(\(slow.kinds)::text[])
+                        ORDER BY run_at LIMIT \(slow.perAccount))
+                      UNION ALL
+                      (SELECT account_id, id, leased_until, kind = ANY(\(slow.kinds)::text[]) FROM jobs
+                        WHERE account_id = a.account_id AND state = 'running' AND leased_until < now()
+                        ORDER BY leased_until LIMIT \(limit))
+                  ) c
+            ), allowed AS (
+                SELECT *, row_number() OVER (PARTITION BY slow ORDER BY slow_in_account, due, id) AS slow_rank
+                  FROM candidates WHERE slow_in_account <= \(slow.perAccount)
+            ), picked AS (
+                SELECT account_id, id, due, running + row_number() OVER (PARTITION BY account_id ORDER BY due, id) AS turn
+                  FROM allowed WHERE NOT slow OR slow_rank <= \(slow.slots)
+            )
             UPDATE jobs j
                SET state = 'running', attempts = j.attempts + 1, leased_by = \(worker),
                    leased_until = now() + make_interval(secs => \(lease)), updated_at = now()
-              FROM (SELECT account_id, id FROM jobs
-                     WHERE (state = 'pending' AND run_at <= now()) OR (state = 'running' AND leased_until < now())
-                     ORDER BY run_at
+              FROM (SELECT d.account_id, d.id FROM jobs d JOIN picked p ON p.account_id = d.account_id AND p.id = d.id
+                     WHERE (d.state = 'pending' AND d.run_at <= now()) OR (d.state = 'running' AND d.leased_until < now())
+                     ORDER BY p.turn, p.due, p.id
                      LIMIT \(limit)
-                     FOR UPDATE SKIP LOCKED) due
+                     FOR UPDATE OF d SKIP LOCKED) due
              WHERE j.account_id = due.account_id AND j.id = due.id
             RETURNING j.account_id, j.id, j.kind, j.unique_key, j.payload::text, j.attempts, j.max_attempts
             """, logger: logger)
@@ -115,6 +204,12 @@ public struct JobQueue: Sendable {
                 WHERE account_id = \(job.account) AND id = \(job.id) AND leased_by = \(worker)
                 """, logger: logger)
             logger.warning("job dead", metadata: ["kind": "\(job.kind)", "id": "\(job.id)", "error": "\(error)"])
+            // Only the account's latest dead jobs of the kind are kept: a tenant's failing webhooks cannot fill the table.
+            try await conn.query("""
+                DELETE FROM jobs WHERE account_id = \(job.account) AND kind = \(job.kind) AND state = 'dead'
+                   AND id < (SELECT id FROM jobs WHERE account_id = \(job.account) AND kind = \(job.kind) AND state = 'dead'
+                              ORDER BY id DESC OFFSET \(Self.deadKept - 1) LIMIT 1)
+                """, logger: logger)
             return
         }
         try await conn.query("""
@@ -131,6 +226,9 @@ public struct JobQueue: Sendable {
               AND NOT EXISTS (SELECT 1 FROM newer)
             """, logger: logger)
     }
+
+    /// Dead jobs kept for inspection per account and kind (the newest).
+    public static let deadKept = 100
 
     /// Capped exponential backoff with jitter: attempt 1 waits about `base`, each further attempt doubles,
     /// and the wait is drawn from [half, full] so retries of many jobs spread out.

@@ -88,13 +88,24 @@ public struct AlarmStore: Sendable {
         return true
     }
 
+    /// Alarm actions an account may have queued or running at once. A flapping alarm sets off actions without
+    /// bound (each transition, each SetAlarmState); past this many undelivered ones, further actions are dropped
+    /// and said so in the alarm's history, so a black-holed endpoint cannot grow the queue without end.
+    public static let queuedActionsLimit = 1_000
+
     public func enqueueActions(_ conn: PostgresConnection, account: String, alarm: String, state: String, reason: String,
-                               actions: [String]) async throws {
+                               actions: [String], queuedLimit: Int = queuedActionsLimit) async throws {
+        var dropped: [String] = []
         for action in actions {
-            try await JobQueue(logger: logger).enqueue(conn, account: account, kind: JobKind.alarmAction, payload: .object([
+            let queued = try await JobQueue(logger: logger).enqueue(conn, account: account, kind: JobKind.alarmAction, payload: .object([
                 "alarm": .string(alarm), "state": .string(state), "reason": .string(reason), "action": .string(action),
-            ]), maxAttempts: 6)
+            ]), maxAttempts: 6, atMost: queuedLimit)
+            if !queued { dropped.append(action) }
         }
+        guard !dropped.isEmpty else { return }
+        try await history(conn, account: account, alarm: alarm, type: "Action",
+                          summary: "Dropped \(dropped.count) action(s) for state \(state): this account already has \(queuedLimit) alarm actions "
+                              + "waiting to be delivered (\(dropped.joined(separator: ", ")))")
     }
 
     public func history(_ conn: PostgresConnection, account: String, alarm: String, type: String, summary: String,

@@ -44,12 +44,22 @@ public struct WorkerOptions: Sendable {
     public var lease: TimeInterval
     /// The first retry's delay; each further attempt doubles it (capped at five minutes).
     public var retryBase: TimeInterval
+    /// Kinds whose jobs wait on tenants' servers (webhook deliveries, up to their timeout each).
+    public var slowKinds: [String] = [JobKind.alarmAction]
+    /// Slow jobs run here at once: fewer than `concurrency`, so reconcile and placement jobs always find a slot
+    /// however many webhooks hang (default half the slots).
+    public var slowSlots: Int
+    /// One account's slow jobs running at once on all workers together (default half of `slowSlots`), so one
+    /// account's black-holed webhooks leave the other slow slots to other accounts.
+    public var slowPerAccount: Int
 
     public init(id: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))",
                 concurrency: Int = 8, pollInterval: Duration = .seconds(1), lease: TimeInterval = 60,
                 retryBase: TimeInterval = 1) {
         self.id = id; self.concurrency = concurrency; self.pollInterval = pollInterval; self.lease = lease
         self.retryBase = retryBase
+        slowSlots = max(1, concurrency / 2)
+        slowPerAccount = max(1, concurrency / 4)
     }
 }
 
@@ -65,6 +75,8 @@ public final class Worker: Service, Sendable {
     let clock: any WallClock
     private let wakeup = Doorbell()
     private let inFlight = Atomic<Int>(0)
+    /// Of those, jobs of `options.slowKinds`.
+    private let slowInFlight = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
 
     public init(database: Database, handlers: [String: JobHandler], periodic: [PeriodicJob] = [],
@@ -103,11 +115,13 @@ public final class Worker: Service, Sendable {
         var failures = 0
         while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
             let free = options.concurrency - inFlight.load(ordering: .relaxed)
+            let slow = SlowKinds(kinds: options.slowKinds, slots: min(free, options.slowSlots - slowInFlight.load(ordering: .relaxed)),
+                                 perAccount: options.slowPerAccount)
             var taken: [Job] = []
             if free > 0 {
                 do {
                     taken = try await database.withConnection { conn in
-                        try await queue.take(conn, worker: options.id, limit: free, lease: options.lease)
+                        try await queue.take(conn, worker: options.id, limit: free, lease: options.lease, slow: slow)
                     }
                     failures = 0
                 } catch {
@@ -118,9 +132,12 @@ public final class Worker: Service, Sendable {
                 }
             }
             for job in taken {
+                let isSlow = options.slowKinds.contains(job.kind)
                 inFlight.add(1, ordering: .relaxed)
+                if isSlow { slowInFlight.add(1, ordering: .relaxed) }
                 group.addTask {
                     await self.process(job)
+                    if isSlow { self.slowInFlight.subtract(1, ordering: .relaxed) }
                     self.inFlight.subtract(1, ordering: .relaxed)
                     self.wakeup.ring()
                 }
