@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import Metrics
 import PostgresNIO
+import StowageModel
 import _ConnectionPoolModule
 import Synchronization
 
@@ -19,6 +20,16 @@ public final class Database: Sendable {
     /// at once, so one request that needs several connections fails in one timeout, not several.
     private let lastTimeout = Atomic<UInt64>(0)
     static let knownDownFor: UInt64 = 1_000_000_000
+    /// Each account's leases at once, within `config.effectiveAccountShare`.
+    private let shares: AccountShares
+
+    /// The account a tenant's request acts for, set where the request is dispatched (the API's gateway) and read by
+    /// every lease in it: the pool's per-account share is enforced here, not at each call site. Unset (the agent
+    /// protocol, workers, admin), leases take no share.
+    @TaskLocal public static var account: String?
+    /// Set inside a lease that took its account's share: a lease nested in it (a handler's second connection)
+    /// takes none, so a request never waits on a share its own lease holds.
+    @TaskLocal static var holdsShare = false
 
     /// Throws when the URL's TLS files (sslrootcert, sslcert, sslkey) cannot be read.
     public init(config: DatabaseConfig, logger: Logger) throws {
@@ -26,6 +37,7 @@ public final class Database: Sendable {
         self.logger = logger
         self.client = PostgresClient(configuration: try config.clientConfiguration(), backgroundLogger: logger)
         self.metrics = PoolMetrics(pool: config.poolName, size: config.maxConnections)
+        self.shares = AccountShares(limit: config.effectiveAccountShare)
     }
 
     /// Runs the pool; returns when the surrounding task is cancelled.
@@ -35,8 +47,24 @@ public final class Database: Sendable {
     public var maxConnections: Int { config.maxConnections }
 
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        lease(); defer { release() }
-        return try await leasing { conn in try await body(conn) }
+        try await sharing {
+            lease(); defer { release() }
+            return try await leasing { conn in try await body(conn) }
+        }
+    }
+
+    /// Runs a lease within the share of the task's account (`Database.account`): when the account already holds
+    /// its share, waits for one of its own leases to end, at most the acquire timeout, then refuses with a
+    /// ThrottlingException naming the share, so one account's burst queues behind itself, not in front of others.
+    private func sharing<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        guard let account = Self.account, !Self.holdsShare else { return try await body() }
+        guard await shares.acquire(account, timeout: config.acquireTimeout) else {
+            metrics.shareRefused()
+            throw APIError("ThrottlingException", "Too many requests of account \(account) at once: it already holds its share of "
+                           + "\(shares.limit) of the \(config.maxConnections) database connections. Retry the request.")
+        }
+        defer { shares.release(account) }
+        return try await Self.$holdsShare.withValue(true) { try await body() }
     }
 
     private func lease() {
@@ -103,6 +131,10 @@ public final class Database: Sendable {
     /// Every write goes through here: all of it commits or none of it does. A transaction PostgreSQL chose as
     /// a deadlock victim (40P01) was rolled back whole, so it is run again, up to three times.
     public func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await sharing { try await transacting(body) }
+    }
+
+    private func transacting<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         lease(); defer { release() }
         var attempt = 1
         while true {
@@ -244,4 +276,94 @@ struct PoolMetrics: Sendable {
 
     /// A lease refused: none within the acquire timeout, or the database known down a moment ago.
     func refused() { Counter(label: "stowage_db_pool_leases_refused_total", dimensions: dimensions).increment() }
+
+    /// A lease refused because its account held its share of the pool for the whole acquire timeout.
+    func shareRefused() { Counter(label: "stowage_db_pool_share_refused_total", dimensions: dimensions).increment() }
+}
+
+/// At most `limit` leases at once per account. A lease past it waits (first come, first served) for one of the
+/// account's own to end, at most a timeout; only accounts with leases held or awaited have an entry.
+final class AccountShares: Sendable {
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+    private struct State {
+        var held: [String: Int] = [:]
+        var waiting: [String: [Waiter]] = [:]
+        /// Waiters between their first look and parking: a timeout in between removes them, and they do not park.
+        var arriving: Set<UInt64> = []
+        var nextId: UInt64 = 0
+    }
+
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// True once the account has a lease to spend; false when none came within `timeout` or the task was cancelled.
+    func acquire(_ account: String, timeout: Duration) async -> Bool {
+        let id = state.withLock { s -> UInt64? in
+            if s.held[account, default: 0] < limit {
+                s.held[account, default: 0] += 1
+                return nil
+            }
+            s.nextId += 1
+            s.arriving.insert(s.nextId)
+            return s.nextId
+        }
+        guard let id else { return true }
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            self?.giveUp(account, id)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let now = state.withLock { s -> Bool? in
+                    guard s.arriving.remove(id) != nil, !Task.isCancelled else { return false }
+                    // A lease ended between the first look and here: take it.
+                    if s.held[account, default: 0] < limit {
+                        s.held[account, default: 0] += 1
+                        return true
+                    }
+                    s.waiting[account, default: []].append(Waiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+        } onCancel: {
+            giveUp(account, id)
+        }
+    }
+
+    /// Ends a lease: hands it to the account's first waiter, if any.
+    func release(_ account: String) {
+        let next = state.withLock { s -> Waiter? in
+            if var queue = s.waiting[account], !queue.isEmpty {
+                let first = queue.removeFirst()
+                s.waiting[account] = queue.isEmpty ? nil : queue
+                return first
+            }
+            let left = s.held[account, default: 1] - 1
+            s.held[account] = left > 0 ? left : nil
+            return nil
+        }
+        next?.continuation.resume(returning: true)
+    }
+
+    /// A waiter's time ran out (or its task was cancelled): it leaves the queue without a lease.
+    private func giveUp(_ account: String, _ id: UInt64) {
+        let waiter = state.withLock { s -> Waiter? in
+            if s.arriving.remove(id) != nil { return nil }
+            guard var queue = s.waiting[account], let index = queue.firstIndex(where: { $0.id == id }) else { return nil }
+            let waiter = queue.remove(at: index)
+            s.waiting[account] = queue.isEmpty ? nil : queue
+            return waiter
+        }
+        waiter?.continuation.resume(returning: false)
+    }
+
+    /// Leases the account holds now (for tests and metrics).
+    func held(_ account: String) -> Int { state.withLock { $0.held[account] ?? 0 } }
 }

@@ -29,6 +29,10 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var acquireTimeout: Duration = .seconds(3)
     /// Names the pool in metrics (`pool` dimension): a process may run several (the API's and the agents').
     public var poolName = "main"
+    /// Connections one account's requests may hold at once (`?account_share=` in the URL); by default half the
+    /// pool, at least 2, so one tenant's burst cannot take every connection from the others.
+    public var accountShare: Int?
+    public var effectiveAccountShare: Int { max(1, accountShare ?? max(2, maxConnections / 2)) }
     /// libpq's default is `prefer`: TLS when the server offers it.
     public var sslMode = SSLMode.prefer
     public var sslRootCert: String?
@@ -36,7 +40,7 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var sslKey: String?
 
     /// The URL's query parameters this understands; any other is refused rather than ignored.
-    static let parameters: Set<String> = ["host", "port", "user", "pool", "acquire_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey"]
+    static let parameters: Set<String> = ["host", "port", "user", "pool", "account_share", "acquire_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey"]
 
     public init(host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, user: String,
                 password: String? = nil, database: String, maxConnections: Int = 16) {
@@ -58,6 +62,7 @@ public struct DatabaseConfig: Sendable, Equatable {
         let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         database = path.isEmpty ? "stowage" : path
         maxConnections = query["pool"].flatMap(Int.init) ?? 16
+        accountShare = query["account_share"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
         if let seconds = query["acquire_timeout"].flatMap(Double.init), seconds > 0 {
             acquireTimeout = .milliseconds(Int64(seconds * 1000))
         }

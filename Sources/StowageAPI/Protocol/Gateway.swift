@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import StowageModel
+import StowageStore
 
 /// Which door a request came through: they share handlers but not status codes or content types.
 public enum Door: Sendable {
@@ -85,7 +86,9 @@ public struct Gateway: Sendable {
         caller.logger[metadataKey: "action"] = .string(action)
         try await backend.quotas.admit(account: caller.account, rate)
         for text in texts { try RequestBodyCheck.text(text.value, member: text.member) }
-        let reply = try await body(caller, try checked(try inflated(context.signedBody, request: request), input))
+        let bytes = try checked(try inflated(context.signedBody, request: request), input)
+        // A tenant's request leases within its account's share of the pool; the agent protocol has a pool of its own.
+        let reply = try await Database.$account.withValue(rate == .agent ? nil : caller.account) { try await body(caller, bytes) }
         return Self.response(reply, door: door, requestId: context.requestId)
     }
 
