@@ -27,8 +27,11 @@ enum ConsoleRoutes {
             return assets.response(parts.joined(separator: "/"), request: request)
         }
 
+        let limiter = SignInLimiter()
         let session: [(HTTPRequest.Method, String, @Sendable (Request, StowageContext) async throws -> Response)] = [
-            (.post, "ConsoleLogin", { try await ConsoleSession.signIn($0, context: $1, backend: backend, secure: secureTransport) }),
+            (.post, "ConsoleLogin", {
+                try await ConsoleSession.signIn($0, context: $1, backend: backend, limiter: limiter, secure: secureTransport)
+            }),
             (.get, "GetConsoleSession", { try await ConsoleSession.current($0, context: $1, backend: backend) }),
             (.delete, "ConsoleLogout", { try await ConsoleSession.signOut($0, context: $1, backend: backend, secure: secureTransport) }),
         ]

@@ -1,10 +1,12 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import StowageIAM
 import StowageModel
 import StowageSigning
 import StowageStore
+import Synchronization
 
 /// Console sign-in: an access key and its secret make a short-lived session held in an HttpOnly, SameSite=Strict
 /// cookie (Secure on HTTPS). The session acts as that key: the same IAM policies authorize each call and the
@@ -89,8 +91,11 @@ enum ConsoleSession {
     }
 
     /// `POST /console/api/session`: checks the key and secret (and the session token of temporary credentials)
-    /// and starts a session. Failed attempts for a known key are audited as a failed ConsoleLogin.
-    static func signIn(_ request: Request, context: StowageContext, backend: Backend, secure: Bool) async throws -> Response {
+    /// and starts a session. Failed attempts for a known key are audited as a failed ConsoleLogin. Nothing of the
+    /// account a key id names is spent before its secret is proven: a made-up key naming a victim's account must
+    /// not drain the victim's write bucket. Failures spend the caller's address's bucket instead (`limiter`).
+    static func signIn(_ request: Request, context: StowageContext, backend: Backend, limiter: SignInLimiter,
+                       secure: Bool) async throws -> Response {
         let body = try await RequestBody.read(request, limit: 16 * 1024)
         // A member sign-in does not know is refused by name, never ignored.
         if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
@@ -103,25 +108,35 @@ enum ConsoleSession {
         }
         let refused = APIError("UnrecognizedClientException", "The access key id or secret access key is not valid.",
                                awsStatus: 401, restStatus: 401)
+        let now = backend.clock.now()
+        try limiter.admit(context.sourceIp, now: now)
         guard !input.accessKeyId.isEmpty, input.accessKeyId.count <= 128, let account = AccessKeyID.account(of: input.accessKeyId) else {
+            limiter.failed(context.sourceIp, now: now)
             throw refused
         }
-        try await backend.quotas.admit(account: account, .write)
-        guard let credential = try await backend.verifier.credential(for: input.accessKeyId) else { throw refused }
+        guard let credential = try await backend.verifier.credential(for: input.accessKeyId) else {
+            limiter.failed(context.sourceIp, now: now)
+            throw refused
+        }
         let caller = Caller(principal: credential.principal, requestId: context.requestId, logger: context.logger, backend: backend,
                             sourceIp: context.sourceIp, signedService: "signin", via: "console")
         context.exchange.caller = caller
         caller.trail.note(action: "signin:ConsoleLogin", resources: [credential.principal.arn])
-        let now = backend.clock.now()
-        guard SigV4.constantTimeEqual(credential.secret, input.secretAccessKey) else { throw refused }
+        guard SigV4.constantTimeEqual(credential.secret, input.secretAccessKey) else {
+            limiter.failed(context.sourceIp, now: now)
+            throw refused
+        }
         if let expected = credential.tokenSHA256 {
             guard let token = input.sessionToken, SigV4.constantTimeEqual(SigV4.sha256Hex(token), expected) else {
+                limiter.failed(context.sourceIp, now: now)
                 throw APIError("UnrecognizedClientException", "Temporary credentials sign in with their session token (sessionToken).",
                                awsStatus: 401, restStatus: 401)
             }
         } else if input.sessionToken != nil {
             throw APIError.invalidParameter("sessionToken is only for temporary (ASIA…) credentials.")
         }
+        // Proven: the session is a write of this account, spent from its own bucket like any other.
+        try await backend.quotas.admit(account: account, .write)
         let expires = min(now.addingTimeInterval(lifetime), credential.expiresAt ?? .distantFuture)
         guard expires > now else { throw APIError("ExpiredTokenException", "These temporary credentials have expired.", restStatus: 401) }
         let token = "\(account).\(randomToken())"
@@ -174,6 +189,28 @@ enum ConsoleSession {
         headers[.cacheControl] = "no-store"
         for field in extra { headers.append(field) }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try ECSJSON.encoder().encode(value))))
+    }
+}
+
+/// Failed console sign-ins by source address: each failure (an unknown key, a wrong secret or session token)
+/// spends a token of the address's bucket, and an address whose bucket is empty is refused before its key is
+/// looked up. Bounded (10,000 addresses); refusals are counted (`stowage_console_signin_refused_total`).
+final class SignInLimiter: Sendable {
+    /// Ten failures at once, then one a second.
+    static let burst = 10.0
+    static let rate = 1.0
+    private let buckets = Mutex(TokenBuckets<String>(capacity: 10_000))
+
+    func admit(_ address: String, now: Date) throws(APIError) {
+        guard buckets.withLock({ $0.tokens(address, rate: Self.rate, burst: Self.burst, now: now) }) >= 1 else {
+            Counter(label: "stowage_console_signin_refused_total").increment()
+            throw APIError("ThrottlingException", "Too many failed sign-ins from this address: at most \(Int(Self.burst)) at once, "
+                           + "then \(Int(Self.rate)) a second. Try again in a moment.")
+        }
+    }
+
+    func failed(_ address: String, now: Date) {
+        _ = buckets.withLock { $0.take(address, rate: Self.rate, burst: Self.burst, now: now) }
     }
 }
 

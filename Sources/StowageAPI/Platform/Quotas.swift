@@ -30,13 +30,13 @@ public struct QuotaDefaults: Sendable {
 /// Per-tenant quotas: resource counts checked inside the writing transaction (LimitExceededException), and
 /// request rates as token buckets per account and action class (ThrottlingException), held in memory.
 public final class Quotas: Sendable {
-    struct Bucket { var tokens: Double; var rate: Double; var updated: Date }
     struct Override { var values: [String: Int]; var expires: Date }
 
     let database: Database
     let defaults: QuotaDefaults
     let clock: any WallClock
-    private let buckets = Mutex<[String: Bucket]>([:])
+    /// Accounts making calls right now, two or three classes each; a bucket forgotten starts full.
+    private let buckets = Mutex(TokenBuckets<String>(capacity: 100_000))
     private let overrides = Mutex<[String: Override]>([:])
 
     public init(database: Database, defaults: QuotaDefaults, clock: any WallClock) {
@@ -61,17 +61,7 @@ public final class Quotas: Sendable {
         let kind = rateClass.rawValue
         let rate = Double(await limit(account: account, name: "api-\(kind)-rps"))
         let now = clock.now()
-        let ok = buckets.withLock { all -> Bool in
-            let key = account + "|" + kind
-            var bucket = all[key] ?? Bucket(tokens: rate, rate: rate, updated: now)
-            bucket.rate = rate
-            bucket.tokens = min(rate, bucket.tokens + now.timeIntervalSince(bucket.updated) * rate)
-            bucket.updated = now
-            let admitted = bucket.tokens >= 1
-            if admitted { bucket.tokens -= 1 }
-            all[key] = bucket
-            return admitted
-        }
+        let ok = buckets.withLock { $0.take(account + "|" + kind, rate: rate, burst: rate, now: now) }
         guard ok else {
             throw APIError("ThrottlingException", "Rate exceeded: more than \(Int(rate)) \(kind) requests per second for account \(account).")
         }
