@@ -61,17 +61,20 @@ public struct JobQueue: Sendable {
     public let logger: Logger
     public init(logger: Logger) { self.logger = logger }
 
-    /// `enqueue`, unless the account already has `limit` jobs of this kind queued or running: then nothing is added,
-    /// the refusal is counted (`stowage_jobs_refused_total`) and false returned. For kinds a tenant can set off
-    /// without bound (alarm actions), so that its backlog stays bounded.
-    public func enqueue(_ conn: PostgresConnection, account: String, kind: String, payload: JSONValue, maxAttempts: Int,
-                        atMost limit: Int) async throws -> Bool {
-        guard try await live(conn, account: account, kind: kind, upTo: limit) < limit else {
-            Counter(label: "stowage_jobs_refused_total", dimensions: [("kind", kind)]).increment()
-            return false
+    /// Enqueues as many of `payloads` as keep the account's jobs of this kind queued or running within `limit`; the
+    /// rest are refused (counted in `stowage_jobs_refused_total`). Returns how many were queued, the first ones. For
+    /// kinds a tenant can set off without bound (alarm actions), so that its backlog stays bounded.
+    public func enqueue(_ conn: PostgresConnection, account: String, kind: String, payloads: [JSONValue], maxAttempts: Int,
+                        atMost limit: Int) async throws -> Int {
+        guard !payloads.isEmpty else { return 0 }
+        let room = max(0, limit - (try await live(conn, account: account, kind: kind, upTo: limit)))
+        for payload in payloads.prefix(room) {
+            try await enqueue(conn, account: account, kind: kind, payload: payload, maxAttempts: maxAttempts)
         }
-        try await enqueue(conn, account: account, kind: kind, payload: payload, maxAttempts: maxAttempts)
-        return true
+        if payloads.count > room {
+            Counter(label: "stowage_jobs_refused_total", dimensions: [("kind", kind)]).increment(by: payloads.count - room)
+        }
+        return min(room, payloads.count)
     }
 
     /// Adds a job in the caller's transaction; with a unique key, a pending job of the same kind and key absorbs it

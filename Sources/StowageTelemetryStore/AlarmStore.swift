@@ -95,13 +95,10 @@ public struct AlarmStore: Sendable {
 
     public func enqueueActions(_ conn: PostgresConnection, account: String, alarm: String, state: String, reason: String,
                                actions: [String], queuedLimit: Int = queuedActionsLimit) async throws {
-        var dropped: [String] = []
-        for action in actions {
-            let queued = try await JobQueue(logger: logger).enqueue(conn, account: account, kind: JobKind.alarmAction, payload: .object([
-                "alarm": .string(alarm), "state": .string(state), "reason": .string(reason), "action": .string(action),
-            ]), maxAttempts: 6, atMost: queuedLimit)
-            if !queued { dropped.append(action) }
-        }
+        let queued = try await JobQueue(logger: logger).enqueue(conn, account: account, kind: JobKind.alarmAction, payloads: actions.map {
+            .object(["alarm": .string(alarm), "state": .string(state), "reason": .string(reason), "action": .string($0)])
+        }, maxAttempts: 6, atMost: queuedLimit)
+        let dropped = actions.dropFirst(queued)
         guard !dropped.isEmpty else { return }
         try await history(conn, account: account, alarm: alarm, type: "Action",
                           summary: "Dropped \(dropped.count) action(s) for state \(state): this account already has \(queuedLimit) alarm actions "
