@@ -1,8 +1,6 @@
 import Foundation
 import Hummingbird
-import ServiceLifecycle
 import StowageModel
-import StowageMonitoringRules
 import StowageTelemetryStore
 
 extension RESTCall {
@@ -177,50 +175,4 @@ enum MonitoringREST {
             return try .pascal(try await AutoScalingActions.activities(input, call.caller))
         },
     ]
-}
-
-/// `GET /v1/logs/groups/{group}/tail`: new lines of a group as server-sent events, until `duration`
-/// seconds pass (default 300, at most 3600), the client goes away, or the server shuts down.
-enum LogTail {
-    static func start(_ call: RESTCall) async throws -> Reply {
-        let caller = call.caller
-        let group = try LogActions.groupName(call.path["group"], nil)
-        let pattern: FilterPattern
-        do { pattern = try FilterPattern.parse(call.query("filterPattern") ?? "") } catch {
-            throw APIError.invalidParameter("Invalid filter pattern: \(error.message)")
-        }
-        let duration = try call.int("duration") ?? 300
-        guard (1...3600).contains(duration) else { throw APIError.invalidParameter("duration must be 1 to 3600 seconds.") }
-        try await caller.authorize("logs:StartLiveTail", [TelemetryActions.logGroupArn(caller, group)])
-        let store = TelemetryStore(logger: caller.logger)
-        let startSeq = try await caller.backend.database.withConnection { conn in
-            guard try await store.groupExists(conn, account: caller.account, group: group) else {
-                throw LogActions.notFound("log group")
-            }
-            return try await store.latestSequence(conn, account: caller.account, group: group)
-        }
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        return Reply(stream: ResponseBody { writer in
-            var seq = startSeq
-            let since = Int64((caller.backend.clock.now().timeIntervalSince1970 - 300) * 1000)
-            let deadline = ContinuousClock.now + .seconds(duration)
-            try await writer.write(ByteBuffer(string: ": tailing \(group)\n\n"))
-            while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                let after = seq
-                let batch = try await caller.backend.database.withConnection { conn in
-                    try await store.tail(conn, account: caller.account, group: group, since: since, afterSeq: after, limit: 500)
-                }
-                for (event, s) in batch {
-                    seq = max(seq, s)
-                    guard pattern.matches(event.message) else { continue }
-                    let json = try ECSJSON.encodeString(event)
-                    try await writer.write(ByteBuffer(string: "id: \(s)\nevent: log\ndata: \(json)\n\n"))
-                }
-                if batch.count < 500 { try await Task.sleep(for: .milliseconds(500)) }
-            }
-            try await writer.finish(nil)
-        }, headers: headers)
-    }
 }

@@ -47,6 +47,8 @@ public struct Backend: Sendable {
     public var metricsToken: String?
     /// Task definition revisions as the agent protocol sends them (immutable once registered), shared by polls.
     public let agentDefinitions = BoundedCache<String, TaskDefinition>(capacity: 10_000)
+    /// The live log tails this server holds, within each account's quota and the server's limit.
+    public let liveTails = LiveTails()
 
     public init(database: Database, agentDatabase: Database? = nil, tenancy: Tenancy, authorizer: (any Authorizer)? = nil,
                 clock: any WallClock = SystemClock(), metrics: APIMetrics = APIMetrics(), maxBodyBytes: Int = 1 << 20,

@@ -20,6 +20,8 @@ public struct QuotaDefaults: Sendable {
         // The agent protocol (polls, state reports, telemetry, task credentials) has a bucket of its own: a
         // tenant's fleet of hosts must never spend the write quota its people and scripts need, nor be throttled by them.
         "api-agent-rps": 100_000,
+        // Live tails an account holds open at once, on each server (AWS's quota for concurrent Live Tail sessions).
+        "live-tails": 15,
     ]
 
     public init(_ overrides: [String: Int] = [:]) {
