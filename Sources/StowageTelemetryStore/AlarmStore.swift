@@ -54,9 +54,12 @@ public struct AlarmStore: Sendable {
         return out
     }
 
-    /// Deletes every named alarm, or none when one is missing (as CloudWatch does); returns the missing names.
+    /// Deletes every named alarm, or none when one is missing (as CloudWatch does); returns the missing names. The rows
+    /// are locked first in name order, the order the evaluator locks them in: deleting many alarms while they are
+    /// evaluated deadlocked when the DELETE locked them in its own order.
     public func delete(_ conn: PostgresConnection, account: String, names: [String]) async throws -> [String] {
-        let found = try await get(conn, account: account, names: names, prefix: nil, state: nil, after: nil, limit: names.count + 1)
+        let found = try await get(conn, account: account, names: names, prefix: nil, state: nil, after: nil, limit: names.count + 1,
+                                  lock: true)
         let missing = names.filter { n in !found.contains { $0.definition.alarmName == n } }
         guard missing.isEmpty else { return missing }
         try await conn.query("DELETE FROM alarms WHERE account_id = \(account) AND alarm_name = ANY(\(names)::text[])", logger: logger)
