@@ -1035,3 +1035,370 @@ def test_item5_non_canonical_arns_never_step_around_a_deny(server, tenant):
         ecs.register_task_definition(family="arn-td", executionRoleArn=role_arn, containerDefinitions=[{
             "name": "a", "image": "busybox", "memory": 16, "secrets": [{"name": "DB", "valueFrom": item5_variants(canonical["ssm"])["account aws"]}]}])
     assert e.value.response["Error"]["Code"] == "ClientException" and "account 'aws'" in e.value.response["Error"]["Message"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 8: fairness. Account A opens 500 live tails (its quota live-tails holds 15 open; the rest are refused before
+# any query) and sets off 1,000 webhook deliveries into a black hole (a listener that accepts and never answers),
+# with its alarms flapping. The job queue hands out jobs round-robin across accounts and caps webhook deliveries in
+# flight (two per account on all workers, half a worker's slots in all), an account's queued alarm actions are
+# capped (dropped ones said in the alarm's history); each account's share of the pool is shown by PoolShareTests. Account
+# B meanwhile: DescribeClusters p99, RunTask -> RUNNING (the agent protocol played by the test, with the instance's
+# own key) and a service scale-up -> RUNNING (a reconcile job through the worker's queue), each against the same
+# measured idle before the attack. Console sign-ins with made-up keys naming C's account leave C's writes alone.
+# ---------------------------------------------------------------------------------------------------------------
+import base64 as item8_base64
+import concurrent.futures as item8_futures
+import selectors as item8_selectors
+import socket as item8_socket
+import subprocess as item8_subprocess
+import threading as item8_threading
+import urllib.error as item8_urlerror
+import urllib.request as item8_urlrequest
+from datetime import datetime as item8_datetime, timedelta as item8_timedelta, timezone as item8_timezone
+
+from botocore.auth import SigV4Auth as Item8SigV4Auth
+from botocore.awsrequest import AWSRequest as Item8AWSRequest
+from botocore.credentials import Credentials as Item8Credentials
+
+from conftest import BIN as ITEM8_BIN, register_instance as item8_register
+
+ITEM8_TAILS_HELD = 15  # the default of quota live-tails
+ITEM8_WEBHOOKS_IN_FLIGHT = 2  # WorkerOptions.slowPerAccount at the default concurrency of 8
+
+
+class Item8BlackHole:
+    """A TCP listener on 127.0.0.1 that accepts every connection and never answers: each webhook delivery to it holds
+    its worker slot until the delivery's own timeout. Counts the connections, and the most open at once."""
+
+    def __init__(self):
+        self.sock = item8_socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.open = 0
+        self.most_open = 0
+        self.stopped = item8_threading.Event()
+        self.thread = item8_threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        selector = item8_selectors.DefaultSelector()
+        selector.register(self.sock, item8_selectors.EVENT_READ)
+        while not self.stopped.is_set():
+            for key, _ in selector.select(timeout=0.1):
+                if key.fileobj is self.sock:
+                    try:
+                        conn, _ = self.sock.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    selector.register(conn, item8_selectors.EVENT_READ)
+                    self.accepted += 1
+                    self.open += 1
+                    self.most_open = max(self.most_open, self.open)
+                else:
+                    try:
+                        data = key.fileobj.recv(65536)
+                    except OSError:
+                        data = b""
+                    if not data:  # the worker gave up on it
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()
+                        self.open -= 1
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
+def item8_open_tail(server, who, group, duration=120):
+    """Opens GET /v1/logs/groups/{group}/tail over a raw socket, signed as botocore signs. Returns (status, socket or
+    error body): a held tail keeps its socket open, streaming server-sent events."""
+    path = f"/v1/logs/groups/{group}/tail?duration={duration}"
+    request = Item8AWSRequest(method="GET", url=server.endpoint + path)
+    Item8SigV4Auth(Item8Credentials(who.key_id, who.secret), "logs", REGION).add_auth(request)
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in request.headers.items()) + "\r\n"
+    sock = item8_socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    sock.sendall(head.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+    if status == 200:
+        sock.settimeout(0.2)
+        return status, Item8Tail(sock, group, data.partition(b"\r\n\r\n")[2])
+    header, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in header.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    sock.close()
+    return status, json.loads(body or b"{}")
+
+
+class Item8Tail:
+    """A held tail: its socket and what it has streamed so far."""
+
+    def __init__(self, sock, group, streamed):
+        self.sock, self.group, self.streamed = sock, group, streamed
+
+    def read_until(self, needle, seconds=10):
+        """Reads the stream until `needle` appears; True when it did within `seconds`."""
+        deadline = time.time() + seconds
+        while needle.encode() not in self.streamed and time.time() < deadline:
+            try:
+                chunk = self.sock.recv(65536)
+            except item8_socket.timeout:
+                continue
+            if not chunk:
+                break
+            self.streamed += chunk
+        return needle.encode() in self.streamed
+
+    def close(self):
+        self.sock.close()
+
+
+def item8_p99(samples):
+    ordered = sorted(samples)
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+class Item8PlayedAgent:
+    """The agent protocol for one registered instance, played by the test with the instance's own key."""
+
+    def __init__(self, server, who, cluster):
+        instance, self.key = item8_register(server, who, cluster, versionInfo={"agentVersion": "test"})
+        self.server, self.cluster = server, cluster
+        self.base = f"/agent/v1/clusters/{cluster}/container-instances/{instance['containerInstanceArn'].rsplit('/', 1)[1]}"
+        self.sequence, self.version, self.reported = 0, None, {}
+
+    def beat(self, stop):
+        """Heartbeats (a poll a second) until `stop` is set, as a real agent's long poll does, so the host is never
+        judged lost while the test is busy elsewhere."""
+        while not stop.wait(1):
+            signed_request(self.server, self.key, "GET", f"{self.base}/tasks?wait=0")
+
+    def poll(self, wait=0):
+        after = f"&after={self.version}" if self.version and wait else ""
+        status, desired = signed_request(self.server, self.key, "GET", f"{self.base}/tasks?wait={wait}{after}")
+        assert status == 200, desired
+        self.version = desired["version"]
+        return desired["tasks"]
+
+    def converge(self, tasks):
+        """Reports every task as what its desired status asks; returns the tasks newly reported RUNNING."""
+        changed = [t for t in tasks if self.reported.get(t["taskArn"]) != t["desiredStatus"]]
+        if not changed:
+            return []
+        self.sequence += 1
+        status, answer = signed_request(self.server, self.key, "POST", f"{self.base}/state", {"sequence": self.sequence, "tasks": [
+            {"taskArn": t["taskArn"], "lastStatus": "STOPPED" if t["desiredStatus"] == "STOPPED" else "RUNNING"} for t in changed]})
+        assert status == 200, answer
+        for t in changed:
+            self.reported[t["taskArn"]] = t["desiredStatus"]
+        return [t["taskArn"] for t in changed if t["desiredStatus"] != "STOPPED"]
+
+
+def item8_run_task_to_running(ecs, agent):
+    """RunTask, the host hears of it and reports it RUNNING, DescribeTasks says RUNNING: seconds taken."""
+    start = time.perf_counter()
+    arn = ecs.run_task(cluster="item8", taskDefinition="item8")["tasks"][0]["taskArn"]
+    assert arn in agent.converge(agent.poll())
+    assert wait_for(lambda: ecs.describe_tasks(cluster="item8", tasks=[arn])["tasks"][0]["lastStatus"] == "RUNNING", seconds=30, every=0.01)
+    took = time.perf_counter() - start
+    ecs.stop_task(cluster="item8", task=arn)
+    agent.converge(agent.poll())
+    return took
+
+
+def item8_scale_to_running(ecs, agent, desired):
+    """UpdateService one task up: the worker's reconcile job places it (through the shared queue), the host's long poll
+    hears of it and reports it RUNNING, DescribeServices counts it: seconds taken."""
+    agent.poll()
+    start = time.perf_counter()
+    ecs.update_service(cluster="item8", service="item8", desiredCount=desired)
+    deadline = time.time() + 60
+    while time.time() < deadline and not agent.converge(agent.poll(wait=5)):
+        pass
+    assert wait_for(lambda: ecs.describe_services(cluster="item8", services=["item8"])["services"][0]["runningCount"] == desired,
+                    seconds=30, every=0.01)
+    return time.perf_counter() - start
+
+
+def item8_b_latencies(ecs, agent, desired):
+    describe = []
+    for _ in range(200):
+        start = time.perf_counter()
+        ecs.describe_clusters(clusters=["item8"])
+        describe.append(time.perf_counter() - start)
+    runs = [item8_run_task_to_running(ecs, agent) for _ in range(5)]
+    scales = [item8_scale_to_running(ecs, agent, desired + i + 1) for i in range(3)]
+    return describe, runs, scales
+
+
+def item8_metric(url, name, token):
+    request = item8_urlrequest.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with item8_urlrequest.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name) and not line.startswith("#"))
+
+
+def test_item8_one_accounts_tails_and_black_holed_webhooks_leave_another_accounts_latency_alone(server, tenant, other_tenant):
+    ecs_b = ecs_client(server, other_tenant)
+    ecs_b.create_cluster(clusterName="item8")
+    ecs_b.register_task_definition(family="item8", containerDefinitions=[{"name": "app", "image": "busybox", "memory": 16}])
+    ecs_b.create_service(cluster="item8", serviceName="item8", taskDefinition="item8", desiredCount=0)
+    agent = Item8PlayedAgent(server, other_tenant, "item8")
+    alive = item8_threading.Event()
+    item8_threading.Thread(target=agent.beat, args=(alive,), daemon=True).start()
+    item8_b_latencies(ecs_b, agent, 0)  # warm: connections, cached keys and policies
+    ecs_b.update_service(cluster="item8", service="item8", desiredCount=0)
+    agent.converge(agent.poll())
+    idle_describe, idle_runs, idle_scales = item8_b_latencies(ecs_b, agent, 0)
+
+    logs_a, cw_a = tenant_clients(server, tenant, "logs", "cloudwatch")
+    groups = [f"item8-{i}" for i in range(5)]
+    for group in groups:
+        logs_a.create_log_group(logGroupName=group)
+        logs_a.create_log_stream(logGroupName=group, logStreamName="s")
+    hole = Item8BlackHole()
+    stop = item8_threading.Event()
+    held, refused = [], []
+    try:
+        # 200 alarms x 5 webhook actions on one metric, breached: 1,000 deliveries into the black hole.
+        for i in range(200):
+            cw_a.put_metric_alarm(AlarmName=f"item8-{i}", Namespace="Item8", MetricName="Load", Statistic="Maximum", Period=60,
+                                  EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+                                  AlarmActions=[f"http://127.0.0.1:{hole.port}/hook/{i}/{k}" for k in range(5)])
+        now = item8_datetime.now(item8_timezone.utc)
+        minute = now.replace(second=0, microsecond=0)
+        cw_a.put_metric_data(Namespace="Item8", MetricData=[
+            {"MetricName": "Load", "Value": 1, "Timestamp": minute - item8_timedelta(seconds=58)},
+            {"MetricName": "Load", "Value": 1, "Timestamp": max(now - item8_timedelta(seconds=1), minute)}])
+
+        # 500 live tails at once, over five groups: the account's quota holds 15, the rest are refused before any query.
+        with item8_futures.ThreadPoolExecutor(max_workers=50) as pool:
+            for status, answer in pool.map(lambda i: item8_open_tail(server, tenant, groups[i % 5]), range(500)):
+                (held if status == 200 else refused).append(answer)
+                if status != 200:
+                    assert status == 400 and answer["__type"] == "LimitExceededException", (status, answer)
+        assert len(held) == ITEM8_TAILS_HELD and len(refused) == 500 - ITEM8_TAILS_HELD
+        assert "quota live-tails is 15" in refused[0]["message"], refused[0]
+        # The held tails work: a line written to a group reaches each of its followers (one poll per group, shared).
+        for group in groups:
+            logs_a.put_log_events(logGroupName=group, logStreamName="s",
+                                  logEvents=[{"timestamp": int(time.time() * 1000), "message": f"line of {group}"}])
+        assert all(tail.read_until(f"line of {tail.group}") for tail in held), "every held tail streams its group's new lines"
+
+        # The deliveries are queued (the evaluator runs every 3 s here) and the black hole is being called.
+        queued = lambda: int(psql(server, f"SELECT count(*) FROM jobs WHERE account_id = '{tenant.account}' AND kind = 'alarm-action'")[0][0])
+        assert wait_for(lambda: queued() >= 1000 and hole.accepted >= 1, seconds=30, every=0.5), (queued(), hole.accepted)
+
+        # Sustained: A keeps asking for tails (refused), writing lines its tails stream, and flapping its alarms back to OK
+        # (the evaluator puts them in ALARM again, setting off further deliveries past the account's queued cap).
+        more_tails, flapped = [], []
+
+        def attack():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                more_tails.append(item8_open_tail(server, tenant, groups[n % 5])[0])
+                logs_a.put_log_events(logGroupName=groups[n % 5], logStreamName="s",
+                                      logEvents=[{"timestamp": int(time.time() * 1000), "message": f"attack {n}"}])
+                cw_a.set_alarm_state(AlarmName=f"item8-{n % 200}", StateValue="OK", StateReason="flap")
+                flapped.append(f"item8-{n % 200}")
+                stop.wait(0.1)
+        attacker = item8_threading.Thread(target=attack, daemon=True)
+        attacker.start()
+        busy_describe, busy_runs, busy_scales = item8_b_latencies(ecs_b, agent, 3)
+        stop.set()
+        attacker.join(timeout=20)
+        assert more_tails and set(more_tails) == {400}, "every further tail was refused while 15 were held"
+
+        # B's latency: within 2x of idle. At a few milliseconds a scheduler tick on two cores is already most of that, so
+        # each comparison allows max(2 x idle, idle + an absolute slack): 30 ms for DescribeClusters' p99, 100 ms for the
+        # median and 300 ms for the worst of RunTask and of scaling to RUNNING.
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        report = (f"DescribeClusters p99 idle {item8_p99(idle_describe) * 1000:.1f} ms, busy {item8_p99(busy_describe) * 1000:.1f} ms; "
+                  f"RunTask->RUNNING idle {[round(x * 1000) for x in idle_runs]} ms, busy {[round(x * 1000) for x in busy_runs]} ms; "
+                  f"scale->RUNNING idle {[round(x * 1000) for x in idle_scales]} ms, busy {[round(x * 1000) for x in busy_scales]} ms; "
+                  f"webhook connections {hole.accepted}, at once {hole.most_open}; further tails refused {len(more_tails)}")
+        print(report)
+        within = lambda busy, idle, slack: busy <= max(2 * idle, idle + slack)
+        assert within(item8_p99(busy_describe), item8_p99(idle_describe), 0.030), report
+        assert within(med(busy_runs), med(idle_runs), 0.100) and within(max(busy_runs), max(idle_runs), 0.300), report
+        assert within(med(busy_scales), med(idle_scales), 0.100) and within(max(busy_scales), max(idle_scales), 0.300), report
+
+        # A's webhook attempts in flight never passed the per-account cap, and its queued actions stayed capped: the
+        # flapping alarms' further actions were dropped, said in their history and counted.
+        assert hole.most_open <= ITEM8_WEBHOOKS_IN_FLIGHT, f"{hole.most_open} deliveries in flight at once"
+        live = int(psql(server, f"SELECT count(*) FROM jobs WHERE account_id = '{tenant.account}' AND kind = 'alarm-action' AND state <> 'dead'")[0][0])
+        assert live <= 1000, live
+        dropped = wait_for(lambda: [h for name in flapped[:3] for h in cw_a.describe_alarm_history(
+            AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"] if "Dropped" in h["HistorySummary"]], seconds=15)
+        assert dropped and "already has 1000 alarm actions waiting" in dropped[0]["HistorySummary"], dropped[:1]
+        assert item8_metric(server.worker_metrics, 'stowage_jobs_refused_total{kind="alarm-action"}', server.env["STOWAGE_METRICS_TOKEN"]) >= 1
+    finally:
+        stop.set()
+        alive.set()
+        for tail in held:
+            tail.close()
+        hole.close()
+        # The rest of the session shares this worker: A's undelivered backlog goes with its alarms.
+        for start in range(0, 200, 100):
+            cw_a.delete_alarms(AlarmNames=[f"item8-{i}" for i in range(start, start + 100)])
+        psql(server, f"DELETE FROM jobs WHERE account_id = '{tenant.account}' AND kind = 'alarm-action'")
+    # The slots were given back: a closed tail frees its place for a new one.
+    assert wait_for(lambda: item8_open_tail(server, tenant, groups[0], duration=1)[0] == 200, seconds=15)
+
+
+def item8_made_up_key(account):
+    """An AKIA key id naming `account` (as the server's key ids do: 5 bytes of account number, 5 random), which exists nowhere."""
+    return "AKIA" + item8_base64.b32encode(int(account).to_bytes(5, "big") + os.urandom(5)).decode()
+
+
+def item8_sign_in(server, key_id, secret):
+    request = item8_urlrequest.Request(f"{server.endpoint}/console/api/session", method="POST", headers={"Content-Type": "application/json"},
+                                       data=json.dumps({"accessKeyId": key_id, "secretAccessKey": secret}).encode())
+    try:
+        with item8_urlrequest.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except item8_urlerror.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_item8_made_up_console_sign_ins_naming_an_account_spend_nothing_of_it(server):
+    """Sign-ins with made-up keys naming C's account (C allowed 3 writes a second) once drained C's write bucket. Now
+    they spend only the caller's address's bucket (10 failures, then 1 a second), and C's writes go through."""
+    victim = make_tenant(server.env)
+    item8_subprocess.run([ITEM8_BIN, "admin", "set-quota", "--account", victim.account, "--name", "api-write-rps", "--value", "3"],
+                         env=server.env, check=True, capture_output=True)
+    token = server.env["STOWAGE_METRICS_TOKEN"]
+    refused_before = item8_metric(server.endpoint + "/metrics", "stowage_console_signin_refused_total", token)
+    answers = [item8_sign_in(server, item8_made_up_key(victim.account), "not-the-secret") for _ in range(30)]
+    codes = [answer.get("__type") for _, answer in answers]
+    assert set(codes) == {"UnrecognizedClientException", "ThrottlingException"}, codes
+    assert 1 <= codes.count("UnrecognizedClientException") <= 12, codes
+    assert all(status == 401 for status, answer in answers if answer.get("__type") == "UnrecognizedClientException")
+    assert item8_metric(server.endpoint + "/metrics", "stowage_console_signin_refused_total", token) >= refused_before + 15
+    # C's bucket is whole: its three writes of this second all pass.
+    ecs_c = ecs_client(server, victim)
+    for i in range(3):
+        ecs_c.create_cluster(clusterName=f"item8-c{i}")
+    assert len(ecs_c.list_clusters()["clusterArns"]) == 3
+    # The address's bucket refills: a second later C signs in with its real key and gets a session.
+    status, session = wait_for(lambda: (lambda s: s if s[0] == 200 else None)(item8_sign_in(server, victim.key_id, victim.secret)),
+                               seconds=10, every=1.1) or (0, {})
+    assert status == 200 and session["accountId"] == victim.account, session
