@@ -49,7 +49,7 @@ export STOWAGE_TEST_REGISTRY="$registry"
 status=0
 swift test --skip-build || status=1
 
-STOWAGE_BIN="$PWD/$bin" python3 -m pytest pytests -q -p no:cacheprovider || status=1
+STOWAGE_BIN="$PWD/$bin" python3 -m pytest pytests -q -p no:cacheprovider --durations=25 || status=1
 
 if [ "$status" = 0 ]; then echo "make test: all tests passed"; else echo "make test: FAILED" >&2; fi
 exit "$status"

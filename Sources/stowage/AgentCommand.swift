@@ -103,6 +103,9 @@ struct AgentCommand: AsyncParsableCommand {
         guard let ports = AgentProtocol.portRange(portRange) else { throw ValidationError("--port-range takes low-high, e.g. 50000-50999") }
         var config = AgentConfig(cluster: cluster, stateDirectory: stateDir, zone: zone, attributes: custom,
                                  reservedMemoryMiB: reservedMemory, pollWait: pollWait, portRange: ports)
+        if let hostAddress, !AgentProtocol.isHostAddress(hostAddress) {
+            throw ValidationError("--host-address must be an IPv4 or IPv6 address (load balancers and service discovery send traffic to it); got '\(hostAddress)'")
+        }
         config.hostAddress = hostAddress
         config.hostAllowance = allowance
         if dnsAddress != "none" {
