@@ -52,7 +52,11 @@ def _item7_p95(samples):
 
 def _item7_signed_put(server, tenant, name, value, pattern):
     """A PutParameter signed ahead of time, so that firing eight at once costs this process almost nothing."""
-    body = json.dumps({"Name": name, "Value": value, "Type": "String", "AllowedPattern": pattern})
+    return _item7_signed(server, tenant, {"Name": name, "Value": value, "Type": "String", "AllowedPattern": pattern})
+
+
+def _item7_signed(server, tenant, fields):
+    body = json.dumps(fields)
     request = Item7AWSRequest(method="POST", url=server.endpoint + "/", data=body,
                               headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.PutParameter"})
     Item7SigV4Auth(Item7Credentials(tenant.key_id, tenant.secret), "ssm", REGION).add_auth(request)
@@ -71,23 +75,18 @@ def _item7_send(request):
     return time.perf_counter() - start, code
 
 
-def test_item7_catastrophic_allowed_patterns_cannot_slow_another_tenant(server, tenant, other_tenant):
-    (ecs_b,) = tenant_clients(server, other_tenant, "ecs")
-    ecs_b.create_cluster(clusterName="item7")
-    run = item7_uuid.uuid4().hex[:8]
-
+def _item7_b_latencies(ecs_b, cluster, run_phases):
+    """Tenant B calls DescribeClusters 40 times idle, then back to back while `run_phases(phases)` runs, which appends
+    (kind, start, end) for each phase it runs; each sample belongs to the phase it started in. Returns the idle p95
+    and a function giving the p95 during a kind's phases."""
     def describe():
         start = time.perf_counter()
-        ecs_b.describe_clusters(clusters=["item7"])
+        ecs_b.describe_clusters(clusters=[cluster])
         return start, time.perf_counter() - start
 
     for _ in range(5):
         describe()  # warm the connection and the caller's cached keys
     idle = [describe()[1] for _ in range(40)]
-
-    # Tenant B calls DescribeClusters back to back the whole time; each sample belongs to the phase it started in.
-    # Phases alternate: batches of eight concurrent puts with a harmless pattern (the cost of any eight writes on this
-    # machine), then with catastrophic ones, four rounds each, so drift and warm-up fall on both alike.
     samples, phases, stop = [], [], item7_threading.Event()
 
     def measure():
@@ -96,8 +95,29 @@ def test_item7_catastrophic_allowed_patterns_cannot_slow_another_tenant(server, 
 
     measurer = item7_threading.Thread(target=measure)
     measurer.start()
-    answers = {"harmless": [], "catastrophic": []}
     try:
+        run_phases(phases)
+    finally:
+        stop.set()
+        measurer.join(timeout=60)
+
+    def p95_during(kind):
+        during = [latency for started, latency in samples if any(k == kind and a <= started < b for k, a, b in phases)]
+        assert len(during) >= 8, f"only {len(during)} DescribeClusters calls started during the {kind} puts"
+        return _item7_p95(during)
+    return _item7_p95(idle), p95_during
+
+
+def test_item7_catastrophic_allowed_patterns_cannot_slow_another_tenant(server, tenant, other_tenant):
+    (ecs_b,) = tenant_clients(server, other_tenant, "ecs")
+    ecs_b.create_cluster(clusterName="item7")
+    run = item7_uuid.uuid4().hex[:8]
+
+    # Phases alternate: batches of eight concurrent puts with a harmless pattern (the cost of any eight writes on this
+    # machine), then with catastrophic ones, four rounds each, so drift and warm-up fall on both alike.
+    answers = {"harmless": [], "catastrophic": []}
+
+    def run_phases(phases):
         with item7_futures.ThreadPoolExecutor(max_workers=8) as pool:
             for round_ in range(4):
                 for kind in ("harmless", "catastrophic"):
@@ -108,22 +128,15 @@ def test_item7_catastrophic_allowed_patterns_cannot_slow_another_tenant(server, 
                     for puts in batches:
                         answers[kind] += list(pool.map(_item7_send, puts))
                     phases.append((kind, start, time.perf_counter()))
-    finally:
-        stop.set()
-        measurer.join(timeout=60)
 
+    idle_p95, p95_during = _item7_b_latencies(ecs_b, "item7", run_phases)
     for kind, results in answers.items():
         assert len(results) == 128
         for seconds, code in results:
             assert code == "ParameterPatternMismatchException", (kind, code)
             assert seconds < 1.0, f"a {kind} put took {seconds:.2f} s"
 
-    def p95_during(kind):
-        during = [latency for started, latency in samples if any(k == kind and a <= started < b for k, a, b in phases)]
-        assert len(during) >= 8, f"only {len(during)} DescribeClusters calls started during the {kind} puts"
-        return _item7_p95(during)
-
-    idle_p95, harmless_p95, attack_p95 = _item7_p95(idle), p95_during("harmless"), p95_during("catastrophic")
+    harmless_p95, attack_p95 = p95_during("harmless"), p95_during("catastrophic")
     summary = f"DescribeClusters p95: idle {idle_p95 * 1000:.1f} ms, under harmless puts {harmless_p95 * 1000:.1f} ms, " \
               f"under catastrophic puts {attack_p95 * 1000:.1f} ms"
     print(summary)
@@ -144,6 +157,73 @@ def test_item7_catastrophic_allowed_patterns_cannot_slow_another_tenant(server, 
     ssm_a.put_parameter(Name=f"/item7/{run}/ok", Value="a" * 30, Type="String", AllowedPattern="^(a|a)*$")
     assert time.perf_counter() - start < 1.0
     assert ssm_a.get_parameter(Name=f"/item7/{run}/ok")["Parameter"]["Value"] == "a" * 30
+
+
+# Item 7, the stored pattern (found in review of the fix above). A stored AllowedPattern whose program is large keeps
+# hundreds of matcher states alive at every position: `.{0,600}.{0,600}z` over an 8,000-character value spent the
+# whole step budget (1.5-2.3 s of a thread in a debug build) on each PutParameter with Overwrite, checked on the API's
+# threads inside the transaction; eight such loops took B's DescribeClusters p95 from 11 ms to 29 s. Now the budget is
+# 20x lower and every check runs on PatternChecks' own low-priority threads, one at a time per account, a check
+# that cannot start within 0.5 s refused with ThrottlingException, before the transaction.
+ITEM7_STORED = ".{0,600}.{0,600}z"
+
+
+def _item7_loop(server, tenant, fields, until, answers):
+    """PutParameter in a loop until `until` (at most 200 calls), each answer's (seconds, error name) appended."""
+    for _ in range(200):
+        if time.perf_counter() >= until:
+            return
+        answers.append(_item7_send(_item7_signed(server, tenant, fields)))
+
+
+def test_item7_a_costly_stored_pattern_in_eight_loops_cannot_slow_another_tenant(server, tenant, other_tenant):
+    (ssm_a,) = tenant_clients(server, tenant, "ssm")
+    (ecs_b,) = tenant_clients(server, other_tenant, "ecs")
+    ecs_b.create_cluster(clusterName="item7-stored")
+    run = item7_uuid.uuid4().hex[:8]
+    costly = f"/item7/{run}/costly"
+    ssm_a.put_parameter(Name=costly, Value="z", Type="String", Tier="Advanced", AllowedPattern=ITEM7_STORED)
+    # Harmless: the same eight loops of 8,000-character overwrites, each on a parameter of its own with a cheap pattern.
+    for i in range(8):
+        ssm_a.put_parameter(Name=f"/item7/{run}/cheap{i}", Value="a", Type="String", Tier="Advanced", AllowedPattern="^a+$")
+    value = "a" * 8000
+
+    def fields(kind, i):
+        return {"Name": costly if kind == "costly" else f"/item7/{run}/cheap{i}", "Value": value, "Type": "String", "Overwrite": True}
+
+    answers = {"harmless": [], "costly": []}
+
+    def run_phases(phases):
+        with item7_futures.ThreadPoolExecutor(max_workers=8) as pool:
+            for _ in range(2):
+                for kind in ("harmless", "costly"):
+                    start = time.perf_counter()
+                    until = start + 1.0
+                    list(pool.map(lambda i: _item7_loop(server, tenant, fields(kind, i), until, answers[kind]), range(8)))
+                    phases.append((kind, start, time.perf_counter()))
+
+    idle_p95, p95_during = _item7_b_latencies(ecs_b, "item7-stored", run_phases)
+    for kind, results in answers.items():
+        slowest = max(seconds for seconds, _ in results)
+        assert slowest < 1.0, f"a {kind} put took {slowest:.2f} s"
+    assert {code for _, code in answers["harmless"]} == {None}, answers["harmless"]
+    codes = [code for _, code in answers["costly"]]
+    # Each costly put is refused: the check ran out of steps, or could not start while A's other check ran.
+    assert set(codes) <= {"ValidationException", "ThrottlingException"}, set(codes)
+    assert codes.count("ValidationException") >= 4, codes
+
+    harmless_p95, attack_p95 = p95_during("harmless"), p95_during("costly")
+    summary = f"DescribeClusters p95: idle {idle_p95 * 1000:.1f} ms, under harmless overwrites {harmless_p95 * 1000:.1f} ms, " \
+              f"under costly ones {attack_p95 * 1000:.1f} ms ({len(answers['costly'])} costly puts, " \
+              f"{codes.count('ThrottlingException')} throttled)"
+    print(summary)
+    # The bound of the test above: within 2x the same eight loops with a harmless pattern (15 ms of timer noise).
+    assert attack_p95 < max(2 * harmless_p95, harmless_p95 + 0.015), summary
+    assert attack_p95 < idle_p95 + 0.25, summary
+
+    # Nothing was written for a refused put.
+    assert ssm_a.get_parameter(Name=costly)["Parameter"]["Value"] == "z"
+    assert [p["Version"] for p in ssm_a.get_parameter_history(Name=costly)["Parameters"]] == [1]
 
 
 def test_item7_patterns_that_cannot_run_in_linear_time_are_refused_by_name(server, tenant):

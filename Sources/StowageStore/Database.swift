@@ -282,8 +282,9 @@ struct PoolMetrics: Sendable {
 }
 
 /// At most `limit` leases at once per account. A lease past it waits (first come, first served) for one of the
-/// account's own to end, at most a timeout; only accounts with leases held or awaited have an entry.
-final class AccountShares: Sendable {
+/// account's own to end, at most a timeout; only accounts with leases held or awaited have an entry. Also the
+/// API's per-account cap on tenant pattern checks (`PatternChecks`).
+public final class AccountShares: Sendable {
     private struct Waiter {
         var id: UInt64
         var continuation: CheckedContinuation<Bool, Never>
@@ -296,13 +297,13 @@ final class AccountShares: Sendable {
         var nextId: UInt64 = 0
     }
 
-    let limit: Int
+    public let limit: Int
     private let state = Mutex(State())
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    public init(limit: Int) { self.limit = max(1, limit) }
 
     /// True once the account has a lease to spend; false when none came within `timeout` or the task was cancelled.
-    func acquire(_ account: String, timeout: Duration) async -> Bool {
+    public func acquire(_ account: String, timeout: Duration) async -> Bool {
         let id = state.withLock { s -> UInt64? in
             if s.held[account, default: 0] < limit {
                 s.held[account, default: 0] += 1
@@ -338,7 +339,7 @@ final class AccountShares: Sendable {
     }
 
     /// Ends a lease: hands it to the account's first waiter, if any.
-    func release(_ account: String) {
+    public func release(_ account: String) {
         let next = state.withLock { s -> Waiter? in
             if var queue = s.waiting[account], !queue.isEmpty {
                 let first = queue.removeFirst()

@@ -124,6 +124,36 @@ import Testing
         #expect(regex.search(String(repeating: "a", count: 20) + "!", budget: 100_000).found == true)
     }
 
+    /// Patterns people write for parameter values, each on an 8 KiB value it matches or almost matches: all answer
+    /// within half of `ParameterRules.patternBudget` (25,000 to 53,000 steps when it was chosen), while a pattern that
+    /// keeps hundreds of states alive at every position runs out of it.
+    @Test func legitimatePatternsFitTheBudgetOn8KiBValues() throws {
+        let n = 8192
+        let word = String(repeating: "abcdefgh", count: n / 8)
+        let cases: [(String, String, Bool)] = [
+            ("^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}$", String(word.prefix(n - 12)) + "@example.com", true),
+            ("^https?://[^\\s/$.?#].[^\\s]*$", "https://example.com/" + String(word.prefix(n - 20)), true),
+            ("^[A-Za-z0-9+/]+={0,2}$", String(word.prefix(n - 2)) + "==", true),
+            ("^-----BEGIN [A-Z ]+-----[\\s\\S]+-----END [A-Z ]+-----\\s*$",
+             "-----BEGIN CERTIFICATE-----\n" + String(word.prefix(n - 60)) + "\n-----END CERTIFICATE-----\n", true),
+            ("^[\\x20-\\x7E]*$", word, true),
+            ("^\\{.*\\}$", "{" + String(word.prefix(n - 2)) + "}", true),
+            ("^([a-z0-9-]+,)*[a-z0-9-]+$", String(repeating: "abc-12,", count: n / 7) + "x", true),
+            ("^[^\\s]+$", word, true),
+            ("^(\\w+\\s?)*$", String(repeating: "word ", count: n / 5), true),
+            ("^.{0,1000}$", word, false),
+            ("[Pp]assword|[Ss]ecret|[Tt]oken", word, false),
+            ("^[a-z]+(-[a-z]+)*$", String(repeating: "abc-", count: n / 4) + "z", true),
+        ]
+        for (pattern, value, matches) in cases {
+            let search = try BoundedRegex(pattern).search(value, budget: ParameterRules.patternBudget)
+            #expect(search.found == matches, "\(pattern)")
+            #expect(search.steps <= ParameterRules.patternBudget / 2, "\(pattern): \(search.steps) steps")
+        }
+        let costly = try BoundedRegex(".{0,600}.{0,600}z").search(String(repeating: "a", count: 8000), budget: ParameterRules.patternBudget)
+        #expect(costly.found == nil)
+    }
+
     /// SSM's AllowedPattern check names what it refused, and never the value.
     @Test func parameterPatternErrors() {
         func code(_ pattern: String, _ value: String) -> APIError? {

@@ -100,17 +100,16 @@ enum ParameterActions {
             throw validation("Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
         }
         try await c.authorize("ssm:PutParameter", [t.arn], requestTags: input.tags)
-        // A pattern given with the value is checked before the transaction: a refused put takes no connection or lock.
-        if input.allowedPattern != nil { try ParameterRules.checkPattern(input.allowedPattern, value: input.value) }
+        let checked = try await checkPattern(input, t, c)
         return try await c.backend.database.transaction { conn in
             let existing = try await c.backend.parameters.latest(conn, account: c.account, name: t.name, forUpdate: true)
-            if existing != nil, input.overwrite != true {
-                throw APIError("ParameterAlreadyExists", "The parameter already exists. To overwrite this request value, set the overwrite option in the request to true.")
-            }
+            if existing != nil, input.overwrite != true { throw alreadyExists }
             guard let type = input.type ?? existing?.type else { throw validation("Type is required to create a parameter.") }
             let tier = try ParameterRules.tier(input.tier, value: input.value, current: existing?.tier)
             let pattern = input.allowedPattern ?? existing?.allowedPattern
-            try ParameterRules.checkPattern(pattern, value: input.value)
+            guard pattern == checked else {
+                throw APIError("TooManyUpdates", "The AllowedPattern of parameter \(t.name) changed while the value was checked against it: try again.")
+            }
             let version = (existing?.version ?? 0) + 1
             let sealed = try await c.backend.vault.seal(conn, account: c.account, Data(input.value.utf8),
                                                         context: Vault.parameterContext(name: t.name, version: version))
@@ -123,6 +122,26 @@ enum ParameterActions {
             if existing != nil { try await ValueChange.announce(conn, c, kind: "parameter", name: t.name) }
             return SSM.PutParameterResult(version: version, tier: tier)
         }
+    }
+
+    static let alreadyExists = APIError("ParameterAlreadyExists", "The parameter already exists. To overwrite this request value, set the overwrite option in the request to true.")
+
+    /// Checks the value against the pattern it must match (the one given with it, else the stored one) before the
+    /// put's transaction, on `PatternChecks`' threads: a check holds no pooled connection, no row lock and no thread
+    /// of the API. Returns the pattern checked, which the transaction compares with the one it finds under the lock.
+    static func checkPattern(_ input: SSM.PutParameterRequest, _ t: Target, _ c: Caller) async throws -> String? {
+        var pattern = input.allowedPattern
+        if pattern == nil {
+            let stored = try await c.backend.database.withConnection { conn in
+                try await c.backend.parameters.latest(conn, account: c.account, name: t.name)
+            }
+            if stored != nil, input.overwrite != true { throw alreadyExists }
+            pattern = stored?.allowedPattern
+        }
+        guard let pattern else { return nil }
+        let value = input.value
+        try await PatternChecks.shared.run(account: c.account) { () throws(APIError) in try ParameterRules.checkPattern(pattern, value: value) }
+        return pattern
     }
 
     static func get(_ input: SSM.GetParameterRequest, _ c: Caller) async throws -> SSM.GetParameterResult {
