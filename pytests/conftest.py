@@ -39,9 +39,10 @@ def server_env():
     env["STOWAGE_DATABASE_URL"] = url
     env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     env["STOWAGE_LOG_FORMAT"] = "json"
-    # Load balancer tests run their targets on 127.0.0.1, which only the operator can allow (server and `stowage lb`
-    # read it); 127.0.0.2 and every other loopback, private and link-local address stay refused.
-    env["STOWAGE_ALLOW_TARGET_CIDR"] = "127.0.0.1/32"
+    # Load balancer tests run their targets on 127.0.0.1 and on their agents' hosts (Podman's bridge gateway, the
+    # multi-host test's namespaces), which only the operator can allow (server and `stowage lb` read it); 127.0.0.2
+    # and every other loopback, private and link-local address stay refused.
+    env["STOWAGE_ALLOW_TARGET_CIDR"] = "127.0.0.1/32,10.88.0.0/16,10.201.0.0/24"
     # The operator's token that shows /metrics whole (tenant-labelled series); server and worker read it.
     env["STOWAGE_METRICS_TOKEN"] = base64.b64encode(os.urandom(18)).decode()
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)

@@ -95,16 +95,17 @@ def test_a_role_that_may_not_read_stops_the_task_with_the_reason_an_event_and_ba
     assert wait_for(lambda: any("failed to start: ResourceInitializationError" in m for m in events()) or None, seconds=30)
     assert wait_for(lambda: any("backing off" in m for m in events()) or None, seconds=90), "the crash-loop backoff applies"
 
-    # Another tenant's secret, named by its ARN, is refused the same way (and its value never read).
+    # Another tenant's secret, named by its ARN, is refused when the task definition is registered (its value is
+    # never read, and a task never starts to try).
     other_arn = boto3.client("secretsmanager", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=other_tenant.key_id,
                              aws_secret_access_key=other_tenant.secret).create_secret(Name="theirs", SecretString="private")["ARN"]
     iam.put_role_policy(RoleName="bare-exec", PolicyName="all", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
     app["secrets"] = [{"name": "THEIRS", "valueFrom": other_arn}]
-    ecs.register_task_definition(family="foreign", executionRoleArn=role["Arn"], containerDefinitions=[app])
-    arn = ecs.run_task(cluster="denied", taskDefinition="foreign")["tasks"][0]["taskArn"]
-    task = wait_for(lambda: [t for t in ecs.describe_tasks(cluster="denied", tasks=[arn])["tasks"] if t["lastStatus"] == "STOPPED"], seconds=60)
-    assert task and "AccessDeniedException" in task[0]["stoppedReason"], task
+    with pytest.raises(ClientError) as refused:
+        ecs.register_task_definition(family="foreign", executionRoleArn=role["Arn"], containerDefinitions=[app])
+    assert refused.value.response["Error"]["Code"] == "ClientException" and "not the caller's" in refused.value.response["Error"]["Message"]
+    assert "foreign" not in ecs.list_task_definition_families()["families"]
 
 
 def test_registration_checks_references_and_requires_an_execution_role(server, tenant):

@@ -910,6 +910,28 @@ def test_item3_targets_cannot_point_into_the_control_plane(server, lb, tenant):
     assert wait_for(lambda: any(s[3] == "18998" for s in lb_servers(lb)) or None, seconds=20), "the allowed target is served"
     assert not any(s[2] == "169.254.169.254" for s in lb_servers(lb)), "HAProxy never heard of the refused one"
 
+    # Instance targets: a host address is the tenant's word too (it registered the instance, or its agent reported it).
+    ecs = ecs_client(server, tenant)
+    ecs.create_cluster(clusterName="ssrf-hosts")
+    resources = [{"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}]
+    instance_tg = elb.create_target_group(Name="ssrf-instances", Protocol="HTTP", Port=80, TargetType="instance",
+                                          **lb_health())["TargetGroups"][0]["TargetGroupArn"]
+    for n, (address, port, why) in enumerate([("169.254.169.254", 80, "169.254.0.0/16"), ("0.0.0.0", api_port, "0.0.0.0/8"),
+                                              ("127.0.0.2", 8080, "127.0.0.0/8"), ("127.0.0.1", api_port, "the control plane's API")]):
+        host = ecs.register_container_instance(cluster="ssrf-hosts", totalResources=resources,
+                                               instanceIdentityDocument=json.dumps({"instanceId": f"i-0ssrf{n:011d}"}),
+                                               attributes=[{"name": "stowage.host-address", "value": address}])["containerInstance"]
+        code, message = lb_error(elb.register_targets, TargetGroupArn=instance_tg, Targets=[{"Id": host["ec2InstanceId"], "Port": port}])
+        assert code == "InvalidTarget" and why in message, (address, message)
+    assert not elb.describe_target_health(TargetGroupArn=instance_tg)["TargetHealthDescriptions"]
+    # A target a service would register from a host's report (here written around the API), aimed at the API's port:
+    # stowage lb knows the servers' endpoints (they announce them) and refuses it.
+    psql(server, "INSERT INTO targets (account_id, target_group_id, target_id, port, address, state, registered_at) "
+                 f"VALUES ('{tenant.account}', '{group_id}', 'i-0reported', {api_port}, '127.0.0.1', 'initial', now())")
+    assert wait_for(lambda: lb_states(elb, tg).get(("i-0reported", api_port), {}).get("State") == "unused" or None, seconds=20), lb_states(elb, tg)
+    assert "the control plane's API" in lb_states(elb, tg)[("i-0reported", api_port)]["Description"]
+    assert not any(s[3] == str(api_port) for s in lb_servers(lb))
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Item 4: an agent is one instance, not the whole cluster. Registration gives each instance a credential of its own
@@ -986,6 +1008,16 @@ def test_item4_one_host_cannot_act_for_another(server, tenant, other_tenant):
             assert status == 400 and answer["__type"] == "AccessDeniedException" and "instanceCredentials" not in answer, answer
     assert signed_request(server, key_b, "GET", f"{base}/{b_id}/tasks?wait=0")[0] == 200, "B's credential still works"
 
+    # The cluster-wide key cannot push B out (deregister it) to take its EC2 id and its tasks; only B, or an
+    # administrator, may.
+    status, answer = aws_item4_call(server, cluster_key, "DeregisterContainerInstance",
+                                    {"cluster": "hosts4", "containerInstance": b["containerInstanceArn"], "force": True})
+    assert status == 400 and answer["__type"] == "AccessDeniedException", answer
+    status, answer = aws_item4_call(server, key_a, "DeregisterContainerInstance",
+                                    {"cluster": "hosts4", "containerInstance": b["containerInstanceArn"], "force": True})
+    assert status == 400 and answer["__type"] == "AccessDeniedException", answer
+    assert ecs.describe_container_instances(cluster="hosts4", containerInstances=[b_id])["containerInstances"][0]["status"] == "ACTIVE"
+
     # Telemetry: A ships only its own task's lines, and only to where its definition sends them.
     line = [{"timestamp": int(time.time() * 1000), "message": "forged"}]
     for batch in [{"taskArn": on_b["taskArn"], "logGroupName": "/hosts4/app", "logStreamName": f"app/app/{task_b}", "events": line},
@@ -1010,8 +1042,12 @@ def test_item4_one_host_cannot_act_for_another(server, tenant, other_tenant):
 
 
 def aws_item4(server, who, body):
+    return aws_item4_call(server, who, "RegisterContainerInstance", body)
+
+
+def aws_item4_call(server, who, action, body):
     from conftest import aws_json
-    return aws_json(server, who, "AmazonEC2ContainerServiceV20141113.RegisterContainerInstance", body)
+    return aws_json(server, who, f"AmazonEC2ContainerServiceV20141113.{action}", body)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1482,3 +1518,68 @@ def test_item8_made_up_console_sign_ins_naming_an_account_spend_nothing_of_it(se
     status, session = wait_for(lambda: (lambda s: s if s[0] == 200 else None)(item8_sign_in(server, victim.key_id, victim.secret)),
                                seconds=10, every=1.1) or (0, {})
     assert status == 200 and session["accountId"] == victim.account, session
+
+
+def test_item5_other_spellings_of_a_name_never_step_around_a_deny(server, tenant):
+    """The same resource under another spelling of its path or name: an IAM path (role/x/name, policy/x/name), an ELB
+    listener ARN naming another load balancer, ECS's older container-instance/<id> form, a task definition without its
+    revision or with a leading zero. Each is either acted on by its canonical ARN (and denied) or not found."""
+    ecs, elb, iam = tenant_clients(server, tenant, "ecs", "elbv2", "iam")
+    account = tenant.account
+    guard = iam.create_policy(PolicyName="guard", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]}))["Policy"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                                                    "Action": "sts:AssumeRole"}]}
+    admin_role = iam.create_role(RoleName="admin-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    task_admin = iam.create_role(RoleName="task-admin", AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))["Role"]["Arn"]
+    lb_arn = elb.create_load_balancer(Name="prod5")["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elb.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18131, DefaultActions=[
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "ok"}}])["Listeners"][0]
+    ecs.create_cluster(clusterName="prod5")
+    instance = ecs.register_container_instance(cluster="prod5", totalResources=[
+        {"name": "CPU", "type": "INTEGER", "integerValue": 1024}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1024}])["containerInstance"]
+    instance_id = instance["containerInstanceArn"].rsplit("/", 1)[1]
+    ecs.register_task_definition(family="admin-tools", containerDefinitions=[{"name": "a", "image": "busybox", "memory": 16}])
+    iam.create_user(UserName="spell-probe")
+    deny = [("iam:CreatePolicyVersion", guard), ("sts:AssumeRole", admin_role), ("iam:PassRole", task_admin),
+            ("elasticloadbalancing:ModifyListener", f"arn:aws:elasticloadbalancing:us-east-1:{account}:listener/app/prod5/*"),
+            ("ecs:UpdateContainerInstancesState", f"arn:aws:ecs:us-east-1:{account}:container-instance/prod5/*"),
+            ("ecs:DescribeTaskDefinition", f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools:*"),
+            ("ecs:TagResource", f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools:1")]
+    iam.put_user_policy(UserName="spell-probe", PolicyName="all-but", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}] + [{"Effect": "Deny", "Action": a, "Resource": r} for a, r in deny]}))
+    key = iam.create_access_key(UserName="spell-probe")["AccessKey"]
+    no_retry = Item5Config(retries={"max_attempts": 1, "mode": "standard"})
+    p = {name: boto3.client(name, endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
+                            aws_secret_access_key=key["SecretAccessKey"], config=no_retry) for name in ("ecs", "elbv2", "iam", "sts")}
+    assert wait_for(lambda: p["ecs"].list_clusters()["clusterArns"], seconds=10)
+    other_lb = listener["ListenerArn"].replace("/app/prod5/", "/app/other/")
+    attempts = {
+        "policy under another path": lambda: p["iam"].create_policy_version(
+            PolicyArn=guard.replace(":policy/", ":policy/x/"), SetAsDefault=True,
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})),
+        "role under another path": lambda: p["sts"].assume_role(RoleArn=admin_role.replace(":role/", ":role/x/"), RoleSessionName="probe"),
+        "passed role under another path": lambda: p["ecs"].register_task_definition(
+            family="sneaky", taskRoleArn=task_admin.replace(":role/", ":role/x/"), containerDefinitions=[{"name": "a", "image": "busybox", "memory": 16}]),
+        "listener of another load balancer name": lambda: p["elbv2"].modify_listener(ListenerArn=other_lb, Port=18132),
+        "container instance without its cluster": lambda: p["ecs"].update_container_instances_state(
+            cluster="prod5", containerInstances=[f"arn:aws:ecs:us-east-1:{account}:container-instance/{instance_id}"], status="DRAINING"),
+        "task definition without a revision": lambda: p["ecs"].describe_task_definition(
+            taskDefinition=f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools"),
+        "revision with a leading zero": lambda: p["ecs"].tag_resource(
+            resourceArn=f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools:01", tags=[{"key": "k", "value": "v"}]),
+    }
+    answered = []
+    for what, call in attempts.items():
+        try:
+            answered.append((what, str(call())[:160]))
+        except LBClientError as e:
+            code = e.response["Error"]["Code"]
+            assert any(word in code for word in ("AccessDenied", "NoSuchEntity", "NotFound", "InvalidParameter")), (what, code)
+    assert not answered, answered
+    # Nothing changed.
+    assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=guard)["Versions"]] == ["v1"]
+    assert elb.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]["Port"] == 18131
+    assert ecs.describe_container_instances(cluster="prod5", containerInstances=[instance_id])["containerInstances"][0]["status"] == "ACTIVE"
+    assert "sneaky" not in ecs.list_task_definition_families()["families"]
+    assert ecs.list_tags_for_resource(resourceArn=f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools:1")["tags"] == []

@@ -16,15 +16,17 @@ public enum BuiltInPolicies {
                          "elasticloadbalancing:Describe*"],
               "Resource": "*"}]}
             """),
+        // The cluster-wide key registers new hosts; it may not deregister one (a host pushed out could have its EC2 id
+        // and its tasks taken): each instance deregisters itself with its own credential (InstancePolicy).
         // An agent registers, polls, reports and ships telemetry for the one cluster its principal is tagged with
         // (tag stowage:cluster on the role or user), fetches credentials and secrets for the tasks placed on it, and
         // reads its account's Cloud Map names for the resolver its containers use (the discovery feed).
         "StowageAgentPolicy": ("What a host agent needs for the cluster named by its stowage:cluster tag.", """
             {"Version": "2012-10-17", "Statement": [
-              {"Sid": "RegisterInCluster", "Effect": "Allow", "Action": ["ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance"],
+              {"Sid": "RegisterInCluster", "Effect": "Allow", "Action": "ecs:RegisterContainerInstance",
                "Resource": "arn:*:ecs:*:*:cluster/${aws:PrincipalTag/stowage:cluster}"},
               {"Sid": "ActAsInstance", "Effect": "Allow",
-               "Action": ["ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:GetTaskCredentials", "ecs:GetTaskSecrets", "ecs:DeregisterContainerInstance"],
+               "Action": ["ecs:Poll", "ecs:SubmitTaskStateChange", "ecs:GetTaskCredentials", "ecs:GetTaskSecrets"],
                "Resource": "arn:*:ecs:*:*:container-instance/${aws:PrincipalTag/stowage:cluster}/*"},
               {"Sid": "AnswerServiceNames", "Effect": "Allow", "Action": "servicediscovery:DiscoverInstances", "Resource": "*"}]}
             """),

@@ -75,11 +75,12 @@ public final class LoadBalancerSupervisor: Service, Sendable {
             state.countRequests(RequestCounts.totals(stats))
             if structure != state.applied || !haproxy.running {
                 let serving = Set(observed.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.map { "\($0.backend)/\($0.name)" })
-                state.refused = try install(snapshot.proxy, serving: serving)
+                state.refused = try install(snapshot.proxy, serving: serving, policy: snapshot.policy)
                 state.applied = structure
                 observed = try await freshStats()
             }
-            let plan = TargetPlan.plan(snapshot.proxy, observed: observed, registeredAt: state.firstSeen(observed, now: now), now: now, policy: policy)
+            let plan = TargetPlan.plan(snapshot.proxy, observed: observed, registeredAt: state.firstSeen(observed, now: now), now: now,
+                                       policy: snapshot.policy)
             for command in plan.commands {
                 let answer = try haproxy.command(command).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !answer.isEmpty, !answer.hasPrefix("New server registered"), !answer.hasPrefix("Server deleted") {
@@ -143,7 +144,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
     /// Renders and installs the configuration, leaving out each load balancer HAProxy refuses so that the others
     /// keep serving: a failure is first traced to the proxies HAProxy names, and failing that each load balancer's
     /// part is checked on its own. Returns the load balancers left out and why.
-    func install(_ s: ProxySnapshot, serving: Set<String>) throws -> [String: String] {
+    func install(_ s: ProxySnapshot, serving: Set<String>, policy: TargetPolicy) throws -> [String: String] {
         var rendered = HAProxyConfig.render(s, socket: haproxy.socketPath, serving: serving, policy: policy)
         var leaving = rendered.refused
         var lastError: (any Error)?
@@ -191,6 +192,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         var taskOf: [String: String]
         /// Target-group id -> its account and name, for the metrics it is published under.
         var groups: [String: (account: String, name: String)] = [:]
+        /// The target policy with every server's announced endpoints.
+        var policy = TargetPolicy()
     }
 
     /// Everything HAProxy serves, in one read.
@@ -202,6 +205,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
             let rules = try await store.allRules(conn)
             let groups = try await store.allTargetGroups(conn)
             let targets = try await store.allTargets(conn)
+            let announced = try await ControlPlaneEndpointStore(logger: self.logger).all(conn)
             let address = Dictionary(uniqueKeysWithValues: lbs.map { ($0.id, $0.address) })
             let rulesByListener = Dictionary(grouping: rules, by: \.listenerId)
             let proxyListeners = listeners.compactMap { l -> ProxySnapshot.Listener? in
@@ -223,13 +227,13 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                 ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
                                     targets: (targetsByGroup[g.id] ?? []).map {
                                         ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
-                                    },
-                                    typedTargets: g.targetType == "ip")
+                                    })
             }
             var taskOf: [String: String] = [:]
             for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
             return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf,
-                          groups: Dictionary(groups.map { ($0.id, (account: $0.account, name: $0.name)) }, uniquingKeysWith: { a, _ in a }))
+                          groups: Dictionary(groups.map { ($0.id, (account: $0.account, name: $0.name)) }, uniquingKeysWith: { a, _ in a }),
+                          policy: self.policy.adding(announced.compactMap(\.refused)))
         }
     }
 }

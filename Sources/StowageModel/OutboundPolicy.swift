@@ -46,10 +46,11 @@ public struct OutboundPolicyError: Error, Sendable, Equatable, CustomStringConve
     public var description: String { "'\(entry)' is not an address or a CIDR range" }
 }
 
-/// Where a load balancer may send a tenant's requests and health checks. An `ip` target is an address the tenant
-/// typed, so it passes the outbound policy (no loopback, link-local with the metadata address, private ranges
-/// unless the operator allows them with `--allow-target-cidr`); and no target, of any type, may point a request
-/// or a check at one of the control plane's own endpoints (its API listeners, its database).
+/// Where a load balancer may send a tenant's requests and health checks. Every target's address is the tenant's
+/// word (an `ip` target's own, or the address an instance of the tenant's registered), so each passes the outbound
+/// policy (no loopback, unspecified, link-local with the metadata address, private ranges unless the operator allows
+/// them with `--allow-target-cidr`), and no target may point a request or a check at one of the control plane's own
+/// endpoints (its API listeners, its database), whatever the operator allows.
 public struct TargetPolicy: Sendable, Equatable {
     public struct Endpoint: Sendable, Equatable {
         public var address: [UInt8]
@@ -67,12 +68,18 @@ public struct TargetPolicy: Sendable, Equatable {
         self.controlPlane = controlPlane
     }
 
-    /// Nil when traffic and checks may go to `address` on `ports`; otherwise why not, naming the address. `typed` is
-    /// true for an address the tenant gave (an ip target), which must also be outside the forbidden ranges.
-    public func refusal(address text: String, ports: [Int], typed: Bool) -> String? {
+    /// The policy with more of the control plane's endpoints (other servers' listeners, as they announced them).
+    public func adding(_ endpoints: [Endpoint]) -> TargetPolicy {
+        var policy = self
+        policy.controlPlane += endpoints
+        return policy
+    }
+
+    /// Nil when traffic and checks may go to `address` on `ports`; otherwise why not, naming the address.
+    public func refusal(address text: String, ports: [Int]) -> String? {
         guard let address = CIDR.address(text) else { return "'\(text)' is not an IPv4 or IPv6 address" }
         let shown = CIDR.format(address)
-        if typed, let range = outbound.refusal(address) {
+        if let range = outbound.refusal(address) {
             return "\(shown) is inside \(range), which targets may not reach unless the operator allows it (--allow-target-cidr)"
         }
         for endpoint in controlPlane where Self.same(endpoint.address, address) && ports.contains(endpoint.port) {
@@ -81,14 +88,15 @@ public struct TargetPolicy: Sendable, Equatable {
         return nil
     }
 
-    /// Two addresses are the same host, IPv4 also when written as IPv4-mapped IPv6, and any loopback is any other.
+    /// Two addresses are the same host, IPv4 also when written as IPv4-mapped IPv6; any loopback is any other, and
+    /// the unspecified address (0.0.0.0, ::) is this host too.
     static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         func normal(_ x: [UInt8]) -> [UInt8] {
             if x.count == 16, x[0..<10].allSatisfy({ $0 == 0 }), x[10] == 0xFF, x[11] == 0xFF { return Array(x[12...]) }
             return x
         }
         let (x, y) = (normal(a), normal(b))
-        let loopback = [CIDR("127.0.0.0/8"), CIDR("::1/128")].compactMap { $0 }
+        let loopback = [CIDR("127.0.0.0/8"), CIDR("::1/128"), CIDR("0.0.0.0/8"), CIDR("::/128")].compactMap { $0 }
         if loopback.contains(where: { $0.contains(x) }), loopback.contains(where: { $0.contains(y) }) { return true }
         return x == y
     }

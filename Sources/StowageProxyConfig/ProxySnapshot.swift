@@ -48,12 +48,8 @@ public struct ProxySnapshot: Sendable, Equatable {
         public var health: ELB.HealthCheck
         public var attributes: ELB.TargetGroupAttributes
         public var targets: [Target]
-        /// Whether targets are addresses the tenant typed (`ip` target groups) rather than hosts' own addresses.
-        public var typedTargets: Bool
-        public init(id: String, port: Int, health: ELB.HealthCheck, attributes: ELB.TargetGroupAttributes, targets: [Target],
-                    typedTargets: Bool = false) {
+        public init(id: String, port: Int, health: ELB.HealthCheck, attributes: ELB.TargetGroupAttributes, targets: [Target]) {
             self.id = id; self.port = port; self.health = health; self.attributes = attributes; self.targets = targets
-            self.typedTargets = typedTargets
         }
 
         /// The ports a target of this group is sent traffic and checks on.

@@ -96,16 +96,27 @@ public struct ContainerInstanceStore: Sendable {
             """, logger: logger)).first
     }
 
-    /// The address a live instance's agent reported (its load balancer targets are reached there).
+    /// The address a live instance's agent reported (its load balancer targets are reached there). Nil unless exactly
+    /// one live instance of the account has the EC2 id: an id two clusters share names no one host.
     public func hostAddress(_ conn: PostgresConnection, account: String, ec2InstanceId: String) async throws -> String? {
         let rows = try await conn.query("""
-            SELECT a->>'value' FROM container_instances, jsonb_array_elements(attributes) a
+            SELECT (SELECT a->>'value' FROM jsonb_array_elements(attributes) a WHERE a->>'name' = \(AgentProtocol.hostAddressAttribute) LIMIT 1)
+            FROM container_instances
             WHERE account_id = \(account) AND ec2_instance_id = \(ec2InstanceId) AND status <> 'INACTIVE'
-              AND a->>'name' = \(AgentProtocol.hostAddressAttribute)
-            LIMIT 1
+            LIMIT 2
             """, logger: logger)
-        for try await value in rows.decode(String?.self) { return value }
-        return nil
+        var found: [String?] = []
+        for try await value in rows.decode(String?.self) { found.append(value) }
+        return found.count == 1 ? found[0] : nil
+    }
+
+    /// The cluster where another live instance of the account holds this EC2 id, if one does.
+    public func clusterHolding(_ conn: PostgresConnection, account: String, ec2InstanceId: String, except cluster: String) async throws -> String? {
+        try await conn.first("""
+            SELECT cluster_name FROM container_instances
+            WHERE account_id = \(account) AND ec2_instance_id = \(ec2InstanceId) AND status <> 'INACTIVE' AND cluster_name <> \(cluster)
+            LIMIT 1
+            """, as: String.self, logger: logger)
     }
 
     /// Instance ids by id order; a nil status lists every instance that is not INACTIVE.

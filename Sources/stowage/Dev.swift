@@ -56,21 +56,25 @@ struct Dev: AsyncParsableCommand {
         let secureEndpoint = listeners.endpoints[0]
         let worker = makeWorker(database: database, flags: workerFlags)
         var extra: [any Service] = [worker]
+        let runtime = noAgent ? nil : try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent",
+                                                                          defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
+        // Load balancer targets may be this machine's own container hosts (the local agent's address: loopback, or the
+        // engine's bridge gateway), and nothing else private: one machine, one user. The API and database stay refused.
+        var hostRanges = [CIDR("127.0.0.1/32")].compactMap { $0 }
+        if let gateway = await runtime?.bridgeGateway(), let range = CIDR(gateway + "/32") { hostRanges.append(range) }
+        let targetPolicy = TargetPolicy(outbound: OutboundPolicy(allowed: hostRanges),
+                                        controlPlane: ControlPlaneEndpoints.of(database: pg.config, listening: listeners.all))
         // The load balancers' data plane: HAProxy for the load balancers tenants create (addresses 127.0.10.x).
         var lbLine = "  load balancer: none (no HAProxy at /usr/sbin/haproxy: apt-get install haproxy)"
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") {
             let lbLogger = Environment.logger("stowage.lb")
             extra.append(LoadBalancerSupervisor(database: database, haproxy: HAProxyProcess(executable: "/usr/sbin/haproxy", directory: state + "/lb",
                                                                                             logger: lbLogger),
-                                                stopOnExit: true,
-                                                policy: TargetPolicy(controlPlane: ControlPlaneEndpoints.of(database: pg.config, listening: listeners.all)),
-                                                logger: lbLogger))
+                                                stopOnExit: true, policy: targetPolicy, logger: lbLogger))
             lbLine = "  load balancer: HAProxy (stowage lb); load balancers listen on 127.0.10.x"
         }
         var agentLine = "  agent:        none (--no-agent)"
-        if !noAgent {
-            let runtime = try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent",
-                                                             defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
+        if let runtime {
             var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
             config.credentialsKey = key.secret
             config.dnsAddress = "auto"
@@ -85,7 +89,7 @@ struct Dev: AsyncParsableCommand {
         }
         let agentSummary = agentLine + "\n" + lbLine
         let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra,
-                                      outbound: workerFlags.outbound, metricsToken: metrics.token) {
+                                      outbound: workerFlags.outbound, metricsToken: metrics.token, targetPolicy: targetPolicy) {
             FileHandle.standardOutput.write(Data("""
 
                 Stowage is running: API, a worker and a local agent.

@@ -76,7 +76,9 @@ func makeApplication(database: Database, sealer: SecretSealer, listeners: Listen
     if console.folder == nil { Environment.logger("stowage.server").warning("console files not found: /console answers 404 (set STOWAGE_CONSOLE)") }
     let logger = Environment.logger("stowage.server")
     var services: [any Service] = [database.client, agentDatabase.client, notifier, backend.audit, PolicyInvalidator(backend: backend),
-                                   ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse"))] + extraServices
+                                   ControlPlanePulse(database: database, logger: Environment.logger("stowage.pulse")),
+                                   EndpointAnnouncer(database: database, endpoints: backend.targetPolicy.controlPlane.filter { $0.what == ControlPlaneEndpoints.api },
+                                                     logger: Environment.logger("stowage.server"))] + extraServices
     guard let secure = listeners.secure else {
         guard let plain = listeners.plain else { throw ValidationError("no listener: give a port") }
         var app = Application(router: APIRouter.build(backend: backend, console: console), configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "stowage"),

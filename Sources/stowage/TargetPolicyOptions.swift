@@ -39,6 +39,8 @@ struct TargetPolicyOptions: ParsableArguments {
 /// The control plane's own endpoints, which no load balancer target or health check may be pointed at: the
 /// database, and the API listeners (a wildcard listener stands for every address of this host).
 enum ControlPlaneEndpoints {
+    static let api = "the control plane's API"
+
     static func of(database: DatabaseConfig, listening: [(host: String, port: Int)]) -> [TargetPolicy.Endpoint] {
         var out: [TargetPolicy.Endpoint] = []
         if database.socketDirectory == nil {
@@ -51,7 +53,7 @@ enum ControlPlaneEndpoints {
         }
         for (host, port) in listening {
             let addresses = ["0.0.0.0", "::", ""].contains(host) ? localAddresses() : resolve(host)
-            for address in addresses { out.append(.init(address: address, port: port, what: "the control plane's API")) }
+            for address in addresses { out.append(.init(address: address, port: port, what: api)) }
         }
         return out
     }

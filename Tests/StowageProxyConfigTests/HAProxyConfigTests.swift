@@ -152,7 +152,7 @@ import Testing
                                  single: true)
         let listener = ProxySnapshot.Listener(id: "l", loadBalancerId: "lb", address: "127.0.10.1", port: 80, rules: [], defaultActions: [forward])
         let s = ProxySnapshot(listeners: [listener],
-                              groups: [.init(id: "g", port: 80, health: health, attributes: .init(), targets: targets, typedTargets: true)])
+                              groups: [.init(id: "g", port: 80, health: health, attributes: .init(), targets: targets)])
         let plan = TargetPlan.plan(s, observed: [], registeredAt: [:], now: Date(), policy: policy)
         let unused = plan.updates.filter { $0.state == .unused }
         #expect(unused.map(\.targetId) == ["169.254.169.254", "10.0.0.9", "i-1"])

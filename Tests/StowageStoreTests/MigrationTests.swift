@@ -89,7 +89,7 @@ import Testing
         }
         #expect(!rows.isEmpty)
         // Tables that belong to no tenant: the migration ledger, the periodic-job clock, the control plane's pulse.
-        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs", "control_plane_health"]
+        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs", "control_plane_health", "control_plane_endpoints"]
         for (table, column) in rows where !systemTables.contains(table) {
             #expect(column == "account_id", "table \(table) leads its primary key with \(column)")
         }

@@ -257,9 +257,8 @@ extension AgentActions {
 
     /// A role of the caller's account that trusts ECS tasks, or why it cannot be used.
     static func taskRole(_ roleArn: String, _ c: Caller) async throws -> (role: StoredRole?, problem: String?) {
-        let roleName = ARN(roleArn)?.resourcePath.last ?? ""
-        let role = try await c.backend.agentDatabase.withConnection { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
-        guard let role, ARN(roleArn)?.account == c.account else { return (nil, "role \(roleArn) does not exist") }
+        let role = try await c.backend.agentDatabase.withConnection { try await IAMActions.role($0, c, arn: roleArn) }
+        guard let role else { return (nil, "role \(roleArn) does not exist") }
         let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
         guard PolicyEvaluator.trustsService(trust, "ecs-tasks.amazonaws.com") else {
             return (role, "the trust policy of \(roleArn) does not allow ecs-tasks.amazonaws.com to assume it")

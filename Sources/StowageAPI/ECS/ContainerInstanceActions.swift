@@ -156,13 +156,19 @@ struct ContainerInstanceActions {
                                                                                      instance: again.id, now: c.backend.clock.now())
                 return (try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again, credential)
             }
+            // One host, one instance across the account's clusters: an EC2 id names the host load balancer targets reach.
+            let ec2Id = ec2InstanceId(input.instanceIdentityDocument)
+            if input.instanceIdentityDocument != nil,
+               let elsewhere = try await store.clusterHolding(conn, account: c.account, ec2InstanceId: ec2Id, except: cluster) {
+                throw APIError.invalidParameter("EC2 instance \(ec2Id) is registered in cluster \(elsewhere): deregister it there first.")
+            }
             if c.principal.instance != nil {
                 throw APIError.accessDenied("\(c.principal.arn) is a container instance's credential: it may register only that instance again, not a new one.")
             }
             try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             let id = Identifier.containerInstance()
             let record = ContainerInstanceRecord(
-                cluster: cluster, id: id, ec2InstanceId: ec2InstanceId(input.instanceIdentityDocument),
+                cluster: cluster, id: id, ec2InstanceId: ec2Id,
                 registeredResources: resources, attributes: attributes, versionInfo: input.versionInfo,
                 tags: input.tags ?? [])
             try await store.insert(conn, account: c.account, record)

@@ -24,13 +24,12 @@ struct References {
     /// `family`, `family:revision` or a task-definition ARN.
     func taskDefinition(_ reference: String) throws(APIError) -> (family: String, revision: Int?, arn: String) {
         var text = reference
-        var arnText: String?
         if case .arn(let arn) = ResourceReference(reference) {
             guard arn.service == "ecs", arn.resourceType == "task-definition", arn.resourcePath.count == 1 else {
                 throw .invalidParameter("'\(reference)' is not a task definition ARN.")
             }
+            try own(reference)
             text = arn.resourcePath[0]
-            arnText = reference
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2, !parts[0].isEmpty else {
@@ -44,15 +43,27 @@ struct References {
             }
             revision = r
         }
-        let arn = arnText ?? scope.ecs(account, "task-definition/\(family):\(revision.map(String.init) ?? "*")")
+        // Always the canonical spelling (`web:01` is `web:1`, no revision is `web:*`): what is authorized must be what a
+        // policy written for the resource names.
+        let arn = scope.ecs(account, "task-definition/\(family):\(revision.map(String.init) ?? "*")")
         return (family, revision, arn)
     }
 
     /// A container instance id or ARN (either `container-instance/<cluster>/<id>` or the older `container-instance/<id>`).
+    /// The ARN is always the canonical `container-instance/<cluster>/<id>`, whichever form was given (the older
+    /// `container-instance/<id>` would not match a policy written for the cluster's instances).
     func containerInstance(_ reference: String, cluster: String) throws(APIError) -> (id: String, arn: String) {
+        if reference.hasPrefix("arn:") { try own(reference) }
         let id = try Self.scoped(reference, type: "container-instance", cluster: cluster)
-        let isARN = if case .arn = ResourceReference(reference) { true } else { false }
-        return (id, isARN ? reference : scope.containerInstance(account, cluster: cluster, id: id))
+        return (id, scope.containerInstance(account, cluster: cluster, id: id))
+    }
+
+    /// An ARN given in place of a name must be this installation's and the caller's own; it is then acted on by its
+    /// canonical spelling.
+    func own(_ reference: String) throws(APIError) {
+        if let why = scope.refusal(ofResource: reference, account: account) {
+            throw .accessDenied("Resource \(reference) cannot be used: \(why).")
+        }
     }
 
     /// The last path element of a cluster-scoped resource given by name or ARN (`<type>/<cluster>/<name>`, or

@@ -36,6 +36,18 @@ struct TagActions {
         }
     }
 
+    /// The resource's own ARN, rebuilt from what the request names: what is authorized (`admin:01` is `admin:1`).
+    static func canonical(_ target: Target, _ c: Caller) -> String {
+        let scope = c.backend.scope
+        switch target {
+        case .cluster(let name): return scope.cluster(c.account, name)
+        case .taskDefinition(let family, let revision): return scope.taskDefinition(c.account, family: family, revision: revision)
+        case .containerInstance(let cluster, let id): return scope.containerInstance(c.account, cluster: cluster, id: id)
+        case .service(let cluster, let name): return scope.service(c.account, cluster: cluster, name: name)
+        case .task(let cluster, let id): return scope.task(c.account, cluster: cluster, id: id)
+        }
+    }
+
     static func current(_ conn: PostgresConnection, _ target: Target, _ c: Caller, arn: String) async throws -> [Tag] {
         let s = c.backend
         switch target {
@@ -78,7 +90,7 @@ struct TagActions {
     static func tag(_ input: TagResourceRequest, _ c: Caller) async throws -> Empty {
         let target = try target(input.resourceArn, c)
         try Validate.tags(input.tags)
-        try await c.authorize("ecs:TagResource", [input.resourceArn], requestTags: input.tags)
+        try await c.authorize("ecs:TagResource", [canonical(target, c)], requestTags: input.tags)
         try await c.backend.database.transaction { conn in
             var tags = try await current(conn, target, c, arn: input.resourceArn)
             for tag in input.tags {
@@ -92,7 +104,7 @@ struct TagActions {
 
     static func untag(_ input: UntagResourceRequest, _ c: Caller) async throws -> Empty {
         let target = try target(input.resourceArn, c)
-        try await c.authorize("ecs:UntagResource", [input.resourceArn])
+        try await c.authorize("ecs:UntagResource", [canonical(target, c)])
         try await c.backend.database.transaction { conn in
             let tags = try await current(conn, target, c, arn: input.resourceArn).filter { !input.tagKeys.contains($0.key ?? "") }
             try await store(conn, target, c, tags: tags)
@@ -102,7 +114,7 @@ struct TagActions {
 
     static func list(_ input: ListTagsForResourceRequest, _ c: Caller) async throws -> ListTagsForResourceResponse {
         let target = try target(input.resourceArn, c)
-        try await c.authorize("ecs:ListTagsForResource", [input.resourceArn])
+        try await c.authorize("ecs:ListTagsForResource", [canonical(target, c)])
         let tags = try await c.backend.database.withConnection { conn in
             try await current(conn, target, c, arn: input.resourceArn)
         }

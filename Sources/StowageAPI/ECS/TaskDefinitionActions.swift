@@ -59,6 +59,13 @@ struct TaskDefinitionActions {
             throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
         }
         try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
+        // A role that exists under another path is not this ARN: tasks would get it while a Deny on its own ARN
+        // never matched (tasks get a role's credentials only through its exact ARN).
+        if let name = arn.resourcePath.last, let existing = try await c.backend.database.withConnection({
+            try await c.backend.iam.roles($0, account: c.account, name: name).first }),
+           IAMActions.arn(c, .role, existing.name, path: existing.path) != role {
+            throw APIError.invalidParameter("Role \(role) does not exist: the role named \(name) is \(IAMActions.arn(c, .role, existing.name, path: existing.path)).")
+        }
     }
 
     /// A role name (`app-role`, or a path `team/app-role`) as the caller's account's role ARN; an ARN unchanged.

@@ -65,7 +65,9 @@ enum ELBActions {
 
     static func listener(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> ListenerRow {
         guard case .listener(let lb, let id)? = ELB.resource(arn, account: c.account),
-              let row = try await c.backend.loadBalancing.listeners(conn, account: c.account, ids: [id]).first, row.loadBalancerId == lb
+              let row = try await c.backend.loadBalancing.listeners(conn, account: c.account, ids: [id]).first, row.loadBalancerId == lb,
+              // The whole ARN, load balancer name included: a Deny written for the listener's ARN must match what is acted on.
+              self.arn(c, row) == arn
         else { throw listenerNotFound(arn) }
         return row
     }
@@ -76,8 +78,12 @@ enum ELBActions {
               listener.loadBalancerId == lb
         else { throw ruleNotFound(arn) }
         // The default rule of a listener has the listener's own id.
-        if id == "default" { return (nil, listener) }
-        guard let rule = try await c.backend.loadBalancing.rules(conn, account: c.account, ids: [id]).first, rule.listenerId == listenerId else {
+        if id == "default" {
+            guard self.arn(c, nil, listener) == arn else { throw ruleNotFound(arn) }
+            return (nil, listener)
+        }
+        guard let rule = try await c.backend.loadBalancing.rules(conn, account: c.account, ids: [id]).first, rule.listenerId == listenerId,
+              self.arn(c, rule, listener) == arn else {
             throw ruleNotFound(arn)
         }
         return (rule, listener)
@@ -483,8 +489,9 @@ enum ELBActions {
             var tg = try await targetGroup(conn, c, tgArn)
             tg.health = health
             // A new check port must not point the checks of the group's targets at the control plane.
+            let policy = try await targetPolicy(conn, c)
             for t in try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id) {
-                try checkTargetPolicy(c, tg, address: t.address, id: t.targetId, port: t.port)
+                try checkTargetPolicy(policy, tg, address: t.address, id: t.targetId, port: t.port)
             }
             try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: tg.attributes)
             return (tg, try await loadBalancersById(conn, c))
@@ -768,10 +775,11 @@ enum ELBActions {
         let now = c.backend.clock.now()
         try await write(c) { conn in
             let tg = try await targetGroup(conn, c, tgArn)
+            let policy = try await targetPolicy(conn, c)
             var rows: [TargetRow] = []
             for t in wanted {
                 let address = try await targetAddress(conn, c, tg, id: t.id)
-                try checkTargetPolicy(c, tg, address: address, id: t.id, port: t.port ?? tg.port)
+                try checkTargetPolicy(policy, tg, address: address, id: t.id, port: t.port ?? tg.port)
                 rows.append(TargetRow(targetGroupId: tg.id, targetId: t.id, port: t.port ?? tg.port, availabilityZone: t.zone, address: address,
                                       state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: nil))
             }
@@ -783,10 +791,16 @@ enum ELBActions {
     /// A target's requests and checks stay out of the control plane's network: an ip target outside the forbidden
     /// ranges (unless the operator allows them, --allow-target-cidr), and no target's traffic or check port on one
     /// of the control plane's own endpoints. `stowage lb` checks again before HAProxy hears of a target.
-    static func checkTargetPolicy(_ c: Caller, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
-        if let why = c.backend.targetPolicy.refusal(address: address, ports: tg.health.ports(traffic: port), typed: tg.targetType == "ip") {
+    static func checkTargetPolicy(_ policy: TargetPolicy, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
+        if let why = policy.refusal(address: address, ports: tg.health.ports(traffic: port)) {
             throw APIError("InvalidTarget", "The target '\(id)' (port \(port)) cannot be registered: \(why).")
         }
+    }
+
+    /// This server's target policy with every server's announced endpoints.
+    static func targetPolicy(_ conn: PostgresConnection, _ c: Caller) async throws -> TargetPolicy {
+        let announced = try await ControlPlaneEndpointStore(logger: c.logger).all(conn)
+        return c.backend.targetPolicy.adding(announced.compactMap(\.refused))
     }
 
     /// Where a target is reached: an ip target's own address, or the address an instance's agent reported.

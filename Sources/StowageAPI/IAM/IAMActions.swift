@@ -161,14 +161,25 @@ enum IAMActions {
             throw APIError("InvalidInput", "ARN \(text) is not a valid policy ARN.")
         }
         let name = String(arn.resource.split(separator: "/").last ?? "")
+        let missing = APIError("NoSuchEntity", "Policy \(text) does not exist or is not attachable.", awsStatus: 404)
         if arn.account == "aws" {
-            guard BuiltInPolicies.all[name] != nil else { throw APIError("NoSuchEntity", "Policy \(text) does not exist or is not attachable.", awsStatus: 404) }
+            guard BuiltInPolicies.all[name] != nil, text == BuiltInPolicies.arn(name, partition: c.backend.scope.partition) else { throw missing }
             return name
         }
-        guard arn.account == c.account, try await c.backend.iam.policies(conn, account: c.account, name: name).first != nil else {
-            throw APIError("NoSuchEntity", "Policy \(text) does not exist or is not attachable.", awsStatus: 404)
-        }
+        // The ARN must be the policy's own, path included: a Deny written for it would not match another spelling.
+        guard arn.account == c.account, let policy = try await c.backend.iam.policies(conn, account: c.account, name: name).first,
+              text == c.backend.scope.iamPolicy(c.account, String(policy.path.dropFirst()) + policy.name) else { throw missing }
         return name
+    }
+
+    /// A role by its ARN, only when the ARN is the role's own (its path included): IAM names roles by name, and a
+    /// Deny written for the role's ARN would not match `role/other/path/<name>`.
+    static func role(_ conn: PostgresConnection, _ c: Caller, arn text: String) async throws -> StoredRole? {
+        guard let arn = ARN(text), arn.service == "iam", arn.resourceType == "role", arn.account == c.account,
+              let name = arn.resourcePath.last,
+              let role = try await c.backend.iam.roles(conn, account: c.account, name: name).first,
+              self.arn(c, .role, role.name, path: role.path) == text else { return nil }
+        return role
     }
 
     // MARK: users
@@ -406,7 +417,8 @@ enum IAMActions {
     static func getPolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let text = try q.required("PolicyArn")
         try await c.authorize("iam:GetPolicy", [text])
-        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")] {
+        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")],
+           text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
             return [("Policy", builtInFields(c, String(arn.resource.split(separator: "/").last ?? ""), description: builtIn.description))]
         }
         let name = try await read(c) { try await managedPolicy($0, c, arn: text) }
@@ -475,7 +487,8 @@ enum IAMActions {
         let text = try q.required("PolicyArn")
         let n = try versionNumber(q)
         try await c.authorize("iam:GetPolicyVersion", [text])
-        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")], n == 1 {
+        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")], n == 1,
+           text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
             return [("PolicyVersion", versionFields(StoredPolicyVersion(version: 1, document: builtIn.document, isDefault: true,
                                                                         createdAt: Date(timeIntervalSince1970: 1_700_000_000))))]
         }

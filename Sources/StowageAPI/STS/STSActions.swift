@@ -30,7 +30,8 @@ enum STSActions {
         }
         let denied = APIError.accessDenied("User: \(c.principal.arn) is not authorized to perform: sts:AssumeRole on resource: \(roleArn)")
         guard arn.account == c.account else { throw denied }
-        let role = try await IAMActions.read(c) { try await c.backend.iam.roles($0, account: c.account, name: roleName).first }
+        _ = roleName
+        let role = try await IAMActions.read(c) { try await IAMActions.role($0, c, arn: roleArn) }
         guard let role else { throw denied }
         let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
         let callerRole = c.principal.role.map { c.backend.scope.iamRole(c.account, $0) }
