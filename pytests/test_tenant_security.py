@@ -523,6 +523,43 @@ def test_item6_an_unknown_key_is_refused_every_time_and_looked_up_once(server, t
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Review: bad input from a host. Agent telemetry with a log event or metric sample timed where PostgreSQL cannot go
+# (-4611686018427387904) answered 500 ("timestamp out of range") and lost the whole shipment. Times outside what
+# PutLogEvents accepts (14 days back, 2 hours ahead: the Logs door's rule) are now set aside and counted, the rest
+# stored. (A host's bad image digests: Swift ServiceTests.reportedImageDigestsMustBeSha256.)
+# ---------------------------------------------------------------------------------------------------------------
+from conftest import register_instance as review_register
+
+
+def test_review_agent_telemetry_with_impossible_times_keeps_the_rest(server, tenant):
+    ecs, logs = tenant_clients(server, tenant, "ecs", "logs")
+    ecs.create_cluster(clusterName="review-times")
+    instance, key = review_register(server, tenant, "review-times")
+    ecs.register_task_definition(family="review-times", containerDefinitions=[{
+        "name": "app", "image": "busybox", "memory": 32,
+        "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/review/times", "awslogs-stream-prefix": "app"}}}])
+    task = ecs.start_task(cluster="review-times", taskDefinition="review-times",
+                          containerInstances=[instance["containerInstanceArn"]])["tasks"][0]
+    task_id, instance_id = task["taskArn"].rsplit("/", 1)[1], instance["containerInstanceArn"].rsplit("/", 1)[1]
+    now = int(time.time() * 1000)
+    bad = [-4611686018427387904, 9223372036854775807, now + 3 * 3_600_000, now - 15 * 86_400_000]
+    events = [{"timestamp": t, "message": f"bad {t}"} for t in bad[:2]] + [{"timestamp": now, "message": "kept"}] + \
+             [{"timestamp": t, "message": f"bad {t}"} for t in bad[2:]]
+    metrics = [{"taskArn": task["taskArn"], "containerName": "app", "timestamp": t, "memoryBytes": 1000 + i}
+               for i, t in enumerate([now] + bad)]
+    stream = f"app/app/{task_id}"
+    status, answer = signed_request(server, key, "POST", f"/agent/v1/clusters/review-times/container-instances/{instance_id}/telemetry", {
+        "metrics": metrics, "droppedLogLines": 0,
+        "logs": [{"taskArn": task["taskArn"], "logGroupName": "/review/times", "logStreamName": stream, "events": events}]})
+    assert status == 200, answer
+    assert answer == {"metrics": 1, "logEvents": 1, "outOfRangeMetrics": 4, "outOfRangeLogEvents": 4}, answer
+    got = logs.get_log_events(logGroupName="/review/times", logStreamName=stream, startFromHead=True)["events"]
+    assert [e["message"] for e in got] == ["kept"]
+    status, stored = signed_request(server, tenant, "GET", f"/v1/clusters/review-times/tasks/{task_id}/metrics")
+    assert status == 200 and [d.get("memoryBytes") for d in stored["datapoints"]] == [1000], stored
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Item 10: smaller items. Alarm webhook URLs naming a forbidden address (any spelling) are refused when written;
 # /metrics names tenants only to the operator's bearer token; the built-in agent policy lets an agent read its
 # account's service names; RunTask's overrides.taskRoleArn is served to the task (iam:PassRole checked). The DNS

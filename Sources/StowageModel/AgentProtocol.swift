@@ -221,8 +221,15 @@ extension AgentProtocol {
     }
 
     public struct TelemetryAnswer: Codable, Sendable, Equatable {
+        /// What was stored.
         public var metrics: Int
         public var logEvents: Int
-        public init(metrics: Int, logEvents: Int) { self.metrics = metrics; self.logEvents = logEvents }
+        /// Samples and events set aside (counted, not stored) because their times are outside `Logs.acceptedTimes`.
+        public var outOfRangeMetrics: Int?
+        public var outOfRangeLogEvents: Int?
+        public init(metrics: Int, logEvents: Int, outOfRangeMetrics: Int? = nil, outOfRangeLogEvents: Int? = nil) {
+            self.metrics = metrics; self.logEvents = logEvents
+            self.outOfRangeMetrics = outOfRangeMetrics; self.outOfRangeLogEvents = outOfRangeLogEvents
+        }
     }
 }

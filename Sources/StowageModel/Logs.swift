@@ -148,6 +148,11 @@ extension Logs {
         public var message: String
     }
 
+    /// The event times PutLogEvents stores, as CloudWatch Logs does: from 14 days before `now` to 2 hours after it,
+    /// milliseconds since the epoch. Agent telemetry keeps to the same window, so a time PostgreSQL cannot hold
+    /// (`-4611686018427387904`) is one bad record set aside, never a failed write of the whole batch.
+    public static func acceptedTimes(now: Int64) -> ClosedRange<Int64> { (now - 14 * 86_400_000)...(now + 2 * 3_600_000) }
+
     public struct PutLogEventsRequest: Codable, Sendable {
         public var logGroupName: String
         public var logStreamName: String

@@ -22,6 +22,12 @@ struct TelemetryActions {
                 throw APIError.invalidParameter("Log group and stream names must be 1 to 512 characters.")
             }
         }
+        // A sample or event whose time CloudWatch would not take (PutLogEvents' window) is set aside and counted, as a
+        // bulk writer isolates a bad record: one time PostgreSQL cannot hold must not refuse the host's whole shipment.
+        let window = Logs.acceptedTimes(now: Int64(c.backend.clock.now().timeIntervalSince1970 * 1000))
+        let metrics = input.metrics.filter { window.contains($0.timestamp) }
+        let outOfRangeMetrics = input.metrics.count - metrics.count
+        let outOfRangeEvents = input.logs.reduce(0) { $0 + $1.events.count(where: { !window.contains($0.timestamp) }) }
         var taskIds = Set<String>()
         for arnText in input.metrics.map(\.taskArn) + input.logs.map(\.taskArn) {
             taskIds.insert(try TaskActions.taskId(arnText, cluster: cluster))
@@ -50,11 +56,18 @@ struct TelemetryActions {
                     throw APIError.accessDenied("Task \(task) does not log to \(batch.logGroupName) / \(batch.logStreamName): its definition's awslogs settings decide where its lines go.")
                 }
             }
-            let samples = try input.metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
+            let samples = try metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
             try await store.insertMetrics(conn, account: c.account, cluster: cluster, samples)
             for batch in input.logs {
-                try await store.insertLogs(conn, account: c.account, group: batch.logGroupName, stream: batch.logStreamName, batch.events)
+                try await store.insertLogs(conn, account: c.account, group: batch.logGroupName, stream: batch.logStreamName,
+                                           batch.events.filter { window.contains($0.timestamp) })
             }
+        }
+        if outOfRangeMetrics + outOfRangeEvents > 0 {
+            c.backend.metrics.cleaned(.outOfRangeMetricSamples, count: outOfRangeMetrics)
+            c.backend.metrics.cleaned(.outOfRangeLogEvents, count: outOfRangeEvents)
+            c.logger.warning("agent telemetry outside the accepted times set aside", metadata: [
+                "instance": "\(arn)", "metric_samples": "\(outOfRangeMetrics)", "log_events": "\(outOfRangeEvents)"])
         }
         if let samples = input.droppedMetricSamples, samples > 0 {
             c.backend.metrics.droppedMetricSamples(cluster: cluster, count: samples)
@@ -64,7 +77,9 @@ struct TelemetryActions {
             c.backend.metrics.droppedLogLines(cluster: cluster, count: input.droppedLogLines)
             c.logger.warning("agent dropped log lines", metadata: ["instance": "\(arn)", "dropped": "\(input.droppedLogLines)"])
         }
-        return AgentProtocol.TelemetryAnswer(metrics: input.metrics.count, logEvents: eventCount)
+        return AgentProtocol.TelemetryAnswer(metrics: metrics.count, logEvents: eventCount - outOfRangeEvents,
+                                             outOfRangeMetrics: outOfRangeMetrics > 0 ? outOfRangeMetrics : nil,
+                                             outOfRangeLogEvents: outOfRangeEvents > 0 ? outOfRangeEvents : nil)
     }
 
     /// GetLogEvents: tokens are `f/<ms>/<seq>` (forward) and `b/<ms>/<seq>` (backward), positions in the stream.

@@ -122,8 +122,9 @@ enum LogActions {
         guard input.logEvents.allSatisfy({ $0.message.utf8.count <= 256 * 1024 }) else { throw APIError.invalidParameter("A log event is at most 256 KB.") }
         let nowMs = Int64(c.backend.clock.now().timeIntervalSince1970 * 1000)
         var info = Logs.RejectedLogEventsInfo()
-        let tooOld = input.logEvents.lastIndex { $0.timestamp < nowMs - 14 * 86_400_000 }
-        let tooNew = input.logEvents.firstIndex { $0.timestamp > nowMs + 2 * 3_600_000 }
+        let window = Logs.acceptedTimes(now: nowMs)
+        let tooOld = input.logEvents.lastIndex { $0.timestamp < window.lowerBound }
+        let tooNew = input.logEvents.firstIndex { $0.timestamp > window.upperBound }
         info.tooOldLogEventEndIndex = tooOld
         info.tooNewLogEventStartIndex = tooNew
         let accepted = input.logEvents.enumerated().filter { i, _ in i > (tooOld ?? -1) && i < (tooNew ?? Int.max) }

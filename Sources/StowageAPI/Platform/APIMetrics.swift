@@ -120,6 +120,9 @@ public struct APIMetrics: Sendable {
     public enum Cleaned: String, Sendable {
         /// NUL characters replaced by U+FFFD in agent reports and log lines.
         case nulCharacters = "nul_characters"
+        /// Agent log events and metric samples dropped for times outside what CloudWatch accepts.
+        case outOfRangeLogEvents = "out_of_range_log_events"
+        case outOfRangeMetricSamples = "out_of_range_metric_samples"
     }
 
     public func cleaned(_ kind: Cleaned, count: Int) {
