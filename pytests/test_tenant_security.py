@@ -850,6 +850,53 @@ def test_item1_tenant_text_never_reaches_haproxy(server, lb, tenant, other_tenan
             b.close()
 
 
+def test_review_item2_elb_input_haproxy_or_botocore_cannot_take_is_refused_by_name(server, lb, tenant):
+    """Review of items 1-2. A fixed response of 204 with a body was accepted, then refused by HAProxy ("No body
+    expected for 204 responses"), so the load balancer went failed; condition values with control characters were
+    stored, then every DescribeRules answer carried them raw and boto3 could not parse it. Both are refused by name
+    with nothing stored. A row written around the API (as before these checks) fails its load balancer with HAProxy's
+    own reason (haproxy -c without -q), and the configuration HAProxy reads is 0600."""
+    elb = elbv2(server, tenant)
+    ok = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "ok"}}
+    arn, listener = lb_balancer(elb, "review2", 18121, [ok])
+    no_body = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "204", "ContentType": "text/plain", "MessageBody": "x"}}
+    path = [{"Field": "path-pattern", "Values": ["/x"]}]
+    for call, kwargs in [(elb.create_listener, {"LoadBalancerArn": arn, "Protocol": "HTTP", "Port": 18122, "DefaultActions": [no_body]}),
+                         (elb.create_rule, {"ListenerArn": listener, "Priority": 1, "Conditions": path, "Actions": [no_body]}),
+                         (elb.modify_listener, {"ListenerArn": listener, "DefaultActions": [no_body]})]:
+        code, message = lb_error(call, **kwargs)
+        assert code == "ValidationError" and "204 carries no message body" in message, (code, message)
+    bodiless = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "204"}}
+    elb.create_rule(ListenerArn=listener, Priority=2, Conditions=path, Actions=[bodiless])  # 204 without a body is fine
+
+    for conditions in [[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Env", "Values": ["a\x01b"]}}],
+                       [{"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "k\x01", "Value": "v"}]}}],
+                       [{"Field": "query-string", "QueryStringConfig": {"Values": [{"Value": "v\x1b[0m"}]}}],
+                       [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/a\x7fb"]}}],
+                       [{"Field": "host-header", "HostHeaderConfig": {"Values": ["a\x01.example.com"]}}]]:
+        code, message = lb_error(elb.create_rule, ListenerArn=listener, Priority=3, Conditions=conditions, Actions=[ok])
+        assert code == "ValidationError" and "\\u{00" in message, (conditions, code, message)
+    # Nothing was stored, and the listener's rules still parse: its default and the bodiless 204.
+    rules = elb.describe_rules(ListenerArn=listener)["Rules"]
+    assert sorted(r["Priority"] for r in rules) == ["2", "default"], rules
+    assert elb.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "200"
+
+    # Written around the API: the load balancer goes failed, and says why in HAProxy's words.
+    listener_id = listener.rsplit("/", 1)[1]
+    psql(server, "UPDATE listeners SET default_actions = jsonb_set(default_actions, '{0,fixedResponse,statusCode}', '\"204\"') "
+                 f"WHERE id = '{listener_id}'")
+
+    def failed():
+        state = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]["State"]
+        return state if state["Code"] == "failed" else None
+    state = wait_for(failed, seconds=20)
+    assert state and "No body expected for 204 responses" in state.get("Reason", ""), state
+    config = lb / "haproxy" / "haproxy.cfg"
+    assert os.stat(config).st_mode & 0o777 == 0o600
+    assert listener_id not in config.read_text(), "the refused load balancer was left out"
+    elb.delete_load_balancer(LoadBalancerArn=arn)
+
+
 def test_item2_one_tenant_cannot_freeze_or_misroute_another(server, lb, tenant, other_tenant):
     """Item 2. Two tenants, three target groups, one IP:port in two of them (one each tenant's): after a forced reload
     each tenant's requests still reach only its own targets. Then one tenant's listener that HAProxy cannot bind

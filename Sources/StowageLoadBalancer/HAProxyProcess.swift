@@ -31,12 +31,26 @@ public struct HAProxyProcess: Sendable {
 
     public var running: Bool { !pids().isEmpty && FileManager.default.fileExists(atPath: socketPath) }
 
-    /// Checks a configuration with `haproxy -c`; throws HAProxy's own words when it refuses it.
+    /// Checks a configuration with `haproxy -c`; throws HAProxy's own words when it refuses it (not `-q`, which
+    /// silences the alerts that say why, and those become the failed load balancer's reason).
     public func check(_ config: String) throws {
         let candidate = directory + "/haproxy.cfg.new"
-        try config.write(toFile: candidate, atomically: true, encoding: .utf8)
-        let (status, output) = try run([executable, "-c", "-q", "-f", candidate])
+        try writePrivate(config, to: candidate)
+        let (status, output) = try run([executable, "-c", "-f", candidate])
         guard status == 0 else { throw HAProxyError(message: "haproxy refused the configuration: \(output)") }
+    }
+
+    /// Writes the candidate 0600 from its first byte (it becomes haproxy.cfg by a rename): the configuration names
+    /// every tenant's load balancers, rules and targets, and nobody but this user needs to read it.
+    func writePrivate(_ text: String, to path: String) throws {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw HAProxyError(message: "cannot write \(path): errno \(errno)") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw HAProxyError(message: "cannot write \(path): errno \(errno)")
+        }
     }
 
     /// Starts HAProxy on a checked configuration, or reloads the running one onto it without dropping connections.

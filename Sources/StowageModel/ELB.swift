@@ -266,7 +266,16 @@ public enum ELB {
                 if let type = fixed.contentType, !["text/plain", "text/css", "text/html", "application/javascript", "application/json"].contains(type) {
                     throw validation("Fixed response content type '\(type)' must be text/plain, text/css, text/html, application/javascript or application/json.")
                 }
-                guard (fixed.messageBody ?? "").utf8.count <= 1024 else { throw validation("Fixed response message body must be at most 1024 bytes.") }
+                let body = fixed.messageBody ?? ""
+                guard body.utf8.count <= 1024 else { throw validation("Fixed response message body must be at most 1024 bytes.") }
+                // HTTP sends no body with these, and HAProxy refuses a configuration that gives one: the load
+                // balancer would go failed after the call succeeded.
+                if let code = Int(fixed.statusCode), code < 200 || code == 204 || code == 304, !body.isEmpty {
+                    throw validation("Fixed response status code \(code) carries no message body: remove MessageBody or choose another status code.")
+                }
+                if let bad = body.unicodeScalars.first(where: { isControl($0) && !"\t\n\r".unicodeScalars.contains($0) }) {
+                    throw validation("Fixed response message body must not contain control characters (it has U+\(hex(bad))); tabs and line breaks are allowed.")
+                }
             }
         }
     }
@@ -288,13 +297,13 @@ public enum ELB {
             case .pathPattern:
                 for v in c.values {
                     guard (1...128).contains(v.count), v.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
-                        throw validation("Path pattern '\(v)' must have 1 to 128 printable characters.")
+                        throw validation("Path pattern \(quoted(v)) must have 1 to 128 printable characters.")
                     }
                 }
             case .hostHeader:
                 for v in c.values {
                     guard (1...128).contains(v.count), v.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-.*?".unicodeScalars.contains($0)) }) else {
-                        throw validation("Host pattern '\(v)' must have 1 to 128 characters: letters, digits, '-', '.', '*' and '?'.")
+                        throw validation("Host pattern \(quoted(v)) must have 1 to 128 characters: letters, digits, '-', '.', '*' and '?'.")
                     }
                 }
             case .httpHeader:
@@ -302,28 +311,46 @@ public enum ELB {
                       name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_".unicodeScalars.contains($0)) }) else {
                     throw validation("An http-header condition needs an HttpHeaderName of 1 to 40 letters, digits, '-' and '_'.")
                 }
-                for v in c.values where !(1...128).contains(v.count) || v.contains("\n") || v.contains("\r") {
-                    throw validation("Header pattern '\(v)' must have 1 to 128 characters on one line.")
+                for v in c.values where !(1...128).contains(v.count) || v.unicodeScalars.contains(where: isControl) {
+                    throw validation("Header pattern \(quoted(v)) must have 1 to 128 characters and no control characters.")
                 }
             case .queryString:
                 for p in c.pairs where p.value.isEmpty || p.value.count > 128 || (p.key?.count ?? 0) > 128 {
                     throw validation("Query string values must have 1 to 128 characters (keys at most 128).")
                 }
+                for text in c.pairs.flatMap({ [$0.key ?? "", $0.value] }) where text.unicodeScalars.contains(where: isControl) {
+                    throw validation("Query string key or value \(quoted(text)) must not contain control characters.")
+                }
             case .httpRequestMethod:
                 for v in c.values {
                     guard (1...40).contains(v.count), v.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || $0 == "-" || $0 == "_" }) else {
-                        throw validation("HTTP method '\(v)' must be upper-case letters, '-' and '_'.")
+                        throw validation("HTTP method \(quoted(v)) must be upper-case letters, '-' and '_'.")
                     }
                 }
             case .sourceIp:
                 for v in c.values where CIDR(v) == nil {
-                    throw validation("Source IP '\(v)' must be a CIDR block such as 10.0.0.0/8.")
+                    throw validation("Source IP \(quoted(v)) must be a CIDR block such as 10.0.0.0/8.")
                 }
             }
         }
         guard total <= maxConditionValues else {
             throw invalid("A rule can have at most \(maxConditionValues) condition values in all; this one has \(total).")
         }
+    }
+
+    /// Control characters (C0, DEL, C1): an XML answer cannot carry most of them (botocore's parser fails on the whole
+    /// answer), and no header or query string a client sends needs them in a pattern.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) }
+
+    static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// A refused value as an error message shows it: its control characters as `\u{…}`, so the message stays readable
+    /// (and the XML error answer well formed).
+    static func quoted(_ text: String) -> String {
+        "'" + text.unicodeScalars.map { isControl($0) ? "\\u{\(hex($0))}" : String($0) }.joined() + "'"
     }
 
     /// Whether a wildcard pattern (`*` any run, `?` one character) matches a text; case-insensitive for hosts.
