@@ -286,7 +286,7 @@ def test_item9_forbidden_host_settings_are_never_placed_or_started(server, tenan
         assert attributes["stowage.capability.host-path.1"] == str(tmp_path)
         assert attributes["stowage.capability.linux-capabilities"] == "listed"
         assert "stowage.capability.linux-capability.NET_BIND_SERVICE" in attributes
-        for name in ("devices", "host-pid-namespace", "host-ipc-namespace", "system-controls", "security-options"):
+        for name in ("devices", "host-network", "host-pid-namespace", "host-ipc-namespace", "system-controls", "security-options"):
             assert f"stowage.capability.{name}" not in attributes
 
         mount = {"mountPoints": [{"sourceVolume": "h", "containerPath": "/h"}]}
@@ -295,6 +295,8 @@ def test_item9_forbidden_host_settings_are_never_placed_or_started(server, tenan
             "devices": ({"linuxParameters": {"devices": [{"hostPath": "/dev/null"}]}}, {}, "devices"),
             "capability": ({"linuxParameters": {"capabilities": {"add": ["SYS_ADMIN"]}}}, {}, "added capability SYS_ADMIN"),
             "pid": ({}, {"pidMode": "host"}, "PID namespace"),
+            # The host's network reaches its loopback: the agent's endpoints, on one machine the control plane.
+            "network": ({}, {"networkMode": "host"}, "the host's network (networkMode host)"),
             "ipc": ({}, {"ipcMode": "host"}, "IPC namespace"),
             "sysctl": ({"systemControls": [{"namespace": "kernel.msgmax", "value": "65536"}]}, {}, "systemControls"),
             "seccomp": ({"dockerSecurityOptions": ["seccomp=unconfined"]}, {}, "dockerSecurityOptions"),
@@ -336,11 +338,13 @@ def test_item9_forbidden_host_settings_are_never_placed_or_started(server, tenan
         assert len(item9_task_containers(instance, allowed["taskArn"])) == 1
 
         # Past the scheduler, the agent judges again. A link out of the allowed directory, the agent's own state
-        # directory, and privileged mode after a tenant adds ECS's attribute with PutAttributes: each is stopped
-        # with the setting named, and gets no container.
-        ecs.put_attributes(cluster="locked", attributes=[{"name": ITEM9_PRIVILEGED, "targetType": "container-instance", "targetId": instance}])
+        # directory, privileged mode and the host's network after a tenant adds their attributes with PutAttributes:
+        # each is stopped with the setting named, and gets no container.
+        ecs.put_attributes(cluster="locked", attributes=[{"name": name, "targetType": "container-instance", "targetId": instance}
+                                                         for name in (ITEM9_PRIVILEGED, "stowage.capability.host-network")])
         past = {
             "item9-privileged": ("privileged containers (--forbid-privileged)", None),
+            "item9-network": ("the host's network (networkMode host) (--forbid-host-network)", None),
             "item9-link": ("resolves to /etc through a symbolic link", str(shared / "escape")),
             "item9-own": ("the agent's own files", str(tmp_path / "locked")),
         }

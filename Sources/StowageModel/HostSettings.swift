@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a task's containers take from their host beyond their own sandbox: privileged mode, host paths, devices,
-/// added capabilities, the host's PID and IPC namespaces, sysctls and security options.
+/// added capabilities, the host's network, PID and IPC namespaces, sysctls and security options.
 ///
 /// Derived from the task definition alone: no member of RunTask's `overrides` (command, environment, sizes,
 /// roles) changes any of these, so a task needs what its definition says.
@@ -14,6 +14,9 @@ public struct HostNeeds: Sendable, Equatable {
     public var devices: Set<String> = []
     /// `linuxParameters.capabilities.add`.
     public var capabilities: Set<String> = []
+    /// `networkMode: host`: the host's interfaces and its loopback, where the agent's endpoints (and, on one
+    /// machine, the control plane and its database) listen.
+    public var hostNetwork = false
     public var hostPID = false
     public var hostIPC = false
     /// `systemControls` namespaces.
@@ -33,6 +36,7 @@ public struct HostNeeds: Sendable, Equatable {
             systemControls.formUnion((c.systemControls ?? []).map { $0.namespace ?? "" })
             securityOptions.formUnion((c.dockerSecurityOptions ?? []).filter { !Self.onlyTightens($0) })
         }
+        hostNetwork = definition.networkMode == "host"
         hostPID = definition.pidMode == "host"
         hostIPC = definition.ipcMode == "host"
         for volume in definition.volumes ?? [] {
@@ -97,6 +101,7 @@ public struct HostAllowance: Sendable, Equatable {
     public var devices = true
     /// nil: any capability may be added; otherwise only these (empty: none).
     public var capabilities: Set<String>?
+    public var hostNetwork = true
     public var hostPID = true
     public var hostIPC = true
     public var systemControls = true
@@ -121,6 +126,7 @@ public struct HostAllowance: Sendable, Equatable {
     public static let capabilitiesAttribute = "stowage.capability.linux-capabilities"
     /// `stowage.capability.linux-capability.NET_ADMIN` … : the capabilities allowed when linux-capabilities is `listed`.
     public static let capabilityAttribute = "stowage.capability.linux-capability."
+    public static let hostNetworkAttribute = "stowage.capability.host-network"
     public static let hostPIDAttribute = "stowage.capability.host-pid-namespace"
     public static let hostIPCAttribute = "stowage.capability.host-ipc-namespace"
     public static let systemControlsAttribute = "stowage.capability.system-controls"
@@ -138,6 +144,7 @@ public struct HostAllowance: Sendable, Equatable {
         func flag(_ allowed: Bool, _ name: String) { if allowed { out.append(Attribute(name: name, value: nil)) } }
         flag(privileged, Self.privilegedAttribute)
         flag(devices, Self.devicesAttribute)
+        flag(hostNetwork, Self.hostNetworkAttribute)
         flag(hostPID, Self.hostPIDAttribute)
         flag(hostIPC, Self.hostIPCAttribute)
         flag(systemControls, Self.systemControlsAttribute)
@@ -163,6 +170,7 @@ public struct HostAllowance: Sendable, Equatable {
         guard attributes[Self.advertisedAttribute] != nil else { return }
         privileged = attributes[Self.privilegedAttribute] != nil
         devices = attributes[Self.devicesAttribute] != nil
+        hostNetwork = attributes[Self.hostNetworkAttribute] != nil
         hostPID = attributes[Self.hostPIDAttribute] != nil
         hostIPC = attributes[Self.hostIPCAttribute] != nil
         systemControls = attributes[Self.systemControlsAttribute] != nil
@@ -203,6 +211,9 @@ public struct HostAllowance: Sendable, Equatable {
                                        attribute: Self.capabilityAttribute + name,
                                        flag: capabilities.isEmpty ? "--forbid-capabilities" : "--allow-capability"))
             }
+        }
+        if needs.hostNetwork, !hostNetwork {
+            out.append(HostRefusal(setting: "the host's network (networkMode host)", attribute: Self.hostNetworkAttribute, flag: "--forbid-host-network"))
         }
         if needs.hostPID, !hostPID {
             out.append(HostRefusal(setting: "the host's PID namespace (pidMode host)", attribute: Self.hostPIDAttribute, flag: "--forbid-host-pid"))

@@ -1,9 +1,9 @@
 import StowageModel
 
 /// Feasibility: a host takes a task only if its operator allows every host setting the task needs (privileged
-/// mode, host paths, devices, capabilities, host namespaces, sysctls, security options), as its agent advertised
-/// them. Its failure names the settings, in ECS's ATTRIBUTE reason, so RunTask's failures and a service's events
-/// say what to change rather than only that something did not fit.
+/// mode, host paths, devices, capabilities, the host's network and namespaces, sysctls, security options), as its
+/// agent advertised them. Its failure names the settings, in ECS's ATTRIBUTE reason, so RunTask's failures and a
+/// service's events say what to change rather than only that something did not fit.
 public enum HostSettingsCheck {
     public static let code = "ATTRIBUTE"
     static let prefix = code + ": "

@@ -17,6 +17,8 @@ struct HostAccessFlags: ParsableArguments {
     var forbidCapabilities = false
     @Option(help: ArgumentHelp("Allow adding only this Linux capability, e.g. NET_BIND_SERVICE (repeatable).", valueName: "name"))
     var allowCapability: [String] = []
+    @Flag(help: "Forbid the host's network (networkMode host): such a task reaches the host's loopback, where the agent's endpoints and, on a single machine, the control plane listen.")
+    var forbidHostNetwork = false
     @Flag(help: "Forbid the host's PID namespace (pidMode host).") var forbidHostPid = false
     @Flag(help: "Forbid the host's IPC namespace (ipcMode host).") var forbidHostIpc = false
     @Flag(help: "Forbid systemControls (sysctls).") var forbidSystemControls = false
@@ -31,6 +33,7 @@ struct HostAccessFlags: ParsableArguments {
         let all = forbidHostAccess
         a.privileged = !(all || forbidPrivileged)
         a.devices = !(all || forbidDevices)
+        a.hostNetwork = !(all || forbidHostNetwork)
         a.hostPID = !(all || forbidHostPid)
         a.hostIPC = !(all || forbidHostIpc)
         a.systemControls = !(all || forbidSystemControls)

@@ -55,6 +55,24 @@ import Testing
         #expect(needs.hostPID && needs.hostIPC)
     }
 
+    /// A host-network task shares the host's loopback (the agent's endpoints, on one machine the control plane):
+    /// a setting of its own, forbidden by --forbid-host-network (and --forbid-host-access).
+    @Test func theHostsNetworkIsAHostSettingWithItsOwnSwitch() {
+        var definition = Self.definition([Self.container()])
+        definition.networkMode = "host"
+        let needs = HostNeeds(definition)
+        #expect(needs.hostNetwork && !needs.isEmpty)
+        definition.networkMode = "bridge"
+        #expect(HostNeeds(definition).isEmpty)
+        var locked = HostAllowance()
+        locked.hostNetwork = false
+        #expect(locked.refusals(needs) == [HostRefusal(setting: "the host's network (networkMode host)",
+                                                       attribute: "stowage.capability.host-network", flag: "--forbid-host-network")])
+        #expect(!locked.attributes.contains { $0.name == HostAllowance.hostNetworkAttribute })
+        #expect(HostAllowance.everything.attributes.contains { $0.name == HostAllowance.hostNetworkAttribute })
+        #expect(HostAllowance(attributes: Dictionary(uniqueKeysWithValues: locked.attributes.map { ($0.name, $0.value ?? "") })) == locked)
+    }
+
     @Test func pathsAreComparedByComponentsAfterDotDot() {
         #expect(HostPath.normalized("/srv/data/../../etc") == "/etc")
         #expect(HostPath.normalized("//srv/./data//x/") == "/srv/data/x")
