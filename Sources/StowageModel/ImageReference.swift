@@ -29,6 +29,14 @@ public enum ImageReference {
         return digests.count == 1 ? digests.first : nil
     }
 
+    /// Whether a text is an image digest as registries name one: `sha256:` and 64 lower-case hex digits. A digest a
+    /// host reports is pinned for its deployment's other hosts (`name@digest`), so nothing else may pass for one.
+    public static func isDigest(_ text: String) -> Bool {
+        let hex = text.utf8.dropFirst(7)
+        return text.hasPrefix("sha256:") && hex.count == 64 && hex.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     /// The reference pinned to a digest: `a/b:1` + `sha256:x` -> `a/b@sha256:x`.
     public static func pinned(_ reference: String, digest: String) -> String {
         split(reference).name + "@" + digest

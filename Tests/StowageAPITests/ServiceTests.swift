@@ -215,4 +215,38 @@ func events(_ service: [String: Any]) -> [String] { (service["events"] as? [[Str
             #expect(peek.status == 403, "another tenant's key is no instance's credential")
         }
     }
+
+    /// A host's reported image digest is pinned for the deployment's other hosts (they pull name@digest), so only
+    /// `sha256:` and 64 lower-case hex digits is taken; anything else sets the entry aside by name and records nothing.
+    @Test func reportedImageDigestsMustBeSha256() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            _ = try await api.ecs("CreateCluster", json(["clusterName": "digests"]), as: h.a)
+            let hosts = try await api.instances("digests", count: 1, as: h.a)
+            _ = try await api.ecs("RegisterTaskDefinition", taskDefinitionBody("web", memory: 64), as: h.a)
+            let taskArn = try await api.ecs("RunTask", json(["cluster": "digests", "taskDefinition": "web"]), as: h.a)
+                .array("tasks").first?["taskArn"] as? String ?? ""
+            let host = try #require(InstanceKeys.shared[hosts[0]])
+            let path = "/agent/v1/clusters/digests/container-instances/\(hosts[0].components(separatedBy: "/").last ?? "")/state"
+            let good = "sha256:" + String(repeating: "0123456789abcdef", count: 4)
+            func report(_ digest: String, _ sequence: Int64) async throws -> Answer {
+                try await api.rest(.post, path, json(["sequence": sequence, "tasks": [["taskArn": taskArn, "lastStatus": "RUNNING",
+                    "containers": [["name": "app", "imageDigest": digest]]]]]), as: host)
+            }
+            for (i, bad) in ["latest", "sha256:abc", good.uppercased(), "sha256:" + String(repeating: "ab", count: 32) + "\nx",
+                             "sha512:" + String(repeating: "0", count: 128), String(good.dropLast()) + "g"].enumerated() {
+                let answer = try await report(bad, Int64(10 + i))
+                #expect(answer.status == 200 && (answer["ignored"] as? [String: String])?[taskArn]?.contains("imageDigest of container app") == true,
+                        "\(bad): \(answer.json)")
+            }
+            let untouched = try await api.ecs("DescribeTasks", json(["cluster": "digests", "tasks": [taskArn]]), as: h.a).array("tasks").first ?? [:]
+            #expect(untouched["lastStatus"] as? String != "RUNNING", "a set-aside entry changed nothing")
+            #expect((untouched["containers"] as? [[String: Any]])?.first?["imageDigest"] == nil)
+
+            let accepted = try await report(good, 20)
+            #expect(accepted.status == 200 && accepted["ignored"] == nil, "\(accepted.json)")
+            let task = try await api.ecs("DescribeTasks", json(["cluster": "digests", "tasks": [taskArn]]), as: h.a).array("tasks").first ?? [:]
+            #expect((task["containers"] as? [[String: Any]])?.first?["imageDigest"] as? String == good)
+        }
+    }
 }

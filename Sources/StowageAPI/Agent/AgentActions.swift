@@ -117,6 +117,9 @@ struct AgentActions {
                 ignored[report.taskArn] = "healthStatus must be HEALTHY, UNHEALTHY or UNKNOWN."
             } else if let code = report.stopCode, StopCode(rawValue: code) == nil {
                 ignored[report.taskArn] = "stopCode '\(code)' is not an ECS stop code."
+            } else if let bad = report.containers?.first(where: { $0.imageDigest.map { !ImageReference.isDigest($0) } ?? false }) {
+                // Recorded for the deployment, a digest is what the other hosts pull (name@digest).
+                ignored[report.taskArn] = "The imageDigest of container \(bad.name ?? "") must be sha256: and 64 lower-case hex digits."
             } else {
                 do {
                     reports.append((try TaskActions.taskId(report.taskArn, cluster: cluster), report))
