@@ -57,7 +57,7 @@ import Testing
         #expect(HAProxyConfig.structure(s, socket: "/s") == HAProxyConfig.structure(snapshot(), socket: "/s"), "targets never change the structure")
         let web = targets[0].serverName
         #expect(web == "t_10_2E0_2E0_2E5.8080")
-        let full = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(web)", "tg_bbbb/\(web)"]).text
+        let full = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(web)", "tg_bbbb/\(web)"], policy: .tests).text
         #expect(HAProxyConfig.digest(ofRendered: full) == HAProxyConfig.digest(ofStructure: HAProxyConfig.structure(s, socket: "/s")))
         // Each server line sits in its own backend's section: the same target in two groups is two servers, one in each.
         let sections = full.components(separatedBy: "\nbackend ")
@@ -66,7 +66,7 @@ import Testing
         #expect(a.contains("    server \(web) 10.0.0.5:8080 check\n"), "a serving target starts enabled, in its group's backend")
         #expect(b.contains("    server \(web) 10.0.0.5:8080 check\n"))
         #expect(!full.contains(targets[1].serverName), "the others are added after the reload, through the runtime API")
-        let drainingServing = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(targets[1].serverName)"]).text
+        let drainingServing = HAProxyConfig.render(s, socket: "/s", serving: ["tg_aaaa/\(targets[1].serverName)"], policy: .tests).text
         #expect(drainingServing.contains("server \(targets[1].serverName) 10.0.0.6:32768 check weight 0\n"), "a draining target weighs 0")
     }
 
@@ -163,4 +163,9 @@ import Testing
         #expect(rendered.text.contains("server t_10_2E0_2E0_2E5.80 10.0.0.5:80 check"))
         #expect(!rendered.text.contains("169.254") && !rendered.text.contains("10.0.0.9") && !rendered.text.contains("show"))
     }
+}
+
+extension TargetPolicy {
+    /// The tests' operator allows every range, so only what a test sets out to refuse is refused.
+    static let tests = TargetPolicy(outbound: OutboundPolicy(allowed: [CIDR("0.0.0.0/0"), CIDR("::/0")].compactMap { $0 }))
 }

@@ -150,7 +150,7 @@ import Testing
             var rng = Seeded(state: seed)
             let (s, bodies) = Self.snapshot(&rng)
             let serving = Set(s.groups.flatMap { g in g.targets.map { "\(g.backendName)/\($0.serverName)" } })
-            let rendered = HAProxyConfig.render(s, socket: socketPath, serving: serving)
+            let rendered = HAProxyConfig.render(s, socket: socketPath, serving: serving, policy: .tests)
             #expect(rendered.refused.isEmpty, "seed \(seed): \(rendered.refused)")
             let config = directory.appendingPathComponent("haproxy.cfg")
             try rendered.text.write(to: config, atomically: true, encoding: .utf8)

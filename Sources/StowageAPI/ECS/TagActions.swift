@@ -18,6 +18,7 @@ struct TagActions {
         guard let arn = ARN(arnText), arn.service == "ecs" else {
             throw .invalidParameter("'\(arnText)' is not an ECS resource ARN.")
         }
+        try c.refs.own(arnText)
         switch arn.resourceType {
         case "cluster":
             return .cluster(try c.refs.cluster(arnText).name)
