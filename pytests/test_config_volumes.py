@@ -172,3 +172,15 @@ def test_bad_driver_options_are_refused_by_name(server, tenant):
     # Text-only volumes need no role.
     volume = {"name": "c", "dockerVolumeConfiguration": {"scope": "task", "driver": "stowage", "driverOpts": {"file:a": "text:x"}}}
     assert ecs.register_task_definition(family="textvol", containerDefinitions=[app], volumes=[volume])["taskDefinition"]["revision"] == 1
+
+    # The agent restarts (as make dev's Ctrl-C and start do): it adopts the running task with its configuration volume,
+    # which keeps its files and its values, and nothing is stopped or replaced (static stability).
+    container = ecs.describe_tasks(cluster="livevol", tasks=[task_id])["tasks"][0]["containers"][0]["runtimeId"]
+    agents[-1].stop()
+    before = len(lines_of(logs, "/livevol", task_id))
+    agents[-1].start()
+    assert wait_for(lambda: (lambda lines: len(lines) > before + 2 and lines[-1] == "flags=v2 token=t2")(lines_of(logs, "/livevol", task_id))
+                    or None, seconds=60), "the adopted task keeps running and logging its files' values"
+    task = ecs.describe_tasks(cluster="livevol", tasks=[task_id])["tasks"][0]
+    assert task["lastStatus"] == "RUNNING" and task["containers"][0]["runtimeId"] == container, task.get("stoppedReason")
+    assert running_task_ids(ecs, "livevol") == {task_id}, "adopted, not replaced"

@@ -106,7 +106,10 @@ extension Agent {
             // Images first, while the task is still PENDING (ECS's pullStartedAt/pullStoppedAt).
             if found.isEmpty, runtime.hasImages { try await pullImages(arn) }
             task = tasks[arn] ?? task
-            try await prepareVolumes(task)
+            // A task whose every container was adopted already has its volumes (its containers mount them); making them
+            // again would need its secrets, which an adopted task does not fetch, and a restart of the agent must never
+            // stop a running task.
+            if found.count < task.containers.count { try await prepareVolumes(task) }
         } catch {
             let reason = (error as? RuntimeError).map { "\($0)" } ?? "ResourceInitializationError: \(error)"
             logger.warning("task could not be prepared", metadata: ["task": "\(arn)", "reason": "\(reason)"])

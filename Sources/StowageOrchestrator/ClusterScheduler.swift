@@ -219,6 +219,12 @@ public struct ClusterScheduler: Sendable {
         }
         let plan = Reconciler.plan(service: spec, deployments: deploymentSpecs, tasks: taskSpecs, hosts: hosts, now: now)
         var events = plan.events
+        // A refused target is said once (not on every pass): only when the recent events do not already say it.
+        let refusals = TargetSync.refusals(service: name, bindings: balancing.bindings, registered: balancing.registered)
+        if !refusals.isEmpty {
+            let recent = Set(try await services.events(conn, account: account, cluster: cluster, service: name, limit: 50).map(\.message))
+            events += refusals.filter { !recent.contains($0) }
+        }
         if let retryAt = plan.retryAt {
             try await queue.reconcile(conn, account: account, cluster: cluster, service: name, delay: retryAt.timeIntervalSince(now) + 0.5)
         }
@@ -369,7 +375,8 @@ public struct ClusterScheduler: Sendable {
                                                     containerPort: port, deregistrationDelay: TimeInterval(group.attributes.deregistrationDelaySeconds)))
         }
         out.registered = try await store.targets(conn, taskIds: tasks.map(\.id)).map {
-            RegisteredTarget(targetGroupId: $0.targetGroupId, targetId: $0.targetId, port: $0.port, taskId: $0.taskId, state: $0.state)
+            RegisteredTarget(targetGroupId: $0.targetGroupId, targetId: $0.targetId, port: $0.port, taskId: $0.taskId, state: $0.state,
+                             reason: $0.reason, description: $0.description)
         }
         return out
     }

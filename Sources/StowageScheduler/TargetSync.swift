@@ -49,8 +49,13 @@ public struct RegisteredTarget: Sendable, Equatable {
     public var port: Int
     public var taskId: String?
     public var state: ELB.TargetState
-    public init(targetGroupId: String, targetId: String, port: Int, taskId: String?, state: ELB.TargetState) {
+    /// Why, when the load balancer says (an `unused` target the target policy refused: `Target.IpUnusable`).
+    public var reason: String?
+    public var description: String?
+    public init(targetGroupId: String, targetId: String, port: Int, taskId: String?, state: ELB.TargetState, reason: String? = nil,
+                description: String? = nil) {
         self.targetGroupId = targetGroupId; self.targetId = targetId; self.port = port; self.taskId = taskId; self.state = state
+        self.reason = reason; self.description = description
     }
 }
 
@@ -116,6 +121,16 @@ public enum TargetSync {
     public static func drainDelay(taskId: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget]) -> TimeInterval {
         let groups = Set(registered.filter { $0.taskId == taskId && $0.state != .draining }.map(\.targetGroupId))
         return bindings.filter { groups.contains($0.targetGroupId) }.map(\.deregistrationDelay).max() ?? 0
+    }
+
+    /// Service events for targets the load balancer will not send traffic to (the target policy refused their address
+    /// or port): otherwise a deployment waits on them with no word of why.
+    public static func refusals(service: String, bindings: [LoadBalancerBinding], registered: [RegisteredTarget]) -> [String] {
+        let arns = Dictionary(bindings.map { ($0.targetGroupId, $0.targetGroupArn) }, uniquingKeysWith: { a, _ in a })
+        return registered.filter { $0.state == .unused && $0.reason == "Target.IpUnusable" }.compactMap { t in
+            guard let task = t.taskId, let arn = arns[t.targetGroupId] else { return nil }
+            return "(service \(service)) cannot route to (task \(task)): its target \(t.targetId):\(t.port) in (target-group \(arn)) is refused: \(t.description ?? "Target.IpUnusable")."
+        }.sorted()
     }
 
     /// A task's standing with its load balancers: ready once every group has it healthy; unhealthy (with

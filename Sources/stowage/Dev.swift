@@ -19,6 +19,7 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "HTTPS API address (0.0.0.0 to reach it from other machines).") var host = "127.0.0.1"
     @OptionGroup var workerFlags: WorkerFlags
     @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var targets: TargetPolicyOptions
     @Option(help: "Runtime of the local agent: auto, docker or process.") var driver = "auto"
     @Option(help: "Docker Engine API socket for the local agent.") var dockerSocket = "/var/run/docker.sock"
     @Flag(help: "Run no local agent.") var noAgent = false
@@ -59,8 +60,9 @@ struct Dev: AsyncParsableCommand {
         let runtime = noAgent ? nil : try await AgentCommand.pickRuntime(driver, socket: dockerSocket, stateDir: state + "/agent",
                                                                           defaultUlimits: try AgentCommand.ulimits(defaultUlimits))
         // Load balancer targets may be this machine's own container hosts (the local agent's address: loopback, or the
-        // engine's bridge gateway), and nothing else private: one machine, one user. The API and database stay refused.
-        var hostRanges = [CIDR("127.0.0.1/32")].compactMap { $0 }
+        // engine's bridge gateway), and what --allow-target-cidr adds: one machine, one user. The API and database stay
+        // refused whatever is allowed.
+        var hostRanges = [CIDR("127.0.0.1/32")].compactMap { $0 } + (try targets.ranges())
         if let gateway = await runtime?.bridgeGateway(), let range = CIDR(gateway + "/32") { hostRanges.append(range) }
         let targetPolicy = TargetPolicy(outbound: OutboundPolicy(allowed: hostRanges),
                                         controlPlane: ControlPlaneEndpoints.of(database: pg.config, listening: listeners.all))

@@ -55,6 +55,15 @@ import Testing
         #expect(standing([.healthy, .unhealthy], started: 61) == (false, "Task failed ELB health checks in (target-group arn:tg2)"))
         #expect(TargetSync.standing(taskId: "t1", bindings: [], registered: [], startedAt: nil, grace: 0, now: now) == (true, nil))
     }
+
+    @Test func aTargetThePolicyRefusedIsSaidInTheServicesEvents() {
+        let refused = RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskId: "t1", state: .unused,
+                                       reason: "Target.IpUnusable", description: "10.9.9.9 is inside 10.0.0.0/8")
+        let checking = RegisteredTarget(targetGroupId: "tg2", targetId: "10.0.0.5", port: 32768, taskId: "t2", state: .initial)
+        let events = TargetSync.refusals(service: "web", bindings: [web, api], registered: [refused, checking])
+        #expect(events == ["(service web) cannot route to (task t1): its target i-1:32768 in (target-group arn:tg1) is refused: 10.9.9.9 is inside 10.0.0.0/8."])
+        #expect(TargetSync.refusals(service: "web", bindings: [web], registered: [checking]).isEmpty)
+    }
 }
 
 @Suite struct RegistrySyncTests {
