@@ -1671,3 +1671,18 @@ def test_item5_other_spellings_of_a_name_never_step_around_a_deny(server, tenant
     assert ecs.describe_container_instances(cluster="prod5", containerInstances=[instance_id])["containerInstances"][0]["status"] == "ACTIVE"
     assert "sneaky" not in ecs.list_task_definition_families()["families"]
     assert ecs.list_tags_for_resource(resourceArn=f"arn:aws:ecs:us-east-1:{account}:task-definition/admin-tools:1")["tags"] == []
+
+
+def test_item5_alarm_actions_name_only_the_accounts_own_scaling_policies(server, tenant):
+    """An alarm's scaling-policy action runs in the alarm's account when it fires: one spelled with another account
+    (or `aws`) is refused when the alarm is written, and no alarm is made."""
+    (cloudwatch,) = tenant_clients(server, tenant, "cloudwatch")
+    policy = ("arn:aws:autoscaling:us-east-1:{}:scalingPolicy:00000000-0000-0000-0000-000000000000:resource/ecs/service/default/web:"
+              "policyName/up")
+    for account in ("aws", "123456789012", ""):
+        with pytest.raises(LBClientError) as e:
+            cloudwatch.put_metric_alarm(AlarmName="item5-alarm", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
+                                        Period=60, EvaluationPeriods=1, Threshold=90, ComparisonOperator="GreaterThanThreshold",
+                                        AlarmActions=[policy.format(account)])
+        assert "cannot be used" in e.value.response["Error"]["Message"], e.value.response
+    assert not cloudwatch.describe_alarms(AlarmNames=["item5-alarm"])["MetricAlarms"]

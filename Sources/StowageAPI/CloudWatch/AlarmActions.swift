@@ -55,6 +55,12 @@ enum AlarmActions {
 
     static func put(_ input: CloudWatch.AlarmDefinition, _ c: Caller) async throws -> Empty {
         try validate(input, policy: c.backend.outbound)
+        // A scaling policy named by ARN runs in the alarm's account: it must be that account's, spelled canonically.
+        for action in (input.alarmActions ?? []) + (input.okActions ?? []) + (input.insufficientDataActions ?? []) {
+            if let why = c.backend.scope.refusal(ofResource: action, account: c.account) {
+                throw invalid("Action \(action) cannot be used: \(why).")
+            }
+        }
         try await c.authorize("cloudwatch:PutMetricAlarm", [arn(c, input.alarmName)])
         try await c.backend.database.transaction { conn in
             try await AlarmStore(logger: c.logger).put(conn, account: c.account, input)
