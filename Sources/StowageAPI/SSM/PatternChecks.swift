@@ -60,7 +60,7 @@ final class PatternChecks: Sendable {
     /// One lane's thread: takes submitted checks one at a time, for the life of the process. Nice 10 (Linux keeps a
     /// nice value per thread): on a busy machine the API's threads and PostgreSQL come first.
     private func lane() {
-        Thread.current.name = "stowage-regex"  // Linux keeps 15 characters of a thread's name
+        Thread.current.name = "stowage-regex"  // for debuggers; the kernel may keep the creating thread's name
         #if canImport(Glibc)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         #endif
