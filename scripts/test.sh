@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh test || exit 1
 python3 scripts/check-layering.py || exit 1
+began=$SECONDS
 swift build --build-tests || exit 1
+built=$SECONDS
 
 tmp=$(mktemp -d /tmp/stowage-test.XXXXXX)
 pgport=$((20000 + RANDOM % 20000))
@@ -47,9 +49,18 @@ fi
 export STOWAGE_TEST_REGISTRY="$registry"
 
 status=0
-swift test --skip-build || status=1
+# Streamed as it runs and kept for the summary below (Swift Testing writes its results to stderr).
+swift_began=$SECONDS
+swift test --skip-build 2>&1 | tee "$tmp/swift-test.log" || status=1
+pytest_began=$SECONDS
 
-STOWAGE_BIN="$PWD/$bin" python3 -m pytest pytests -q -p no:cacheprovider --durations=25 || status=1
+STOWAGE_BIN="$PWD/$bin" python3 -m pytest pytests -q -p no:cacheprovider --junitxml="$tmp/pytest.xml" || status=1
+
+# The ten slowest tests of the whole run and each phase's time: informational, it never changes the outcome.
+python3 scripts/slowest-tests.py --swift-log "$tmp/swift-test.log" --junit "$tmp/pytest.xml" \
+    --phase "build=$((built - began))" --phase "setup=$((swift_began - built))" \
+    --phase "swift test=$((pytest_began - swift_began))" --phase "pytest=$((SECONDS - pytest_began))" \
+    --phase "total=$SECONDS" || true
 
 if [ "$status" = 0 ]; then echo "make test: all tests passed"; else echo "make test: FAILED" >&2; fi
 exit "$status"
