@@ -246,6 +246,16 @@ def psql(server, sql):
     return [line.split("|") for line in out.stdout.strip().splitlines() if line]
 
 
+def jobs_in_flight(server, account, kinds=(), due_only=False):
+    """How many of the account's jobs (of these kinds, if given) a worker is running or will run: 0 means what the
+    workers were asked to do is done, so a test can check that something did NOT happen without waiting on the clock.
+    due_only leaves out jobs waiting for a later time (retries, tasks waiting for capacity)."""
+    kinds_sql = f" AND kind IN ({', '.join(repr(k) for k in kinds)})" if kinds else ""
+    due_sql = " AND run_at <= now()" if due_only else ""
+    return int(psql(server, f"SELECT count(*) FROM jobs WHERE account_id = '{account}'{kinds_sql} AND (state = 'running' "
+                            f"OR (state = 'pending'{due_sql}))")[0][0])
+
+
 def wait_for(condition, seconds=60, every=0.5):
     """Polls until the condition returns something truthy, or the time runs out (then returns its last answer)."""
     deadline = time.time() + seconds

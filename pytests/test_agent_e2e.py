@@ -12,7 +12,7 @@ import pytest
 
 import boto3
 
-from conftest import BIN, HTTPD, REGION, Agent, containers_of, docker, ecs_client, running_healthy, signed_request, tasks_of, wait_for
+from conftest import BIN, HTTPD, REGION, Agent, containers_of, docker, ecs_client, psql, running_healthy, signed_request, tasks_of, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,15 @@ def test_killed_agent_reattaches_without_duplicates(server, tenant, tmp_path, ag
     agent.stop(signal.SIGKILL)
     assert len([c for c in containers_of(instance) if c["State"] == "running"]) == 2, "containers outlive the agent"
     agent.start()
-    time.sleep(6)
+    # Restarted: registered again (its second "agent running") and polled twice since, so the first answer's tasks
+    # were taken up (adopted or, were adoption broken, started anew) before anything is counted.
+    assert wait_for(lambda: open(agent.log.name).read().count("agent running") >= 2 or None, seconds=30)
+
+    def heartbeat():
+        return psql(server, f"SELECT last_heartbeat_at FROM instance_heartbeats WHERE instance_id = '{instance.split('/')[-1]}'")
+    for _ in range(2):
+        last = heartbeat()
+        assert wait_for(lambda: heartbeat() != last or None, seconds=30, every=0.2), "the restarted agent polls"
     assert ecs.list_container_instances(cluster="e2e-restart")["containerInstanceArns"] == [instance], "same instance, no new one"
     assert agent.arn == instance
     after = wait_for(lambda: running_healthy(ecs, "e2e-restart", "web", 2))

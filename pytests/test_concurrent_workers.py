@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BIN, WORKER_ARGS, ecs_client, psql
+from conftest import BIN, WORKER_ARGS, ecs_client, jobs_in_flight, psql, wait_for
 
 INSTANCES_PER_CLUSTER = 40
 SERVICES = 5
@@ -44,7 +44,10 @@ def test_three_workers_place_thousands_of_tasks_without_overcommit(server, tenan
                 break
             time.sleep(0.5)
         assert placed == expected_placed, f"placed {placed} of {expected_placed}"
-        time.sleep(2)  # let any straggling job finish, then check nothing moved past the limits
+        # Every straggling job finished (the unplaceable fixed-port tasks' retries wait for later), then nothing
+        # moved past the limits.
+        assert wait_for(lambda: jobs_in_flight(server, account, due_only=True) == 0 or None, seconds=60, every=0.2), \
+            "the workers went quiet"
 
         over = psql(server, f"""
             SELECT t.cluster_name, t.instance_id, sum(t.cpu), sum(t.memory) FROM tasks t

@@ -274,7 +274,8 @@ def test_quotas_limit_counts_and_rates(server):
     with pytest.raises(ClientError) as e:
         ecs.create_service(cluster="one", serviceName="big", taskDefinition="q", desiredCount=6)
     assert code(e) == "LimitExceededException"
-    # Eight reads at once against a bucket of one per second: one is admitted, the rest are throttled.
+    # Eight reads at once against a bucket of one per second: one is admitted, the rest are throttled. The bucket's
+    # refill is what is under test, so this waits on the clock: 1.1 s fills the one-read bucket whatever came before.
     time.sleep(1.1)
     outcomes = []
 
@@ -288,7 +289,7 @@ def test_quotas_limit_counts_and_rates(server):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert outcomes.count("ThrottlingException") >= 6 and set(outcomes) <= {"ok", "ThrottlingException"}, outcomes
-    # The bucket refills: a second later reads are admitted again.
+    # The bucket refills: a second later reads are admitted again (the refill rate is under test: 1.2 s on the clock).
     # Nothing half-written: the refused cluster does not exist.
     time.sleep(1.2)
     assert sorted(a.split("/")[-1] for a in ecs.list_clusters()["clusterArns"]) == ["one", "two"]
@@ -305,7 +306,7 @@ def test_agent_polls_have_their_own_rate_bucket_apart_from_the_tenants_writes(se
     instance, instance_key = register_instance(server, tenant, "fleet", versionInfo={"agentVersion": "test"})
     arn = instance["containerInstanceArn"]
     ecs = client(server, "ecs", tenant.key_id, tenant.secret)
-    time.sleep(1.1)
+    time.sleep(1.1)  # the one-write-a-second bucket refills (the rate is under test): the burst starts from a full one
     polls, writes = [], []
 
     def poll():

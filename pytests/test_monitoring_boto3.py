@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REGION, ecs_client, psql, signed_request, wait_for
+from conftest import REGION, ecs_client, jobs_in_flight, psql, signed_request, wait_for
 
 
 def client(server, tenant, name):
@@ -255,8 +255,9 @@ def test_webhooks_never_reach_private_addresses_even_through_a_redirect(server, 
         summaries = wait_for(lambda: refused("redirected"), seconds=30)
         assert summaries, "the refusal is in the alarm's history"
         assert "127.0.0.2" in summaries[0] and "127.0.0.0/8" in summaries[0]
+        assert wait_for(lambda: jobs_in_flight(server, tenant.account, kinds=("alarm-action",)) == 0 or None, seconds=30), \
+            "the refused action is done, not waiting for a retry"
         assert Redirect.hits == ["/hop"], "the allowed first hop was called once (a refusal is not retried)"
-        time.sleep(2)
         assert Private.received == [], "nothing reached the private address"
     finally:
         private.shutdown()
@@ -365,7 +366,7 @@ def test_logs_groups_streams_puts_filters_and_tail(server, tenant):
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [("/app/api", 7)]
 
     # Live tail: lines written while the stream is open arrive as server-sent events.
-    received = []
+    received, connected = [], threading.Event()
 
     def tail():
         from botocore.auth import SigV4Auth
@@ -376,6 +377,7 @@ def test_logs_groups_streams_puts_filters_and_tail(server, tenant):
         SigV4Auth(Credentials(tenant.key_id, tenant.secret), "logs", REGION).add_auth(request)
         with urllib.request.urlopen(urllib.request.Request(server.endpoint + path, headers=dict(request.headers))) as r:
             assert r.headers["Content-Type"] == "text/event-stream"
+            connected.set()  # the tail took its starting point before answering: what is written from now on is sent
             for raw in r:
                 line = raw.decode().strip()
                 if line.startswith("data: "):
@@ -383,7 +385,7 @@ def test_logs_groups_streams_puts_filters_and_tail(server, tenant):
 
     t = threading.Thread(target=tail)
     t.start()
-    time.sleep(1)
+    assert connected.wait(timeout=15), "the live tail answered"
     logs.put_log_events(logGroupName="/app/api", logStreamName="b",
                         logEvents=[{"timestamp": int(time.time() * 1000), "message": m} for m in ["tail one", "other", "tail two"]])
     t.join(timeout=15)

@@ -304,6 +304,8 @@ def test_a_container_resolves_a_sibling_service_by_srv_and_calls_it(server, tena
     subprocess.run(["ip", "addr", "add", "169.254.170.53/32", "dev", "lo"], capture_output=True)
     agents.append(Agent(server, other_tenant, "sd-other", tmp_path / "other", extra=("--dns-address", "169.254.170.53")))
     assert wait_for(lambda: their_ecs.list_container_instances(cluster="sd-other")["containerInstanceArns"])
+    # A name that must NOT resolve: their resolver fetches names every 2 s, so one whole refresh (3 s on the clock)
+    # passes before the answer is taken as final.
     time.sleep(3)
     theirs = dns_query("169.254.170.53", "web.svc.local", 33)
     assert not [x for x in theirs[1] if x[0] == 33], theirs

@@ -7,7 +7,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 
 import boto3
 import botocore.exceptions
@@ -83,9 +82,9 @@ def test_a_renewed_certificate_is_served_without_a_restart(server_env, tmp_path)
         served = served_certificate(port)
         other = make_certificates(tmp_path / "other", "localhost")
         shutil.copy(other["key"], files["key"])
-        time.sleep(2)
+        assert wait_for(lambda: "TLS certificate not reloaded" in open(tmp_path / "server.log").read(), seconds=15), \
+            "the server saw the broken pair"
         assert served_certificate(port) == served and healthy()
-        assert "TLS certificate not reloaded" in open(tmp_path / "server.log").read()
     finally:
         process.terminate()
         process.wait(timeout=15)
