@@ -78,7 +78,19 @@ struct Harness: Sendable {
         /// Sends a request signed the way boto3 signs, optionally at another time or with another secret.
         func send(_ method: HTTPRequest.Method, _ uri: String, body: String = "", as tenant: Tenant,
                   headers extra: [String: String] = [:], at date: Date = Date(), secret: String? = nil,
-                  signed: Bool = true) async throws -> Answer {
+                  signed: Bool = true, service: String = "ecs") async throws -> Answer {
+            let (status, headers, bytes) = try await exchange(method, uri, body: body, as: tenant, headers: extra, at: date,
+                                                              secret: secret, signed: signed, service: service)
+            let json = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] ?? [:]
+            return Answer(status: status, json: json, headers: headers)
+        }
+
+        /// One signed exchange, the answer's body left as bytes; `service` is the credential scope's service, as
+        /// botocore takes it from the model's signing name (`iam`, `sts`, `elasticloadbalancing`, …).
+        func exchange(_ method: HTTPRequest.Method, _ uri: String, body: String, as tenant: Tenant, headers extra: [String: String],
+                      at date: Date = Date(), secret: String? = nil, signed: Bool = true, service: String) async throws
+            -> (status: Int, headers: HTTPFields, body: Data)
+        {
             let parts = uri.split(separator: "?", maxSplits: 1)
             var headerMap: [String: [String]] = ["host": ["localhost:8080"]]
             for (name, value) in extra { headerMap[name.lowercased()] = [value] }
@@ -87,13 +99,32 @@ struct Harness: Sendable {
             var fields = HTTPFields()
             for (name, values) in headerMap { if let n = HTTPField.Name(name) { fields[n] = values[0] } }
             if signed {
-                let signer = SigV4Signer(accessKeyId: tenant.key.accessKeyId, secret: secret ?? tenant.key.secretAccessKey)
+                let signer = SigV4Signer(accessKeyId: tenant.key.accessKeyId, secret: secret ?? tenant.key.secretAccessKey, service: service)
                 for (name, value) in signer.sign(signable, at: date) { if let n = HTTPField.Name(name) { fields[n] = value } }
             }
             let response = try await client.executeRequest(uri: uri, method: method, headers: fields,
                                                             body: body.isEmpty ? nil : ByteBuffer(string: body))
-            let json = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
-            return Answer(status: Int(response.status.code), json: json, headers: response.headers)
+            return (Int(response.status.code), response.headers, Data(buffer: response.body))
+        }
+
+        /// Calls a query-protocol action (IAM, STS, ELBv2) as botocore does: `Action` and `Version` with the members
+        /// form-encoded, signed for `service`, the XML answer read into a tree. `token` is a session's token.
+        func query(service: String, action: String, params: [String: String] = [:], as tenant: Tenant, token: String? = nil)
+            async throws -> QueryAnswer
+        {
+            let version = ["iam": "2010-05-08", "sts": "2011-06-15", "elasticloadbalancing": "2015-12-01"][service] ?? ""
+            let pairs = [("Action", action), ("Version", version)] + params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            var headers = ["content-type": "application/x-www-form-urlencoded; charset=utf-8"]
+            if let token { headers["x-amz-security-token"] = token }
+            let (status, fields, body) = try await exchange(.post, "/", body: formEncoded(pairs), as: tenant, headers: headers, service: service)
+            return QueryAnswer(status: status, headers: fields, action: action, root: XMLTree.parse(body))
+        }
+
+        /// Calls a Cloud Map action (AWS JSON 1.1), signed for `servicediscovery` as botocore signs it.
+        func cloudMap(_ action: String, _ body: [String: Any] = [:], as tenant: Tenant) async throws -> Answer {
+            try await send(.post, "/", body: json(body), as: tenant,
+                           headers: ["x-amz-target": "Route53AutoNaming_v20170314.\(action)", "content-type": "application/x-amz-json-1.1"],
+                           service: "servicediscovery")
         }
 
         /// Calls an ECS action through the AWS door, as boto3 does.
