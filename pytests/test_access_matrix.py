@@ -100,10 +100,10 @@ ACCOUNT_WIDE = {
 
 
 def ecs_door_actions():
-    """Every action name in the ECS door's dispatch table (Sources/StowageAPI/Protocol/ActionTable.swift)."""
-    source = (pathlib.Path(__file__).parents[1] / "Sources/StowageAPI/Protocol/ActionTable.swift").read_text()
-    table = source[source.index("enum ECSActions"):]
-    return set(re.findall(r'Action\("([A-Za-z]+)"', table))
+    """Every ECS operation the door declares (Sources/StowageAPI/ECS/ECSOperations.swift)."""
+    source = (pathlib.Path(__file__).parents[1] / "Sources/StowageAPI/ECS/ECSOperations.swift").read_text()
+    table = source[source.index("enum ECSOperations"):]
+    return set(re.findall(r'Operation\.json\(\.ecs, "([A-Za-z]+)"', table))
 
 
 def denied(call):

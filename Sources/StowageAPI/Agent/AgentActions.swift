@@ -18,7 +18,7 @@ struct AgentActions {
         async throws -> AgentProtocol.DesiredTasks
     {
         guard (0...60).contains(wait) else { throw APIError.invalidParameter("wait must be between 0 and 60 seconds.") }
-        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: "ecs:Poll", c)
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, c)
         let ticket = c.backend.notifier?.subscribe(account: c.account, cluster: cluster, instance: id)
         defer { if let ticket { c.backend.notifier?.cancel(ticket) } }
         var waited = false
@@ -105,7 +105,7 @@ struct AgentActions {
     static func report(cluster clusterRef: String, instance instanceRef: String, _ input: StateReportRequest, _ c: Caller) async throws
         -> AgentProtocol.StateReportAnswer
     {
-        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: "ecs:SubmitTaskStateChange", c)
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, c)
         guard input.tasks.count <= 500 else { throw APIError.invalidParameter("A report holds at most 500 tasks.") }
         // A bad entry is set aside with its reason; the rest of the report still applies.
         var ignored: [String: String] = [:]
@@ -193,18 +193,19 @@ extension AgentActions {
     /// The instance an agent route names, once the caller is shown to be that instance: only the credential issued
     /// to an instance at its registration speaks for it (a user's or a cluster-wide agent key does not), so a host
     /// can neither read another host's task secrets and credentials nor report or heartbeat for it.
-    static func instance(_ clusterRef: String, _ instanceRef: String, action: String, _ c: Caller) async throws
+    static func instance(_ clusterRef: String, _ instanceRef: String, action: IAMAction? = nil, _ c: Caller) async throws
         -> (cluster: String, id: String, arn: String)
     {
         let (cluster, _) = try c.refs.cluster(clusterRef)
         let (id, arn) = try c.refs.containerInstance(instanceRef, cluster: cluster)
+        guard let action = action ?? c.operation else { throw APIError.server() }
         guard let bound = c.principal.instance else {
-            c.trail.note(action: action, resources: [arn])
+            c.trail.note(action: action.description, resources: [arn])
             c.trail.deny()
             throw APIError.accessDenied("\(c.principal.arn) is not a container instance: the agent protocol takes the credential an instance is given when it registers (RegisterContainerInstance's instanceCredentials).")
         }
         guard bound.cluster == cluster, bound.id == id else {
-            c.trail.note(action: action, resources: [arn])
+            c.trail.note(action: action.description, resources: [arn])
             c.trail.deny()
             throw APIError.accessDenied("\(c.principal.arn) speaks only for itself, not for \(arn).")
         }
@@ -217,7 +218,7 @@ extension AgentActions {
     static func rotateCredentials(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws
         -> AgentProtocol.InstanceCredentials
     {
-        let (cluster, id, _) = try await instance(clusterRef, instanceRef, action: "ecs:RotateInstanceCredentials", c)
+        let (cluster, id, _) = try await instance(clusterRef, instanceRef, c)
         let issued = try await c.backend.agentDatabase.transaction { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
             return try await c.backend.tenancy.issueInstanceCredential(conn, account: c.account, cluster: cluster, instance: id,
@@ -232,18 +233,18 @@ extension AgentActions {
     /// The DNS names the agent's resolver answers for its containers: its own tenant's, never another's (the
     /// account is the agent's). Reading them is discovering instances, so that is what is authorized.
     static func discoveryNames(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws -> ServiceDiscovery.DNSNames {
-        _ = try await instance(clusterRef, instanceRef, action: "ecs:Poll", c)
-        try await c.authorize("servicediscovery:DiscoverInstances", ["*"])
+        _ = try await instance(clusterRef, instanceRef, action: .agentPoll, c)
+        try await c.authorize(.discoverInstances, ["*"])
         let names = try await c.backend.database.withConnection { conn in
             try await DiscoveryStore(logger: c.logger).dnsNames(conn, account: c.account)
         }
         return ServiceDiscovery.DNSNames(names: names)
     }
 
-    static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, action: String, _ c: Caller)
+    static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller)
         async throws -> (cluster: String, taskId: String, task: TaskRecord, definition: TaskDefinition)
     {
-        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, action: action, c)
+        let (cluster, id, arn) = try await instance(clusterRef, instanceRef, c)
         let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
         let (task, definition) = try await c.backend.agentDatabase.withConnection { conn in
             _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
@@ -283,8 +284,7 @@ extension AgentActions {
     static func taskCredentials(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller) async throws
         -> AgentProtocol.TaskCredentials
     {
-        let (cluster, taskId, task, definition) = try await placedTask(cluster: clusterRef, instance: instanceRef, task: taskRef,
-                                                                        action: "ecs:GetTaskCredentials", c)
+        let (cluster, taskId, task, definition) = try await placedTask(cluster: clusterRef, instance: instanceRef, task: taskRef, c)
         // RunTask's override, checked with iam:PassRole when the task was run, else the definition's role.
         guard let roleArn = task.overrides?.taskRoleArn ?? definition.taskRoleArn else {
             throw APIError.invalidParameter("Task \(taskRef) has no task role (neither its task definition nor its overrides set taskRoleArn).")

@@ -14,7 +14,7 @@ enum TaskSecretActions {
         -> AgentProtocol.TaskSecrets
     {
         let (cluster, taskId, task, definition) = try await AgentActions.placedTask(
-            cluster: clusterRef, instance: instanceRef, task: taskRef, action: "ecs:GetTaskSecrets", c)
+            cluster: clusterRef, instance: instanceRef, task: taskRef, c)
         do {
             let principal = try await executionPrincipal(definition, taskId: taskId, c)
             var out: [String: AgentProtocol.TaskSecrets.Container] = [:]
@@ -83,7 +83,7 @@ enum TaskSecretActions {
         case .parameter(let text):
             do {
                 let target = try ParameterActions.target(text, c)
-                try await c.authorize("ssm:GetParameters", [target.arn], as: principal)
+                try await c.authorize(.getParameters, [target.arn], as: principal)
                 let text = try await c.backend.database.withConnection { conn in
                     let row = try await ParameterActions.read(conn, c, target)
                     return try await ParameterActions.shown(conn, c, row, decrypt: true)
@@ -96,10 +96,10 @@ enum TaskSecretActions {
             let value: SecretsManager.GetSecretValueResponse
             do {
                 if case .arn(let account, _, _) = SecretRules.reference(ref.secretArn), account != c.account {
-                    try await c.authorize("secretsmanager:GetSecretValue", [ref.secretArn], as: principal)
+                    try await c.authorize(.getSecretValue, [ref.secretArn], as: principal)
                 }
                 value = try await SecretActions.value(c, id: ref.secretArn, versionId: ref.versionId, stage: ref.versionStage) { arn, keys in
-                    try await c.authorize("secretsmanager:GetSecretValue", [arn], keys: keys, as: principal)
+                    try await c.authorize(.getSecretValue, [arn], keys: keys, as: principal)
                 }
             } catch let error as APIError where error.awsStatus < 500 {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret from asm: secret \(ref.secretArn): \(error.code): \(error.message)")

@@ -12,7 +12,7 @@ struct TelemetryActions {
     static func ingest(cluster clusterRef: String, instance instanceRef: String, _ input: AgentProtocol.Telemetry, _ c: Caller) async throws
         -> AgentProtocol.TelemetryAnswer
     {
-        let (cluster, id, arn) = try await AgentActions.instance(clusterRef, instanceRef, action: "ecs:SubmitTaskStateChange", c)
+        let (cluster, id, arn) = try await AgentActions.instance(clusterRef, instanceRef, action: .agentReport, c)
         let eventCount = input.logs.reduce(0) { $0 + $1.events.count }
         guard input.metrics.count <= 10_000, eventCount <= 20_000 else {
             throw APIError.invalidParameter("A shipment holds at most 10,000 datapoints and 20,000 log events.")
@@ -96,7 +96,7 @@ struct TelemetryActions {
             }
             if parts[0] == "f" { after = (ms, seq) } else { before = (ms, seq) }
         }
-        try await c.authorize("logs:GetLogEvents", [logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
+        try await c.authorize([logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
         let store = TelemetryStore(logger: c.logger)
         let page = try await c.backend.database.withConnection { conn in
             let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
@@ -123,7 +123,7 @@ struct TelemetryActions {
         let from = start.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(-3600)
         let to = end.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(60)
         guard from < to else { throw APIError.invalidParameter("startTime must be before endTime.") }
-        try await c.authorize("cloudwatch:GetMetricData", [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
+        try await c.authorize(.getMetricData, [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
         return try await c.backend.database.withConnection { conn in
             guard try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first != nil else {
                 throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)

@@ -42,7 +42,7 @@ enum AutoScalingActions {
 
     static func register(_ input: AutoScaling.RegisterScalableTargetRequest, _ c: Caller) async throws -> AutoScaling.RegisterScalableTargetResponse {
         let (cluster, service) = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
-        try await c.authorize("application-autoscaling:RegisterScalableTarget", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         let store = ScalingStore(logger: c.logger)
         try await c.backend.database.transaction { conn in
             guard let svc = try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: [service]).first,
@@ -68,7 +68,7 @@ enum AutoScalingActions {
 
     static func describeTargets(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalableTargetsResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
-        try await c.authorize("application-autoscaling:DescribeScalableTargets", ["*"])
+        try await c.authorize(["*"])
         let rows = try await c.backend.database.withConnection { conn in
             try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: input.resourceIds)
         }
@@ -82,7 +82,7 @@ enum AutoScalingActions {
 
     static func deregister(_ input: AutoScaling.TargetKey, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
-        try await c.authorize("application-autoscaling:DeregisterScalableTarget", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         try await c.backend.database.transaction { conn in
             guard try await ScalingStore(logger: c.logger).deleteTarget(conn, account: c.account, resourceId: input.resourceId, dimension: dimension) else {
                 throw noTarget(input.resourceId)
@@ -133,7 +133,7 @@ enum AutoScalingActions {
         default:
             throw validation("PolicyType must be TargetTrackingScaling or StepScaling, got \(type).")
         }
-        try await c.authorize("application-autoscaling:PutScalingPolicy", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         let store = ScalingStore(logger: c.logger)
         try await c.backend.database.transaction { conn in
             try await requireTarget(conn, c, input.resourceId)
@@ -144,7 +144,7 @@ enum AutoScalingActions {
 
     static func describePolicies(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalingPoliciesResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
-        try await c.authorize("application-autoscaling:DescribeScalingPolicies", ["*"])
+        try await c.authorize(["*"])
         let rows = try await c.backend.database.withConnection { conn in
             try await ScalingStore(logger: c.logger).policies(conn, account: c.account, resourceId: input.resourceId, names: input.policyNames)
         }
@@ -156,7 +156,7 @@ enum AutoScalingActions {
 
     static func deletePolicy(_ input: AutoScaling.DeleteScalingPolicyRequest, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
-        try await c.authorize("application-autoscaling:DeleteScalingPolicy", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         try await c.backend.database.transaction { conn in
             guard try await ScalingStore(logger: c.logger).deletePolicy(conn, account: c.account, resourceId: input.resourceId,
                                                                          dimension: dimension, name: input.policyName) else {
@@ -171,7 +171,7 @@ enum AutoScalingActions {
         let limit = input.maxResults ?? 50
         guard (1...50).contains(limit) else { throw validation("MaxResults must be between 1 and 50.") }
         let before = try PageToken.decode(input.nextToken)?.first.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
-        try await c.authorize("application-autoscaling:DescribeScalingActivities", ["*"])
+        try await c.authorize(["*"])
         let rows = try await c.backend.database.withConnection { conn in
             try await ScalingStore(logger: c.logger).activities(conn, account: c.account, resourceId: input.resourceId, before: before, limit: limit + 1)
         }
@@ -197,7 +197,7 @@ enum AutoScalingActions {
             throw validation("Capacities must be between 0 and \(ServiceActions.maxDesiredCount).")
         }
         if let s = input.startTime, let e = input.endTime, s >= e { throw validation("StartTime must be before EndTime.") }
-        try await c.authorize("application-autoscaling:PutScheduledAction", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         let store = ScalingStore(logger: c.logger)
         try await c.backend.database.transaction { conn in
             try await requireTarget(conn, c, input.resourceId)
@@ -211,7 +211,7 @@ enum AutoScalingActions {
 
     static func describeScheduled(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScheduledActionsResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
-        try await c.authorize("application-autoscaling:DescribeScheduledActions", ["*"])
+        try await c.authorize(["*"])
         let rows = try await c.backend.database.withConnection { conn in
             try await ScalingStore(logger: c.logger).scheduled(conn, account: c.account, resourceId: input.resourceId, names: input.scheduledActionNames)
         }
@@ -229,7 +229,7 @@ enum AutoScalingActions {
 
     static func deleteScheduled(_ input: AutoScaling.DeleteScheduledActionRequest, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
-        try await c.authorize("application-autoscaling:DeleteScheduledAction", [targetArn(c, input.resourceId)])
+        try await c.authorize([targetArn(c, input.resourceId)])
         try await c.backend.database.transaction { conn in
             guard try await ScalingStore(logger: c.logger).deleteScheduled(conn, account: c.account, resourceId: input.resourceId,
                                                                             dimension: dimension, name: input.scheduledActionName) else {
@@ -241,21 +241,17 @@ enum AutoScalingActions {
 }
 
 /// The Application Auto Scaling actions by name (`AnyScaleFrontendService.<Action>`).
-public enum AutoScalingDoor {
-    public static let targetPrefix = "AnyScaleFrontendService."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("RegisterScalableTarget", spelling: .pascal, AutoScalingActions.register),
-            Action("DescribeScalableTargets", spelling: .pascal, AutoScalingActions.describeTargets),
-            Action("DeregisterScalableTarget", spelling: .pascal, AutoScalingActions.deregister),
-            Action("PutScalingPolicy", spelling: .pascal, AutoScalingActions.putPolicy),
-            Action("DescribeScalingPolicies", spelling: .pascal, AutoScalingActions.describePolicies),
-            Action("DeleteScalingPolicy", spelling: .pascal, AutoScalingActions.deletePolicy),
-            Action("DescribeScalingActivities", spelling: .pascal, AutoScalingActions.activities),
-            Action("PutScheduledAction", spelling: .pascal, AutoScalingActions.putScheduled),
-            Action("DescribeScheduledActions", spelling: .pascal, AutoScalingActions.describeScheduled),
-            Action("DeleteScheduledAction", spelling: .pascal, AutoScalingActions.deleteScheduled),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum AutoScalingOperations {
+    public static let all: [Operation] = [
+        Operation.json(.applicationAutoScaling, "RegisterScalableTarget", .write, AutoScalingActions.register),
+        Operation.json(.applicationAutoScaling, "DescribeScalableTargets", .read, AutoScalingActions.describeTargets),
+        Operation.json(.applicationAutoScaling, "DeregisterScalableTarget", .write, AutoScalingActions.deregister),
+        Operation.json(.applicationAutoScaling, "PutScalingPolicy", .write, AutoScalingActions.putPolicy),
+        Operation.json(.applicationAutoScaling, "DescribeScalingPolicies", .read, AutoScalingActions.describePolicies),
+        Operation.json(.applicationAutoScaling, "DeleteScalingPolicy", .write, AutoScalingActions.deletePolicy),
+        Operation.json(.applicationAutoScaling, "DescribeScalingActivities", .read, AutoScalingActions.activities),
+        Operation.json(.applicationAutoScaling, "PutScheduledAction", .write, AutoScalingActions.putScheduled),
+        Operation.json(.applicationAutoScaling, "DescribeScheduledActions", .read, AutoScalingActions.describeScheduled),
+        Operation.json(.applicationAutoScaling, "DeleteScheduledAction", .write, AutoScalingActions.deleteScheduled),
+    ]
 }

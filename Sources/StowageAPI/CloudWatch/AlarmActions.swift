@@ -61,7 +61,7 @@ enum AlarmActions {
                 throw invalid("Action \(action) cannot be used: \(why).")
             }
         }
-        try await c.authorize("cloudwatch:PutMetricAlarm", [arn(c, input.alarmName)])
+        try await c.authorize([arn(c, input.alarmName)])
         try await c.backend.database.transaction { conn in
             try await AlarmStore(logger: c.logger).put(conn, account: c.account, input)
             try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateAlarms,
@@ -82,7 +82,7 @@ enum AlarmActions {
         guard (input.alarmNames ?? []).count <= 100 else { throw invalid("At most 100 AlarmNames.") }
         if let s = input.stateValue, AlarmState(rawValue: s) == nil { throw invalid("StateValue must be OK, ALARM or INSUFFICIENT_DATA.") }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("cloudwatch:DescribeAlarms", [arn(c, "*")])
+        try await c.authorize([arn(c, "*")])
         let rows = try await c.backend.database.withConnection { conn in
             try await AlarmStore(logger: c.logger).get(conn, account: c.account, names: input.alarmNames, prefix: input.alarmNamePrefix,
                                                         state: input.stateValue, after: after, limit: limit + 1)
@@ -94,7 +94,7 @@ enum AlarmActions {
 
     static func delete(_ input: CloudWatch.DeleteAlarmsRequest, _ c: Caller) async throws -> Empty {
         guard (1...100).contains(input.alarmNames.count) else { throw invalid("AlarmNames must hold 1 to 100 names.") }
-        try await c.authorize("cloudwatch:DeleteAlarms", input.alarmNames.map { arn(c, $0) })
+        try await c.authorize(input.alarmNames.map { arn(c, $0) })
         try await c.backend.database.transaction { conn in
             let missing = try await AlarmStore(logger: c.logger).delete(conn, account: c.account, names: input.alarmNames)
             if let name = missing.first {
@@ -110,7 +110,7 @@ enum AlarmActions {
         if let data = input.stateReasonData, (try? JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))) == nil {
             throw invalid("StateReasonData must be JSON.")
         }
-        try await c.authorize("cloudwatch:SetAlarmState", [arn(c, input.alarmName)])
+        try await c.authorize([arn(c, input.alarmName)])
         try await c.backend.database.transaction { conn in
             let store = AlarmStore(logger: c.logger)
             guard let row = try await store.get(conn, account: c.account, names: [input.alarmName], prefix: nil, state: nil, after: nil,
@@ -130,7 +130,7 @@ enum AlarmActions {
             throw invalid("HistoryItemType must be ConfigurationUpdate, StateUpdate or Action.")
         }
         let before = try PageToken.decode(input.nextToken)?.first.flatMap(Int64.init)
-        try await c.authorize("cloudwatch:DescribeAlarmHistory", [arn(c, input.alarmName ?? "*")])
+        try await c.authorize([arn(c, input.alarmName ?? "*")])
         let rows = try await c.backend.database.withConnection { conn in
             try await AlarmStore(logger: c.logger).historyItems(conn, account: c.account, alarm: input.alarmName, type: input.historyItemType,
                                                                  start: input.startDate, end: input.endDate, before: before, limit: limit + 1)

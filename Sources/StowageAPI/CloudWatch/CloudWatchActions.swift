@@ -64,7 +64,7 @@ enum CloudWatchActions {
             }
             points.append(MetricPoint(identity: id, unit: unit, minute: Int64(ts) / 60 * 60, rollup: rollup))
         }
-        try await c.authorize("cloudwatch:PutMetricData", ["*"])
+        try await c.authorize(["*"])
         try await c.backend.database.transaction { conn in
             try await MetricStore(logger: c.logger).put(conn, account: c.account, points)
         }
@@ -99,7 +99,7 @@ enum CloudWatchActions {
         guard (end - start) / Int64(input.period) <= 1440 else {
             throw invalid("You have requested up to \((end - start) / Int64(input.period)) datapoints, which exceeds the limit of 1440. Use a longer Period or a shorter time range.")
         }
-        try await c.authorize("cloudwatch:GetMetricStatistics", ["*"])
+        try await c.authorize(["*"])
         let (unit, periods) = try await c.backend.database.withConnection { conn in
             try await MetricStore(logger: c.logger).periods(conn, account: c.account, id, start: start, end: end, period: Int64(input.period))
         }
@@ -146,7 +146,7 @@ enum CloudWatchActions {
         let pageSize = input.maxDatapoints ?? maxDatapoints
         guard pageSize > 0 else { throw invalid("MaxDatapoints must be positive.") }
         let offset = try PageToken.decode(input.nextToken).flatMap { $0.first.flatMap(Int.init) } ?? 0
-        try await c.authorize("cloudwatch:GetMetricData", ["*"])
+        try await c.authorize(["*"])
         let series: [String: TimeSeries]
         do {
             series = try await c.backend.database.withConnection { conn in
@@ -182,7 +182,7 @@ enum CloudWatchActions {
             guard window == "PT3H" else { throw invalid("RecentlyActive must be PT3H.") }
             activeSince = c.backend.clock.now().addingTimeInterval(-3 * 3600)
         }
-        try await c.authorize("cloudwatch:ListMetrics", ["*"])
+        try await c.authorize(["*"])
         let page = 500
         let rows = try await c.backend.database.withConnection { conn in
             try await MetricStore(logger: c.logger).list(conn, account: c.account, namespace: input.namespace, name: input.metricName,
@@ -198,20 +198,16 @@ enum CloudWatchActions {
 }
 
 /// The CloudWatch actions by name (`GraniteServiceVersion20100801.<Action>`).
-public enum CloudWatchDoor {
-    public static let targetPrefix = "GraniteServiceVersion20100801."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("PutMetricData", spelling: .pascal, CloudWatchActions.putMetricData),
-            Action("GetMetricStatistics", spelling: .pascal, CloudWatchActions.getMetricStatistics),
-            Action("GetMetricData", spelling: .pascal, CloudWatchActions.getMetricData),
-            Action("ListMetrics", spelling: .pascal, CloudWatchActions.listMetrics),
-            Action("PutMetricAlarm", spelling: .pascal, AlarmActions.put),
-            Action("DescribeAlarms", spelling: .pascal, AlarmActions.describe),
-            Action("DeleteAlarms", spelling: .pascal, AlarmActions.delete),
-            Action("SetAlarmState", spelling: .pascal, AlarmActions.setState),
-            Action("DescribeAlarmHistory", spelling: .pascal, AlarmActions.history),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum CloudWatchOperations {
+    public static let all: [Operation] = [
+        Operation.json(.cloudwatch, "PutMetricData", .write, CloudWatchActions.putMetricData),
+        Operation.json(.cloudwatch, "GetMetricStatistics", .read, CloudWatchActions.getMetricStatistics),
+        Operation.json(.cloudwatch, "GetMetricData", .read, CloudWatchActions.getMetricData),
+        Operation.json(.cloudwatch, "ListMetrics", .read, CloudWatchActions.listMetrics),
+        Operation.json(.cloudwatch, "PutMetricAlarm", .write, AlarmActions.put),
+        Operation.json(.cloudwatch, "DescribeAlarms", .read, AlarmActions.describe),
+        Operation.json(.cloudwatch, "DeleteAlarms", .write, AlarmActions.delete),
+        Operation.json(.cloudwatch, "SetAlarmState", .write, AlarmActions.setState),
+        Operation.json(.cloudwatch, "DescribeAlarmHistory", .read, AlarmActions.history),
+    ]
 }

@@ -48,7 +48,7 @@ enum ConsoleRoutes {
 
         for route in RESTAPI.routes {
             router.group()
-                .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action }))
+                .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action.name }))
                 .add(middleware: ConsoleAuthentication(backend: backend))
                 .on(RouterPath(apiPrefix + route.routerPath), method: route.method,
                     use: APIRouter.restHandler(route, gateway, input: .aws, rate: nil))

@@ -46,7 +46,7 @@ struct ClusterActions {
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
-        try await c.authorize("ecs:CreateCluster", [arn], requestTags: input.tags)
+        try await c.authorize([arn], requestTags: input.tags)
         let record = try await c.backend.database.transaction { conn in
             // Without settings of its own, a cluster takes the caller's containerInsights account setting.
             let settings: [ClusterSetting]
@@ -70,7 +70,7 @@ struct ClusterActions {
     /// newest first. ECS has no such list; a cluster-wide decision deserves one place to read it.
     static func events(cluster reference: String, _ c: Caller) async throws -> EventsResponse {
         let (name, arn) = try c.refs.cluster(reference)
-        try await c.authorize("ecs:DescribeClusters", [arn])
+        try await c.authorize([arn])
         return try await c.backend.database.withConnection { conn in
             try await requireActive(conn, c, name)
             return EventsResponse(events: try await c.backend.clusters.events(conn, account: c.account, cluster: name))
@@ -91,7 +91,7 @@ struct ClusterActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeClusters", wanted.map(\.arn))
+        try await c.authorize(wanted.map(\.arn))
         let records = try await c.backend.database.withConnection { conn in
             try await c.backend.clusters.get(conn, account: c.account, names: wanted.map(\.name))
         }
@@ -108,7 +108,7 @@ struct ClusterActions {
     static func list(_ input: ListRequest, _ c: Caller) async throws -> ListClustersResponse {
         let limit = try Validate.maxResults(input.maxResults)
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ecs:ListClusters", ["*"])
+        try await c.authorize(["*"])
         let records = try await c.backend.database.withConnection { conn in
             try await c.backend.clusters.list(conn, account: c.account, after: after, limit: limit + 1)
         }
@@ -119,14 +119,14 @@ struct ClusterActions {
     }
 
     static func update(_ input: UpdateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
-        try await update(input, c, action: "ecs:UpdateCluster")
+        try await update(input, c, settingsOnly: false)
     }
 
-    static func update(_ input: UpdateClusterRequest, _ c: Caller, action: String) async throws -> ClusterResponse {
+    static func update(_ input: UpdateClusterRequest, _ c: Caller, settingsOnly: Bool) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.cluster)
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
-        try await c.authorize(action, [arn])
+        try await c.authorize([arn])
         let record = try await c.backend.database.transaction { conn in
             _ = try await active(conn, c, name, lock: true)
             try await c.backend.clusters.update(
@@ -137,13 +137,13 @@ struct ClusterActions {
     }
 
     static func updateSettings(_ input: UpdateClusterSettingsRequest, _ c: Caller) async throws -> ClusterResponse {
-        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c, action: "ecs:UpdateClusterSettings")
+        try await update(UpdateClusterRequest(cluster: input.cluster, settings: input.settings), c, settingsOnly: true)
     }
 
     /// Refuses a cluster that still holds anything: there is no cascade delete.
     static func delete(_ input: ClusterReferenceRequest, _ c: Caller) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.cluster)
-        try await c.authorize("ecs:DeleteCluster", [arn])
+        try await c.authorize([arn])
         let record = try await c.backend.database.transaction { conn in
             let record = try await active(conn, c, name, lock: true)
             if record.activeServices > 0 {

@@ -118,7 +118,7 @@ struct ContainerInstanceActions {
         let attributes = input.attributes ?? []
         try validate(attributes: attributes)
         try Validate.tags(input.tags)
-        try await c.authorize("ecs:RegisterContainerInstance", [clusterArn])
+        try await c.authorize([clusterArn])
         // Every ECS agent names its version; an instance registered by hand without one has no heartbeat to judge.
         let byAgent = input.versionInfo?.agentVersion != nil
         // Registrations share the cluster row (DeleteCluster waits for them); two that race on one EC2 instance id
@@ -214,7 +214,7 @@ struct ContainerInstanceActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeContainerInstances", wanted.map(\.arn), cluster: clusterArn)
+        try await c.authorize(wanted.map(\.arn), cluster: clusterArn)
         let (records, usages) = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             return (try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id)),
@@ -238,7 +238,7 @@ struct ContainerInstanceActions {
         }
         let query = try input.filter.map { try ClusterQuery.parse($0) }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ecs:ListContainerInstances", [clusterArn])
+        try await c.authorize([clusterArn])
         let ids = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             guard let query else {
@@ -278,7 +278,7 @@ struct ContainerInstanceActions {
     static func deregister(_ input: DeregisterContainerInstanceRequest, _ c: Caller) async throws -> ContainerInstanceResponse {
         let (cluster, _) = try c.refs.cluster(input.cluster)
         let (id, arn) = try c.refs.containerInstance(input.containerInstance, cluster: cluster)
-        try await c.authorize("ecs:DeregisterContainerInstance", [arn])
+        try await c.authorize([arn])
         let (record, keys) = try await c.backend.database.transaction { conn in
             var record = try await live(conn, c, cluster: cluster, id: id, reference: input.containerInstance)
             let onIt = try await c.backend.tasks.live(conn, account: c.account, cluster: cluster)
@@ -315,7 +315,7 @@ struct ContainerInstanceActions {
         }
         var wanted: [(id: String, arn: String)] = []
         for reference in input.containerInstances { wanted.append(try c.refs.containerInstance(reference, cluster: cluster)) }
-        try await c.authorize("ecs:UpdateContainerInstancesState", wanted.map(\.arn))
+        try await c.authorize(wanted.map(\.arn))
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             let records = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
@@ -356,7 +356,7 @@ struct ContainerInstanceActions {
             let (id, arn) = try c.refs.containerInstance(target, cluster: cluster)
             targets[id, default: (arn, target, [])].attributes.append(attribute)
         }
-        try await c.authorize(remove ? "ecs:DeleteAttributes" : "ecs:PutAttributes", targets.values.map(\.arn))
+        try await c.authorize(targets.values.map(\.arn))
         return try await c.backend.database.transaction { conn in
             var result: [Attribute] = []
             for (id, target) in targets.sorted(by: { $0.key < $1.key }) {
@@ -385,7 +385,7 @@ struct ContainerInstanceActions {
         }
         let limit = try Validate.maxResults(input.maxResults)
         let after = try PageToken.decode(input.nextToken)
-        try await c.authorize("ecs:ListAttributes", [clusterArn])
+        try await c.authorize([clusterArn])
         let records = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.instances.all(conn, account: c.account, cluster: cluster)

@@ -17,13 +17,13 @@ enum ECSREST {
     }
 
     static let routes: [RESTRoute] = [
-        RESTRoute(method: .post, path: "/v1/clusters", action: "CreateCluster") { call in
+        RESTRoute(method: .post, path: "/v1/clusters", action: IAMAction(.ecs, "CreateCluster")) { call in
             try .json(try await ClusterActions.create(try call.decode(CreateClusterRequest.self), call.caller), status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/clusters", action: "ListClusters") { call in
+        RESTRoute(method: .get, path: "/v1/clusters", action: IAMAction(.ecs, "ListClusters")) { call in
             try .json(try await ClusterActions.list(ListRequest(nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}", action: "DescribeClusters") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}", action: IAMAction(.ecs, "DescribeClusters")) { call in
             let name = call.path["cluster"] ?? ""
             let out = try await ClusterActions.describe(
                 DescribeClustersRequest(clusters: [name], include: Array(ClusterActions.includes)), call.caller)
@@ -32,58 +32,59 @@ enum ECSREST {
             }
             return try .json(ClusterResponse(cluster: cluster))
         },
-        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}", action: "UpdateCluster") { call in
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}", action: IAMAction(.ecs, "UpdateCluster")) { call in
             let patch = try call.decode(ClusterPatch.self)
             return try .json(try await ClusterActions.update(
                 UpdateClusterRequest(cluster: call.path["cluster"] ?? "", settings: patch.settings, configuration: patch.configuration),
                 call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/events", action: "DescribeClusters") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/events", action: IAMAction(.ecs, "DescribeClusters")) { call in
             try .json(try await ClusterActions.events(cluster: call.path["cluster"] ?? "", call.caller))
         },
-        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}", action: "DeleteCluster") { call in
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}", action: IAMAction(.ecs, "DeleteCluster")) { call in
             try .json(try await ClusterActions.delete(ClusterReferenceRequest(cluster: call.path["cluster"] ?? ""), call.caller))
         },
-        RESTRoute(method: .post, path: "/v1/task-definitions", action: "RegisterTaskDefinition") { call in
+        RESTRoute(method: .post, path: "/v1/task-definitions", action: IAMAction(.ecs, "RegisterTaskDefinition")) { call in
             try .json(try await TaskDefinitionActions.register(try call.decode(RegisterTaskDefinitionRequest.self), call.caller), status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/task-definitions", action: "ListTaskDefinitions") { call in
+        RESTRoute(method: .get, path: "/v1/task-definitions", action: IAMAction(.ecs, "ListTaskDefinitions")) { call in
             try .json(try await TaskDefinitionActions.list(ListTaskDefinitionsRequest(
                 familyPrefix: call.query("familyPrefix"), status: call.query("status"), sort: call.query("sort"),
                 nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/task-definition-families", action: "ListTaskDefinitionFamilies") { call in
+        RESTRoute(method: .get, path: "/v1/task-definition-families", action: IAMAction(.ecs, "ListTaskDefinitionFamilies")) { call in
             try .json(try await TaskDefinitionActions.families(ListTaskDefinitionsRequest(
                 familyPrefix: call.query("familyPrefix"), status: call.query("status"),
                 nextToken: call.query("nextToken"), maxResults: try call.int("maxResults")), call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/task-definitions/{taskDefinition}", action: "DescribeTaskDefinition") { call in
+        RESTRoute(method: .get, path: "/v1/task-definitions/{taskDefinition}", action: IAMAction(.ecs, "DescribeTaskDefinition")) { call in
             try .json(try await TaskDefinitionActions.describe(
                 DescribeTaskDefinitionRequest(taskDefinition: call.path["taskDefinition"] ?? "", include: ["TAGS"]), call.caller))
         },
-        RESTRoute(method: .delete, path: "/v1/task-definitions/{taskDefinition}", action: "DeregisterTaskDefinition") { call in
+        RESTRoute(method: .delete, path: "/v1/task-definitions/{taskDefinition}", action: IAMAction(.ecs, "DeregisterTaskDefinition")) { call in
             let ref = call.path["taskDefinition"] ?? ""
             guard call.query("delete") == "true" else {
                 return try .json(try await TaskDefinitionActions.deregister(DeregisterTaskDefinitionRequest(taskDefinition: ref), call.caller))
             }
-            let out = try await TaskDefinitionActions.delete(DeleteTaskDefinitionsRequest(taskDefinitions: [ref]), call.caller)
+            let out = try await TaskDefinitionActions.delete(DeleteTaskDefinitionsRequest(taskDefinitions: [ref]),
+                                                          try call.caller(serving: .ecs, "DeleteTaskDefinitions"))
             guard let deleted = out.taskDefinitions.first else {
                 let reason = out.failures.first?.reason ?? "The specified task definition does not exist."
                 throw reason.contains("ACTIVE") ? APIError.client(reason) : APIError.taskDefinitionNotFound(reason)
             }
             return try .json(TaskDefinitionResponse(taskDefinition: deleted))
         },
-        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/container-instances", action: "RegisterContainerInstance") { call in
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/container-instances", action: IAMAction(.ecs, "RegisterContainerInstance")) { call in
             var input = try call.decode(RegisterContainerInstanceRequest.self)
             input.cluster = call.path["cluster"]
             return try .json(try await ContainerInstanceActions.register(input, call.caller), status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances", action: "ListContainerInstances") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances", action: IAMAction(.ecs, "ListContainerInstances")) { call in
             try .json(try await ContainerInstanceActions.list(ListContainerInstancesRequest(
                 cluster: call.path["cluster"], status: call.query("status"), nextToken: call.query("nextToken"),
                 maxResults: try call.int("maxResults")), call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "DescribeContainerInstances") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: IAMAction(.ecs, "DescribeContainerInstances")) { call in
             let id = call.path["containerInstance"] ?? ""
             let out = try await ContainerInstanceActions.describe(
                 DescribeContainerInstancesRequest(cluster: call.path["cluster"], containerInstances: [id]), call.caller)
@@ -92,7 +93,7 @@ enum ECSREST {
             }
             return try .json(ContainerInstanceResponse(containerInstance: instance))
         },
-        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "UpdateContainerInstancesState") { call in
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: IAMAction(.ecs, "UpdateContainerInstancesState")) { call in
             let id = call.path["containerInstance"] ?? ""
             let patch = try call.decode(InstancePatch.self)
             let out = try await ContainerInstanceActions.updateState(
@@ -102,24 +103,24 @@ enum ECSREST {
             }
             return try .json(ContainerInstanceResponse(containerInstance: instance))
         },
-        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: "DeregisterContainerInstance") { call in
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/container-instances/{containerInstance}", action: IAMAction(.ecs, "DeregisterContainerInstance")) { call in
             try .json(try await ContainerInstanceActions.deregister(DeregisterContainerInstanceRequest(
                 cluster: call.path["cluster"], containerInstance: call.path["containerInstance"] ?? "",
                 force: call.query("force") == "true"), call.caller))
         },
-        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/services", action: "CreateService") { call in
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/services", action: IAMAction(.ecs, "CreateService")) { call in
             var input = try call.decode(CreateServiceRequest.self)
             input.cluster = call.path["cluster"]
             return try .json(try await ServiceActions.create(input, call.caller), status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services", action: "ListServices") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services", action: IAMAction(.ecs, "ListServices")) { call in
             var input = ListServicesRequest(cluster: call.path["cluster"])
             input.nextToken = call.query("nextToken")
             input.maxResults = try call.int("maxResults")
             input.schedulingStrategy = call.query("schedulingStrategy")
             return try .json(try await ServiceActions.list(input, call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}", action: "DescribeServices") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}", action: IAMAction(.ecs, "DescribeServices")) { call in
             let name = call.path["service"] ?? ""
             var input = DescribeServicesRequest(cluster: call.path["cluster"], services: [name])
             input.include = ["TAGS"]
@@ -128,10 +129,10 @@ enum ECSREST {
             }
             return try .json(ServiceResponse(service: service))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}/deployments", action: "DescribeServices") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/services/{service}/deployments", action: IAMAction(.ecs, "DescribeServices")) { call in
             try .json(try await ServiceActions.history(cluster: call.path["cluster"], service: call.path["service"] ?? "", call.caller))
         },
-        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/services/{service}", action: "UpdateService") { call in
+        RESTRoute(method: .patch, path: "/v1/clusters/{cluster}/services/{service}", action: IAMAction(.ecs, "UpdateService")) { call in
             let patch = try call.decode(ServicePatch.self)
             var input = UpdateServiceRequest(cluster: call.path["cluster"], service: call.path["service"] ?? "")
             input.desiredCount = patch.desiredCount
@@ -143,16 +144,16 @@ enum ECSREST {
             input.healthCheckGracePeriodSeconds = patch.healthCheckGracePeriodSeconds
             return try .json(try await ServiceActions.update(input, call.caller))
         },
-        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/services/{service}", action: "DeleteService") { call in
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/services/{service}", action: IAMAction(.ecs, "DeleteService")) { call in
             try .json(try await ServiceActions.delete(DeleteServiceRequest(
                 cluster: call.path["cluster"], service: call.path["service"] ?? "", force: call.query("force") == "true"), call.caller))
         },
-        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/tasks", action: "RunTask") { call in
+        RESTRoute(method: .post, path: "/v1/clusters/{cluster}/tasks", action: IAMAction(.ecs, "RunTask")) { call in
             var input = try call.decode(RunTaskRequest.self)
             input.cluster = call.path["cluster"]
             return try .json(try await TaskActions.run(input, call.caller), status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks", action: "ListTasks") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks", action: IAMAction(.ecs, "ListTasks")) { call in
             var input = ListTasksRequest(cluster: call.path["cluster"])
             input.containerInstance = call.query("containerInstance")
             input.family = call.query("family")
@@ -163,7 +164,7 @@ enum ECSREST {
             input.maxResults = try call.int("maxResults")
             return try .json(try await TaskActions.list(input, call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks/{task}", action: "DescribeTasks") { call in
+        RESTRoute(method: .get, path: "/v1/clusters/{cluster}/tasks/{task}", action: IAMAction(.ecs, "DescribeTasks")) { call in
             let id = call.path["task"] ?? ""
             var input = DescribeTasksRequest(cluster: call.path["cluster"], tasks: [id])
             input.include = ["TAGS"]
@@ -172,17 +173,17 @@ enum ECSREST {
             }
             return try .json(TaskResponse(task: task))
         },
-        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/tasks/{task}", action: "StopTask") { call in
+        RESTRoute(method: .delete, path: "/v1/clusters/{cluster}/tasks/{task}", action: IAMAction(.ecs, "StopTask")) { call in
             try .json(try await TaskActions.stop(StopTaskRequest(
                 cluster: call.path["cluster"], task: call.path["task"] ?? "", reason: call.query("reason")), call.caller))
         },
-        RESTRoute(method: .get, path: "/v1/tags", action: "ListTagsForResource") { call in
+        RESTRoute(method: .get, path: "/v1/tags", action: IAMAction(.ecs, "ListTagsForResource")) { call in
             try .json(try await TagActions.list(ListTagsForResourceRequest(resourceArn: call.query("resourceArn") ?? ""), call.caller))
         },
-        RESTRoute(method: .post, path: "/v1/tags", action: "TagResource") { call in
+        RESTRoute(method: .post, path: "/v1/tags", action: IAMAction(.ecs, "TagResource")) { call in
             try .json(try await TagActions.tag(try call.decode(TagResourceRequest.self), call.caller))
         },
-        RESTRoute(method: .delete, path: "/v1/tags", action: "UntagResource") { call in
+        RESTRoute(method: .delete, path: "/v1/tags", action: IAMAction(.ecs, "UntagResource")) { call in
             try .json(try await TagActions.untag(UntagResourceRequest(
                 resourceArn: call.query("resourceArn") ?? "", tagKeys: call.query["tagKeys"] ?? []), call.caller))
         },

@@ -130,7 +130,7 @@ struct ServiceActions {
             throw APIError.invalidParameter("launchType must be EC2 or EXTERNAL.")
         }
         let arn = c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)
-        try await c.authorize("ecs:CreateService", [arn], keys: ["ecs:task-definition": ref.arn], requestTags: input.tags)
+        try await c.authorize([arn], keys: ["ecs:task-definition": ref.arn], requestTags: input.tags)
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices
@@ -195,7 +195,7 @@ struct ServiceActions {
             guard (definition.portMappings ?? []).contains(where: { $0.containerPort == port && ($0.protocol ?? "tcp") == "tcp" }) else {
                 throw APIError.invalidParameter("loadBalancers.containerPort \(port) is not a TCP containerPort of container '\(container)'s portMappings.")
             }
-            try await c.authorize("elasticloadbalancing:RegisterTargets", [arn])
+            try await c.authorize(.registerTargets, [arn])
         }
         return lbs
     }
@@ -232,7 +232,7 @@ struct ServiceActions {
             if (definition.networkMode ?? "bridge") == "bridge", types.contains("A"), !types.contains("SRV") {
                 throw APIError.invalidParameter("Cloud Map service \(target.name) has only an A record, which cannot say which host port a bridge-mode task listens on: give it an SRV record, or use network mode host.")
             }
-            try await c.authorize("servicediscovery:RegisterInstance", [arn])
+            try await c.authorize(.registerInstance, [arn])
         }
         return registries
     }
@@ -250,7 +250,7 @@ struct ServiceActions {
         if let grace = input.healthCheckGracePeriodSeconds, grace < 0 {
             throw APIError.invalidParameter("healthCheckGracePeriodSeconds must not be negative.")
         }
-        try await c.authorize("ecs:UpdateService", [arn], keys: ref.map { ["ecs:task-definition": $0.arn] } ?? [:])
+        try await c.authorize([arn], keys: ref.map { ["ecs:task-definition": $0.arn] } ?? [:])
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices
@@ -325,7 +325,7 @@ struct ServiceActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeServices", names.map { c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: $0) })
+        try await c.authorize(names.map { c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: $0) })
         let includeTags = input.include?.contains("TAGS") ?? false
         let services = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
@@ -359,7 +359,7 @@ struct ServiceActions {
     static func history(cluster reference: String?, service: String, _ c: Caller) async throws -> DeploymentHistory {
         let (cluster, clusterArn) = try c.refs.cluster(reference)
         let name = try serviceName(service, cluster: cluster)
-        try await c.authorize("ecs:DescribeServices", [c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
+        try await c.authorize([c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
         return try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             guard try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: [name]).first != nil else {
@@ -383,7 +383,7 @@ struct ServiceActions {
             throw APIError.invalidParameter("schedulingStrategy must be REPLICA or DAEMON.")
         }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ecs:ListServices", [clusterArn])
+        try await c.authorize([clusterArn])
         let names = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.ecsServices.list(conn, account: c.account, cluster: cluster, strategy: input.schedulingStrategy,
@@ -398,7 +398,7 @@ struct ServiceActions {
     static func delete(_ input: DeleteServiceRequest, _ c: Caller) async throws -> ServiceResponse {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let name = try serviceName(input.service, cluster: cluster)
-        try await c.authorize("ecs:DeleteService", [c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
+        try await c.authorize([c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)])
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             let store = c.backend.ecsServices

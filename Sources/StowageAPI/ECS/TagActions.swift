@@ -91,7 +91,7 @@ struct TagActions {
     static func tag(_ input: TagResourceRequest, _ c: Caller) async throws -> Empty {
         let target = try target(input.resourceArn, c)
         try Validate.tags(input.tags)
-        try await c.authorize("ecs:TagResource", [canonical(target, c)], requestTags: input.tags)
+        try await c.authorize([canonical(target, c)], requestTags: input.tags)
         try await c.backend.database.transaction { conn in
             var tags = try await current(conn, target, c, arn: input.resourceArn)
             for tag in input.tags {
@@ -105,7 +105,7 @@ struct TagActions {
 
     static func untag(_ input: UntagResourceRequest, _ c: Caller) async throws -> Empty {
         let target = try target(input.resourceArn, c)
-        try await c.authorize("ecs:UntagResource", [canonical(target, c)])
+        try await c.authorize([canonical(target, c)])
         try await c.backend.database.transaction { conn in
             let tags = try await current(conn, target, c, arn: input.resourceArn).filter { !input.tagKeys.contains($0.key ?? "") }
             try await store(conn, target, c, tags: tags)
@@ -115,7 +115,7 @@ struct TagActions {
 
     static func list(_ input: ListTagsForResourceRequest, _ c: Caller) async throws -> ListTagsForResourceResponse {
         let target = try target(input.resourceArn, c)
-        try await c.authorize("ecs:ListTagsForResource", [canonical(target, c)])
+        try await c.authorize([canonical(target, c)])
         let tags = try await c.backend.database.withConnection { conn in
             try await current(conn, target, c, arn: input.resourceArn)
         }

@@ -148,7 +148,7 @@ struct TaskActions {
         }
         if let startedBy = input.startedBy, startedBy.count > 128 { throw APIError.invalidParameter("startedBy is limited to 128 characters.") }
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
-        try await c.authorize("ecs:RunTask", [ref.arn], cluster: clusterArn, requestTags: input.tags)
+        try await c.authorize([ref.arn], cluster: clusterArn, requestTags: input.tags)
         let overrides = try await passRoleOverride(input.overrides, c)
         return try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
@@ -174,7 +174,7 @@ struct TaskActions {
         try Validate.tags(input.tags)
         var targets: [(id: String, arn: String)] = []
         for reference in input.containerInstances { targets.append(try c.refs.containerInstance(reference, cluster: cluster)) }
-        try await c.authorize("ecs:StartTask", [ref.arn] + targets.map(\.arn), cluster: clusterArn, requestTags: input.tags)
+        try await c.authorize([ref.arn] + targets.map(\.arn), cluster: clusterArn, requestTags: input.tags)
         let overrides = try await passRoleOverride(input.overrides, c)
         return try await c.backend.database.transaction { conn in
             for target in targets {
@@ -196,7 +196,7 @@ struct TaskActions {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let id = try taskId(input.task, cluster: cluster)
         if let reason = input.reason, reason.count > 255 { throw APIError.invalidParameter("reason is limited to 255 characters.") }
-        try await c.authorize("ecs:StopTask", [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
+        try await c.authorize([c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
         let record = try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first else {
@@ -230,7 +230,7 @@ struct TaskActions {
                 failures.append(Failure(arn: reference, reason: "MISSING"))
             }
         }
-        try await c.authorize("ecs:DescribeTasks", wanted.map { c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: $0.id) })
+        try await c.authorize(wanted.map { c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: $0.id) })
         let records = try await c.backend.database.withConnection { conn in
             try await ClusterActions.requireActive(conn, c, cluster)
             return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
@@ -258,7 +258,7 @@ struct TaskActions {
         }
         let instance = try input.containerInstance.map { try c.refs.containerInstance($0, cluster: cluster).id }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ecs:ListTasks", [clusterArn])
+        try await c.authorize([clusterArn])
         let service = try input.serviceName.map { try ServiceActions.serviceName($0, cluster: cluster) }
         let filter = TaskFilter(instanceId: instance, family: input.family, startedBy: input.startedBy, service: service,
                                 desiredStatus: desired)

@@ -40,7 +40,7 @@ struct TaskDefinitionActions {
             }
         }
         let family = body.family ?? ""
-        try await c.authorize("ecs:RegisterTaskDefinition", [c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
+        try await c.authorize([c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
                               requestTags: input.tags)
         for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) { try await authorizePass(role, c) }
         let record = try await c.backend.database.transaction { conn in
@@ -58,7 +58,7 @@ struct TaskDefinitionActions {
         guard let arn = ARN(role), arn.service == "iam", arn.resourceType == "role" else {
             throw APIError.invalidParameter("Role \(role) is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
         }
-        try await c.authorize("iam:PassRole", [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
+        try await c.authorize(.passRole, [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
         // A role that exists under another path is not this ARN: tasks would get it while a Deny on its own ARN
         // never matched (tasks get a role's credentials only through its exact ARN).
         if let name = arn.resourcePath.last, let existing = try await c.backend.database.withConnection({
@@ -75,7 +75,7 @@ struct TaskDefinitionActions {
 
     static func describe(_ input: DescribeTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
         let ref = try c.refs.taskDefinition(input.taskDefinition)
-        try await c.authorize("ecs:DescribeTaskDefinition", [ref.arn])
+        try await c.authorize([ref.arn])
         guard let record = try await c.backend.database.withConnection({ conn in
             try await find(conn, c, family: ref.family, revision: ref.revision)
         }) else { throw APIError.taskDefinitionNotFound() }
@@ -96,7 +96,7 @@ struct TaskDefinitionActions {
             guard token.count == 2, let revision = Int(token[1]) else { throw APIError.invalidParameter("The nextToken is not valid.") }
             after = (token[0], revision)
         }
-        try await c.authorize("ecs:ListTaskDefinitions", ["*"])
+        try await c.authorize(["*"])
         let rows = try await c.backend.database.withConnection { conn in
             try await c.backend.taskDefinitions.list(
                 conn, account: c.account, family: input.familyPrefix, status: status, descending: sort == "DESC",
@@ -115,7 +115,7 @@ struct TaskDefinitionActions {
             throw APIError.invalidParameter("status must be ACTIVE, INACTIVE or ALL.")
         }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ecs:ListTaskDefinitionFamilies", ["*"])
+        try await c.authorize(["*"])
         let families = try await c.backend.database.withConnection { conn in
             try await c.backend.taskDefinitions.families(
                 conn, account: c.account, prefix: input.familyPrefix, status: status, after: after, limit: limit + 1)
@@ -130,7 +130,7 @@ struct TaskDefinitionActions {
         guard let revision = ref.revision else {
             throw APIError.client("A revision is required to deregister a task definition: use family:revision or an ARN.")
         }
-        try await c.authorize("ecs:DeregisterTaskDefinition", [ref.arn])
+        try await c.authorize([ref.arn])
         let record = try await c.backend.database.transaction { conn in
             guard var record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: revision),
                   record.status != "DELETE_IN_PROGRESS" else { throw APIError.taskDefinitionNotFound("The specified task definition does not exist.") }
@@ -156,7 +156,7 @@ struct TaskDefinitionActions {
             }
             refs.append((ref.family, revision, ref.arn, text))
         }
-        try await c.authorize("ecs:DeleteTaskDefinitions", refs.map(\.arn))
+        try await c.authorize(refs.map(\.arn))
         return try await c.backend.database.transaction { conn in
             var deleted: [TaskDefinition] = []
             var failures: [Failure] = []

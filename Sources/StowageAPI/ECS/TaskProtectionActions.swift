@@ -30,7 +30,7 @@ struct TaskProtectionActions {
         guard (1...2880).contains(minutes) else { throw APIError.invalidParameter("expiresInMinutes must be between 1 and 2880 (48 hours).") }
         var (ids, failures) = ids(input.tasks, cluster: cluster)
         let owner = c.owner(clusterArn)
-        try await c.authorize("ecs:UpdateTaskProtection", ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
+        try await c.authorize(ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
         let now = c.backend.clock.now()
         let until = input.protectionEnabled ? now.addingTimeInterval(TimeInterval(minutes * 60)) : nil
         let updated = try await c.backend.database.transaction { conn in
@@ -69,7 +69,7 @@ struct TaskProtectionActions {
         if let tasks = input.tasks, tasks.count > 100 { throw APIError.invalidParameter("tasks names at most 100 tasks.") }
         var (ids, failures) = ids(input.tasks ?? [], cluster: cluster)
         let owner = c.owner(clusterArn)
-        try await c.authorize("ecs:GetTaskProtection", input.tasks == nil ? [c.backend.scope.task(owner, cluster: cluster, id: "*")]
+        try await c.authorize(input.tasks == nil ? [c.backend.scope.task(owner, cluster: cluster, id: "*")]
                                                                               : ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
         let now = c.backend.clock.now()
         let found = try await c.backend.database.withConnection { conn in

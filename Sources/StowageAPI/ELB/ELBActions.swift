@@ -4,30 +4,9 @@ import StowageModel
 import StowageStore
 
 /// The Elastic Load Balancing v2 door (query protocol, as botocore's `elbv2`): application load balancers,
-/// listeners, rules, target groups and targets. Every write is one transaction that NOTIFYs `stowage lb`.
+/// listeners, rules, target groups and targets, with typed inputs and outputs (ELBShapes). Every write is one
+/// transaction that NOTIFYs `stowage lb`.
 enum ELBActions {
-    typealias Fields = [(String, QueryValue)]
-
-    static let all: [String: QueryAction] = {
-        let actions: [QueryAction] = [
-            QueryAction("CreateLoadBalancer", createLoadBalancer), QueryAction("DescribeLoadBalancers", describeLoadBalancers),
-            QueryAction("DeleteLoadBalancer", deleteLoadBalancer), QueryAction("DescribeLoadBalancerAttributes", describeLoadBalancerAttributes),
-            QueryAction("CreateTargetGroup", createTargetGroup), QueryAction("DescribeTargetGroups", describeTargetGroups),
-            QueryAction("ModifyTargetGroup", modifyTargetGroup), QueryAction("DeleteTargetGroup", deleteTargetGroup),
-            QueryAction("ModifyTargetGroupAttributes", modifyTargetGroupAttributes),
-            QueryAction("DescribeTargetGroupAttributes", describeTargetGroupAttributes),
-            QueryAction("CreateListener", createListener), QueryAction("DescribeListeners", describeListeners),
-            QueryAction("ModifyListener", modifyListener), QueryAction("DeleteListener", deleteListener),
-            QueryAction("CreateRule", createRule), QueryAction("DescribeRules", describeRules), QueryAction("ModifyRule", modifyRule),
-            QueryAction("DeleteRule", deleteRule), QueryAction("SetRulePriorities", setRulePriorities),
-            QueryAction("RegisterTargets", registerTargets), QueryAction("DeregisterTargets", deregisterTargets),
-            QueryAction("DescribeTargetHealth", describeTargetHealth),
-            QueryAction("AddTags", addTags), QueryAction("RemoveTags", removeTags), QueryAction("DescribeTags", describeTags),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
-
-    static func reader(_ q: QueryRequest) -> QueryReader { QueryReader(q, code: "ValidationError") }
 
     /// A write: one transaction, and a NOTIFY so every `stowage lb` re-reads when it commits.
     static func write<T: Sendable>(_ c: Caller, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
@@ -96,7 +75,7 @@ enum ELBActions {
         }
     }
 
-    // MARK: arns and fields
+    // MARK: arns
 
     static func arn(_ c: Caller, _ lb: LoadBalancerRow) -> String { c.backend.scope.loadBalancer(c.account, name: lb.name, id: lb.id) }
     static func arn(_ c: Caller, _ tg: TargetGroupRow) -> String { c.backend.scope.targetGroup(c.account, name: tg.name, id: tg.id) }
@@ -108,168 +87,148 @@ enum ELBActions {
                                      id: r?.id ?? "default")
     }
 
-    static func lbFields(_ c: Caller, _ lb: LoadBalancerRow) -> QueryValue {
-        .object([
-            ("LoadBalancerArn", .text(arn(c, lb))),
-            // The address it listens on: clients connect to it as they would resolve an ALB's DNS name.
-            ("DNSName", .text(lb.address)), ("CanonicalHostedZoneId", .text("ZSTOWAGE000001")),
-            ("CreatedTime", .date(lb.createdAt)), ("LoadBalancerName", .text(lb.name)), ("Scheme", .text(lb.scheme)),
-            ("State", .object([("Code", .text(lb.state))] + (lb.stateReason.map { [("Reason", QueryValue.text($0))] } ?? []))),
-            ("Type", .text("application")),
-            ("AvailabilityZones", .list([.object([("ZoneName", .text("local")),
-                                                  ("LoadBalancerAddresses", .list([.object([("IpAddress", .text(lb.address))])]))])])),
-            ("SecurityGroups", .list([])), ("IpAddressType", .text(lb.ipAddressType)),
-        ])
+
+    // MARK: answers
+
+    static func shape(_ c: Caller, _ lb: LoadBalancerRow) -> ELBShapes.LoadBalancer {
+        ELBShapes.LoadBalancer(
+            loadBalancerArn: arn(c, lb), dnsName: lb.address, createdTime: lb.createdAt, loadBalancerName: lb.name, scheme: lb.scheme,
+            state: .init(code: lb.state, reason: lb.stateReason),
+            availabilityZones: [.init(loadBalancerAddresses: [.init(ipAddress: lb.address)])], ipAddressType: lb.ipAddressType)
     }
 
-    static func tgFields(_ c: Caller, _ tg: TargetGroupRow, loadBalancers: [String: LoadBalancerRow]) -> QueryValue {
+    static func shape(_ c: Caller, _ tg: TargetGroupRow, loadBalancers: [String: LoadBalancerRow]) -> ELBShapes.TargetGroup {
         let h = tg.health
-        return .object([
-            ("TargetGroupArn", .text(arn(c, tg))), ("TargetGroupName", .text(tg.name)), ("Protocol", .text(tg.protocolName)),
-            ("Port", .int(tg.port)), ("HealthCheckProtocol", .text("HTTP")), ("HealthCheckPort", .text(h.port)),
-            ("HealthCheckEnabled", .bool(h.enabled)), ("HealthCheckIntervalSeconds", .int(h.intervalSeconds)),
-            ("HealthCheckTimeoutSeconds", .int(h.timeoutSeconds)), ("HealthyThresholdCount", .int(h.healthyThreshold)),
-            ("UnhealthyThresholdCount", .int(h.unhealthyThreshold)), ("HealthCheckPath", .text(h.path)),
-            ("Matcher", .object([("HttpCode", .text(h.matcher))])),
-            ("LoadBalancerArns", .list(tg.loadBalancerIds.compactMap { loadBalancers[$0] }.map { .text(arn(c, $0)) })),
-            ("TargetType", .text(tg.targetType)), ("ProtocolVersion", .text("HTTP1")), ("IpAddressType", .text("ipv4")),
-        ])
+        return ELBShapes.TargetGroup(
+            targetGroupArn: arn(c, tg), targetGroupName: tg.name, protocol: tg.protocolName, port: tg.port, healthCheckPort: h.port,
+            healthCheckEnabled: h.enabled, healthCheckIntervalSeconds: h.intervalSeconds, healthCheckTimeoutSeconds: h.timeoutSeconds,
+            healthyThresholdCount: h.healthyThreshold, unhealthyThresholdCount: h.unhealthyThreshold, healthCheckPath: h.path,
+            matcher: .init(httpCode: h.matcher), loadBalancerArns: tg.loadBalancerIds.compactMap { loadBalancers[$0] }.map { arn(c, $0) },
+            targetType: tg.targetType)
     }
 
-    static func actionFields(_ actions: [ELB.Action]) -> QueryValue {
-        .list(actions.enumerated().map { index, a in
-            var fields: Fields = [("Type", .text(a.kind.rawValue)), ("Order", .int(a.order ?? index + 1))]
+    static func shape(_ actions: [ELB.Action]) -> [ELBShapes.Action] {
+        actions.enumerated().map { index, a in
+            var out = ELBShapes.Action(type: a.kind.rawValue, order: a.order ?? index + 1)
+            // Answers always show the forward configuration's weights and stickiness, as AWS does.
             switch a.kind {
             case .forward:
-                if a.single, let only = a.targetGroups.first { fields.append(("TargetGroupArn", .text(only.targetGroupArn))) }
-                fields.append(("ForwardConfig", .object([
-                    ("TargetGroups", .list(a.targetGroups.map { .object([("TargetGroupArn", .text($0.targetGroupArn)), ("Weight", .int($0.weight))]) })),
-                    ("TargetGroupStickinessConfig", .object([("Enabled", .bool(false))])),
-                ])))
+                if a.single, let only = a.targetGroups.first { out.targetGroupArn = only.targetGroupArn }
+                out.forwardConfig = .init(targetGroups: a.targetGroups.map { .init(targetGroupArn: $0.targetGroupArn, weight: $0.weight) },
+                                          targetGroupStickinessConfig: .init(enabled: false))
             case .fixedResponse:
                 if let f = a.fixedResponse {
-                    var config: Fields = [("StatusCode", .text(f.statusCode))]
-                    if let type = f.contentType { config.append(("ContentType", .text(type))) }
-                    if let body = f.messageBody { config.append(("MessageBody", .text(body))) }
-                    fields.append(("FixedResponseConfig", .object(config)))
+                    out.fixedResponseConfig = .init(statusCode: f.statusCode, contentType: f.contentType, messageBody: f.messageBody)
                 }
             }
-            return .object(fields)
-        })
+            return out
+        }
     }
 
-    static func listenerFields(_ c: Caller, _ l: ListenerRow) -> QueryValue {
-        .object([("ListenerArn", .text(arn(c, l))),
-                 ("LoadBalancerArn", .text(c.backend.scope.loadBalancer(c.account, name: l.loadBalancerName, id: l.loadBalancerId))),
-                 ("Port", .int(l.port)), ("Protocol", .text(l.protocolName)), ("DefaultActions", actionFields(l.defaultActions))])
+    static func shape(_ c: Caller, _ l: ListenerRow) -> ELBShapes.Listener {
+        ELBShapes.Listener(listenerArn: arn(c, l), loadBalancerArn: c.backend.scope.loadBalancer(c.account, name: l.loadBalancerName, id: l.loadBalancerId),
+                           port: l.port, protocol: l.protocolName, defaultActions: shape(l.defaultActions))
     }
 
-    static func conditionFields(_ conditions: [ELB.Condition]) -> QueryValue {
-        .list(conditions.map { cond in
-            var fields: Fields = [("Field", .text(cond.field.rawValue))]
-            let values = QueryValue.object([("Values", .list(cond.values.map { .text($0) }))])
+    static func shape(_ conditions: [ELB.Condition]) -> [ELBShapes.Condition] {
+        conditions.map { cond in
+            var out = ELBShapes.Condition(field: cond.field.rawValue)
+            let values = ELBShapes.Condition.ValuesConfig(values: cond.values)
             switch cond.field {
-            case .pathPattern: fields += [("Values", .list(cond.values.map { .text($0) })), ("PathPatternConfig", values)]
-            case .hostHeader: fields += [("Values", .list(cond.values.map { .text($0) })), ("HostHeaderConfig", values)]
-            case .httpHeader:
-                fields.append(("HttpHeaderConfig", .object([("HttpHeaderName", .text(cond.headerName ?? "")),
-                                                            ("Values", .list(cond.values.map { .text($0) }))])))
-            case .queryString:
-                fields.append(("QueryStringConfig", .object([("Values", .list(cond.pairs.map { pair in
-                    .object((pair.key.map { [("Key", QueryValue.text($0))] } ?? []) + [("Value", .text(pair.value))])
-                }))])))
-            case .httpRequestMethod: fields.append(("HttpRequestMethodConfig", values))
-            case .sourceIp: fields.append(("SourceIpConfig", values))
+            case .pathPattern: out.values = cond.values; out.pathPatternConfig = values
+            case .hostHeader: out.values = cond.values; out.hostHeaderConfig = values
+            case .httpHeader: out.httpHeaderConfig = .init(httpHeaderName: cond.headerName ?? "", values: cond.values)
+            case .queryString: out.queryStringConfig = .init(values: cond.pairs.map { .init(key: $0.key, value: $0.value) })
+            case .httpRequestMethod: out.httpRequestMethodConfig = values
+            case .sourceIp: out.sourceIpConfig = values
             }
-            return .object(fields)
-        })
+            return out
+        }
     }
 
-    static func ruleFields(_ c: Caller, _ r: RuleRow?, _ l: ListenerRow) -> QueryValue {
-        .object([("RuleArn", .text(arn(c, r, l))), ("Priority", .text(r.map { String($0.priority) } ?? "default")),
-                 ("Conditions", conditionFields(r?.conditions ?? [])), ("Actions", actionFields(r?.actions ?? l.defaultActions)),
-                 ("IsDefault", .bool(r == nil))])
+    static func shape(_ c: Caller, _ r: RuleRow?, _ l: ListenerRow) -> ELBShapes.Rule {
+        ELBShapes.Rule(ruleArn: arn(c, r, l), priority: r.map { String($0.priority) } ?? "default", conditions: shape(r?.conditions ?? []),
+                       actions: shape(r?.actions ?? l.defaultActions), isDefault: r == nil)
     }
 
-    // MARK: parsing
+    static func attributes(_ a: ELB.TargetGroupAttributes) -> ELBShapes.Attributes {
+        ELBShapes.Attributes(attributes: a.pairs.map { ELBShapes.Attribute(key: $0.0, value: $0.1) })
+    }
 
-    /// Actions from `Prefix.member.N.*`; any member not understood is left unread (and refused by `finish`).
-    static func actions(_ r: QueryReader, _ prefix: String) throws(APIError) -> [ELB.Action] {
+    // MARK: requests
+
+    static func actions(_ inputs: [ELBShapes.Action]) throws(APIError) -> [ELB.Action] {
         var out: [ELB.Action] = []
-        for n in 0..<r.count(prefix) {
-            let p = "\(prefix).member.\(n + 1)"
-            let type = try r.required("\(p).Type")
-            let order = try r.int("\(p).Order")
-            switch type {
+        for a in inputs {
+            switch a.type {
             case "forward":
-                var groups: [ELB.WeightedGroup] = []
-                let single = r.string("\(p).TargetGroupArn")
-                let configured = r.count("\(p).ForwardConfig.TargetGroups")
-                for m in 0..<configured {
-                    let g = "\(p).ForwardConfig.TargetGroups.member.\(m + 1)"
-                    groups.append(ELB.WeightedGroup(targetGroupArn: try r.required("\(g).TargetGroupArn"), weight: try r.int("\(g).Weight") ?? 1))
-                }
-                if let single {
+                let configured = a.forwardConfig?.targetGroups ?? []
+                var groups = configured.map { ELB.WeightedGroup(targetGroupArn: $0.targetGroupArn, weight: $0.weight ?? 1) }
+                if let single = a.targetGroupArn {
                     if !groups.isEmpty, groups.count != 1 || groups[0].targetGroupArn != single {
                         throw ELB.invalid("You cannot specify both a target group ARN and a ForwardConfig with other target groups.")
                     }
                     groups = [ELB.WeightedGroup(targetGroupArn: single, weight: groups.first?.weight ?? 1)]
                 }
-                var stickiness: Int?
-                if try r.bool("\(p).ForwardConfig.TargetGroupStickinessConfig.Enabled") == true {
-                    stickiness = try r.int("\(p).ForwardConfig.TargetGroupStickinessConfig.DurationSeconds") ?? 3600
-                } else {
-                    _ = try r.int("\(p).ForwardConfig.TargetGroupStickinessConfig.DurationSeconds")
-                }
-                out.append(ELB.Action(kind: .forward, order: order, targetGroups: groups, single: single != nil && configured == 0,
-                                      stickinessSeconds: stickiness))
+                let stickiness = a.forwardConfig?.targetGroupStickinessConfig
+                out.append(ELB.Action(kind: .forward, order: a.order, targetGroups: groups, single: a.targetGroupArn != nil && configured.isEmpty,
+                                      stickinessSeconds: stickiness?.enabled == true ? stickiness?.durationSeconds ?? 3600 : nil))
             case "fixed-response":
-                let f = "\(p).FixedResponseConfig"
-                out.append(ELB.Action(kind: .fixedResponse, order: order, fixedResponse: ELB.FixedResponse(
-                    statusCode: try r.required("\(f).StatusCode"), contentType: r.string("\(f).ContentType"), messageBody: r.string("\(f).MessageBody"))))
+                guard let f = a.fixedResponseConfig else {
+                    throw ELB.validation("A fixed-response action needs FixedResponseConfig.StatusCode.")
+                }
+                out.append(ELB.Action(kind: .fixedResponse, order: a.order, fixedResponse: ELB.FixedResponse(
+                    statusCode: f.statusCode, contentType: f.contentType, messageBody: f.messageBody)))
             case "redirect", "authenticate-oidc", "authenticate-cognito", "jwt-validation":
-                throw APIError("InvalidLoadBalancerAction", "Action type '\(type)' is not supported by Stowage: use forward or fixed-response.")
+                throw APIError("InvalidLoadBalancerAction", "Action type '\(a.type)' is not supported by Stowage: use forward or fixed-response.")
             default:
-                throw ELB.validation("Action type '\(type)' must be one of forward, fixed-response.")
+                throw ELB.validation("Action type '\(a.type)' must be one of forward, fixed-response.")
             }
+            // Another type's configuration beside this one is not honoured: refused by its name.
+            let stray = [("ForwardConfig", a.forwardConfig != nil && a.type != "forward"),
+                         ("FixedResponseConfig", a.fixedResponseConfig != nil && a.type != "fixed-response"),
+                         ("RedirectConfig", a.redirectConfig != nil), ("AuthenticateOidcConfig", a.authenticateOidcConfig != nil),
+                         ("AuthenticateCognitoConfig", a.authenticateCognitoConfig != nil), ("JwtValidationConfig", a.jwtValidationConfig != nil)]
+            if let (name, _) = stray.first(where: \.1) { throw ELB.invalid("A '\(a.type)' action does not take \(name).") }
         }
         guard !out.isEmpty else { throw ELB.validation("At least one action must be specified.") }
         try ELB.check(out)
         return out
     }
 
-    static func conditions(_ r: QueryReader) throws(APIError) -> [ELB.Condition] {
+    static func conditions(_ inputs: [ELBShapes.Condition]) throws(APIError) -> [ELB.Condition] {
         var out: [ELB.Condition] = []
-        for n in 0..<r.count("Conditions") {
-            let p = "Conditions.member.\(n + 1)"
-            let name = try r.required("\(p).Field")
-            guard let field = ELB.Condition.Field(rawValue: name) else {
-                throw ELB.validation("Condition field '\(name)' must be one of \(ELB.Condition.Field.allCases.map(\.rawValue).joined(separator: ", ")).")
+        for input in inputs {
+            guard let field = ELB.Condition.Field(rawValue: input.field) else {
+                throw ELB.validation("Condition field '\(input.field)' must be one of \(ELB.Condition.Field.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
-            let legacy = r.list("\(p).Values")
+            let legacy = input.values ?? []
+            let configs: [(String, Bool, ELB.Condition.Field)] = [
+                ("PathPatternConfig", input.pathPatternConfig != nil, .pathPattern), ("HostHeaderConfig", input.hostHeaderConfig != nil, .hostHeader),
+                ("HttpHeaderConfig", input.httpHeaderConfig != nil, .httpHeader), ("QueryStringConfig", input.queryStringConfig != nil, .queryString),
+                ("HttpRequestMethodConfig", input.httpRequestMethodConfig != nil, .httpRequestMethod),
+                ("SourceIpConfig", input.sourceIpConfig != nil, .sourceIp),
+            ]
+            if let (name, _, _) = configs.first(where: { $0.1 && $0.2 != field }) {
+                throw ELB.invalid("A '\(input.field)' condition does not take \(name).")
+            }
             switch field {
             case .pathPattern, .hostHeader:
                 let key = field == .pathPattern ? "PathPatternConfig" : "HostHeaderConfig"
-                let values = r.list("\(p).\(key).Values")
+                let values = (field == .pathPattern ? input.pathPatternConfig : input.hostHeaderConfig)?.values ?? []
                 guard legacy.isEmpty || values.isEmpty else { throw ELB.invalid("Specify either Values or \(key), not both.") }
                 out.append(ELB.Condition(field: field, values: values.isEmpty ? legacy : values))
             case .httpHeader:
-                out.append(ELB.Condition(field: field, values: r.list("\(p).HttpHeaderConfig.Values"),
-                                         headerName: r.string("\(p).HttpHeaderConfig.HttpHeaderName")))
+                out.append(ELB.Condition(field: field, values: input.httpHeaderConfig?.values ?? [], headerName: input.httpHeaderConfig?.httpHeaderName))
             case .queryString:
-                var pairs: [ELB.Condition.Pair] = []
-                for m in 0..<r.count("\(p).QueryStringConfig.Values") {
-                    let q = "\(p).QueryStringConfig.Values.member.\(m + 1)"
-                    pairs.append(ELB.Condition.Pair(key: r.string("\(q).Key"), value: try r.required("\(q).Value")))
-                }
-                out.append(ELB.Condition(field: field, pairs: pairs))
+                out.append(ELB.Condition(field: field, pairs: (input.queryStringConfig?.values ?? []).map { ELB.Condition.Pair(key: $0.key, value: $0.value) }))
             case .httpRequestMethod:
-                out.append(ELB.Condition(field: field, values: r.list("\(p).HttpRequestMethodConfig.Values")))
+                out.append(ELB.Condition(field: field, values: input.httpRequestMethodConfig?.values ?? []))
             case .sourceIp:
-                out.append(ELB.Condition(field: field, values: r.list("\(p).SourceIpConfig.Values")))
+                out.append(ELB.Condition(field: field, values: input.sourceIpConfig?.values ?? []))
             }
             if field != .pathPattern && field != .hostHeader && !legacy.isEmpty {
-                throw ELB.invalid("A '\(name)' condition takes its values in its own config, not in Values.")
+                throw ELB.invalid("A '\(input.field)' condition takes its values in its own config, not in Values.")
             }
         }
         try ELB.check(out)
@@ -277,18 +236,18 @@ enum ELBActions {
     }
 
     /// A health check from `CreateTargetGroup`/`ModifyTargetGroup` members over a base.
-    static func healthCheck(_ r: QueryReader, base: ELB.HealthCheck) throws(APIError) -> ELB.HealthCheck {
+    static func healthCheck(_ r: ELBShapes.HealthCheckInput, base: ELB.HealthCheck) throws(APIError) -> ELB.HealthCheck {
         var h = base
-        if let proto = r.string("HealthCheckProtocol") { _ = try ELB.checkProtocol(proto, what: "Health check") }
-        if let port = r.string("HealthCheckPort") { h.port = port }
-        if let enabled = try r.bool("HealthCheckEnabled") { h.enabled = enabled }
-        if let path = r.string("HealthCheckPath") { h.path = path }
-        if let v = try r.int("HealthCheckIntervalSeconds") { h.intervalSeconds = v }
-        if let v = try r.int("HealthCheckTimeoutSeconds") { h.timeoutSeconds = v }
-        if let v = try r.int("HealthyThresholdCount") { h.healthyThreshold = v }
-        if let v = try r.int("UnhealthyThresholdCount") { h.unhealthyThreshold = v }
-        if let code = r.string("Matcher.HttpCode") { h.matcher = code }
-        if r.string("Matcher.GrpcCode") != nil { throw ELB.invalid("Matcher.GrpcCode applies to gRPC target groups, which Stowage does not run.") }
+        if let proto = r.healthCheckProtocol { _ = try ELB.checkProtocol(proto, what: "Health check") }
+        if let port = r.healthCheckPort { h.port = port }
+        if let enabled = r.healthCheckEnabled { h.enabled = enabled }
+        if let path = r.healthCheckPath { h.path = path }
+        if let v = r.healthCheckIntervalSeconds { h.intervalSeconds = v }
+        if let v = r.healthCheckTimeoutSeconds { h.timeoutSeconds = v }
+        if let v = r.healthyThresholdCount { h.healthyThreshold = v }
+        if let v = r.unhealthyThresholdCount { h.unhealthyThreshold = v }
+        if let code = r.matcher?.httpCode { h.matcher = code }
+        if r.matcher?.grpcCode != nil { throw ELB.invalid("Matcher.GrpcCode applies to gRPC target groups, which Stowage does not run.") }
         try ELB.check(h)
         return h
     }
@@ -298,18 +257,24 @@ enum ELBActions {
         var size: Int
         var marker: String?
 
-        init(_ r: QueryReader) throws(APIError) {
-            size = try r.int("PageSize") ?? 400
-            marker = r.string("Marker")
+        init(marker: String?, pageSize: Int?) throws(APIError) {
+            size = pageSize ?? 400
+            self.marker = marker
             guard (1...400).contains(size) else { throw ELB.validation("PageSize must be from 1 to 400.") }
         }
 
-        func page<T>(_ items: [T], id: (T) -> String, field: String, render: (T) -> QueryValue) -> Fields {
+        func page<T>(_ items: [T], id: (T) -> String) -> (items: [T], next: String?) {
             let rest = marker.map { m in Array(items.drop(while: { id($0) != m }).dropFirst()) } ?? items
-            var fields: Fields = [(field, .list(rest.prefix(size).map(render)))]
-            if rest.count > size, let last = rest.prefix(size).last { fields.append(("NextMarker", .text(id(last)))) }
-            return fields
+            let page = Array(rest.prefix(size))
+            return (page, rest.count > size ? page.last.map(id) : nil)
         }
+    }
+
+    /// Tags as stored: a missing value is an empty one.
+    static func tags(_ tags: [Tag]?) throws(APIError) -> [Tag] {
+        let tags = (tags ?? []).map { Tag(key: $0.key ?? "", value: $0.value ?? "") }
+        try checkTags(tags)
+        return tags
     }
 
     static func checkTags(_ tags: [Tag]) throws(APIError) {
@@ -323,33 +288,31 @@ enum ELBActions {
         }
     }
 
+
     // MARK: load balancers
 
-    static func createLoadBalancer(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let name = try r.required("Name")
+    static func createLoadBalancer(_ input: ELBShapes.CreateLoadBalancer, _ c: Caller) async throws -> ELBShapes.LoadBalancers {
+        let name = input.name
         try ELB.checkLoadBalancerName(name)
-        let type = r.string("Type") ?? "application"
+        let type = input.type ?? "application"
         guard type == "application" else {
             throw ELB.invalid("Load balancer type '\(type)' is not supported by Stowage: it runs application load balancers.")
         }
-        let scheme = r.string("Scheme") ?? "internet-facing"
+        let scheme = input.scheme ?? "internet-facing"
         guard scheme == "internet-facing" else {
             throw APIError("InvalidScheme", "Scheme '\(scheme)' is not supported by Stowage: a load balancer listens on an address of the installation's pool (STOWAGE_LB_ADDRESSES), whose reach the operator decides.")
         }
-        let ipType = r.string("IpAddressType") ?? "ipv4"
+        let ipType = input.ipAddressType ?? "ipv4"
         guard ipType == "ipv4" else { throw ELB.invalid("IpAddressType '\(ipType)' is not supported by Stowage: load balancers are ipv4.") }
-        if !r.list("Subnets").isEmpty || r.count("SubnetMappings") > 0 {
+        if input.subnets != nil || input.subnetMappings != nil {
             throw APIError("InvalidSubnet", "Stowage load balancers have no subnets: each gets an address from the installation's pool (STOWAGE_LB_ADDRESSES). Omit Subnets.")
         }
-        if !r.list("SecurityGroups").isEmpty {
+        if input.securityGroups != nil {
             throw APIError("InvalidSecurityGroup", "Stowage load balancers have no security groups. Omit SecurityGroups.")
         }
-        let tags = r.tags()
-        try checkTags(tags)
-        try r.finish()
+        let tags = try tags(input.tags)
         let id = ELB.newId()
-        try await c.authorize("elasticloadbalancing:CreateLoadBalancer", [c.backend.scope.loadBalancer(c.account, name: name, id: id)], requestTags: tags)
+        try await c.authorize([c.backend.scope.loadBalancer(c.account, name: name, id: id)], requestTags: tags)
         let now = c.backend.clock.now()
         let row = try await write(c) { conn in
             guard let row = try await c.backend.loadBalancing.createLoadBalancer(
@@ -358,16 +321,14 @@ enum ELBActions {
             else { throw APIError("DuplicateLoadBalancerName", "A load balancer with the same name '\(name)' exists, but with different settings") }
             return row
         }
-        return [("LoadBalancers", .list([lbFields(c, row)]))]
+        return ELBShapes.LoadBalancers(loadBalancers: [shape(c, row)])
     }
 
-    static func describeLoadBalancers(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let arns = r.list("LoadBalancerArns"), names = r.list("Names")
-        let paging = try Paging(r)
-        try r.finish()
+    static func describeLoadBalancers(_ input: ELBShapes.DescribeLoadBalancers, _ c: Caller) async throws -> ELBShapes.LoadBalancers {
+        let arns = input.loadBalancerArns ?? [], names = input.names ?? []
+        let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
         guard arns.isEmpty || names.isEmpty else { throw ELB.validation("Load balancer names and load balancer ARNs cannot be specified at the same time") }
-        try await c.authorize("elasticloadbalancing:DescribeLoadBalancers", ["*"])
+        try await c.authorize(["*"])
         let rows = try await read(c) { conn in
             try await c.backend.loadBalancing.loadBalancers(conn, account: c.account, names: names.isEmpty ? nil : names,
                                                             ids: arns.isEmpty ? nil : arns.compactMap {
@@ -379,55 +340,47 @@ enum ELBActions {
         if !names.isEmpty, let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
             throw lbNotFound("One or more load balancers not found: '\(missing)'")
         }
-        return paging.page(rows, id: \.id, field: "LoadBalancers") { lbFields(c, $0) }
+        let page = paging.page(rows, id: \.id)
+        return ELBShapes.LoadBalancers(loadBalancers: page.items.map { shape(c, $0) }, nextMarker: page.next)
     }
 
-    static func describeLoadBalancerAttributes(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let lbArn = try r.required("LoadBalancerArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DescribeLoadBalancerAttributes", [lbArn])
-        _ = try await read(c) { conn in try await loadBalancer(conn, c, lbArn) }
+    static func describeLoadBalancerAttributes(_ input: ELBShapes.LoadBalancerReference, _ c: Caller) async throws -> ELBShapes.Attributes {
+        try await c.authorize([input.loadBalancerArn])
+        _ = try await read(c) { conn in try await loadBalancer(conn, c, input.loadBalancerArn) }
         let pairs = [("deletion_protection.enabled", "false"), ("idle_timeout.timeout_seconds", "60"), ("routing.http2.enabled", "false")]
-        return [("Attributes", .list(pairs.map { .object([("Key", .text($0.0)), ("Value", .text($0.1))]) }))]
+        return ELBShapes.Attributes(attributes: pairs.map { ELBShapes.Attribute(key: $0.0, value: $0.1) })
     }
 
-    static func deleteLoadBalancer(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let lbArn = try r.required("LoadBalancerArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DeleteLoadBalancer", [lbArn])
+    static func deleteLoadBalancer(_ input: ELBShapes.LoadBalancerReference, _ c: Caller) async throws -> ELBShapes.Empty {
+        try await c.authorize([input.loadBalancerArn])
         try await write(c) { conn in
             // Deleting one that is gone succeeds, as in AWS.
-            guard let lb = try? await loadBalancer(conn, c, lbArn) else { return }
+            guard let lb = try? await loadBalancer(conn, c, input.loadBalancerArn) else { return }
             try await c.backend.loadBalancing.deleteLoadBalancer(conn, account: c.account, id: lb.id)
         }
-        return []
+        return ELBShapes.Empty()
     }
 
     // MARK: target groups
 
-    static func createTargetGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let name = try r.required("Name")
+    static func createTargetGroup(_ input: ELBShapes.CreateTargetGroup, _ c: Caller) async throws -> ELBShapes.TargetGroups {
+        let name = input.name
         try ELB.checkTargetGroupName(name)
-        let targetType = r.string("TargetType") ?? "instance"
+        let targetType = input.targetType ?? "instance"
         guard ["instance", "ip"].contains(targetType) else {
             throw ELB.invalid("Target type '\(targetType)' is not supported by Stowage: use instance or ip.")
         }
-        let proto = try ELB.checkProtocol(r.string("Protocol"), what: "Target group")
-        let port = try ELB.checkPort(try r.int("Port"), what: "the target group")
-        if let version = r.string("ProtocolVersion"), version != "HTTP1" {
+        let proto = try ELB.checkProtocol(input.protocol, what: "Target group")
+        let port = try ELB.checkPort(input.port, what: "the target group")
+        if let version = input.protocolVersion, version != "HTTP1" {
             throw ELB.invalid("Protocol version '\(version)' is not supported by Stowage: targets speak HTTP1.")
         }
-        if let vpc = r.string("VpcId") { throw ELB.invalid("Stowage has no VPCs: omit VpcId ('\(vpc)').") }
-        if let ipType = r.string("IpAddressType"), ipType != "ipv4" { throw ELB.invalid("IpAddressType '\(ipType)' is not supported: targets are ipv4.") }
-        let health = try healthCheck(r, base: ELB.HealthCheck())
-        let tags = r.tags()
-        try checkTags(tags)
-        try r.finish()
+        if let vpc = input.vpcId { throw ELB.invalid("Stowage has no VPCs: omit VpcId ('\(vpc)').") }
+        if let ipType = input.ipAddressType, ipType != "ipv4" { throw ELB.invalid("IpAddressType '\(ipType)' is not supported: targets are ipv4.") }
+        let health = try healthCheck(input.healthCheck, base: ELB.HealthCheck())
+        let tags = try tags(input.tags)
         let id = ELB.newId()
-        try await c.authorize("elasticloadbalancing:CreateTargetGroup", [c.backend.scope.targetGroup(c.account, name: name, id: id)], requestTags: tags)
+        try await c.authorize([c.backend.scope.targetGroup(c.account, name: name, id: id)], requestTags: tags)
         let now = c.backend.clock.now()
         let row = try await write(c) { conn -> TargetGroupRow in
             if let existing = try await c.backend.loadBalancing.targetGroups(conn, account: c.account, names: [name]).first {
@@ -442,23 +395,21 @@ enum ELBActions {
             else { throw APIError("DuplicateTargetGroupName", "A target group with the same name '\(name)' exists, but with different settings") }
             return row
         }
-        return [("TargetGroups", .list([tgFields(c, row, loadBalancers: [:])]))]
+        return ELBShapes.TargetGroups(targetGroups: [shape(c, row, loadBalancers: [:])])
     }
 
     static func loadBalancersById(_ conn: PostgresConnection, _ c: Caller) async throws -> [String: LoadBalancerRow] {
         Dictionary(uniqueKeysWithValues: try await c.backend.loadBalancing.loadBalancers(conn, account: c.account).map { ($0.id, $0) })
     }
 
-    static func describeTargetGroups(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let lbArn = r.string("LoadBalancerArn")
-        let arns = r.list("TargetGroupArns"), names = r.list("Names")
-        let paging = try Paging(r)
-        try r.finish()
+    static func describeTargetGroups(_ input: ELBShapes.DescribeTargetGroups, _ c: Caller) async throws -> ELBShapes.TargetGroups {
+        let lbArn = input.loadBalancerArn
+        let arns = input.targetGroupArns ?? [], names = input.names ?? []
+        let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
         guard [lbArn != nil, !arns.isEmpty, !names.isEmpty].filter({ $0 }).count <= 1 else {
             throw ELB.validation("A load balancer ARN, target group ARNs and target group names cannot be specified together")
         }
-        try await c.authorize("elasticloadbalancing:DescribeTargetGroups", ["*"])
+        try await c.authorize(["*"])
         let (rows, lbs) = try await read(c) { conn -> ([TargetGroupRow], [String: LoadBalancerRow]) in
             let lbs = try await loadBalancersById(conn, c)
             var lbId: String?
@@ -475,16 +426,15 @@ enum ELBActions {
         if let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
             throw tgNotFound("One or more target groups not found: '\(missing)'")
         }
-        return paging.page(rows, id: \.id, field: "TargetGroups") { tgFields(c, $0, loadBalancers: lbs) }
+        let page = paging.page(rows, id: \.id)
+        return ELBShapes.TargetGroups(targetGroups: page.items.map { shape(c, $0, loadBalancers: lbs) }, nextMarker: page.next)
     }
 
-    static func modifyTargetGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        try await c.authorize("elasticloadbalancing:ModifyTargetGroup", [tgArn])
+    static func modifyTargetGroup(_ input: ELBShapes.ModifyTargetGroup, _ c: Caller) async throws -> ELBShapes.TargetGroups {
+        let tgArn = input.targetGroupArn
+        try await c.authorize([tgArn])
         let current = try await read(c) { conn in try await targetGroup(conn, c, tgArn) }
-        let health = try healthCheck(r, base: current.health)
-        try r.finish()
+        let health = try healthCheck(input.healthCheck, base: current.health)
         let (row, lbs) = try await write(c) { conn -> (TargetGroupRow, [String: LoadBalancerRow]) in
             var tg = try await targetGroup(conn, c, tgArn)
             tg.health = health
@@ -496,48 +446,31 @@ enum ELBActions {
             try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: tg.attributes)
             return (tg, try await loadBalancersById(conn, c))
         }
-        return [("TargetGroups", .list([tgFields(c, row, loadBalancers: lbs)]))]
+        return ELBShapes.TargetGroups(targetGroups: [shape(c, row, loadBalancers: lbs)])
     }
 
-    static func attributeFields(_ a: ELB.TargetGroupAttributes) -> Fields {
-        [("Attributes", .list(a.pairs.map { .object([("Key", .text($0.0)), ("Value", .text($0.1))]) }))]
-    }
-
-    static func modifyTargetGroupAttributes(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        var changes: [(String, String)] = []
-        for n in 0..<r.count("Attributes") {
-            let p = "Attributes.member.\(n + 1)"
-            changes.append((try r.required("\(p).Key"), r.string("\(p).Value") ?? ""))
-        }
-        guard !changes.isEmpty else { throw ELB.validation("At least one attribute must be specified.") }
-        try r.finish()
-        let requested = changes
-        try await c.authorize("elasticloadbalancing:ModifyTargetGroupAttributes", [tgArn])
-        let attributes = try await write(c) { conn -> ELB.TargetGroupAttributes in
-            let tg = try await targetGroup(conn, c, tgArn)
+    static func modifyTargetGroupAttributes(_ input: ELBShapes.ModifyTargetGroupAttributes, _ c: Caller) async throws -> ELBShapes.Attributes {
+        let requested = input.attributes.map { ($0.key, $0.value ?? "") }
+        guard !requested.isEmpty else { throw ELB.validation("At least one attribute must be specified.") }
+        try await c.authorize([input.targetGroupArn])
+        let changed = try await write(c) { conn -> ELB.TargetGroupAttributes in
+            let tg = try await targetGroup(conn, c, input.targetGroupArn)
             var attributes = tg.attributes
             try attributes.apply(requested)
             try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: attributes)
             return attributes
         }
-        return attributeFields(attributes)
+        return attributes(changed)
     }
 
-    static func describeTargetGroupAttributes(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DescribeTargetGroupAttributes", [tgArn])
-        return attributeFields(try await read(c) { conn in try await targetGroup(conn, c, tgArn).attributes })
+    static func describeTargetGroupAttributes(_ input: ELBShapes.TargetGroupReference, _ c: Caller) async throws -> ELBShapes.Attributes {
+        try await c.authorize([input.targetGroupArn])
+        return attributes(try await read(c) { conn in try await targetGroup(conn, c, input.targetGroupArn).attributes })
     }
 
-    static func deleteTargetGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DeleteTargetGroup", [tgArn])
+    static func deleteTargetGroup(_ input: ELBShapes.TargetGroupReference, _ c: Caller) async throws -> ELBShapes.Empty {
+        let tgArn = input.targetGroupArn
+        try await c.authorize([tgArn])
         try await write(c) { conn in
             guard let tg = try? await targetGroup(conn, c, tgArn) else { return }
             guard try await !c.backend.loadBalancing.inUse(conn, targetGroupId: tg.id) else {
@@ -545,22 +478,19 @@ enum ELBActions {
             }
             try await c.backend.loadBalancing.deleteTargetGroup(conn, account: c.account, id: tg.id)
         }
-        return []
+        return ELBShapes.Empty()
     }
 
     // MARK: listeners
 
-    static func createListener(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let lbArn = try r.required("LoadBalancerArn")
-        let proto = try ELB.checkProtocol(r.string("Protocol"), what: "Listener")
-        let port = try ELB.checkPort(try r.int("Port") ?? 80, what: "the listener")
-        let actions = try actions(r, "DefaultActions")
-        let tags = r.tags()
-        try checkTags(tags)
-        try r.finish()
+    static func createListener(_ input: ELBShapes.CreateListener, _ c: Caller) async throws -> ELBShapes.Listeners {
+        let lbArn = input.loadBalancerArn
+        let proto = try ELB.checkProtocol(input.protocol, what: "Listener")
+        let port = try ELB.checkPort(input.port ?? 80, what: "the listener")
+        let actions = try actions(input.defaultActions)
+        let tags = try tags(input.tags)
         let id = ELB.newId()
-        try await c.authorize("elasticloadbalancing:CreateListener", [lbArn], requestTags: tags)
+        try await c.authorize([lbArn], requestTags: tags)
         let row = try await write(c) { conn -> ListenerRow in
             let lb = try await loadBalancer(conn, c, lbArn)
             try await checkGroups(conn, c, actions)
@@ -570,38 +500,34 @@ enum ELBActions {
             return ListenerRow(id: id, loadBalancerId: lb.id, loadBalancerName: lb.name, protocolName: proto, port: port, defaultActions: actions,
                                tags: tags, account: c.account)
         }
-        return [("Listeners", .list([listenerFields(c, row)]))]
+        return ELBShapes.Listeners(listeners: [shape(c, row)])
     }
 
-    static func describeListeners(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let lbArn = r.string("LoadBalancerArn")
-        let arns = r.list("ListenerArns")
-        let paging = try Paging(r)
-        try r.finish()
+    static func describeListeners(_ input: ELBShapes.DescribeListeners, _ c: Caller) async throws -> ELBShapes.Listeners {
+        let lbArn = input.loadBalancerArn
+        let arns = input.listenerArns ?? []
+        let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
         guard (lbArn == nil) != arns.isEmpty else {
             throw ELB.validation("You must specify either listener ARNs or a load balancer ARN, not both")
         }
-        try await c.authorize("elasticloadbalancing:DescribeListeners", ["*"])
+        try await c.authorize(["*"])
         let rows = try await read(c) { conn -> [ListenerRow] in
             if let lbArn { return try await c.backend.loadBalancing.listeners(conn, account: c.account, loadBalancerId: loadBalancer(conn, c, lbArn).id) }
             var out: [ListenerRow] = []
             for a in arns { out.append(try await listener(conn, c, a)) }
             return out
         }
-        return paging.page(rows, id: \.id, field: "Listeners") { listenerFields(c, $0) }
+        let page = paging.page(rows, id: \.id)
+        return ELBShapes.Listeners(listeners: page.items.map { shape(c, $0) }, nextMarker: page.next)
     }
 
-    static func modifyListener(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let listenerArn = try r.required("ListenerArn")
-        let requestedProtocol = r.string("Protocol")
-        let protoValue = try requestedProtocol.map { value throws(APIError) in try ELB.checkProtocol(value, what: "Listener") }
-        let port = try r.int("Port")
+    static func modifyListener(_ input: ELBShapes.ModifyListener, _ c: Caller) async throws -> ELBShapes.Listeners {
+        let listenerArn = input.listenerArn
+        let protoValue = try input.protocol.map { value throws(APIError) in try ELB.checkProtocol(value, what: "Listener") }
+        let port = input.port
         if let port { _ = try ELB.checkPort(port, what: "the listener") }
-        let newActions = r.count("DefaultActions") > 0 ? try actions(r, "DefaultActions") : nil
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:ModifyListener", [listenerArn])
+        let newActions = input.defaultActions.isEmpty ? nil : try actions(input.defaultActions)
+        try await c.authorize([listenerArn])
         let row = try await write(c) { conn -> ListenerRow in
             var l = try await listener(conn, c, listenerArn)
             if let newActions { try await checkGroups(conn, c, newActions); l.defaultActions = newActions }
@@ -612,36 +538,30 @@ enum ELBActions {
             else { throw APIError("DuplicateListener", "A listener already exists on port \(l.port) for this load balancer") }
             return l
         }
-        return [("Listeners", .list([listenerFields(c, row)]))]
+        return ELBShapes.Listeners(listeners: [shape(c, row)])
     }
 
-    static func deleteListener(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let listenerArn = try r.required("ListenerArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DeleteListener", [listenerArn])
+    static func deleteListener(_ input: ELBShapes.ListenerReference, _ c: Caller) async throws -> ELBShapes.Empty {
+        try await c.authorize([input.listenerArn])
         try await write(c) { conn in
-            let l = try await listener(conn, c, listenerArn)
+            let l = try await listener(conn, c, input.listenerArn)
             try await c.backend.loadBalancing.deleteListener(conn, account: c.account, id: l.id)
         }
-        return []
+        return ELBShapes.Empty()
     }
 
     // MARK: rules
 
-    static func createRule(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let listenerArn = try r.required("ListenerArn")
-        guard let priority = try r.int("Priority") else { throw ELB.validation("A priority must be specified.") }
+    static func createRule(_ input: ELBShapes.CreateRule, _ c: Caller) async throws -> ELBShapes.Rules {
+        let listenerArn = input.listenerArn
+        guard let priority = input.priority else { throw ELB.validation("A priority must be specified.") }
         guard (1...ELB.maxRulePriority).contains(priority) else { throw ELB.validation("Priority must be from 1 to \(ELB.maxRulePriority).") }
-        let conditions = try conditions(r)
-        let actions = try actions(r, "Actions")
-        let tags = r.tags()
-        try checkTags(tags)
-        if r.count("Transforms") > 0 { throw ELB.invalid("Rule transforms (host header and URL rewrites) are not supported by Stowage.") }
-        try r.finish()
+        let conditions = try conditions(input.conditions)
+        let actions = try actions(input.actions)
+        let tags = try tags(input.tags)
+        if input.transforms != nil { throw ELB.invalid("Rule transforms (host header and URL rewrites) are not supported by Stowage.") }
         let id = ELB.newId()
-        try await c.authorize("elasticloadbalancing:CreateRule", [listenerArn], requestTags: tags)
+        try await c.authorize([listenerArn], requestTags: tags)
         let (rule, l) = try await write(c) { conn -> (RuleRow, ListenerRow) in
             let l = try await listener(conn, c, listenerArn)
             try await checkGroups(conn, c, actions)
@@ -650,17 +570,15 @@ enum ELBActions {
             else { throw APIError("PriorityInUse", "Priority '\(priority)' is currently in use") }
             return (RuleRow(id: id, listenerId: l.id, priority: priority, conditions: conditions, actions: actions, tags: tags), l)
         }
-        return [("Rules", .list([ruleFields(c, rule, l)]))]
+        return ELBShapes.Rules(rules: [shape(c, rule, l)])
     }
 
-    static func describeRules(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let listenerArn = r.string("ListenerArn")
-        let arns = r.list("RuleArns")
-        let paging = try Paging(r)
-        try r.finish()
+    static func describeRules(_ input: ELBShapes.DescribeRules, _ c: Caller) async throws -> ELBShapes.Rules {
+        let listenerArn = input.listenerArn
+        let arns = input.ruleArns ?? []
+        let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
         guard (listenerArn == nil) != arns.isEmpty else { throw ELB.validation("You must specify either listener ARN or rule ARNs, not both") }
-        try await c.authorize("elasticloadbalancing:DescribeRules", ["*"])
+        try await c.authorize(["*"])
         let rows = try await read(c) { conn -> [(RuleRow?, ListenerRow)] in
             if let listenerArn {
                 let l = try await listener(conn, c, listenerArn)
@@ -671,16 +589,15 @@ enum ELBActions {
             for a in arns { out.append(try await rule(conn, c, a)) }
             return out
         }
-        return paging.page(rows, id: { $0.0?.id ?? "default-\($0.1.id)" }, field: "Rules") { ruleFields(c, $0.0, $0.1) }
+        let page = paging.page(rows, id: { $0.0?.id ?? "default-\($0.1.id)" })
+        return ELBShapes.Rules(rules: page.items.map { shape(c, $0.0, $0.1) }, nextMarker: page.next)
     }
 
-    static func modifyRule(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let ruleArn = try r.required("RuleArn")
-        let newConditions = r.count("Conditions") > 0 ? try conditions(r) : nil
-        let newActions = r.count("Actions") > 0 ? try actions(r, "Actions") : nil
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:ModifyRule", [ruleArn])
+    static func modifyRule(_ input: ELBShapes.ModifyRule, _ c: Caller) async throws -> ELBShapes.Rules {
+        let ruleArn = input.ruleArn
+        let newConditions = input.conditions.isEmpty ? nil : try conditions(input.conditions)
+        let newActions = input.actions.isEmpty ? nil : try actions(input.actions)
+        try await c.authorize([ruleArn])
         let (changedRule, changedListener) = try await write(c) { conn -> (RuleRow?, ListenerRow) in
             let (found, l) = try await rule(conn, c, ruleArn)
             if let newActions { try await checkGroups(conn, c, newActions) }
@@ -700,37 +617,31 @@ enum ELBActions {
             try await c.backend.loadBalancing.modifyRule(conn, account: c.account, rule: rule)
             return (rule, l)
         }
-        return [("Rules", .list([ruleFields(c, changedRule, changedListener)]))]
+        return ELBShapes.Rules(rules: [shape(c, changedRule, changedListener)])
     }
 
-    static func deleteRule(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let ruleArn = try r.required("RuleArn")
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DeleteRule", [ruleArn])
+    static func deleteRule(_ input: ELBShapes.RuleReference, _ c: Caller) async throws -> ELBShapes.Empty {
+        try await c.authorize([input.ruleArn])
         try await write(c) { conn in
-            let (rule, _) = try await rule(conn, c, ruleArn)
+            let (rule, _) = try await rule(conn, c, input.ruleArn)
             guard let rule else { throw APIError("OperationNotPermitted", "Default rules cannot be deleted") }
             try await c.backend.loadBalancing.deleteRule(conn, account: c.account, id: rule.id)
         }
-        return []
+        return ELBShapes.Empty()
     }
 
-    static func setRulePriorities(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
+    static func setRulePriorities(_ input: ELBShapes.SetRulePriorities, _ c: Caller) async throws -> ELBShapes.Rules {
         var pairs: [(String, Int)] = []
-        for n in 0..<r.count("RulePriorities") {
-            let p = "RulePriorities.member.\(n + 1)"
-            guard let priority = try r.int("\(p).Priority"), (1...ELB.maxRulePriority).contains(priority) else {
+        for p in input.rulePriorities {
+            guard let priority = p.priority, (1...ELB.maxRulePriority).contains(priority) else {
                 throw ELB.validation("Each rule priority must be from 1 to \(ELB.maxRulePriority).")
             }
-            pairs.append((try r.required("\(p).RuleArn"), priority))
+            pairs.append((p.ruleArn, priority))
         }
-        try r.finish()
         guard !pairs.isEmpty else { throw ELB.validation("At least one rule priority must be specified.") }
         guard Set(pairs.map(\.0)).count == pairs.count else { throw ELB.validation("A rule is named twice.") }
         let requested = pairs
-        for (ruleArn, _) in pairs { try await c.authorize("elasticloadbalancing:SetRulePriorities", [ruleArn]) }
+        for (ruleArn, _) in pairs { try await c.authorize([ruleArn]) }
         let rows = try await write(c) { conn -> [(RuleRow?, ListenerRow)] in
             var byId: [String: Int] = [:]
             var listeners: [String: ListenerRow] = [:]
@@ -746,32 +657,28 @@ enum ELBActions {
             let changed = try await c.backend.loadBalancing.rules(conn, account: c.account, ids: Array(byId.keys))
             return changed.compactMap { rule in listeners[rule.id].map { (rule, $0) } }
         }
-        return [("Rules", .list(rows.map { ruleFields(c, $0.0, $0.1) }))]
+        return ELBShapes.Rules(rules: rows.map { shape(c, $0.0, $0.1) })
     }
 
     // MARK: targets
 
-    /// Targets from `Targets.member.N.{Id,Port,AvailabilityZone}`.
-    static func targets(_ r: QueryReader) throws(APIError) -> [(id: String, port: Int?, zone: String?)] {
+    /// Targets as a request names them, checked: ports in range, at least one, at most a request's worth.
+    static func targets(_ inputs: [ELBShapes.TargetInput]) throws(APIError) -> [(id: String, port: Int?, zone: String?)] {
         var out: [(id: String, port: Int?, zone: String?)] = []
-        for n in 0..<r.count("Targets") {
-            let p = "Targets.member.\(n + 1)"
-            let port = try r.int("\(p).Port")
-            if let port { _ = try ELB.checkPort(port, what: "the target") }
-            out.append((try r.required("\(p).Id"), port, r.string("\(p).AvailabilityZone")))
-            if r.string("\(p).QuicServerId") != nil { throw ELB.invalid("QuicServerId applies to QUIC listeners, which Stowage does not run.") }
+        for t in inputs {
+            if let port = t.port { _ = try ELB.checkPort(port, what: "the target") }
+            if t.quicServerId != nil { throw ELB.invalid("QuicServerId applies to QUIC listeners, which Stowage does not run.") }
+            out.append((t.id, t.port, t.availabilityZone))
         }
         guard !out.isEmpty else { throw ELB.validation("At least one target must be specified.") }
         guard out.count <= ELB.maxTargetsPerRequest else { throw APIError("TooManyTargets", "At most \(ELB.maxTargetsPerRequest) targets per request.") }
         return out
     }
 
-    static func registerTargets(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        let wanted = try targets(r)
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:RegisterTargets", [tgArn])
+    static func registerTargets(_ input: ELBShapes.Targets, _ c: Caller) async throws -> ELBShapes.Empty {
+        let tgArn = input.targetGroupArn
+        let wanted = try targets(input.targets)
+        try await c.authorize([tgArn])
         let now = c.backend.clock.now()
         try await write(c) { conn in
             let tg = try await targetGroup(conn, c, tgArn)
@@ -785,12 +692,9 @@ enum ELBActions {
             }
             try await c.backend.loadBalancing.register(conn, account: c.account, rows)
         }
-        return []
+        return ELBShapes.Empty()
     }
 
-    /// A target's requests and checks stay out of the control plane's network: an ip target outside the forbidden
-    /// ranges (unless the operator allows them, --allow-target-cidr), and no target's traffic or check port on one
-    /// of the control plane's own endpoints. `stowage lb` checks again before HAProxy hears of a target.
     static func checkTargetPolicy(_ policy: TargetPolicy, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
         if let why = policy.refusal(address: address, ports: tg.health.ports(traffic: port)) {
             throw APIError("InvalidTarget", "The target '\(id)' (port \(port)) cannot be registered: \(why).")
@@ -819,12 +723,11 @@ enum ELBActions {
         }
     }
 
-    static func deregisterTargets(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        let wanted = try targets(r)
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DeregisterTargets", [tgArn])
+
+    static func deregisterTargets(_ input: ELBShapes.Targets, _ c: Caller) async throws -> ELBShapes.Empty {
+        let tgArn = input.targetGroupArn
+        let wanted = try targets(input.targets)
+        try await c.authorize([tgArn])
         let now = c.backend.clock.now()
         try await write(c) { conn in
             let tg = try await targetGroup(conn, c, tgArn)
@@ -840,31 +743,26 @@ enum ELBActions {
             try await c.backend.loadBalancing.deregister(conn, targetGroupId: tg.id, targets: chosen,
                                                          until: now.addingTimeInterval(TimeInterval(tg.attributes.deregistrationDelaySeconds)))
         }
-        return []
+        return ELBShapes.Empty()
     }
 
-    static func describeTargetHealth(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let tgArn = try r.required("TargetGroupArn")
-        let wanted = r.count("Targets") > 0 ? try targets(r) : []
-        if !r.list("Include").isEmpty {
+    static func describeTargetHealth(_ input: ELBShapes.DescribeTargetHealth, _ c: Caller) async throws -> ELBShapes.TargetHealthDescriptions {
+        let tgArn = input.targetGroupArn
+        let wanted = input.targets.isEmpty ? [] : try targets(input.targets)
+        if !(input.include ?? []).isEmpty {
             throw ELB.validation("Include (anomaly detection) is not supported by Stowage; omit it.")
         }
-        try r.finish()
-        try await c.authorize("elasticloadbalancing:DescribeTargetHealth", [tgArn])
+        try await c.authorize([tgArn])
         let (tg, rows, inUse) = try await read(c) { conn -> (TargetGroupRow, [TargetRow], Bool) in
             let tg = try await targetGroup(conn, c, tgArn)
             return (tg, try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id), try await c.backend.loadBalancing.inUse(conn, targetGroupId: tg.id))
         }
-        var out: [QueryValue] = []
-        func describe(_ id: String, _ port: Int, state: String, reason: String?, description: String?) -> QueryValue {
-            var health: Fields = [("State", .text(state))]
-            if let reason { health.append(("Reason", .text(reason))) }
-            if let description { health.append(("Description", .text(description))) }
-            return .object([("Target", .object([("Id", .text(id)), ("Port", .int(port))])),
-                            ("HealthCheckPort", .text(tg.health.port == "traffic-port" ? String(port) : tg.health.port)),
-                            ("TargetHealth", .object(health))])
+        func describe(_ id: String, _ port: Int, state: String, reason: String?, description: String?) -> ELBShapes.TargetHealthDescription {
+            ELBShapes.TargetHealthDescription(target: .init(id: id, port: port),
+                                              healthCheckPort: tg.health.port == "traffic-port" ? String(port) : tg.health.port,
+                                              targetHealth: .init(state: state, reason: reason, description: description))
         }
+        var out: [ELBShapes.TargetHealthDescription] = []
         let selected = wanted.isEmpty ? rows : rows.filter { row in wanted.contains { $0.id == row.targetId && ($0.port == nil || $0.port == row.port) } }
         for t in selected {
             if !inUse && t.state != .draining {
@@ -879,8 +777,9 @@ enum ELBActions {
         for t in wanted where !selected.contains(where: { $0.targetId == t.id && (t.port == nil || $0.port == t.port) }) {
             out.append(describe(t.id, t.port ?? tg.port, state: "unused", reason: "Target.NotRegistered", description: "Target is not registered to the target group"))
         }
-        return [("TargetHealthDescriptions", .list(out))]
+        return ELBShapes.TargetHealthDescriptions(targetHealthDescriptions: out)
     }
+
 
     // MARK: tags
 
@@ -897,14 +796,12 @@ enum ELBActions {
         }
     }
 
-    static func addTags(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let arns = r.list("ResourceArns")
-        let tags = r.tags()
-        try r.finish()
-        guard !arns.isEmpty, !tags.isEmpty else { throw ELB.validation("ResourceArns and Tags must not be empty.") }
-        try checkTags(tags)
-        try await c.authorize("elasticloadbalancing:AddTags", arns, requestTags: tags)
+
+    static func addTags(_ input: ELBShapes.AddTags, _ c: Caller) async throws -> ELBShapes.Empty {
+        let arns = input.resourceArns
+        guard !arns.isEmpty, !input.tags.isEmpty else { throw ELB.validation("ResourceArns and Tags must not be empty.") }
+        let tags = try tags(input.tags)
+        try await c.authorize(arns, requestTags: tags)
         try await write(c) { conn in
             for arn in arns {
                 let (table, id, current) = try await tagged(conn, c, arn)
@@ -914,16 +811,13 @@ enum ELBActions {
                 try await c.backend.loadBalancing.setTags(conn, account: c.account, table: table, id: id, tags: merged)
             }
         }
-        return []
+        return ELBShapes.Empty()
     }
 
-    static func removeTags(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let arns = r.list("ResourceArns")
-        let keys = r.list("TagKeys")
-        try r.finish()
+    static func removeTags(_ input: ELBShapes.RemoveTags, _ c: Caller) async throws -> ELBShapes.Empty {
+        let arns = input.resourceArns, keys = input.tagKeys
         guard !arns.isEmpty, !keys.isEmpty else { throw ELB.validation("ResourceArns and TagKeys must not be empty.") }
-        try await c.authorize("elasticloadbalancing:RemoveTags", arns)
+        try await c.authorize(arns)
         try await write(c) { conn in
             for arn in arns {
                 let (table, id, current) = try await tagged(conn, c, arn)
@@ -931,23 +825,47 @@ enum ELBActions {
                                                           tags: current.filter { !keys.contains($0.key ?? "") })
             }
         }
-        return []
+        return ELBShapes.Empty()
     }
 
-    static func describeTags(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let r = reader(q)
-        let arns = r.list("ResourceArns")
-        try r.finish()
+    static func describeTags(_ input: ELBShapes.DescribeTags, _ c: Caller) async throws -> ELBShapes.TagDescriptions {
+        let arns = input.resourceArns
         guard (1...20).contains(arns.count) else { throw ELB.validation("Between 1 and 20 resource ARNs must be specified.") }
-        try await c.authorize("elasticloadbalancing:DescribeTags", arns)
+        try await c.authorize(arns)
         let found = try await read(c) { conn -> [(String, [Tag])] in
             var out: [(String, [Tag])] = []
             for arn in arns { out.append((arn, try await tagged(conn, c, arn).2)) }
             return out
         }
-        return [("TagDescriptions", .list(found.map { arn, tags in
-            .object([("ResourceArn", .text(arn)),
-                     ("Tags", .list(tags.map { .object([("Key", .text($0.key ?? "")), ("Value", .text($0.value ?? ""))]) }))])
-        }))]
+        return ELBShapes.TagDescriptions(tagDescriptions: found.map { arn, tags in
+            ELBShapes.TagDescription(resourceArn: arn, tags: tags.map { Tag(key: $0.key ?? "", value: $0.value ?? "") })
+        })
+    }
+}
+
+/// The ELBv2 operations, declared once: the query door and the REST routes dispatch here.
+public enum ELBOperations {
+    public static let all: [Operation] = [
+        op("CreateLoadBalancer", .write, ELBActions.createLoadBalancer), op("DescribeLoadBalancers", .read, ELBActions.describeLoadBalancers),
+        op("DeleteLoadBalancer", .write, ELBActions.deleteLoadBalancer),
+        op("DescribeLoadBalancerAttributes", .read, ELBActions.describeLoadBalancerAttributes),
+        op("CreateTargetGroup", .write, ELBActions.createTargetGroup), op("DescribeTargetGroups", .read, ELBActions.describeTargetGroups),
+        op("ModifyTargetGroup", .write, ELBActions.modifyTargetGroup), op("DeleteTargetGroup", .write, ELBActions.deleteTargetGroup),
+        op("ModifyTargetGroupAttributes", .write, ELBActions.modifyTargetGroupAttributes),
+        op("DescribeTargetGroupAttributes", .read, ELBActions.describeTargetGroupAttributes),
+        op("CreateListener", .write, ELBActions.createListener), op("DescribeListeners", .read, ELBActions.describeListeners),
+        op("ModifyListener", .write, ELBActions.modifyListener), op("DeleteListener", .write, ELBActions.deleteListener),
+        op("CreateRule", .write, ELBActions.createRule), op("DescribeRules", .read, ELBActions.describeRules),
+        op("ModifyRule", .write, ELBActions.modifyRule), op("DeleteRule", .write, ELBActions.deleteRule),
+        op("SetRulePriorities", .write, ELBActions.setRulePriorities),
+        op("RegisterTargets", .write, ELBActions.registerTargets), op("DeregisterTargets", .write, ELBActions.deregisterTargets),
+        op("DescribeTargetHealth", .read, ELBActions.describeTargetHealth),
+        op("AddTags", .write, ELBActions.addTags), op("RemoveTags", .write, ELBActions.removeTags), op("DescribeTags", .read, ELBActions.describeTags),
+    ]
+
+    static func op<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, _ access: Access, _ handler: @escaping @Sendable (Input, Caller) async throws -> Output
+    ) -> Operation {
+        Operation.query(.elasticloadbalancing, name, access, handler)
     }
 }

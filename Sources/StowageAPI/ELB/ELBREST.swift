@@ -5,37 +5,37 @@ import StowageModel
 /// `/v1/elbv2/{action}` for every ELBv2 action with its parameters as JSON: the same handlers as the query door.
 enum ELBREST {
     static let routes: [RESTRoute] = [
-        RESTRoute(method: .get, path: "/v1/load-balancers", action: "DescribeLoadBalancers") { call in
+        RESTRoute(method: .get, path: "/v1/load-balancers", action: IAMAction(.elasticloadbalancing, "DescribeLoadBalancers")) { call in
             try await run(call, "DescribeLoadBalancers", [:])
         },
-        RESTRoute(method: .post, path: "/v1/load-balancers", action: "CreateLoadBalancer") { call in
+        RESTRoute(method: .post, path: "/v1/load-balancers", action: IAMAction(.elasticloadbalancing, "CreateLoadBalancer")) { call in
             try await run(call, "CreateLoadBalancer", [:], body: true, status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/load-balancers/{name}", action: "DescribeLoadBalancers") { call in
+        RESTRoute(method: .get, path: "/v1/load-balancers/{name}", action: IAMAction(.elasticloadbalancing, "DescribeLoadBalancers")) { call in
             try await run(call, "DescribeLoadBalancers", ["Names.member.1": call.path["name"] ?? ""])
         },
-        RESTRoute(method: .delete, path: "/v1/load-balancers/{name}", action: "DeleteLoadBalancer") { call in
+        RESTRoute(method: .delete, path: "/v1/load-balancers/{name}", action: IAMAction(.elasticloadbalancing, "DeleteLoadBalancer")) { call in
             try await run(call, "DeleteLoadBalancer", ["LoadBalancerArn": try await arn(call, loadBalancer: call.path["name"] ?? "")])
         },
-        RESTRoute(method: .get, path: "/v1/load-balancers/{name}/listeners", action: "DescribeListeners") { call in
+        RESTRoute(method: .get, path: "/v1/load-balancers/{name}/listeners", action: IAMAction(.elasticloadbalancing, "DescribeListeners")) { call in
             try await run(call, "DescribeListeners", ["LoadBalancerArn": try await arn(call, loadBalancer: call.path["name"] ?? "")])
         },
-        RESTRoute(method: .get, path: "/v1/target-groups", action: "DescribeTargetGroups") { call in
+        RESTRoute(method: .get, path: "/v1/target-groups", action: IAMAction(.elasticloadbalancing, "DescribeTargetGroups")) { call in
             try await run(call, "DescribeTargetGroups", [:])
         },
-        RESTRoute(method: .post, path: "/v1/target-groups", action: "CreateTargetGroup") { call in
+        RESTRoute(method: .post, path: "/v1/target-groups", action: IAMAction(.elasticloadbalancing, "CreateTargetGroup")) { call in
             try await run(call, "CreateTargetGroup", [:], body: true, status: 201)
         },
-        RESTRoute(method: .get, path: "/v1/target-groups/{name}/health", action: "DescribeTargetHealth") { call in
+        RESTRoute(method: .get, path: "/v1/target-groups/{name}/health", action: IAMAction(.elasticloadbalancing, "DescribeTargetHealth")) { call in
             try await run(call, "DescribeTargetHealth", ["TargetGroupArn": try await arn(call, targetGroup: call.path["name"] ?? "")])
         },
-        RESTRoute(method: .post, path: "/v1/target-groups/{name}/targets", action: "RegisterTargets") { call in
+        RESTRoute(method: .post, path: "/v1/target-groups/{name}/targets", action: IAMAction(.elasticloadbalancing, "RegisterTargets")) { call in
             try await run(call, "RegisterTargets", ["TargetGroupArn": try await arn(call, targetGroup: call.path["name"] ?? "")], body: true)
         },
-        RESTRoute(method: .delete, path: "/v1/target-groups/{name}/targets", action: "DeregisterTargets") { call in
+        RESTRoute(method: .delete, path: "/v1/target-groups/{name}/targets", action: IAMAction(.elasticloadbalancing, "DeregisterTargets")) { call in
             try await run(call, "DeregisterTargets", ["TargetGroupArn": try await arn(call, targetGroup: call.path["name"] ?? "")], body: true)
         },
-        RESTRoute(method: .post, path: "/v1/elbv2/{action}", action: "ELBv2") { call in
+        RESTRoute(method: .post, path: "/v1/elbv2/{action}", action: IAMAction(.elasticloadbalancing, "ELBv2")) { call in
             try await run(call, call.path["action"] ?? "", [:], body: true)
         },
     ]
@@ -44,7 +44,7 @@ enum ELBREST {
         var q = body ? try QueryRequest(json: call.body) : QueryRequest(params: [:])
         for (k, v) in params { q.params[k] = v }
         q.params["Action"] = action
-        let (fields, _) = try await QueryDoors.run(q, call.caller, service: "elasticloadbalancing")
+        let (fields, _) = try await QueryDoors.run(q, call.caller, service: .elasticloadbalancing)
         var reply = Reply(body: try QueryProtocol.json(fields))
         reply.status = status
         return reply
@@ -63,7 +63,7 @@ enum ELBREST {
     /// The ARN of a named resource, through the same describe call a client would make.
     static func arn(_ call: RESTCall, describe action: String, list: String, field: String, name: String, missing: APIError) async throws -> String {
         let q = QueryRequest(params: ["Action": action, "Names.member.1": name])
-        let (fields, _) = try await QueryDoors.run(q, call.caller, service: "elasticloadbalancing")
+        let (fields, _) = try await QueryDoors.run(q, call.caller, service: .elasticloadbalancing)
         guard case .list(let items)? = fields.first(where: { $0.0 == list })?.1, case .object(let found)? = items.first,
               case .text(let arn)? = found.first(where: { $0.0 == field })?.1 else { throw missing }
         return arn

@@ -10,44 +10,6 @@ import StowageStore
 enum IAMActions {
     typealias Fields = [(String, QueryValue)]
 
-    static let all: [String: QueryAction] = {
-        let actions: [QueryAction] = [
-            QueryAction("CreateUser", createUser), QueryAction("GetUser", getUser), QueryAction("ListUsers", listUsers),
-            QueryAction("DeleteUser", deleteUser), QueryAction("TagUser", { try await tag($0, $1, kind: .user) }),
-            QueryAction("CreateRole", createRole), QueryAction("GetRole", getRole), QueryAction("ListRoles", listRoles),
-            QueryAction("DeleteRole", deleteRole), QueryAction("UpdateAssumeRolePolicy", updateTrust),
-            QueryAction("TagRole", { try await tag($0, $1, kind: .role) }),
-            QueryAction("CreateGroup", createGroup), QueryAction("GetGroup", getGroup), QueryAction("ListGroups", listGroups),
-            QueryAction("DeleteGroup", deleteGroup),
-            QueryAction("AddUserToGroup", { try await membership($0, $1, member: true) }),
-            QueryAction("RemoveUserFromGroup", { try await membership($0, $1, member: false) }),
-            QueryAction("ListGroupsForUser", groupsForUser),
-            QueryAction("CreatePolicy", createPolicy), QueryAction("GetPolicy", getPolicy), QueryAction("ListPolicies", listPolicies),
-            QueryAction("DeletePolicy", deletePolicy), QueryAction("CreatePolicyVersion", createPolicyVersion),
-            QueryAction("GetPolicyVersion", getPolicyVersion), QueryAction("ListPolicyVersions", listPolicyVersions),
-            QueryAction("DeletePolicyVersion", deletePolicyVersion), QueryAction("SetDefaultPolicyVersion", setDefaultPolicyVersion),
-            QueryAction("PutRolePolicy", { try await putInline($0, $1, kind: .role) }),
-            QueryAction("PutUserPolicy", { try await putInline($0, $1, kind: .user) }),
-            QueryAction("PutGroupPolicy", { try await putInline($0, $1, kind: .group) }),
-            QueryAction("GetRolePolicy", { try await getInline($0, $1, kind: .role) }),
-            QueryAction("GetUserPolicy", { try await getInline($0, $1, kind: .user) }),
-            QueryAction("GetGroupPolicy", { try await getInline($0, $1, kind: .group) }),
-            QueryAction("DeleteRolePolicy", { try await deleteInline($0, $1, kind: .role) }),
-            QueryAction("DeleteUserPolicy", { try await deleteInline($0, $1, kind: .user) }),
-            QueryAction("DeleteGroupPolicy", { try await deleteInline($0, $1, kind: .group) }),
-            QueryAction("ListRolePolicies", { try await listInline($0, $1, kind: .role) }),
-            QueryAction("ListUserPolicies", { try await listInline($0, $1, kind: .user) }),
-            QueryAction("ListGroupPolicies", { try await listInline($0, $1, kind: .group) }),
-        ] + PrincipalKind.allCases.flatMap { kind in [
-            QueryAction("Attach\(kind.title)Policy", { try await attach($0, $1, kind: kind, attached: true) }),
-            QueryAction("Detach\(kind.title)Policy", { try await attach($0, $1, kind: kind, attached: false) }),
-            QueryAction("ListAttached\(kind.title)Policies", { try await listAttached($0, $1, kind: kind) }),
-        ] } + [
-            QueryAction("CreateAccessKey", createAccessKey), QueryAction("DeleteAccessKey", { try await changeKey($0, $1, status: nil) }),
-            QueryAction("UpdateAccessKey", updateAccessKey), QueryAction("ListAccessKeys", listAccessKeys),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
 
     // MARK: shared
 
@@ -188,7 +150,7 @@ enum IAMActions {
         let name = try q.required("UserName")
         try Tenancy.checkName(name, what: "User")
         let path = try path(q)
-        try await c.authorize("iam:CreateUser", [arn(c, .user, name, path: path)], requestTags: q.tags())
+        try await c.authorize([arn(c, .user, name, path: path)], requestTags: q.tags())
         let created = try await write(c) { conn in
             if try await c.backend.iam.user(conn, account: c.account, name: name) != nil { throw exists("User", name) }
             try await c.backend.iam.createUser(conn, account: c.account, name: name, userId: Tenancy.uniqueId("AIDA", account: c.account), path: path)
@@ -201,19 +163,19 @@ enum IAMActions {
 
     static func getUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = q.string("UserName") ?? c.principal.userName
-        try await c.authorize("iam:GetUser", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         return [("User", userFields(c, try await read(c) { try await user($0, c, name) }))]
     }
 
     static func listUsers(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        try await c.authorize("iam:ListUsers", [arn(c, .user, "*")])
+        try await c.authorize([arn(c, .user, "*")])
         let users = try await read(c) { try await c.backend.iam.users($0, account: c.account) }
         return [("Users", .list(users.map { userFields(c, $0) })), ("IsTruncated", .bool(false))]
     }
 
     static func deleteUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("UserName")
-        try await c.authorize("iam:DeleteUser", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         try await write(c) { conn in
             _ = try await user(conn, c, name)
             let iam = c.backend.iam
@@ -231,7 +193,7 @@ enum IAMActions {
     static func tag(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
         let name = try q.required(kind == .user ? "UserName" : "RoleName")
         let tags = q.tags()
-        try await c.authorize("iam:Tag\(kind.title)", [arn(c, kind, name)], requestTags: tags)
+        try await c.authorize([arn(c, kind, name)], requestTags: tags)
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             var current = try await c.backend.iam.tags(conn, account: c.account, kind: kind, name: name)
@@ -256,7 +218,7 @@ enum IAMActions {
         guard (3600...43200).contains(maxSession) else {
             throw APIError("ValidationError", "MaxSessionDuration must be between 3600 and 43200 seconds.")
         }
-        try await c.authorize("iam:CreateRole", [arn(c, .role, name, path: path)], requestTags: q.tags())
+        try await c.authorize([arn(c, .role, name, path: path)], requestTags: q.tags())
         let created = try await write(c) { conn in
             if try await c.backend.iam.roles(conn, account: c.account, name: name).first != nil { throw exists("Role", name) }
             try await c.backend.iam.createRole(conn, account: c.account, StoredRole(
@@ -271,12 +233,12 @@ enum IAMActions {
 
     static func getRole(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("RoleName")
-        try await c.authorize("iam:GetRole", [arn(c, .role, name)])
+        try await c.authorize([arn(c, .role, name)])
         return [("Role", roleFields(c, try await read(c) { try await role($0, c, name) }))]
     }
 
     static func listRoles(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        try await c.authorize("iam:ListRoles", [arn(c, .role, "*")])
+        try await c.authorize([arn(c, .role, "*")])
         let roles = try await read(c) { try await c.backend.iam.roles($0, account: c.account) }
         return [("Roles", .list(roles.map { roleFields(c, $0) })), ("IsTruncated", .bool(false))]
     }
@@ -285,7 +247,7 @@ enum IAMActions {
     /// visibly (a task event), which is the agent's side of it.
     static func deleteRole(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("RoleName")
-        try await c.authorize("iam:DeleteRole", [arn(c, .role, name)])
+        try await c.authorize([arn(c, .role, name)])
         try await write(c) { conn in
             _ = try await role(conn, c, name)
             let iam = c.backend.iam
@@ -301,7 +263,7 @@ enum IAMActions {
         let name = try q.required("RoleName")
         let document = try q.required("PolicyDocument")
         _ = try PolicyDocument.parse(document, kind: .trust, maxSize: 2048)
-        try await c.authorize("iam:UpdateAssumeRolePolicy", [arn(c, .role, name)])
+        try await c.authorize([arn(c, .role, name)])
         try await write(c) { conn in
             _ = try await role(conn, c, name)
             try await c.backend.iam.updateTrustPolicy(conn, account: c.account, role: name, document: document)
@@ -315,7 +277,7 @@ enum IAMActions {
         let name = try q.required("GroupName")
         try Tenancy.checkName(name, what: "Group", max: 128)
         let path = try path(q)
-        try await c.authorize("iam:CreateGroup", [arn(c, .group, name, path: path)])
+        try await c.authorize([arn(c, .group, name, path: path)])
         let created = try await write(c) { conn in
             if try await c.backend.iam.groups(conn, account: c.account, name: name).first != nil { throw exists("Group", name) }
             try await c.backend.iam.createGroup(conn, account: c.account, name: name, groupId: Tenancy.uniqueId("AGPA", account: c.account), path: path)
@@ -326,7 +288,7 @@ enum IAMActions {
 
     static func getGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("GroupName")
-        try await c.authorize("iam:GetGroup", [arn(c, .group, name)])
+        try await c.authorize([arn(c, .group, name)])
         let (g, users) = try await read(c) { conn in
             let g = try await group(conn, c, name)
             let members = Set(try await c.backend.iam.members(conn, account: c.account, group: name))
@@ -336,14 +298,14 @@ enum IAMActions {
     }
 
     static func listGroups(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        try await c.authorize("iam:ListGroups", [arn(c, .group, "*")])
+        try await c.authorize([arn(c, .group, "*")])
         let groups = try await read(c) { try await c.backend.iam.groups($0, account: c.account) }
         return [("Groups", .list(groups.map { groupFields(c, $0) })), ("IsTruncated", .bool(false))]
     }
 
     static func groupsForUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("UserName")
-        try await c.authorize("iam:ListGroupsForUser", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         let groups = try await read(c) { conn in
             _ = try await user(conn, c, name)
             let mine = Set(try await c.backend.iam.groupsOf(conn, account: c.account, user: name))
@@ -354,7 +316,7 @@ enum IAMActions {
 
     static func deleteGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = try q.required("GroupName")
-        try await c.authorize("iam:DeleteGroup", [arn(c, .group, name)])
+        try await c.authorize([arn(c, .group, name)])
         try await write(c) { conn in
             _ = try await group(conn, c, name)
             let iam = c.backend.iam
@@ -371,7 +333,7 @@ enum IAMActions {
     static func membership(_ q: QueryRequest, _ c: Caller, member: Bool) async throws -> Fields {
         let group = try q.required("GroupName")
         let user = try q.required("UserName")
-        try await c.authorize(member ? "iam:AddUserToGroup" : "iam:RemoveUserFromGroup", [arn(c, .group, group)])
+        try await c.authorize([arn(c, .group, group)])
         try await write(c) { conn in
             _ = try await Self.group(conn, c, group)
             _ = try await Self.user(conn, c, user)
@@ -389,7 +351,7 @@ enum IAMActions {
         let document = try q.required("PolicyDocument")
         _ = try PolicyDocument.parse(document)
         let policyArn = c.backend.scope.iamPolicy(c.account, String(path.dropFirst()) + name)
-        try await c.authorize("iam:CreatePolicy", [policyArn])
+        try await c.authorize([policyArn])
         let policy = try await write(c) { conn in
             if try await c.backend.iam.policies(conn, account: c.account, name: name).first != nil {
                 throw APIError("EntityAlreadyExists", "A policy called \(name) already exists. Duplicate names are not allowed.", awsStatus: 409)
@@ -401,13 +363,13 @@ enum IAMActions {
         return [("Policy", policyFields(c, policy))]
     }
 
-    /// The customer managed policy an ARN names, authorized for `action`.
-    static func ownPolicy(_ q: QueryRequest, _ c: Caller, action: String) async throws -> (arn: String, name: String) {
+    /// The customer managed policy an ARN names, authorized for the operation.
+    static func ownPolicy(_ q: QueryRequest, _ c: Caller) async throws -> (arn: String, name: String) {
         let text = try q.required("PolicyArn")
         guard let arn = ARN(text), arn.service == "iam", arn.resource.hasPrefix("policy/") else {
             throw APIError("InvalidInput", "ARN \(text) is not a valid policy ARN.")
         }
-        try await c.authorize(action, [text])
+        try await c.authorize([text])
         guard arn.account == c.account else {
             throw APIError("InvalidInput", "Policy \(text) is an AWS managed policy and cannot be changed or listed by version here.")
         }
@@ -416,7 +378,7 @@ enum IAMActions {
 
     static func getPolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let text = try q.required("PolicyArn")
-        try await c.authorize("iam:GetPolicy", [text])
+        try await c.authorize([text])
         if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")],
            text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
             return [("Policy", builtInFields(c, String(arn.resource.split(separator: "/").last ?? ""), description: builtIn.description))]
@@ -427,7 +389,7 @@ enum IAMActions {
     }
 
     static func listPolicies(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        try await c.authorize("iam:ListPolicies", [c.backend.scope.iamPolicy(c.account, "*")])
+        try await c.authorize([c.backend.scope.iamPolicy(c.account, "*")])
         let scope = q.string("Scope") ?? "All"
         var items: [QueryValue] = []
         if scope != "Local" {
@@ -441,7 +403,7 @@ enum IAMActions {
     }
 
     static func deletePolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let (arn, name) = try await ownPolicy(q, c, action: "iam:DeletePolicy")
+        let (arn, name) = try await ownPolicy(q, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             if try await c.backend.iam.attachmentCount(conn, account: c.account, policyArn: arn) > 0 {
@@ -468,7 +430,7 @@ enum IAMActions {
     static func createPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let document = try q.required("PolicyDocument")
         _ = try PolicyDocument.parse(document)
-        let (arn, name) = try await ownPolicy(q, c, action: "iam:CreatePolicyVersion")
+        let (arn, name) = try await ownPolicy(q, c)
         let setDefault = q.bool("SetAsDefault") ?? false
         let version = try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
@@ -486,7 +448,7 @@ enum IAMActions {
     static func getPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let text = try q.required("PolicyArn")
         let n = try versionNumber(q)
-        try await c.authorize("iam:GetPolicyVersion", [text])
+        try await c.authorize([text])
         if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")], n == 1,
            text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
             return [("PolicyVersion", versionFields(StoredPolicyVersion(version: 1, document: builtIn.document, isDefault: true,
@@ -501,7 +463,7 @@ enum IAMActions {
     }
 
     static func listPolicyVersions(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let (arn, name) = try await ownPolicy(q, c, action: "iam:ListPolicyVersions")
+        let (arn, name) = try await ownPolicy(q, c)
         let versions = try await read(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             return try await c.backend.iam.versions(conn, account: c.account, policy: name)
@@ -513,7 +475,7 @@ enum IAMActions {
 
     static func deletePolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let n = try versionNumber(q)
-        let (arn, name) = try await ownPolicy(q, c, action: "iam:DeletePolicyVersion")
+        let (arn, name) = try await ownPolicy(q, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             guard let v = try await c.backend.iam.versions(conn, account: c.account, policy: name).first(where: { $0.version == n }) else {
@@ -527,7 +489,7 @@ enum IAMActions {
 
     static func setDefaultPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let n = try versionNumber(q)
-        let (arn, name) = try await ownPolicy(q, c, action: "iam:SetDefaultPolicyVersion")
+        let (arn, name) = try await ownPolicy(q, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             guard try await c.backend.iam.versions(conn, account: c.account, policy: name).contains(where: { $0.version == n }) else {
@@ -543,8 +505,7 @@ enum IAMActions {
     static func attach(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind, attached: Bool) async throws -> Fields {
         let name = try q.required("\(kind.title)Name")
         let policyArn = try q.required("PolicyArn")
-        try await c.authorize("iam:\(attached ? "Attach" : "Detach")\(kind.title)Policy", [arn(c, kind, name)],
-                              keys: ["iam:PolicyARN": policyArn])
+        try await c.authorize([arn(c, kind, name)], keys: ["iam:PolicyARN": policyArn])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             _ = try await managedPolicy(conn, c, arn: policyArn)
@@ -561,7 +522,7 @@ enum IAMActions {
 
     static func listAttached(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
         let name = try q.required("\(kind.title)Name")
-        try await c.authorize("iam:ListAttached\(kind.title)Policies", [arn(c, kind, name)])
+        try await c.authorize([arn(c, kind, name)])
         let arns = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name)
@@ -577,7 +538,7 @@ enum IAMActions {
         try Tenancy.checkName(policy, what: "Policy", max: 128)
         let document = try q.required("PolicyDocument")
         _ = try PolicyDocument.parse(document, maxSize: 10_240)
-        try await c.authorize("iam:Put\(kind.title)Policy", [arn(c, kind, name)])
+        try await c.authorize([arn(c, kind, name)])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             try await c.backend.iam.putInline(conn, account: c.account, kind: kind, name: name, policy: policy, document: document)
@@ -588,7 +549,7 @@ enum IAMActions {
     static func getInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
         let name = try q.required("\(kind.title)Name")
         let policy = try q.required("PolicyName")
-        try await c.authorize("iam:Get\(kind.title)Policy", [arn(c, kind, name)])
+        try await c.authorize([arn(c, kind, name)])
         let found = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).first { $0.name == policy }
@@ -600,7 +561,7 @@ enum IAMActions {
     static func deleteInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
         let name = try q.required("\(kind.title)Name")
         let policy = try q.required("PolicyName")
-        try await c.authorize("iam:Delete\(kind.title)Policy", [arn(c, kind, name)])
+        try await c.authorize([arn(c, kind, name)])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             guard try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).contains(where: { $0.name == policy }) else {
@@ -613,7 +574,7 @@ enum IAMActions {
 
     static func listInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
         let name = try q.required("\(kind.title)Name")
-        try await c.authorize("iam:List\(kind.title)Policies", [arn(c, kind, name)])
+        try await c.authorize([arn(c, kind, name)])
         let names = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).map(\.name)
@@ -625,7 +586,7 @@ enum IAMActions {
 
     static func createAccessKey(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = q.string("UserName") ?? c.principal.userName
-        try await c.authorize("iam:CreateAccessKey", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         let count = try await read(c) { conn in
             _ = try await user(conn, c, name)
             return try await c.backend.iam.accessKeys(conn, account: c.account, user: name).count
@@ -649,7 +610,7 @@ enum IAMActions {
     static func changeKey(_ q: QueryRequest, _ c: Caller, status: String?) async throws -> Fields {
         let name = q.string("UserName") ?? c.principal.userName
         let key = try q.required("AccessKeyId")
-        try await c.authorize(status == nil ? "iam:DeleteAccessKey" : "iam:UpdateAccessKey", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         try await write(c) { conn in
             _ = try await user(conn, c, name)
             guard try await c.backend.iam.setKeyStatus(conn, account: c.account, user: name, key: key, status: status) else {
@@ -662,7 +623,7 @@ enum IAMActions {
 
     static func listAccessKeys(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
         let name = q.string("UserName") ?? c.principal.userName
-        try await c.authorize("iam:ListAccessKeys", [arn(c, .user, name)])
+        try await c.authorize([arn(c, .user, name)])
         let keys = try await read(c) { conn in
             _ = try await user(conn, c, name)
             return try await c.backend.iam.accessKeys(conn, account: c.account, user: name)
@@ -675,4 +636,61 @@ enum IAMActions {
 
 extension PrincipalKind {
     var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+}
+
+/// The IAM operations, declared once: the query door and the REST route dispatch here.
+public enum IAMOperations {
+    public static let all: [Operation] = {
+        let actions: [Operation] = [
+            Operation.form(.iam, "CreateUser", .write, IAMActions.createUser),
+            Operation.form(.iam, "GetUser", .read, IAMActions.getUser),
+            Operation.form(.iam, "ListUsers", .read, IAMActions.listUsers),
+            Operation.form(.iam, "DeleteUser", .write, IAMActions.deleteUser),
+            Operation.form(.iam, "TagUser", .write, { try await IAMActions.tag($0, $1, kind: .user) }),
+            Operation.form(.iam, "CreateRole", .write, IAMActions.createRole),
+            Operation.form(.iam, "GetRole", .read, IAMActions.getRole),
+            Operation.form(.iam, "ListRoles", .read, IAMActions.listRoles),
+            Operation.form(.iam, "DeleteRole", .write, IAMActions.deleteRole),
+            Operation.form(.iam, "UpdateAssumeRolePolicy", .write, IAMActions.updateTrust),
+            Operation.form(.iam, "TagRole", .write, { try await IAMActions.tag($0, $1, kind: .role) }),
+            Operation.form(.iam, "CreateGroup", .write, IAMActions.createGroup),
+            Operation.form(.iam, "GetGroup", .read, IAMActions.getGroup),
+            Operation.form(.iam, "ListGroups", .read, IAMActions.listGroups),
+            Operation.form(.iam, "DeleteGroup", .write, IAMActions.deleteGroup),
+            Operation.form(.iam, "AddUserToGroup", .write, { try await IAMActions.membership($0, $1, member: true) }),
+            Operation.form(.iam, "RemoveUserFromGroup", .write, { try await IAMActions.membership($0, $1, member: false) }),
+            Operation.form(.iam, "ListGroupsForUser", .read, IAMActions.groupsForUser),
+            Operation.form(.iam, "CreatePolicy", .write, IAMActions.createPolicy),
+            Operation.form(.iam, "GetPolicy", .read, IAMActions.getPolicy),
+            Operation.form(.iam, "ListPolicies", .read, IAMActions.listPolicies),
+            Operation.form(.iam, "DeletePolicy", .write, IAMActions.deletePolicy),
+            Operation.form(.iam, "CreatePolicyVersion", .write, IAMActions.createPolicyVersion),
+            Operation.form(.iam, "GetPolicyVersion", .read, IAMActions.getPolicyVersion),
+            Operation.form(.iam, "ListPolicyVersions", .read, IAMActions.listPolicyVersions),
+            Operation.form(.iam, "DeletePolicyVersion", .write, IAMActions.deletePolicyVersion),
+            Operation.form(.iam, "SetDefaultPolicyVersion", .write, IAMActions.setDefaultPolicyVersion),
+            Operation.form(.iam, "PutRolePolicy", .write, { try await IAMActions.putInline($0, $1, kind: .role) }),
+            Operation.form(.iam, "PutUserPolicy", .write, { try await IAMActions.putInline($0, $1, kind: .user) }),
+            Operation.form(.iam, "PutGroupPolicy", .write, { try await IAMActions.putInline($0, $1, kind: .group) }),
+            Operation.form(.iam, "GetRolePolicy", .read, { try await IAMActions.getInline($0, $1, kind: .role) }),
+            Operation.form(.iam, "GetUserPolicy", .read, { try await IAMActions.getInline($0, $1, kind: .user) }),
+            Operation.form(.iam, "GetGroupPolicy", .read, { try await IAMActions.getInline($0, $1, kind: .group) }),
+            Operation.form(.iam, "DeleteRolePolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .role) }),
+            Operation.form(.iam, "DeleteUserPolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .user) }),
+            Operation.form(.iam, "DeleteGroupPolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .group) }),
+            Operation.form(.iam, "ListRolePolicies", .read, { try await IAMActions.listInline($0, $1, kind: .role) }),
+            Operation.form(.iam, "ListUserPolicies", .read, { try await IAMActions.listInline($0, $1, kind: .user) }),
+            Operation.form(.iam, "ListGroupPolicies", .read, { try await IAMActions.listInline($0, $1, kind: .group) }),
+        ] + PrincipalKind.allCases.flatMap { kind in [
+            Operation.form(.iam, "Attach\(kind.title)Policy", .write, { try await IAMActions.attach($0, $1, kind: kind, attached: true) }),
+            Operation.form(.iam, "Detach\(kind.title)Policy", .write, { try await IAMActions.attach($0, $1, kind: kind, attached: false) }),
+            Operation.form(.iam, "ListAttached\(kind.title)Policies", .read, { try await IAMActions.listAttached($0, $1, kind: kind) }),
+        ] } + [
+            Operation.form(.iam, "CreateAccessKey", .write, IAMActions.createAccessKey),
+            Operation.form(.iam, "DeleteAccessKey", .write, { try await IAMActions.changeKey($0, $1, status: nil) }),
+            Operation.form(.iam, "UpdateAccessKey", .write, IAMActions.updateAccessKey),
+            Operation.form(.iam, "ListAccessKeys", .read, IAMActions.listAccessKeys),
+        ]
+        return actions
+    }()
 }

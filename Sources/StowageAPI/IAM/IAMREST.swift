@@ -6,12 +6,12 @@ import StowageModel
 /// `/v1/audit/events`, the LookupEvents-style query of the audit trail.
 enum IAMREST {
     static let routes: [RESTRoute] = [
-        RESTRoute(method: .post, path: "/v1/iam/{action}", action: "IAM") { call in try await run(call, service: "iam") },
-        RESTRoute(method: .post, path: "/v1/sts/{action}", action: "STS") { call in try await run(call, service: "sts") },
-        RESTRoute(method: .get, path: "/v1/audit/events", action: "LookupEvents") { call in try await lookup(call) },
+        RESTRoute(method: .post, path: "/v1/iam/{action}", action: IAMAction(.iam, "IAM")) { call in try await run(call, service: .iam) },
+        RESTRoute(method: .post, path: "/v1/sts/{action}", action: IAMAction(.sts, "STS")) { call in try await run(call, service: .sts) },
+        RESTRoute(method: .get, path: "/v1/audit/events", action: IAMAction(.cloudtrail, "LookupEvents"), access: .read) { call in try await lookup(call) },
     ]
 
-    static func run(_ call: RESTCall, service: String) async throws -> Reply {
+    static func run(_ call: RESTCall, service: AWSService) async throws -> Reply {
         var q = try QueryRequest(json: call.body)
         q.params["Action"] = call.path["action"] ?? ""
         let (fields, _) = try await QueryDoors.run(q, call.caller, service: service)
@@ -29,7 +29,7 @@ enum IAMREST {
 
     static func lookup(_ call: RESTCall) async throws -> Reply {
         let c = call.caller
-        try await c.authorize("cloudtrail:LookupEvents", ["*"])
+        try await c.authorize(["*"])
         let limit = try call.int("maxResults") ?? 50
         guard (1...1000).contains(limit) else { throw APIError.invalidParameter("maxResults must be between 1 and 1000.") }
         var after: (Date, String)?

@@ -29,7 +29,7 @@ enum LogTail {
         }
         let duration = try call.int("duration") ?? 300
         guard (1...3600).contains(duration) else { throw APIError.invalidParameter("duration must be 1 to 3600 seconds.") }
-        try await caller.authorize("logs:StartLiveTail", [TelemetryActions.logGroupArn(caller, group)])
+        try await caller.authorize([TelemetryActions.logGroupArn(caller, group)])
         // The slot first: a tail refused costs no query. Released when the stream ends or, if it never starts, when
         // the last reference to it goes.
         let limit = await caller.backend.quotas.limit(account: caller.account, name: "live-tails")

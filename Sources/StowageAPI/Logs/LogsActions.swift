@@ -22,7 +22,7 @@ enum LogActions {
     static func createGroup(_ input: Logs.LogGroupRequest, _ c: Caller) async throws -> Empty {
         let group = try groupName(input.logGroupName, nil)
         if let days = input.retentionInDays, !Logs.retentionDays.contains(days) { throw APIError.invalidParameter("retentionInDays \(days) is not an accepted value.") }
-        try await c.authorize("logs:CreateLogGroup", [TelemetryActions.logGroupArn(c, group)])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group)])
         try await c.backend.database.transaction { conn in
             guard try await TelemetryStore(logger: c.logger).createGroup(conn, account: c.account, group: group, retentionDays: input.retentionInDays) else {
                 throw APIError("ResourceAlreadyExistsException", "The specified log group already exists.", restStatus: 409)
@@ -33,7 +33,7 @@ enum LogActions {
 
     static func deleteGroup(_ input: Logs.LogGroupRequest, _ c: Caller) async throws -> Empty {
         let group = try groupName(input.logGroupName, nil)
-        try await c.authorize("logs:DeleteLogGroup", [TelemetryActions.logGroupArn(c, group)])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group)])
         try await c.backend.database.transaction { conn in
             guard try await TelemetryStore(logger: c.logger).deleteGroup(conn, account: c.account, group: group) else { throw notFound("log group") }
         }
@@ -45,7 +45,7 @@ enum LogActions {
         guard Logs.retentionDays.contains(input.retentionInDays) else {
             throw APIError.invalidParameter("retentionInDays \(input.retentionInDays) is not one of \(Logs.retentionDays.sorted().map(String.init).joined(separator: ", ")).")
         }
-        try await c.authorize("logs:PutRetentionPolicy", [TelemetryActions.logGroupArn(c, group)])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group)])
         try await c.backend.database.transaction { conn in
             guard try await TelemetryStore(logger: c.logger).setRetention(conn, account: c.account, group: group, days: input.retentionInDays) else {
                 throw notFound("log group")
@@ -58,7 +58,7 @@ enum LogActions {
         let limit = input.limit ?? 50
         guard (1...50).contains(limit) else { throw APIError.invalidParameter("limit must be between 1 and 50.") }
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("logs:DescribeLogGroups", [TelemetryActions.logGroupArn(c, "*")])
+        try await c.authorize([TelemetryActions.logGroupArn(c, "*")])
         let rows = try await c.backend.database.withConnection { conn in
             try await TelemetryStore(logger: c.logger).groups(conn, account: c.account, prefix: input.logGroupNamePrefix, after: after, limit: limit + 1)
         }
@@ -82,7 +82,7 @@ enum LogActions {
             throw APIError.invalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
         }
         let offset = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("logs:DescribeLogStreams", [TelemetryActions.logGroupArn(c, group)])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group)])
         let store = TelemetryStore(logger: c.logger)
         let rows = try await c.backend.database.withConnection { conn in
             guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
@@ -102,7 +102,7 @@ enum LogActions {
         guard (1...512).contains(input.logStreamName.count), !input.logStreamName.contains(":"), !input.logStreamName.contains("*") else {
             throw APIError.invalidParameter("logStreamName must be 1 to 512 characters without ':' or '*'.")
         }
-        try await c.authorize("logs:CreateLogStream", [TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
         try await c.backend.database.transaction { conn in
             let store = TelemetryStore(logger: c.logger)
             guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
@@ -129,7 +129,7 @@ enum LogActions {
         info.tooNewLogEventStartIndex = tooNew
         let accepted = input.logEvents.enumerated().filter { i, _ in i > (tooOld ?? -1) && i < (tooNew ?? Int.max) }
             .map { AgentProtocol.LogEvent(timestamp: $0.element.timestamp, message: $0.element.message) }
-        try await c.authorize("logs:PutLogEvents", [TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
         try await c.backend.database.transaction { conn in
             let store = TelemetryStore(logger: c.logger)
             let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
@@ -164,7 +164,7 @@ enum LogActions {
             }
             after = (ms, seq)
         }
-        try await c.authorize("logs:FilterLogEvents", [TelemetryActions.logGroupArn(c, group)])
+        try await c.authorize([TelemetryActions.logGroupArn(c, group)])
         let store = TelemetryStore(logger: c.logger)
         let window: Int
         if case .json = pattern { window = 20_000 } else { window = scanWindow }
@@ -178,20 +178,16 @@ enum LogActions {
 }
 
 /// The CloudWatch Logs actions by name (`Logs_20140328.<Action>`).
-public enum LogsActions {
-    public static let targetPrefix = "Logs_20140328."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("GetLogEvents", TelemetryActions.getLogEvents),
-            Action("FilterLogEvents", LogActions.filter),
-            Action("CreateLogGroup", LogActions.createGroup),
-            Action("DeleteLogGroup", LogActions.deleteGroup),
-            Action("PutRetentionPolicy", LogActions.putRetention),
-            Action("DescribeLogGroups", LogActions.describeGroups),
-            Action("DescribeLogStreams", LogActions.describeStreams),
-            Action("CreateLogStream", LogActions.createStream),
-            Action("PutLogEvents", LogActions.putEvents),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum LogsOperations {
+    public static let all: [Operation] = [
+        Operation.json(.logs, "GetLogEvents", .read, TelemetryActions.getLogEvents),
+        Operation.json(.logs, "FilterLogEvents", .read, LogActions.filter),
+        Operation.json(.logs, "CreateLogGroup", .write, LogActions.createGroup),
+        Operation.json(.logs, "DeleteLogGroup", .write, LogActions.deleteGroup),
+        Operation.json(.logs, "PutRetentionPolicy", .write, LogActions.putRetention),
+        Operation.json(.logs, "DescribeLogGroups", .read, LogActions.describeGroups),
+        Operation.json(.logs, "DescribeLogStreams", .read, LogActions.describeStreams),
+        Operation.json(.logs, "CreateLogStream", .write, LogActions.createStream),
+        Operation.json(.logs, "PutLogEvents", .write, LogActions.putEvents),
+    ]
 }

@@ -155,11 +155,28 @@ public struct Caller: Sendable {
     /// account, so authorization refuses them instead of quietly looking in the caller's own account.
     func owner(_ clusterArn: String) -> String { ARN(clusterArn)?.account ?? account }
 
-    /// Authorizes `action` on each resource. `cluster` sets `ecs:cluster` where the resource does not carry it
-    /// (RunTask's task definition); `keys` adds service condition keys; `requestTags` are the tags being set.
-    /// `principal` replaces the caller's own identity where a request acts for another: a task's execution role.
-    public func authorize(_ action: String, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
+    /// The operation this caller is being served by, set when a door dispatches to it: what `authorize(_:)`
+    /// authorizes, so no handler repeats the action name its declaration already has.
+    public var operation: IAMAction?
+
+    /// Authorizes the operation being served on each resource. `cluster` sets `ecs:cluster` where the resource does
+    /// not carry it (RunTask's task definition); `keys` adds service condition keys; `requestTags` are the tags being
+    /// set. `principal` replaces the caller's own identity where a request acts for another: a task's execution role.
+    public func authorize(_ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
                           requestTags: [Tag]? = nil, as principal: Principal? = nil) async throws(APIError) {
+        guard let operation else {
+            // A handler reached without a declared operation: a programming error, refused rather than guessed.
+            logger.error("authorization outside an operation", metadata: ["resources": .string(resources.joined(separator: ","))])
+            throw .server()
+        }
+        try await authorize(operation, resources, cluster: cluster, keys: keys, requestTags: requestTags, as: principal)
+    }
+
+    /// Authorizes another action than the operation's own, where one call needs two permissions (`iam:PassRole`
+    /// for a role handed to a task, `ecs:Poll` for an agent's request).
+    public func authorize(_ action: IAMAction, _ resources: [String], cluster: String? = nil, keys: [String: String] = [:],
+                          requestTags: [Tag]? = nil, as principal: Principal? = nil) async throws(APIError) {
+        let action = action.description
         // One canonical form before any policy is read: an ARN of another partition, region or account (`aws`, none)
         // is refused here, on every door, so a Deny written for the canonical ARN cannot be stepped around.
         for resource in resources + [cluster].compactMap({ $0 }) + keys.values.filter({ $0.hasPrefix("arn:") }) {

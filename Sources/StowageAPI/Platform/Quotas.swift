@@ -51,11 +51,8 @@ public final class Quotas: Sendable {
     public enum RateClass: String, Sendable {
         case read, write, agent
 
-        /// Reads are Describe/List/Get/Filter/Lookup calls; everything else a tenant sends writes.
-        public static func of(action: String) -> RateClass {
-            let name = action.split(separator: ":").last.map(String.init) ?? action
-            return ["Describe", "List", "Get", "Filter", "Lookup"].contains { name.hasPrefix($0) } ? .read : .write
-        }
+        /// The bucket of an operation's declared access.
+        init(_ access: Access) { self = access == .read ? .read : .write }
     }
 
     /// Takes one token from the account's bucket for this class; a bucket holds one second's worth.

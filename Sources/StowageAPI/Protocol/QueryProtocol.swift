@@ -116,16 +116,6 @@ public struct QueryRequest: Sendable {
     }
 }
 
-/// A query-protocol action: parameters in, result fields out.
-public struct QueryAction: Sendable {
-    public let name: String
-    let run: @Sendable (QueryRequest, Caller) async throws -> [(String, QueryValue)]
-
-    init(_ name: String, _ run: @escaping @Sendable (QueryRequest, Caller) async throws -> [(String, QueryValue)]) {
-        self.name = name; self.run = run
-    }
-}
-
 /// Writing query-protocol answers the way botocore's XML parser reads them.
 public enum QueryProtocol {
     static func escape(_ s: String) -> String {
@@ -178,25 +168,22 @@ public enum QueryProtocol {
 
 /// IAM, STS and ELBv2 share the query protocol; the signature's credential scope says which one was meant.
 enum QueryDoors {
-    static func table(_ service: String) -> [String: QueryAction]? {
-        switch service {
-        case "iam": IAMActions.all
-        case "sts": STSActions.all
-        case "elasticloadbalancing": ELBActions.all
-        default: nil
-        }
+    /// The query-protocol service a credential scope names.
+    static func service(_ signed: String) -> AWSService? {
+        guard let service = AWSService(rawValue: signed), case .query = service.wire else { return nil }
+        return service
     }
 
-    static func run(_ q: QueryRequest, _ c: Caller, service explicit: String? = nil) async throws -> ([(String, QueryValue)], String) {
-        let service = explicit ?? c.signedService
-        guard let table = table(service) else {
-            throw APIError.unknownOperation("Form-encoded requests are accepted for iam, sts and elasticloadbalancing; this one was signed for '\(service)'.")
+    static func run(_ q: QueryRequest, _ c: Caller, service explicit: AWSService? = nil) async throws -> ([(String, QueryValue)], AWSService) {
+        guard let service = explicit ?? service(c.signedService) else {
+            throw APIError.unknownOperation("Form-encoded requests are accepted for iam, sts and elasticloadbalancing; this one was signed for '\(c.signedService)'.")
         }
         guard !q.action.isEmpty else { throw APIError("MissingAction", "The request must contain the parameter Action.") }
-        guard let action = table[q.action] else {
-            throw APIError("InvalidAction", "Could not find operation \(q.action) for \(service.uppercased()).")
+        guard let operation = Operations.named(service, q.action) else {
+            throw APIError("InvalidAction", "Could not find operation \(q.action) for \(service.rawValue.uppercased()).")
         }
-        c.trail.note(action: "\(service):\(action.name)", resources: [])
-        return (try await action.run(q, c), service)
+        c.trail.note(action: operation.action.description, resources: [])
+        guard case .fields(let fields) = try await operation.run(.form(q), c) else { throw APIError.server() }
+        return (fields, service)
     }
 }

@@ -15,6 +15,13 @@ struct RESTCall: Sendable {
         guard let value = Int(text) else { throw .invalidParameter("Query parameter \(name) must be an integer.") }
         return value
     }
+    /// The caller as the handler of another declared operation, for a route that answers with two (DELETE with
+    /// `?delete=true` deletes the task definition rather than deregistering it).
+    func caller(serving service: AWSService, _ name: String) throws(APIError) -> Caller {
+        guard let operation = Operations.named(service, name) else { throw .server() }
+        return caller.serving(operation.action)
+    }
+
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if let checked = T.self as? any ShapeChecked.Type { try MemberSupport.check(body, shape: checked.shapeName) }
         return try ECSJSON.decoder().decode(T.self, from: body.isEmpty ? Data("{}".utf8) : body)
@@ -26,9 +33,21 @@ public struct RESTRoute: Sendable {
     public let method: HTTPRequest.Method
     /// OpenAPI-style path, `{name}` for parameters.
     public let path: String
-    /// The ECS action it maps onto, used for authorization names and metrics.
-    public let action: String
+    /// The operation it serves: what the handler authorizes, what metrics and the audit trail name it by, and (for
+    /// a declared operation) its rate bucket.
+    public let action: IAMAction
+    /// The rate bucket of a route that serves no declared AWS operation (the agent's, Stowage's own REST views).
+    let ownAccess: Access?
     let handle: @Sendable (RESTCall) async throws -> Reply
+
+    init(method: HTTPRequest.Method, path: String, action: IAMAction, access: Access? = nil,
+         handle: @escaping @Sendable (RESTCall) async throws -> Reply) {
+        self.method = method; self.path = path; self.action = action; self.ownAccess = access; self.handle = handle
+    }
+
+    /// The declared operation's bucket, else the route's own; nil only for a route that declares neither, which
+    /// `RESTTests` refuses.
+    var access: Access? { Operations.byAction[action]?.access ?? ownAccess }
 
     /// Hummingbird's spelling of the path (`:name`).
     var routerPath: String {

@@ -73,7 +73,7 @@ public enum APIRouter {
         for (routes, input, rate) in tables {
             for route in routes {
                 router.group()
-                    .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action }))
+                    .add(middleware: RequestAccounting(backend: backend, door: { _ in .rest }, action: { _ in route.action.name }))
                     .add(middleware: SigV4Authentication(backend: backend))
                     .on(RouterPath(route.routerPath), method: route.method, use: restHandler(route, gateway, input: input, rate: rate))
             }
@@ -83,26 +83,16 @@ public enum APIRouter {
         return router
     }
 
-    /// The AWS JSON doors' actions, by X-Amz-Target.
-    static let doors: [(String, [String: Action])] = [
-        (ECSActions.targetPrefix, ECSActions.all), (LogsActions.targetPrefix, LogsActions.all),
-        (CloudWatchDoor.targetPrefix, CloudWatchDoor.all), (AutoScalingDoor.targetPrefix, AutoScalingDoor.all),
-        (SSMDoor.targetPrefix, SSMDoor.all), (SecretsManagerDoor.targetPrefix, SecretsManagerDoor.all),
-        (ServiceDiscoveryDoor.targetPrefix, ServiceDiscoveryDoor.all),
-    ]
-
-    static func action(_ request: Request) -> Action? {
-        let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
-        return doors.lazy.compactMap { prefix, table in
-            target.hasPrefix(prefix) ? table[String(target.dropFirst(prefix.count))] : nil
-        }.first
+    /// The operation a JSON-protocol request's `X-Amz-Target` names.
+    static func operation(_ request: Request) -> Operation? {
+        Operations.target(request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? "")
     }
 
     /// The action name metrics and audit know a door request by; the query door is "Query", not the form's
     /// action, so a client cannot mint label values.
     @Sendable static func awsActionName(_ request: Request) -> String {
         if case .query = Door.aws(for: request) { return "Query" }
-        return action(request)?.name ?? "unknown"
+        return operation(request)?.name ?? "unknown"
     }
 
     /// The handler behind `POST /` (and the console's `POST /console/api/aws`, which answers JSON actions only,
@@ -112,20 +102,24 @@ public enum APIRouter {
             let target = request.headers[HTTPField.Name("X-Amz-Target") ?? .contentType] ?? ""
             let door = consoleDoor ? Door.rest : Door.aws(for: request)
             if case .query = door {
-                let rate = Quotas.RateClass.of(action: QueryRequest(form: context.signedBody).action)
-                return try await gateway.run(request, context: context, door: door, action: "Query", rate: rate,
+                let form = QueryRequest(form: context.signedBody)
+                // The bucket of the operation the form names; an unknown one is refused after it is spent as a write.
+                let service = context.caller.flatMap { QueryDoors.service($0.signedService) }
+                let access = service.flatMap { Operations.named($0, form.action) }?.access ?? .write
+                return try await gateway.run(request, context: context, door: door, action: "Query", rate: .init(access),
                                              input: .form) { caller, body in
                     let form = QueryRequest(form: body)
                     let (fields, service) = try await QueryDoors.run(form, caller)
-                    return Reply(body: QueryProtocol.xml(action: form.action, service: service, fields: fields, requestId: caller.requestId))
+                    return Reply(body: QueryProtocol.xml(action: form.action, service: service.rawValue, fields: fields, requestId: caller.requestId))
                 }
             }
-            guard let action = action(request) else {
+            guard let operation = operation(request) else {
                 throw APIError.unknownOperation(target.isEmpty ? "Missing X-Amz-Target header." : "Unknown operation \(target).")
             }
-            return try await gateway.run(request, context: context, door: door, action: action.name,
-                                         rate: .of(action: action.name)) { caller, body in
-                Reply(body: try await action.run(body, caller))
+            return try await gateway.run(request, context: context, door: door, action: operation.name,
+                                         rate: .init(operation.access)) { caller, body in
+                guard case .json(let data) = try await operation.run(.json(body), caller) else { throw APIError.server() }
+                return Reply(body: data)
             }
         }
     }
@@ -148,9 +142,12 @@ public enum APIRouter {
             let call = (path: path, query: query)
             let texts = path.map { (member: $0.key, value: $0.value) }
                 + query.flatMap { name, values in values.map { (member: name, value: $0) } }
-            return try await gateway.run(request, context: context, door: .rest, action: route.action,
-                                         rate: rate ?? .of(action: route.action), input: input, texts: texts) { caller, body in
-                try await route.handle(RESTCall(caller: caller, body: body, path: call.path, query: call.query))
+            // A route serving a declared operation spends its bucket; the query services' generic routes
+            // (`/v1/iam/{action}`) the bucket of the operation their path names.
+            let access = route.access ?? Operations.named(route.action.service, call.path["action"] ?? "")?.access ?? .write
+            return try await gateway.run(request, context: context, door: .rest, action: route.action.name,
+                                         rate: rate ?? .init(access), input: input, texts: texts) { caller, body in
+                try await route.handle(RESTCall(caller: caller.serving(route.action), body: body, path: call.path, query: call.query))
             }
         }
     }

@@ -99,7 +99,7 @@ enum ParameterActions {
         if input.overwrite == true, !tags.isEmpty {
             throw validation("Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
         }
-        try await c.authorize("ssm:PutParameter", [t.arn], requestTags: input.tags)
+        try await c.authorize([t.arn], requestTags: input.tags)
         let checked = try await checkPattern(input, t, c)
         return try await c.backend.database.transaction { conn in
             let existing = try await c.backend.parameters.latest(conn, account: c.account, name: t.name, forUpdate: true)
@@ -146,7 +146,7 @@ enum ParameterActions {
 
     static func get(_ input: SSM.GetParameterRequest, _ c: Caller) async throws -> SSM.GetParameterResult {
         let t = try target(input.name, c)
-        try await c.authorize("ssm:GetParameter", [t.arn])
+        try await c.authorize([t.arn])
         return try await c.backend.database.withConnection { conn in
             .init(parameter: try await parameter(conn, c, try await read(conn, c, t), selector: t.selector, decrypt: input.withDecryption ?? false))
         }
@@ -159,7 +159,7 @@ enum ParameterActions {
             let t = try? target(name, c)
             targets.append((name, t))
         }
-        try await c.authorize("ssm:GetParameters", targets.compactMap { $0.1?.arn })
+        try await c.authorize(targets.compactMap { $0.1?.arn })
         return try await c.backend.database.withConnection { conn in
             var found: [SSM.Parameter] = []
             var invalid: [String] = []
@@ -202,7 +202,7 @@ enum ParameterActions {
         let filters = try ParameterFilter.parse(input.parameterFilters ?? [], byPath: true)
         let after = try PageToken.decode(input.nextToken)?.first
         let base = input.path.hasSuffix("/") ? input.path : input.path + "/"
-        try await c.authorize("ssm:GetParametersByPath", [ParameterRules.arn(c.backend.scope, account: c.account, name: input.path)])
+        try await c.authorize([ParameterRules.arn(c.backend.scope, account: c.account, name: input.path)])
         return try await c.backend.database.withConnection { conn in
             let (rows, next) = try await scan(conn, c, prefix: base, after: after, limit: limit) { row in
                 ParameterRules.under(row.name, path: input.path, recursive: input.recursive ?? false)
@@ -220,7 +220,7 @@ enum ParameterActions {
         guard (1...50).contains(limit) else { throw validation("MaxResults must be between 1 and 50.") }
         let filters = try ParameterFilter.parse(input.parameterFilters ?? [], legacy: input.filters ?? [])
         let after = try PageToken.decode(input.nextToken)?.first
-        try await c.authorize("ssm:DescribeParameters", ["*"])
+        try await c.authorize(["*"])
         return try await c.backend.database.withConnection { conn in
             let (rows, next) = try await scan(conn, c, prefix: nil, after: after, limit: limit) { row in
                 filters.allSatisfy { $0.matches(subject(row)) }
@@ -239,7 +239,7 @@ enum ParameterActions {
         let limit = input.maxResults ?? 50
         guard (1...50).contains(limit) else { throw validation("MaxResults must be between 1 and 50.") }
         let after = try PageToken.decode(input.nextToken)?.first.flatMap(Int.init) ?? 0
-        try await c.authorize("ssm:GetParameterHistory", [t.arn])
+        try await c.authorize([t.arn])
         return try await c.backend.database.withConnection { conn in
             let rows = try await c.backend.parameters.history(conn, account: c.account, name: t.name, after: after, limit: limit + 1)
             guard !rows.isEmpty || after > 0 else { throw notFound(t.name) }
@@ -260,7 +260,7 @@ enum ParameterActions {
         guard (1...10).contains(input.labels.count) else { throw validation("Labels must list 1 to 10 labels.") }
         let valid = input.labels.filter(ParameterRules.validLabel)
         let invalid = input.labels.filter { !ParameterRules.validLabel($0) }
-        try await c.authorize("ssm:LabelParameterVersion", [t.arn])
+        try await c.authorize([t.arn])
         return try await c.backend.database.transaction { conn in
             guard let latest = try await c.backend.parameters.latest(conn, account: c.account, name: t.name, forUpdate: true) else {
                 throw notFound(t.name)
@@ -283,7 +283,7 @@ enum ParameterActions {
     static func unlabel(_ input: SSM.UnlabelParameterVersionRequest, _ c: Caller) async throws -> SSM.UnlabelParameterVersionResult {
         let t = try target(input.name, c, selectors: false)
         guard (1...10).contains(input.labels.count) else { throw validation("Labels must list 1 to 10 labels.") }
-        try await c.authorize("ssm:UnlabelParameterVersion", [t.arn])
+        try await c.authorize([t.arn])
         return try await c.backend.database.transaction { conn in
             guard try await c.backend.parameters.selected(conn, account: c.account, name: t.name, version: input.parameterVersion, label: nil) != nil
             else {
@@ -299,7 +299,7 @@ enum ParameterActions {
 
     static func delete(_ input: SSM.DeleteParameterRequest, _ c: Caller) async throws -> Empty {
         let t = try target(input.name, c, selectors: false)
-        try await c.authorize("ssm:DeleteParameter", [t.arn])
+        try await c.authorize([t.arn])
         try await c.backend.database.transaction { conn in
             guard try await c.backend.parameters.delete(conn, account: c.account, name: t.name) else { throw notFound(t.name) }
         }
@@ -309,7 +309,7 @@ enum ParameterActions {
     static func deleteMany(_ input: SSM.DeleteParametersRequest, _ c: Caller) async throws -> SSM.DeleteParametersResult {
         guard (1...10).contains(input.names.count) else { throw validation("Names must list 1 to 10 parameters.") }
         let targets = input.names.map { name in (name, try? target(name, c, selectors: false)) }
-        try await c.authorize("ssm:DeleteParameters", targets.compactMap { $0.1?.arn })
+        try await c.authorize(targets.compactMap { $0.1?.arn })
         return try await c.backend.database.transaction { conn in
             var deleted: [String] = []
             var invalid: [String] = []
@@ -339,7 +339,7 @@ enum ParameterActions {
     static func addTags(_ input: SSM.AddTagsToResourceRequest, _ c: Caller) async throws -> Empty {
         let t = try taggable(input.resourceType, input.resourceId, c)
         try checkTags(input.tags)
-        try await c.authorize("ssm:AddTagsToResource", [t.arn], requestTags: input.tags)
+        try await c.authorize([t.arn], requestTags: input.tags)
         try await changeTags(c, t) { old in
             var merged = old.dictionary
             for tag in input.tags { if let key = tag.key { merged[key] = tag.value ?? "" } }
@@ -352,14 +352,14 @@ enum ParameterActions {
 
     static func removeTags(_ input: SSM.RemoveTagsFromResourceRequest, _ c: Caller) async throws -> Empty {
         let t = try taggable(input.resourceType, input.resourceId, c)
-        try await c.authorize("ssm:RemoveTagsFromResource", [t.arn])
+        try await c.authorize([t.arn])
         try await changeTags(c, t) { old in old.filter { !input.tagKeys.contains($0.key ?? "") } }
         return Empty()
     }
 
     static func listTags(_ input: SSM.ListTagsForResourceRequest, _ c: Caller) async throws -> SSM.ListTagsForResourceResult {
         let t = try taggable(input.resourceType, input.resourceId, c)
-        try await c.authorize("ssm:ListTagsForResource", [t.arn])
+        try await c.authorize([t.arn])
         let row = try await c.backend.database.withConnection { conn in
             try await c.backend.parameters.latest(conn, account: c.account, name: t.name)
         }
@@ -378,24 +378,20 @@ enum ValueChange {
 }
 
 /// The Parameter Store actions by name (`AmazonSSM.<Action>`).
-public enum SSMDoor {
-    public static let targetPrefix = "AmazonSSM."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("PutParameter", spelling: .pascal, ParameterActions.put),
-            Action("GetParameter", spelling: .pascal, ParameterActions.get),
-            Action("GetParameters", spelling: .pascal, ParameterActions.getMany),
-            Action("GetParametersByPath", spelling: .pascal, ParameterActions.byPath),
-            Action("GetParameterHistory", spelling: .pascal, ParameterActions.history),
-            Action("DescribeParameters", spelling: .pascal, ParameterActions.describe),
-            Action("LabelParameterVersion", spelling: .pascal, ParameterActions.label),
-            Action("UnlabelParameterVersion", spelling: .pascal, ParameterActions.unlabel),
-            Action("DeleteParameter", spelling: .pascal, ParameterActions.delete),
-            Action("DeleteParameters", spelling: .pascal, ParameterActions.deleteMany),
-            Action("AddTagsToResource", spelling: .pascal, ParameterActions.addTags),
-            Action("RemoveTagsFromResource", spelling: .pascal, ParameterActions.removeTags),
-            Action("ListTagsForResource", spelling: .pascal, ParameterActions.listTags),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum SSMOperations {
+    public static let all: [Operation] = [
+        Operation.json(.ssm, "PutParameter", .write, ParameterActions.put),
+        Operation.json(.ssm, "GetParameter", .read, ParameterActions.get),
+        Operation.json(.ssm, "GetParameters", .read, ParameterActions.getMany),
+        Operation.json(.ssm, "GetParametersByPath", .read, ParameterActions.byPath),
+        Operation.json(.ssm, "GetParameterHistory", .read, ParameterActions.history),
+        Operation.json(.ssm, "DescribeParameters", .read, ParameterActions.describe),
+        Operation.json(.ssm, "LabelParameterVersion", .write, ParameterActions.label),
+        Operation.json(.ssm, "UnlabelParameterVersion", .write, ParameterActions.unlabel),
+        Operation.json(.ssm, "DeleteParameter", .write, ParameterActions.delete),
+        Operation.json(.ssm, "DeleteParameters", .write, ParameterActions.deleteMany),
+        Operation.json(.ssm, "AddTagsToResource", .write, ParameterActions.addTags),
+        Operation.json(.ssm, "RemoveTagsFromResource", .write, ParameterActions.removeTags),
+        Operation.json(.ssm, "ListTagsForResource", .read, ParameterActions.listTags),
+    ]
 }

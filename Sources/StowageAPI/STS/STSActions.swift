@@ -4,26 +4,44 @@ import StowageModel
 
 /// The STS door: AssumeRole (trust policy, duration, session policy) and GetCallerIdentity.
 enum STSActions {
-    static let all: [String: QueryAction] = [
-        "AssumeRole": QueryAction("AssumeRole", assumeRole),
-        "GetCallerIdentity": QueryAction("GetCallerIdentity", callerIdentity),
-    ]
 
-    static func callerIdentity(_ q: QueryRequest, _ c: Caller) async throws -> IAMActions.Fields {
+    struct Nothing: Decodable, Sendable {}
+
+    struct CallerIdentity: Encodable, Sendable { var userId: String; var account: String; var arn: String }
+
+    static func callerIdentity(_ input: Nothing, _ c: Caller) async throws -> CallerIdentity {
         // Like AWS, answered for any valid credentials, whatever the policies say.
         let userId = c.principal.role.map { _ in c.principal.accessKeyId + ":" + c.principal.userName } ?? c.principal.accessKeyId
-        return [("UserId", .text(userId)), ("Account", .text(c.account)), ("Arn", .text(c.principal.arn))]
+        return CallerIdentity(userId: userId, account: c.account, arn: c.principal.arn)
     }
 
-    static func assumeRole(_ q: QueryRequest, _ c: Caller) async throws -> IAMActions.Fields {
-        let roleArn = try q.required("RoleArn")
-        let sessionName = try q.required("RoleSessionName")
+    /// AssumeRole's members Stowage honours; the others (ExternalId, SerialNumber and TokenCode, Tags, SourceIdentity,
+    /// PolicyArns, ProvidedContexts) are refused by name by the decoder rather than accepted and ignored.
+    struct AssumeRoleInput: Decodable, Sendable {
+        var roleArn: String
+        var roleSessionName: String
+        var durationSeconds: Int?
+        var policy: String?
+    }
+
+    struct AssumeRoleOutput: Encodable, Sendable {
+        var credentials: Credentials
+        var assumedRoleUser: AssumedRoleUser
+        var packedPolicySize: Int?
+
+        struct Credentials: Encodable, Sendable { var accessKeyId: String; var secretAccessKey: String; var sessionToken: String; var expiration: Date }
+        struct AssumedRoleUser: Encodable, Sendable { var assumedRoleId: String; var arn: String }
+    }
+
+    static func assumeRole(_ input: AssumeRoleInput, _ c: Caller) async throws -> AssumeRoleOutput {
+        let roleArn = input.roleArn
+        let sessionName = input.roleSessionName
         guard (2...64).contains(sessionName.count),
               sessionName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+=,.@_-".contains($0)) }) else {
             throw APIError("ValidationError", "RoleSessionName must be 2 to 64 letters, digits or +=,.@_- characters.")
         }
-        let duration = try q.int("DurationSeconds") ?? 3600
-        let sessionPolicy = q.string("Policy")
+        let duration = input.durationSeconds ?? 3600
+        let sessionPolicy = input.policy.flatMap { $0.isEmpty ? nil : $0 }
         if let sessionPolicy { _ = try PolicyDocument.parse(sessionPolicy, maxSize: 2048) }
         guard let arn = ARN(roleArn), arn.service == "iam", arn.resourceType == "role", let roleName = arn.resourcePath.last else {
             throw APIError("ValidationError", "RoleArn \(roleArn) is not a role ARN (arn:aws:iam::<account>:role/<name>).")
@@ -44,7 +62,7 @@ enum STSActions {
         if namesCaller {
             c.trail.note(action: "sts:AssumeRole", resources: [roleArn])
         } else {
-            try await c.authorize("sts:AssumeRole", [roleArn])
+            try await c.authorize([roleArn])
         }
         // Role chaining is limited to an hour, as in AWS.
         let maximum = c.principal.role == nil ? role.maxSessionSeconds : 3600
@@ -55,12 +73,18 @@ enum STSActions {
             account: c.account, role: role, sessionName: sessionName, sessionPolicy: sessionPolicy, duration: duration,
             assumedBy: c.principal.arn, now: c.backend.clock.now())
         c.backend.verifier.forget(session.accessKeyId)  // never remembered as unknown here, even if presented before it existed
-        var fields: IAMActions.Fields = [
-            ("Credentials", .object([("AccessKeyId", .text(session.accessKeyId)), ("SecretAccessKey", .text(session.secretAccessKey)),
-                                     ("SessionToken", .text(session.sessionToken)), ("Expiration", .date(session.expiration))])),
-            ("AssumedRoleUser", .object([("AssumedRoleId", .text(session.assumedRoleId)), ("Arn", .text(session.assumedRoleArn))])),
-        ]
-        if let sessionPolicy { fields.append(("PackedPolicySize", .int(min(100, sessionPolicy.count * 100 / 2048)))) }
-        return fields
+        return AssumeRoleOutput(
+            credentials: .init(accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken,
+                               expiration: session.expiration),
+            assumedRoleUser: .init(assumedRoleId: session.assumedRoleId, arn: session.assumedRoleArn),
+            packedPolicySize: sessionPolicy.map { min(100, $0.count * 100 / 2048) })
     }
+}
+
+/// The STS operations, declared once: the query door and the REST route dispatch here.
+public enum STSOperations {
+    public static let all: [Operation] = [
+        Operation.query(.sts, "AssumeRole", .write, STSActions.assumeRole),
+        Operation.query(.sts, "GetCallerIdentity", .read, STSActions.callerIdentity),
+    ]
 }

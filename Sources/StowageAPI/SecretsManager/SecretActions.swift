@@ -33,19 +33,19 @@ enum SecretActions {
         return row
     }
 
-    /// Authorizes `action` on the secret a reference names: on its real ARN when it exists, on the reference otherwise
+    /// Authorizes the operation on the secret a reference names: on its real ARN when it exists, on the reference otherwise
     /// (so a foreign ARN is denied, never answered "not found").
-    static func authorize(_ action: String, _ id: String, _ c: Caller, keys: [String: String] = [:], requestTags: [Tag]? = nil) async throws
+    static func authorize(_ id: String, _ c: Caller, keys: [String: String] = [:], requestTags: [Tag]? = nil) async throws
         -> SecretRow?
     {
         if case .arn(let account, _, _) = SecretRules.reference(id), account != c.account {
-            try await c.authorize(action, [id], keys: keys)
+            try await c.authorize([id], keys: keys)
         }
         let row = try await c.backend.database.withConnection { conn in try? await lookup(conn, c, id) }
         let resource = row.map { arn(c, $0) } ?? (id.hasPrefix("arn:") ? id : SecretRules.arn(c.backend.scope, account: c.account, name: id, suffix: "??????"))
         var all = keys
         all["secretsmanager:SecretId"] = resource
-        try await c.authorize(action, [resource], keys: all, requestTags: requestTags)
+        try await c.authorize([resource], keys: all, requestTags: requestTags)
         return row
     }
 
@@ -105,7 +105,7 @@ enum SecretActions {
         try checkTags(tags)
         let suffix = SecretRules.suffix()
         let arn = SecretRules.arn(c.backend.scope, account: c.account, name: input.name, suffix: suffix)
-        try await c.authorize("secretsmanager:CreateSecret", [arn], keys: ["secretsmanager:Name": input.name], requestTags: input.tags)
+        try await c.authorize([arn], keys: ["secretsmanager:Name": input.name], requestTags: input.tags)
         return try await c.backend.database.transaction { conn in
             let now = c.backend.clock.now()
             try await c.backend.secrets.purgeExpired(conn, account: c.account, now: now)
@@ -130,7 +130,7 @@ enum SecretActions {
 
     /// One secret value as a reader asks for it, authorized by `authorize` on the secret's ARN (the caller's own
     /// policies for GetSecretValue; a task's execution role for ECS secrets).
-    static func value(_ c: Caller, id: String, versionId: String?, stage: String?, action: String = "secretsmanager:GetSecretValue",
+    static func value(_ c: Caller, id: String, versionId: String?, stage: String?,
                       authorize: (String, [String: String]) async throws -> Void) async throws -> SecretsManager.GetSecretValueResponse {
         let (row, versions) = try await c.backend.database.withConnection { conn in
             let row = try await lookup(conn, c, id)
@@ -166,10 +166,10 @@ enum SecretActions {
 
     static func get(_ input: SecretsManager.GetSecretValueRequest, _ c: Caller) async throws -> SecretsManager.GetSecretValueResponse {
         if case .arn(let account, _, _) = SecretRules.reference(input.secretId), account != c.account {
-            try await c.authorize("secretsmanager:GetSecretValue", [input.secretId])
+            try await c.authorize([input.secretId])
         }
         return try await value(c, id: input.secretId, versionId: input.versionId, stage: input.versionStage) { arn, keys in
-            try await c.authorize("secretsmanager:GetSecretValue", [arn], keys: keys)
+            try await c.authorize([arn], keys: keys)
         }
     }
 
@@ -181,7 +181,7 @@ enum SecretActions {
         guard !stages.isEmpty, stages.count <= 20, stages.allSatisfy({ (1...256).contains($0.count) }) else {
             throw invalidParameter("VersionStages must list 1 to 20 labels of 1 to 256 characters.")
         }
-        _ = try await authorize("secretsmanager:PutSecretValue", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             guard row.deletionAt == nil else { throw markedForDeletion }
@@ -197,7 +197,7 @@ enum SecretActions {
         if input.type != nil { throw invalidParameter("Type is refused: managed secret types are not supported.") }
         if let d = input.description, d.count > 2048 { throw invalidParameter("Description may be at most 2048 characters.") }
         let value = try SecretRules.value(string: input.secretString, binary: input.secretBinary, required: false)
-        _ = try await authorize("secretsmanager:UpdateSecret", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             guard row.deletionAt == nil else { throw markedForDeletion }
@@ -220,7 +220,7 @@ enum SecretActions {
     }
 
     static func describe(_ input: SecretsManager.SecretIdRequest, _ c: Caller) async throws -> SecretsManager.DescribeSecretResponse {
-        _ = try await authorize("secretsmanager:DescribeSecret", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.withConnection { conn in try await described(conn, c, try await lookup(conn, c, input.secretId)) }
     }
 
@@ -241,7 +241,7 @@ enum SecretActions {
             guard (1...10).contains((f.values ?? []).count) else { throw invalidParameter("A filter takes 1 to 10 values.") }
         }
         let offset = try PageToken.decode(input.nextToken)?.first.flatMap(Int.init) ?? 0
-        try await c.authorize("secretsmanager:ListSecrets", ["*"])
+        try await c.authorize(["*"])
         let region = c.backend.scope.region
         return try await c.backend.database.withConnection { conn in
             let now = c.backend.clock.now()
@@ -285,7 +285,7 @@ enum SecretActions {
         }
         let days = input.recoveryWindowInDays ?? 30
         guard (7...30).contains(days) else { throw invalidParameter("RecoveryWindowInDays must be between 7 and 30 days.") }
-        _ = try await authorize("secretsmanager:DeleteSecret", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             let now = c.backend.clock.now()
@@ -303,7 +303,7 @@ enum SecretActions {
     }
 
     static func restore(_ input: SecretsManager.SecretIdRequest, _ c: Caller) async throws -> SecretsManager.SecretResponse {
-        _ = try await authorize("secretsmanager:RestoreSecret", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             try await c.backend.secrets.scheduleDeletion(conn, account: c.account, name: row.name, at: nil, now: c.backend.clock.now())
@@ -313,7 +313,7 @@ enum SecretActions {
 
     static func updateStage(_ input: SecretsManager.UpdateSecretVersionStageRequest, _ c: Caller) async throws -> SecretsManager.SecretResponse {
         guard (1...256).contains(input.versionStage.count) else { throw invalidParameter("VersionStage must be 1 to 256 characters.") }
-        _ = try await authorize("secretsmanager:UpdateSecretVersionStage", input.secretId, c, keys: ["secretsmanager:VersionStage": input.versionStage])
+        _ = try await authorize(input.secretId, c, keys: ["secretsmanager:VersionStage": input.versionStage])
         return try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             guard row.deletionAt == nil else { throw markedForDeletion }
@@ -333,7 +333,7 @@ enum SecretActions {
         let limit = input.maxResults ?? 100
         guard (1...100).contains(limit) else { throw invalidParameter("MaxResults must be between 1 and 100.") }
         let offset = try PageToken.decode(input.nextToken)?.first.flatMap(Int.init) ?? 0
-        _ = try await authorize("secretsmanager:ListSecretVersionIds", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         return try await c.backend.database.withConnection { conn in
             let row = try await lookup(conn, c, input.secretId)
             let all = try await c.backend.secrets.versions(conn, account: c.account, name: row.name)
@@ -348,7 +348,7 @@ enum SecretActions {
 
     static func tag(_ input: SecretsManager.TagResourceRequest, _ c: Caller) async throws -> Empty {
         try checkTags(input.tags)
-        _ = try await authorize("secretsmanager:TagResource", input.secretId, c, requestTags: input.tags)
+        _ = try await authorize(input.secretId, c, requestTags: input.tags)
         try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             var merged = row.tags.dictionary
@@ -361,7 +361,7 @@ enum SecretActions {
     }
 
     static func untag(_ input: SecretsManager.UntagResourceRequest, _ c: Caller) async throws -> Empty {
-        _ = try await authorize("secretsmanager:UntagResource", input.secretId, c)
+        _ = try await authorize(input.secretId, c)
         try await c.backend.database.transaction { conn in
             let row = try await lookup(conn, c, input.secretId, forUpdate: true)
             try await c.backend.secrets.setTags(conn, account: c.account, name: row.name, row.tags.filter { !input.tagKeys.contains($0.key ?? "") })
@@ -371,23 +371,19 @@ enum SecretActions {
 }
 
 /// The Secrets Manager actions by name (`secretsmanager.<Action>`).
-public enum SecretsManagerDoor {
-    public static let targetPrefix = "secretsmanager."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("CreateSecret", spelling: .pascal, SecretActions.create),
-            Action("GetSecretValue", spelling: .pascal, SecretActions.get),
-            Action("PutSecretValue", spelling: .pascal, SecretActions.put),
-            Action("UpdateSecret", spelling: .pascal, SecretActions.update),
-            Action("DescribeSecret", spelling: .pascal, SecretActions.describe),
-            Action("ListSecrets", spelling: .pascal, SecretActions.list),
-            Action("DeleteSecret", spelling: .pascal, SecretActions.delete),
-            Action("RestoreSecret", spelling: .pascal, SecretActions.restore),
-            Action("UpdateSecretVersionStage", spelling: .pascal, SecretActions.updateStage),
-            Action("ListSecretVersionIds", spelling: .pascal, SecretActions.versionIds),
-            Action("TagResource", spelling: .pascal, SecretActions.tag),
-            Action("UntagResource", spelling: .pascal, SecretActions.untag),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum SecretsManagerOperations {
+    public static let all: [Operation] = [
+        Operation.json(.secretsmanager, "CreateSecret", .write, SecretActions.create),
+        Operation.json(.secretsmanager, "GetSecretValue", .read, SecretActions.get),
+        Operation.json(.secretsmanager, "PutSecretValue", .write, SecretActions.put),
+        Operation.json(.secretsmanager, "UpdateSecret", .write, SecretActions.update),
+        Operation.json(.secretsmanager, "DescribeSecret", .read, SecretActions.describe),
+        Operation.json(.secretsmanager, "ListSecrets", .read, SecretActions.list),
+        Operation.json(.secretsmanager, "DeleteSecret", .write, SecretActions.delete),
+        Operation.json(.secretsmanager, "RestoreSecret", .write, SecretActions.restore),
+        Operation.json(.secretsmanager, "UpdateSecretVersionStage", .write, SecretActions.updateStage),
+        Operation.json(.secretsmanager, "ListSecretVersionIds", .read, SecretActions.versionIds),
+        Operation.json(.secretsmanager, "TagResource", .write, SecretActions.tag),
+        Operation.json(.secretsmanager, "UntagResource", .write, SecretActions.untag),
+    ]
 }

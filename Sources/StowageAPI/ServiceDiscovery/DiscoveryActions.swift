@@ -79,21 +79,21 @@ enum DiscoveryActions {
         let ttl = input.properties?.dnsProperties.sOA?.ttl
         if let ttl, !(0...2_147_483_647).contains(ttl) { throw invalid("SOA TTL must be between 0 and 2147483647.") }
         return try await createNamespace(c, name: name, type: "DNS_PRIVATE", description: input.description, creatorRequestId: input.creatorRequestId,
-                                         vpc: input.vpc, soaTTL: ttl, tags: input.tags, action: "CreatePrivateDnsNamespace")
+                                         vpc: input.vpc, soaTTL: ttl, tags: input.tags)
     }
 
     static func createHttp(_ input: SD.CreateHttpNamespaceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
         try DiscoveryRules.checkHttpName(input.name)
         return try await createNamespace(c, name: input.name, type: "HTTP", description: input.description, creatorRequestId: input.creatorRequestId,
-                                         vpc: nil, soaTTL: nil, tags: input.tags, action: "CreateHttpNamespace")
+                                         vpc: nil, soaTTL: nil, tags: input.tags)
     }
 
     static func createNamespace(_ c: Caller, name: String, type: String, description: String?, creatorRequestId: String?, vpc: String?,
-                                soaTTL: Int?, tags: [Tag]?, action: String) async throws -> SD.OperationAnswer {
+                                soaTTL: Int?, tags: [Tag]?) async throws -> SD.OperationAnswer {
         try checkDescription(description)
         try checkTags(tags)
         let id = DiscoveryRules.newId(prefix: "ns-")
-        try await c.authorize("servicediscovery:\(action)", ["*"], requestTags: tags)
+        try await c.authorize(["*"], requestTags: tags)
         return try await c.backend.database.transaction { conn in
             let now = c.backend.clock.now()
             if let existing = try await store(c).namespaces(conn, account: c.account, names: [name]).first {
@@ -117,12 +117,12 @@ enum DiscoveryActions {
 
     static func getNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.GetNamespaceResponse {
         let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
-        try await c.authorize("servicediscovery:GetNamespace", [namespaceArn(c, row.id)])
+        try await c.authorize([namespaceArn(c, row.id)])
         return SD.GetNamespaceResponse(namespace: namespace(c, row))
     }
 
     static func listNamespaces(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListNamespacesResponse {
-        try await c.authorize("servicediscovery:ListNamespaces", ["*"])
+        try await c.authorize(["*"])
         var rows = try await c.backend.database.withConnection { conn in try await store(c).namespaces(conn, account: c.account) }
         for filter in input.filters ?? [] {
             let condition = filter.condition ?? "EQ"
@@ -150,7 +150,7 @@ enum DiscoveryActions {
 
     static func deleteNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.OperationAnswer {
         let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
-        try await c.authorize("servicediscovery:DeleteNamespace", [namespaceArn(c, row.id)])
+        try await c.authorize([namespaceArn(c, row.id)])
         return try await c.backend.database.transaction { conn in
             guard try await store(c).deleteNamespace(conn, account: c.account, id: row.id) else {
                 if try await store(c).namespaces(conn, account: c.account, ids: [row.id]).isEmpty { throw namespaceNotFound(input.id) }
@@ -197,7 +197,7 @@ enum DiscoveryActions {
             type = "DNS_HTTP"
         }
         let id = DiscoveryRules.newId(prefix: "srv-")
-        try await c.authorize("servicediscovery:CreateService", [serviceArn(c, id)], keys: ["servicediscovery:NamespaceArn": namespaceArn(c, ns.id),
+        try await c.authorize([serviceArn(c, id)], keys: ["servicediscovery:NamespaceArn": namespaceArn(c, ns.id),
                                                                                             "servicediscovery:NamespaceName": ns.name],
                               requestTags: input.tags)
         return try await c.backend.database.transaction { conn in
@@ -218,12 +218,12 @@ enum DiscoveryActions {
 
     static func getService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.ServiceAnswer {
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
-        try await c.authorize("servicediscovery:GetService", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         return SD.ServiceAnswer(service: service(c, row))
     }
 
     static func listServices(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListServicesResponse {
-        try await c.authorize("servicediscovery:ListServices", ["*"])
+        try await c.authorize(["*"])
         var namespaceIds: [String]? = nil
         for filter in input.filters ?? [] {
             switch filter.name {
@@ -249,7 +249,7 @@ enum DiscoveryActions {
         if input.service.healthCheckConfig != nil { throw invalid("HealthCheckConfig is refused: Route 53 health checks are for public DNS namespaces.") }
         try checkDescription(input.service.description)
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
-        try await c.authorize("servicediscovery:UpdateService", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         var dns = row.dnsConfig
         if let change = input.service.dnsConfig {
             guard var config = dns else { throw invalid("DnsConfig is refused: service \(row.name) has no DNS records to change.") }
@@ -270,7 +270,7 @@ enum DiscoveryActions {
 
     static func deleteService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.Empty {
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
-        try await c.authorize("servicediscovery:DeleteService", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         try await c.backend.database.transaction { conn in
             // An ECS service that registers its tasks here would find it gone at its next scale-up: refused by name.
             let users = try await store(c).ecsServicesNaming(conn, account: c.account, registryArn: serviceArn(c, row.id))
@@ -297,7 +297,7 @@ enum DiscoveryActions {
         if input.attributes["AWS_INIT_HEALTH_STATUS"] != nil, row.customHealth == nil {
             throw invalid("AWS_INIT_HEALTH_STATUS is refused: service \(row.name) has no custom health check.")
         }
-        try await c.authorize("servicediscovery:RegisterInstance", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         return try await c.backend.database.transaction { conn in
             _ = try await serviceRow(conn, c, row.id, lock: true)
             if let existing = try await store(c).instances(conn, account: c.account, serviceIds: [row.id]).first(where: { $0.instanceId == input.instanceId }),
@@ -316,7 +316,7 @@ enum DiscoveryActions {
 
     static func deregisterInstance(_ input: SD.InstanceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
-        try await c.authorize("servicediscovery:DeregisterInstance", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         return try await c.backend.database.transaction { conn in
             guard try await store(c).deleteInstance(conn, account: c.account, serviceId: row.id, instanceId: input.instanceId) else {
                 throw instanceNotFound(input.instanceId)
@@ -332,7 +332,7 @@ enum DiscoveryActions {
             let row = try await serviceRow(conn, c, input.serviceId)
             return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
         }
-        try await c.authorize("servicediscovery:GetInstance", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         guard let i = instances.first(where: { $0.instanceId == input.instanceId }) else { throw instanceNotFound(input.instanceId) }
         return SD.GetInstanceResponse(resourceOwner: c.account, instance: SD.Instance(id: i.instanceId, creatorRequestId: i.creatorRequestId,
                                                                                       attributes: i.attributes, createdByAccount: c.account))
@@ -343,7 +343,7 @@ enum DiscoveryActions {
             let row = try await serviceRow(conn, c, input.serviceId)
             return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
         }
-        try await c.authorize("servicediscovery:ListInstances", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         let (items, next) = try page(instances, token: input.nextToken, max: input.maxResults)
         return SD.ListInstancesResponse(resourceOwner: c.account, instances: items.map {
             SD.Instance(id: $0.instanceId, creatorRequestId: $0.creatorRequestId, attributes: $0.attributes, createdByAccount: c.account)
@@ -359,7 +359,7 @@ enum DiscoveryActions {
         let limit = input.maxResults ?? 100
         guard (1...1000).contains(limit) else { throw invalid("MaxResults must be between 1 and 1000.") }
         let (ns, row, instances) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
-        try await c.authorize("servicediscovery:DiscoverInstances", ["*"], keys: ["servicediscovery:NamespaceName": ns.name,
+        try await c.authorize(["*"], keys: ["servicediscovery:NamespaceName": ns.name,
                                                                                   "servicediscovery:ServiceName": row.name])
         var picked = instances.filter { i in (input.queryParameters ?? [:]).allSatisfy { i.attributes[$0.key] == $0.value } }
         if let optional = input.optionalParameters, !optional.isEmpty {
@@ -382,7 +382,7 @@ enum DiscoveryActions {
     static func discoverRevision(_ input: SD.DiscoverInstancesRevisionRequest, _ c: Caller) async throws -> SD.DiscoverInstancesRevisionResponse {
         if let owner = input.ownerAccount, owner != c.account { throw namespaceNotFound(input.namespaceName) }
         let (ns, row, _) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
-        try await c.authorize("servicediscovery:DiscoverInstancesRevision", ["*"], keys: ["servicediscovery:NamespaceName": ns.name,
+        try await c.authorize(["*"], keys: ["servicediscovery:NamespaceName": ns.name,
                                                                                           "servicediscovery:ServiceName": row.name])
         return SD.DiscoverInstancesRevisionResponse(instancesRevision: row.revision)
     }
@@ -403,7 +403,7 @@ enum DiscoveryActions {
             let row = try await serviceRow(conn, c, input.serviceId)
             return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
         }
-        try await c.authorize("servicediscovery:GetInstancesHealthStatus", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         var picked = instances
         if let wanted = input.instances {
             guard !wanted.isEmpty, wanted.count <= 1000 else { throw invalid("Instances must name 1 to 1000 instance ids.") }
@@ -418,7 +418,7 @@ enum DiscoveryActions {
     static func updateHealth(_ input: SD.UpdateInstanceCustomHealthStatusRequest, _ c: Caller) async throws -> SD.Empty {
         guard ["HEALTHY", "UNHEALTHY"].contains(input.status) else { throw invalid("Status must be HEALTHY or UNHEALTHY.") }
         let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
-        try await c.authorize("servicediscovery:UpdateInstanceCustomHealthStatus", [serviceArn(c, row.id)])
+        try await c.authorize([serviceArn(c, row.id)])
         guard row.customHealth != nil else {
             throw APIError("CustomHealthNotFound", "Service \(row.id) has no custom health check (HealthCheckCustomConfig).")
         }
@@ -438,7 +438,7 @@ enum DiscoveryActions {
     // MARK: operations and tags
 
     static func getOperation(_ input: SD.GetOperationRequest, _ c: Caller) async throws -> SD.GetOperationResponse {
-        try await c.authorize("servicediscovery:GetOperation", ["*"])
+        try await c.authorize(["*"])
         if let owner = input.ownerAccount, owner != c.account {
             throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.")
         }
@@ -449,7 +449,7 @@ enum DiscoveryActions {
     }
 
     static func listOperations(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListOperationsResponse {
-        try await c.authorize("servicediscovery:ListOperations", ["*"])
+        try await c.authorize(["*"])
         var ops = try await c.backend.database.withConnection { conn in try await store(c).operations(conn, account: c.account) }
         for filter in input.filters ?? [] {
             guard ["EQ", "IN"].contains(filter.condition ?? "EQ"), !filter.values.isEmpty else {
@@ -483,7 +483,7 @@ enum DiscoveryActions {
 
     static func tag(_ input: SD.TagResourceRequest, _ c: Caller) async throws -> SD.Empty {
         try checkTags(input.tags)
-        try await c.authorize("servicediscovery:TagResource", [input.resourceARN], requestTags: input.tags)
+        try await c.authorize([input.resourceARN], requestTags: input.tags)
         try await c.backend.database.transaction { conn in
             let found = try await tagged(conn, c, input.resourceARN)
             var tags = found.tags.filter { old in !input.tags.contains { $0.key == old.key } }
@@ -495,7 +495,7 @@ enum DiscoveryActions {
     }
 
     static func untag(_ input: SD.UntagResourceRequest, _ c: Caller) async throws -> SD.Empty {
-        try await c.authorize("servicediscovery:UntagResource", [input.resourceARN])
+        try await c.authorize([input.resourceARN])
         try await c.backend.database.transaction { conn in
             let found = try await tagged(conn, c, input.resourceARN)
             try await store(c).setTags(conn, account: c.account, namespace: found.namespace, id: found.id,
@@ -505,41 +505,37 @@ enum DiscoveryActions {
     }
 
     static func listTags(_ input: SD.ListTagsForResourceRequest, _ c: Caller) async throws -> SD.ListTagsForResourceResponse {
-        try await c.authorize("servicediscovery:ListTagsForResource", [input.resourceARN])
+        try await c.authorize([input.resourceARN])
         let found = try await c.backend.database.withConnection { conn in try await tagged(conn, c, input.resourceARN) }
         return SD.ListTagsForResourceResponse(tags: found.tags)
     }
 }
 
 /// The Cloud Map actions by name (`Route53AutoNaming_v20170314.<Action>`).
-public enum ServiceDiscoveryDoor {
-    public static let targetPrefix = "Route53AutoNaming_v20170314."
-    public static let all: [String: Action] = {
-        let actions = [
-            Action("CreatePrivateDnsNamespace", spelling: .pascal, DiscoveryActions.createPrivateDns),
-            Action("CreateHttpNamespace", spelling: .pascal, DiscoveryActions.createHttp),
-            Action("GetNamespace", spelling: .pascal, DiscoveryActions.getNamespace),
-            Action("ListNamespaces", spelling: .pascal, DiscoveryActions.listNamespaces),
-            Action("DeleteNamespace", spelling: .pascal, DiscoveryActions.deleteNamespace),
-            Action("CreateService", spelling: .pascal, DiscoveryActions.createService),
-            Action("GetService", spelling: .pascal, DiscoveryActions.getService),
-            Action("ListServices", spelling: .pascal, DiscoveryActions.listServices),
-            Action("UpdateService", spelling: .pascal, DiscoveryActions.updateService),
-            Action("DeleteService", spelling: .pascal, DiscoveryActions.deleteService),
-            Action("RegisterInstance", spelling: .pascal, DiscoveryActions.registerInstance),
-            Action("DeregisterInstance", spelling: .pascal, DiscoveryActions.deregisterInstance),
-            Action("GetInstance", spelling: .pascal, DiscoveryActions.getInstance),
-            Action("ListInstances", spelling: .pascal, DiscoveryActions.listInstances),
-            Action("DiscoverInstances", spelling: .pascal, DiscoveryActions.discover),
-            Action("DiscoverInstancesRevision", spelling: .pascal, DiscoveryActions.discoverRevision),
-            Action("GetInstancesHealthStatus", spelling: .pascal, DiscoveryActions.healthStatus),
-            Action("UpdateInstanceCustomHealthStatus", spelling: .pascal, DiscoveryActions.updateHealth),
-            Action("GetOperation", spelling: .pascal, DiscoveryActions.getOperation),
-            Action("ListOperations", spelling: .pascal, DiscoveryActions.listOperations),
-            Action("TagResource", spelling: .pascal, DiscoveryActions.tag),
-            Action("UntagResource", spelling: .pascal, DiscoveryActions.untag),
-            Action("ListTagsForResource", spelling: .pascal, DiscoveryActions.listTags),
-        ]
-        return Dictionary(uniqueKeysWithValues: actions.map { ($0.name, $0) })
-    }()
+public enum ServiceDiscoveryOperations {
+    public static let all: [Operation] = [
+        Operation.json(.servicediscovery, "CreatePrivateDnsNamespace", .write, DiscoveryActions.createPrivateDns),
+        Operation.json(.servicediscovery, "CreateHttpNamespace", .write, DiscoveryActions.createHttp),
+        Operation.json(.servicediscovery, "GetNamespace", .read, DiscoveryActions.getNamespace),
+        Operation.json(.servicediscovery, "ListNamespaces", .read, DiscoveryActions.listNamespaces),
+        Operation.json(.servicediscovery, "DeleteNamespace", .write, DiscoveryActions.deleteNamespace),
+        Operation.json(.servicediscovery, "CreateService", .write, DiscoveryActions.createService),
+        Operation.json(.servicediscovery, "GetService", .read, DiscoveryActions.getService),
+        Operation.json(.servicediscovery, "ListServices", .read, DiscoveryActions.listServices),
+        Operation.json(.servicediscovery, "UpdateService", .write, DiscoveryActions.updateService),
+        Operation.json(.servicediscovery, "DeleteService", .write, DiscoveryActions.deleteService),
+        Operation.json(.servicediscovery, "RegisterInstance", .write, DiscoveryActions.registerInstance),
+        Operation.json(.servicediscovery, "DeregisterInstance", .write, DiscoveryActions.deregisterInstance),
+        Operation.json(.servicediscovery, "GetInstance", .read, DiscoveryActions.getInstance),
+        Operation.json(.servicediscovery, "ListInstances", .read, DiscoveryActions.listInstances),
+        Operation.json(.servicediscovery, "DiscoverInstances", .read, DiscoveryActions.discover),
+        Operation.json(.servicediscovery, "DiscoverInstancesRevision", .read, DiscoveryActions.discoverRevision),
+        Operation.json(.servicediscovery, "GetInstancesHealthStatus", .read, DiscoveryActions.healthStatus),
+        Operation.json(.servicediscovery, "UpdateInstanceCustomHealthStatus", .write, DiscoveryActions.updateHealth),
+        Operation.json(.servicediscovery, "GetOperation", .read, DiscoveryActions.getOperation),
+        Operation.json(.servicediscovery, "ListOperations", .read, DiscoveryActions.listOperations),
+        Operation.json(.servicediscovery, "TagResource", .write, DiscoveryActions.tag),
+        Operation.json(.servicediscovery, "UntagResource", .write, DiscoveryActions.untag),
+        Operation.json(.servicediscovery, "ListTagsForResource", .read, DiscoveryActions.listTags),
+    ]
 }
