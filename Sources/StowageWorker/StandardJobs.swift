@@ -44,11 +44,10 @@ public enum StandardJobs {
                     reads[key] = body?.rollsOnChange(parameter: kind == "parameter" ? name : nil, secret: kind == "secret" ? name : nil) ?? false
                 }
                 guard reads[key] == true else { continue }
-                try await services.addDeployment(conn, account: account, cluster: row.cluster, service: row.service, id: Identifier.deployment(),
-                                                 family: row.family, revision: row.revision)
-                try await services.addEvents(conn, account: account, cluster: row.cluster, service: row.service, [
-                    "(service \(row.service)) started a new deployment: the value of \(kind) \(name) changed."])
-                try await JobQueue(logger: context.logger).reconcile(conn, account: account, cluster: row.cluster, service: row.service)
+                try await Deployments.start(conn, account: account, cluster: row.cluster, service: row.service, family: row.family,
+                                            revision: row.revision,
+                                            event: "(service \(row.service)) started a new deployment: the value of \(kind) \(name) changed.",
+                                            logger: context.logger)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import StowageModel
+import StowageOrchestrator
 import StowageScheduler
 import StowageStore
 
@@ -163,9 +164,8 @@ struct ServiceActions {
             record.clientToken = input.clientToken
             record.createdBy = c.principal.arn
             try await store.insert(conn, account: c.account, record)
-            try await store.addDeployment(conn, account: c.account, cluster: cluster, service: name,
-                                          id: Identifier.deployment(), family: definition.family, revision: definition.revision)
-            try await JobQueue(logger: c.logger).reconcile(conn, account: c.account, cluster: cluster, service: name)
+            try await Deployments.start(conn, account: c.account, cluster: cluster, service: name, family: definition.family,
+                                        revision: definition.revision, logger: c.logger)
             let stored = try await store.get(conn, account: c.account, cluster: cluster, names: [name])
             return ServiceResponse(service: try await render(conn, c, cluster: cluster, stored, includeTags: true)[0])
         }
@@ -306,10 +306,12 @@ struct ServiceActions {
             }
             if let definition = newDefinition,
                input.forceNewDeployment == true || current.map({ $0.family != definition.family || $0.revision != definition.revision }) ?? true {
-                try await store.addDeployment(conn, account: c.account, cluster: cluster, service: name,
-                                              id: Identifier.deployment(), family: definition.family, revision: definition.revision)
+                try await Deployments.start(conn, account: c.account, cluster: cluster, service: name, family: definition.family,
+                                            revision: definition.revision, logger: c.logger)
+            } else {
+                // A new desired count or placement without a new deployment: the service is reconciled all the same.
+                try await JobQueue(logger: c.logger).reconcile(conn, account: c.account, cluster: cluster, service: name)
             }
-            try await JobQueue(logger: c.logger).reconcile(conn, account: c.account, cluster: cluster, service: name)
             let stored = try await store.get(conn, account: c.account, cluster: cluster, names: [name])
             return ServiceResponse(service: try await render(conn, c, cluster: cluster, stored)[0])
         }
