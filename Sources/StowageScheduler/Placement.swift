@@ -126,12 +126,6 @@ public struct Placer: Sendable {
     var allowances: [HostAllowance?]
     var rng: SplitMix64
 
-    /// By the furthest stage any host reached; a host refused at the host-settings stage gives its own reason.
-    public static let reasons = [
-        "No Container Instances were found in your cluster.", HostSettingsCheck.code, "MemberOf", "DistinctInstance",
-        "RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:PORTS", "RESOURCE:GPU",
-    ]
-
     public init(hosts: [PlacementHost], placed: [PlacedTask] = [], seed: UInt64 = 0x5EED) {
         self.hosts = hosts
         cpuFree = hosts.map(\.cpu)
@@ -258,54 +252,32 @@ public struct Placer: Sendable {
 
     /// Places one task on a named host (StartTask, DAEMON services), checking status and resources only.
     public mutating func place(_ demand: TaskDemand, onHost index: Int) -> PlacementResult {
-        guard hosts.indices.contains(index) else { return .failed(Self.reasons[0]) }
+        guard hosts.indices.contains(index) else { return .failed(FeasibilityCheck.active.reason) }
         var relaxed = demand
         relaxed.constraints = ConstraintRules()
         return place(relaxed, only: index)
     }
 
     mutating func place(_ demand: TaskDemand, only: Int?) -> PlacementResult {
-        let group = groupId(demand.group)
-        let mask = memberOfMask(demand.constraints)
-        let counts = groupCounts[group]
+        let candidates = only.map { $0..<($0 + 1) } ?? hosts.indices
+        let ask = prepare(demand, candidates: candidates)
+        let counts = groupCounts[ask.group]
         var spreads: [(ids: [Int], counts: [Int])] = []
         for rule in demand.strategy {
-            if case .spreadAttribute(let field) = rule { spreads.append(spreadArray(group: group, field: field)) }
+            if case .spreadAttribute(let field) = rule { spreads.append(spreadArray(group: ask.group, field: field)) }
         }
-        let staticTCP = demand.ports.filter { !$0.udp && $0.hostPort != 0 }.map(\.hostPort)
-        let staticUDP = demand.ports.filter { $0.udp && $0.hostPort != 0 }.map(\.hostPort)
-        let dynamicTCP = demand.ports.filter { !$0.udp && $0.hostPort == 0 }.count
-        let dynamicUDP = demand.ports.filter { $0.udp && $0.hostPort == 0 }.count
-
-        var furthest = 0
-        var refused: [[HostRefusal]] = []
+        let chain = FeasibilityCheck.chain
+        // The furthest link any host reached: the closest match names the reason.
+        var furthest = -1
         var best = -1
         var bestKey = [Int64](repeating: 0, count: demand.strategy.count)
         var key = bestKey
-        let candidates = only.map { $0..<($0 + 1) } ?? hosts.indices
         for i in candidates {
-            guard hosts[i].active else { continue }
-            furthest = max(furthest, 1)
-            let denied = refusals(demand.hostNeeds, host: i)
-            if !denied.isEmpty {
-                refused.append(denied)
+            if let link = failingLink(chain, ask, host: i) {
+                furthest = max(furthest, link)
                 continue
             }
-            furthest = max(furthest, 2)
-            if let mask, !mask[i] { continue }
-            furthest = max(furthest, 3)
-            if demand.constraints.distinctInstance && counts[i] > 0 { continue }
-            furthest = max(furthest, 4)
-            guard cpuFree[i] >= demand.cpu else { continue }
-            furthest = max(furthest, 5)
-            guard memFree[i] >= demand.memory else { continue }
-            furthest = max(furthest, 6)
-            guard freeEphemeralTCP[i] >= dynamicTCP, freeEphemeralUDP[i] >= dynamicUDP,
-                  staticTCP.allSatisfy({ !tcpUsed[i].contains($0) }), staticUDP.allSatisfy({ !udpUsed[i].contains($0) })
-            else { continue }
-            furthest = max(furthest, 7)
-            guard gpuFree[i].count >= demand.gpus else { continue }
-            furthest = 8
+            furthest = chain.count
             var spreadIndex = 0
             for (r, rule) in demand.strategy.enumerated() {
                 switch rule {
@@ -325,8 +297,9 @@ public struct Placer: Sendable {
             }
         }
         guard best >= 0 else {
-            if furthest == 1, !refused.isEmpty { return .failed(HostSettingsCheck.reason(refused, oneHost: only != nil)) }
-            return .failed(Self.reasons[min(furthest, Self.reasons.count - 1)])
+            let link = max(furthest, 0)
+            let refused = candidates.filter { failingLink(chain, ask, host: $0) == link }
+            return .failed(chain[link].failure(self, ask, refused: refused, oneHost: only != nil))
         }
 
         var bindings: [Placement.Binding] = []
@@ -339,8 +312,27 @@ public struct Placer: Sendable {
             bindings.append(.init(containerName: request.containerName, containerPort: request.containerPort, hostPort: port, udp: request.udp))
         }
         let gpus = Array(gpuFree[best].prefix(demand.gpus))
-        consume(best, cpu: demand.cpu, memory: demand.memory, tcp: tcp, udp: udp, gpus: gpus, group: group)
+        consume(best, cpu: demand.cpu, memory: demand.memory, tcp: tcp, udp: udp, gpus: gpus, group: ask.group)
         return .placed(Placement(hostIndex: best, hostId: hosts[best].id, bindings: bindings, gpus: gpus))
+    }
+
+    /// The first link of the chain the host fails, nil when it passes them all.
+    func failingLink(_ chain: [FeasibilityCheck], _ ask: PlacementAsk, host i: Int) -> Int? {
+        for link in chain.indices where !chain[link].feasible(self, ask, host: i) { return link }
+        return nil
+    }
+
+    /// What the checks need of one task, worked out once; reads each candidate's host settings the first time a task
+    /// needs any.
+    mutating func prepare(_ demand: TaskDemand, candidates: Range<Int>) -> PlacementAsk {
+        if !demand.hostNeeds.isEmpty {
+            for i in candidates where allowances[i] == nil { allowances[i] = HostAllowance(attributes: hosts[i].attributes) }
+        }
+        return PlacementAsk(demand: demand, group: groupId(demand.group), memberOf: memberOfMask(demand.constraints),
+                            staticTCP: demand.ports.filter { !$0.udp && $0.hostPort != 0 }.map(\.hostPort),
+                            staticUDP: demand.ports.filter { $0.udp && $0.hostPort != 0 }.map(\.hostPort),
+                            dynamicTCP: demand.ports.filter { !$0.udp && $0.hostPort == 0 }.count,
+                            dynamicUDP: demand.ports.filter { $0.udp && $0.hostPort == 0 }.count)
     }
 
     /// The lowest free port of the host's ephemeral range at or after its hint, wrapping around.
