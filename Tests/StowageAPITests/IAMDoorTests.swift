@@ -314,33 +314,87 @@ import Testing
         }
     }
 
-    @Test(.disabled("IAM pages by Marker and MaxItems once the door is declared as data (issue 24)"))
-    func listUsersPagesByMarker() async throws {
+    @Test func listUsersPagesByMarker() async throws {
         let h = try await Harness.make()
         try await h.run { api in
             for name in ["u1", "u2", "u3"] { _ = try await api.iam("CreateUser", ["UserName": name], as: h.a) }
             let first = try await api.iam("ListUsers", ["MaxItems": "2"], as: h.a)
             #expect(first.list("Users").count == 2 && first["IsTruncated"] == "true")
             let marker = try #require(first["Marker"])
+            // The first page's last user is deleted before the next page is read: the marker still says where to go on.
+            #expect(try await api.iam("DeleteUser", ["UserName": "u1"], as: h.a).status == 200)
             let rest = try await api.iam("ListUsers", ["MaxItems": "2", "Marker": marker], as: h.a)
-            #expect(rest.list("Users").count == 2 && rest["IsTruncated"] == "false")
+            #expect(rest.list("Users").count == 2 && rest["IsTruncated"] == "false" && rest["Marker"] == nil)
             let names = (first.list("Users") + rest.list("Users")).compactMap { $0.child("UserName")?.text }
-            #expect(Set(names) == ["admin", "u1", "u2", "u3"])
-            #expect(try await api.iam("ListUsers", ["MaxItems": "0"], as: h.a).errorCode == "ValidationError")
+            #expect(names == ["admin", "u1", "u2", "u3"], "each user once, in name order")
+            for bad in [["MaxItems": "0"], ["MaxItems": "1001"], ["MaxItems": "many"], ["Marker": "not-a-marker"]] {
+                let refused = try await api.iam("ListUsers", bad, as: h.a)
+                #expect(refused.status == 400 && refused.errorCode == "ValidationError", "\(bad): \(refused.message)")
+            }
+
+            // A group's users page the same way.
+            _ = try await api.iam("CreateGroup", ["GroupName": "ops"], as: h.a)
+            for name in ["u2", "u3"] { _ = try await api.iam("AddUserToGroup", ["GroupName": "ops", "UserName": name], as: h.a) }
+            let members = try await api.iam("GetGroup", ["GroupName": "ops", "MaxItems": "1"], as: h.a)
+            #expect(members["Group.GroupName"] == "ops" && members["IsTruncated"] == "true")
+            #expect(members.list("Users").compactMap { $0.child("UserName")?.text } == ["u2"])
+            let more = try await api.iam("GetGroup", ["GroupName": "ops", "Marker": members["Marker"] ?? ""], as: h.a)
+            #expect(more.list("Users").compactMap { $0.child("UserName")?.text } == ["u3"] && more["IsTruncated"] == "false")
+
+            // Policy versions, newest first.
+            let document = Self.policy([["Effect": "Allow", "Action": "ecs:List*", "Resource": "*"]])
+            let arn = try #require(try await api.iam("CreatePolicy", ["PolicyName": "p", "PolicyDocument": document], as: h.a)["Policy.Arn"])
+            _ = try await api.iam("CreatePolicyVersion", ["PolicyArn": arn, "PolicyDocument": document], as: h.a)
+            let newest = try await api.iam("ListPolicyVersions", ["PolicyArn": arn, "MaxItems": "1"], as: h.a)
+            #expect(newest.list("Versions").compactMap { $0.child("VersionId")?.text } == ["v2"] && newest["IsTruncated"] == "true")
+            let oldest = try await api.iam("ListPolicyVersions", ["PolicyArn": arn, "MaxItems": "1", "Marker": newest["Marker"] ?? ""], as: h.a)
+            #expect(oldest.list("Versions").compactMap { $0.child("VersionId")?.text } == ["v1"] && oldest["IsTruncated"] == "false")
+
+            // The built-in and own policies together, across pages, each once.
+            var seen: [String] = []
+            var next: String?
+            for _ in 0..<20 {
+                let page = try await api.iam("ListPolicies", ["MaxItems": "3"].merging(next.map { ["Marker": $0] } ?? [:]) { a, _ in a }, as: h.a)
+                seen += page.list("Policies").compactMap { $0.child("Arn")?.text }
+                next = page["Marker"]
+                if page["IsTruncated"] != "true" { break }
+            }
+            let whole = try await api.iam("ListPolicies", as: h.a).list("Policies").compactMap { $0.child("Arn")?.text }
+            #expect(seen == whole && whole.contains(arn) && Set(whole).count == whole.count && whole.count > 3)
         }
     }
 
-    @Test(.disabled("IAM refuses unknown members once the door is declared as data (issue 24)"))
-    func anUnknownMemberIsRefusedByName() async throws {
+    @Test func anUnknownMemberIsRefusedByName() async throws {
         let h = try await Harness.make()
         try await h.run { api in
-            // Today CreateUser accepts PermissionsBoundary and a made-up member, ignores them and creates the user.
+            // Members botocore models and Stowage does not honour, and made-up ones, are refused, never ignored.
             let boundary = try await api.iam("CreateUser", ["UserName": "bounded", "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"],
                                              as: h.a)
             #expect(boundary.status == 400 && boundary.errorCode == "ValidationError" && boundary.message.contains("PermissionsBoundary"))
             let madeUp = try await api.iam("CreateUser", ["UserName": "madeup", "Colour": "blue"], as: h.a)
             #expect(madeUp.status == 400 && madeUp.errorCode == "ValidationError" && madeUp.message.contains("Colour"))
             #expect(try await api.iam("ListUsers", as: h.a).list("Users").count == 1, "nothing was written")
+
+            let document = Self.policy([["Effect": "Allow", "Action": "ecs:List*", "Resource": "*"]])
+            let tagged = try await api.iam("CreatePolicy", ["PolicyName": "tagged", "PolicyDocument": document, "Tags.member.1.Key": "team",
+                                                            "Tags.member.1.Value": "web"], as: h.a)
+            #expect(tagged.errorCode == "ValidationError" && tagged.message.contains("Tags[].Key"), "\(tagged.message)")
+            #expect(try await api.iam("GetPolicy", ["PolicyArn": "arn:aws:iam::\(h.a.account):policy/tagged"], as: h.a).errorCode == "NoSuchEntity")
+            let usage = try await api.iam("ListPolicies", ["PolicyUsageFilter": "PermissionsBoundary"], as: h.a)
+            #expect(usage.errorCode == "ValidationError" && usage.message.contains("PolicyUsageFilter"))
+            // Each kind's operation reads its own kind's name only.
+            let crossed = try await api.iam("PutUserPolicy", ["UserName": "admin", "RoleName": "admin", "PolicyName": "p", "PolicyDocument": document],
+                                            as: h.a)
+            #expect(crossed.errorCode == "ValidationError" && crossed.message.contains("RoleName"))
+            #expect(try await api.iam("ListUserPolicies", ["UserName": "admin"], as: h.a).result?.strings("PolicyNames") == [])
+            let roleless = try await api.iam("GetRolePolicy", ["UserName": "admin", "PolicyName": "p"], as: h.a)
+            #expect(roleless.errorCode == "ValidationError" && roleless.message.contains("roleName"), "\(roleless.message)")
+
+            // PathPrefix is honoured.
+            _ = try await api.iam("CreateUser", ["UserName": "deployer", "Path": "/ci/"], as: h.a)
+            let ci = try await api.iam("ListUsers", ["PathPrefix": "/ci/"], as: h.a)
+            #expect(ci.list("Users").compactMap { $0.child("UserName")?.text } == ["deployer"])
+            #expect(try await api.iam("ListUsers", ["PathPrefix": "ci"], as: h.a).errorCode == "ValidationError")
         }
     }
 

@@ -8,9 +8,6 @@ import StowageStore
 /// The IAM door (query protocol) and `/v1/iam/{action}`: users, roles, groups, managed and inline policies,
 /// attachments and access keys. Every write runs in one transaction and bumps the account's policy epoch.
 enum IAMActions {
-    typealias Fields = [(String, QueryValue)]
-
-
     // MARK: shared
 
     static func arn(_ c: Caller, _ kind: PrincipalKind, _ name: String, path: String = "/") -> String {
@@ -42,50 +39,98 @@ enum IAMActions {
         try await c.backend.database.withConnection { try await body($0) }
     }
 
-    static func path(_ q: QueryRequest) throws(APIError) -> String {
-        let p = q.string("Path") ?? "/"
+    static func checkPath(_ path: String?, what: String = "Path") throws(APIError) -> String {
+        let p = path ?? "/"
         guard p.hasPrefix("/"), p.hasSuffix("/"), p.count <= 512 else {
-            throw APIError("ValidationError", "Path must begin and end with '/' and be at most 512 characters.")
+            throw APIError("ValidationError", "\(what) must begin and end with '/' and be at most 512 characters.")
         }
         return p
     }
 
     /// IAM returns policy documents URL-encoded; botocore decodes them back into objects.
-    static func encoded(_ document: String) -> QueryValue {
+    static func encoded(_ document: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return .text(document.addingPercentEncoding(withAllowedCharacters: allowed) ?? document)
+        return document.addingPercentEncoding(withAllowedCharacters: allowed) ?? document
     }
 
-    static func userFields(_ c: Caller, _ u: StoredUser) -> QueryValue {
-        .object([("Path", .text(u.path)), ("UserName", .text(u.name)), ("UserId", .text(u.userId)),
-                 ("Arn", .text(arn(c, .user, u.name, path: u.path))), ("CreateDate", .date(u.createdAt))])
+    static func shape(_ c: Caller, _ u: StoredUser) -> IAMShapes.User {
+        IAMShapes.User(path: u.path, userName: u.name, userId: u.userId, arn: arn(c, .user, u.name, path: u.path), createDate: u.createdAt)
     }
 
-    static func roleFields(_ c: Caller, _ r: StoredRole) -> QueryValue {
-        .object([("Path", .text(r.path)), ("RoleName", .text(r.name)), ("RoleId", .text(r.roleId)),
-                 ("Arn", .text(arn(c, .role, r.name, path: r.path))), ("CreateDate", .date(r.createdAt)),
-                 ("AssumeRolePolicyDocument", encoded(r.trustPolicy)), ("Description", .text(r.description)),
-                 ("MaxSessionDuration", .int(r.maxSessionSeconds))])
+    static func shape(_ c: Caller, _ r: StoredRole) -> IAMShapes.Role {
+        IAMShapes.Role(path: r.path, roleName: r.name, roleId: r.roleId, arn: arn(c, .role, r.name, path: r.path), createDate: r.createdAt,
+                       assumeRolePolicyDocument: encoded(r.trustPolicy), description: r.description, maxSessionDuration: r.maxSessionSeconds)
     }
 
-    static func groupFields(_ c: Caller, _ g: StoredGroup) -> QueryValue {
-        .object([("Path", .text(g.path)), ("GroupName", .text(g.name)), ("GroupId", .text(g.groupId)),
-                 ("Arn", .text(arn(c, .group, g.name, path: g.path))), ("CreateDate", .date(g.createdAt))])
+    static func shape(_ c: Caller, _ g: StoredGroup) -> IAMShapes.Group {
+        IAMShapes.Group(path: g.path, groupName: g.name, groupId: g.groupId, arn: arn(c, .group, g.name, path: g.path), createDate: g.createdAt)
     }
 
-    static func policyFields(_ c: Caller, _ p: StoredPolicy) -> QueryValue {
-        .object([("PolicyName", .text(p.name)), ("PolicyId", .text(p.policyId)),
-                 ("Arn", .text(c.backend.scope.iamPolicy(c.account, String(p.path.dropFirst()) + p.name))),
-                 ("Path", .text(p.path)), ("DefaultVersionId", .text("v\(p.defaultVersion)")),
-                 ("AttachmentCount", .int(p.attachmentCount)), ("IsAttachable", .bool(true)),
-                 ("Description", .text(p.description)), ("CreateDate", .date(p.createdAt)), ("UpdateDate", .date(p.updatedAt))])
+    static func shape(_ c: Caller, _ p: StoredPolicy) -> IAMShapes.Policy {
+        IAMShapes.Policy(policyName: p.name, policyId: p.policyId, arn: c.backend.scope.iamPolicy(c.account, String(p.path.dropFirst()) + p.name),
+                         path: p.path, defaultVersionId: "v\(p.defaultVersion)", attachmentCount: p.attachmentCount,
+                         description: p.description, createDate: p.createdAt, updateDate: p.updatedAt)
     }
 
-    static func builtInFields(_ c: Caller, _ name: String, description: String) -> QueryValue {
-        .object([("PolicyName", .text(name)), ("PolicyId", .text("ANPA" + String(SigV4.sha256Hex(name).prefix(17)).uppercased())),
-                 ("Arn", .text(BuiltInPolicies.arn(name, partition: c.backend.scope.partition))), ("Path", .text("/")),
-                 ("DefaultVersionId", .text("v1")), ("IsAttachable", .bool(true)), ("Description", .text(description))])
+    static func builtIn(_ c: Caller, _ name: String, description: String) -> IAMShapes.Policy {
+        IAMShapes.Policy(policyName: name, policyId: "ANPA" + String(SigV4.sha256Hex(name).prefix(17)).uppercased(),
+                         arn: BuiltInPolicies.arn(name, partition: c.backend.scope.partition), path: "/", defaultVersionId: "v1",
+                         description: description)
+    }
+
+    static func shape(_ v: StoredPolicyVersion, document: Bool) -> IAMShapes.PolicyVersion {
+        IAMShapes.PolicyVersion(document: document ? encoded(v.document) : nil, versionId: "v\(v.version)", isDefaultVersion: v.isDefault,
+                                createDate: v.createdAt)
+    }
+
+    /// IAM's paging: at most `MaxItems` (1 to 1000, 100 when absent) items after `Marker`, the opaque key of the
+    /// previous page's last item. A key rather than a position, so an item created or deleted between two pages
+    /// neither repeats nor hides another.
+    struct Pager {
+        let size: Int
+        let after: String?
+
+        init(marker: String?, maxItems: Int?) throws(APIError) {
+            size = maxItems ?? 100
+            guard (1...1000).contains(size) else {
+                throw APIError("ValidationError", "1 validation error detected: Value '\(size)' at 'maxItems' failed to satisfy constraint: "
+                               + "Member must have value between 1 and 1000")
+            }
+            guard let marker else { after = nil; return }
+            guard let parts = try? PageToken.decode(marker), parts.count == 1 else { throw Self.invalid }
+            after = parts[0]
+        }
+
+        init(_ paging: IAMShapes.Paging) throws(APIError) { try self.init(marker: paging.marker, maxItems: paging.maxItems) }
+
+        static let invalid = APIError("ValidationError", "Marker is not valid: pass the Marker of the previous page unchanged.")
+
+        /// One page of `items` in the order of `key` (the greatest first when `descending`).
+        func page<T, Key: Comparable & LosslessStringConvertible>(_ items: [T], by key: (T) -> Key,
+                                                                   descending: Bool = false) throws(APIError) -> Page<T> {
+            let precedes: (Key, Key) -> Bool = descending ? { $0 > $1 } : { $0 < $1 }
+            var rest = items.sorted { precedes(key($0), key($1)) }
+            if let after {
+                guard let last = Key(after) else { throw Self.invalid }
+                rest = rest.filter { precedes(last, key($0)) }
+            }
+            let page = Array(rest.prefix(size))
+            return Page(items: page, marker: rest.count > size ? page.last.map { PageToken.encode([key($0).description]) } : nil)
+        }
+    }
+
+    struct Page<T> {
+        var items: [T]
+        /// Set while more follow.
+        var marker: String?
+        var isTruncated: Bool { marker != nil }
+    }
+
+    /// The path of a managed policy its ARN names (`policy/team/x` is in `/team/`).
+    static func policyPath(_ text: String) -> String {
+        let parts = ARN(text)?.resourcePath ?? []
+        return parts.count > 1 ? "/" + parts.dropLast().joined(separator: "/") + "/" : "/"
     }
 
     static func user(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> StoredUser {
@@ -146,35 +191,38 @@ enum IAMActions {
 
     // MARK: users
 
-    static func createUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("UserName")
+    static func createUser(_ input: IAMShapes.CreateUser, _ c: Caller) async throws -> IAMShapes.UserOutput {
+        let name = input.userName
         try Tenancy.checkName(name, what: "User")
-        let path = try path(q)
-        try await c.authorize([arn(c, .user, name, path: path)], requestTags: q.tags())
+        let path = try checkPath(input.path)
+        let tags = input.tags.map(\.tag)
+        try await c.authorize([arn(c, .user, name, path: path)], requestTags: tags)
         let created = try await write(c) { conn in
             if try await c.backend.iam.user(conn, account: c.account, name: name) != nil { throw exists("User", name) }
             try await c.backend.iam.createUser(conn, account: c.account, name: name, userId: Tenancy.uniqueId("AIDA", account: c.account), path: path)
-            let tags = q.tags()
             if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .user, name: name, tags: tags) }
             return try await user(conn, c, name)
         }
-        return [("User", userFields(c, created))]
+        return IAMShapes.UserOutput(user: shape(c, created))
     }
 
-    static func getUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = q.string("UserName") ?? c.principal.userName
+    static func getUser(_ input: IAMShapes.OptionalUser, _ c: Caller) async throws -> IAMShapes.UserOutput {
+        let name = input.userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
-        return [("User", userFields(c, try await read(c) { try await user($0, c, name) }))]
+        return IAMShapes.UserOutput(user: shape(c, try await read(c) { try await user($0, c, name) }))
     }
 
-    static func listUsers(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
+    static func listUsers(_ input: IAMShapes.PathListing, _ c: Caller) async throws -> IAMShapes.Users {
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
+        let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .user, "*")])
         let users = try await read(c) { try await c.backend.iam.users($0, account: c.account) }
-        return [("Users", .list(users.map { userFields(c, $0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(users.filter { $0.path.hasPrefix(prefix) }, by: \.name)
+        return IAMShapes.Users(users: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func deleteUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("UserName")
+    static func deleteUser(_ input: IAMShapes.UserReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let name = input.userName
         try await c.authorize([arn(c, .user, name)])
         try await write(c) { conn in
             _ = try await user(conn, c, name)
@@ -187,12 +235,11 @@ enum IAMActions {
             }
             try await iam.deleteUser(conn, account: c.account, name: name)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func tag(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required(kind == .user ? "UserName" : "RoleName")
-        let tags = q.tags()
+    static func tag(_ c: Caller, kind: PrincipalKind, name: String, tags input: [IAMShapes.TagInput]) async throws -> IAMShapes.Empty {
+        let tags = input.map(\.tag)
         try await c.authorize([arn(c, kind, name)], requestTags: tags)
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
@@ -203,50 +250,53 @@ enum IAMActions {
             guard current.count <= 50 else { throw APIError("LimitExceeded", "At most 50 tags per \(kind.rawValue).", awsStatus: 409) }
             try await c.backend.iam.setTags(conn, account: c.account, kind: kind, name: name, tags: current)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
     // MARK: roles
 
-    static func createRole(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("RoleName")
+    static func createRole(_ input: IAMShapes.CreateRole, _ c: Caller) async throws -> IAMShapes.RoleOutput {
+        let name = input.roleName
         try Tenancy.checkName(name, what: "Role")
-        let path = try path(q)
-        let trust = try q.required("AssumeRolePolicyDocument")
+        let path = try checkPath(input.path)
+        let trust = input.assumeRolePolicyDocument
         _ = try PolicyDocument.parse(trust, kind: .trust, maxSize: 2048)
-        let maxSession = try q.int("MaxSessionDuration") ?? 3600
+        let maxSession = input.maxSessionDuration ?? 3600
         guard (3600...43200).contains(maxSession) else {
             throw APIError("ValidationError", "MaxSessionDuration must be between 3600 and 43200 seconds.")
         }
-        try await c.authorize([arn(c, .role, name, path: path)], requestTags: q.tags())
+        let tags = input.tags.map(\.tag)
+        try await c.authorize([arn(c, .role, name, path: path)], requestTags: tags)
         let created = try await write(c) { conn in
             if try await c.backend.iam.roles(conn, account: c.account, name: name).first != nil { throw exists("Role", name) }
             try await c.backend.iam.createRole(conn, account: c.account, StoredRole(
-                name: name, roleId: Tenancy.uniqueId("AROA", account: c.account), path: path, description: q.string("Description") ?? "",
+                name: name, roleId: Tenancy.uniqueId("AROA", account: c.account), path: path, description: input.description ?? "",
                 trustPolicy: trust, maxSessionSeconds: maxSession, createdAt: c.backend.clock.now()))
-            let tags = q.tags()
             if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .role, name: name, tags: tags) }
             return try await role(conn, c, name)
         }
-        return [("Role", roleFields(c, created))]
+        return IAMShapes.RoleOutput(role: shape(c, created))
     }
 
-    static func getRole(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("RoleName")
+    static func getRole(_ input: IAMShapes.RoleReference, _ c: Caller) async throws -> IAMShapes.RoleOutput {
+        let name = input.roleName
         try await c.authorize([arn(c, .role, name)])
-        return [("Role", roleFields(c, try await read(c) { try await role($0, c, name) }))]
+        return IAMShapes.RoleOutput(role: shape(c, try await read(c) { try await role($0, c, name) }))
     }
 
-    static func listRoles(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
+    static func listRoles(_ input: IAMShapes.PathListing, _ c: Caller) async throws -> IAMShapes.Roles {
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
+        let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .role, "*")])
         let roles = try await read(c) { try await c.backend.iam.roles($0, account: c.account) }
-        return [("Roles", .list(roles.map { roleFields(c, $0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(roles.filter { $0.path.hasPrefix(prefix) }, by: \.name)
+        return IAMShapes.Roles(roles: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
 
     /// Allowed while task definitions still name the role, as in IAM; their tasks' credential refreshes then fail
     /// visibly (a task event), which is the agent's side of it.
-    static func deleteRole(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("RoleName")
+    static func deleteRole(_ input: IAMShapes.RoleReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let name = input.roleName
         try await c.authorize([arn(c, .role, name)])
         try await write(c) { conn in
             _ = try await role(conn, c, name)
@@ -256,66 +306,74 @@ enum IAMActions {
             }
             try await iam.deleteRole(conn, account: c.account, name: name)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func updateTrust(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("RoleName")
-        let document = try q.required("PolicyDocument")
+    static func updateTrust(_ input: IAMShapes.UpdateAssumeRolePolicy, _ c: Caller) async throws -> IAMShapes.Empty {
+        let name = input.roleName
+        let document = input.policyDocument
         _ = try PolicyDocument.parse(document, kind: .trust, maxSize: 2048)
         try await c.authorize([arn(c, .role, name)])
         try await write(c) { conn in
             _ = try await role(conn, c, name)
             try await c.backend.iam.updateTrustPolicy(conn, account: c.account, role: name, document: document)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
     // MARK: groups
 
-    static func createGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("GroupName")
+    static func createGroup(_ input: IAMShapes.CreateGroup, _ c: Caller) async throws -> IAMShapes.GroupOutput {
+        let name = input.groupName
         try Tenancy.checkName(name, what: "Group", max: 128)
-        let path = try path(q)
+        let path = try checkPath(input.path)
         try await c.authorize([arn(c, .group, name, path: path)])
         let created = try await write(c) { conn in
             if try await c.backend.iam.groups(conn, account: c.account, name: name).first != nil { throw exists("Group", name) }
             try await c.backend.iam.createGroup(conn, account: c.account, name: name, groupId: Tenancy.uniqueId("AGPA", account: c.account), path: path)
             return try await group(conn, c, name)
         }
-        return [("Group", groupFields(c, created))]
+        return IAMShapes.GroupOutput(group: shape(c, created))
     }
 
-    static func getGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("GroupName")
+    static func getGroup(_ input: IAMShapes.GetGroup, _ c: Caller) async throws -> IAMShapes.GroupWithUsers {
+        let name = input.groupName
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .group, name)])
         let (g, users) = try await read(c) { conn in
             let g = try await group(conn, c, name)
             let members = Set(try await c.backend.iam.members(conn, account: c.account, group: name))
             return (g, try await c.backend.iam.users(conn, account: c.account).filter { members.contains($0.name) })
         }
-        return [("Group", groupFields(c, g)), ("Users", .list(users.map { userFields(c, $0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(users, by: \.name)
+        return IAMShapes.GroupWithUsers(group: shape(c, g), users: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated,
+                                        marker: page.marker)
     }
 
-    static func listGroups(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
+    static func listGroups(_ input: IAMShapes.PathListing, _ c: Caller) async throws -> IAMShapes.Groups {
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
+        let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .group, "*")])
         let groups = try await read(c) { try await c.backend.iam.groups($0, account: c.account) }
-        return [("Groups", .list(groups.map { groupFields(c, $0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(groups.filter { $0.path.hasPrefix(prefix) }, by: \.name)
+        return IAMShapes.Groups(groups: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func groupsForUser(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("UserName")
+    static func groupsForUser(_ input: IAMShapes.ListGroupsForUser, _ c: Caller) async throws -> IAMShapes.Groups {
+        let name = input.userName
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .user, name)])
         let groups = try await read(c) { conn in
             _ = try await user(conn, c, name)
             let mine = Set(try await c.backend.iam.groupsOf(conn, account: c.account, user: name))
             return try await c.backend.iam.groups(conn, account: c.account).filter { mine.contains($0.name) }
         }
-        return [("Groups", .list(groups.map { groupFields(c, $0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(groups, by: \.name)
+        return IAMShapes.Groups(groups: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func deleteGroup(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("GroupName")
+    static func deleteGroup(_ input: IAMShapes.GroupReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let name = input.groupName
         try await c.authorize([arn(c, .group, name)])
         try await write(c) { conn in
             _ = try await group(conn, c, name)
@@ -327,28 +385,28 @@ enum IAMActions {
             }
             try await iam.deleteGroup(conn, account: c.account, name: name)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func membership(_ q: QueryRequest, _ c: Caller, member: Bool) async throws -> Fields {
-        let group = try q.required("GroupName")
-        let user = try q.required("UserName")
+    static func membership(_ input: IAMShapes.Membership, _ c: Caller, member: Bool) async throws -> IAMShapes.Empty {
+        let group = input.groupName
+        let user = input.userName
         try await c.authorize([arn(c, .group, group)])
         try await write(c) { conn in
             _ = try await Self.group(conn, c, group)
             _ = try await Self.user(conn, c, user)
             try await c.backend.iam.setMembership(conn, account: c.account, group: group, user: user, member: member)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
     // MARK: managed policies
 
-    static func createPolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = try q.required("PolicyName")
+    static func createPolicy(_ input: IAMShapes.CreatePolicy, _ c: Caller) async throws -> IAMShapes.PolicyOutput {
+        let name = input.policyName
         try Tenancy.checkName(name, what: "Policy", max: 128)
-        let path = try path(q)
-        let document = try q.required("PolicyDocument")
+        let path = try checkPath(input.path)
+        let document = input.policyDocument
         _ = try PolicyDocument.parse(document)
         let policyArn = c.backend.scope.iamPolicy(c.account, String(path.dropFirst()) + name)
         try await c.authorize([policyArn])
@@ -357,15 +415,14 @@ enum IAMActions {
                 throw APIError("EntityAlreadyExists", "A policy called \(name) already exists. Duplicate names are not allowed.", awsStatus: 409)
             }
             try await c.backend.iam.createPolicy(conn, account: c.account, name: name, policyId: Tenancy.uniqueId("ANPA", account: c.account),
-                                                  path: path, description: q.string("Description") ?? "", document: document)
+                                                  path: path, description: input.description ?? "", document: document)
             return try await c.backend.iam.policies(conn, account: c.account, name: name)[0]
         }
-        return [("Policy", policyFields(c, policy))]
+        return IAMShapes.PolicyOutput(policy: shape(c, policy))
     }
 
     /// The customer managed policy an ARN names, authorized for the operation.
-    static func ownPolicy(_ q: QueryRequest, _ c: Caller) async throws -> (arn: String, name: String) {
-        let text = try q.required("PolicyArn")
+    static func ownPolicy(_ text: String, _ c: Caller) async throws -> (arn: String, name: String) {
         guard let arn = ARN(text), arn.service == "iam", arn.resource.hasPrefix("policy/") else {
             throw APIError("InvalidInput", "ARN \(text) is not a valid policy ARN.")
         }
@@ -376,34 +433,44 @@ enum IAMActions {
         return (text, String(arn.resource.split(separator: "/").last ?? ""))
     }
 
-    static func getPolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let text = try q.required("PolicyArn")
+    /// The built-in policy an ARN names, when it names one in this partition.
+    static func builtInName(_ text: String, _ c: Caller) -> String? {
+        guard let arn = ARN(text), arn.account == "aws", let name = arn.resource.split(separator: "/").last.map(String.init),
+              BuiltInPolicies.all[name] != nil, text == BuiltInPolicies.arn(name, partition: c.backend.scope.partition) else { return nil }
+        return name
+    }
+
+    static func getPolicy(_ input: IAMShapes.PolicyReference, _ c: Caller) async throws -> IAMShapes.PolicyOutput {
+        let text = input.policyArn
         try await c.authorize([text])
-        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")],
-           text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
-            return [("Policy", builtInFields(c, String(arn.resource.split(separator: "/").last ?? ""), description: builtIn.description))]
+        if let name = builtInName(text, c), let builtIn = BuiltInPolicies.all[name] {
+            return IAMShapes.PolicyOutput(policy: self.builtIn(c, name, description: builtIn.description))
         }
         let name = try await read(c) { try await managedPolicy($0, c, arn: text) }
         let policy = try await read(c) { try await c.backend.iam.policies($0, account: c.account, name: name)[0] }
-        return [("Policy", policyFields(c, policy))]
+        return IAMShapes.PolicyOutput(policy: shape(c, policy))
     }
 
-    static func listPolicies(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
+    static func listPolicies(_ input: IAMShapes.ListPolicies, _ c: Caller) async throws -> IAMShapes.Policies {
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
+        let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
+        let scope = input.scope ?? "All"
+        guard ["All", "AWS", "Local"].contains(scope) else { throw APIError("ValidationError", "Scope must be All, AWS or Local; got '\(scope)'.") }
         try await c.authorize([c.backend.scope.iamPolicy(c.account, "*")])
-        let scope = q.string("Scope") ?? "All"
-        var items: [QueryValue] = []
+        var items: [IAMShapes.Policy] = []
         if scope != "Local" {
-            items += BuiltInPolicies.all.keys.sorted().map { builtInFields(c, $0, description: BuiltInPolicies.all[$0]?.description ?? "") }
+            items += BuiltInPolicies.all.map { builtIn(c, $0.key, description: $0.value.description) }
         }
         if scope != "AWS" {
             let own = try await read(c) { try await c.backend.iam.policies($0, account: c.account) }
-            items += own.filter { !(q.bool("OnlyAttached") ?? false) || $0.attachmentCount > 0 }.map { policyFields(c, $0) }
+            items += own.filter { !(input.onlyAttached ?? false) || $0.attachmentCount > 0 }.map { shape(c, $0) }
         }
-        return [("Policies", .list(items)), ("IsTruncated", .bool(false))]
+        let page = try pager.page(items.filter { $0.path.hasPrefix(prefix) }, by: \.arn)
+        return IAMShapes.Policies(policies: page.items, isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func deletePolicy(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let (arn, name) = try await ownPolicy(q, c)
+    static func deletePolicy(_ input: IAMShapes.PolicyReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let (arn, name) = try await ownPolicy(input.policyArn, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             if try await c.backend.iam.attachmentCount(conn, account: c.account, policyArn: arn) > 0 {
@@ -411,27 +478,21 @@ enum IAMActions {
             }
             try await c.backend.iam.deletePolicy(conn, account: c.account, name: name)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func versionFields(_ v: StoredPolicyVersion) -> QueryValue {
-        .object([("Document", encoded(v.document)), ("VersionId", .text("v\(v.version)")), ("IsDefaultVersion", .bool(v.isDefault)),
-                 ("CreateDate", .date(v.createdAt))])
-    }
-
-    static func versionNumber(_ q: QueryRequest) throws(APIError) -> Int {
-        let text = try q.required("VersionId")
+    static func versionNumber(_ text: String) throws(APIError) -> Int {
         guard text.hasPrefix("v"), let n = Int(text.dropFirst()), n > 0 else {
             throw APIError("ValidationError", "VersionId must look like v1, v2, …; got '\(text)'.")
         }
         return n
     }
 
-    static func createPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let document = try q.required("PolicyDocument")
+    static func createPolicyVersion(_ input: IAMShapes.CreatePolicyVersion, _ c: Caller) async throws -> IAMShapes.PolicyVersionOutput {
+        let document = input.policyDocument
         _ = try PolicyDocument.parse(document)
-        let (arn, name) = try await ownPolicy(q, c)
-        let setDefault = q.bool("SetAsDefault") ?? false
+        let (arn, name) = try await ownPolicy(input.policyArn, c)
+        let setDefault = input.setAsDefault ?? false
         let version = try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             let versions = try await c.backend.iam.versions(conn, account: c.account, policy: name)
@@ -442,40 +503,39 @@ enum IAMActions {
             return try await c.backend.iam.versions(conn, account: c.account, policy: name).first { $0.version == n }
         }
         guard let version else { throw APIError.server() }
-        return [("PolicyVersion", versionFields(version))]
+        return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
     }
 
-    static func getPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let text = try q.required("PolicyArn")
-        let n = try versionNumber(q)
+    static func getPolicyVersion(_ input: IAMShapes.PolicyVersionReference, _ c: Caller) async throws -> IAMShapes.PolicyVersionOutput {
+        let text = input.policyArn
+        let n = try versionNumber(input.versionId)
         try await c.authorize([text])
-        if let arn = ARN(text), arn.account == "aws", let builtIn = BuiltInPolicies.all[String(arn.resource.split(separator: "/").last ?? "")], n == 1,
-           text == BuiltInPolicies.arn(String(arn.resource.split(separator: "/").last ?? ""), partition: c.backend.scope.partition) {
-            return [("PolicyVersion", versionFields(StoredPolicyVersion(version: 1, document: builtIn.document, isDefault: true,
-                                                                        createdAt: Date(timeIntervalSince1970: 1_700_000_000))))]
+        if let name = builtInName(text, c), let builtIn = BuiltInPolicies.all[name], n == 1 {
+            let version = StoredPolicyVersion(version: 1, document: builtIn.document, isDefault: true, createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+            return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
         }
         let version = try await read(c) { conn in
             let name = try await managedPolicy(conn, c, arn: text)
             return try await c.backend.iam.versions(conn, account: c.account, policy: name).first { $0.version == n }
         }
         guard let version else { throw APIError("NoSuchEntity", "Policy \(text) version v\(n) does not exist.", awsStatus: 404) }
-        return [("PolicyVersion", versionFields(version))]
+        return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
     }
 
-    static func listPolicyVersions(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let (arn, name) = try await ownPolicy(q, c)
+    static func listPolicyVersions(_ input: IAMShapes.ListPolicyVersions, _ c: Caller) async throws -> IAMShapes.PolicyVersions {
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
+        let (arn, name) = try await ownPolicy(input.policyArn, c)
         let versions = try await read(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             return try await c.backend.iam.versions(conn, account: c.account, policy: name)
         }
-        return [("Versions", .list(versions.map { v in
-            .object([("VersionId", .text("v\(v.version)")), ("IsDefaultVersion", .bool(v.isDefault)), ("CreateDate", .date(v.createdAt))])
-        })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(versions, by: \.version, descending: true)
+        return IAMShapes.PolicyVersions(versions: page.items.map { shape($0, document: false) }, isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func deletePolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let n = try versionNumber(q)
-        let (arn, name) = try await ownPolicy(q, c)
+    static func deletePolicyVersion(_ input: IAMShapes.PolicyVersionReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let n = try versionNumber(input.versionId)
+        let (arn, name) = try await ownPolicy(input.policyArn, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             guard let v = try await c.backend.iam.versions(conn, account: c.account, policy: name).first(where: { $0.version == n }) else {
@@ -484,12 +544,12 @@ enum IAMActions {
             guard !v.isDefault else { throw conflict("Cannot delete the default version of a policy.") }
             try await c.backend.iam.deleteVersion(conn, account: c.account, policy: name, version: n)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func setDefaultPolicyVersion(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let n = try versionNumber(q)
-        let (arn, name) = try await ownPolicy(q, c)
+    static func setDefaultPolicyVersion(_ input: IAMShapes.PolicyVersionReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        let n = try versionNumber(input.versionId)
+        let (arn, name) = try await ownPolicy(input.policyArn, c)
         try await write(c) { conn in
             _ = try await managedPolicy(conn, c, arn: arn)
             guard try await c.backend.iam.versions(conn, account: c.account, policy: name).contains(where: { $0.version == n }) else {
@@ -497,14 +557,13 @@ enum IAMActions {
             }
             try await c.backend.iam.setDefault(conn, account: c.account, policy: name, version: n)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
     // MARK: attachments and inline policies
 
-    static func attach(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind, attached: Bool) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
-        let policyArn = try q.required("PolicyArn")
+    static func attach<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.PolicyArn>, _ c: Caller, attached: Bool) async throws -> IAMShapes.Empty {
+        let (kind, name, policyArn) = (input.kind, input.name, input.rest.policyArn)
         try await c.authorize([arn(c, kind, name)], keys: ["iam:PolicyARN": policyArn])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
@@ -517,50 +576,49 @@ enum IAMActions {
             }
             try await c.backend.iam.setAttached(conn, account: c.account, kind: kind, name: name, policyArn: policyArn, attached: attached)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func listAttached(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
+    static func listAttached<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.PathListing>, _ c: Caller) async throws -> IAMShapes.AttachedPolicies {
+        let (kind, name) = (input.kind, input.name)
+        let pager = try Pager(marker: input.rest.marker, maxItems: input.rest.maxItems)
+        let prefix = try checkPath(input.rest.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, kind, name)])
         let arns = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name)
         }
-        return [("AttachedPolicies", .list(arns.map { a in
-            .object([("PolicyName", .text(String(a.split(separator: "/").last ?? ""))), ("PolicyArn", .text(a))])
-        })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(arns.filter { policyPath($0).hasPrefix(prefix) }, by: { $0 })
+        return IAMShapes.AttachedPolicies(
+            attachedPolicies: page.items.map { IAMShapes.AttachedPolicy(policyName: String($0.split(separator: "/").last ?? ""), policyArn: $0) },
+            isTruncated: page.isTruncated, marker: page.marker)
     }
 
-    static func putInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
-        let policy = try q.required("PolicyName")
+    static func putInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.InlinePolicyDocument>, _ c: Caller) async throws -> IAMShapes.Empty {
+        let (kind, name, policy, document) = (input.kind, input.name, input.rest.policyName, input.rest.policyDocument)
         try Tenancy.checkName(policy, what: "Policy", max: 128)
-        let document = try q.required("PolicyDocument")
         _ = try PolicyDocument.parse(document, maxSize: 10_240)
         try await c.authorize([arn(c, kind, name)])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             try await c.backend.iam.putInline(conn, account: c.account, kind: kind, name: name, policy: policy, document: document)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func getInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
-        let policy = try q.required("PolicyName")
+    static func getInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.InlinePolicyName>, _ c: Caller) async throws -> IAMShapes.InlinePolicy {
+        let (kind, name, policy) = (input.kind, input.name, input.rest.policyName)
         try await c.authorize([arn(c, kind, name)])
         let found = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).first { $0.name == policy }
         }
         guard let found else { throw APIError("NoSuchEntity", "The \(kind.rawValue) policy with name \(policy) cannot be found.", awsStatus: 404) }
-        return [("\(kind.title)Name", .text(name)), ("PolicyName", .text(policy)), ("PolicyDocument", encoded(found.document))]
+        return IAMShapes.InlinePolicy(kind: kind, name: name, policyName: policy, policyDocument: encoded(found.document))
     }
 
-    static func deleteInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
-        let policy = try q.required("PolicyName")
+    static func deleteInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.InlinePolicyName>, _ c: Caller) async throws -> IAMShapes.Empty {
+        let (kind, name, policy) = (input.kind, input.name, input.rest.policyName)
         try await c.authorize([arn(c, kind, name)])
         try await write(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
@@ -569,23 +627,25 @@ enum IAMActions {
             }
             try await c.backend.iam.putInline(conn, account: c.account, kind: kind, name: name, policy: policy, document: nil)
         }
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func listInline(_ q: QueryRequest, _ c: Caller, kind: PrincipalKind) async throws -> Fields {
-        let name = try q.required("\(kind.title)Name")
+    static func listInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.Paging>, _ c: Caller) async throws -> IAMShapes.PolicyNames {
+        let (kind, name) = (input.kind, input.name)
+        let pager = try Pager(input.rest)
         try await c.authorize([arn(c, kind, name)])
         let names = try await read(c) { conn in
             try await principalExists(conn, c, kind: kind, name: name)
             return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).map(\.name)
         }
-        return [("PolicyNames", .list(names.map { .text($0) })), ("IsTruncated", .bool(false))]
+        let page = try pager.page(names, by: { $0 })
+        return IAMShapes.PolicyNames(policyNames: page.items, isTruncated: page.isTruncated, marker: page.marker)
     }
 
     // MARK: access keys
 
-    static func createAccessKey(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = q.string("UserName") ?? c.principal.userName
+    static func createAccessKey(_ input: IAMShapes.OptionalUser, _ c: Caller) async throws -> IAMShapes.AccessKeyOutput {
+        let name = input.userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
         let count = try await read(c) { conn in
             _ = try await user(conn, c, name)
@@ -595,21 +655,24 @@ enum IAMActions {
         let key = try await c.backend.tenancy.createAccessKey(account: c.account, user: name)
         // An id presented before it existed would be remembered as unknown: a new key works here at once.
         c.backend.verifier.forget(key.accessKeyId)
-        return [("AccessKey", .object([("UserName", .text(name)), ("AccessKeyId", .text(key.accessKeyId)), ("Status", .text("Active")),
-                                        ("SecretAccessKey", .text(key.secretAccessKey)), ("CreateDate", .date(c.backend.clock.now()))]))]
+        return IAMShapes.AccessKeyOutput(accessKey: IAMShapes.AccessKey(userName: name, accessKeyId: key.accessKeyId, status: "Active",
+                                                                         secretAccessKey: key.secretAccessKey, createDate: c.backend.clock.now()))
     }
 
-    static func updateAccessKey(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let status = try q.required("Status")
-        guard status == "Active" || status == "Inactive" else {
-            throw APIError("ValidationError", "Status must be Active or Inactive; got '\(status)'.")
+    static func updateAccessKey(_ input: IAMShapes.UpdateAccessKey, _ c: Caller) async throws -> IAMShapes.Empty {
+        guard input.status == "Active" || input.status == "Inactive" else {
+            throw APIError("ValidationError", "Status must be Active or Inactive; got '\(input.status)'.")
         }
-        return try await changeKey(q, c, status: status)
+        return try await changeKey(c, user: input.userName, key: input.accessKeyId, status: input.status)
     }
 
-    static func changeKey(_ q: QueryRequest, _ c: Caller, status: String?) async throws -> Fields {
-        let name = q.string("UserName") ?? c.principal.userName
-        let key = try q.required("AccessKeyId")
+    static func deleteAccessKey(_ input: IAMShapes.AccessKeyReference, _ c: Caller) async throws -> IAMShapes.Empty {
+        try await changeKey(c, user: input.userName, key: input.accessKeyId, status: nil)
+    }
+
+    /// Sets a key's status, or deletes it (`nil`).
+    static func changeKey(_ c: Caller, user userName: String?, key: String, status: String?) async throws -> IAMShapes.Empty {
+        let name = userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
         try await write(c) { conn in
             _ = try await user(conn, c, name)
@@ -618,79 +681,66 @@ enum IAMActions {
             }
         }
         c.backend.verifier.forget(key)
-        return []
+        return IAMShapes.Empty()
     }
 
-    static func listAccessKeys(_ q: QueryRequest, _ c: Caller) async throws -> Fields {
-        let name = q.string("UserName") ?? c.principal.userName
+    static func listAccessKeys(_ input: IAMShapes.ListAccessKeys, _ c: Caller) async throws -> IAMShapes.AccessKeys {
+        let name = input.userName ?? c.principal.userName
+        let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .user, name)])
         let keys = try await read(c) { conn in
             _ = try await user(conn, c, name)
             return try await c.backend.iam.accessKeys(conn, account: c.account, user: name)
         }
-        return [("AccessKeyMetadata", .list(keys.map { k in
-            .object([("UserName", .text(name)), ("AccessKeyId", .text(k.id)), ("Status", .text(k.status)), ("CreateDate", .date(k.created))])
-        })), ("IsTruncated", .bool(false))]
+        // Oldest first; the id breaks a tie.
+        let page = try pager.page(keys, by: { String(format: "%020.0f", $0.created.timeIntervalSince1970 * 1_000_000) + $0.id })
+        return IAMShapes.AccessKeys(
+            accessKeyMetadata: page.items.map { IAMShapes.AccessKeyMetadata(userName: name, accessKeyId: $0.id, status: $0.status, createDate: $0.created) },
+            isTruncated: page.isTruncated, marker: page.marker)
     }
-}
-
-extension PrincipalKind {
-    var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }
 
 /// The IAM operations, declared once: the query door and the REST route dispatch here.
 public enum IAMOperations {
-    public static let all: [Operation] = {
-        let actions: [Operation] = [
-            Operation.form(.iam, "CreateUser", .write, IAMActions.createUser),
-            Operation.form(.iam, "GetUser", .read, IAMActions.getUser),
-            Operation.form(.iam, "ListUsers", .read, IAMActions.listUsers),
-            Operation.form(.iam, "DeleteUser", .write, IAMActions.deleteUser),
-            Operation.form(.iam, "TagUser", .write, { try await IAMActions.tag($0, $1, kind: .user) }),
-            Operation.form(.iam, "CreateRole", .write, IAMActions.createRole),
-            Operation.form(.iam, "GetRole", .read, IAMActions.getRole),
-            Operation.form(.iam, "ListRoles", .read, IAMActions.listRoles),
-            Operation.form(.iam, "DeleteRole", .write, IAMActions.deleteRole),
-            Operation.form(.iam, "UpdateAssumeRolePolicy", .write, IAMActions.updateTrust),
-            Operation.form(.iam, "TagRole", .write, { try await IAMActions.tag($0, $1, kind: .role) }),
-            Operation.form(.iam, "CreateGroup", .write, IAMActions.createGroup),
-            Operation.form(.iam, "GetGroup", .read, IAMActions.getGroup),
-            Operation.form(.iam, "ListGroups", .read, IAMActions.listGroups),
-            Operation.form(.iam, "DeleteGroup", .write, IAMActions.deleteGroup),
-            Operation.form(.iam, "AddUserToGroup", .write, { try await IAMActions.membership($0, $1, member: true) }),
-            Operation.form(.iam, "RemoveUserFromGroup", .write, { try await IAMActions.membership($0, $1, member: false) }),
-            Operation.form(.iam, "ListGroupsForUser", .read, IAMActions.groupsForUser),
-            Operation.form(.iam, "CreatePolicy", .write, IAMActions.createPolicy),
-            Operation.form(.iam, "GetPolicy", .read, IAMActions.getPolicy),
-            Operation.form(.iam, "ListPolicies", .read, IAMActions.listPolicies),
-            Operation.form(.iam, "DeletePolicy", .write, IAMActions.deletePolicy),
-            Operation.form(.iam, "CreatePolicyVersion", .write, IAMActions.createPolicyVersion),
-            Operation.form(.iam, "GetPolicyVersion", .read, IAMActions.getPolicyVersion),
-            Operation.form(.iam, "ListPolicyVersions", .read, IAMActions.listPolicyVersions),
-            Operation.form(.iam, "DeletePolicyVersion", .write, IAMActions.deletePolicyVersion),
-            Operation.form(.iam, "SetDefaultPolicyVersion", .write, IAMActions.setDefaultPolicyVersion),
-            Operation.form(.iam, "PutRolePolicy", .write, { try await IAMActions.putInline($0, $1, kind: .role) }),
-            Operation.form(.iam, "PutUserPolicy", .write, { try await IAMActions.putInline($0, $1, kind: .user) }),
-            Operation.form(.iam, "PutGroupPolicy", .write, { try await IAMActions.putInline($0, $1, kind: .group) }),
-            Operation.form(.iam, "GetRolePolicy", .read, { try await IAMActions.getInline($0, $1, kind: .role) }),
-            Operation.form(.iam, "GetUserPolicy", .read, { try await IAMActions.getInline($0, $1, kind: .user) }),
-            Operation.form(.iam, "GetGroupPolicy", .read, { try await IAMActions.getInline($0, $1, kind: .group) }),
-            Operation.form(.iam, "DeleteRolePolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .role) }),
-            Operation.form(.iam, "DeleteUserPolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .user) }),
-            Operation.form(.iam, "DeleteGroupPolicy", .write, { try await IAMActions.deleteInline($0, $1, kind: .group) }),
-            Operation.form(.iam, "ListRolePolicies", .read, { try await IAMActions.listInline($0, $1, kind: .role) }),
-            Operation.form(.iam, "ListUserPolicies", .read, { try await IAMActions.listInline($0, $1, kind: .user) }),
-            Operation.form(.iam, "ListGroupPolicies", .read, { try await IAMActions.listInline($0, $1, kind: .group) }),
-        ] + PrincipalKind.allCases.flatMap { kind in [
-            Operation.form(.iam, "Attach\(kind.title)Policy", .write, { try await IAMActions.attach($0, $1, kind: kind, attached: true) }),
-            Operation.form(.iam, "Detach\(kind.title)Policy", .write, { try await IAMActions.attach($0, $1, kind: kind, attached: false) }),
-            Operation.form(.iam, "ListAttached\(kind.title)Policies", .read, { try await IAMActions.listAttached($0, $1, kind: kind) }),
-        ] } + [
-            Operation.form(.iam, "CreateAccessKey", .write, IAMActions.createAccessKey),
-            Operation.form(.iam, "DeleteAccessKey", .write, { try await IAMActions.changeKey($0, $1, status: nil) }),
-            Operation.form(.iam, "UpdateAccessKey", .write, IAMActions.updateAccessKey),
-            Operation.form(.iam, "ListAccessKeys", .read, IAMActions.listAccessKeys),
+    public static let all: [Operation] = [
+        op("CreateUser", .write, IAMActions.createUser), op("GetUser", .read, IAMActions.getUser),
+        op("ListUsers", .read, IAMActions.listUsers), op("DeleteUser", .write, IAMActions.deleteUser),
+        op("TagUser", .write) { (input: IAMShapes.TagUser, c) in try await IAMActions.tag(c, kind: .user, name: input.userName, tags: input.tags) },
+        op("CreateRole", .write, IAMActions.createRole), op("GetRole", .read, IAMActions.getRole),
+        op("ListRoles", .read, IAMActions.listRoles), op("DeleteRole", .write, IAMActions.deleteRole),
+        op("UpdateAssumeRolePolicy", .write, IAMActions.updateTrust),
+        op("TagRole", .write) { (input: IAMShapes.TagRole, c) in try await IAMActions.tag(c, kind: .role, name: input.roleName, tags: input.tags) },
+        op("CreateGroup", .write, IAMActions.createGroup), op("GetGroup", .read, IAMActions.getGroup),
+        op("ListGroups", .read, IAMActions.listGroups), op("DeleteGroup", .write, IAMActions.deleteGroup),
+        op("AddUserToGroup", .write) { try await IAMActions.membership($0, $1, member: true) },
+        op("RemoveUserFromGroup", .write) { try await IAMActions.membership($0, $1, member: false) },
+        op("ListGroupsForUser", .read, IAMActions.groupsForUser),
+        op("CreatePolicy", .write, IAMActions.createPolicy), op("GetPolicy", .read, IAMActions.getPolicy),
+        op("ListPolicies", .read, IAMActions.listPolicies), op("DeletePolicy", .write, IAMActions.deletePolicy),
+        op("CreatePolicyVersion", .write, IAMActions.createPolicyVersion), op("GetPolicyVersion", .read, IAMActions.getPolicyVersion),
+        op("ListPolicyVersions", .read, IAMActions.listPolicyVersions), op("DeletePolicyVersion", .write, IAMActions.deletePolicyVersion),
+        op("SetDefaultPolicyVersion", .write, IAMActions.setDefaultPolicyVersion),
+        op("CreateAccessKey", .write, IAMActions.createAccessKey), op("DeleteAccessKey", .write, IAMActions.deleteAccessKey),
+        op("UpdateAccessKey", .write, IAMActions.updateAccessKey), op("ListAccessKeys", .read, IAMActions.listAccessKeys),
+    ] + principal(UserPrincipal.self) + principal(RolePrincipal.self) + principal(GroupPrincipal.self)
+
+    /// The operations every principal kind has, named after it (`PutUserPolicy`, `AttachRolePolicy`, …).
+    static func principal<K: PrincipalKindShape>(_: K.Type) -> [Operation] {
+        let t = K.kind.title
+        return [
+            op("Put\(t)Policy", .write) { (input: PrincipalInput<K, IAMShapes.InlinePolicyDocument>, c) in try await IAMActions.putInline(input, c) },
+            op("Get\(t)Policy", .read) { (input: PrincipalInput<K, IAMShapes.InlinePolicyName>, c) in try await IAMActions.getInline(input, c) },
+            op("Delete\(t)Policy", .write) { (input: PrincipalInput<K, IAMShapes.InlinePolicyName>, c) in try await IAMActions.deleteInline(input, c) },
+            op("List\(t)Policies", .read) { (input: PrincipalInput<K, IAMShapes.Paging>, c) in try await IAMActions.listInline(input, c) },
+            op("Attach\(t)Policy", .write) { (input: PrincipalInput<K, IAMShapes.PolicyArn>, c) in try await IAMActions.attach(input, c, attached: true) },
+            op("Detach\(t)Policy", .write) { (input: PrincipalInput<K, IAMShapes.PolicyArn>, c) in try await IAMActions.attach(input, c, attached: false) },
+            op("ListAttached\(t)Policies", .read) { (input: PrincipalInput<K, IAMShapes.PathListing>, c) in try await IAMActions.listAttached(input, c) },
         ]
-        return actions
-    }()
+    }
+
+    static func op<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        _ name: String, _ access: Access, _ handler: @escaping @Sendable (Input, Caller) async throws -> Output
+    ) -> Operation {
+        Operation.query(.iam, name, access, handler)
+    }
 }
