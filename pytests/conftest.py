@@ -24,6 +24,22 @@ WORKER_ARGS = ["--webhook-allow", "127.0.0.1/32", "--poll-interval", "0.5", "--h
                "--scale-out-datapoints", "1", "--scale-in-datapoints", "1"]
 
 
+# Under pytest-xdist (-n N) each worker process is a session of its own (server, worker, agents): it gets a database
+# of its own on the one PostgreSQL and its own range of the agents' host ports. Serial runs have neither variable.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+XDIST_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER[:2] == "gw" and XDIST_WORKER[2:].isdigit() else 0
+
+
+def _worker_database(url):
+    """The URL of a fresh database of this xdist worker's own, made on the server the given URL names."""
+    name = f"stowage_{XDIST_WORKER}"
+    admin = url.replace("postgres://", "postgresql://", 1)
+    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin, "-qc", sql], check=True, capture_output=True)
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,13 +52,18 @@ def server_env():
     if not url:
         pytest.fail("STOWAGE_TEST_DATABASE_URL is not set: run `make test`")
     env = dict(os.environ)
-    env["STOWAGE_DATABASE_URL"] = url
+    env["STOWAGE_DATABASE_URL"] = _worker_database(url) if XDIST_WORKER else url
     env["STOWAGE_SERVER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     env["STOWAGE_LOG_FORMAT"] = "json"
     # Load balancer tests run their targets on 127.0.0.1 and on their agents' hosts (Podman's bridge gateway, the
     # multi-host test's namespaces), which only the operator can allow (server and `stowage lb` read it); 127.0.0.2
     # and every other loopback, private and link-local address stay refused.
     env["STOWAGE_ALLOW_TARGET_CIDR"] = "127.0.0.1/32,10.88.0.0/16,10.201.0.0/24"
+    # Load balancers listen on loopback addresses of this session's own: HAProxy binds with SO_REUSEPORT, so two
+    # sessions on one machine (xdist workers, two people's runs) giving the same address and port would each take
+    # some of the other's requests (503s "No server is available" mid-test). One /24 a process.
+    pid = os.getpid()
+    env["STOWAGE_LB_ADDRESSES"] = f"127.{100 + pid % 150}.{pid // 150 % 256}.0/24"
     # The operator's token that shows /metrics whole (tenant-labelled series); server and worker read it.
     env["STOWAGE_METRICS_TOKEN"] = base64.b64encode(os.urandom(18)).decode()
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
@@ -296,7 +317,7 @@ def containers_of(instance_arn):
 class Agent:
     """An agent process; each gets its own host port range, since they share this machine. `netns` runs it inside
     a network namespace (a host of its own) and `socket` names that host's Podman."""
-    next_range = [50000]
+    next_range = [50000 + 7500 * (XDIST_INDEX % 2)]  # room for 25 agents a session; two xdist workers at most
 
     def __init__(self, server, tenant, cluster, state_dir, zone="a", extra=(), socket=None, netns=None):
         low = Agent.next_range[0]

@@ -4,6 +4,7 @@ deregistration that ends routing, fixed responses, and AWS's error codes for bad
 import http.server
 import json
 import os
+import socket
 import socketserver
 import subprocess
 import threading
@@ -37,7 +38,7 @@ class Backend:
                     body = b"sick" if backend.sick else b"ok"
                 else:
                     if self.path.startswith("/slow"):
-                        time.sleep(2)
+                        time.sleep(2)  # a slow answer is the point: 2 s
                     code, body = 200, f"{backend.name} {self.path}".encode()
                 self.send_response(code)
                 self.send_header("Content-Length", str(len(body)))
@@ -74,6 +75,14 @@ def health_check(**overrides):
                     HealthyThresholdCount=2, UnhealthyThresholdCount=2)
     settings.update(overrides)
     return settings
+
+
+def haproxy_stats(lb):
+    """HAProxy's own view of its proxies and servers (`show stat` on its admin socket), one list of fields a row."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(lb / "haproxy" / "admin.sock"))
+        s.sendall(b"show stat\n")
+        return [line.split(",") for line in s.makefile().read().splitlines() if line.startswith("tg_")]
 
 
 def states(elb, tg):
@@ -125,11 +134,7 @@ def test_path_rules_route_to_healthy_targets_and_follow_registrations(server, te
         assert wait_for(lambda: ("127.0.0.1", api[0].port) not in states(elb, api_tg) or None, seconds=10)
 
         # DescribeTargetHealth agrees with HAProxy's own view of its servers.
-        stats = subprocess.run(["python3", "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
-                                "s.sendall(b'show stat\\n'); print(s.makefile().read())", str(lb / "haproxy" / "admin.sock")],
-                               capture_output=True, text=True).stdout
-        rows = [line.split(",") for line in stats.splitlines() if line.startswith("tg_")]
-        haproxy = {r[1]: r[17] for r in rows if r[1].startswith("t_")}
+        haproxy = {r[1]: r[17] for r in haproxy_stats(lb) if r[1].startswith("t_")}
         described = states(elb, api_tg)
         for (target, port), health in described.items():
             name = f"t_127_2E0_2E0_2E1.{port}"  # the target id escaped reversibly (HAProxyText.escapedName), then the port
@@ -275,7 +280,7 @@ def test_a_service_behind_the_load_balancer_registers_drains_and_deploys_without
         while not stop.is_set():
             code, body = get(f"http://{address}:18090/api/id", timeout=5)
             (answers if code == 200 else failures).append((code, body.strip()))
-            time.sleep(0.05)
+            time.sleep(0.05)  # the client's pace, about 20 requests a second
     loop = threading.Thread(target=client)
     loop.start()
     try:
@@ -288,7 +293,8 @@ def test_a_service_behind_the_load_balancer_registers_drains_and_deploys_without
             done = s["deployments"][0]["rolloutState"] == "COMPLETED" and len(s["deployments"]) == 1
             return done and len(running) == 3 and all(t["taskDefinitionArn"].endswith("front:2") for t in running) or None
         assert wait_for(rolled, seconds=240), ecs.describe_services(cluster="behind", services=["web"])["services"][0]["events"][:5]
-        time.sleep(6)
+        # Still under the client loop until the old targets have drained out of the group (a 5 s delay).
+        assert wait_for(lambda: len(states(elb, tg)) == 3 and len(healthy()) == 3 or None, seconds=60), states(elb, tg)
     finally:
         stop.set()
         loop.join()
@@ -302,7 +308,8 @@ def test_a_service_behind_the_load_balancer_registers_drains_and_deploys_without
     slow = [threading.Thread(target=lambda: results.append(get(f"http://{address}:18090/cgi-bin/slow", timeout=15))) for _ in range(3)]
     for t in slow:
         t.start()
-    time.sleep(0.5)
+    # In flight on the tasks (HAProxy's current sessions of the target groups) before the scale-in.
+    assert wait_for(lambda: sum(int(r[4] or 0) for r in haproxy_stats(lb) if r[1] == "BACKEND") >= 3 or None, seconds=10, every=0.1)
     ecs.update_service(cluster="behind", service="web", desiredCount=1)
     for t in slow:
         t.join()
