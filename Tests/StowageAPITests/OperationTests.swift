@@ -105,3 +105,21 @@ import Testing
         #expect(!xml.contains("NextMarker"))
     }
 }
+
+/// The JSON doors' member echo: what a request sent that its decoded input does not hold.
+@Suite struct MemberEchoTests {
+    func unread(_ request: String, _ echo: String) -> String? { MemberEcho.unread(request: Data(request.utf8), echo: Data(echo.utf8)) }
+
+    @Test func aMemberTheInputDidNotReadIsNamedWithItsPath() {
+        #expect(unread(#"{"Name":"a","Colour":"blue"}"#, #"{"Name":"a"}"#) == "Colour")
+        #expect(unread(#"{"DnsConfig":{"DnsRecords":[{"Type":"A","TTL":10,"Weight":3}]}}"#,
+                       #"{"DnsConfig":{"DnsRecords":[{"Type":"A","TTL":10}]}}"#) == "DnsConfig.DnsRecords[0].Weight")
+        #expect(unread(#"{"Filters":[{"Name":"a"},{"Name":"b"}]}"#, #"{"Filters":[{"Name":"a"}]}"#) == "Filters[1]")
+    }
+
+    @Test func valuesThatAskForNothingAndEchoedMembersPass() {
+        #expect(unread(#"{"Name":"a","Colour":null,"Tags":[],"Force":false,"Count":0,"Extra":{}}"#, #"{"Name":"a"}"#) == nil)
+        #expect(unread(#"{"Name":"a","Tags":[{"Key":"k","Value":"v"}]}"#, #"{"Name":"a","Tags":[{"Key":"k","Value":"v"}],"Arn":"x"}"#) == nil)
+        #expect(unread("", "{}") == nil)
+    }
+}

@@ -102,24 +102,26 @@ extension Operation {
         let pascal: Bool
         if case .json(_, .pascal) = service.wire { pascal = true } else { pascal = false }
         let action = IAMAction(service, name)
-        let members: MemberPolicy = Input.self is any ShapeChecked.Type ? .refuseUnknown : .modelled
+        // ECS's checked shapes refuse by their member table (with the reason); other inputs that encode as they
+        // decode refuse what their echo lacks.
+        let echoed = !(Input.self is any ShapeChecked.Type) && Input.self is any Encodable.Type && !unechoed.contains(action)
+        let members: MemberPolicy = Input.self is any ShapeChecked.Type || echoed ? .refuseUnknown : .modelled
         return Operation(action: action, access: access, members: members) { input, caller in
             guard case .json(let body) = input else { throw APIError.unknownOperation("\(name) takes a JSON body.") }
             let decoder = pascal ? ECSJSON.pascalDecoder() : ECSJSON.decoder()
             let encoder = pascal ? ECSJSON.pascalEncoder() : ECSJSON.encoder()
             if let checked = Input.self as? any ShapeChecked.Type { try MemberSupport.check(body, shape: checked.shapeName) }
-            let value = try decoder.decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
+            let value: Input
+            do {
+                value = try decoder.decode(Input.self, from: body.isEmpty ? Data("{}".utf8) : body)
+            } catch let error as DecodingError {
+                throw service.refusal(error, pascal: pascal)
+            }
+            if echoed, let encodable = value as? any Encodable, let echo = try? encoder.encode(encodable),
+               let member = MemberEcho.unread(request: body, echo: echo) {
+                throw APIError(service.invalidMemberCode, "Stowage does not support the request member \(member) of \(name); omit it.")
+            }
             return .json(try encoder.encode(try await handler(value, caller.serving(action))))
-        }
-    }
-
-    /// A query-protocol operation whose handler reads the form itself (IAM until it moves to typed shapes).
-    static func form(_ service: AWSService, _ name: String, _ access: Access,
-                      _ handler: @escaping @Sendable (QueryRequest, Caller) async throws -> [(String, QueryValue)]) -> Operation {
-        let action = IAMAction(service, name)
-        return Operation(action: action, access: access, members: .modelled) { input, caller in
-            guard case .form(let q) = input else { throw APIError.unknownOperation("\(name) takes form parameters.") }
-            return .fields(try await handler(q, caller.serving(action)))
         }
     }
 
@@ -145,6 +147,45 @@ extension Caller {
         var copy = self
         copy.operation = action
         return copy
+    }
+}
+
+/// JSON operations whose input type does not encode as it decodes, so an echo cannot tell what was read: they
+/// rely on their handlers' own refusals (`MemberPolicy.modelled`).
+let unechoed: Set<IAMAction> = []
+
+extension AWSService {
+    /// The error a service answers a malformed request with, as its model names it.
+    var invalidMemberCode: String {
+        switch self {
+        case .ecs, .logs, .secretsmanager: "InvalidParameterException"
+        case .cloudwatch: "InvalidParameterValue"
+        case .applicationAutoScaling, .ssm: "ValidationException"
+        case .servicediscovery: "InvalidInput"
+        case .iam, .sts, .elasticloadbalancing, .cloudtrail: "ValidationError"
+        }
+    }
+}
+
+extension AWSService {
+    /// A body that does not decode, answered in the service's own terms: its error code, and member names spelt as
+    /// on the wire (`Id`, not Swift's `id`).
+    func refusal(_ error: DecodingError, pascal: Bool) -> APIError {
+        var refused = Gateway.decodingError(error)
+        guard pascal else { return refused }
+        func wire(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue.prefix(1).uppercased() + $0.stringValue.dropFirst() }
+                .joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            refused = APIError(invalidMemberCode, "\(wire(context.codingPath + [key])) is required.")
+        case .valueNotFound(_, let context):
+            refused = APIError(invalidMemberCode, "\(wire(context.codingPath)) must not be null.")
+        default:
+            break
+        }
+        return refused
     }
 }
 
