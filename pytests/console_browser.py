@@ -2,7 +2,6 @@
 Selenium with its manager kept offline (it would otherwise try to download drivers and send statistics)."""
 import os
 import shutil
-import time
 
 os.environ["SE_OFFLINE"] = "true"
 os.environ["SE_AVOID_STATS"] = "true"
@@ -51,7 +50,8 @@ def shot(driver, folder, name):
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     metrics = {"width": width, "height": min(height, 6000), "deviceScaleFactor": 1, "mobile": width < 600}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    time.sleep(0.3)
+    # Laid out and painted at the new size: two animation frames have passed.
+    driver.execute_async_script("requestAnimationFrame(() => requestAnimationFrame(arguments[arguments.length - 1]))")
     path = os.path.join(folder, f"{name}.png")
     driver.save_screenshot(path)
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -204,13 +204,15 @@ def test_a_control_plane_outage_leaves_running_tasks_alone(stack, tmp_path, faul
         while time.time() - began < seconds:
             answers.append(probe_api(stack, probe, svc.cluster))
             assert svc.container_ids() == svc.containers, "containers keep running through the outage"
+            # The outage's length is what is under test: a probe every 5 s at most until it is over.
             time.sleep(max(0.0, min(5.0, seconds - (time.time() - began))))
         {"database": stack.start_database, "server": stack.start_server, "workers": lambda: stack.start_workers(2)}[fault]()
         recovered = time.time()
         converged = wait_for(lambda: running_healthy(svc.ecs, svc.cluster, "web", svc.count), seconds=CONVERGE_SECONDS)
         converge_s = time.time() - recovered
         assert converged, f"the service is steady within {CONVERGE_SECONDS} s of recovery"
-        # Past a whole heartbeat window and grace after recovery, nothing was judged lost.
+        # Past a whole heartbeat window and grace after recovery (4 s + 4 s, WORKER_ARGS, and a sweep), nothing was
+        # judged lost: time passing is what is under test, so this waits on the clock, 12 s.
         time.sleep(12)
         after = running_healthy(svc.ecs, svc.cluster, "web", svc.count)
         assert after and {t["taskArn"] for t in after} == svc.tasks, "the same tasks, none replaced"
@@ -241,9 +243,12 @@ def test_kill9_of_worker_agent_and_server_during_a_rolling_deployment(stack, tmp
         svc.ecs.register_task_definition(family="httpd", containerDefinitions=[env])
         svc.ecs.update_service(cluster=svc.cluster, service="web", taskDefinition="httpd:2")
         began = time.time()
-        time.sleep(1)
+        # The kills land mid-rollout: once its first new task exists, whatever the machine's load.
+        assert wait_for(lambda: [t for t in tasks_of(svc.ecs, svc.cluster, "web", "RUNNING") if t["taskDefinitionArn"].endswith(":2")]
+                        or None, seconds=60, every=0.2), "the rollout began"
         stack.kill_workers()
         stack.start_workers(2)
+        # The faults' spacing is the scenario (one after the other, each while the others recover), not a wait.
         time.sleep(2)
         svc.agent.stop(signal.SIGKILL)
         svc.agent.start()
@@ -287,9 +292,10 @@ def test_kill9_of_postgresql_during_a_write_burst_loses_no_acknowledged_write(st
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         futures = [pool.submit(write, i) for i in range(300)]
-        time.sleep(1.0)
+        # The crash lands mid-burst: once writes are being acknowledged, whatever the machine's load.
+        assert wait_for(lambda: len(acknowledged) >= 10 or None, seconds=30, every=0.05), "writes are acknowledged before the crash"
         stack.kill_database()
-        time.sleep(3)
+        time.sleep(3)  # the outage's length, part of the scenario: writes meanwhile are refused, not hung
         stack.start_database()
         futures += [pool.submit(write, i) for i in range(300, 400)]
         for f in futures:
@@ -320,6 +326,7 @@ def test_a_partition_that_silences_most_agents_stops_nothing_and_says_so(stack, 
             cluster=svc.cluster, containerInstances=svc.ecs.list_container_instances(cluster=svc.cluster)["containerInstanceArns"])
             ["containerInstances"]), seconds=30)
         assert disconnected, "both instances are marked disconnected"
+        # Well past the host-lost grace (4 s) while silent: time passing is what is under test, so 12 s on the clock.
         time.sleep(12)
         assert svc.host_lost() == [], "nothing was stopped as host lost"
         assert svc.container_ids() == svc.containers, "the containers kept running"

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.request
 
 import boto3
@@ -211,7 +210,13 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/multi", "awslogs-stream-prefix": "c"}}}])
         assert wait_for(lambda: len(sd.discover_instances(NamespaceName="multi.local", ServiceName="web", HealthStatus="HEALTHY")["Instances"]) == 3,
                         seconds=30)
-        time.sleep(3)  # the agents' resolvers fetch names every 2 s
+
+        def srv_answers(host):
+            """The SRV records of the service that the host's resolver (its agent's, on the bridge gateway) gives."""
+            return sh("nsenter", f"--net=/var/run/netns/{host.name}", "busybox", "nslookup", "-type=srv", "web.multi.local", "10.88.0.1",
+                      check=False).stdout
+        # The agents' resolvers fetch names every 2 s: the client's host has all three before the client asks.
+        assert wait_for(lambda: srv_answers(hosts[0]).count("service =") == 3 or None, seconds=30), srv_answers(hosts[0])
         run = ecs.run_task(cluster="multi", taskDefinition="multi-client",
                            placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.availability-zone == a"}])["tasks"][0]
         logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
@@ -232,11 +237,15 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
 
         # The control plane goes away: every host's resolver keeps answering the names it had, and the load
         # balancer keeps routing (static stability).
+        def failed_fetches(agent):
+            return open(agent.log.name).read().count("discovery names not fetched")
+        before = [failed_fetches(agent) for agent in agents[-3:]]
         bridge.stop()
-        time.sleep(5)
+        # Every agent has tried to fetch names from the control plane that is gone, and answers the last ones.
+        assert wait_for(lambda: all(failed_fetches(a) > b for a, b in zip(agents[-3:], before)) or None, seconds=30), \
+            "every agent noticed the control plane is gone"
         for host in hosts:
-            lookup = sh("nsenter", f"--net=/var/run/netns/{host.name}", "busybox", "nslookup", "-type=srv", "web.multi.local", "10.88.0.1",
-                        check=False).stdout
+            lookup = srv_answers(host)
             assert lookup.count("service =") == 3, (host.name, lookup)
         with urllib.request.urlopen(f"http://{lb_address}:8080/id", timeout=5) as r:
             assert r.read().decode().strip() in host_of
