@@ -185,7 +185,9 @@ public final class PolicyAuthorizer: Authorizer {
                 try await self.documents(conn, account: account, principal: principal)
             }
         } catch {
-            throw DatabaseUnavailable.matches(error) ? .unavailable() : .server("Loading the caller's policies failed.")
+            if DatabaseUnavailable.matches(error) { throw .unavailable() }
+            database.logger.error("loading the caller's policies failed", metadata: ["account": "\(account)", "error": "\(String(reflecting: error))"])
+            throw .server("Loading the caller's policies failed.")
         }
         var policies: [PolicyDocument] = []
         for text in loaded.documents {

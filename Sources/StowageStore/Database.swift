@@ -208,12 +208,14 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
         guard let psql = error as? PSQLError else { return false }
         switch psql.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
-             .unexpectedBackendMessage, .failedToAddSSLHandler:
+             .unexpectedBackendMessage, .failedToAddSSLHandler, .queryCancelled:
             return true
         default:
-            // 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 08xxx (connection exceptions).
+            // 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 08xxx (connection exceptions),
+            // 57014 (a statement timed out: the database is too slow to answer, as after a restart with cold caches)
+            // and 53xxx (insufficient resources: too many connections while every pool reconnects at once).
             let state = psql.serverInfo?[.sqlState] ?? ""
-            return state.hasPrefix("08") || state.hasPrefix("57P")
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "57014" || state.hasPrefix("53")
         }
     }
 }

@@ -122,3 +122,27 @@ import Testing
         #expect(throws: (any Error).self) { try Database(config: missing, logger: Logger(label: "test")) }
     }
 }
+
+/// What counts as the database failing rather than the statement: the API answers those 503 (retry), not 500.
+@Suite struct DatabaseUnavailableTests {
+    @Test func aStatementTimeoutAndAStatementErrorAreToldApart() async throws {
+        let db = try await TestDatabase.makeEmpty(prefix: "unavailable")
+        // A statement the database is too slow to finish (57014) is the control plane's fault, as after a restart.
+        do {
+            try await db.withConnection { conn in
+                try await conn.query("SET statement_timeout = 50", logger: db.logger)
+                for try await _ in try await conn.query("SELECT pg_sleep(2)", logger: db.logger) {}
+            }
+            Issue.record("pg_sleep(2) finished under a 50 ms statement timeout")
+        } catch {
+            #expect(DatabaseUnavailable.matches(error), "\(String(reflecting: error))")
+        }
+        // A statement that is wrong (42P01, no such table) is not.
+        do {
+            try await db.withConnection { conn in for try await _ in try await conn.query("SELECT * FROM no_such_table", logger: db.logger) {} }
+            Issue.record("a query on a missing table succeeded")
+        } catch {
+            #expect(!DatabaseUnavailable.matches(error), "\(String(reflecting: error))")
+        }
+    }
+}
