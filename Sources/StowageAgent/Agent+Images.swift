@@ -17,9 +17,9 @@ extension Agent {
             let reference = assigned.map { ImageReference.pinned(image, digest: $0) } ?? image
             let got: (info: ImageInfo, digest: String?)
             // A container's repositoryCredentials (read with the execution role) win over the agent's configured login.
-            let login = taskSecrets[arn]?.containers[container.name].flatMap { values -> RegistryCredentials? in
+            let login = taskSecrets[arn]?.containers[container.name].flatMap { values -> ImageRegistryCredentials? in
                 guard let user = values.registryUsername, let password = values.registryPassword else { return nil }
-                return RegistryCredentials(username: user, password: password, registry: ImageReference.registry(reference))
+                return ImageRegistryCredentials(username: user, password: password, registry: ImageReference.registry(reference))
             }
             if let known = found[reference], login == nil {
                 got = known
@@ -37,7 +37,7 @@ extension Agent {
     /// The image as the pull behaviour wants it, and the digest it is: the registry is asked which digest the
     /// tag names, then the engine pulls. A registry's refusal is the task's CannotPullContainerError unless the
     /// behaviour falls back to a cached copy.
-    func ensureImage(_ reference: String, login: RegistryCredentials? = nil) async throws -> (info: ImageInfo, digest: String?) {
+    func ensureImage(_ reference: String, login: ImageRegistryCredentials? = nil) async throws -> (info: ImageInfo, digest: String?) {
         let credentials = login ?? config.registryAuth[ImageReference.registry(reference)]
         let cached = try await runtime.image(reference)
         func recorded(_ info: ImageInfo) -> String? {

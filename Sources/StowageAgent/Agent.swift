@@ -41,7 +41,7 @@ public actor Agent {
     var pulledReferences: Set<String> = []
     var pulledImages: [String: Set<String>] = [:]
     var imageLastUsed: [String: Date] = [:]
-    let registry = RegistryClient(client: RegistryClient.sharedClient)
+    let registry = ImageRegistryClient(client: ImageRegistryClient.sharedClient)
     var shipping = false
     /// One state report in flight at a time; changes made meanwhile ride in the next one.
     var reporting = false

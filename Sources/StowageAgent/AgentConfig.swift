@@ -34,7 +34,7 @@ public struct AgentConfig: Sendable {
     /// When the agent pulls a task's images (ECS_IMAGE_PULL_BEHAVIOR).
     public var imagePullBehavior: ImagePullBehavior = .default
     /// Registry host -> credentials, from a Docker config file's `auths`.
-    public var registryAuth: [String: RegistryCredentials] = [:]
+    public var registryAuth: [String: ImageRegistryCredentials] = [:]
     /// Image cleanup: how often it runs (nil: never), how long an image the agent pulled must have gone unused,
     /// how many go per run, and the disk usage (percent of the image store's filesystem) that removes more
     /// (unused, oldest first) until usage is back under the low mark.
@@ -89,7 +89,7 @@ public enum ImagePullBehavior: String, Sendable, CaseIterable {
 }
 
 /// A private registry's user and password, as the agent's registry auth file gives them.
-public struct RegistryCredentials: Sendable, Equatable {
+public struct ImageRegistryCredentials: Sendable, Equatable {
     public var username: String
     public var password: String
     public var registry: String
@@ -105,12 +105,12 @@ public struct RegistryCredentials: Sendable, Equatable {
 /// Reads a Docker config file (`{"auths": {"host": {"auth": base64(user:password)}}}`, or `username` and
 /// `password`), by registry host.
 public enum RegistryAuthFile {
-    public static func parse(_ data: Data) throws -> [String: RegistryCredentials] {
+    public static func parse(_ data: Data) throws -> [String: ImageRegistryCredentials] {
         guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let auths = json["auths"] as? [String: [String: Any]] else {
             throw RuntimeError.failed("a registry auth file is a Docker config: {\"auths\": {\"host\": {\"auth\": \"base64(user:password)\"}}}")
         }
-        var out: [String: RegistryCredentials] = [:]
+        var out: [String: ImageRegistryCredentials] = [:]
         for (host, entry) in auths {
             var user = entry["username"] as? String
             var password = entry["password"] as? String
@@ -122,7 +122,7 @@ public enum RegistryAuthFile {
             guard let user, let password else { continue }
             let registry = host.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
                 .split(separator: "/").first.map(String.init) ?? host
-            out[registry] = RegistryCredentials(username: user, password: password, registry: registry)
+            out[registry] = ImageRegistryCredentials(username: user, password: password, registry: registry)
         }
         return out
     }

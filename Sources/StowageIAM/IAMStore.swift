@@ -8,7 +8,7 @@ import StowageStore
 public enum PrincipalKind: String, Sendable, CaseIterable { case user, role, group }
 
 /// A role as stored: the trust policy is kept as written, so Get returns the user's own text.
-public struct StoredRole: Sendable, Equatable {
+public struct RoleRow: Sendable, Equatable {
     public var name: String
     public var roleId: String
     public var path: String
@@ -24,7 +24,7 @@ public struct StoredRole: Sendable, Equatable {
 }
 
 /// A user row as IAM answers it (GetUser, ListUsers).
-public struct StoredUser: Sendable, Equatable {
+public struct UserRow: Sendable, Equatable {
     public var name: String
     public var userId: String
     public var path: String
@@ -32,7 +32,7 @@ public struct StoredUser: Sendable, Equatable {
 }
 
 /// A group row; its members and policies are separate rows.
-public struct StoredGroup: Sendable, Equatable {
+public struct GroupRow: Sendable, Equatable {
     public var name: String
     public var groupId: String
     public var path: String
@@ -40,7 +40,7 @@ public struct StoredGroup: Sendable, Equatable {
 }
 
 /// A customer managed policy with its attachment count, as GetPolicy/ListPolicies answer it.
-public struct StoredPolicy: Sendable, Equatable {
+public struct PolicyRow: Sendable, Equatable {
     public var name: String
     public var policyId: String
     public var path: String
@@ -52,7 +52,7 @@ public struct StoredPolicy: Sendable, Equatable {
 }
 
 /// One of a managed policy's (at most five) versions, kept as written.
-public struct StoredPolicyVersion: Sendable, Equatable {
+public struct PolicyVersionRow: Sendable, Equatable {
     public var version: Int
     public var document: String
     public var isDefault: Bool
@@ -64,7 +64,7 @@ public struct StoredPolicyVersion: Sendable, Equatable {
 }
 
 /// Temporary credentials as stored: the secret sealed, the token only as its hash.
-public struct StoredSession: Sendable, Equatable {
+public struct SessionRow: Sendable, Equatable {
     public var accessKeyId: String
     public var roleName: String
     public var sessionName: String
@@ -114,19 +114,19 @@ public struct IAMStore: Sendable {
 
     // MARK: users
 
-    public func users(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [StoredUser] {
+    public func users(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [UserRow] {
         let rows = try await conn.query("""
             SELECT user_name, user_id, path, created_at FROM users
             WHERE account_id = \(account) AND (\(name ?? "") = '' OR user_name = \(name ?? "")) ORDER BY user_name
             """, logger: logger)
-        var out: [StoredUser] = []
+        var out: [UserRow] = []
         for try await (name, id, path, created) in rows.decode((String, String, String, Date).self) {
-            out.append(StoredUser(name: name, userId: id, path: path, createdAt: created))
+            out.append(UserRow(name: name, userId: id, path: path, createdAt: created))
         }
         return out
     }
 
-    public func user(_ conn: PostgresConnection, account: String, name: String) async throws -> StoredUser? {
+    public func user(_ conn: PostgresConnection, account: String, name: String) async throws -> UserRow? {
         try await users(conn, account: account, name: name).first
     }
 
@@ -142,20 +142,20 @@ public struct IAMStore: Sendable {
 
     // MARK: roles
 
-    public func roles(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [StoredRole] {
+    public func roles(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [RoleRow] {
         let rows = try await conn.query("""
             SELECT role_name, role_id, path, description, trust_policy, max_session_seconds, created_at FROM iam_roles
             WHERE account_id = \(account) AND (\(name ?? "") = '' OR role_name = \(name ?? "")) ORDER BY role_name
             """, logger: logger)
-        var out: [StoredRole] = []
+        var out: [RoleRow] = []
         for try await (n, id, path, desc, trust, maxSession, created) in rows.decode((String, String, String, String, String, Int, Date).self) {
-            out.append(StoredRole(name: n, roleId: id, path: path, description: desc, trustPolicy: trust,
+            out.append(RoleRow(name: n, roleId: id, path: path, description: desc, trustPolicy: trust,
                                   maxSessionSeconds: maxSession, createdAt: created))
         }
         return out
     }
 
-    public func createRole(_ conn: PostgresConnection, account: String, _ role: StoredRole) async throws {
+    public func createRole(_ conn: PostgresConnection, account: String, _ role: RoleRow) async throws {
         try await conn.query("""
             INSERT INTO iam_roles (account_id, role_name, role_id, path, description, trust_policy, max_session_seconds)
             VALUES (\(account), \(role.name), \(role.roleId), \(role.path), \(role.description), \(role.trustPolicy), \(role.maxSessionSeconds))
@@ -173,14 +173,14 @@ public struct IAMStore: Sendable {
 
     // MARK: groups
 
-    public func groups(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [StoredGroup] {
+    public func groups(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [GroupRow] {
         let rows = try await conn.query("""
             SELECT group_name, group_id, path, created_at FROM iam_groups
             WHERE account_id = \(account) AND (\(name ?? "") = '' OR group_name = \(name ?? "")) ORDER BY group_name
             """, logger: logger)
-        var out: [StoredGroup] = []
+        var out: [GroupRow] = []
         for try await (n, id, path, created) in rows.decode((String, String, String, Date).self) {
-            out.append(StoredGroup(name: n, groupId: id, path: path, createdAt: created))
+            out.append(GroupRow(name: n, groupId: id, path: path, createdAt: created))
         }
         return out
     }
@@ -222,7 +222,7 @@ public struct IAMStore: Sendable {
 
     // MARK: managed policies
 
-    public func policies(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [StoredPolicy] {
+    public func policies(_ conn: PostgresConnection, account: String, name: String? = nil) async throws -> [PolicyRow] {
         let rows = try await conn.query("""
             SELECT p.policy_name, p.policy_id, p.path, p.description, p.default_version, p.created_at, p.updated_at,
                    (SELECT count(*) FROM iam_attachments a WHERE a.account_id = p.account_id
@@ -230,9 +230,9 @@ public struct IAMStore: Sendable {
             FROM iam_policies p
             WHERE p.account_id = \(account) AND (\(name ?? "") = '' OR p.policy_name = \(name ?? "")) ORDER BY p.policy_name
             """, logger: logger)
-        var out: [StoredPolicy] = []
+        var out: [PolicyRow] = []
         for try await (n, id, path, desc, def, created, updated, count) in rows.decode((String, String, String, String, Int, Date, Date, Int).self) {
-            out.append(StoredPolicy(name: n, policyId: id, path: path, description: desc, defaultVersion: def,
+            out.append(PolicyRow(name: n, policyId: id, path: path, description: desc, defaultVersion: def,
                                     attachmentCount: count, createdAt: created, updatedAt: updated))
         }
         return out
@@ -249,15 +249,15 @@ public struct IAMStore: Sendable {
             """, logger: logger)
     }
 
-    public func versions(_ conn: PostgresConnection, account: String, policy: String) async throws -> [StoredPolicyVersion] {
+    public func versions(_ conn: PostgresConnection, account: String, policy: String) async throws -> [PolicyVersionRow] {
         let rows = try await conn.query("""
             SELECT v.version, v.document, v.version = p.default_version, v.created_at
             FROM iam_policy_versions v JOIN iam_policies p USING (account_id, policy_name)
             WHERE v.account_id = \(account) AND v.policy_name = \(policy) ORDER BY v.version DESC
             """, logger: logger)
-        var out: [StoredPolicyVersion] = []
+        var out: [PolicyVersionRow] = []
         for try await (version, document, isDefault, created) in rows.decode((Int, String, Bool, Date).self) {
-            out.append(StoredPolicyVersion(version: version, document: document, isDefault: isDefault, createdAt: created))
+            out.append(PolicyVersionRow(version: version, document: document, isDefault: isDefault, createdAt: created))
         }
         return out
     }
@@ -381,7 +381,7 @@ public struct IAMStore: Sendable {
 
     // MARK: sessions
 
-    public func createSession(_ conn: PostgresConnection, account: String, _ session: StoredSession, assumedBy: String) async throws {
+    public func createSession(_ conn: PostgresConnection, account: String, _ session: SessionRow, assumedBy: String) async throws {
         try await conn.query("""
             INSERT INTO sts_sessions (account_id, access_key_id, role_name, session_name, secret_sealed, token_sha256,
                                       session_policy, assumed_by, expires_at)
@@ -390,13 +390,13 @@ public struct IAMStore: Sendable {
             """, logger: logger)
     }
 
-    public func session(_ conn: PostgresConnection, account: String, accessKeyId: String) async throws -> StoredSession? {
+    public func session(_ conn: PostgresConnection, account: String, accessKeyId: String) async throws -> SessionRow? {
         let rows = try await conn.query("""
             SELECT role_name, session_name, secret_sealed, token_sha256, session_policy, expires_at FROM sts_sessions
             WHERE account_id = \(account) AND access_key_id = \(accessKeyId)
             """, logger: logger)
         for try await (role, name, sealed, token, policy, expires) in rows.decode((String, String, Data, String, String?, Date).self) {
-            return StoredSession(accessKeyId: accessKeyId, roleName: role, sessionName: name, secretSealed: sealed,
+            return SessionRow(accessKeyId: accessKeyId, roleName: role, sessionName: name, secretSealed: sealed,
                                  tokenSHA256: token, sessionPolicy: policy, expiresAt: expires)
         }
         return nil

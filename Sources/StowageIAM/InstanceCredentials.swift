@@ -24,7 +24,7 @@ extension Tenancy {
         }
         let secret = AccessKeyID.generateSecret()
         let sealed = try sealer.seal(secret, keyId: keyId)
-        try await InstanceCredentialStore(logger: database.logger).issue(conn, StoredInstanceCredential(
+        try await InstanceCredentialStore(logger: database.logger).issue(conn, InstanceCredentialRow(
             accountId: account, accessKeyId: keyId, cluster: cluster, instanceId: instance, secretSealed: sealed),
             now: now, grace: Self.instanceCredentialGrace)
         return NewInstanceCredential(accessKeyId: keyId, secretAccessKey: secret)

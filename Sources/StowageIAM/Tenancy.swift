@@ -103,7 +103,7 @@ public struct Tenancy: Sendable {
         try await database.transaction { conn in
             try await iam.setTags(conn, account: account, kind: .user, name: name, tags: tags)
             try await iam.setAttached(conn, account: account, kind: .user, name: name, policyArn: policy, attached: true)
-            try await iam.createRole(conn, account: account, StoredRole(
+            try await iam.createRole(conn, account: account, RoleRow(
                 name: name, roleId: Self.uniqueId("AROA", account: account), path: "/", description: "Stowage agent for cluster \(cluster)",
                 trustPolicy: trust, maxSessionSeconds: 3600, createdAt: Date()))
             try await iam.setTags(conn, account: account, kind: .role, name: name, tags: tags)
@@ -138,7 +138,7 @@ public struct Tenancy: Sendable {
         guard try await accounts.userExists(conn, account: account, name: user) else {
             throw APIError("NoSuchEntity", "User \(user) does not exist in account \(account).", restStatus: 404)
         }
-        try await accounts.createAccessKey(conn, StoredAccessKey(accountId: account, accessKeyId: keyId, userName: user, secretSealed: sealed))
+        try await accounts.createAccessKey(conn, AccessKeyRow(accountId: account, accessKeyId: keyId, userName: user, secretSealed: sealed))
         return NewAccessKey(accountId: account, userName: user, accessKeyId: keyId, secretAccessKey: secret)
     }
 
@@ -175,7 +175,7 @@ public struct Tenancy: Sendable {
     }
 
     /// Issues temporary credentials for a role; the caller has checked the trust policy and the duration.
-    public func issueSession(account: String, role: StoredRole, sessionName: String, sessionPolicy: String?, duration: Int,
+    public func issueSession(account: String, role: RoleRow, sessionName: String, sessionPolicy: String?, duration: Int,
                              assumedBy: String, now: Date) async throws -> Session {
         guard let keyId = AccessKeyID.generate(account: account, prefix: "ASIA") else {
             throw APIError.invalidParameter("Account id \(account) is not a 12-digit number.")
@@ -183,7 +183,7 @@ public struct Tenancy: Sendable {
         let secret = AccessKeyID.generateSecret()
         let token = AccessKeyID.generateToken()
         let expires = now.addingTimeInterval(TimeInterval(duration))
-        let stored = StoredSession(accessKeyId: keyId, roleName: role.name, sessionName: sessionName,
+        let stored = SessionRow(accessKeyId: keyId, roleName: role.name, sessionName: sessionName,
                                    secretSealed: try sealer.seal(secret, keyId: keyId), tokenSHA256: SigV4.sha256Hex(token),
                                    sessionPolicy: sessionPolicy, expiresAt: expires)
         try await database.transaction { conn in

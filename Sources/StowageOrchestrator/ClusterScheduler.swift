@@ -38,7 +38,7 @@ public struct ClusterScheduler: Sendable {
     /// placements in one batch. The caller holds the cluster lock; a caller that already read the cluster's instances
     /// under it passes them (`hosts`) rather than reading them again.
     public func placePending(_ conn: PostgresConnection, account: String, cluster: String, only: Set<String>? = nil,
-                             hosts: [ContainerInstanceRecord]? = nil, definitions known: [String: TaskDefinition] = [:])
+                             hosts: [ContainerInstanceRow]? = nil, definitions known: [String: TaskDefinition] = [:])
         async throws -> PlacementPass
     {
         let now = clock.now()

@@ -8,7 +8,7 @@ import StowageStore
 /// A service pass's snapshot with the service row it was read from (the applier writes the row back with its version).
 struct LoadedService: Sendable {
     var snapshot: ClusterSnapshot
-    var record: ServiceRecord
+    var record: ServiceRow
 }
 
 /// All the reading of a scheduling pass, in one place, inside the caller's transaction and under the cluster lock.
@@ -60,14 +60,14 @@ extension ClusterSnapshot {
     /// What a placement pass needs: the cluster's instances (unless the caller read them under the same lock) and
     /// live tasks, and the definitions of the tasks waiting (unless known).
     static func load(_ conn: PostgresConnection, account: String, cluster: String, placing only: Set<String>?,
-                     instances: [ContainerInstanceRecord]?, definitions known: [String: TaskDefinition], logger: Logger) async throws
+                     instances: [ContainerInstanceRow]?, definitions known: [String: TaskDefinition], logger: Logger) async throws
         -> ClusterSnapshot
     {
         let live = try await TaskStore(logger: logger).live(conn, account: account, cluster: cluster).map(SnapshotTask.init)
         var snapshot = ClusterSnapshot(account: account, cluster: cluster, liveTasks: live, definitions: known)
         let waiting = live.filter { $0.instanceId == nil && $0.desiredStatus == "RUNNING" && (only?.contains($0.id) ?? true) }
         guard !waiting.isEmpty else { return snapshot }
-        let hosts: [ContainerInstanceRecord]
+        let hosts: [ContainerInstanceRow]
         if let instances { hosts = instances } else { hosts = try await ContainerInstanceStore(logger: logger).all(conn, account: account, cluster: cluster) }
         snapshot.instances = hosts.map(SnapshotInstance.init)
         let store = TaskDefinitionStore(logger: logger)
@@ -89,7 +89,7 @@ extension ClusterSnapshot {
     }
 
     /// The service's target groups (those that still exist) and what they hold of its tasks.
-    static func loadBalancing(_ conn: PostgresConnection, account: String, record: ServiceRecord, into service: inout SnapshotService,
+    static func loadBalancing(_ conn: PostgresConnection, account: String, record: ServiceRow, into service: inout SnapshotService,
                               logger: Logger) async throws {
         guard !record.loadBalancers.isEmpty else { return }
         let store = LoadBalancerStore(logger: logger)
@@ -109,7 +109,7 @@ extension ClusterSnapshot {
 
     /// The service's Cloud Map registries (split into those that exist and those deleted behind its back) and the
     /// instances its tasks hold; false when it has neither.
-    static func loadRegistries(_ conn: PostgresConnection, account: String, record: ServiceRecord, into service: inout SnapshotService,
+    static func loadRegistries(_ conn: PostgresConnection, account: String, record: ServiceRow, into service: inout SnapshotService,
                                logger: Logger) async throws -> Bool {
         let store = DiscoveryStore(logger: logger)
         let registered = try await store.instances(conn, account: account, taskIds: service.tasks.map(\.id))
@@ -117,9 +117,9 @@ extension ClusterSnapshot {
         service.registryInstances = registered.map {
             RegisteredInstance(serviceId: $0.serviceId, instanceId: $0.instanceId, attributes: $0.attributes, health: $0.health, taskId: $0.taskId)
         }
-        let bindings = record.serviceRegistries.compactMap { r -> RegistryBinding? in
+        let bindings = record.serviceRegistries.compactMap { r -> ServiceRegistryBinding? in
             guard let arn = r.registryArn, let id = DiscoveryRules.id(arn, kind: "service", account: account) else { return nil }
-            return RegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort)
+            return ServiceRegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort)
         }
         // No bindings, no read: an empty id list would mean every service of the account.
         let existing = bindings.isEmpty ? [] : Set(try await store.services(conn, account: account, ids: bindings.map(\.serviceId)).map(\.id))
@@ -130,14 +130,14 @@ extension ClusterSnapshot {
 }
 
 extension SnapshotInstance {
-    init(_ r: ContainerInstanceRecord) {
+    init(_ r: ContainerInstanceRow) {
         self.init(id: r.id, ec2InstanceId: r.ec2InstanceId, status: r.status, agentConnected: r.agentConnected,
                   registeredResources: r.registeredResources, attributes: r.attributes, registeredAt: r.registeredAt)
     }
 }
 
 extension SnapshotTask {
-    init(_ t: TaskRecord) {
+    init(_ t: TaskRow) {
         self.init(id: t.id, family: t.family, revision: t.revision, service: t.service, deploymentId: t.deploymentId, startedBy: t.startedBy,
                   group: t.group, instanceId: t.instanceId, requiredInstanceId: t.requiredInstanceId, lastStatus: t.lastStatus,
                   desiredStatus: t.desiredStatus, healthStatus: t.healthStatus, cpu: t.cpu, memory: t.memory, overrides: t.overrides,

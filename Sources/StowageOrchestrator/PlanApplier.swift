@@ -16,7 +16,7 @@ struct PlanApplier {
     let now: Date
     let logger: Logger
 
-    func apply(_ plan: ClusterPlan, service record: ServiceRecord? = nil) async throws {
+    func apply(_ plan: ClusterPlan, service record: ServiceRow? = nil) async throws {
         let tasks = TaskStore(logger: logger)
         // Stops, grouped by reason so each group is one statement.
         for (reason, stops) in Dictionary(grouping: plan.stops, by: \.reason).sorted(by: { $0.key < $1.key }) {
@@ -24,7 +24,7 @@ struct PlanApplier {
                                  code: StopCode.serviceSchedulerInitiated.rawValue)
         }
         if !plan.drains.isEmpty { try await tasks.drain(conn, account: account, cluster: cluster, until: plan.drains) }
-        try await tasks.insert(conn, account: account, plan.newTasks.map { TaskRecord($0, cluster: cluster) })
+        try await tasks.insert(conn, account: account, plan.newTasks.map { TaskRow($0, cluster: cluster) })
         try await tasks.bind(conn, account: account, cluster: cluster, plan.bindings.map {
             TaskBinding(taskId: $0.taskId, instanceId: $0.instanceId, containers: $0.containers)
         })
@@ -41,7 +41,7 @@ struct PlanApplier {
     }
 
     /// Deployment rollouts, retirements and the rollback; the service row's desired count and status.
-    func applyService(_ plan: ClusterPlan, name: String, record: ServiceRecord?) async throws {
+    func applyService(_ plan: ClusterPlan, name: String, record: ServiceRow?) async throws {
         let services = ServiceStore(logger: logger)
         for (id, change) in plan.rollouts.sorted(by: { $0.key < $1.key }) {
             try await services.setRollout(conn, account: account, cluster: cluster, service: name, id: id, state: change.state,
@@ -49,8 +49,9 @@ struct PlanApplier {
         }
         try await services.retire(conn, account: account, cluster: cluster, service: name, ids: plan.retire)
         if let (family, revision) = plan.rollback {
-            try await services.addDeployment(conn, account: account, cluster: cluster, service: name,
-                                             id: Identifier.deployment(), family: family, revision: revision)
+            // The pass that decided the rollback goes on to place it: no second reconcile is queued.
+            try await Deployments.start(conn, account: account, cluster: cluster, service: name, family: family, revision: revision,
+                                        reconcile: false, logger: logger)
         }
         guard var record, plan.desiredCount != nil || plan.status != nil else { return }
         if let desired = plan.desiredCount { record.desiredCount = desired }
@@ -72,7 +73,7 @@ struct PlanApplier {
         try await store.notify(conn)
     }
 
-    func applyRegistries(_ plan: RegistrySyncPlan) async throws {
+    func applyRegistries(_ plan: ServiceRegistrySyncPlan) async throws {
         let store = DiscoveryStore(logger: logger)
         for i in plan.put {
             try await store.putInstance(conn, account: account, DiscoveryInstanceRow(
@@ -95,7 +96,7 @@ struct PlanApplier {
     }
 }
 
-extension TaskRecord {
+extension TaskRow {
     /// A new task row of a plan, waiting for placement.
     init(_ t: SnapshotTask, cluster: String) {
         self.init(cluster: cluster, id: t.id, family: t.family, revision: t.revision, group: t.group, cpu: t.cpu, memory: t.memory,

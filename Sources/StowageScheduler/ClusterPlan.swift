@@ -50,7 +50,7 @@ public struct ClusterPlan: Sendable {
     public var desiredCount: Int?
     public var status: String?
     public var targets = TargetSyncPlan()
-    public var registries = RegistrySyncPlan()
+    public var registries = ServiceRegistrySyncPlan()
     /// Already told apart from the service's recent events: each is written as is.
     public var events: [PlannedEvent] = []
     /// Instances whose desired task sets changed: their agents' long polls are woken.

@@ -279,16 +279,16 @@ public enum ClusterPlanner {
     /// whose definition has health checks counts only once they pass), and removes the rest. A registry deleted behind
     /// the service's back is skipped and said in its events: the rest of the pass goes on, and its tasks keep running.
     static func registries(_ snapshot: ClusterSnapshot, _ service: SnapshotService, endpoints: [TaskEndpoint], log: inout EventLog)
-        -> RegistrySyncPlan
+        -> ServiceRegistrySyncPlan
     {
         guard !service.registries.isEmpty || !service.missingRegistries.isEmpty || !service.registryInstances.isEmpty else {
-            return RegistrySyncPlan()
+            return ServiceRegistrySyncPlan()
         }
         log.addOnce(service: service.name, service.missingRegistries.map {
             "(service \(service.name)) is unable to register its tasks in service registry \($0): it no longer exists."
         })
         let byId = Dictionary(snapshot.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var candidates: [RegistryTask] = []
+        var candidates: [ServiceRegistryTask] = []
         for (t, endpoint) in zip(service.tasks, endpoints) where endpoint.serving {
             let checked = (snapshot.definitions[t.definitionKey]?.containerDefinitions ?? []).contains { $0.healthCheck != nil }
             let healthy = t.healthStatus == "HEALTHY" || (t.healthStatus != "UNHEALTHY" && !checked)
@@ -297,9 +297,9 @@ public enum ClusterPlanner {
                 attributes["EC2_INSTANCE_ID"] = host.ec2InstanceId
                 if let zone = host.attribute("ecs.availability-zone") { attributes["AVAILABILITY_ZONE"] = zone }
             }
-            candidates.append(RegistryTask(endpoint: endpoint, healthy: healthy, attributes: attributes))
+            candidates.append(ServiceRegistryTask(endpoint: endpoint, healthy: healthy, attributes: attributes))
         }
-        return RegistrySync.plan(bindings: service.registries, tasks: candidates, registered: service.registryInstances)
+        return ServiceRegistrySync.plan(bindings: service.registries, tasks: candidates, registered: service.registryInstances)
     }
 
     static func splitRevision(_ text: String) -> (String, Int)? {

@@ -160,7 +160,7 @@ public struct SnapshotService: Sendable {
     public var loadBalancers: [LoadBalancerBinding]
     public var targets: [RegisteredTarget]
     /// Its Cloud Map registries that exist, those that no longer do, and the instances its tasks hold in them.
-    public var registries: [RegistryBinding]
+    public var registries: [ServiceRegistryBinding]
     public var missingRegistries: [String]
     public var registryInstances: [RegisteredInstance]
 
@@ -168,7 +168,7 @@ public struct SnapshotService: Sendable {
                 deploymentConfiguration: DeploymentConfiguration = DeploymentConfiguration(), placementConstraints: [PlacementConstraint] = [],
                 placementStrategy: [PlacementStrategy] = [], healthCheckGracePeriod: Int = 0, deployments: [SnapshotDeployment],
                 tasks: [SnapshotTask] = [], loadBalancers: [LoadBalancerBinding] = [], targets: [RegisteredTarget] = [],
-                registries: [RegistryBinding] = [], missingRegistries: [String] = [], registryInstances: [RegisteredInstance] = []) {
+                registries: [ServiceRegistryBinding] = [], missingRegistries: [String] = [], registryInstances: [RegisteredInstance] = []) {
         self.name = name; self.status = status; self.desiredCount = desiredCount; self.schedulingStrategy = schedulingStrategy
         self.deploymentConfiguration = deploymentConfiguration; self.placementConstraints = placementConstraints
         self.placementStrategy = placementStrategy; self.healthCheckGracePeriod = healthCheckGracePeriod; self.deployments = deployments

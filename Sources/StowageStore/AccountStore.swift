@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 
 /// A stored access key: the sealed secret and who it belongs to.
-public struct StoredAccessKey: Sendable, Equatable {
+public struct AccessKeyRow: Sendable, Equatable {
     public var accountId: String
     public var accessKeyId: String
     public var userName: String
@@ -53,20 +53,20 @@ public struct AccountStore: Sendable {
             "SELECT 1 FROM users WHERE account_id = \(account) AND user_name = \(name)", as: Int.self, logger: logger) != nil
     }
 
-    public func createAccessKey(_ conn: PostgresConnection, _ key: StoredAccessKey) async throws {
+    public func createAccessKey(_ conn: PostgresConnection, _ key: AccessKeyRow) async throws {
         try await conn.query("""
             INSERT INTO access_keys (account_id, access_key_id, user_name, secret_sealed, status)
             VALUES (\(key.accountId), \(key.accessKeyId), \(key.userName), \(key.secretSealed), \(key.status))
             """, logger: logger)
     }
 
-    public func accessKey(_ conn: PostgresConnection, account: String, id: String) async throws -> StoredAccessKey? {
+    public func accessKey(_ conn: PostgresConnection, account: String, id: String) async throws -> AccessKeyRow? {
         let rows = try await conn.query("""
             SELECT user_name, secret_sealed, status FROM access_keys
             WHERE account_id = \(account) AND access_key_id = \(id)
             """, logger: logger)
         for try await (user, sealed, status) in rows.decode((String, Data, String).self) {
-            return StoredAccessKey(accountId: account, accessKeyId: id, userName: user, secretSealed: sealed, status: status)
+            return AccessKeyRow(accountId: account, accessKeyId: id, userName: user, secretSealed: sealed, status: status)
         }
         return nil
     }

@@ -4,7 +4,7 @@ import PostgresNIO
 import StowageModel
 
 /// A cluster row with the counts ECS reports beside it.
-public struct ClusterRecord: Sendable, Equatable {
+public struct ClusterRow: Sendable, Equatable {
     public var name: String
     public var status: String
     public var settings: [ClusterSetting]
@@ -43,7 +43,7 @@ public struct ClusterStore: Sendable {
     /// Creates the cluster, or returns it unchanged when it is already ACTIVE (CreateCluster is idempotent on name);
     /// an INACTIVE cluster of that name comes back to life with the new settings.
     public func create(_ conn: PostgresConnection, account: String, name: String, settings: [ClusterSetting],
-                       configuration: JSONValue?, tags: [Tag]) async throws -> ClusterRecord {
+                       configuration: JSONValue?, tags: [Tag]) async throws -> ClusterRow {
         let settingsJSON = try ECSJSON.encodeString(settings)
         let configJSON = try configuration.map { try ECSJSON.encodeString($0) }
         let tagsJSON = try ECSJSON.encodeString(tags)
@@ -81,10 +81,10 @@ public struct ClusterStore: Sendable {
 
     /// The named clusters that exist (ACTIVE or INACTIVE), in no particular order.
     public func get(_ conn: PostgresConnection, account: String, names: [String], forUpdate: Bool = false) async throws
-        -> [ClusterRecord]
+        -> [ClusterRow]
     {
         guard forUpdate else {
-            var result: [ClusterRecord] = []
+            var result: [ClusterRow] = []
             for try await row in try await conn.execute(Lookup(account: account, names: names), logger: logger) {
                 result.append(try Self.record(row))
             }
@@ -110,7 +110,7 @@ public struct ClusterStore: Sendable {
     }
 
     /// ACTIVE clusters ordered by name, starting after `after`.
-    public func list(_ conn: PostgresConnection, account: String, after: String?, limit: Int) async throws -> [ClusterRecord] {
+    public func list(_ conn: PostgresConnection, account: String, after: String?, limit: Int) async throws -> [ClusterRow] {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
             WHERE c.account_id = \(account) AND c.status = 'ACTIVE' AND c.cluster_name > \(after ?? "")
@@ -152,15 +152,15 @@ public struct ClusterStore: Sendable {
             """, logger: logger)
     }
 
-    private func records(_ rows: PostgresRowSequence) async throws -> [ClusterRecord] {
-        var result: [ClusterRecord] = []
+    private func records(_ rows: PostgresRowSequence) async throws -> [ClusterRow] {
+        var result: [ClusterRow] = []
         for try await row in rows.decode(Lookup.Row.self) { result.append(try Self.record(row)) }
         return result
     }
 
-    static func record(_ row: Lookup.Row) throws -> ClusterRecord {
+    static func record(_ row: Lookup.Row) throws -> ClusterRow {
         let (name, status, settings, configuration, tags, count, running, pending, services) = row
-        return ClusterRecord(
+        return ClusterRow(
             name: name, status: status,
             settings: try ECSJSON.decode([ClusterSetting].self, from: settings),
             configuration: try configuration.map { try ECSJSON.decode(JSONValue.self, from: $0) },

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import StowageModel
 
-public struct ContainerInstanceRecord: Sendable, Equatable {
+public struct ContainerInstanceRow: Sendable, Equatable {
     public var cluster: String
     public var id: String
     public var ec2InstanceId: String
@@ -50,7 +50,7 @@ public struct ContainerInstanceStore: Sendable {
         FROM container_instances
         """
 
-    public func insert(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRecord) async throws {
+    public func insert(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRow) async throws {
         try await conn.query("""
             INSERT INTO container_instances (account_id, cluster_name, instance_id, ec2_instance_id, status,
                 registered_resources, remaining_resources, attributes, version_info, tags)
@@ -64,7 +64,7 @@ public struct ContainerInstanceStore: Sendable {
     }
 
     /// Replaces what a re-registering agent reports, keeping the instance's identity.
-    public func reregister(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRecord) async throws {
+    public func reregister(_ conn: PostgresConnection, account: String, _ r: ContainerInstanceRow) async throws {
         try await conn.query("""
             UPDATE container_instances
                SET registered_resources = \(try ECSJSON.encodeString(r.registeredResources))::jsonb,
@@ -77,7 +77,7 @@ public struct ContainerInstanceStore: Sendable {
     }
 
     public func get(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws
-        -> [ContainerInstanceRecord]
+        -> [ContainerInstanceRow]
     {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
@@ -87,7 +87,7 @@ public struct ContainerInstanceStore: Sendable {
 
     /// The live (not INACTIVE) instance registered for an EC2-style host id, if any.
     public func live(_ conn: PostgresConnection, account: String, cluster: String, ec2InstanceId: String) async throws
-        -> ContainerInstanceRecord?
+        -> ContainerInstanceRow?
     {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
@@ -160,7 +160,7 @@ public struct ContainerInstanceStore: Sendable {
     }
 
     /// Every live instance of a cluster, for attribute listing.
-    public func all(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ContainerInstanceRecord] {
+    public func all(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ContainerInstanceRow] {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND status <> 'INACTIVE'
@@ -168,12 +168,12 @@ public struct ContainerInstanceStore: Sendable {
             """, logger: logger))
     }
 
-    private func records(_ rows: PostgresRowSequence) async throws -> [ContainerInstanceRecord] {
-        var result: [ContainerInstanceRecord] = []
+    private func records(_ rows: PostgresRowSequence) async throws -> [ContainerInstanceRow] {
+        var result: [ContainerInstanceRow] = []
         for try await row in rows {
             let (cluster, id, ec2, status, reason, connected, registered, remaining, attributes, version, tags, at, rowVersion) =
                 try row.decode((String, String, String, String, String?, Bool, String, String, String, String?, String, Date, Int).self)
-            var record = ContainerInstanceRecord(
+            var record = ContainerInstanceRow(
                 cluster: cluster, id: id, ec2InstanceId: ec2, status: status,
                 registeredResources: try ECSJSON.decode([Resource].self, from: registered),
                 attributes: try ECSJSON.decode([Attribute].self, from: attributes),

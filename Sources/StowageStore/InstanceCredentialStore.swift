@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 
 /// A container instance's own credential as stored: its secret sealed under the server key.
-public struct StoredInstanceCredential: Sendable, Equatable {
+public struct InstanceCredentialRow: Sendable, Equatable {
     public var accountId: String
     public var accessKeyId: String
     public var cluster: String
@@ -25,7 +25,7 @@ public struct InstanceCredentialStore: Sendable {
 
     /// Adds a credential and gives the instance's earlier ones until `now + grace` (those already ending sooner keep
     /// their end).
-    public func issue(_ conn: PostgresConnection, _ credential: StoredInstanceCredential, now: Date, grace: TimeInterval) async throws {
+    public func issue(_ conn: PostgresConnection, _ credential: InstanceCredentialRow, now: Date, grace: TimeInterval) async throws {
         let until = now.addingTimeInterval(grace)
         try await conn.query("""
             UPDATE instance_credentials SET expires_at = LEAST(COALESCE(expires_at, \(until)), \(until))
@@ -46,7 +46,7 @@ public struct InstanceCredentialStore: Sendable {
     }
 
     /// A credential that still works: not past its end, and its instance registered (not INACTIVE).
-    public func live(_ conn: PostgresConnection, account: String, accessKeyId: String, now: Date) async throws -> StoredInstanceCredential? {
+    public func live(_ conn: PostgresConnection, account: String, accessKeyId: String, now: Date) async throws -> InstanceCredentialRow? {
         let rows = try await conn.query("""
             SELECT k.cluster, k.instance_id, k.secret_sealed, k.expires_at FROM instance_credentials k
             JOIN container_instances i ON i.account_id = k.account_id AND i.cluster_name = k.cluster AND i.instance_id = k.instance_id
@@ -54,7 +54,7 @@ public struct InstanceCredentialStore: Sendable {
               AND (k.expires_at IS NULL OR k.expires_at > \(now)) AND i.status <> 'INACTIVE'
             """, logger: logger)
         for try await (cluster, instance, sealed, expires) in rows.decode((String, String, Data, Date?).self) {
-            return StoredInstanceCredential(accountId: account, accessKeyId: accessKeyId, cluster: cluster, instanceId: instance,
+            return InstanceCredentialRow(accountId: account, accessKeyId: accessKeyId, cluster: cluster, instanceId: instance,
                                             secretSealed: sealed, expiresAt: expires)
         }
         return nil

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import StowageModel
 
-public struct ServiceRecord: Sendable, Equatable {
+public struct ServiceRow: Sendable, Equatable {
     public var cluster: String
     public var name: String
     public var status: String
@@ -30,7 +30,7 @@ public struct ServiceRecord: Sendable, Equatable {
     }
 }
 
-public struct DeploymentRecord: Sendable, Equatable {
+public struct DeploymentRow: Sendable, Equatable {
     public var service: String
     public var id: String
     public var status: String
@@ -91,7 +91,7 @@ public struct ServiceStore: Sendable {
         created_by, created_at, version, load_balancers::text, service_registries::text
         """
 
-    public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws {
+    public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRow) async throws {
         try await conn.query("""
             INSERT INTO services (account_id, cluster_name, service_name, desired_count, scheduling_strategy,
                 deployment_configuration, placement_constraints, placement_strategy, health_check_grace_seconds, tags,
@@ -106,7 +106,7 @@ public struct ServiceStore: Sendable {
     }
 
     /// Replaces a service's settings after a compare-and-set on its version; false when someone else changed it first.
-    public func update(_ conn: PostgresConnection, account: String, _ s: ServiceRecord) async throws -> Bool {
+    public func update(_ conn: PostgresConnection, account: String, _ s: ServiceRow) async throws -> Bool {
         try await conn.first("""
             UPDATE services SET status = \(s.status), desired_count = \(s.desiredCount),
                 deployment_configuration = \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
@@ -121,7 +121,7 @@ public struct ServiceStore: Sendable {
     }
 
     public func get(_ conn: PostgresConnection, account: String, cluster: String, names: [String], lock: Bool = false)
-        async throws -> [ServiceRecord]
+        async throws -> [ServiceRow]
     {
         let suffix = lock ? " FOR UPDATE" : ""
         return try await records(conn.query("""
@@ -131,7 +131,7 @@ public struct ServiceStore: Sendable {
     }
 
     /// ACTIVE and DRAINING services of a cluster.
-    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ServiceRecord] {
+    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [ServiceRow] {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM services
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND status <> 'INACTIVE'
@@ -175,7 +175,7 @@ public struct ServiceStore: Sendable {
     /// Live (PRIMARY and ACTIVE) deployments of the named services, newest first; with `history`, the replaced
     /// (INACTIVE) ones too, up to `limit` in all: the console's timeline, and what its rollback returns to.
     public func deployments(_ conn: PostgresConnection, account: String, cluster: String, services: [String],
-                            history: Bool = false, limit: Int = 10_000) async throws -> [DeploymentRecord]
+                            history: Bool = false, limit: Int = 10_000) async throws -> [DeploymentRow]
     {
         let rows = try await conn.query("""
             SELECT service_name, deployment_id, status, family, revision, rollout_state, rollout_state_reason, created_at, updated_at
@@ -185,11 +185,11 @@ public struct ServiceStore: Sendable {
             ORDER BY created_at DESC
             LIMIT \(limit)
             """, logger: logger)
-        var result: [DeploymentRecord] = []
+        var result: [DeploymentRow] = []
         for try await (service, id, status, family, revision, state, reason, created, updated) in rows.decode(
             (String, String, String, String, Int, String, String?, Date, Date).self)
         {
-            result.append(DeploymentRecord(service: service, id: id, status: status, family: family, revision: revision,
+            result.append(DeploymentRow(service: service, id: id, status: status, family: family, revision: revision,
                                            rolloutState: state, rolloutStateReason: reason, createdAt: created, updatedAt: updated))
         }
         return result
@@ -287,11 +287,11 @@ public struct ServiceStore: Sendable {
         return result
     }
 
-    func records(_ rows: PostgresRowSequence) async throws -> [ServiceRecord] {
-        var result: [ServiceRecord] = []
+    func records(_ rows: PostgresRowSequence) async throws -> [ServiceRow] {
+        var result: [ServiceRow] = []
         for try await row in rows {
             let r = row.makeRandomAccess()
-            var s = ServiceRecord(cluster: try r[0].decode(String.self), name: try r[1].decode(String.self),
+            var s = ServiceRow(cluster: try r[0].decode(String.self), name: try r[1].decode(String.self),
                                   desiredCount: try r[3].decode(Int.self), schedulingStrategy: try r[4].decode(String.self),
                                   deploymentConfiguration: try ECSJSON.decode(DeploymentConfiguration.self, from: try r[5].decode(String.self)))
             s.status = try r[2].decode(String.self)

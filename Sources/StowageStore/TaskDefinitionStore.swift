@@ -4,7 +4,7 @@ import PostgresNIO
 import StowageModel
 
 /// A stored task definition revision.
-public struct TaskDefinitionRecord: Sendable, Equatable {
+public struct TaskDefinitionRow: Sendable, Equatable {
     public var family: String
     public var revision: Int
     public var status: String
@@ -33,7 +33,7 @@ public struct TaskDefinitionStore: Sendable {
     }
 
     public func register(_ conn: PostgresConnection, account: String, body: TaskDefinition, tags: [Tag],
-                         registeredBy: String) async throws -> TaskDefinitionRecord {
+                         registeredBy: String) async throws -> TaskDefinitionRow {
         let family = body.family ?? ""
         guard let revision = try await conn.first("""
             INSERT INTO task_definition_families (account_id, family, last_revision) VALUES (\(account), \(family), 1)
@@ -54,7 +54,7 @@ public struct TaskDefinitionStore: Sendable {
     }
 
     public func get(_ conn: PostgresConnection, account: String, family: String, revision: Int) async throws
-        -> TaskDefinitionRecord?
+        -> TaskDefinitionRow?
     {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
@@ -64,7 +64,7 @@ public struct TaskDefinitionStore: Sendable {
 
     /// The highest ACTIVE revision: what a bare family name refers to.
     public func latestActive(_ conn: PostgresConnection, account: String, family: String) async throws
-        -> TaskDefinitionRecord?
+        -> TaskDefinitionRow?
     {
         try await records(conn.query("""
             \(unescaped: Self.selectColumns)
@@ -146,12 +146,12 @@ public struct TaskDefinitionStore: Sendable {
     }
 
 
-    private func records(_ rows: PostgresRowSequence) async throws -> [TaskDefinitionRecord] {
-        var result: [TaskDefinitionRecord] = []
+    private func records(_ rows: PostgresRowSequence) async throws -> [TaskDefinitionRow] {
+        var result: [TaskDefinitionRow] = []
         for try await (family, revision, status, body, tags, by, at, deregistered) in rows.decode(
             (String, Int, String, String, String, String?, Date, Date?).self)
         {
-            result.append(TaskDefinitionRecord(
+            result.append(TaskDefinitionRow(
                 family: family, revision: revision, status: status,
                 body: try ECSJSON.decode(TaskDefinition.self, from: body),
                 tags: try ECSJSON.decode([Tag].self, from: tags),

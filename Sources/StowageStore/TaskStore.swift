@@ -4,7 +4,7 @@ import PostgresNIO
 import StowageModel
 
 /// A task row.
-public struct TaskRecord: Sendable, Equatable {
+public struct TaskRow: Sendable, Equatable {
     public var cluster: String
     public var id: String
     public var family: String
@@ -100,7 +100,7 @@ public struct TaskStore: Sendable {
         .joined(separator: ", ")
 
     /// Inserts many tasks in one statement (absent optional values travel as '' and become NULL).
-    public func insert(_ conn: PostgresConnection, account: String, _ tasks: [TaskRecord]) async throws {
+    public func insert(_ conn: PostgresConnection, account: String, _ tasks: [TaskRow]) async throws {
         guard !tasks.isEmpty else { return }
         let encoder = ECSJSON.encoder()
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
@@ -128,7 +128,7 @@ public struct TaskStore: Sendable {
             """, logger: logger)
     }
 
-    public func get(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws -> [TaskRecord] {
+    public func get(_ conn: PostgresConnection, account: String, cluster: String, ids: [String]) async throws -> [TaskRow] {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM tasks
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND task_id = ANY(\(ids))
@@ -136,7 +136,7 @@ public struct TaskStore: Sendable {
     }
 
     public func byClientToken(_ conn: PostgresConnection, account: String, cluster: String, token: String) async throws
-        -> [TaskRecord]
+        -> [TaskRow]
     {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM tasks
@@ -146,7 +146,7 @@ public struct TaskStore: Sendable {
     }
 
     /// Every task of the cluster that is not STOPPED: what holds resources, and what is waiting for a place.
-    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [TaskRecord] {
+    public func live(_ conn: PostgresConnection, account: String, cluster: String) async throws -> [TaskRow] {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM tasks
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND last_status <> 'STOPPED'
@@ -154,7 +154,7 @@ public struct TaskStore: Sendable {
     }
 
     /// The live tasks bound to one instance: an agent's poll costs O(its own tasks), not O(the cluster's).
-    public func live(_ conn: PostgresConnection, account: String, cluster: String, instance: String) async throws -> [TaskRecord] {
+    public func live(_ conn: PostgresConnection, account: String, cluster: String, instance: String) async throws -> [TaskRow] {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM tasks
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(instance) AND last_status <> 'STOPPED'
@@ -164,7 +164,7 @@ public struct TaskStore: Sendable {
 
     /// The service's live tasks and those that stopped within `recent` seconds (the circuit breaker counts them).
     public func ofService(_ conn: PostgresConnection, account: String, cluster: String, service: String,
-                          recent: TimeInterval = 3600) async throws -> [TaskRecord] {
+                          recent: TimeInterval = 3600) async throws -> [TaskRow] {
         try await records(conn.query("""
             SELECT \(unescaped: Self.columns) FROM tasks
             WHERE account_id = \(account) AND cluster_name = \(cluster) AND service_name = \(service)
@@ -242,7 +242,7 @@ public struct TaskStore: Sendable {
     }
 
     /// Sets or clears scale-in protection of live tasks; returns the tasks after.
-    public func protect(_ conn: PostgresConnection, account: String, cluster: String, ids: [String], until: Date?) async throws -> [TaskRecord] {
+    public func protect(_ conn: PostgresConnection, account: String, cluster: String, ids: [String], until: Date?) async throws -> [TaskRow] {
         guard !ids.isEmpty else { return [] }
         return try await records(conn.query("""
             UPDATE tasks SET protected_until = \(until), version = version + 1
@@ -262,7 +262,7 @@ public struct TaskStore: Sendable {
     /// Applies an agent's state report: status only moves forward; containers and health are replaced. One
     /// statement for the whole report, so a fleet's reports hold their connections for milliseconds. Returns the tasks after.
     public func applyReports(_ conn: PostgresConnection, account: String, cluster: String, instanceId: String,
-                             _ reports: [(taskId: String, state: AgentProtocol.TaskState)]) async throws -> [TaskRecord] {
+                             _ reports: [(taskId: String, state: AgentProtocol.TaskState)]) async throws -> [TaskRow] {
         guard !reports.isEmpty else { return [] }
         let order = TaskStatus.allCases.map(\.rawValue)
         // Arrays of optionals travel as "" for absent, turned back into NULL by NULLIF.
@@ -316,13 +316,13 @@ public struct TaskStore: Sendable {
         return result
     }
 
-    func records(_ rows: PostgresRowSequence) async throws -> [TaskRecord] {
+    func records(_ rows: PostgresRowSequence) async throws -> [TaskRow] {
         let decoder = ECSJSON.decoder()
         func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try decoder.decode(T.self, from: Data(text.utf8)) }
-        var result: [TaskRecord] = []
+        var result: [TaskRow] = []
         for try await row in rows {
             let r = row.makeRandomAccess()
-            var t = TaskRecord(cluster: try r[0].decode(String.self), id: try r[1].decode(String.self),
+            var t = TaskRow(cluster: try r[0].decode(String.self), id: try r[1].decode(String.self),
                                family: try r[2].decode(String.self), revision: try r[3].decode(Int.self),
                                group: try r[7].decode(String.self), cpu: try r[13].decode(Int.self),
                                memory: try r[14].decode(Int.self), containers: try decode([Container].self, try r[16].decode(String.self)))

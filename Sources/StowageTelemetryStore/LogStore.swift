@@ -7,21 +7,21 @@ import StowageStore
 
 /// Log groups and streams as CloudWatch Logs manages them, and the searches over their events.
 extension TelemetryStore {
-    public struct GroupRow: Sendable {
+    public struct LogGroupRow: Sendable {
         public var name: String
         public var createdAt: Int64
         public var retentionDays: Int?
     }
 
-    public func groups(_ conn: PostgresConnection, account: String, prefix: String?, after: String?, limit: Int) async throws -> [GroupRow] {
+    public func groups(_ conn: PostgresConnection, account: String, prefix: String?, after: String?, limit: Int) async throws -> [LogGroupRow] {
         let rows = try await conn.query("""
             SELECT group_name, (extract(epoch FROM created_at) * 1000)::int8, retention_days FROM log_groups
             WHERE account_id = \(account) AND group_name LIKE \(SQLPattern.prefix(prefix ?? "")) AND group_name > \(after ?? "")
             ORDER BY group_name LIMIT \(limit)
             """, logger: logger)
-        var out: [GroupRow] = []
+        var out: [LogGroupRow] = []
         for try await (name, created, retention) in rows.decode((String, Int64, Int?).self) {
-            out.append(GroupRow(name: name, createdAt: created, retentionDays: retention))
+            out.append(LogGroupRow(name: name, createdAt: created, retentionDays: retention))
         }
         return out
     }

@@ -15,9 +15,9 @@ import Testing
         #expect(ImageReference.registry("quay.io/x/y:1") == "quay.io")
         #expect(ImageReference.registry("localhost/busybox") == "localhost")
         #expect(ImageReference.pinned("a/b:1", digest: "sha256:x") == "a/b@sha256:x")
-        #expect(RegistryClient.location("busybox").registry == "registry-1.docker.io")
-        #expect(RegistryClient.location("busybox").repository == "library/busybox")
-        #expect(RegistryClient.location("127.0.0.1:5000/a/b:v1") == ("127.0.0.1:5000", "a/b", "v1"))
+        #expect(ImageRegistryClient.location("busybox").registry == "registry-1.docker.io")
+        #expect(ImageRegistryClient.location("busybox").repository == "library/busybox")
+        #expect(ImageRegistryClient.location("127.0.0.1:5000/a/b:v1") == ("127.0.0.1:5000", "a/b", "v1"))
     }
 
     @Test func aDigestIsTakenFromTheEngineOnlyWhenItIsUnambiguous() {
@@ -48,7 +48,7 @@ import Testing
     @Test func aDockerConfigGivesRegistryCredentials() throws {
         let file = #"{"auths": {"https://reg.example:5000/v1/": {"auth": "\#(Data("me:pa:ss".utf8).base64EncodedString())"}, "other.io": {"username": "u", "password": "p"}}}"#
         let auth = try RegistryAuthFile.parse(Data(file.utf8))
-        #expect(auth["reg.example:5000"] == RegistryCredentials(username: "me", password: "pa:ss", registry: "reg.example:5000"))
+        #expect(auth["reg.example:5000"] == ImageRegistryCredentials(username: "me", password: "pa:ss", registry: "reg.example:5000"))
         #expect(auth["other.io"]?.username == "u")
         let header = try #require(auth["other.io"]?.engineHeader)
         #expect(!header.contains("+") && !header.contains("/"), "base64url, as the engine reads it")
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func aBearerChallengeIsReadIntoItsParameters() {
-        let p = RegistryClient.challengeParameters(#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull""#)
+        let p = ImageRegistryClient.challengeParameters(#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull""#)
         #expect(p == ["realm": "https://auth.docker.io/token", "service": "registry.docker.io", "scope": "repository:library/busybox:pull"])
     }
 }

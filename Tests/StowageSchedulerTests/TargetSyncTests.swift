@@ -67,16 +67,16 @@ import Testing
 }
 
 @Suite struct RegistrySyncTests {
-    let binding = RegistryBinding(serviceId: "srv-1", containerName: "web", containerPort: 80)
+    let binding = ServiceRegistryBinding(serviceId: "srv-1", containerName: "web", containerPort: 80)
 
-    func candidate(_ id: String, serving: Bool = true, healthy: Bool = true, port: Int = 32768) -> RegistryTask {
-        RegistryTask(endpoint: TaskEndpoint(taskId: id, serving: serving, ec2InstanceId: "i-1", hostAddress: "10.0.0.1",
+    func candidate(_ id: String, serving: Bool = true, healthy: Bool = true, port: Int = 32768) -> ServiceRegistryTask {
+        ServiceRegistryTask(endpoint: TaskEndpoint(taskId: id, serving: serving, ec2InstanceId: "i-1", hostAddress: "10.0.0.1",
                                             bindings: [.init(containerName: "web", containerPort: 80, hostPort: port)]),
                      healthy: healthy, attributes: ["ECS_SERVICE_NAME": "web"])
     }
 
     @Test func servingTasksBecomeInstancesWithTheirAddressPortAndHealth() {
-        let plan = RegistrySync.plan(bindings: [binding], tasks: [candidate("t1"), candidate("t2", healthy: false, port: 32769), candidate("t3", serving: false)],
+        let plan = ServiceRegistrySync.plan(bindings: [binding], tasks: [candidate("t1"), candidate("t2", healthy: false, port: 32769), candidate("t3", serving: false)],
                                      registered: [])
         #expect(plan.put.map(\.instanceId) == ["t1", "t2"])
         #expect(plan.put[0].attributes == ["AWS_INSTANCE_IPV4": "10.0.0.1", "AWS_INSTANCE_PORT": "32768", "ECS_SERVICE_NAME": "web"])
@@ -85,13 +85,13 @@ import Testing
     }
 
     @Test func unchangedInstancesAreLeftAndStoppedTasksRemovedButHandRegisteredOnesKept() {
-        let first = RegistrySync.plan(bindings: [binding], tasks: [candidate("t1")], registered: [])
+        let first = ServiceRegistrySync.plan(bindings: [binding], tasks: [candidate("t1")], registered: [])
         let registered = first.put + [RegisteredInstance(serviceId: "srv-1", instanceId: "t9", attributes: [:], health: "HEALTHY", taskId: "t9"),
                                       RegisteredInstance(serviceId: "srv-1", instanceId: "by-hand", attributes: [:], health: "HEALTHY", taskId: nil)]
-        let again = RegistrySync.plan(bindings: [binding], tasks: [candidate("t1")], registered: registered)
+        let again = ServiceRegistrySync.plan(bindings: [binding], tasks: [candidate("t1")], registered: registered)
         #expect(again.put.isEmpty)
         #expect(again.remove.map(\.instanceId) == ["t9"])
-        let sick = RegistrySync.plan(bindings: [binding], tasks: [candidate("t1", healthy: false)], registered: registered)
+        let sick = ServiceRegistrySync.plan(bindings: [binding], tasks: [candidate("t1", healthy: false)], registered: registered)
         #expect(sick.put.map(\.health) == ["UNHEALTHY"])
     }
 }

@@ -242,7 +242,7 @@ extension AgentActions {
     }
 
     static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller)
-        async throws -> (cluster: String, taskId: String, task: TaskRecord, definition: TaskDefinition)
+        async throws -> (cluster: String, taskId: String, task: TaskRow, definition: TaskDefinition)
     {
         let (cluster, id, arn) = try await instance(clusterRef, instanceRef, c)
         let taskId = try TaskActions.taskId(taskRef, cluster: cluster)
@@ -260,7 +260,7 @@ extension AgentActions {
     }
 
     /// A role of the caller's account that trusts ECS tasks, or why it cannot be used.
-    static func taskRole(_ roleArn: String, _ c: Caller) async throws -> (role: StoredRole?, problem: String?) {
+    static func taskRole(_ roleArn: String, _ c: Caller) async throws -> (role: RoleRow?, problem: String?) {
         let role = try await c.backend.agentDatabase.withConnection { try await IAMActions.role($0, c, arn: roleArn) }
         guard let role else { return (nil, "role \(roleArn) does not exist") }
         let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
@@ -271,7 +271,7 @@ extension AgentActions {
     }
 
     /// Writes a line to the task's service event log, so a failure the agent acts on is not silent.
-    static func serviceEvent(_ c: Caller, cluster: String, task: TaskRecord, _ message: String) async throws {
+    static func serviceEvent(_ c: Caller, cluster: String, task: TaskRow, _ message: String) async throws {
         guard let service = task.service else { return }
         try await c.backend.agentDatabase.transaction { conn in
             try await c.backend.ecsServices.addEvents(conn, account: c.account, cluster: cluster, service: service, [message])

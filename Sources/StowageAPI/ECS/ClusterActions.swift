@@ -7,7 +7,7 @@ import StowageStore
 struct ClusterActions {
     static let includes: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
 
-    static func model(_ r: ClusterRecord, _ c: Caller, include: Set<String> = includes) -> Cluster {
+    static func model(_ r: ClusterRow, _ c: Caller, include: Set<String> = includes) -> Cluster {
         var cluster = Cluster()
         cluster.clusterArn = c.backend.scope.cluster(c.account, r.name)
         cluster.clusterName = r.name
@@ -34,7 +34,7 @@ struct ClusterActions {
 
     /// The cluster with its counts, which must exist and be ACTIVE.
     static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
-        -> ClusterRecord
+        -> ClusterRow
     {
         guard let record = try await c.backend.clusters.get(conn, account: c.account, names: [name], forUpdate: lock).first,
               record.status == "ACTIVE" else { throw APIError.clusterNotFound("Cluster not found: \(name).") }

@@ -52,7 +52,7 @@ struct ContainerInstanceActions {
         }
     }
 
-    static func model(_ r: ContainerInstanceRecord, _ c: Caller, usage: Usage? = nil) -> ContainerInstance {
+    static func model(_ r: ContainerInstanceRow, _ c: Caller, usage: Usage? = nil) -> ContainerInstance {
         var m = ContainerInstance()
         m.containerInstanceArn = c.backend.scope.containerInstance(c.account, cluster: r.cluster, id: r.id)
         m.ec2InstanceId = r.ec2InstanceId
@@ -126,7 +126,7 @@ struct ContainerInstanceActions {
         let (record, credential) = try await Database.retryingUniqueViolation { try await c.backend.database.transaction { conn in
             try await ClusterActions.requireActive(conn, c, cluster, share: true)
             let store = c.backend.instances
-            var existing: ContainerInstanceRecord?
+            var existing: ContainerInstanceRow?
             if let arn = input.containerInstanceArn {
                 let id = try c.refs.containerInstance(arn, cluster: cluster).id
                 guard let found = try await store.get(conn, account: c.account, cluster: cluster, ids: [id]).first,
@@ -167,7 +167,7 @@ struct ContainerInstanceActions {
             }
             try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
             let id = Identifier.containerInstance()
-            let record = ContainerInstanceRecord(
+            let record = ContainerInstanceRow(
                 cluster: cluster, id: id, ec2InstanceId: ec2Id,
                 registeredResources: resources, attributes: attributes, versionInfo: input.versionInfo,
                 tags: input.tags ?? [])
@@ -265,7 +265,7 @@ struct ContainerInstanceActions {
 
     /// Loads one live instance of an ACTIVE cluster, or fails with ECS's error for it.
     static func live(_ conn: PostgresConnection, _ c: Caller, cluster: String, id: String, reference: String) async throws
-        -> ContainerInstanceRecord
+        -> ContainerInstanceRow
     {
         try await ClusterActions.requireActive(conn, c, cluster)
         guard let record = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: [id]).first,
@@ -360,7 +360,7 @@ struct ContainerInstanceActions {
         return try await c.backend.database.transaction { conn in
             var result: [Attribute] = []
             for (id, target) in targets.sorted(by: { $0.key < $1.key }) {
-                let record: ContainerInstanceRecord
+                let record: ContainerInstanceRow
                 do { record = try await live(conn, c, cluster: cluster, id: id, reference: target.reference) } catch let e as APIError
                     where e.code == "InvalidParameterException" {
                     throw APIError("TargetNotFoundException", "Could not find target \(target.reference) in cluster \(cluster).")

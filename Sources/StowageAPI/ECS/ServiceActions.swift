@@ -33,7 +33,7 @@ struct ServiceActions {
         return config
     }
 
-    static func model(_ s: ServiceRecord, _ c: Caller, deployments: [DeploymentRecord],
+    static func model(_ s: ServiceRow, _ c: Caller, deployments: [DeploymentRow],
                       counts: [String: (running: Int, pending: Int, failed: Int)], events: [ServiceEvent],
                       includeTags: Bool = false) -> ECSService {
         let scope = c.backend.scope
@@ -82,7 +82,7 @@ struct ServiceActions {
     }
 
     /// Loads and renders services with their deployments, counts and latest events.
-    static func render(_ conn: PostgresConnection, _ c: Caller, cluster: String, _ records: [ServiceRecord], includeTags: Bool = false)
+    static func render(_ conn: PostgresConnection, _ c: Caller, cluster: String, _ records: [ServiceRow], includeTags: Bool = false)
         async throws -> [ECSService]
     {
         let names = records.map(\.name)
@@ -150,7 +150,7 @@ struct ServiceActions {
                 try await store.purge(conn, account: c.account, cluster: cluster, service: name)
             }
             let definition = try await TaskActions.activeDefinition(conn, c, family: ref.family, revision: ref.revision)
-            var record = ServiceRecord(cluster: cluster, name: name, desiredCount: desired, schedulingStrategy: strategy,
+            var record = ServiceRow(cluster: cluster, name: name, desiredCount: desired, schedulingStrategy: strategy,
                                        deploymentConfiguration: config)
             record.placementConstraints = input.placementConstraints ?? []
             record.placementStrategy = input.placementStrategy ?? (daemon ? [] : [
@@ -298,7 +298,7 @@ struct ServiceActions {
             }
             let current = try await store.deployments(conn, account: c.account, cluster: cluster, services: [name])
                 .first { $0.status == "PRIMARY" }
-            var newDefinition: TaskDefinitionRecord?
+            var newDefinition: TaskDefinitionRow?
             if let ref {
                 newDefinition = try await TaskActions.activeDefinition(conn, c, family: ref.family, revision: ref.revision)
             } else if input.forceNewDeployment == true, let current {

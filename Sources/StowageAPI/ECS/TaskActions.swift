@@ -7,7 +7,7 @@ import StowageStore
 
 /// ECS task actions: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
 struct TaskActions {
-    static func model(_ t: TaskRecord, _ c: Caller, includeTags: Bool = false) -> ECSTask {
+    static func model(_ t: TaskRow, _ c: Caller, includeTags: Bool = false) -> ECSTask {
         let scope = c.backend.scope
         let arn = scope.task(c.account, cluster: t.cluster, id: t.id)
         var m = ECSTask()
@@ -53,7 +53,7 @@ struct TaskActions {
 
     /// Resolves the task definition a task will run: it must exist and be ACTIVE.
     static func activeDefinition(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
-        -> TaskDefinitionRecord
+        -> TaskDefinitionRow
     {
         guard let record = try await TaskDefinitionActions.find(conn, c, family: family, revision: revision) else {
             throw APIError.client("Unable to find task definition '\(family)\(revision.map { ":\($0)" } ?? "")'.")
@@ -94,13 +94,13 @@ struct TaskActions {
         return overrides
     }
 
-    static func newTasks(count: Int, cluster: String, record: TaskDefinitionRecord, group: String?, startedBy: String?,
+    static func newTasks(count: Int, cluster: String, record: TaskDefinitionRow, group: String?, startedBy: String?,
                          overrides: TaskOverride?, constraints: [PlacementConstraint]?, strategy: [PlacementStrategy]?,
-                         tags: [Tag]?, clientToken: String?, instances: [String]? = nil) -> [TaskRecord] {
+                         tags: [Tag]?, clientToken: String?, instances: [String]? = nil) -> [TaskRow] {
         let group = group ?? "family:\(record.family)"
         let demand = TaskDemand(definition: record.body, overrides: overrides, group: group, strategy: [])
         return (0..<count).map { i in
-            var t = TaskRecord(cluster: cluster, id: Identifier.task(), family: record.family, revision: record.revision,
+            var t = TaskRow(cluster: cluster, id: Identifier.task(), family: record.family, revision: record.revision,
                                group: group, cpu: demand.cpu, memory: demand.memory,
                                containers: TaskDemand.containers(for: record.body))
             t.startedBy = startedBy
@@ -116,7 +116,7 @@ struct TaskActions {
 
     /// Inserts the tasks and places them at once under the cluster lock; what cannot be placed is removed
     /// again and reported as failures, so nothing half-written stays behind.
-    static func launch(_ conn: PostgresConnection, _ c: Caller, cluster: String, tasks new: [TaskRecord]) async throws
+    static func launch(_ conn: PostgresConnection, _ c: Caller, cluster: String, tasks new: [TaskRow]) async throws
         -> TasksResponse
     {
         let scheduler = ClusterScheduler(logger: c.logger, clock: c.backend.clock)

@@ -6,7 +6,7 @@ import StowageStore
 
 /// ECS task definition actions.
 struct TaskDefinitionActions {
-    static func model(_ r: TaskDefinitionRecord, _ c: Caller) -> TaskDefinition {
+    static func model(_ r: TaskDefinitionRow, _ c: Caller) -> TaskDefinition {
         var d = r.body
         d.taskDefinitionArn = c.backend.scope.taskDefinition(c.account, family: r.family, revision: r.revision)
         d.family = r.family
@@ -20,7 +20,7 @@ struct TaskDefinitionActions {
 
     /// Resolves a reference to a stored revision: a bare family means its latest ACTIVE revision.
     static func find(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
-        -> TaskDefinitionRecord?
+        -> TaskDefinitionRow?
     {
         if let revision { return try await c.backend.taskDefinitions.get(conn, account: c.account, family: family, revision: revision) }
         return try await c.backend.taskDefinitions.latestActive(conn, account: c.account, family: family)

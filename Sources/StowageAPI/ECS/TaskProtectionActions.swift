@@ -5,7 +5,7 @@ import StowageStore
 /// ECS task scale-in protection: a service's task the reconciler leaves out of scale-in and deployments
 /// until its protection expires (queue workers set it while they hold a job).
 struct TaskProtectionActions {
-    static func protected(_ t: TaskRecord, _ c: Caller, now: Date) -> ProtectedTask {
+    static func protected(_ t: TaskRow, _ c: Caller, now: Date) -> ProtectedTask {
         let until = t.protectedUntil.flatMap { $0 > now ? $0 : nil }
         return ProtectedTask(taskArn: c.backend.scope.task(c.account, cluster: t.cluster, id: t.id), protectionEnabled: until != nil,
                              expirationDate: until)

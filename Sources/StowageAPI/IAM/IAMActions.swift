@@ -54,20 +54,20 @@ enum IAMActions {
         return document.addingPercentEncoding(withAllowedCharacters: allowed) ?? document
     }
 
-    static func shape(_ c: Caller, _ u: StoredUser) -> IAMShapes.User {
+    static func shape(_ c: Caller, _ u: UserRow) -> IAMShapes.User {
         IAMShapes.User(path: u.path, userName: u.name, userId: u.userId, arn: arn(c, .user, u.name, path: u.path), createDate: u.createdAt)
     }
 
-    static func shape(_ c: Caller, _ r: StoredRole) -> IAMShapes.Role {
+    static func shape(_ c: Caller, _ r: RoleRow) -> IAMShapes.Role {
         IAMShapes.Role(path: r.path, roleName: r.name, roleId: r.roleId, arn: arn(c, .role, r.name, path: r.path), createDate: r.createdAt,
                        assumeRolePolicyDocument: encoded(r.trustPolicy), description: r.description, maxSessionDuration: r.maxSessionSeconds)
     }
 
-    static func shape(_ c: Caller, _ g: StoredGroup) -> IAMShapes.Group {
+    static func shape(_ c: Caller, _ g: GroupRow) -> IAMShapes.Group {
         IAMShapes.Group(path: g.path, groupName: g.name, groupId: g.groupId, arn: arn(c, .group, g.name, path: g.path), createDate: g.createdAt)
     }
 
-    static func shape(_ c: Caller, _ p: StoredPolicy) -> IAMShapes.Policy {
+    static func shape(_ c: Caller, _ p: PolicyRow) -> IAMShapes.Policy {
         IAMShapes.Policy(policyName: p.name, policyId: p.policyId, arn: c.backend.scope.iamPolicy(c.account, String(p.path.dropFirst()) + p.name),
                          path: p.path, defaultVersionId: "v\(p.defaultVersion)", attachmentCount: p.attachmentCount,
                          description: p.description, createDate: p.createdAt, updateDate: p.updatedAt)
@@ -79,7 +79,7 @@ enum IAMActions {
                          description: description)
     }
 
-    static func shape(_ v: StoredPolicyVersion, document: Bool) -> IAMShapes.PolicyVersion {
+    static func shape(_ v: PolicyVersionRow, document: Bool) -> IAMShapes.PolicyVersion {
         IAMShapes.PolicyVersion(document: document ? encoded(v.document) : nil, versionId: "v\(v.version)", isDefaultVersion: v.isDefault,
                                 createDate: v.createdAt)
     }
@@ -133,17 +133,17 @@ enum IAMActions {
         return parts.count > 1 ? "/" + parts.dropLast().joined(separator: "/") + "/" : "/"
     }
 
-    static func user(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> StoredUser {
+    static func user(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> UserRow {
         guard let u = try await c.backend.iam.user(conn, account: c.account, name: name) else { throw noSuch("user", name) }
         return u
     }
 
-    static func role(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> StoredRole {
+    static func role(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> RoleRow {
         guard let r = try await c.backend.iam.roles(conn, account: c.account, name: name).first else { throw noSuch("role", name) }
         return r
     }
 
-    static func group(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> StoredGroup {
+    static func group(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> GroupRow {
         guard let g = try await c.backend.iam.groups(conn, account: c.account, name: name).first else { throw noSuch("group", name) }
         return g
     }
@@ -181,7 +181,7 @@ enum IAMActions {
 
     /// A role by its ARN, only when the ARN is the role's own (its path included): IAM names roles by name, and a
     /// Deny written for the role's ARN would not match `role/other/path/<name>`.
-    static func role(_ conn: PostgresConnection, _ c: Caller, arn text: String) async throws -> StoredRole? {
+    static func role(_ conn: PostgresConnection, _ c: Caller, arn text: String) async throws -> RoleRow? {
         guard let arn = ARN(text), arn.service == "iam", arn.resourceType == "role", arn.account == c.account,
               let name = arn.resourcePath.last,
               let role = try await c.backend.iam.roles(conn, account: c.account, name: name).first,
@@ -269,7 +269,7 @@ enum IAMActions {
         try await c.authorize([arn(c, .role, name, path: path)], requestTags: tags)
         let created = try await write(c) { conn in
             if try await c.backend.iam.roles(conn, account: c.account, name: name).first != nil { throw exists("Role", name) }
-            try await c.backend.iam.createRole(conn, account: c.account, StoredRole(
+            try await c.backend.iam.createRole(conn, account: c.account, RoleRow(
                 name: name, roleId: Tenancy.uniqueId("AROA", account: c.account), path: path, description: input.description ?? "",
                 trustPolicy: trust, maxSessionSeconds: maxSession, createdAt: c.backend.clock.now()))
             if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .role, name: name, tags: tags) }
@@ -511,7 +511,7 @@ enum IAMActions {
         let n = try versionNumber(input.versionId)
         try await c.authorize([text])
         if let name = builtInName(text, c), let builtIn = BuiltInPolicies.all[name], n == 1 {
-            let version = StoredPolicyVersion(version: 1, document: builtIn.document, isDefault: true, createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+            let version = PolicyVersionRow(version: 1, document: builtIn.document, isDefault: true, createdAt: Date(timeIntervalSince1970: 1_700_000_000))
             return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
         }
         let version = try await read(c) { conn in

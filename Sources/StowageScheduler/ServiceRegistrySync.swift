@@ -3,7 +3,7 @@ import StowageModel
 
 /// One of a service's `serviceRegistries`, resolved: which Cloud Map service, and which container port its
 /// instances carry (nil: the address alone).
-public struct RegistryBinding: Sendable, Equatable {
+public struct ServiceRegistryBinding: Sendable, Equatable {
     public var serviceId: String
     public var containerName: String?
     public var containerPort: Int?
@@ -13,7 +13,7 @@ public struct RegistryBinding: Sendable, Equatable {
 }
 
 /// A serving candidate as the registry sync sees it: where it runs, and whether it has proven healthy.
-public struct RegistryTask: Sendable, Equatable {
+public struct ServiceRegistryTask: Sendable, Equatable {
     public var endpoint: TaskEndpoint
     /// The task's health as Cloud Map should answer it: HEALTHY, or UNHEALTHY while its health checks fail or
     /// have not passed yet.
@@ -37,11 +37,11 @@ public struct RegisteredInstance: Sendable, Equatable {
 }
 
 /// What to change in Cloud Map so that exactly a service's serving tasks are its instances, each as healthy as it is.
-public struct RegistrySyncPlan: Sendable, Equatable {
+public struct ServiceRegistrySyncPlan: Sendable, Equatable {
     public var put: [RegisteredInstance] = []
     public var remove: [(serviceId: String, instanceId: String)] = []
 
-    public static func == (a: RegistrySyncPlan, b: RegistrySyncPlan) -> Bool {
+    public static func == (a: ServiceRegistrySyncPlan, b: ServiceRegistrySyncPlan) -> Bool {
         a.put == b.put && a.remove.map { "\($0.serviceId)/\($0.instanceId)" } == b.remove.map { "\($0.serviceId)/\($0.instanceId)" }
     }
 }
@@ -49,9 +49,9 @@ public struct RegistrySyncPlan: Sendable, Equatable {
 /// ECS's Cloud Map integration as pure decisions: a task is an instance (its id) of the service's registry while it
 /// serves, with AWS_INSTANCE_IPV4 its host's address and AWS_INSTANCE_PORT the host port of the named container
 /// port; it is removed before it stops, so names stop answering it while it drains.
-public enum RegistrySync {
-    public static func plan(bindings: [RegistryBinding], tasks: [RegistryTask], registered: [RegisteredInstance]) -> RegistrySyncPlan {
-        var plan = RegistrySyncPlan()
+public enum ServiceRegistrySync {
+    public static func plan(bindings: [ServiceRegistryBinding], tasks: [ServiceRegistryTask], registered: [RegisteredInstance]) -> ServiceRegistrySyncPlan {
+        var plan = ServiceRegistrySyncPlan()
         let existing = Dictionary(registered.map { ("\($0.serviceId)/\($0.instanceId)", $0) }, uniquingKeysWith: { a, _ in a })
         var wanted: Set<String> = []
         for b in bindings {

@@ -13,7 +13,7 @@ import StowageTLS
 /// plain HTTP only to this machine (judged by the addresses the name resolves to, and called at that address),
 /// the password to a token service only over HTTPS on the registry's own site, and redirects followed by hand,
 /// each hop checked again and given the Authorization only when it stays on the same origin.
-struct RegistryClient: Sendable {
+struct ImageRegistryClient: Sendable {
     let client: HTTPClient
 
     /// Registries' own client: a registry that refuses connections fails the lookup at once (the pull behaviour
@@ -52,7 +52,7 @@ struct RegistryClient: Sendable {
 
     /// The digest the registry serves for the reference's tag. A registry whose host resolves only to loopback
     /// addresses is spoken to in plain HTTP, as engines allow; every other one over HTTPS.
-    func digest(of reference: String, credentials: RegistryCredentials?) async throws -> String {
+    func digest(of reference: String, credentials: ImageRegistryCredentials?) async throws -> String {
         let (registry, repository, tag) = Self.location(reference)
         if tag.hasPrefix("sha256:") { return tag }
         let host = Self.hostName(registry)
@@ -161,11 +161,11 @@ struct RegistryClient: Sendable {
         return realmLocal && registryLocal
     }
 
-    static func basic(_ c: RegistryCredentials) -> String { "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString() }
+    static func basic(_ c: ImageRegistryCredentials) -> String { "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString() }
 
     /// The Authorization a `WWW-Authenticate` challenge asks for: Basic with the credentials, or a Bearer token
     /// from the challenge's realm (anonymous when there are no credentials).
-    func answer(_ challenge: String, credentials: RegistryCredentials?, registry: String) async throws -> String? {
+    func answer(_ challenge: String, credentials: ImageRegistryCredentials?, registry: String) async throws -> String? {
         if challenge.lowercased().hasPrefix("basic") { return credentials.map(Self.basic) }
         let parameters = Self.challengeParameters(challenge)
         guard let realm = parameters["realm"], var components = URLComponents(string: realm), let realmURL = components.url,

@@ -6,19 +6,19 @@ import Testing
 /// Issue 23 item 10: what the registry client gives a registry the tenant named, against real HTTP servers on
 /// loopback: plain HTTP only to this machine by address, the password to a token service only on the registry's
 /// own site over HTTPS (or both on this machine), redirects checked hop by hop.
-@Suite struct RegistryClientTests {
-    let client = RegistryClient(client: RegistryClient.sharedClient)
-    let credentials = RegistryCredentials(username: "puller", password: "s3cret", registry: "r")
+@Suite struct ImageRegistryClientTests {
+    let client = ImageRegistryClient(client: ImageRegistryClient.sharedClient)
+    let credentials = ImageRegistryCredentials(username: "puller", password: "s3cret", registry: "r")
     static let digest = "sha256:" + String(repeating: "ab", count: 32)
 
     @Test func aTokenServiceGetsTheCredentialsOnlyOnTheRegistrysSite() async {
-        #expect(RegistryClient.site("registry-1.docker.io") == RegistryClient.site("auth.docker.io"))
-        #expect(RegistryClient.site("registry.gitlab.com") == "gitlab.com")
-        #expect(RegistryClient.site("a.example.co.uk") == "example.co.uk")
-        #expect(RegistryClient.site("evil.co.uk") != RegistryClient.site("example.co.uk"))
+        #expect(ImageRegistryClient.site("registry-1.docker.io") == ImageRegistryClient.site("auth.docker.io"))
+        #expect(ImageRegistryClient.site("registry.gitlab.com") == "gitlab.com")
+        #expect(ImageRegistryClient.site("a.example.co.uk") == "example.co.uk")
+        #expect(ImageRegistryClient.site("evil.co.uk") != ImageRegistryClient.site("example.co.uk"))
         func may(_ realm: String, _ registry: String) async -> Bool {
             guard let realm = URL(string: realm), let registry = URL(string: registry) else { return false }
-            return await RegistryClient.mayReceiveCredentials(realm: realm, registry: registry)
+            return await ImageRegistryClient.mayReceiveCredentials(realm: realm, registry: registry)
         }
         #expect(await may("https://auth.docker.io/token", "https://registry-1.docker.io/v2/x"))
         #expect(await !may("http://auth.docker.io/token", "https://registry-1.docker.io/v2/x"), "never in clear")
@@ -47,7 +47,7 @@ import Testing
     /// A token service on this machine (with the registry) gets the password and its token is used.
     @Test func aLocalTokenServiceIsAsked() async throws {
         let tokens = try TinyHTTPServer { seen in
-            seen.headers["authorization"] == RegistryClient.basic(RegistryCredentials(username: "puller", password: "s3cret", registry: "r"))
+            seen.headers["authorization"] == ImageRegistryClient.basic(ImageRegistryCredentials(username: "puller", password: "s3cret", registry: "r"))
                 ? (200, [("Content-Type", "application/json")], #"{"token":"good"}"#) : (401, [], "")
         }
         defer { tokens.stop() }
