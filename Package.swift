@@ -113,12 +113,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Use cases: each owns its transaction and what follows it; the doors decode, authorize, call one, shape.
+        .target(
+            name: "StowageUseCases",
+            dependencies: [
+                "StowageModel", "StowageStore", "StowageOrchestrator",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The HTTP doors (ECS, IAM, STS, Logs, CloudWatch, Application Auto Scaling, REST, the agent protocol).
         .target(
             name: "StowageAPI",
             dependencies: [
                 "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageSigning",
-                "StowageStore", "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
+                "StowageStore", "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator", "StowageUseCases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,92 +1,17 @@
 import Foundation
-import PostgresNIO
 import StowageModel
 import StowageStore
+import StowageUseCases
 
 /// The Elastic Load Balancing v2 door (query protocol, as botocore's `elbv2`): application load balancers,
-/// listeners, rules, target groups and targets, with typed inputs and outputs (ELBShapes). Every write is one
-/// transaction that NOTIFYs `stowage lb`.
+/// listeners, rules, target groups and targets, with typed inputs and outputs (ELBShapes). A handler checks and
+/// authorizes what it was sent and calls one use case (StowageUseCases' LoadBalancing), which owns the transaction.
 enum ELBActions {
 
-    /// A write: one transaction, and a NOTIFY so every `stowage lb` re-reads when it commits.
-    static func write<T: Sendable>(_ c: Caller, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await c.backend.database.transaction { conn in
-            let value = try await body(conn)
-            try await c.backend.loadBalancing.notify(conn)
-            return value
-        }
-    }
-
-    static func read<T: Sendable>(_ c: Caller, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await c.backend.database.withConnection { try await body($0) }
-    }
-
-    // MARK: lookups
-
-    static func lbNotFound(_ arn: String) -> APIError { ELB.notFound("LoadBalancerNotFound", "Load balancer '\(arn)' not found") }
-    static func tgNotFound(_ arn: String) -> APIError { ELB.notFound("TargetGroupNotFound", "Target groups '\(arn)' not found") }
-    static func listenerNotFound(_ arn: String) -> APIError { ELB.notFound("ListenerNotFound", "Listener '\(arn)' not found") }
-    static func ruleNotFound(_ arn: String) -> APIError { ELB.notFound("RuleNotFound", "Rule '\(arn)' not found") }
-
-    static func loadBalancer(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> LoadBalancerRow {
-        guard case .loadBalancer(let name, let id)? = ELB.resource(arn, account: c.account),
-              let row = try await c.backend.loadBalancing.loadBalancers(conn, account: c.account, ids: [id]).first, row.name == name
-        else { throw lbNotFound(arn) }
-        return row
-    }
-
-    static func targetGroup(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> TargetGroupRow {
-        guard case .targetGroup(let name, let id)? = ELB.resource(arn, account: c.account),
-              let row = try await c.backend.loadBalancing.targetGroups(conn, account: c.account, ids: [id]).first, row.name == name
-        else { throw tgNotFound(arn) }
-        return row
-    }
-
-    static func listener(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> ListenerRow {
-        guard case .listener(let lb, let id)? = ELB.resource(arn, account: c.account),
-              let row = try await c.backend.loadBalancing.listeners(conn, account: c.account, ids: [id]).first, row.loadBalancerId == lb,
-              // The whole ARN, load balancer name included: a Deny written for the listener's ARN must match what is acted on.
-              self.arn(c, row) == arn
-        else { throw listenerNotFound(arn) }
-        return row
-    }
-
-    static func rule(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> (RuleRow?, ListenerRow) {
-        guard case .rule(let lb, let listenerId, let id)? = ELB.resource(arn, account: c.account),
-              let listener = try await c.backend.loadBalancing.listeners(conn, account: c.account, ids: [listenerId]).first,
-              listener.loadBalancerId == lb
-        else { throw ruleNotFound(arn) }
-        // The default rule of a listener has the listener's own id.
-        if id == "default" {
-            guard self.arn(c, nil, listener) == arn else { throw ruleNotFound(arn) }
-            return (nil, listener)
-        }
-        guard let rule = try await c.backend.loadBalancing.rules(conn, account: c.account, ids: [id]).first, rule.listenerId == listenerId,
-              self.arn(c, rule, listener) == arn else {
-            throw ruleNotFound(arn)
-        }
-        return (rule, listener)
-    }
-
-    /// Checks that every group an action forwards to exists in this account and has the right protocol.
-    static func checkGroups(_ conn: PostgresConnection, _ c: Caller, _ actions: [ELB.Action]) async throws {
-        for arn in Set(actions.flatMap { $0.targetGroups.map(\.targetGroupArn) }) {
-            _ = try await targetGroup(conn, c, arn)
-        }
-    }
-
-    // MARK: arns
-
-    static func arn(_ c: Caller, _ lb: LoadBalancerRow) -> String { c.backend.scope.loadBalancer(c.account, name: lb.name, id: lb.id) }
-    static func arn(_ c: Caller, _ tg: TargetGroupRow) -> String { c.backend.scope.targetGroup(c.account, name: tg.name, id: tg.id) }
-    static func arn(_ c: Caller, _ l: ListenerRow) -> String {
-        c.backend.scope.listener(c.account, loadBalancer: l.loadBalancerName, loadBalancerId: l.loadBalancerId, id: l.id)
-    }
-    static func arn(_ c: Caller, _ r: RuleRow?, _ l: ListenerRow) -> String {
-        c.backend.scope.listenerRule(c.account, loadBalancer: l.loadBalancerName, loadBalancerId: l.loadBalancerId, listenerId: l.id,
-                                     id: r?.id ?? "default")
-    }
-
+    static func arn(_ c: Caller, _ lb: LoadBalancerRow) -> String { c.loadBalancing.arn(lb) }
+    static func arn(_ c: Caller, _ tg: TargetGroupRow) -> String { c.loadBalancing.arn(tg) }
+    static func arn(_ c: Caller, _ l: ListenerRow) -> String { c.loadBalancing.arn(l) }
+    static func arn(_ c: Caller, _ r: RuleRow?, _ l: ListenerRow) -> String { c.loadBalancing.arn(r, l) }
 
     // MARK: answers
 
@@ -313,14 +238,7 @@ enum ELBActions {
         let tags = try tags(input.tags)
         let id = ELB.newId()
         try await c.authorize([c.backend.scope.loadBalancer(c.account, name: name, id: id)], requestTags: tags)
-        let now = c.backend.clock.now()
-        let row = try await write(c) { conn in
-            guard let row = try await c.backend.loadBalancing.createLoadBalancer(
-                conn, account: c.account, name: name, id: id, scheme: scheme, ipAddressType: ipType, pool: c.backend.loadBalancerAddresses,
-                tags: tags, now: now)
-            else { throw APIError("DuplicateLoadBalancerName", "A load balancer with the same name '\(name)' exists, but with different settings") }
-            return row
-        }
+        let row = try await c.loadBalancing.createLoadBalancer(name: name, id: id, scheme: scheme, ipAddressType: ipType, tags: tags)
         return ELBShapes.LoadBalancers(loadBalancers: [shape(c, row)])
     }
 
@@ -329,35 +247,20 @@ enum ELBActions {
         let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
         guard arns.isEmpty || names.isEmpty else { throw ELB.validation("Load balancer names and load balancer ARNs cannot be specified at the same time") }
         try await c.authorize(["*"])
-        let rows = try await read(c) { conn in
-            try await c.backend.loadBalancing.loadBalancers(conn, account: c.account, names: names.isEmpty ? nil : names,
-                                                            ids: arns.isEmpty ? nil : arns.compactMap {
-                                                                if case .loadBalancer(_, let id)? = ELB.resource($0, account: c.account) { return id }
-                                                                return "-"
-                                                            })
-        }
-        if !arns.isEmpty, let missing = arns.first(where: { a in !rows.contains { arn(c, $0) == a } }) { throw lbNotFound(missing) }
-        if !names.isEmpty, let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
-            throw lbNotFound("One or more load balancers not found: '\(missing)'")
-        }
-        let page = paging.page(rows, id: \.id)
+        let page = paging.page(try await c.loadBalancing.loadBalancers(arns: arns, names: names), id: \.id)
         return ELBShapes.LoadBalancers(loadBalancers: page.items.map { shape(c, $0) }, nextMarker: page.next)
     }
 
     static func describeLoadBalancerAttributes(_ input: ELBShapes.LoadBalancerReference, _ c: Caller) async throws -> ELBShapes.Attributes {
         try await c.authorize([input.loadBalancerArn])
-        _ = try await read(c) { conn in try await loadBalancer(conn, c, input.loadBalancerArn) }
+        _ = try await c.loadBalancing.requireLoadBalancer(input.loadBalancerArn)
         let pairs = [("deletion_protection.enabled", "false"), ("idle_timeout.timeout_seconds", "60"), ("routing.http2.enabled", "false")]
         return ELBShapes.Attributes(attributes: pairs.map { ELBShapes.Attribute(key: $0.0, value: $0.1) })
     }
 
     static func deleteLoadBalancer(_ input: ELBShapes.LoadBalancerReference, _ c: Caller) async throws -> ELBShapes.Empty {
         try await c.authorize([input.loadBalancerArn])
-        try await write(c) { conn in
-            // Deleting one that is gone succeeds, as in AWS.
-            guard let lb = try? await loadBalancer(conn, c, input.loadBalancerArn) else { return }
-            try await c.backend.loadBalancing.deleteLoadBalancer(conn, account: c.account, id: lb.id)
-        }
+        try await c.loadBalancing.deleteLoadBalancer(input.loadBalancerArn)
         return ELBShapes.Empty()
     }
 
@@ -381,71 +284,28 @@ enum ELBActions {
         let tags = try tags(input.tags)
         let id = ELB.newId()
         try await c.authorize([c.backend.scope.targetGroup(c.account, name: name, id: id)], requestTags: tags)
-        let now = c.backend.clock.now()
-        let row = try await write(c) { conn -> TargetGroupRow in
-            if let existing = try await c.backend.loadBalancing.targetGroups(conn, account: c.account, names: [name]).first {
-                // Creating the same group again answers with it, as AWS does; different settings are a conflict.
-                guard existing.port == port, existing.targetType == targetType, existing.health == health else {
-                    throw APIError("DuplicateTargetGroupName", "A target group with the same name '\(name)' exists, but with different settings")
-                }
-                return existing
-            }
-            guard let row = try await c.backend.loadBalancing.createTargetGroup(
-                conn, account: c.account, name: name, id: id, protocolName: proto, port: port, targetType: targetType, health: health, tags: tags, now: now)
-            else { throw APIError("DuplicateTargetGroupName", "A target group with the same name '\(name)' exists, but with different settings") }
-            return row
-        }
+        let row = try await c.loadBalancing.createTargetGroup(name: name, id: id, protocolName: proto, port: port, targetType: targetType,
+                                                              health: health, tags: tags)
         return ELBShapes.TargetGroups(targetGroups: [shape(c, row, loadBalancers: [:])])
     }
 
-    static func loadBalancersById(_ conn: PostgresConnection, _ c: Caller) async throws -> [String: LoadBalancerRow] {
-        Dictionary(uniqueKeysWithValues: try await c.backend.loadBalancing.loadBalancers(conn, account: c.account).map { ($0.id, $0) })
-    }
-
     static func describeTargetGroups(_ input: ELBShapes.DescribeTargetGroups, _ c: Caller) async throws -> ELBShapes.TargetGroups {
-        let lbArn = input.loadBalancerArn
         let arns = input.targetGroupArns ?? [], names = input.names ?? []
         let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
-        guard [lbArn != nil, !arns.isEmpty, !names.isEmpty].filter({ $0 }).count <= 1 else {
+        guard [input.loadBalancerArn != nil, !arns.isEmpty, !names.isEmpty].filter({ $0 }).count <= 1 else {
             throw ELB.validation("A load balancer ARN, target group ARNs and target group names cannot be specified together")
         }
         try await c.authorize(["*"])
-        let (rows, lbs) = try await read(c) { conn -> ([TargetGroupRow], [String: LoadBalancerRow]) in
-            let lbs = try await loadBalancersById(conn, c)
-            var lbId: String?
-            if let lbArn { lbId = try await loadBalancer(conn, c, lbArn).id }
-            let ids = arns.isEmpty ? nil : arns.map { arn -> String in
-                if case .targetGroup(_, let id)? = ELB.resource(arn, account: c.account) { return id }
-                return "-"
-            }
-            let rows = try await c.backend.loadBalancing.targetGroups(conn, account: c.account, names: names.isEmpty ? nil : names, ids: ids,
-                                                                      loadBalancerId: lbId)
-            return (rows, lbs)
-        }
-        if let missing = arns.first(where: { a in !rows.contains { arn(c, $0) == a } }) { throw tgNotFound(missing) }
-        if let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
-            throw tgNotFound("One or more target groups not found: '\(missing)'")
-        }
+        let (rows, lbs) = try await c.loadBalancing.targetGroups(loadBalancerArn: input.loadBalancerArn, arns: arns, names: names)
         let page = paging.page(rows, id: \.id)
         return ELBShapes.TargetGroups(targetGroups: page.items.map { shape(c, $0, loadBalancers: lbs) }, nextMarker: page.next)
     }
 
     static func modifyTargetGroup(_ input: ELBShapes.ModifyTargetGroup, _ c: Caller) async throws -> ELBShapes.TargetGroups {
-        let tgArn = input.targetGroupArn
-        try await c.authorize([tgArn])
-        let current = try await read(c) { conn in try await targetGroup(conn, c, tgArn) }
+        try await c.authorize([input.targetGroupArn])
+        let current = try await c.loadBalancing.requireTargetGroup(input.targetGroupArn)
         let health = try healthCheck(input.healthCheck, base: current.health)
-        let (row, lbs) = try await write(c) { conn -> (TargetGroupRow, [String: LoadBalancerRow]) in
-            var tg = try await targetGroup(conn, c, tgArn)
-            tg.health = health
-            // A new check port must not point the checks of the group's targets at the control plane.
-            let policy = try await targetPolicy(conn, c)
-            for t in try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id) {
-                try checkTargetPolicy(policy, tg, address: t.address, id: t.targetId, port: t.port)
-            }
-            try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: tg.attributes)
-            return (tg, try await loadBalancersById(conn, c))
-        }
+        let (row, lbs) = try await c.loadBalancing.modifyTargetGroup(input.targetGroupArn, health: health)
         return ELBShapes.TargetGroups(targetGroups: [shape(c, row, loadBalancers: lbs)])
     }
 
@@ -453,185 +313,100 @@ enum ELBActions {
         let requested = input.attributes.map { ($0.key, $0.value ?? "") }
         guard !requested.isEmpty else { throw ELB.validation("At least one attribute must be specified.") }
         try await c.authorize([input.targetGroupArn])
-        let changed = try await write(c) { conn -> ELB.TargetGroupAttributes in
-            let tg = try await targetGroup(conn, c, input.targetGroupArn)
-            var attributes = tg.attributes
-            try attributes.apply(requested)
-            try await c.backend.loadBalancing.updateTargetGroup(conn, account: c.account, id: tg.id, health: tg.health, attributes: attributes)
-            return attributes
-        }
-        return attributes(changed)
+        return attributes(try await c.loadBalancing.modifyTargetGroupAttributes(input.targetGroupArn, requested))
     }
 
     static func describeTargetGroupAttributes(_ input: ELBShapes.TargetGroupReference, _ c: Caller) async throws -> ELBShapes.Attributes {
         try await c.authorize([input.targetGroupArn])
-        return attributes(try await read(c) { conn in try await targetGroup(conn, c, input.targetGroupArn).attributes })
+        return attributes(try await c.loadBalancing.requireTargetGroup(input.targetGroupArn).attributes)
     }
 
     static func deleteTargetGroup(_ input: ELBShapes.TargetGroupReference, _ c: Caller) async throws -> ELBShapes.Empty {
-        let tgArn = input.targetGroupArn
-        try await c.authorize([tgArn])
-        try await write(c) { conn in
-            guard let tg = try? await targetGroup(conn, c, tgArn) else { return }
-            guard try await !c.backend.loadBalancing.inUse(conn, targetGroupId: tg.id) else {
-                throw APIError("ResourceInUse", "Target group '\(tgArn)' is currently in use by a listener or a rule")
-            }
-            try await c.backend.loadBalancing.deleteTargetGroup(conn, account: c.account, id: tg.id)
-        }
+        try await c.authorize([input.targetGroupArn])
+        try await c.loadBalancing.deleteTargetGroup(input.targetGroupArn)
         return ELBShapes.Empty()
     }
 
     // MARK: listeners
 
     static func createListener(_ input: ELBShapes.CreateListener, _ c: Caller) async throws -> ELBShapes.Listeners {
-        let lbArn = input.loadBalancerArn
         let proto = try ELB.checkProtocol(input.protocol, what: "Listener")
         let port = try ELB.checkPort(input.port ?? 80, what: "the listener")
         let actions = try actions(input.defaultActions)
         let tags = try tags(input.tags)
-        let id = ELB.newId()
-        try await c.authorize([lbArn], requestTags: tags)
-        let row = try await write(c) { conn -> ListenerRow in
-            let lb = try await loadBalancer(conn, c, lbArn)
-            try await checkGroups(conn, c, actions)
-            guard try await c.backend.loadBalancing.createListener(conn, account: c.account, id: id, loadBalancerId: lb.id, protocolName: proto,
-                                                                   port: port, actions: actions, tags: tags)
-            else { throw APIError("DuplicateListener", "A listener already exists on this port for this load balancer '\(lbArn)'") }
-            return ListenerRow(id: id, loadBalancerId: lb.id, loadBalancerName: lb.name, protocolName: proto, port: port, defaultActions: actions,
-                               tags: tags, account: c.account)
-        }
+        try await c.authorize([input.loadBalancerArn], requestTags: tags)
+        let row = try await c.loadBalancing.createListener(loadBalancerArn: input.loadBalancerArn, id: ELB.newId(), protocolName: proto, port: port,
+                                                           actions: actions, tags: tags)
         return ELBShapes.Listeners(listeners: [shape(c, row)])
     }
 
     static func describeListeners(_ input: ELBShapes.DescribeListeners, _ c: Caller) async throws -> ELBShapes.Listeners {
-        let lbArn = input.loadBalancerArn
         let arns = input.listenerArns ?? []
         let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
-        guard (lbArn == nil) != arns.isEmpty else {
+        guard (input.loadBalancerArn == nil) != arns.isEmpty else {
             throw ELB.validation("You must specify either listener ARNs or a load balancer ARN, not both")
         }
         try await c.authorize(["*"])
-        let rows = try await read(c) { conn -> [ListenerRow] in
-            if let lbArn { return try await c.backend.loadBalancing.listeners(conn, account: c.account, loadBalancerId: loadBalancer(conn, c, lbArn).id) }
-            var out: [ListenerRow] = []
-            for a in arns { out.append(try await listener(conn, c, a)) }
-            return out
-        }
-        let page = paging.page(rows, id: \.id)
+        let page = paging.page(try await c.loadBalancing.listeners(loadBalancerArn: input.loadBalancerArn, arns: arns), id: \.id)
         return ELBShapes.Listeners(listeners: page.items.map { shape(c, $0) }, nextMarker: page.next)
     }
 
     static func modifyListener(_ input: ELBShapes.ModifyListener, _ c: Caller) async throws -> ELBShapes.Listeners {
-        let listenerArn = input.listenerArn
-        let protoValue = try input.protocol.map { value throws(APIError) in try ELB.checkProtocol(value, what: "Listener") }
-        let port = input.port
-        if let port { _ = try ELB.checkPort(port, what: "the listener") }
-        let newActions = input.defaultActions.isEmpty ? nil : try actions(input.defaultActions)
-        try await c.authorize([listenerArn])
-        let row = try await write(c) { conn -> ListenerRow in
-            var l = try await listener(conn, c, listenerArn)
-            if let newActions { try await checkGroups(conn, c, newActions); l.defaultActions = newActions }
-            if let port { l.port = port }
-            if let protoValue { l.protocolName = protoValue }
-            guard try await c.backend.loadBalancing.modifyListener(conn, account: c.account, id: l.id, port: l.port, protocolName: l.protocolName,
-                                                                   actions: l.defaultActions)
-            else { throw APIError("DuplicateListener", "A listener already exists on port \(l.port) for this load balancer") }
-            return l
-        }
+        let proto = try input.protocol.map { value throws(APIError) in try ELB.checkProtocol(value, what: "Listener") }
+        if let port = input.port { _ = try ELB.checkPort(port, what: "the listener") }
+        let actions = input.defaultActions.isEmpty ? nil : try actions(input.defaultActions)
+        try await c.authorize([input.listenerArn])
+        let row = try await c.loadBalancing.modifyListener(input.listenerArn, protocolName: proto, port: input.port, actions: actions)
         return ELBShapes.Listeners(listeners: [shape(c, row)])
     }
 
     static func deleteListener(_ input: ELBShapes.ListenerReference, _ c: Caller) async throws -> ELBShapes.Empty {
         try await c.authorize([input.listenerArn])
-        try await write(c) { conn in
-            let l = try await listener(conn, c, input.listenerArn)
-            try await c.backend.loadBalancing.deleteListener(conn, account: c.account, id: l.id)
-        }
+        try await c.loadBalancing.deleteListener(input.listenerArn)
         return ELBShapes.Empty()
     }
 
     // MARK: rules
 
     static func createRule(_ input: ELBShapes.CreateRule, _ c: Caller) async throws -> ELBShapes.Rules {
-        let listenerArn = input.listenerArn
         guard let priority = input.priority else { throw ELB.validation("A priority must be specified.") }
         guard (1...ELB.maxRulePriority).contains(priority) else { throw ELB.validation("Priority must be from 1 to \(ELB.maxRulePriority).") }
         let conditions = try conditions(input.conditions)
         let actions = try actions(input.actions)
         let tags = try tags(input.tags)
         if input.transforms != nil { throw ELB.invalid("Rule transforms (host header and URL rewrites) are not supported by Stowage.") }
-        let id = ELB.newId()
-        try await c.authorize([listenerArn], requestTags: tags)
-        let (rule, l) = try await write(c) { conn -> (RuleRow, ListenerRow) in
-            let l = try await listener(conn, c, listenerArn)
-            try await checkGroups(conn, c, actions)
-            guard try await c.backend.loadBalancing.createRule(conn, account: c.account, id: id, listenerId: l.id, priority: priority,
-                                                               conditions: conditions, actions: actions, tags: tags)
-            else { throw APIError("PriorityInUse", "Priority '\(priority)' is currently in use") }
-            return (RuleRow(id: id, listenerId: l.id, priority: priority, conditions: conditions, actions: actions, tags: tags), l)
-        }
+        try await c.authorize([input.listenerArn], requestTags: tags)
+        let (rule, l) = try await c.loadBalancing.createRule(listenerArn: input.listenerArn, id: ELB.newId(), priority: priority,
+                                                             conditions: conditions, actions: actions, tags: tags)
         return ELBShapes.Rules(rules: [shape(c, rule, l)])
     }
 
     static func describeRules(_ input: ELBShapes.DescribeRules, _ c: Caller) async throws -> ELBShapes.Rules {
-        let listenerArn = input.listenerArn
         let arns = input.ruleArns ?? []
         let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
-        guard (listenerArn == nil) != arns.isEmpty else { throw ELB.validation("You must specify either listener ARN or rule ARNs, not both") }
+        guard (input.listenerArn == nil) != arns.isEmpty else { throw ELB.validation("You must specify either listener ARN or rule ARNs, not both") }
         try await c.authorize(["*"])
-        let rows = try await read(c) { conn -> [(RuleRow?, ListenerRow)] in
-            if let listenerArn {
-                let l = try await listener(conn, c, listenerArn)
-                let rules = try await c.backend.loadBalancing.rules(conn, account: c.account, listenerId: l.id)
-                return rules.map { ($0, l) } + [(nil, l)]
-            }
-            var out: [(RuleRow?, ListenerRow)] = []
-            for a in arns { out.append(try await rule(conn, c, a)) }
-            return out
-        }
+        let rows = try await c.loadBalancing.rules(listenerArn: input.listenerArn, arns: arns)
         let page = paging.page(rows, id: { $0.0?.id ?? "default-\($0.1.id)" })
         return ELBShapes.Rules(rules: page.items.map { shape(c, $0.0, $0.1) }, nextMarker: page.next)
     }
 
     static func modifyRule(_ input: ELBShapes.ModifyRule, _ c: Caller) async throws -> ELBShapes.Rules {
-        let ruleArn = input.ruleArn
-        let newConditions = input.conditions.isEmpty ? nil : try conditions(input.conditions)
-        let newActions = input.actions.isEmpty ? nil : try actions(input.actions)
-        try await c.authorize([ruleArn])
-        let (changedRule, changedListener) = try await write(c) { conn -> (RuleRow?, ListenerRow) in
-            let (found, l) = try await rule(conn, c, ruleArn)
-            if let newActions { try await checkGroups(conn, c, newActions) }
-            guard var rule = found else {
-                // The default rule is the listener's default actions; it has no conditions.
-                guard newConditions == nil else { throw ELB.invalid("The default rule has no conditions.") }
-                var changed = l
-                if let newActions {
-                    changed.defaultActions = newActions
-                    _ = try await c.backend.loadBalancing.modifyListener(conn, account: c.account, id: l.id, port: l.port, protocolName: l.protocolName,
-                                                                         actions: newActions)
-                }
-                return (nil, changed)
-            }
-            if let newConditions { rule.conditions = newConditions }
-            if let newActions { rule.actions = newActions }
-            try await c.backend.loadBalancing.modifyRule(conn, account: c.account, rule: rule)
-            return (rule, l)
-        }
-        return ELBShapes.Rules(rules: [shape(c, changedRule, changedListener)])
+        let conditions = input.conditions.isEmpty ? nil : try conditions(input.conditions)
+        let actions = input.actions.isEmpty ? nil : try actions(input.actions)
+        try await c.authorize([input.ruleArn])
+        let (rule, l) = try await c.loadBalancing.modifyRule(input.ruleArn, conditions: conditions, actions: actions)
+        return ELBShapes.Rules(rules: [shape(c, rule, l)])
     }
 
     static func deleteRule(_ input: ELBShapes.RuleReference, _ c: Caller) async throws -> ELBShapes.Empty {
         try await c.authorize([input.ruleArn])
-        try await write(c) { conn in
-            let (rule, _) = try await rule(conn, c, input.ruleArn)
-            guard let rule else { throw APIError("OperationNotPermitted", "Default rules cannot be deleted") }
-            try await c.backend.loadBalancing.deleteRule(conn, account: c.account, id: rule.id)
-        }
+        try await c.loadBalancing.deleteRule(input.ruleArn)
         return ELBShapes.Empty()
     }
 
     static func setRulePriorities(_ input: ELBShapes.SetRulePriorities, _ c: Caller) async throws -> ELBShapes.Rules {
-        var pairs: [(String, Int)] = []
+        var pairs: [(arn: String, priority: Int)] = []
         for p in input.rulePriorities {
             guard let priority = p.priority, (1...ELB.maxRulePriority).contains(priority) else {
                 throw ELB.validation("Each rule priority must be from 1 to \(ELB.maxRulePriority).")
@@ -639,36 +414,21 @@ enum ELBActions {
             pairs.append((p.ruleArn, priority))
         }
         guard !pairs.isEmpty else { throw ELB.validation("At least one rule priority must be specified.") }
-        guard Set(pairs.map(\.0)).count == pairs.count else { throw ELB.validation("A rule is named twice.") }
-        let requested = pairs
-        for (ruleArn, _) in pairs { try await c.authorize([ruleArn]) }
-        let rows = try await write(c) { conn -> [(RuleRow?, ListenerRow)] in
-            var byId: [String: Int] = [:]
-            var listeners: [String: ListenerRow] = [:]
-            for (ruleArn, priority) in requested {
-                let (rule, l) = try await rule(conn, c, ruleArn)
-                guard let rule else { throw APIError("OperationNotPermitted", "The priority of the default rule cannot be changed") }
-                byId[rule.id] = priority
-                listeners[rule.id] = l
-            }
-            guard try await c.backend.loadBalancing.setPriorities(conn, account: c.account, priorities: byId) else {
-                throw APIError("PriorityInUse", "Two rules of a listener would share a priority")
-            }
-            let changed = try await c.backend.loadBalancing.rules(conn, account: c.account, ids: Array(byId.keys))
-            return changed.compactMap { rule in listeners[rule.id].map { (rule, $0) } }
-        }
+        guard Set(pairs.map(\.arn)).count == pairs.count else { throw ELB.validation("A rule is named twice.") }
+        for pair in pairs { try await c.authorize([pair.arn]) }
+        let rows = try await c.loadBalancing.setRulePriorities(pairs)
         return ELBShapes.Rules(rules: rows.map { shape(c, $0.0, $0.1) })
     }
 
     // MARK: targets
 
     /// Targets as a request names them, checked: ports in range, at least one, at most a request's worth.
-    static func targets(_ inputs: [ELBShapes.TargetInput]) throws(APIError) -> [(id: String, port: Int?, zone: String?)] {
-        var out: [(id: String, port: Int?, zone: String?)] = []
+    static func targets(_ inputs: [ELBShapes.TargetInput]) throws(APIError) -> [LoadBalancing.TargetReference] {
+        var out: [LoadBalancing.TargetReference] = []
         for t in inputs {
             if let port = t.port { _ = try ELB.checkPort(port, what: "the target") }
             if t.quicServerId != nil { throw ELB.invalid("QuicServerId applies to QUIC listeners, which Stowage does not run.") }
-            out.append((t.id, t.port, t.availabilityZone))
+            out.append(LoadBalancing.TargetReference(id: t.id, port: t.port, zone: t.availabilityZone))
         }
         guard !out.isEmpty else { throw ELB.validation("At least one target must be specified.") }
         guard out.count <= ELB.maxTargetsPerRequest else { throw APIError("TooManyTargets", "At most \(ELB.maxTargetsPerRequest) targets per request.") }
@@ -676,87 +436,26 @@ enum ELBActions {
     }
 
     static func registerTargets(_ input: ELBShapes.Targets, _ c: Caller) async throws -> ELBShapes.Empty {
-        let tgArn = input.targetGroupArn
         let wanted = try targets(input.targets)
-        try await c.authorize([tgArn])
-        let now = c.backend.clock.now()
-        try await write(c) { conn in
-            let tg = try await targetGroup(conn, c, tgArn)
-            let policy = try await targetPolicy(conn, c)
-            var rows: [TargetRow] = []
-            for t in wanted {
-                let address = try await targetAddress(conn, c, tg, id: t.id)
-                try checkTargetPolicy(policy, tg, address: address, id: t.id, port: t.port ?? tg.port)
-                rows.append(TargetRow(targetGroupId: tg.id, targetId: t.id, port: t.port ?? tg.port, availabilityZone: t.zone, address: address,
-                                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: nil))
-            }
-            try await c.backend.loadBalancing.register(conn, account: c.account, rows)
-        }
+        try await c.authorize([input.targetGroupArn])
+        try await c.loadBalancing.registerTargets(input.targetGroupArn, wanted)
         return ELBShapes.Empty()
     }
 
-    static func checkTargetPolicy(_ policy: TargetPolicy, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
-        if let why = policy.refusal(address: address, ports: tg.health.ports(traffic: port)) {
-            throw APIError("InvalidTarget", "The target '\(id)' (port \(port)) cannot be registered: \(why).")
-        }
-    }
-
-    /// This server's target policy with every server's announced endpoints.
-    static func targetPolicy(_ conn: PostgresConnection, _ c: Caller) async throws -> TargetPolicy {
-        let announced = try await ControlPlaneEndpointStore(logger: c.logger).all(conn)
-        return c.backend.targetPolicy.adding(announced.compactMap(\.refused))
-    }
-
-    /// Where a target is reached: an ip target's own address, or the address an instance's agent reported.
-    static func targetAddress(_ conn: PostgresConnection, _ c: Caller, _ tg: TargetGroupRow, id: String) async throws -> String {
-        switch tg.targetType {
-        case "ip":
-            guard !id.contains("/"), let address = CIDR(id), address.bytes.count == 4 else {
-                throw APIError("InvalidTarget", "The IP address '\(id)' is not a valid IPv4 address")
-            }
-            return CIDR.format(address.bytes)
-        default:
-            guard id.hasPrefix("i-"), let address = try await c.backend.instances.hostAddress(conn, account: c.account, ec2InstanceId: id) else {
-                throw APIError("InvalidTarget", "The following targets are not valid instances of this account's clusters: '\(id)'")
-            }
-            return address
-        }
-    }
-
-
     static func deregisterTargets(_ input: ELBShapes.Targets, _ c: Caller) async throws -> ELBShapes.Empty {
-        let tgArn = input.targetGroupArn
         let wanted = try targets(input.targets)
-        try await c.authorize([tgArn])
-        let now = c.backend.clock.now()
-        try await write(c) { conn in
-            let tg = try await targetGroup(conn, c, tgArn)
-            let registered = try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id)
-            var chosen: [(id: String, port: Int)] = []
-            for t in wanted {
-                let matches = registered.filter { $0.targetId == t.id && (t.port == nil || $0.port == t.port) }
-                guard !matches.isEmpty else {
-                    throw APIError("InvalidTarget", "The following targets are not registered in target group '\(tgArn)': '\(t.id)'")
-                }
-                chosen += matches.map { ($0.targetId, $0.port) }
-            }
-            try await c.backend.loadBalancing.deregister(conn, targetGroupId: tg.id, targets: chosen,
-                                                         until: now.addingTimeInterval(TimeInterval(tg.attributes.deregistrationDelaySeconds)))
-        }
+        try await c.authorize([input.targetGroupArn])
+        try await c.loadBalancing.deregisterTargets(input.targetGroupArn, wanted)
         return ELBShapes.Empty()
     }
 
     static func describeTargetHealth(_ input: ELBShapes.DescribeTargetHealth, _ c: Caller) async throws -> ELBShapes.TargetHealthDescriptions {
-        let tgArn = input.targetGroupArn
         let wanted = input.targets.isEmpty ? [] : try targets(input.targets)
         if !(input.include ?? []).isEmpty {
             throw ELB.validation("Include (anomaly detection) is not supported by Stowage; omit it.")
         }
-        try await c.authorize([tgArn])
-        let (tg, rows, inUse) = try await read(c) { conn -> (TargetGroupRow, [TargetRow], Bool) in
-            let tg = try await targetGroup(conn, c, tgArn)
-            return (tg, try await c.backend.loadBalancing.targets(conn, targetGroupId: tg.id), try await c.backend.loadBalancing.inUse(conn, targetGroupId: tg.id))
-        }
+        try await c.authorize([input.targetGroupArn])
+        let (tg, rows, inUse) = try await c.loadBalancing.targetHealth(input.targetGroupArn)
         func describe(_ id: String, _ port: Int, state: String, reason: String?, description: String?) -> ELBShapes.TargetHealthDescription {
             ELBShapes.TargetHealthDescription(target: .init(id: id, port: port),
                                               healthCheckPort: tg.health.port == "traffic-port" ? String(port) : tg.health.port,
@@ -780,51 +479,21 @@ enum ELBActions {
         return ELBShapes.TargetHealthDescriptions(targetHealthDescriptions: out)
     }
 
-
     // MARK: tags
-
-    /// The table and id an ELB ARN names, checking it exists.
-    static func tagged(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> (ELBTable, String, [Tag]) {
-        switch ELB.resource(arn, account: c.account) {
-        case .loadBalancer?: let lb = try await loadBalancer(conn, c, arn); return (.loadBalancers, lb.id, lb.tags)
-        case .targetGroup?: let tg = try await targetGroup(conn, c, arn); return (.targetGroups, tg.id, tg.tags)
-        case .listener?: let l = try await listener(conn, c, arn); return (.listeners, l.id, l.tags)
-        case .rule?:
-            guard let rule = try await rule(conn, c, arn).0 else { throw ruleNotFound(arn) }
-            return (.rules, rule.id, rule.tags)
-        case nil: throw lbNotFound(arn)
-        }
-    }
-
 
     static func addTags(_ input: ELBShapes.AddTags, _ c: Caller) async throws -> ELBShapes.Empty {
         let arns = input.resourceArns
         guard !arns.isEmpty, !input.tags.isEmpty else { throw ELB.validation("ResourceArns and Tags must not be empty.") }
         let tags = try tags(input.tags)
         try await c.authorize(arns, requestTags: tags)
-        try await write(c) { conn in
-            for arn in arns {
-                let (table, id, current) = try await tagged(conn, c, arn)
-                var merged = current.filter { old in !tags.contains { $0.key == old.key } } + tags
-                merged.sort { ($0.key ?? "") < ($1.key ?? "") }
-                try checkTags(merged)
-                try await c.backend.loadBalancing.setTags(conn, account: c.account, table: table, id: id, tags: merged)
-            }
-        }
+        try await c.loadBalancing.addTags(arns, tags, check: { try checkTags($0) })
         return ELBShapes.Empty()
     }
 
     static func removeTags(_ input: ELBShapes.RemoveTags, _ c: Caller) async throws -> ELBShapes.Empty {
-        let arns = input.resourceArns, keys = input.tagKeys
-        guard !arns.isEmpty, !keys.isEmpty else { throw ELB.validation("ResourceArns and TagKeys must not be empty.") }
-        try await c.authorize(arns)
-        try await write(c) { conn in
-            for arn in arns {
-                let (table, id, current) = try await tagged(conn, c, arn)
-                try await c.backend.loadBalancing.setTags(conn, account: c.account, table: table, id: id,
-                                                          tags: current.filter { !keys.contains($0.key ?? "") })
-            }
-        }
+        guard !input.resourceArns.isEmpty, !input.tagKeys.isEmpty else { throw ELB.validation("ResourceArns and TagKeys must not be empty.") }
+        try await c.authorize(input.resourceArns)
+        try await c.loadBalancing.removeTags(input.resourceArns, keys: input.tagKeys)
         return ELBShapes.Empty()
     }
 
@@ -832,14 +501,18 @@ enum ELBActions {
         let arns = input.resourceArns
         guard (1...20).contains(arns.count) else { throw ELB.validation("Between 1 and 20 resource ARNs must be specified.") }
         try await c.authorize(arns)
-        let found = try await read(c) { conn -> [(String, [Tag])] in
-            var out: [(String, [Tag])] = []
-            for arn in arns { out.append((arn, try await tagged(conn, c, arn).2)) }
-            return out
-        }
-        return ELBShapes.TagDescriptions(tagDescriptions: found.map { arn, tags in
+        return ELBShapes.TagDescriptions(tagDescriptions: try await c.loadBalancing.tags(arns).map { arn, tags in
             ELBShapes.TagDescription(resourceArn: arn, tags: tags.map { Tag(key: $0.key ?? "", value: $0.value ?? "") })
         })
+    }
+}
+
+extension Caller {
+    /// The load-balancing use cases, acting for this caller's account.
+    var loadBalancing: LoadBalancing {
+        LoadBalancing(tenant: TenantContext(account: account, database: backend.database, scope: backend.scope, clock: backend.clock, logger: logger),
+                      store: backend.loadBalancing, instances: backend.instances, addresses: backend.loadBalancerAddresses,
+                      targetPolicy: backend.targetPolicy)
     }
 }
 
