@@ -184,7 +184,7 @@ def test_logs_come_back_through_boto3_and_cpu_burn_shows_in_metrics(server, tena
 
 
 def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server, tenant, tmp_path, agents):
-    """Real containers burn CPU until a deadline: target tracking at 50% scales 1 -> 3, then back to 1."""
+    """Real containers burn CPU until the test has seen them scaled out: target tracking at 50% scales 1 -> 3, then back to 1."""
     ecs = ecs_client(server, tenant)
     aas = boto3.client("application-autoscaling", endpoint_url=server.endpoint, region_name=REGION,
                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
@@ -193,11 +193,17 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
     ecs.create_cluster(clusterName="e2e-scale")
     agents.append(Agent(server, tenant, "e2e-scale", tmp_path / "agent"))
     assert wait_for(lambda: ecs.list_container_instances(cluster="e2e-scale")["containerInstanceArns"])
-    burn_until = int(time.time()) + 100
+    # The burn goes on until the test has seen what it causes (three tasks running and counted), then stops when
+    # the test writes a file on a host volume: the scale-in is waited on from the moment the load is gone (it comes
+    # with the first minute's datapoint below 45%), not from a deadline guessed for a loaded machine. The loop forks
+    # nothing: one that ran `date` every turn had its containers OOM-killed in their 16 MiB, again and again.
+    control = tmp_path / "control"
+    control.mkdir()
     burner = {"name": "burner", "image": "localhost/busybox:latest", "memory": 16, "cpu": 256,
-              "environment": [{"name": "UNTIL", "value": str(burn_until)}],
-              "command": ["sh", "-c", "while [ $(date +%s) -lt $UNTIL ]; do :; done; while true; do sleep 1; done"]}
-    ecs.register_task_definition(family="burner", containerDefinitions=[burner])
+              "mountPoints": [{"sourceVolume": "control", "containerPath": "/control", "readOnly": True}],
+              "command": ["sh", "-c", "while [ ! -e /control/stop ]; do :; done; while true; do sleep 1; done"]}
+    ecs.register_task_definition(family="burner", containerDefinitions=[burner],
+                                 volumes=[{"name": "control", "host": {"sourcePath": str(control)}}])
     ecs.create_service(cluster="e2e-scale", serviceName="hot", taskDefinition="burner", desiredCount=1)
     assert wait_for(lambda: tasks_of(ecs, "e2e-scale", "hot"), seconds=60)
     rid = "service/e2e-scale/hot"
@@ -226,6 +232,8 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
         return max((d["Maximum"] for d in points), default=0)
 
     assert wait_for(lambda: running_max() == 3, seconds=30), running_max()
+    (control / "stop").touch()
+    burn_stopped = time.time()
     def cpu_minutes():
         points = cw.get_metric_statistics(Namespace="AWS/ECS", MetricName="CPUUtilization",
                                           Dimensions=[{"Name": "ClusterName", "Value": "e2e-scale"}, {"Name": "ServiceName", "Value": "hot"}],
@@ -233,7 +241,7 @@ def test_target_tracking_scales_out_on_cpu_burn_and_back_in_when_it_stops(server
         return sorted((p["Timestamp"].strftime("%H:%M"), round(p["Average"], 1)) for p in points)
 
     assert wait_for(lambda: desired() == 1, seconds=200), (
-        f"when the burn stops (at {time.strftime('%H:%M:%S', time.gmtime(burn_until))}) the service scales back in; "
+        f"when the burn stops (at {time.strftime('%H:%M:%S', time.gmtime(burn_stopped))}) the service scales back in; "
         f"CPU by minute {cpu_minutes()}, activities {[a['Cause'] for a in aas.describe_scaling_activities(ServiceNamespace='ecs', ResourceId=rid)['ScalingActivities']]}")
     activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=rid)["ScalingActivities"]
     causes = [a["Cause"] for a in activities]
