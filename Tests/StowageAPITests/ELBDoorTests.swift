@@ -8,6 +8,26 @@ import Testing
 @Suite struct ELBDoorTests {
     static let healthy = ["HealthCheckPath": "/health", "HealthCheckIntervalSeconds": "10", "HealthCheckTimeoutSeconds": "3"]
 
+    /// The worked example of adding an operation (docs/ARCHITECTURE.md): its shapes, handler and declaration.
+    @Test func accountLimitsAreTheOnesStowageEnforces() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let limits = try await api.elb("DescribeAccountLimits", as: h.a)
+            #expect(limits.status == 200, "\(limits.errorCode ?? "")")
+            let byName = Dictionary(uniqueKeysWithValues: limits.list("Limits").compactMap { limit -> (String, String)? in
+                guard let name = limit.child("Name")?.text, let max = limit.child("Max")?.text else { return nil }
+                return (name, max)
+            })
+            #expect(byName["application-load-balancers"] == String(ELB.defaultAddresses.count))
+            #expect(byName["condition-values-per-alb-rule"] == String(ELB.maxConditionValues))
+            #expect(byName["target-groups-per-action-on-application-load-balancer"] == String(ELB.maxTargetGroupsPerForward))
+            let first = try await api.elb("DescribeAccountLimits", ["PageSize": "1"], as: h.a)
+            #expect(first.list("Limits").count == 1 && first["NextMarker"] != nil)
+            let unknown = try await api.elb("DescribeAccountLimits", ["Region": "mars-1"], as: h.a)
+            #expect(unknown.status == 400 && unknown.errorCode == "ValidationError")
+        }
+    }
+
     @Test func loadBalancerLifecycleInTheXMLBotocoreReads() async throws {
         let h = try await Harness.make()
         try await h.run { api in

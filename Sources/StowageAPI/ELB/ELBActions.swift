@@ -479,6 +479,22 @@ enum ELBActions {
         return ELBShapes.TargetHealthDescriptions(targetHealthDescriptions: out)
     }
 
+    // MARK: limits
+
+    /// The limits Stowage enforces, by ELB's names: a load balancer takes one address of the installation's pool
+    /// (STOWAGE_LB_ADDRESSES), a forward action at most five target groups, a condition at most five values.
+    static func describeAccountLimits(_ input: ELBShapes.DescribeAccountLimits, _ c: Caller) async throws -> ELBShapes.Limits {
+        let paging = try Paging(marker: input.marker, pageSize: input.pageSize)
+        try await c.authorize(["*"])
+        let limits = [
+            ELBShapes.Limit(name: "application-load-balancers", max: String(c.backend.loadBalancerAddresses.count)),
+            ELBShapes.Limit(name: "condition-values-per-alb-rule", max: String(ELB.maxConditionValues)),
+            ELBShapes.Limit(name: "target-groups-per-action-on-application-load-balancer", max: String(ELB.maxTargetGroupsPerForward)),
+        ]
+        let page = paging.page(limits, id: \.name)
+        return ELBShapes.Limits(limits: page.items, nextMarker: page.next)
+    }
+
     // MARK: tags
 
     static func addTags(_ input: ELBShapes.AddTags, _ c: Caller) async throws -> ELBShapes.Empty {
@@ -533,6 +549,7 @@ public enum ELBOperations {
         op("SetRulePriorities", .write, ELBActions.setRulePriorities),
         op("RegisterTargets", .write, ELBActions.registerTargets), op("DeregisterTargets", .write, ELBActions.deregisterTargets),
         op("DescribeTargetHealth", .read, ELBActions.describeTargetHealth),
+        op("DescribeAccountLimits", .read, ELBActions.describeAccountLimits),
         op("AddTags", .write, ELBActions.addTags), op("RemoveTags", .write, ELBActions.removeTags), op("DescribeTags", .read, ELBActions.describeTags),
     ]
 

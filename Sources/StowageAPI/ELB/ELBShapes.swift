@@ -224,6 +224,8 @@ enum ELBShapes {
         var include: [String]?
     }
 
+    struct DescribeAccountLimits: Decodable, Sendable { var marker: String?; var pageSize: Int? }
+
     struct AddTags: Decodable, Sendable { var resourceArns: [String]; var tags: [Tag] }
     struct RemoveTags: Decodable, Sendable { var resourceArns: [String]; var tagKeys: [String] }
     struct DescribeTags: Decodable, Sendable { var resourceArns: [String] }
@@ -314,6 +316,9 @@ enum ELBShapes {
     }
 
     struct TargetHealthDescriptions: Encodable, Sendable { var targetHealthDescriptions: [TargetHealthDescription] }
+
+    struct Limit: Encodable, Sendable { var name: String; var max: String }
+    struct Limits: Encodable, Sendable { var limits: [Limit]; var nextMarker: String? }
 
     struct TagDescription: Encodable, Sendable { var resourceArn: String; var tags: [Tag] }
     struct TagDescriptions: Encodable, Sendable { var tagDescriptions: [TagDescription] }
