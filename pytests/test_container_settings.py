@@ -223,11 +223,21 @@ def test_invalid_settings_are_refused_at_registration(ecs, container, top, messa
 
 def test_a_restart_policy_restarts_the_container_in_place(server, tenant, tmp_path, agents):
     """ECS's restartPolicy: a container that ran its restartAttemptPeriod (the minimum, 60 s) and exits is started
-    again in place — same task, same container — twice here; one that exits sooner ends the task as usual."""
+    again in place — same task, same container, its own files kept. The period then counts from the restart: exiting
+    sooner after it ends the task as usual, as exiting sooner after the first start does. One period (ECS allows none
+    shorter) is the whole wait: a second restart would only wait out another."""
     ecs = cluster_with_agent(server, tenant, tmp_path, agents, "restarts")
-    worker = {"name": "worker", "image": BUSYBOX, "memory": 16, "command": ["sh", "-c", "sleep 61; exit 3"],
+    # The first run leaves a file in the container's own layer and exits 3 after the period; the restarted one finds
+    # the file (so it is the same container) and exits 4 when the test writes a file on a host volume.
+    control = tmp_path / "control"
+    control.mkdir()
+    script = ("if [ -e /restarted ]; then while [ ! -e /control/exit ]; do sleep 1; done; exit 4; fi; "
+              "touch /restarted; sleep 61; exit 3")
+    worker = {"name": "worker", "image": BUSYBOX, "memory": 16, "command": ["sh", "-c", script],
+              "mountPoints": [{"sourceVolume": "control", "containerPath": "/control", "readOnly": True}],
               "restartPolicy": {"enabled": True, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}
-    ecs.register_task_definition(family="restarts", containerDefinitions=[worker])
+    ecs.register_task_definition(family="restarts", containerDefinitions=[worker],
+                                 volumes=[{"name": "control", "host": {"sourcePath": str(control)}}])
     arn = started(ecs, "restarts", "restarts")
     first = wait_for(lambda: (lambda t: t if t["lastStatus"] == "RUNNING" else None)(described(ecs, "restarts", arn)))
     runtime_id = first["containers"][0]["runtimeId"]
@@ -238,18 +248,26 @@ def test_a_restart_policy_restarts_the_container_in_place(server, tenant, tmp_pa
         assert status == 200, body
         return body["task"]["containers"][0].get("restartCount")
     assert count() == 0
-    twice = wait_for(lambda: count() == 2, seconds=200, every=2)
-    assert twice, described(ecs, "restarts", arn)
+    once = wait_for(lambda: count() == 1, seconds=120, every=1)
+    assert once, described(ecs, "restarts", arn)
     task = described(ecs, "restarts", arn)
     assert task["lastStatus"] == "RUNNING" and task["taskArn"] == arn
     assert task["containers"][0]["runtimeId"] == runtime_id, "restarted in place, not replaced"
     # boto3 keeps only ECS's modelled members: the count reaches it in the container's reason.
-    assert task["containers"][0]["reason"] == "restarted in place 2 times, last after exit code 3", task["containers"][0]
+    assert task["containers"][0]["reason"] == "restarted in place 1 time, last after exit code 3", task["containers"][0]
     assert len(ecs.list_tasks(cluster="restarts")["taskArns"]) == 1, "no second task"
-    ecs.stop_task(cluster="restarts", task=arn)
+
+    # Seconds after the restart, well inside a new period: a crash, so the task stops, not a second restart.
+    (control / "exit").touch()
+    ended = stopped(ecs, "restarts", arn)
+    assert ended, f"an exit sooner than the period after the restart ends the task: {described(ecs, 'restarts', arn)}"
+    assert ended["stopCode"] == "EssentialContainerExited" and ended["containers"][0]["exitCode"] == 4, ended
+    assert ended["containers"][0]["runtimeId"] == runtime_id, "the restarted container itself exited"
+    assert count() == 1, "not restarted a second time"
+    assert ecs.list_tasks(cluster="restarts", desiredStatus="STOPPED")["taskArns"] == [arn], "no other task"
 
     # Exiting before the attempt period is a crash, not a restart: the task stops as without a policy.
-    quick = dict(worker, command=["sh", "-c", "exit 4"])
+    quick = dict(worker, command=["sh", "-c", "exit 4"], mountPoints=[])
     ecs.register_task_definition(family="quick-crash", containerDefinitions=[quick])
     crashed = stopped(ecs, "restarts", started(ecs, "restarts", "quick-crash"))
     assert crashed["stopCode"] == "EssentialContainerExited" and crashed["containers"][0]["exitCode"] == 4
