@@ -67,6 +67,7 @@ bench-storm:
 	scripts/bench-storm.sh
 
 # The outage matrix (database down 10 s / 70 s / 5 min, server down, all workers down) on the real processes:
-# too slow for make test, which runs the 90 s database outage. Prints one FIGURE line per row.
+# too slow for make test, whose database outage lasts until a sweep blind to it would stop tasks (about 20 s).
+# Prints one FIGURE line per row.
 chaos:
 	scripts/chaos.sh
