@@ -1686,3 +1686,51 @@ def test_item5_alarm_actions_name_only_the_accounts_own_scaling_policies(server,
                                         AlarmActions=[policy.format(account)])
         assert "cannot be used" in e.value.response["Error"]["Message"], e.value.response
     assert not cloudwatch.describe_alarms(AlarmNames=["item5-alarm"])["MetricAlarms"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Item 7, the query doors' decoder (review of issue 24). IAM, STS and ELBv2 forms decode through QueryDecoder. A list
+# was counted again before each of its members (8,000 `Names.member.N` took 23 s of a server thread, the whole 1 MiB
+# body minutes), and each empty optional member scanned every parameter name. One signed request from any tenant
+# could hold a core of the shared control plane; now both are one lookup, and a form of 15,000 members is answered
+# at once.
+# ---------------------------------------------------------------------------------------------------------------
+def _item7_form(server, who, service, body, timeout):
+    """A form-encoded query-protocol call signed as botocore signs: (seconds, status, body)."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    request = Item7AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    Item7SigV4Auth(Item7Credentials(who.key_id, who.secret), service, REGION).add_auth(request)
+    prepared = item7_urlrequest.Request(server.endpoint + "/", data=body.encode(), headers=dict(request.headers), method="POST")
+    start = time.perf_counter()
+    try:
+        with item7_urlrequest.urlopen(prepared, timeout=timeout) as response:
+            status, text = response.status, response.read().decode()
+    except item7_urlerror.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    return time.perf_counter() - start, status, text
+
+
+def test_item7_a_form_of_many_members_costs_its_length_not_its_square(server, tenant):
+    (elb,) = tenant_clients(server, tenant, "elbv2")
+    before = elb.describe_tags(ResourceArns=[elb.create_target_group(Name="item7-form", Protocol="HTTP", Port=80, TargetType="ip")
+                                             ["TargetGroups"][0]["TargetGroupArn"]])["TagDescriptions"]
+    group = before[0]["ResourceArn"]
+    n = 15_000
+    attacks = {
+        # A long list: counted once, not once per member.
+        "names": "Action=DescribeLoadBalancers&Version=2015-12-01&" + "&".join(f"Names.member.{i}=a" for i in range(1, n + 1)),
+        # Structures whose optional member is empty: one lookup each, not a scan of every parameter.
+        "empty values": f"Action=AddTags&Version=2015-12-01&ResourceArns.member.1={group}&"
+                        + "&".join(f"Tags.member.{i}.Key=k{i}&Tags.member.{i}.Value=" for i in range(1, n + 1)),
+    }
+    for what, body in attacks.items():
+        assert len(body) < 1 << 20, what
+        try:
+            seconds, status, text = _item7_form(server, tenant, "elasticloadbalancing", body, timeout=15)
+        except (TimeoutError, item7_urlerror.URLError):
+            pytest.fail(f"{what}: {n} members held the server over 15 s")
+        assert seconds < 10, (what, seconds)
+        assert status == 400 and "<Code>" in text, (what, status, text[:300])
+    # Nothing changed: the group has no tags (AddTags with 15,000 was refused: at most 50 a resource).
+    assert elb.describe_tags(ResourceArns=[group])["TagDescriptions"] == before
+    elb.delete_target_group(TargetGroupArn=group)
