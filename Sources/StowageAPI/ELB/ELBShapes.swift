@@ -17,9 +17,7 @@ struct Refused: Codable, Sendable {
 }
 
 extension QueryDecodingState {
-    func readAll(under name: String) {
-        for key in params.keys where key == name || key.hasPrefix(name + ".") { read.insert(key) }
-    }
+    func readAll(under name: String) { readUnder.insert(name) }
 }
 
 enum ELBShapes {

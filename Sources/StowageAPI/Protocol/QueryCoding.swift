@@ -12,7 +12,7 @@ enum QueryDecoder {
     static func decode<T: Decodable>(_ type: T.Type, from request: QueryRequest, errorCode: String) throws -> T {
         let state = QueryDecodingState(params: request.params, errorCode: errorCode)
         let value = try T(from: QueryNodeDecoder(state: state, path: []))
-        if let unread = request.params.keys.filter({ !state.read.contains($0) }).sorted().first {
+        if let unread = request.params.keys.filter({ !state.wasRead($0) }).sorted().first {
             let member = unread.replacingOccurrences(of: #"\.member\.\d+"#, with: "[]", options: .regularExpression)
             throw APIError(errorCode, "Stowage does not support the request member \(member) of \(request.action); omit it.")
         }
@@ -25,6 +25,9 @@ final class QueryDecodingState {
     let params: [String: String]
     let errorCode: String
     var read: Set<String> = ["Action", "Version"]
+    /// Members every parameter under which counts as read (`Refused`): one insertion each, where marking their
+    /// parameters one by one scanned the whole form per member and made a list of them cost its length squared.
+    var readUnder: Set<String> = []
     /// Every prefix of a parameter name (`A`, `A.member`, `A.member.1`), so presence is one lookup.
     let prefixes: Set<String>
     /// The prefixes that have parameters under them (`A`, `A.member` for `A.member.1`): one lookup rather than a scan
@@ -55,6 +58,17 @@ final class QueryDecodingState {
             return false
         }
         return prefixes.contains(name)
+    }
+
+    func wasRead(_ key: String) -> Bool {
+        if read.contains(key) { return true }
+        guard !readUnder.isEmpty else { return false }
+        var prefix: [Substring] = []
+        for part in key.split(separator: ".", omittingEmptySubsequences: false) {
+            prefix.append(part)
+            if readUnder.contains(prefix.joined(separator: ".")) { return true }
+        }
+        return false
     }
 
     func text(_ name: String) throws -> String {
