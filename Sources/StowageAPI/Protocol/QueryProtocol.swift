@@ -58,20 +58,21 @@ public struct QueryRequest: Sendable {
     /// REST bodies are JSON objects with the same member names; lists become `Name.member.N`.
     public init(json body: Data) throws {
         guard !body.isEmpty else { self.params = [:]; return }
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+        // JSONValue, not JSONSerialization: Foundation's NSNumber casts 1 and 0 to Bool, so `"MaxItems": 1` read as "true".
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: body) else {
             throw APIError.serialization("The request body must be a JSON object of parameters.")
         }
         var params: [String: String] = [:]
-        func flatten(_ prefix: String, _ value: Any) {
+        func flatten(_ prefix: String, _ value: JSONValue) {
             switch value {
-            case let s as String: params[prefix] = s
-            case let b as Bool: params[prefix] = b ? "true" : "false"
-            case let n as NSNumber: params[prefix] = n.stringValue
-            case let list as [Any]:
+            case .string(let s): params[prefix] = s
+            case .bool(let b): params[prefix] = b ? "true" : "false"
+            case .number(let n): params[prefix] = n.rounded() == n && abs(n) < 9.0e15 ? String(Int64(n)) : String(n)
+            case .array(let list):
                 for (i, item) in list.enumerated() { flatten("\(prefix).member.\(i + 1)", item) }
-            case let object as [String: Any]:
+            case .object(let object):
                 for (k, v) in object { flatten("\(prefix).\(k)", v) }
-            default: break
+            case .null: break
             }
         }
         for (k, v) in object { flatten(k, v) }
