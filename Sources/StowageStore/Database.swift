@@ -211,11 +211,11 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
              .unexpectedBackendMessage, .failedToAddSSLHandler, .queryCancelled:
             return true
         default:
-            // 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 08xxx (connection exceptions),
-            // 57014 (a statement timed out: the database is too slow to answer, as after a restart with cold caches)
-            // and 53xxx (insufficient resources: too many connections while every pool reconnects at once).
+            // 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 08xxx (connection exceptions) and
+            // 53xxx (insufficient resources: too many connections while every pool reconnects at once). Not 57014:
+            // a statement timeout can be the statement's own cost, and Bulk must split such a batch, not keep it.
             let state = psql.serverInfo?[.sqlState] ?? ""
-            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "57014" || state.hasPrefix("53")
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53")
         }
     }
 }
