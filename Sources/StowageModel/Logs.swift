@@ -42,6 +42,9 @@ extension Logs {
         public var filterPattern: String?
         public var nextToken: String?
         public var limit: Int?
+        /// Read so that it is not refused: CloudWatch ignores it since 2019 and always interleaves, as Stowage does
+        /// (events in time order across streams); the CLI's `--interleaved` and older tools still send it.
+        public var interleaved: Bool?
         public init(logGroupName: String) { self.logGroupName = logGroupName }
     }
 
