@@ -230,6 +230,9 @@ public enum CloudWatch {
         public var alarmNames: [String]?
         public var alarmNamePrefix: String?
         public var stateValue: String?
+        /// `MetricAlarm` and/or `CompositeAlarm`; Stowage has metric alarms only, so a list without `MetricAlarm`
+        /// answers none.
+        public var alarmTypes: [String]?
         public var maxRecords: Int?
         public var nextToken: String?
         public init(alarmNames: [String]?) { self.alarmNames = alarmNames }
@@ -263,6 +266,8 @@ public enum CloudWatch {
         public var endDate: Date?
         public var maxRecords: Int?
         public var nextToken: String?
+        /// Only `TimestampDescending` (the default, newest first) is answered; `TimestampAscending` is refused.
+        public var scanBy: String?
         public init(alarmName: String?) { self.alarmName = alarmName }
     }
 

@@ -81,8 +81,12 @@ enum AlarmActions {
         guard (1...100).contains(limit) else { throw invalid("MaxRecords must be between 1 and 100.") }
         guard (input.alarmNames ?? []).count <= 100 else { throw invalid("At most 100 AlarmNames.") }
         if let s = input.stateValue, AlarmState(rawValue: s) == nil { throw invalid("StateValue must be OK, ALARM or INSUFFICIENT_DATA.") }
+        if let bad = input.alarmTypes?.first(where: { !["MetricAlarm", "CompositeAlarm"].contains($0) }) {
+            throw invalid("AlarmTypes must name MetricAlarm or CompositeAlarm; got '\(bad)'.")
+        }
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize([arn(c, "*")])
+        if let types = input.alarmTypes, !types.contains("MetricAlarm") { return .init(metricAlarms: [], nextToken: nil) }
         let rows = try await c.backend.database.withConnection { conn in
             try await AlarmStore(logger: c.logger).get(conn, account: c.account, names: input.alarmNames, prefix: input.alarmNamePrefix,
                                                         state: input.stateValue, after: after, limit: limit + 1)
@@ -128,6 +132,9 @@ enum AlarmActions {
         guard (1...100).contains(limit) else { throw invalid("MaxRecords must be between 1 and 100.") }
         if let t = input.historyItemType, !["ConfigurationUpdate", "StateUpdate", "Action"].contains(t) {
             throw invalid("HistoryItemType must be ConfigurationUpdate, StateUpdate or Action.")
+        }
+        if let order = input.scanBy, order != "TimestampDescending" {
+            throw invalid("ScanBy '\(order)' is not supported: alarm history is answered newest first (TimestampDescending).")
         }
         let before = try PageToken.decode(input.nextToken)?.first.flatMap(Int64.init)
         try await c.authorize([arn(c, input.alarmName ?? "*")])
