@@ -8,10 +8,7 @@ import Testing
         let h = try await Harness.make()
         try await h.run { api in
             func cloudWatch(_ action: String, _ body: [String: Any]) async throws -> Answer {
-                try await api.send(.post, "/", body: json(body), as: h.a,
-                                   headers: ["x-amz-target": "GraniteServiceVersion20100801.\(action)",
-                                             "content-type": "application/x-amz-json-1.0"],
-                                   service: "monitoring")
+                try await api.awsJSON("GraniteServiceVersion20100801.\(action)", body, version: "1.0", service: "monitoring", as: h.a)
             }
             let put = try await cloudWatch("PutMetricAlarm", ["AlarmName": "orders-high", "Namespace": "Shop", "MetricName": "Orders",
                                                               "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 2,

@@ -9,9 +9,7 @@ import Testing
         let h = try await Harness.make()
         try await h.run { api in
             func logs(_ action: String, _ body: [String: Any]) async throws -> Answer {
-                try await api.send(.post, "/", body: json(body), as: h.a,
-                                   headers: ["x-amz-target": "Logs_20140328.\(action)", "content-type": "application/x-amz-json-1.1"],
-                                   service: "logs")
+                try await api.awsJSON("Logs_20140328.\(action)", body, service: "logs", as: h.a)
             }
             #expect(try await logs("CreateLogGroup", ["logGroupName": "app"]).status == 200)
             for stream in ["a", "b"] { #expect(try await logs("CreateLogStream", ["logGroupName": "app", "logStreamName": stream]).status == 200) }
