@@ -66,14 +66,16 @@ struct Dev: AsyncParsableCommand {
         if let gateway = await runtime?.bridgeGateway(), let range = CIDR(gateway + "/32") { hostRanges.append(range) }
         let targetPolicy = TargetPolicy(outbound: OutboundPolicy(allowed: hostRanges),
                                         controlPlane: ControlPlaneEndpoints.of(database: pg.config, listening: listeners.all))
-        // The load balancers' data plane: HAProxy for the load balancers tenants create (addresses 127.0.10.x).
+        // The load balancers' data plane: HAProxy for the load balancers tenants create, on the pool's addresses.
         var lbLine = "  load balancer: none (no HAProxy at /usr/sbin/haproxy: apt-get install haproxy)"
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") {
             let lbLogger = Environment.logger("stowage.lb")
             extra.append(LoadBalancerSupervisor(database: database, haproxy: HAProxyProcess(executable: "/usr/sbin/haproxy", directory: state + "/lb",
                                                                                             logger: lbLogger),
                                                 stopOnExit: true, policy: targetPolicy, logger: lbLogger))
-            lbLine = "  load balancer: HAProxy (stowage lb); load balancers listen on 127.0.10.x"
+            let pool = try Environment.loadBalancerAddresses()
+            let range = pool == ELB.defaultAddresses ? "127.0.10.x" : (pool.count == 1 ? pool[0] : "\(pool[0]) … \(pool[pool.count - 1])")
+            lbLine = "  load balancer: HAProxy (stowage lb); load balancers listen on \(range) (STOWAGE_LB_ADDRESSES)"
         }
         var agentLine = "  agent:        none (--no-agent)"
         if let runtime {
