@@ -2,6 +2,7 @@ import Foundation
 import StowageModel
 import PostgresNIO
 import StowageStore
+import StowageUseCases
 
 /// ECS cluster actions.
 struct ClusterActions {
@@ -53,7 +54,9 @@ struct ClusterActions {
             if let given = input.settings {
                 settings = given
             } else {
-                settings = [ClusterSetting(name: "containerInsights", value: try await AccountSettingActions.effective(conn, "containerInsights", c))]
+                let principal = try AccountSettingActions.principal(nil, c)
+                settings = [ClusterSetting(name: "containerInsights",
+                                           value: try await c.accountSettings.effective(conn, "containerInsights", principal: principal))]
             }
             let clusters = try await c.backend.clusters.activeCount(conn, account: c.account, excluding: name)
             try await c.backend.quotas.check(conn, account: c.account, [("clusters", clusters + 1, "Active clusters")])

@@ -526,8 +526,7 @@ enum ELBActions {
 extension Caller {
     /// The load-balancing use cases, acting for this caller's account.
     var loadBalancing: LoadBalancing {
-        LoadBalancing(tenant: TenantContext(account: account, database: backend.database, scope: backend.scope, clock: backend.clock, logger: logger),
-                      store: backend.loadBalancing, instances: backend.instances, addresses: backend.loadBalancerAddresses,
+        LoadBalancing(tenant: tenant, store: backend.loadBalancing, instances: backend.instances, addresses: backend.loadBalancerAddresses,
                       targetPolicy: backend.targetPolicy)
     }
 }
