@@ -28,18 +28,14 @@ struct ClusterActions {
 
     /// Refuses a missing or deleted cluster without loading its counts (see `ClusterStore.isActive`).
     static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, share: Bool = false) async throws {
-        guard try await c.backend.clusters.isActive(conn, account: c.account, name: name, share: share) else {
-            throw APIError.clusterNotFound("Cluster not found: \(name).")
-        }
+        try await c.clusters.requireActive(conn, name, share: share)
     }
 
     /// The cluster with its counts, which must exist and be ACTIVE.
     static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
         -> ClusterRow
     {
-        guard let record = try await c.backend.clusters.get(conn, account: c.account, names: [name], forUpdate: lock).first,
-              record.status == "ACTIVE" else { throw APIError.clusterNotFound("Cluster not found: \(name).") }
-        return record
+        try await c.clusters.active(conn, name, lock: lock)
     }
 
     static func create(_ input: CreateClusterRequest, _ c: Caller) async throws -> ClusterResponse {

@@ -3,6 +3,7 @@ import PostgresNIO
 import StowageModel
 import StowageScheduler
 import StowageStore
+import StowageUseCases
 
 /// ECS container instance and attribute actions.
 struct ContainerInstanceActions {
@@ -267,12 +268,7 @@ struct ContainerInstanceActions {
     static func live(_ conn: PostgresConnection, _ c: Caller, cluster: String, id: String, reference: String) async throws
         -> ContainerInstanceRow
     {
-        try await ClusterActions.requireActive(conn, c, cluster)
-        guard let record = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: [id]).first,
-              record.status != "INACTIVE" else {
-            throw APIError.containerInstanceNotFound("Container instance \(reference) not found in cluster \(cluster).")
-        }
-        return record
+        try await c.clusters.liveInstance(conn, cluster: cluster, id: id, reference: reference)
     }
 
     static func deregister(_ input: DeregisterContainerInstanceRequest, _ c: Caller) async throws -> ContainerInstanceResponse {
