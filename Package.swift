@@ -192,6 +192,7 @@ let package = Package(
             dependencies: [
                 "StowageModel", "StowageSigning", "StowageStore", "StowageTelemetryStore", "StowageIAM",
                 "StowageAPI", "StowageWorker", "StowageAgent", "StowageOrchestrator", "StowageTLS", "StowageLoadBalancer", "StowageShell",
+                "StowageUseCases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

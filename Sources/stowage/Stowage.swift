@@ -10,6 +10,7 @@ import StowageModel
 import StowageOrchestrator
 import StowageStore
 import StowageTLS
+import StowageUseCases
 import HummingbirdTLS
 
 @main

@@ -4,6 +4,7 @@ import StowageIAM
 import StowageModel
 import StowageOrchestrator
 import StowageStore
+import StowageUseCases
 
 /// Everything a handler may reach, built once per process and shared by every request.
 public struct Backend: Sendable {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import StowageModel
 import StowageStore
+import StowageUseCases
 
 /// Which door a request came through: they share handlers but not status codes or content types.
 public enum Door: Sendable {

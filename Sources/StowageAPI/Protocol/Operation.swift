@@ -1,5 +1,6 @@
 import Foundation
 import StowageModel
+import StowageUseCases
 
 /// The AWS services Stowage answers for: how a request reaches each one, and the prefix of its IAM actions.
 public enum AWSService: String, Sendable, CaseIterable {
@@ -52,6 +53,11 @@ public struct IAMAction: Sendable, Hashable, CustomStringConvertible {
 /// Which of an account's two rate buckets a call spends (issue 8's fairness): declared per operation, never guessed
 /// from its name (`DiscoverInstances` reads; `GetSecretValue` reads).
 public enum Access: Sendable { case read, write }
+
+extension Quotas.RateClass {
+    /// The bucket of an operation's declared access.
+    init(_ access: Access) { self = access == .read ? .read : .write }
+}
 
 /// What an operation does with a request member it does not know.
 public enum MemberPolicy: Sendable, Equatable {

@@ -4,6 +4,7 @@ import Hummingbird
 import Metrics
 import StowageModel
 import StowageStore
+import StowageUseCases
 
 /// Builds the HTTP surface: the AWS-protocol door at `POST /`, the REST API, and the operational endpoints.
 public enum APIRouter {

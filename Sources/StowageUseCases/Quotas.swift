@@ -51,8 +51,6 @@ public final class Quotas: Sendable {
     public enum RateClass: String, Sendable {
         case read, write, agent
 
-        /// The bucket of an operation's declared access.
-        init(_ access: Access) { self = access == .read ? .read : .write }
     }
 
     /// Takes one token from the account's bucket for this class; a bucket holds one second's worth.
