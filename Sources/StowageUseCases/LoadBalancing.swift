@@ -201,17 +201,14 @@ public struct LoadBalancing: Sendable {
     }
 
     public func modifyTargetGroupAttributes(_ arn: String, _ requested: [(String, String)]) async throws -> ELB.TargetGroupAttributes {
-        let requested = requested.map { Pair(key: $0.0, value: $0.1) }
-        return try await write { [self] conn in
+        try await write { [self] conn in
             let tg = try await targetGroup(conn, arn)
             var attributes = tg.attributes
-            try attributes.apply(requested.map { ($0.key, $0.value) })
+            try attributes.apply(requested)
             try await store.updateTargetGroup(conn, account: account, id: tg.id, health: tg.health, attributes: attributes)
             return attributes
         }
     }
-
-    struct Pair: Sendable { var key: String; var value: String }
 
     /// Deleting one that is gone succeeds; one a listener or rule forwards to is in use.
     public func deleteTargetGroup(_ arn: String) async throws {
@@ -327,8 +324,7 @@ public struct LoadBalancing: Sendable {
     }
 
     public func setRulePriorities(_ requested: [(arn: String, priority: Int)]) async throws -> [(RuleRow?, ListenerRow)] {
-        let requested = requested.map { Priority(arn: $0.arn, priority: $0.priority) }
-        return try await write { [self] conn -> [(RuleRow?, ListenerRow)] in
+        try await write { [self] conn -> [(RuleRow?, ListenerRow)] in
             var byId: [String: Int] = [:]
             var listeners: [String: ListenerRow] = [:]
             for p in requested {
@@ -344,8 +340,6 @@ public struct LoadBalancing: Sendable {
             return changed.compactMap { rule in listeners[rule.id].map { (rule, $0) } }
         }
     }
-
-    struct Priority: Sendable { var arn: String; var priority: Int }
 
     // MARK: targets
 

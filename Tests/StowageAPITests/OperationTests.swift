@@ -75,6 +75,17 @@ import Testing
         }
     }
 
+    @Test func aParameterNameDeeperOrLongerThanAnyMemberIsRefusedBeforeItIsIndexed() {
+        // 200,000 segments would cost the prefix index tens of billions of character copies.
+        let deep = QueryRequest(params: ["Action": "DescribeLoadBalancers", String(repeating: "a.", count: 200_000) + "a": "x"])
+        #expect(throws: APIError.self) { try QueryDecoder.decode(ELBShapes.DescribeLoadBalancers.self, from: deep, errorCode: "ValidationError") }
+        let long = QueryRequest(params: ["Action": "DescribeLoadBalancers", String(repeating: "n", count: 600): "x"])
+        #expect(throws: APIError.self) { try QueryDecoder.decode(ELBShapes.DescribeLoadBalancers.self, from: long, errorCode: "ValidationError") }
+        // The deepest modelled names (a query-string condition value) still decode.
+        let modelled = QueryRequest(params: ["Action": "DescribeLoadBalancers", "Names.member.1": "web"])
+        #expect((try? QueryDecoder.decode(ELBShapes.DescribeLoadBalancers.self, from: modelled, errorCode: "ValidationError"))?.names == ["web"])
+    }
+
     @Test func nestedListsOfStructuresDecodeInOrder() throws {
         let form = QueryRequest(params: [
             "Action": "SetRulePriorities",

@@ -9,7 +9,16 @@ import StowageModel
 /// Decodes form parameters into a `Decodable` input, remembering every parameter a member read: one that nothing
 /// read is a member Stowage does not honour, refused by its name rather than accepted and ignored.
 enum QueryDecoder {
+    /// The deepest parameter name any modelled member has is under ten segments; the state below indexes every
+    /// prefix of every name, which costs a name's length times its depth, so deeper or longer names are refused first.
+    static let maxNameSegments = 16
+    static let maxNameLength = 512
+
     static func decode<T: Decodable>(_ type: T.Type, from request: QueryRequest, errorCode: String) throws -> T {
+        for name in request.params.keys where name.utf8.count > maxNameLength
+            || name.utf8.lazy.filter({ $0 == UInt8(ascii: ".") }).count >= maxNameSegments {
+            throw APIError(errorCode, "The parameter name \(name.prefix(64))… is longer or deeper than any member of \(request.action.prefix(64)); omit it.")
+        }
         let state = QueryDecodingState(params: request.params, errorCode: errorCode)
         let value = try T(from: QueryNodeDecoder(state: state, path: []))
         if let unread = request.params.keys.filter({ !state.wasRead($0) }).sorted().first {
