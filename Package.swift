@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "StowageUseCases",
             dependencies: [
-                "StowageModel", "StowageStore", "StowageOrchestrator",
+                "StowageModel", "StowageStore", "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
