@@ -84,10 +84,7 @@ enum TaskSecretActions {
             do {
                 let target = try ParameterActions.target(text, c)
                 try await c.authorize(.getParameters, [target.arn], as: principal)
-                let text = try await c.backend.database.withConnection { conn in
-                    let row = try await ParameterActions.read(conn, c, target)
-                    return try await ParameterActions.shown(conn, c, row, decrypt: true)
-                }
+                let text = try await c.parameters.get(target, decrypt: true).value
                 return (Data(text.utf8), false)
             } catch let error as APIError where error.awsStatus < 500 {
                 throw Unreadable(reason: "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secrets from ssm: parameter \(text): \(error.code): \(error.message)")
@@ -98,7 +95,7 @@ enum TaskSecretActions {
                 if case .arn(let account, _, _) = SecretRules.reference(ref.secretArn), account != c.account {
                     try await c.authorize(.getSecretValue, [ref.secretArn], as: principal)
                 }
-                value = try await SecretActions.value(c, id: ref.secretArn, versionId: ref.versionId, stage: ref.versionStage) { arn, keys in
+                value = try await c.secrets.value(id: ref.secretArn, versionId: ref.versionId, stage: ref.versionStage) { arn, keys in
                     try await c.authorize(.getSecretValue, [arn], keys: keys, as: principal)
                 }
             } catch let error as APIError where error.awsStatus < 500 {
