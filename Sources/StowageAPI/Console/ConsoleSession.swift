@@ -6,6 +6,7 @@ import StowageIAM
 import StowageModel
 import StowageSigning
 import StowageStore
+import StowageUseCases
 import Synchronization
 
 /// Console sign-in: an access key and its secret make a short-lived session held in an HttpOnly, SameSite=Strict
@@ -80,10 +81,8 @@ enum ConsoleSession {
     static func resolve(_ request: Request, backend: Backend) async throws -> (ConsoleSessionRow, Principal) {
         guard let token = token(request), token.count <= 128, let account = account(of: token) else { throw expired }
         let now = backend.clock.now()
-        let store = ConsoleSessionStore(logger: backend.database.logger)
-        let row = try await backend.database.withConnection { conn in
-            try await store.live(conn, account: account, tokenSHA256: SigV4.sha256Hex(token), now: now)
-        }
+        let row = try await ConsoleSessions(database: backend.database, logger: backend.database.logger)
+            .live(account: account, tokenSHA256: SigV4.sha256Hex(token), now: now)
         // The key must still be active: deactivating or deleting it ends its console sessions too.
         guard let row, let credential = try await backend.verifier.credential(for: row.accessKeyId),
               credential.expiresAt.map({ $0 > now }) ?? true else { throw expired }
@@ -143,8 +142,7 @@ enum ConsoleSession {
         let row = ConsoleSessionRow(tokenSHA256: SigV4.sha256Hex(token), accountId: account, accessKeyId: input.accessKeyId,
                                     principalArn: credential.principal.arn, csrfToken: randomToken(), sourceIp: context.sourceIp,
                                     createdAt: now, expiresAt: expires)
-        let store = ConsoleSessionStore(logger: caller.logger)
-        try await backend.database.transaction { conn in try await store.create(conn, row) }
+        try await ConsoleSessions(database: backend.database, logger: caller.logger).start(row)
         var headers = HTTPFields()
         headers[.setCookie] = cookie(token, maxAge: Int(expires.timeIntervalSince(now)), secure: secure)
         return try json(info(row, credential.principal), headers: headers)
@@ -164,10 +162,8 @@ enum ConsoleSession {
                             sourceIp: context.sourceIp, signedService: "signin", via: "console")
         context.exchange.caller = caller
         caller.trail.note(action: "signin:ConsoleLogout", resources: [principal.arn])
-        let store = ConsoleSessionStore(logger: caller.logger)
-        _ = try await backend.database.transaction { conn in
-            try await store.revoke(conn, account: row.accountId, tokenSHA256: row.tokenSHA256, now: backend.clock.now())
-        }
+        try await ConsoleSessions(database: backend.database, logger: caller.logger)
+            .revoke(account: row.accountId, tokenSHA256: row.tokenSHA256, now: backend.clock.now())
         var headers = HTTPFields()
         headers[.setCookie] = cookie("", maxAge: 0, secure: secure)
         return Response(status: .noContent, headers: headers)

@@ -55,10 +55,7 @@ struct TagActions {
 
 extension Caller {
     /// The ECS stores as the use cases take them.
-    var ecsStores: ECSStores {
-        ECSStores(clusters: backend.clusters, taskDefinitions: backend.taskDefinitions, instances: backend.instances,
-                  services: backend.ecsServices, tasks: backend.tasks)
-    }
+    var ecsStores: ECSStores { backend.ecsStores }
 
     var tagging: Tagging { Tagging(tenant: tenant, stores: ecsStores) }
     var clusters: Clusters { Clusters(tenant: tenant, stores: ecsStores) }

@@ -94,45 +94,15 @@ public struct Backend: Sendable {
 }
 
 extension Backend {
-    /// An ECS resource's tags, for `aws:ResourceTag/…` conditions; empty for resources without tags.
-    func resourceTags(account: String, arn text: String) async throws -> [String: String] {
-        guard let arn = ARN(text), arn.account == account else { return [:] }
-        switch arn.service {
-        case "ssm":
-            let name = ParameterRules.reference(text).name
-            return try await database.withConnection { try await parameters.latest($0, account: account, name: name)?.tags ?? [] }.dictionary
-        case "secretsmanager":
-            guard case .arn(_, let name, _) = SecretRules.reference(text) else { return [:] }
-            return try await database.withConnection { try await secrets.get($0, account: account, name: name)?.tags ?? [] }.dictionary
-        case "elasticloadbalancing":
-            return try await database.withConnection { conn -> [Tag] in
-                switch ELB.resource(text, account: account) {
-                case .loadBalancer(_, let id)?: return try await loadBalancing.loadBalancers(conn, account: account, ids: [id]).first?.tags ?? []
-                case .targetGroup(_, let id)?: return try await loadBalancing.targetGroups(conn, account: account, ids: [id]).first?.tags ?? []
-                case .listener(_, let id)?: return try await loadBalancing.listeners(conn, account: account, ids: [id]).first?.tags ?? []
-                case .rule(_, _, let id)?: return try await loadBalancing.rules(conn, account: account, ids: [id]).first?.tags ?? []
-                case nil: return []
-                }
-            }.dictionary
-        case "ecs": break
-        default: return [:]
-        }
-        let path = arn.resourcePath
-        let tags: [Tag] = try await database.withConnection { conn in
-            switch arn.resourceType {
-            case "cluster" where path.count == 1:
-                return try await clusters.get(conn, account: account, names: [path[0]], forUpdate: false).first?.tags ?? []
-            case "container-instance" where path.count == 2:
-                return try await instances.get(conn, account: account, cluster: path[0], ids: [path[1]]).first?.tags ?? []
-            case "task-definition" where path.count == 1:
-                let parts = path[0].split(separator: ":")
-                guard parts.count == 2, let revision = Int(parts[1]) else { return [] }
-                return try await taskDefinitions.get(conn, account: account, family: String(parts[0]), revision: revision)?.tags ?? []
-            default:
-                return []
-            }
-        }
-        return tags.dictionary
+    /// The ECS stores as the use cases take them.
+    var ecsStores: ECSStores {
+        ECSStores(clusters: clusters, taskDefinitions: taskDefinitions, instances: instances, services: ecsServices, tasks: tasks)
+    }
+
+    /// A resource's tags, for `aws:ResourceTag/…` conditions; empty for resources without tags.
+    func resourceTags(account: String, arn: String) async throws -> [String: String] {
+        try await ResourceTags(database: database, ecs: ecsStores, parameters: parameters, secrets: secrets, loadBalancing: loadBalancing)
+            .tags(account: account, arn: arn)
     }
 }
 

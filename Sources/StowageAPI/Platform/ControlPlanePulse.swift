@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import StowageStore
+import StowageUseCases
 
 /// The server's tick on the control plane's pulse: proof that agents could be heard. The host-loss sweep
 /// counts an agent's silence only from the later of its last heartbeat and the end of the last gap in these
@@ -12,11 +13,11 @@ public struct ControlPlanePulse: Service {
     public init(database: Database, logger: Logger) { self.database = database; self.logger = logger }
 
     public func run() async throws {
-        let store = HeartbeatStore(logger: logger)
+        let controlPlane = ControlPlane(database: database, logger: logger)
         var failing = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await database.withConnection { try await store.tick($0, tolerance: HeartbeatStore.tickTolerance) }
+                try await controlPlane.tick()
                 if failing { logger.notice("control-plane pulse restored") }
                 failing = false
             } catch {

@@ -46,7 +46,7 @@ public enum APIRouter {
             }
             // The job queue's depth, read at scrape time (skipped, and said so by the gauge, while the database
             // cannot be reached: a scrape never waits out an outage).
-            let stats = try? await backend.database.withConnection { conn in try await JobQueue(logger: backend.database.logger).stats(conn) }
+            let stats = try? await ControlPlane(database: backend.database, logger: backend.database.logger).queueStats()
             Gauge(label: "stowage_jobs_queue_readable").record(stats == nil ? 0 : 1)
             if let stats {
                 for (state, count) in [("pending", stats.pending), ("ready", stats.ready), ("running", stats.running),
