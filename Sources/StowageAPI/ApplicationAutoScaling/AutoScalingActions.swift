@@ -1,25 +1,14 @@
 import Foundation
-import PostgresNIO
 import StowageModel
 import StowageMonitoringRules
 import StowageStore
+import StowageUseCases
 
 /// Application Auto Scaling for ECS services (`AnyScaleFrontendService.<Action>`): targets, policies,
 /// scheduled actions and the activity log. The worker evaluates them (`evaluate-scaling`, `evaluate-alarms`).
 enum AutoScalingActions {
-    static let dimension = "ecs:service:DesiredCount"
-    static func validation(_ message: String) -> APIError { APIError("ValidationException", message) }
-    static func notFound(_ message: String) -> APIError { APIError("ObjectNotFoundException", message, restStatus: 404) }
-    static func noTarget(_ resourceId: String) -> APIError {
-        notFound("No scalable target registered for service namespace: ecs, resource ID: \(resourceId), scalable dimension: \(dimension)")
-    }
-
-    /// Policies and scheduled actions hang off a registered target.
-    static func requireTarget(_ conn: PostgresConnection, _ c: Caller, _ resourceId: String) async throws {
-        guard try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: [resourceId]).first != nil else {
-            throw noTarget(resourceId)
-        }
-    }
+    static let dimension = ScalableTargets.dimension
+    static func validation(_ message: String) -> APIError { ScalableTargets.validation(message) }
 
     /// `service/<cluster>/<service>` → (cluster, service), checking namespace and dimension on the way.
     static func target(_ namespace: String, _ resourceId: String, _ scalableDimension: String) throws(APIError) -> (String, String) {
@@ -43,25 +32,11 @@ enum AutoScalingActions {
     static func register(_ input: AutoScaling.RegisterScalableTargetRequest, _ c: Caller) async throws -> AutoScaling.RegisterScalableTargetResponse {
         let (cluster, service) = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
         try await c.authorize([targetArn(c, input.resourceId)])
-        let store = ScalingStore(logger: c.logger)
-        try await c.backend.database.transaction { conn in
-            guard let svc = try await c.backend.ecsServices.get(conn, account: c.account, cluster: cluster, names: [service]).first,
-                  svc.status == "ACTIVE" else {
-                throw validation("ECS service doesn't exist: \(input.resourceId)")
-            }
-            let existing = try await store.targets(conn, account: c.account, resourceIds: [input.resourceId]).first
-            guard let lo = input.minCapacity ?? existing?.minCapacity, let hi = input.maxCapacity ?? existing?.maxCapacity else {
-                throw validation("MinCapacity and MaxCapacity are required to register a new scalable target.")
-            }
+        try await c.scalableTargets.register(input, cluster: cluster, service: service) { lo, hi in
             guard lo >= 0, hi <= ServiceActions.maxDesiredCount else {
                 throw validation("Capacities must be between 0 and \(ServiceActions.maxDesiredCount).")
             }
             guard lo <= hi else { throw validation("Minimum capacity cannot be greater than maximum capacity (\(lo) > \(hi)).") }
-            try await store.upsertTarget(conn, ScalingStore.Target(
-                account: c.account, resourceId: input.resourceId, dimension: dimension, cluster: cluster, service: service,
-                minCapacity: lo, maxCapacity: hi, suspended: input.suspendedState ?? existing?.suspended ?? AutoScaling.SuspendedState(),
-                createdAt: c.backend.clock.now()))
-            try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateScaling, uniqueKey: "now")
         }
         return .init(scalableTargetARN: targetArn(c, input.resourceId))
     }
@@ -69,9 +44,7 @@ enum AutoScalingActions {
     static func describeTargets(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalableTargetsResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
         try await c.authorize(["*"])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await ScalingStore(logger: c.logger).targets(conn, account: c.account, resourceIds: input.resourceIds)
-        }
+        let rows = try await c.scalableTargets.targets(resourceIds: input.resourceIds)
         return .init(scalableTargets: rows.map {
             AutoScaling.ScalableTarget(serviceNamespace: "ecs", resourceId: $0.resourceId, scalableDimension: $0.dimension,
                                        minCapacity: $0.minCapacity, maxCapacity: $0.maxCapacity,
@@ -83,11 +56,7 @@ enum AutoScalingActions {
     static func deregister(_ input: AutoScaling.TargetKey, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
         try await c.authorize([targetArn(c, input.resourceId)])
-        try await c.backend.database.transaction { conn in
-            guard try await ScalingStore(logger: c.logger).deleteTarget(conn, account: c.account, resourceId: input.resourceId, dimension: dimension) else {
-                throw noTarget(input.resourceId)
-            }
-        }
+        try await c.scalableTargets.deregister(resourceId: input.resourceId)
         return Empty()
     }
 
@@ -134,20 +103,14 @@ enum AutoScalingActions {
             throw validation("PolicyType must be TargetTrackingScaling or StepScaling, got \(type).")
         }
         try await c.authorize([targetArn(c, input.resourceId)])
-        let store = ScalingStore(logger: c.logger)
-        try await c.backend.database.transaction { conn in
-            try await requireTarget(conn, c, input.resourceId)
-            try await store.upsertPolicy(conn, account: c.account, input, type: type)
-        }
+        try await c.scalableTargets.putPolicy(input, type: type)
         return .init(policyARN: policyArn(c, input.resourceId, input.policyName), alarms: [])
     }
 
     static func describePolicies(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScalingPoliciesResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
         try await c.authorize(["*"])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await ScalingStore(logger: c.logger).policies(conn, account: c.account, resourceId: input.resourceId, names: input.policyNames)
-        }
+        let rows = try await c.scalableTargets.policies(resourceId: input.resourceId, names: input.policyNames)
         return .init(scalingPolicies: rows.map {
             AutoScaling.ScalingPolicy(policyARN: policyArn(c, $0.resourceId, $0.name), request: $0.request, policyType: $0.type, alarms: [],
                                       creationTime: $0.createdAt)
@@ -157,12 +120,7 @@ enum AutoScalingActions {
     static func deletePolicy(_ input: AutoScaling.DeleteScalingPolicyRequest, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
         try await c.authorize([targetArn(c, input.resourceId)])
-        try await c.backend.database.transaction { conn in
-            guard try await ScalingStore(logger: c.logger).deletePolicy(conn, account: c.account, resourceId: input.resourceId,
-                                                                         dimension: dimension, name: input.policyName) else {
-                throw notFound("No scaling policy found for service namespace: ecs, resource ID: \(input.resourceId), scalable dimension: \(dimension), policy name: \(input.policyName)")
-            }
-        }
+        try await c.scalableTargets.deletePolicy(resourceId: input.resourceId, name: input.policyName)
         return Empty()
     }
 
@@ -172,9 +130,7 @@ enum AutoScalingActions {
         guard (1...50).contains(limit) else { throw validation("MaxResults must be between 1 and 50.") }
         let before = try PageToken.decode(input.nextToken)?.first.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
         try await c.authorize(["*"])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await ScalingStore(logger: c.logger).activities(conn, account: c.account, resourceId: input.resourceId, before: before, limit: limit + 1)
-        }
+        let rows = try await c.scalableTargets.activities(resourceId: input.resourceId, before: before, limit: limit + 1)
         let page = Array(rows.prefix(limit))
         let token = rows.count > limit ? page.last.map { PageToken.encode([String($0.startTime.timeIntervalSince1970)]) } : nil
         return .init(scalingActivities: page, nextToken: token)
@@ -198,23 +154,14 @@ enum AutoScalingActions {
         }
         if let s = input.startTime, let e = input.endTime, s >= e { throw validation("StartTime must be before EndTime.") }
         try await c.authorize([targetArn(c, input.resourceId)])
-        let store = ScalingStore(logger: c.logger)
-        try await c.backend.database.transaction { conn in
-            try await requireTarget(conn, c, input.resourceId)
-            try await store.upsertScheduled(conn, ScalingStore.Scheduled(
-                account: c.account, resourceId: input.resourceId, dimension: dimension, name: input.scheduledActionName, schedule: schedule,
-                start: input.startTime, end: input.endTime, minCapacity: action.minCapacity, maxCapacity: action.maxCapacity,
-                createdAt: c.backend.clock.now(), lastFired: nil))
-        }
+        try await c.scalableTargets.putScheduled(input, schedule: schedule)
         return Empty()
     }
 
     static func describeScheduled(_ input: AutoScaling.DescribeRequest, _ c: Caller) async throws -> AutoScaling.DescribeScheduledActionsResponse {
         guard input.serviceNamespace == "ecs" else { throw validation("ServiceNamespace must be ecs.") }
         try await c.authorize(["*"])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await ScalingStore(logger: c.logger).scheduled(conn, account: c.account, resourceId: input.resourceId, names: input.scheduledActionNames)
-        }
+        let rows = try await c.scalableTargets.scheduled(resourceId: input.resourceId, names: input.scheduledActionNames)
         return .init(scheduledActions: rows.map {
             var action = AutoScaling.ScalableTargetAction()
             action.minCapacity = $0.minCapacity
@@ -230,14 +177,14 @@ enum AutoScalingActions {
     static func deleteScheduled(_ input: AutoScaling.DeleteScheduledActionRequest, _ c: Caller) async throws -> Empty {
         _ = try target(input.serviceNamespace, input.resourceId, input.scalableDimension)
         try await c.authorize([targetArn(c, input.resourceId)])
-        try await c.backend.database.transaction { conn in
-            guard try await ScalingStore(logger: c.logger).deleteScheduled(conn, account: c.account, resourceId: input.resourceId,
-                                                                            dimension: dimension, name: input.scheduledActionName) else {
-                throw notFound("No scheduled action found: \(input.scheduledActionName)")
-            }
-        }
+        try await c.scalableTargets.deleteScheduled(resourceId: input.resourceId, name: input.scheduledActionName)
         return Empty()
     }
+}
+
+extension Caller {
+    /// The Application Auto Scaling use cases, acting for this caller's account.
+    var scalableTargets: ScalableTargets { ScalableTargets(tenant: tenant, store: ScalingStore(logger: logger), services: backend.ecsServices) }
 }
 
 /// The Application Auto Scaling actions by name (`AnyScaleFrontendService.<Action>`).
