@@ -1,8 +1,8 @@
 import Foundation
 import StowageModel
 import StowageMonitoringRules
-import StowageStore
 import StowageTelemetryStore
+import StowageUseCases
 
 /// CloudWatch alarms: definitions, state, history. The worker evaluates them (`evaluate-alarms`).
 enum AlarmActions {
@@ -62,11 +62,7 @@ enum AlarmActions {
             }
         }
         try await c.authorize([arn(c, input.alarmName)])
-        try await c.backend.database.transaction { conn in
-            try await AlarmStore(logger: c.logger).put(conn, account: c.account, input)
-            try await JobQueue(logger: c.logger).enqueue(conn, account: c.account, kind: JobKind.evaluateAlarms,
-                                                         uniqueKey: "now", payload: .object(["alarm": .string(input.alarmName)]))
-        }
+        try await c.alarms.put(input)
         return Empty()
     }
 
@@ -87,10 +83,8 @@ enum AlarmActions {
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize([arn(c, "*")])
         if let types = input.alarmTypes, !types.contains("MetricAlarm") { return .init(metricAlarms: [], nextToken: nil) }
-        let rows = try await c.backend.database.withConnection { conn in
-            try await AlarmStore(logger: c.logger).get(conn, account: c.account, names: input.alarmNames, prefix: input.alarmNamePrefix,
-                                                        state: input.stateValue, after: after, limit: limit + 1)
-        }
+        let rows = try await c.alarms.list(names: input.alarmNames, prefix: input.alarmNamePrefix, state: input.stateValue, after: after,
+                                           limit: limit + 1)
         let page = rows.prefix(limit)
         let token = rows.count > limit ? page.last.map { PageToken.encode([$0.definition.alarmName]) } : nil
         return .init(metricAlarms: page.map { render(c, $0) }, nextToken: token)
@@ -99,12 +93,7 @@ enum AlarmActions {
     static func delete(_ input: CloudWatch.DeleteAlarmsRequest, _ c: Caller) async throws -> Empty {
         guard (1...100).contains(input.alarmNames.count) else { throw invalid("AlarmNames must hold 1 to 100 names.") }
         try await c.authorize(input.alarmNames.map { arn(c, $0) })
-        try await c.backend.database.transaction { conn in
-            let missing = try await AlarmStore(logger: c.logger).delete(conn, account: c.account, names: input.alarmNames)
-            if let name = missing.first {
-                throw APIError("ResourceNotFound", "Alarm \(name) does not exist; no alarms were deleted.", restStatus: 404)
-            }
-        }
+        try await c.alarms.delete(names: input.alarmNames)
         return Empty()
     }
 
@@ -115,15 +104,7 @@ enum AlarmActions {
             throw invalid("StateReasonData must be JSON.")
         }
         try await c.authorize([arn(c, input.alarmName)])
-        try await c.backend.database.transaction { conn in
-            let store = AlarmStore(logger: c.logger)
-            guard let row = try await store.get(conn, account: c.account, names: [input.alarmName], prefix: nil, state: nil, after: nil,
-                                                limit: 1, lock: true).first else {
-                throw APIError("ResourceNotFound", "Alarm \(input.alarmName) does not exist.", restStatus: 404)
-            }
-            try await store.transition(conn, account: c.account, alarm: row.definition, from: row.state, to: input.stateValue,
-                                       reason: input.stateReason, reasonData: input.stateReasonData)
-        }
+        try await c.alarms.setState(name: input.alarmName, to: input.stateValue, reason: input.stateReason, reasonData: input.stateReasonData)
         return Empty()
     }
 
@@ -138,12 +119,15 @@ enum AlarmActions {
         }
         let before = try PageToken.decode(input.nextToken)?.first.flatMap(Int64.init)
         try await c.authorize([arn(c, input.alarmName ?? "*")])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await AlarmStore(logger: c.logger).historyItems(conn, account: c.account, alarm: input.alarmName, type: input.historyItemType,
-                                                                 start: input.startDate, end: input.endDate, before: before, limit: limit + 1)
-        }
+        let rows = try await c.alarms.history(alarm: input.alarmName, type: input.historyItemType, start: input.startDate, end: input.endDate,
+                                              before: before, limit: limit + 1)
         let page = rows.prefix(limit)
         let token = rows.count > limit ? page.last.map { PageToken.encode([String($0.seq)]) } : nil
         return .init(alarmHistoryItems: page.map(\.item), nextToken: token)
     }
+}
+
+extension Caller {
+    /// The alarm use cases, acting for this caller's account.
+    var alarms: Alarms { Alarms(tenant: tenant, store: AlarmStore(logger: logger)) }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import StowageModel
 import StowageMonitoringRules
-import StowageStore
 import StowageTelemetryStore
+import StowageUseCases
 
 /// CloudWatch's metric and alarm actions (`GraniteServiceVersion20100801.<Action>`, JSON protocol).
 enum CloudWatchActions {
@@ -65,9 +65,7 @@ enum CloudWatchActions {
             points.append(MetricPoint(identity: id, unit: unit, minute: Int64(ts) / 60 * 60, rollup: rollup))
         }
         try await c.authorize(["*"])
-        try await c.backend.database.transaction { conn in
-            try await MetricStore(logger: c.logger).put(conn, account: c.account, points)
-        }
+        try await c.metricData.put(points)
         return Empty()
     }
 
@@ -100,9 +98,7 @@ enum CloudWatchActions {
             throw invalid("You have requested up to \((end - start) / Int64(input.period)) datapoints, which exceeds the limit of 1440. Use a longer Period or a shorter time range.")
         }
         try await c.authorize(["*"])
-        let (unit, periods) = try await c.backend.database.withConnection { conn in
-            try await MetricStore(logger: c.logger).periods(conn, account: c.account, id, start: start, end: end, period: Int64(input.period))
-        }
+        let (unit, periods) = try await c.metricData.periods(id, start: start, end: end, period: Int64(input.period))
         if let wanted = input.unit, let unit, wanted != unit { return .init(label: input.metricName, datapoints: []) }
         let points = periods.map { t, r in
             var d = CloudWatch.Datapoint(timestamp: Date(timeIntervalSince1970: TimeInterval(t)))
@@ -149,9 +145,7 @@ enum CloudWatchActions {
         try await c.authorize(["*"])
         let series: [String: TimeSeries]
         do {
-            series = try await c.backend.database.withConnection { conn in
-                try await MetricStore(logger: c.logger).evaluate(conn, account: c.account, specs, start: start, end: end)
-            }
+            series = try await c.metricData.evaluate(specs, start: start, end: end)
         } catch let error as MetricMathError { throw invalid(error.message) }
         var results: [CloudWatch.MetricDataResult] = []
         var position = 0
@@ -184,17 +178,19 @@ enum CloudWatchActions {
         }
         try await c.authorize(["*"])
         let page = 500
-        let rows = try await c.backend.database.withConnection { conn in
-            try await MetricStore(logger: c.logger).list(conn, account: c.account, namespace: input.namespace, name: input.metricName,
-                                                         dimensions: filters, activeSince: activeSince,
-                                                         after: after, limit: page + 1)
-        }
+        let rows = try await c.metricData.list(namespace: input.namespace, name: input.metricName, dimensions: filters,
+                                               activeSince: activeSince, after: after, limit: page + 1)
         let metrics = rows.prefix(page).map { row in
             CloudWatch.Metric(namespace: row.identity.namespace, metricName: row.identity.name, dimensions: row.identity.dimensions)
         }
         let token = rows.count > page ? rows.prefix(page).last.map { PageToken.encode([String($0.id)]) } : nil
         return .init(metrics: Array(metrics), nextToken: token)
     }
+}
+
+extension Caller {
+    /// The metric use cases, acting for this caller's account.
+    var metricData: MetricData { MetricData(tenant: tenant, store: MetricStore(logger: logger)) }
 }
 
 /// The CloudWatch actions by name (`GraniteServiceVersion20100801.<Action>`).

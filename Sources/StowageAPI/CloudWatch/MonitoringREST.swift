@@ -102,9 +102,7 @@ enum MonitoringREST {
         RESTRoute(method: .get, path: "/v1/webhook-secret", action: IAMAction(.cloudwatch, "GetWebhookSecret"), access: .read) { call in
             struct Secret: Codable { var secret: String; var signature: String }
             try await call.caller.authorize(.describeAlarms, [AlarmActions.arn(call.caller, "*")])
-            let secret = try await call.caller.backend.database.transaction { conn in
-                try await AlarmStore(logger: call.caller.logger).webhookSecret(conn, account: call.caller.account)
-            }
+            let secret = try await call.caller.alarms.webhookSecret()
             return try .json(Secret(secret: secret, signature: "X-Stowage-Signature: sha256=hex(HMAC-SHA256(secret, X-Stowage-Timestamp + \".\" + body))"))
         },
         RESTRoute(method: .get, path: "/v1/logs/groups", action: IAMAction(.logs, "DescribeLogGroups")) { call in
