@@ -1,18 +1,15 @@
 import Foundation
-import PostgresNIO
 import StowageModel
 import StowageStore
+import StowageUseCases
 
-/// AWS Cloud Map (`Route53AutoNaming_v20170314.<Action>`): namespaces, services and instances per tenant. Every
-/// change completes in the transaction that asks for it and is recorded as an operation that reads SUCCESS.
+/// AWS Cloud Map (`Route53AutoNaming_v20170314.<Action>`): namespaces, services and instances per tenant. A handler
+/// checks and authorizes what it was sent and calls one use case (StowageUseCases' Discovery*), which completes the
+/// change in its own transaction and records it as an operation that reads SUCCESS.
 enum DiscoveryActions {
     typealias SD = ServiceDiscovery
     static func invalid(_ message: String) -> APIError { DiscoveryRules.invalid(message) }
-    static func namespaceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("NamespaceNotFound", "Namespace \(id) not found.") }
-    static func serviceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("ServiceNotFound", "Service \(id) not found.") }
-    static func instanceNotFound(_ id: String) -> APIError { DiscoveryRules.notFound("InstanceNotFound", "Instance \(id) not found.") }
 
-    static func store(_ c: Caller) -> DiscoveryStore { DiscoveryStore(logger: c.logger) }
     static func namespaceArn(_ c: Caller, _ id: String) -> String { DiscoveryRules.namespaceArn(c.backend.scope, account: c.account, id: id) }
     static func serviceArn(_ c: Caller, _ id: String) -> String { DiscoveryRules.serviceArn(c.backend.scope, account: c.account, id: id) }
 
@@ -58,19 +55,6 @@ enum DiscoveryActions {
         return (Array(items[start..<end]), end < items.count ? String(end) : nil)
     }
 
-    /// The namespace or service a request names by id or ARN, in the caller's account (another account's is not found).
-    static func namespaceRow(_ conn: PostgresConnection, _ c: Caller, _ text: String) async throws -> NamespaceRow {
-        guard let id = DiscoveryRules.id(text, kind: "namespace", account: c.account),
-              let row = try await store(c).namespaces(conn, account: c.account, ids: [id]).first else { throw namespaceNotFound(text) }
-        return row
-    }
-
-    static func serviceRow(_ conn: PostgresConnection, _ c: Caller, _ text: String, lock: Bool = false) async throws -> DiscoveryServiceRow {
-        guard let id = DiscoveryRules.id(text, kind: "service", account: c.account),
-              let row = try await store(c).services(conn, account: c.account, ids: [id], lock: lock).first else { throw serviceNotFound(text) }
-        return row
-    }
-
     // MARK: namespaces
 
     static func createPrivateDns(_ input: SD.CreatePrivateDnsNamespaceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
@@ -92,38 +76,20 @@ enum DiscoveryActions {
                                 soaTTL: Int?, tags: [Tag]?) async throws -> SD.OperationAnswer {
         try checkDescription(description)
         try checkTags(tags)
-        let id = DiscoveryRules.newId(prefix: "ns-")
         try await c.authorize(["*"], requestTags: tags)
-        return try await c.backend.database.transaction { conn in
-            let now = c.backend.clock.now()
-            if let existing = try await store(c).namespaces(conn, account: c.account, names: [name]).first {
-                if let token = creatorRequestId, existing.creatorRequestId == token, existing.type == type {
-                    // A repeated request: answer the operation that created it.
-                    let ops = try await store(c).operations(conn, account: c.account)
-                    if let op = ops.first(where: { $0.type == "CREATE_NAMESPACE" && $0.targets["NAMESPACE"] == existing.id }) {
-                        return SD.OperationAnswer(operationId: op.id)
-                    }
-                }
-                throw APIError("NamespaceAlreadyExists", "Namespace \(name) already exists (\(existing.id)).")
-            }
-            guard try await store(c).createNamespace(conn, account: c.account, id: id, name: name, type: type, description: description,
-                                                     creatorRequestId: creatorRequestId, vpc: vpc, soaTTL: soaTTL, tags: tags ?? [], now: now) else {
-                throw APIError("NamespaceAlreadyExists", "Namespace \(name) already exists.")
-            }
-            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "CREATE_NAMESPACE",
-                                                                                 targets: ["NAMESPACE": id], now: now))
-        }
+        return SD.OperationAnswer(operationId: try await c.discoveryNamespaces.create(
+            name: name, type: type, description: description, creatorRequestId: creatorRequestId, vpc: vpc, soaTTL: soaTTL, tags: tags ?? []))
     }
 
     static func getNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.GetNamespaceResponse {
-        let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
+        let row = try await c.discoveryNamespaces.namespace(input.id)
         try await c.authorize([namespaceArn(c, row.id)])
         return SD.GetNamespaceResponse(namespace: namespace(c, row))
     }
 
     static func listNamespaces(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListNamespacesResponse {
         try await c.authorize(["*"])
-        var rows = try await c.backend.database.withConnection { conn in try await store(c).namespaces(conn, account: c.account) }
+        var rows = try await c.discoveryNamespaces.all()
         for filter in input.filters ?? [] {
             let condition = filter.condition ?? "EQ"
             guard !filter.values.isEmpty else { throw invalid("Filter \(filter.name) needs at least one value.") }
@@ -149,16 +115,9 @@ enum DiscoveryActions {
     }
 
     static func deleteNamespace(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.OperationAnswer {
-        let row = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, input.id) }
+        let row = try await c.discoveryNamespaces.namespace(input.id)
         try await c.authorize([namespaceArn(c, row.id)])
-        return try await c.backend.database.transaction { conn in
-            guard try await store(c).deleteNamespace(conn, account: c.account, id: row.id) else {
-                if try await store(c).namespaces(conn, account: c.account, ids: [row.id]).isEmpty { throw namespaceNotFound(input.id) }
-                throw APIError("ResourceInUse", "Namespace \(row.id) still holds services: delete them first.")
-            }
-            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "DELETE_NAMESPACE",
-                                                                                 targets: ["NAMESPACE": row.id], now: c.backend.clock.now()))
-        }
+        return SD.OperationAnswer(operationId: try await c.discoveryNamespaces.delete(id: row.id, reference: input.id))
     }
 
     // MARK: services
@@ -177,7 +136,7 @@ enum DiscoveryActions {
         if let a = input.namespaceId, let b = input.dnsConfig?.namespaceId, a != b {
             throw invalid("NamespaceId and DnsConfig.NamespaceId name different namespaces.")
         }
-        let ns = try await c.backend.database.withConnection { conn in try await namespaceRow(conn, c, namespaceRef) }
+        let ns = try await c.discoveryNamespaces.namespace(namespaceRef)
         var dns = input.dnsConfig
         let type: String
         if ns.type == "HTTP" {
@@ -200,24 +159,14 @@ enum DiscoveryActions {
         try await c.authorize([serviceArn(c, id)], keys: ["servicediscovery:NamespaceArn": namespaceArn(c, ns.id),
                                                                                             "servicediscovery:NamespaceName": ns.name],
                               requestTags: input.tags)
-        return try await c.backend.database.transaction { conn in
-            let row = DiscoveryServiceRow(account: c.account, id: id, namespaceId: ns.id, name: name, type: type, description: input.description,
-                                          creatorRequestId: input.creatorRequestId, dnsConfig: dns, customHealth: input.healthCheckCustomConfig,
-                                          tags: input.tags ?? [], revision: 1, createdAt: c.backend.clock.now(), instanceCount: 0)
-            guard try await store(c).createService(conn, row) else {
-                let existing = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: name).first
-                // A retry of the same request (same CreatorRequestId) gets the service it made, as in Cloud Map.
-                if let existing, let token = input.creatorRequestId, existing.creatorRequestId == token {
-                    return SD.ServiceAnswer(service: service(c, existing))
-                }
-                throw APIError("ServiceAlreadyExists", "Service \(name) already exists in namespace \(ns.name)\(existing.map { " (\($0.id))" } ?? "").")
-            }
-            return SD.ServiceAnswer(service: service(c, row))
-        }
+        let row = try await c.discoveryServices.create(id: id, in: ns, name: name, type: type, description: input.description,
+                                                       creatorRequestId: input.creatorRequestId, dnsConfig: dns,
+                                                       customHealth: input.healthCheckCustomConfig, tags: input.tags ?? [])
+        return SD.ServiceAnswer(service: service(c, row))
     }
 
     static func getService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.ServiceAnswer {
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        let row = try await c.discoveryServices.service(input.id)
         try await c.authorize([serviceArn(c, row.id)])
         return SD.ServiceAnswer(service: service(c, row))
     }
@@ -238,9 +187,7 @@ enum DiscoveryActions {
             default: throw invalid("Filter name \(filter.name) is not valid: use NAMESPACE_ID or RESOURCE_OWNER.")
             }
         }
-        let rows = try await c.backend.database.withConnection { conn in
-            try await store(c).services(conn, account: c.account, namespaceIds: namespaceIds)
-        }
+        let rows = try await c.discoveryServices.all(namespaceIds: namespaceIds)
         let (items, next) = try page(rows, token: input.nextToken, max: input.maxResults)
         return SD.ListServicesResponse(services: items.map { service(c, $0) }, nextToken: next)
     }
@@ -248,7 +195,7 @@ enum DiscoveryActions {
     static func updateService(_ input: SD.UpdateServiceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
         if input.service.healthCheckConfig != nil { throw invalid("HealthCheckConfig is refused: Route 53 health checks are for public DNS namespaces.") }
         try checkDescription(input.service.description)
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        let row = try await c.discoveryServices.service(input.id)
         try await c.authorize([serviceArn(c, row.id)])
         var dns = row.dnsConfig
         if let change = input.service.dnsConfig {
@@ -260,28 +207,14 @@ enum DiscoveryActions {
             config.dnsRecords = change.dnsRecords
             dns = config
         }
-        return try await c.backend.database.transaction { conn in
-            _ = try await serviceRow(conn, c, row.id, lock: true)
-            try await store(c).updateService(conn, account: c.account, id: row.id, description: input.service.description ?? row.description, dnsConfig: dns)
-            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "UPDATE_SERVICE",
-                                                                                 targets: ["SERVICE": row.id], now: c.backend.clock.now()))
-        }
+        return SD.OperationAnswer(operationId: try await c.discoveryServices.update(id: row.id, description: input.service.description ?? row.description,
+                                                                                     dnsConfig: dns))
     }
 
     static func deleteService(_ input: SD.IdRequest, _ c: Caller) async throws -> SD.Empty {
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.id) }
+        let row = try await c.discoveryServices.service(input.id)
         try await c.authorize([serviceArn(c, row.id)])
-        try await c.backend.database.transaction { conn in
-            // An ECS service that registers its tasks here would find it gone at its next scale-up: refused by name.
-            let users = try await store(c).ecsServicesNaming(conn, account: c.account, registryArn: serviceArn(c, row.id))
-            if !users.isEmpty {
-                throw APIError("ResourceInUse", "Service \(row.id) is the service registry of ECS service(s) \(users.joined(separator: ", ")): "
-                               + "delete them or remove their serviceRegistries first.")
-            }
-            guard try await store(c).deleteService(conn, account: c.account, id: row.id) else {
-                throw APIError("ResourceInUse", "Service \(row.id) still has registered instances: deregister them first.")
-            }
-        }
+        try await c.discoveryServices.delete(id: row.id)
         return SD.Empty()
     }
 
@@ -289,7 +222,7 @@ enum DiscoveryActions {
 
     static func registerInstance(_ input: SD.RegisterInstanceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
         try DiscoveryRules.checkInstanceId(input.instanceId)
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        let row = try await c.discoveryServices.service(input.serviceId)
         try DiscoveryRules.checkAttributes(input.attributes, records: row.dnsConfig?.dnsRecords ?? [])
         if let status = input.attributes["AWS_INIT_HEALTH_STATUS"], !["HEALTHY", "UNHEALTHY"].contains(status) {
             throw invalid("AWS_INIT_HEALTH_STATUS must be HEALTHY or UNHEALTHY.")
@@ -298,51 +231,26 @@ enum DiscoveryActions {
             throw invalid("AWS_INIT_HEALTH_STATUS is refused: service \(row.name) has no custom health check.")
         }
         try await c.authorize([serviceArn(c, row.id)])
-        return try await c.backend.database.transaction { conn in
-            _ = try await serviceRow(conn, c, row.id, lock: true)
-            if let existing = try await store(c).instances(conn, account: c.account, serviceIds: [row.id]).first(where: { $0.instanceId == input.instanceId }),
-               existing.taskId != nil {
-                throw APIError("ResourceInUse", "Instance \(input.instanceId) is an ECS task registered by its service; ECS manages it.")
-            }
-            let health = input.attributes["AWS_INIT_HEALTH_STATUS"] ?? "HEALTHY"
-            try await store(c).putInstance(conn, account: c.account, DiscoveryInstanceRow(
-                serviceId: row.id, instanceId: input.instanceId, attributes: input.attributes, creatorRequestId: input.creatorRequestId,
-                health: health, taskId: nil), now: c.backend.clock.now())
-            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "REGISTER_INSTANCE",
-                                                                                 targets: ["SERVICE": row.id, "INSTANCE": input.instanceId],
-                                                                                 now: c.backend.clock.now()))
-        }
+        return SD.OperationAnswer(operationId: try await c.discoveryInstances.register(
+            serviceId: row.id, instanceId: input.instanceId, attributes: input.attributes, creatorRequestId: input.creatorRequestId))
     }
 
     static func deregisterInstance(_ input: SD.InstanceRequest, _ c: Caller) async throws -> SD.OperationAnswer {
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        let row = try await c.discoveryServices.service(input.serviceId)
         try await c.authorize([serviceArn(c, row.id)])
-        return try await c.backend.database.transaction { conn in
-            guard try await store(c).deleteInstance(conn, account: c.account, serviceId: row.id, instanceId: input.instanceId) else {
-                throw instanceNotFound(input.instanceId)
-            }
-            return SD.OperationAnswer(operationId: try await store(c).operation(conn, account: c.account, type: "DEREGISTER_INSTANCE",
-                                                                                 targets: ["SERVICE": row.id, "INSTANCE": input.instanceId],
-                                                                                 now: c.backend.clock.now()))
-        }
+        return SD.OperationAnswer(operationId: try await c.discoveryInstances.deregister(serviceId: row.id, instanceId: input.instanceId))
     }
 
     static func getInstance(_ input: SD.InstanceRequest, _ c: Caller) async throws -> SD.GetInstanceResponse {
-        let (row, instances) = try await c.backend.database.withConnection { conn in
-            let row = try await serviceRow(conn, c, input.serviceId)
-            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
-        }
+        let (row, instances) = try await c.discoveryInstances.instances(of: input.serviceId)
         try await c.authorize([serviceArn(c, row.id)])
-        guard let i = instances.first(where: { $0.instanceId == input.instanceId }) else { throw instanceNotFound(input.instanceId) }
+        guard let i = instances.first(where: { $0.instanceId == input.instanceId }) else { throw DiscoveryRules.instanceNotFound(input.instanceId) }
         return SD.GetInstanceResponse(resourceOwner: c.account, instance: SD.Instance(id: i.instanceId, creatorRequestId: i.creatorRequestId,
                                                                                       attributes: i.attributes, createdByAccount: c.account))
     }
 
     static func listInstances(_ input: SD.ListInstancesRequest, _ c: Caller) async throws -> SD.ListInstancesResponse {
-        let (row, instances) = try await c.backend.database.withConnection { conn in
-            let row = try await serviceRow(conn, c, input.serviceId)
-            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
-        }
+        let (row, instances) = try await c.discoveryInstances.instances(of: input.serviceId)
         try await c.authorize([serviceArn(c, row.id)])
         let (items, next) = try page(instances, token: input.nextToken, max: input.maxResults)
         return SD.ListInstancesResponse(resourceOwner: c.account, instances: items.map {
@@ -351,14 +259,14 @@ enum DiscoveryActions {
     }
 
     static func discover(_ input: SD.DiscoverInstancesRequest, _ c: Caller) async throws -> SD.DiscoverInstancesResponse {
-        if let owner = input.ownerAccount, owner != c.account { throw namespaceNotFound(input.namespaceName) }
+        if let owner = input.ownerAccount, owner != c.account { throw DiscoveryRules.namespaceNotFound(input.namespaceName) }
         let filter = input.healthStatus ?? "ALL"
         guard ["HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"].contains(filter) else {
             throw invalid("HealthStatus must be HEALTHY, UNHEALTHY, ALL or HEALTHY_OR_ELSE_ALL.")
         }
         let limit = input.maxResults ?? 100
         guard (1...1000).contains(limit) else { throw invalid("MaxResults must be between 1 and 1000.") }
-        let (ns, row, instances) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
+        let (ns, row, instances) = try await c.discoveryInstances.discover(namespace: input.namespaceName, service: input.serviceName)
         try await c.authorize(["*"], keys: ["servicediscovery:NamespaceName": ns.name,
                                                                                   "servicediscovery:ServiceName": row.name])
         var picked = instances.filter { i in (input.queryParameters ?? [:]).allSatisfy { i.attributes[$0.key] == $0.value } }
@@ -380,34 +288,20 @@ enum DiscoveryActions {
     }
 
     static func discoverRevision(_ input: SD.DiscoverInstancesRevisionRequest, _ c: Caller) async throws -> SD.DiscoverInstancesRevisionResponse {
-        if let owner = input.ownerAccount, owner != c.account { throw namespaceNotFound(input.namespaceName) }
-        let (ns, row, _) = try await lookup(c, namespace: input.namespaceName, service: input.serviceName)
+        if let owner = input.ownerAccount, owner != c.account { throw DiscoveryRules.namespaceNotFound(input.namespaceName) }
+        let (ns, row, _) = try await c.discoveryInstances.discover(namespace: input.namespaceName, service: input.serviceName)
         try await c.authorize(["*"], keys: ["servicediscovery:NamespaceName": ns.name,
                                                                                           "servicediscovery:ServiceName": row.name])
         return SD.DiscoverInstancesRevisionResponse(instancesRevision: row.revision)
     }
 
-    static func lookup(_ c: Caller, namespace: String, service: String) async throws -> (NamespaceRow, DiscoveryServiceRow, [DiscoveryInstanceRow]) {
-        try await c.backend.database.withConnection { conn in
-            let candidates = [namespace, namespace.lowercased()]
-            guard let ns = try await store(c).namespaces(conn, account: c.account, names: candidates).first else { throw namespaceNotFound(namespace) }
-            var found = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: service.lowercased()).first
-            if found == nil { found = try await store(c).services(conn, account: c.account, namespaceIds: [ns.id], name: service).first }
-            guard let row = found else { throw serviceNotFound(service) }
-            return (ns, row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
-        }
-    }
-
     static func healthStatus(_ input: SD.GetInstancesHealthStatusRequest, _ c: Caller) async throws -> SD.GetInstancesHealthStatusResponse {
-        let (row, instances) = try await c.backend.database.withConnection { conn in
-            let row = try await serviceRow(conn, c, input.serviceId)
-            return (row, try await store(c).instances(conn, account: c.account, serviceIds: [row.id]))
-        }
+        let (row, instances) = try await c.discoveryInstances.instances(of: input.serviceId)
         try await c.authorize([serviceArn(c, row.id)])
         var picked = instances
         if let wanted = input.instances {
             guard !wanted.isEmpty, wanted.count <= 1000 else { throw invalid("Instances must name 1 to 1000 instance ids.") }
-            for id in wanted where !instances.contains(where: { $0.instanceId == id }) { throw instanceNotFound(id) }
+            for id in wanted where !instances.contains(where: { $0.instanceId == id }) { throw DiscoveryRules.instanceNotFound(id) }
             picked = instances.filter { wanted.contains($0.instanceId) }
         }
         let (items, next) = try page(picked, token: input.nextToken, max: input.maxResults)
@@ -417,21 +311,12 @@ enum DiscoveryActions {
 
     static func updateHealth(_ input: SD.UpdateInstanceCustomHealthStatusRequest, _ c: Caller) async throws -> SD.Empty {
         guard ["HEALTHY", "UNHEALTHY"].contains(input.status) else { throw invalid("Status must be HEALTHY or UNHEALTHY.") }
-        let row = try await c.backend.database.withConnection { conn in try await serviceRow(conn, c, input.serviceId) }
+        let row = try await c.discoveryServices.service(input.serviceId)
         try await c.authorize([serviceArn(c, row.id)])
         guard row.customHealth != nil else {
             throw APIError("CustomHealthNotFound", "Service \(row.id) has no custom health check (HealthCheckCustomConfig).")
         }
-        try await c.backend.database.transaction { conn in
-            guard let instance = try await store(c).instances(conn, account: c.account, serviceIds: [row.id]).first(where: { $0.instanceId == input.instanceId }) else {
-                throw instanceNotFound(input.instanceId)
-            }
-            if instance.taskId != nil {
-                throw APIError("ResourceInUse", "Instance \(input.instanceId) is an ECS task: ECS reports its health from the task's health.")
-            }
-            _ = try await store(c).setHealth(conn, account: c.account, serviceId: row.id, instanceId: input.instanceId, health: input.status,
-                                             now: c.backend.clock.now())
-        }
+        try await c.discoveryInstances.setCustomHealth(serviceId: row.id, instanceId: input.instanceId, status: input.status)
         return SD.Empty()
     }
 
@@ -442,15 +327,15 @@ enum DiscoveryActions {
         if let owner = input.ownerAccount, owner != c.account {
             throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.")
         }
-        guard let op = try await c.backend.database.withConnection({ conn in
-            try await store(c).operations(conn, account: c.account, ids: [input.operationId]).first
-        }) else { throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.") }
+        guard let op = try await c.discoveryOperations.operation(input.operationId) else {
+            throw DiscoveryRules.notFound("OperationNotFound", "Operation \(input.operationId) not found.")
+        }
         return SD.GetOperationResponse(operation: op)
     }
 
     static func listOperations(_ input: SD.ListRequest, _ c: Caller) async throws -> SD.ListOperationsResponse {
         try await c.authorize(["*"])
-        var ops = try await c.backend.database.withConnection { conn in try await store(c).operations(conn, account: c.account) }
+        var ops = try await c.discoveryOperations.all()
         for filter in input.filters ?? [] {
             guard ["EQ", "IN"].contains(filter.condition ?? "EQ"), !filter.values.isEmpty else {
                 throw invalid("Filter \(filter.name) takes condition EQ or IN and at least one value.")
@@ -467,48 +352,32 @@ enum DiscoveryActions {
         return SD.ListOperationsResponse(operations: items.map { SD.OperationSummary(id: $0.id, status: $0.status) }, nextToken: next)
     }
 
-    /// The namespace or service an ARN names in the caller's account, with its tags.
-    static func tagged(_ conn: PostgresConnection, _ c: Caller, _ arn: String) async throws -> (namespace: Bool, id: String, tags: [Tag]) {
-        let missing = APIError("ResourceNotFoundException", "Resource \(arn) not found.", awsStatus: 400, restStatus: 404)
-        if let id = DiscoveryRules.id(arn, kind: "namespace", account: c.account), arn.hasPrefix("arn:") {
-            guard let row = try await store(c).namespaces(conn, account: c.account, ids: [id]).first else { throw missing }
-            return (true, id, row.tags)
-        }
-        if let id = DiscoveryRules.id(arn, kind: "service", account: c.account), arn.hasPrefix("arn:") {
-            guard let row = try await store(c).services(conn, account: c.account, ids: [id]).first else { throw missing }
-            return (false, id, row.tags)
-        }
-        throw missing
-    }
-
     static func tag(_ input: SD.TagResourceRequest, _ c: Caller) async throws -> SD.Empty {
         try checkTags(input.tags)
         try await c.authorize([input.resourceARN], requestTags: input.tags)
-        try await c.backend.database.transaction { conn in
-            let found = try await tagged(conn, c, input.resourceARN)
-            var tags = found.tags.filter { old in !input.tags.contains { $0.key == old.key } }
-            tags += input.tags
-            try checkTags(tags)
-            try await store(c).setTags(conn, account: c.account, namespace: found.namespace, id: found.id, tags: tags)
-        }
+        try await c.discoveryTags.tag(input.resourceARN, input.tags, check: { try checkTags($0) })
         return SD.Empty()
     }
 
     static func untag(_ input: SD.UntagResourceRequest, _ c: Caller) async throws -> SD.Empty {
         try await c.authorize([input.resourceARN])
-        try await c.backend.database.transaction { conn in
-            let found = try await tagged(conn, c, input.resourceARN)
-            try await store(c).setTags(conn, account: c.account, namespace: found.namespace, id: found.id,
-                                       tags: found.tags.filter { !input.tagKeys.contains($0.key ?? "") })
-        }
+        try await c.discoveryTags.untag(input.resourceARN, keys: input.tagKeys)
         return SD.Empty()
     }
 
     static func listTags(_ input: SD.ListTagsForResourceRequest, _ c: Caller) async throws -> SD.ListTagsForResourceResponse {
         try await c.authorize([input.resourceARN])
-        let found = try await c.backend.database.withConnection { conn in try await tagged(conn, c, input.resourceARN) }
-        return SD.ListTagsForResourceResponse(tags: found.tags)
+        return SD.ListTagsForResourceResponse(tags: try await c.discoveryTags.tags(input.resourceARN))
     }
+}
+
+extension Caller {
+    /// The Cloud Map use cases, acting for this caller's account.
+    var discoveryNamespaces: DiscoveryNamespaces { DiscoveryNamespaces(tenant: tenant, store: DiscoveryStore(logger: logger)) }
+    var discoveryServices: DiscoveryServices { DiscoveryServices(tenant: tenant, store: DiscoveryStore(logger: logger)) }
+    var discoveryInstances: DiscoveryInstances { DiscoveryInstances(tenant: tenant, store: DiscoveryStore(logger: logger)) }
+    var discoveryOperations: DiscoveryOperations { DiscoveryOperations(tenant: tenant, store: DiscoveryStore(logger: logger)) }
+    var discoveryTags: DiscoveryTags { DiscoveryTags(tenant: tenant, store: DiscoveryStore(logger: logger)) }
 }
 
 /// The Cloud Map actions by name (`Route53AutoNaming_v20170314.<Action>`).
