@@ -29,7 +29,7 @@ SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "StowageUseCas
 API_POSTGRES_NOT_YET_MOVED = {
     "Agent/AgentActions.swift",
     "ECS/ClusterActions.swift", "ECS/ContainerInstanceActions.swift", "ECS/ServiceActions.swift",
-    "ECS/TaskActions.swift", "ECS/TaskDefinitionActions.swift", "IAM/IAMActions.swift", "Platform/Audit.swift",
+    "ECS/TaskActions.swift", "ECS/TaskDefinitionActions.swift", "IAM/IAMActions.swift",
 }
 SQL = re.compile(r"\b(conn\.query|SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|pg_notify|pg_advisory)")
 

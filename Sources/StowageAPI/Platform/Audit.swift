@@ -1,10 +1,10 @@
 import Foundation
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 import StowageIAM
 import StowageModel
 import StowageStore
+import StowageUseCases
 import Synchronization
 
 /// What one request asked to do and what it was told, filled in as the handler authorizes.
@@ -34,7 +34,7 @@ public final class AuditTrail: Sendable {
 /// caller always finds its own earlier calls.
 public final class AuditLog: Service, Sendable {
     private let database: Database
-    private let store: AuditStore
+    private let events: AuditEvents
     private let pending = Mutex<[AuditEvent]>([])
     private let interval: Duration
     /// Most events held while the database is unavailable; past it the oldest are dropped and counted.
@@ -44,7 +44,7 @@ public final class AuditLog: Service, Sendable {
 
     public init(database: Database, interval: Duration = .milliseconds(250), capacity: Int = 100_000) {
         self.database = database
-        self.store = AuditStore(logger: database.logger)
+        self.events = AuditEvents(database: database)
         self.interval = interval
         self.capacity = capacity
     }
@@ -97,9 +97,7 @@ public final class AuditLog: Service, Sendable {
         do {
             for chunk in stride(from: 0, to: batch.count, by: 5000) {
                 let part = Array(batch[chunk..<min(chunk + 5000, batch.count)])
-                let outcome = try await Bulk.write(part) { events in
-                    try await self.database.withConnection { try await self.store.insert($0, events) }
-                }
+                let outcome = try await Bulk.write(part) { try await self.events.insert($0) }
                 done = chunk + part.count
                 if !outcome.rejected.isEmpty {
                     droppedCount.add(outcome.rejected.count, ordering: .relaxed)
@@ -132,7 +130,7 @@ public final class AuditLog: Service, Sendable {
 
     func lookup(account: String, _ query: AuditQuery) async throws -> [AuditEvent] {
         try await flush()
-        return try await database.withConnection { try await self.store.lookup($0, account: account, query) }
+        return try await events.lookup(account: account, query)
     }
 }
 
