@@ -1,6 +1,7 @@
 import Foundation
 import StowageModel
 import StowageTelemetryStore
+import StowageUseCases
 
 /// The agent's telemetry shipment and the first reads of what it shipped.
 struct TelemetryActions {
@@ -43,7 +44,7 @@ struct TelemetryActions {
             // Lines go only where the task's own definition sends them (its containers' awslogs group and stream).
             var allowed: [String: Set<String>] = [:]
             for task in known {
-                guard let definition = try await AgentActions.definition(conn, family: task.family, revision: task.revision, c) else { continue }
+                guard let definition = try await c.agentPolls.definition(conn, family: task.family, revision: task.revision) else { continue }
                 for container in definition.containerDefinitions ?? [] {
                     if let (group, stream) = AgentProtocol.logDestination(container.logConfiguration, container: container.name ?? "", taskId: task.id) {
                         allowed[task.id, default: []].insert(group + "\u{0}" + stream)

@@ -152,7 +152,7 @@ struct ContainerInstanceActions {
                 again.versionInfo = input.versionInfo
                 try await store.reregister(conn, account: c.account, again)
                 if byAgent { _ = try await HeartbeatStore(logger: c.logger).heartbeat(conn, account: c.account, cluster: cluster, id: again.id) }
-                try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+                try await c.clusters.capacityChanged(conn, cluster: cluster)
                 let credential = try await c.backend.tenancy.issueInstanceCredential(conn, account: c.account, cluster: cluster,
                                                                                      instance: again.id, now: c.backend.clock.now())
                 return (try await store.get(conn, account: c.account, cluster: cluster, ids: [again.id]).first ?? again, credential)
@@ -166,7 +166,7 @@ struct ContainerInstanceActions {
             if c.principal.instance != nil {
                 throw APIError.accessDenied("\(c.principal.arn) is a container instance's credential: it may register only that instance again, not a new one.")
             }
-            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+            try await c.clusters.capacityChanged(conn, cluster: cluster)
             let id = Identifier.containerInstance()
             let record = ContainerInstanceRow(
                 cluster: cluster, id: id, ec2InstanceId: ec2Id,
@@ -288,7 +288,7 @@ struct ContainerInstanceActions {
                                                 reason: "Container instance deregistered", code: StopCode.serviceSchedulerInitiated.rawValue)
             }
             try await c.backend.instances.setStatus(conn, account: c.account, cluster: cluster, ids: [id], status: "INACTIVE")
-            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+            try await c.clusters.capacityChanged(conn, cluster: cluster)
             record.status = "INACTIVE"
             record.agentConnected = false
             return (record, try await c.backend.tenancy.instanceCredentialIds(conn, account: c.account, cluster: cluster, instance: id))
@@ -318,7 +318,7 @@ struct ContainerInstanceActions {
                 .filter { $0.status != "INACTIVE" }
             let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             try await c.backend.instances.setStatus(conn, account: c.account, cluster: cluster, ids: Array(byId.keys), status: input.status)
-            try await ClusterActions.capacityChanged(conn, c, cluster: cluster)
+            try await c.clusters.capacityChanged(conn, cluster: cluster)
             let usages = try await usage(conn, c, cluster: cluster)
             let updated = try await c.backend.instances.get(conn, account: c.account, cluster: cluster, ids: Array(byId.keys))
             let updatedById = Dictionary(updated.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

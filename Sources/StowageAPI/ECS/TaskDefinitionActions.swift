@@ -3,20 +3,11 @@ import PostgresNIO
 import StowageModel
 import StowageScheduler
 import StowageStore
+import StowageUseCases
 
 /// ECS task definition actions.
 struct TaskDefinitionActions {
-    static func model(_ r: TaskDefinitionRow, _ c: Caller) -> TaskDefinition {
-        var d = r.body
-        d.taskDefinitionArn = c.backend.scope.taskDefinition(c.account, family: r.family, revision: r.revision)
-        d.family = r.family
-        d.revision = r.revision
-        d.status = r.status
-        d.registeredAt = r.registeredAt
-        d.deregisteredAt = r.deregisteredAt
-        d.registeredBy = r.registeredBy
-        return d.withECSDefaults()
-    }
+    static func model(_ r: TaskDefinitionRow, _ c: Caller) -> TaskDefinition { r.model(c.backend.scope, account: c.account) }
 
     /// Resolves a reference to a stored revision: a bare family means its latest ACTIVE revision.
     static func find(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
