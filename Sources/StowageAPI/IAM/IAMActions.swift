@@ -1,42 +1,17 @@
 import Foundation
-import PostgresNIO
 import StowageIAM
 import StowageModel
 import StowageSigning
 import StowageStore
+import StowageUseCases
 
 /// The IAM door (query protocol) and `/v1/iam/{action}`: users, roles, groups, managed and inline policies,
-/// attachments and access keys. Every write runs in one transaction and bumps the account's policy epoch.
+/// attachments and access keys. The door checks and authorizes; `IAMEntities` runs each call in one transaction.
 enum IAMActions {
     // MARK: shared
 
     static func arn(_ c: Caller, _ kind: PrincipalKind, _ name: String, path: String = "/") -> String {
-        "arn:\(c.backend.scope.partition):iam::\(c.account):\(kind.rawValue)\(path)\(name)"
-    }
-
-    static func noSuch(_ what: String, _ name: String) -> APIError {
-        APIError("NoSuchEntity", "The \(what) with name \(name) cannot be found.", awsStatus: 404)
-    }
-
-    static func exists(_ what: String, _ name: String) -> APIError {
-        APIError("EntityAlreadyExists", "\(what) with name \(name) already exists.", awsStatus: 409)
-    }
-
-    static func conflict(_ message: String) -> APIError { APIError("DeleteConflict", message, awsStatus: 409) }
-
-    /// Runs an IAM write: one transaction that bumps the epoch, then drops this process's cached policies.
-    static func write<T: Sendable>(_ c: Caller, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let result = try await c.backend.database.transaction { conn in
-            let value = try await body(conn)
-            try await c.backend.iam.bumpEpoch(conn, account: c.account)
-            return value
-        }
-        (c.backend.authorizer as? PolicyAuthorizer)?.invalidate(account: c.account)
-        return result
-    }
-
-    static func read<T: Sendable>(_ c: Caller, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await c.backend.database.withConnection { try await body($0) }
+        c.iam.arn(kind, name, path: path)
     }
 
     static func checkPath(_ path: String?, what: String = "Path") throws(APIError) -> String {
@@ -133,62 +108,6 @@ enum IAMActions {
         return parts.count > 1 ? "/" + parts.dropLast().joined(separator: "/") + "/" : "/"
     }
 
-    static func user(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> UserRow {
-        guard let u = try await c.backend.iam.user(conn, account: c.account, name: name) else { throw noSuch("user", name) }
-        return u
-    }
-
-    static func role(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> RoleRow {
-        guard let r = try await c.backend.iam.roles(conn, account: c.account, name: name).first else { throw noSuch("role", name) }
-        return r
-    }
-
-    static func group(_ conn: PostgresConnection, _ c: Caller, _ name: String) async throws -> GroupRow {
-        guard let g = try await c.backend.iam.groups(conn, account: c.account, name: name).first else { throw noSuch("group", name) }
-        return g
-    }
-
-    static func hasPolicies(_ conn: PostgresConnection, _ c: Caller, kind: PrincipalKind, name: String) async throws -> Bool {
-        let attached = try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name)
-        let inline = try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name)
-        return !attached.isEmpty || !inline.isEmpty
-    }
-
-    static func principalExists(_ conn: PostgresConnection, _ c: Caller, kind: PrincipalKind, name: String) async throws {
-        switch kind {
-        case .user: _ = try await user(conn, c, name)
-        case .role: _ = try await role(conn, c, name)
-        case .group: _ = try await group(conn, c, name)
-        }
-    }
-
-    /// A managed policy ARN this account may attach: built-in, or its own existing policy (returns its name).
-    static func managedPolicy(_ conn: PostgresConnection, _ c: Caller, arn text: String) async throws -> String {
-        guard let arn = ARN(text), arn.service == "iam", arn.resource.hasPrefix("policy/") else {
-            throw APIError("InvalidInput", "ARN \(text) is not a valid policy ARN.")
-        }
-        let name = String(arn.resource.split(separator: "/").last ?? "")
-        let missing = APIError("NoSuchEntity", "Policy \(text) does not exist or is not attachable.", awsStatus: 404)
-        if arn.account == "aws" {
-            guard BuiltInPolicies.all[name] != nil, text == BuiltInPolicies.arn(name, partition: c.backend.scope.partition) else { throw missing }
-            return name
-        }
-        // The ARN must be the policy's own, path included: a Deny written for it would not match another spelling.
-        guard arn.account == c.account, let policy = try await c.backend.iam.policies(conn, account: c.account, name: name).first,
-              text == c.backend.scope.iamPolicy(c.account, String(policy.path.dropFirst()) + policy.name) else { throw missing }
-        return name
-    }
-
-    /// A role by its ARN, only when the ARN is the role's own (its path included): IAM names roles by name, and a
-    /// Deny written for the role's ARN would not match `role/other/path/<name>`.
-    static func role(_ conn: PostgresConnection, _ c: Caller, arn text: String) async throws -> RoleRow? {
-        guard let arn = ARN(text), arn.service == "iam", arn.resourceType == "role", arn.account == c.account,
-              let name = arn.resourcePath.last,
-              let role = try await c.backend.iam.roles(conn, account: c.account, name: name).first,
-              self.arn(c, .role, role.name, path: role.path) == text else { return nil }
-        return role
-    }
-
     // MARK: users
 
     static func createUser(_ input: IAMShapes.CreateUser, _ c: Caller) async throws -> IAMShapes.UserOutput {
@@ -197,26 +116,21 @@ enum IAMActions {
         let path = try checkPath(input.path)
         let tags = input.tags.map(\.tag)
         try await c.authorize([arn(c, .user, name, path: path)], requestTags: tags)
-        let created = try await write(c) { conn in
-            if try await c.backend.iam.user(conn, account: c.account, name: name) != nil { throw exists("User", name) }
-            try await c.backend.iam.createUser(conn, account: c.account, name: name, userId: Tenancy.uniqueId("AIDA", account: c.account), path: path)
-            if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .user, name: name, tags: tags) }
-            return try await user(conn, c, name)
-        }
+        let created = try await c.iam.createUser(name, path: path, tags: tags)
         return IAMShapes.UserOutput(user: shape(c, created))
     }
 
     static func getUser(_ input: IAMShapes.OptionalUser, _ c: Caller) async throws -> IAMShapes.UserOutput {
         let name = input.userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
-        return IAMShapes.UserOutput(user: shape(c, try await read(c) { try await user($0, c, name) }))
+        return IAMShapes.UserOutput(user: shape(c, try await c.iam.user(name)))
     }
 
     static func listUsers(_ input: IAMShapes.PathListing, _ c: Caller) async throws -> IAMShapes.Users {
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .user, "*")])
-        let users = try await read(c) { try await c.backend.iam.users($0, account: c.account) }
+        let users = try await c.iam.users()
         let page = try pager.page(users.filter { $0.path.hasPrefix(prefix) }, by: \.name)
         return IAMShapes.Users(users: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -224,32 +138,14 @@ enum IAMActions {
     static func deleteUser(_ input: IAMShapes.UserReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let name = input.userName
         try await c.authorize([arn(c, .user, name)])
-        try await write(c) { conn in
-            _ = try await user(conn, c, name)
-            let iam = c.backend.iam
-            let keys = try await iam.accessKeys(conn, account: c.account, user: name).count
-            let groups = try await iam.groupsOf(conn, account: c.account, user: name).count
-            let policies = try await hasPolicies(conn, c, kind: .user, name: name)
-            if keys + groups > 0 || policies {
-                throw conflict("Cannot delete entity, must delete access keys, detach policies and leave groups first.")
-            }
-            try await iam.deleteUser(conn, account: c.account, name: name)
-        }
+        try await c.iam.deleteUser(name)
         return IAMShapes.Empty()
     }
 
     static func tag(_ c: Caller, kind: PrincipalKind, name: String, tags input: [IAMShapes.TagInput]) async throws -> IAMShapes.Empty {
         let tags = input.map(\.tag)
         try await c.authorize([arn(c, kind, name)], requestTags: tags)
-        try await write(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            var current = try await c.backend.iam.tags(conn, account: c.account, kind: kind, name: name)
-            for t in tags {
-                if let i = current.firstIndex(where: { $0.key == t.key }) { current[i] = t } else { current.append(t) }
-            }
-            guard current.count <= 50 else { throw APIError("LimitExceeded", "At most 50 tags per \(kind.rawValue).", awsStatus: 409) }
-            try await c.backend.iam.setTags(conn, account: c.account, kind: kind, name: name, tags: current)
-        }
+        try await c.iam.tag(kind: kind, name: name, tags)
         return IAMShapes.Empty()
     }
 
@@ -267,28 +163,22 @@ enum IAMActions {
         }
         let tags = input.tags.map(\.tag)
         try await c.authorize([arn(c, .role, name, path: path)], requestTags: tags)
-        let created = try await write(c) { conn in
-            if try await c.backend.iam.roles(conn, account: c.account, name: name).first != nil { throw exists("Role", name) }
-            try await c.backend.iam.createRole(conn, account: c.account, RoleRow(
-                name: name, roleId: Tenancy.uniqueId("AROA", account: c.account), path: path, description: input.description ?? "",
-                trustPolicy: trust, maxSessionSeconds: maxSession, createdAt: c.backend.clock.now()))
-            if !tags.isEmpty { try await c.backend.iam.setTags(conn, account: c.account, kind: .role, name: name, tags: tags) }
-            return try await role(conn, c, name)
-        }
+        let created = try await c.iam.createRole(name, path: path, description: input.description ?? "", trustPolicy: trust,
+                                                 maxSessionSeconds: maxSession, tags: tags)
         return IAMShapes.RoleOutput(role: shape(c, created))
     }
 
     static func getRole(_ input: IAMShapes.RoleReference, _ c: Caller) async throws -> IAMShapes.RoleOutput {
         let name = input.roleName
         try await c.authorize([arn(c, .role, name)])
-        return IAMShapes.RoleOutput(role: shape(c, try await read(c) { try await role($0, c, name) }))
+        return IAMShapes.RoleOutput(role: shape(c, try await c.iam.role(name)))
     }
 
     static func listRoles(_ input: IAMShapes.PathListing, _ c: Caller) async throws -> IAMShapes.Roles {
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .role, "*")])
-        let roles = try await read(c) { try await c.backend.iam.roles($0, account: c.account) }
+        let roles = try await c.iam.roles()
         let page = try pager.page(roles.filter { $0.path.hasPrefix(prefix) }, by: \.name)
         return IAMShapes.Roles(roles: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -298,14 +188,7 @@ enum IAMActions {
     static func deleteRole(_ input: IAMShapes.RoleReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let name = input.roleName
         try await c.authorize([arn(c, .role, name)])
-        try await write(c) { conn in
-            _ = try await role(conn, c, name)
-            let iam = c.backend.iam
-            if try await hasPolicies(conn, c, kind: .role, name: name) {
-                throw conflict("Cannot delete entity, must detach all policies first.")
-            }
-            try await iam.deleteRole(conn, account: c.account, name: name)
-        }
+        try await c.iam.deleteRole(name)
         return IAMShapes.Empty()
     }
 
@@ -314,10 +197,7 @@ enum IAMActions {
         let document = input.policyDocument
         _ = try PolicyDocument.parse(document, kind: .trust, maxSize: 2048)
         try await c.authorize([arn(c, .role, name)])
-        try await write(c) { conn in
-            _ = try await role(conn, c, name)
-            try await c.backend.iam.updateTrustPolicy(conn, account: c.account, role: name, document: document)
-        }
+        try await c.iam.updateTrustPolicy(role: name, document: document)
         return IAMShapes.Empty()
     }
 
@@ -328,11 +208,7 @@ enum IAMActions {
         try Tenancy.checkName(name, what: "Group", max: 128)
         let path = try checkPath(input.path)
         try await c.authorize([arn(c, .group, name, path: path)])
-        let created = try await write(c) { conn in
-            if try await c.backend.iam.groups(conn, account: c.account, name: name).first != nil { throw exists("Group", name) }
-            try await c.backend.iam.createGroup(conn, account: c.account, name: name, groupId: Tenancy.uniqueId("AGPA", account: c.account), path: path)
-            return try await group(conn, c, name)
-        }
+        let created = try await c.iam.createGroup(name, path: path)
         return IAMShapes.GroupOutput(group: shape(c, created))
     }
 
@@ -340,11 +216,7 @@ enum IAMActions {
         let name = input.groupName
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .group, name)])
-        let (g, users) = try await read(c) { conn in
-            let g = try await group(conn, c, name)
-            let members = Set(try await c.backend.iam.members(conn, account: c.account, group: name))
-            return (g, try await c.backend.iam.users(conn, account: c.account).filter { members.contains($0.name) })
-        }
+        let (g, users) = try await c.iam.group(name)
         let page = try pager.page(users, by: \.name)
         return IAMShapes.GroupWithUsers(group: shape(c, g), users: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated,
                                         marker: page.marker)
@@ -354,7 +226,7 @@ enum IAMActions {
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         let prefix = try checkPath(input.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, .group, "*")])
-        let groups = try await read(c) { try await c.backend.iam.groups($0, account: c.account) }
+        let groups = try await c.iam.groups()
         let page = try pager.page(groups.filter { $0.path.hasPrefix(prefix) }, by: \.name)
         return IAMShapes.Groups(groups: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -363,11 +235,7 @@ enum IAMActions {
         let name = input.userName
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .user, name)])
-        let groups = try await read(c) { conn in
-            _ = try await user(conn, c, name)
-            let mine = Set(try await c.backend.iam.groupsOf(conn, account: c.account, user: name))
-            return try await c.backend.iam.groups(conn, account: c.account).filter { mine.contains($0.name) }
-        }
+        let groups = try await c.iam.groups(ofUser: name)
         let page = try pager.page(groups, by: \.name)
         return IAMShapes.Groups(groups: page.items.map { shape(c, $0) }, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -375,16 +243,7 @@ enum IAMActions {
     static func deleteGroup(_ input: IAMShapes.GroupReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let name = input.groupName
         try await c.authorize([arn(c, .group, name)])
-        try await write(c) { conn in
-            _ = try await group(conn, c, name)
-            let iam = c.backend.iam
-            let members = try await iam.members(conn, account: c.account, group: name).count
-            let policies = try await hasPolicies(conn, c, kind: .group, name: name)
-            if members > 0 || policies {
-                throw conflict("Cannot delete entity, must remove users and detach policies from the group first.")
-            }
-            try await iam.deleteGroup(conn, account: c.account, name: name)
-        }
+        try await c.iam.deleteGroup(name)
         return IAMShapes.Empty()
     }
 
@@ -392,11 +251,7 @@ enum IAMActions {
         let group = input.groupName
         let user = input.userName
         try await c.authorize([arn(c, .group, group)])
-        try await write(c) { conn in
-            _ = try await Self.group(conn, c, group)
-            _ = try await Self.user(conn, c, user)
-            try await c.backend.iam.setMembership(conn, account: c.account, group: group, user: user, member: member)
-        }
+        try await c.iam.setMembership(group: group, user: user, member: member)
         return IAMShapes.Empty()
     }
 
@@ -410,14 +265,7 @@ enum IAMActions {
         _ = try PolicyDocument.parse(document)
         let policyArn = c.backend.scope.iamPolicy(c.account, String(path.dropFirst()) + name)
         try await c.authorize([policyArn])
-        let policy = try await write(c) { conn in
-            if try await c.backend.iam.policies(conn, account: c.account, name: name).first != nil {
-                throw APIError("EntityAlreadyExists", "A policy called \(name) already exists. Duplicate names are not allowed.", awsStatus: 409)
-            }
-            try await c.backend.iam.createPolicy(conn, account: c.account, name: name, policyId: Tenancy.uniqueId("ANPA", account: c.account),
-                                                  path: path, description: input.description ?? "", document: document)
-            return try await c.backend.iam.policies(conn, account: c.account, name: name)[0]
-        }
+        let policy = try await c.iam.createPolicy(name, path: path, description: input.description ?? "", document: document)
         return IAMShapes.PolicyOutput(policy: shape(c, policy))
     }
 
@@ -446,8 +294,7 @@ enum IAMActions {
         if let name = builtInName(text, c), let builtIn = BuiltInPolicies.all[name] {
             return IAMShapes.PolicyOutput(policy: self.builtIn(c, name, description: builtIn.description))
         }
-        let name = try await read(c) { try await managedPolicy($0, c, arn: text) }
-        let policy = try await read(c) { try await c.backend.iam.policies($0, account: c.account, name: name)[0] }
+        let policy = try await c.iam.policy(arn: text)
         return IAMShapes.PolicyOutput(policy: shape(c, policy))
     }
 
@@ -462,7 +309,7 @@ enum IAMActions {
             items += BuiltInPolicies.all.map { builtIn(c, $0.key, description: $0.value.description) }
         }
         if scope != "AWS" {
-            let own = try await read(c) { try await c.backend.iam.policies($0, account: c.account) }
+            let own = try await c.iam.policies()
             items += own.filter { !(input.onlyAttached ?? false) || $0.attachmentCount > 0 }.map { shape(c, $0) }
         }
         let page = try pager.page(items.filter { $0.path.hasPrefix(prefix) }, by: \.arn)
@@ -471,13 +318,7 @@ enum IAMActions {
 
     static func deletePolicy(_ input: IAMShapes.PolicyReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let (arn, name) = try await ownPolicy(input.policyArn, c)
-        try await write(c) { conn in
-            _ = try await managedPolicy(conn, c, arn: arn)
-            if try await c.backend.iam.attachmentCount(conn, account: c.account, policyArn: arn) > 0 {
-                throw conflict("Cannot delete a policy attached to entities.")
-            }
-            try await c.backend.iam.deletePolicy(conn, account: c.account, name: name)
-        }
+        try await c.iam.deletePolicy(arn: arn, name: name)
         return IAMShapes.Empty()
     }
 
@@ -493,15 +334,7 @@ enum IAMActions {
         _ = try PolicyDocument.parse(document)
         let (arn, name) = try await ownPolicy(input.policyArn, c)
         let setDefault = input.setAsDefault ?? false
-        let version = try await write(c) { conn in
-            _ = try await managedPolicy(conn, c, arn: arn)
-            let versions = try await c.backend.iam.versions(conn, account: c.account, policy: name)
-            guard versions.count < 5 else {
-                throw APIError("LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.", awsStatus: 409)
-            }
-            let n = try await c.backend.iam.addVersion(conn, account: c.account, policy: name, document: document, makeDefault: setDefault)
-            return try await c.backend.iam.versions(conn, account: c.account, policy: name).first { $0.version == n }
-        }
+        let version = try await c.iam.createPolicyVersion(arn: arn, name: name, document: document, setDefault: setDefault)
         guard let version else { throw APIError.server() }
         return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
     }
@@ -514,10 +347,7 @@ enum IAMActions {
             let version = PolicyVersionRow(version: 1, document: builtIn.document, isDefault: true, createdAt: Date(timeIntervalSince1970: 1_700_000_000))
             return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
         }
-        let version = try await read(c) { conn in
-            let name = try await managedPolicy(conn, c, arn: text)
-            return try await c.backend.iam.versions(conn, account: c.account, policy: name).first { $0.version == n }
-        }
+        let version = try await c.iam.policyVersion(arn: text, number: n)
         guard let version else { throw APIError("NoSuchEntity", "Policy \(text) version v\(n) does not exist.", awsStatus: 404) }
         return IAMShapes.PolicyVersionOutput(policyVersion: shape(version, document: true))
     }
@@ -525,10 +355,7 @@ enum IAMActions {
     static func listPolicyVersions(_ input: IAMShapes.ListPolicyVersions, _ c: Caller) async throws -> IAMShapes.PolicyVersions {
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         let (arn, name) = try await ownPolicy(input.policyArn, c)
-        let versions = try await read(c) { conn in
-            _ = try await managedPolicy(conn, c, arn: arn)
-            return try await c.backend.iam.versions(conn, account: c.account, policy: name)
-        }
+        let versions = try await c.iam.policyVersions(arn: arn, name: name)
         let page = try pager.page(versions, by: \.version, descending: true)
         return IAMShapes.PolicyVersions(versions: page.items.map { shape($0, document: false) }, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -536,27 +363,14 @@ enum IAMActions {
     static func deletePolicyVersion(_ input: IAMShapes.PolicyVersionReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let n = try versionNumber(input.versionId)
         let (arn, name) = try await ownPolicy(input.policyArn, c)
-        try await write(c) { conn in
-            _ = try await managedPolicy(conn, c, arn: arn)
-            guard let v = try await c.backend.iam.versions(conn, account: c.account, policy: name).first(where: { $0.version == n }) else {
-                throw APIError("NoSuchEntity", "Policy \(arn) version v\(n) does not exist.", awsStatus: 404)
-            }
-            guard !v.isDefault else { throw conflict("Cannot delete the default version of a policy.") }
-            try await c.backend.iam.deleteVersion(conn, account: c.account, policy: name, version: n)
-        }
+        try await c.iam.deletePolicyVersion(arn: arn, name: name, number: n)
         return IAMShapes.Empty()
     }
 
     static func setDefaultPolicyVersion(_ input: IAMShapes.PolicyVersionReference, _ c: Caller) async throws -> IAMShapes.Empty {
         let n = try versionNumber(input.versionId)
         let (arn, name) = try await ownPolicy(input.policyArn, c)
-        try await write(c) { conn in
-            _ = try await managedPolicy(conn, c, arn: arn)
-            guard try await c.backend.iam.versions(conn, account: c.account, policy: name).contains(where: { $0.version == n }) else {
-                throw APIError("NoSuchEntity", "Policy \(arn) version v\(n) does not exist.", awsStatus: 404)
-            }
-            try await c.backend.iam.setDefault(conn, account: c.account, policy: name, version: n)
-        }
+        try await c.iam.setDefaultPolicyVersion(arn: arn, name: name, number: n)
         return IAMShapes.Empty()
     }
 
@@ -565,17 +379,7 @@ enum IAMActions {
     static func attach<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.PolicyArn>, _ c: Caller, attached: Bool) async throws -> IAMShapes.Empty {
         let (kind, name, policyArn) = (input.kind, input.name, input.rest.policyArn)
         try await c.authorize([arn(c, kind, name)], keys: ["iam:PolicyARN": policyArn])
-        try await write(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            _ = try await managedPolicy(conn, c, arn: policyArn)
-            if attached, try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name).count >= 20 {
-                throw APIError("LimitExceeded", "Cannot exceed quota for PoliciesPerPrincipal: 20.", awsStatus: 409)
-            }
-            if !attached, !(try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name)).contains(policyArn) {
-                throw APIError("NoSuchEntity", "Policy \(policyArn) was not found attached to \(kind.rawValue) \(name).", awsStatus: 404)
-            }
-            try await c.backend.iam.setAttached(conn, account: c.account, kind: kind, name: name, policyArn: policyArn, attached: attached)
-        }
+        try await c.iam.setAttached(kind: kind, name: name, policyArn: policyArn, attached: attached)
         return IAMShapes.Empty()
     }
 
@@ -584,10 +388,7 @@ enum IAMActions {
         let pager = try Pager(marker: input.rest.marker, maxItems: input.rest.maxItems)
         let prefix = try checkPath(input.rest.pathPrefix, what: "PathPrefix")
         try await c.authorize([arn(c, kind, name)])
-        let arns = try await read(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            return try await c.backend.iam.attached(conn, account: c.account, kind: kind, name: name)
-        }
+        let arns = try await c.iam.attached(kind: kind, name: name)
         let page = try pager.page(arns.filter { policyPath($0).hasPrefix(prefix) }, by: { $0 })
         return IAMShapes.AttachedPolicies(
             attachedPolicies: page.items.map { IAMShapes.AttachedPolicy(policyName: String($0.split(separator: "/").last ?? ""), policyArn: $0) },
@@ -599,34 +400,22 @@ enum IAMActions {
         try Tenancy.checkName(policy, what: "Policy", max: 128)
         _ = try PolicyDocument.parse(document, maxSize: 10_240)
         try await c.authorize([arn(c, kind, name)])
-        try await write(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            try await c.backend.iam.putInline(conn, account: c.account, kind: kind, name: name, policy: policy, document: document)
-        }
+        try await c.iam.putInline(kind: kind, name: name, policy: policy, document: document)
         return IAMShapes.Empty()
     }
 
     static func getInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.InlinePolicyName>, _ c: Caller) async throws -> IAMShapes.InlinePolicy {
         let (kind, name, policy) = (input.kind, input.name, input.rest.policyName)
         try await c.authorize([arn(c, kind, name)])
-        let found = try await read(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).first { $0.name == policy }
-        }
+        let found = try await c.iam.inline(kind: kind, name: name, policy: policy)
         guard let found else { throw APIError("NoSuchEntity", "The \(kind.rawValue) policy with name \(policy) cannot be found.", awsStatus: 404) }
-        return IAMShapes.InlinePolicy(kind: kind, name: name, policyName: policy, policyDocument: encoded(found.document))
+        return IAMShapes.InlinePolicy(kind: kind, name: name, policyName: policy, policyDocument: encoded(found))
     }
 
     static func deleteInline<K: PrincipalKindShape>(_ input: PrincipalInput<K, IAMShapes.InlinePolicyName>, _ c: Caller) async throws -> IAMShapes.Empty {
         let (kind, name, policy) = (input.kind, input.name, input.rest.policyName)
         try await c.authorize([arn(c, kind, name)])
-        try await write(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            guard try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).contains(where: { $0.name == policy }) else {
-                throw APIError("NoSuchEntity", "The \(kind.rawValue) policy with name \(policy) cannot be found.", awsStatus: 404)
-            }
-            try await c.backend.iam.putInline(conn, account: c.account, kind: kind, name: name, policy: policy, document: nil)
-        }
+        try await c.iam.deleteInline(kind: kind, name: name, policy: policy)
         return IAMShapes.Empty()
     }
 
@@ -634,10 +423,7 @@ enum IAMActions {
         let (kind, name) = (input.kind, input.name)
         let pager = try Pager(input.rest)
         try await c.authorize([arn(c, kind, name)])
-        let names = try await read(c) { conn in
-            try await principalExists(conn, c, kind: kind, name: name)
-            return try await c.backend.iam.inline(conn, account: c.account, kind: kind, name: name).map(\.name)
-        }
+        let names = try await c.iam.inlineNames(kind: kind, name: name)
         let page = try pager.page(names, by: { $0 })
         return IAMShapes.PolicyNames(policyNames: page.items, isTruncated: page.isTruncated, marker: page.marker)
     }
@@ -647,10 +433,7 @@ enum IAMActions {
     static func createAccessKey(_ input: IAMShapes.OptionalUser, _ c: Caller) async throws -> IAMShapes.AccessKeyOutput {
         let name = input.userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
-        let count = try await read(c) { conn in
-            _ = try await user(conn, c, name)
-            return try await c.backend.iam.accessKeys(conn, account: c.account, user: name).count
-        }
+        let count = try await c.iam.accessKeys(user: name).count
         guard count < 2 else { throw APIError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2.", awsStatus: 409) }
         let key = try await c.backend.tenancy.createAccessKey(account: c.account, user: name)
         // An id presented before it existed would be remembered as unknown: a new key works here at once.
@@ -674,12 +457,7 @@ enum IAMActions {
     static func changeKey(_ c: Caller, user userName: String?, key: String, status: String?) async throws -> IAMShapes.Empty {
         let name = userName ?? c.principal.userName
         try await c.authorize([arn(c, .user, name)])
-        try await write(c) { conn in
-            _ = try await user(conn, c, name)
-            guard try await c.backend.iam.setKeyStatus(conn, account: c.account, user: name, key: key, status: status) else {
-                throw APIError("NoSuchEntity", "The Access Key with id \(key) cannot be found.", awsStatus: 404)
-            }
-        }
+        try await c.iam.changeKey(user: name, key: key, status: status)
         c.backend.verifier.forget(key)
         return IAMShapes.Empty()
     }
@@ -688,16 +466,18 @@ enum IAMActions {
         let name = input.userName ?? c.principal.userName
         let pager = try Pager(marker: input.marker, maxItems: input.maxItems)
         try await c.authorize([arn(c, .user, name)])
-        let keys = try await read(c) { conn in
-            _ = try await user(conn, c, name)
-            return try await c.backend.iam.accessKeys(conn, account: c.account, user: name)
-        }
+        let keys = try await c.iam.accessKeys(user: name)
         // Oldest first; the id breaks a tie.
         let page = try pager.page(keys, by: { String(format: "%020.0f", $0.created.timeIntervalSince1970 * 1_000_000) + $0.id })
         return IAMShapes.AccessKeys(
             accessKeyMetadata: page.items.map { IAMShapes.AccessKeyMetadata(userName: name, accessKeyId: $0.id, status: $0.status, createDate: $0.created) },
             isTruncated: page.isTruncated, marker: page.marker)
     }
+}
+
+extension Caller {
+    /// The IAM use cases, acting for this caller's account.
+    var iam: IAMEntities { IAMEntities(tenant: tenant, store: backend.iam, authorizer: backend.authorizer) }
 }
 
 /// The IAM operations, declared once: the query door and the REST route dispatch here.

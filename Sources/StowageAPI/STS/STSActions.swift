@@ -49,7 +49,7 @@ enum STSActions {
         let denied = APIError.accessDenied("User: \(c.principal.arn) is not authorized to perform: sts:AssumeRole on resource: \(roleArn)")
         guard arn.account == c.account else { throw denied }
         _ = roleName
-        let role = try await IAMActions.read(c) { try await IAMActions.role($0, c, arn: roleArn) }
+        let role = try await c.iam.role(arn: roleArn)
         guard let role else { throw denied }
         let trust = try PolicyDocument.parse(role.trustPolicy, kind: .trust, maxSize: .max)
         let callerRole = c.principal.role.map { c.backend.scope.iamRole(c.account, $0) }
