@@ -33,37 +33,13 @@ struct TelemetryActions {
         for arnText in input.metrics.map(\.taskArn) + input.logs.map(\.taskArn) {
             taskIds.insert(try TaskActions.taskId(arnText, cluster: cluster))
         }
-        let store = TelemetryStore(logger: c.logger)
-        try await c.backend.agentDatabase.transaction { conn in
-            _ = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: id, reference: instanceRef)
-            let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: Array(taskIds))
-            let mine = Set(known.filter { $0.instanceId == id }.map(\.id))
-            if let stranger = taskIds.first(where: { !mine.contains($0) }) {
-                throw APIError.accessDenied("Task \(stranger) is not assigned to container instance \(arn).")
-            }
-            // Lines go only where the task's own definition sends them (its containers' awslogs group and stream).
-            var allowed: [String: Set<String>] = [:]
-            for task in known {
-                guard let definition = try await c.agentPolls.definition(conn, family: task.family, revision: task.revision) else { continue }
-                for container in definition.containerDefinitions ?? [] {
-                    if let (group, stream) = AgentProtocol.logDestination(container.logConfiguration, container: container.name ?? "", taskId: task.id) {
-                        allowed[task.id, default: []].insert(group + "\u{0}" + stream)
-                    }
-                }
-            }
-            for batch in input.logs {
-                let task = try TaskActions.taskId(batch.taskArn, cluster: cluster)
-                guard allowed[task]?.contains(batch.logGroupName + "\u{0}" + batch.logStreamName) == true else {
-                    throw APIError.accessDenied("Task \(task) does not log to \(batch.logGroupName) / \(batch.logStreamName): its definition's awslogs settings decide where its lines go.")
-                }
-            }
-            let samples = try metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
-            try await store.insertMetrics(conn, account: c.account, cluster: cluster, samples)
-            for batch in input.logs {
-                try await store.insertLogs(conn, account: c.account, group: batch.logGroupName, stream: batch.logStreamName,
-                                           batch.events.filter { window.contains($0.timestamp) })
-            }
+        let samples = try metrics.map { (taskId: try TaskActions.taskId($0.taskArn, cluster: cluster), sample: $0) }
+        let lines = try input.logs.map { batch in
+            AgentTelemetry.LogLines(taskId: try TaskActions.taskId(batch.taskArn, cluster: cluster), group: batch.logGroupName,
+                                    stream: batch.logStreamName, events: batch.events.filter { window.contains($0.timestamp) })
         }
+        try await c.agentTelemetry.ingest(cluster: cluster, instance: id, reference: instanceRef, arn: arn, taskIds: taskIds, samples: samples,
+                                          logs: lines)
         if outOfRangeMetrics + outOfRangeEvents > 0 {
             c.backend.metrics.cleaned(.outOfRangeMetricSamples, count: outOfRangeMetrics)
             c.backend.metrics.cleaned(.outOfRangeLogEvents, count: outOfRangeEvents)
@@ -98,15 +74,8 @@ struct TelemetryActions {
             if parts[0] == "f" { after = (ms, seq) } else { before = (ms, seq) }
         }
         try await c.authorize([logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
-        let store = TelemetryStore(logger: c.logger)
-        let page = try await c.backend.database.withConnection { conn in
-            let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
-            guard exists.group else { throw LogActions.notFound("log group") }
-            guard exists.stream else { throw LogActions.notFound("log stream") }
-            return try await store.events(conn, account: c.account, group: group, stream: input.logStreamName, start: input.startTime,
-                                          end: input.endTime, after: after, before: before, fromHead: input.startFromHead ?? false,
-                                          limit: limit)
-        }
+        let page = try await c.logGroups.events(group, input.logStreamName, start: input.startTime, end: input.endTime, after: after,
+                                                before: before, fromHead: input.startFromHead ?? false, limit: limit)
         // With no events, the tokens stay where the caller was, as CloudWatch Logs does.
         let forward = page.last.map { "f/\($0.event.timestamp)/\($0.seq)" } ?? input.nextToken ?? "f/0/0"
         let backward = page.first.map { "b/\($0.event.timestamp)/\($0.seq)" } ?? input.nextToken ?? "b/0/0"
@@ -125,13 +94,18 @@ struct TelemetryActions {
         let to = end.map { Date(timeIntervalSince1970: TimeInterval($0) / 1000) } ?? now.addingTimeInterval(60)
         guard from < to else { throw APIError.invalidParameter("startTime must be before endTime.") }
         try await c.authorize(.getMetricData, [c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
-        return try await c.backend.database.withConnection { conn in
-            guard try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first != nil else {
-                throw APIError("InvalidParameterException", "The referenced task was not found.", restStatus: 404)
-            }
-            return DatapointsResponse(datapoints: try await TelemetryStore(logger: c.logger).taskDatapoints(
-                conn, account: c.account, cluster: cluster, task: id, taskArn: c.backend.scope.task(c.account, cluster: cluster, id: id),
-                start: from, end: to))
-        }
+        return DatapointsResponse(datapoints: try await c.telemetry.taskDatapoints(cluster: cluster, task: id, start: from, end: to))
+    }
+}
+
+extension Caller {
+    /// Shipments write on the agent protocol's own pool, never queued in front of tenants' calls.
+    var agentTelemetry: AgentTelemetry {
+        AgentTelemetry(tenant: agentTenant, stores: ecsStores, store: TelemetryStore(logger: logger), definitions: backend.agentDefinitions)
+    }
+
+    /// Reads of what agents shipped, on the tenants' pool.
+    var telemetry: AgentTelemetry {
+        AgentTelemetry(tenant: tenant, stores: ecsStores, store: TelemetryStore(logger: logger), definitions: backend.agentDefinitions)
     }
 }

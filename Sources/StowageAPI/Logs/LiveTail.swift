@@ -6,7 +6,6 @@ import ServiceLifecycle
 import StowageModel
 import StowageMonitoringRules
 import StowageStore
-import StowageTelemetryStore
 import Synchronization
 
 /// `GET /v1/logs/groups/{group}/tail`: new lines of a group as server-sent events, until `duration` seconds pass
@@ -35,13 +34,8 @@ enum LogTail {
         let limit = await caller.backend.quotas.limit(account: caller.account, name: "live-tails")
         let since = Int64((caller.backend.clock.now().timeIntervalSince1970 - 300) * 1000)
         let slot = try caller.backend.liveTails.open(account: caller.account, group: group, limit: limit, since: since)
-        let store = TelemetryStore(logger: caller.logger)
-        let startSeq = try await caller.backend.database.withConnection { conn in
-            guard try await store.groupExists(conn, account: caller.account, group: group) else {
-                throw LogActions.notFound("log group")
-            }
-            return try await store.latestSequence(conn, account: caller.account, group: group)
-        }
+        let logs = caller.logGroups
+        let startSeq = try await logs.tailStart(group)
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
@@ -55,10 +49,7 @@ enum LogTail {
                 try await writer.write(ByteBuffer(string: ": tailing \(group)\n\n"))
                 while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
                     let events = await slot.feed.next(after: seq, interval: pollInterval, logger: caller.logger) { after in
-                        try await caller.backend.database.withConnection { conn in
-                            try await store.tail(conn, account: caller.account, group: group, since: slot.feed.since, afterSeq: after,
-                                                 limit: batch)
-                        }
+                        try await logs.tail(group, since: slot.feed.since, afterSeq: after, limit: batch)
                     }
                     for (event, s) in events {
                         seq = max(seq, s)

@@ -2,11 +2,10 @@ import Foundation
 import StowageModel
 import StowageMonitoringRules
 import StowageTelemetryStore
+import StowageUseCases
 
 /// CloudWatch Logs: groups, streams, direct writes and searches (`Logs_20140328.<Action>`).
 enum LogActions {
-    static func notFound(_ what: String) -> APIError { .resourceNotFound("The specified \(what) does not exist.") }
-
     static func groupName(_ name: String?, _ identifier: String?) throws(APIError) -> String {
         var group = name ?? ""
         if group.isEmpty, let identifier {
@@ -23,20 +22,14 @@ enum LogActions {
         let group = try groupName(input.logGroupName, nil)
         if let days = input.retentionInDays, !Logs.retentionDays.contains(days) { throw APIError.invalidParameter("retentionInDays \(days) is not an accepted value.") }
         try await c.authorize([TelemetryActions.logGroupArn(c, group)])
-        try await c.backend.database.transaction { conn in
-            guard try await TelemetryStore(logger: c.logger).createGroup(conn, account: c.account, group: group, retentionDays: input.retentionInDays) else {
-                throw APIError("ResourceAlreadyExistsException", "The specified log group already exists.", restStatus: 409)
-            }
-        }
+        try await c.logGroups.createGroup(group, retentionDays: input.retentionInDays)
         return Empty()
     }
 
     static func deleteGroup(_ input: Logs.LogGroupRequest, _ c: Caller) async throws -> Empty {
         let group = try groupName(input.logGroupName, nil)
         try await c.authorize([TelemetryActions.logGroupArn(c, group)])
-        try await c.backend.database.transaction { conn in
-            guard try await TelemetryStore(logger: c.logger).deleteGroup(conn, account: c.account, group: group) else { throw notFound("log group") }
-        }
+        try await c.logGroups.deleteGroup(group)
         return Empty()
     }
 
@@ -46,11 +39,7 @@ enum LogActions {
             throw APIError.invalidParameter("retentionInDays \(input.retentionInDays) is not one of \(Logs.retentionDays.sorted().map(String.init).joined(separator: ", ")).")
         }
         try await c.authorize([TelemetryActions.logGroupArn(c, group)])
-        try await c.backend.database.transaction { conn in
-            guard try await TelemetryStore(logger: c.logger).setRetention(conn, account: c.account, group: group, days: input.retentionInDays) else {
-                throw notFound("log group")
-            }
-        }
+        try await c.logGroups.setRetention(group, days: input.retentionInDays)
         return Empty()
     }
 
@@ -59,9 +48,7 @@ enum LogActions {
         guard (1...50).contains(limit) else { throw APIError.invalidParameter("limit must be between 1 and 50.") }
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize([TelemetryActions.logGroupArn(c, "*")])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await TelemetryStore(logger: c.logger).groups(conn, account: c.account, prefix: input.logGroupNamePrefix, after: after, limit: limit + 1)
-        }
+        let rows = try await c.logGroups.groups(prefix: input.logGroupNamePrefix, after: after, limit: limit + 1)
         let page = rows.prefix(limit)
         let groups = page.filter { row in input.logGroupNamePattern.map { row.name.contains($0) } ?? true }.map {
             Logs.LogGroup(logGroupName: $0.name, creationTime: $0.createdAt, retentionInDays: $0.retentionDays, storedBytes: 0,
@@ -83,12 +70,8 @@ enum LogActions {
         }
         let offset = try PageToken.decode(input.nextToken)?.first
         try await c.authorize([TelemetryActions.logGroupArn(c, group)])
-        let store = TelemetryStore(logger: c.logger)
-        let rows = try await c.backend.database.withConnection { conn in
-            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
-            return try await store.streams(conn, account: c.account, group: group, prefix: input.logStreamNamePrefix, byLastEvent: byLast,
-                                           descending: input.descending ?? false, after: offset, limit: limit + 1)
-        }
+        let rows = try await c.logGroups.streams(group, prefix: input.logStreamNamePrefix, byLastEvent: byLast, descending: input.descending ?? false,
+                                                 after: offset, limit: limit + 1)
         let page = rows.prefix(limit)
         let next = (Int(offset ?? "0") ?? 0) + limit
         return .init(logStreams: page.map {
@@ -103,13 +86,7 @@ enum LogActions {
             throw APIError.invalidParameter("logStreamName must be 1 to 512 characters without ':' or '*'.")
         }
         try await c.authorize([TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
-        try await c.backend.database.transaction { conn in
-            let store = TelemetryStore(logger: c.logger)
-            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
-            guard try await store.createStream(conn, account: c.account, group: group, stream: input.logStreamName) else {
-                throw APIError("ResourceAlreadyExistsException", "The specified log stream already exists.", restStatus: 409)
-            }
-        }
+        try await c.logGroups.createStream(group, input.logStreamName)
         return Empty()
     }
 
@@ -130,13 +107,7 @@ enum LogActions {
         let accepted = input.logEvents.enumerated().filter { i, _ in i > (tooOld ?? -1) && i < (tooNew ?? Int.max) }
             .map { AgentProtocol.LogEvent(timestamp: $0.element.timestamp, message: $0.element.message) }
         try await c.authorize([TelemetryActions.logGroupArn(c, group) + ":log-stream:" + input.logStreamName])
-        try await c.backend.database.transaction { conn in
-            let store = TelemetryStore(logger: c.logger)
-            let exists = try await store.streamExists(conn, account: c.account, group: group, stream: input.logStreamName)
-            guard exists.group else { throw notFound("log group") }
-            guard exists.stream else { throw notFound("log stream") }
-            try await store.insertLogs(conn, account: c.account, group: group, stream: input.logStreamName, accepted)
-        }
+        try await c.logGroups.put(group, input.logStreamName, accepted)
         return .init(nextSequenceToken: nil, rejectedLogEventsInfo: (tooOld ?? tooNew) == nil ? nil : info)
     }
 
@@ -165,16 +136,17 @@ enum LogActions {
             after = (ms, seq)
         }
         try await c.authorize([TelemetryActions.logGroupArn(c, group)])
-        let store = TelemetryStore(logger: c.logger)
         let window: Int
         if case .json = pattern { window = 20_000 } else { window = scanWindow }
-        let page = try await c.backend.database.withConnection { conn in
-            guard try await store.groupExists(conn, account: c.account, group: group) else { throw notFound("log group") }
-            return try await store.filter(conn, account: c.account, group: group, streams: input.logStreamNames, streamPrefix: input.logStreamNamePrefix,
-                                          start: input.startTime, end: input.endTime, after: after, pattern: pattern, limit: limit, window: window)
-        }
+        let page = try await c.logGroups.filter(group, streams: input.logStreamNames, streamPrefix: input.logStreamNamePrefix, start: input.startTime,
+                                                end: input.endTime, after: after, pattern: pattern, limit: limit, window: window)
         return .init(events: page.events, nextToken: page.resume.map { "\($0.0)/\($0.1)" })
     }
+}
+
+extension Caller {
+    /// The CloudWatch Logs use cases, acting for this caller's account.
+    var logGroups: LogGroups { LogGroups(tenant: tenant, store: TelemetryStore(logger: logger)) }
 }
 
 /// The CloudWatch Logs actions by name (`Logs_20140328.<Action>`).
