@@ -117,7 +117,8 @@ let package = Package(
         .target(
             name: "StowageUseCases",
             dependencies: [
-                "StowageModel", "StowageStore", "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator",
+                "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageStore", "StowageTelemetryStore", "StowageIAM",
+                "StowageOrchestrator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -146,7 +147,7 @@ let package = Package(
             name: "StowageWorker",
             dependencies: [
                 "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageStore",
-                "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator", "StowageTLS",
+                "StowageTelemetryStore", "StowageIAM", "StowageOrchestrator", "StowageUseCases", "StowageTLS",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
