@@ -49,4 +49,19 @@ public struct Clusters: Sendable {
         }
         return record
     }
+
+    /// A stored revision as a request names it: a bare family means its latest ACTIVE revision.
+    public func taskDefinition(_ conn: PostgresConnection, family: String, revision: Int?) async throws -> TaskDefinitionRow? {
+        if let revision { return try await stores.taskDefinitions.get(conn, account: tenant.account, family: family, revision: revision) }
+        return try await stores.taskDefinitions.latestActive(conn, account: tenant.account, family: family)
+    }
+
+    /// The revision a task or service will run: it must exist and be ACTIVE.
+    public func activeTaskDefinition(_ conn: PostgresConnection, family: String, revision: Int?) async throws -> TaskDefinitionRow {
+        guard let record = try await taskDefinition(conn, family: family, revision: revision) else {
+            throw APIError.client("Unable to find task definition '\(family)\(revision.map { ":\($0)" } ?? "")'.")
+        }
+        guard record.status == "ACTIVE" else { throw APIError.client("TaskDefinition is inactive: \(family):\(record.revision).") }
+        return record
+    }
 }
