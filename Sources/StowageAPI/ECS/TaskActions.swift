@@ -1,9 +1,8 @@
 import Foundation
-import PostgresNIO
 import StowageModel
-import StowageOrchestrator
 import StowageScheduler
 import StowageStore
+import StowageUseCases
 
 /// ECS task actions: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
 struct TaskActions {
@@ -49,19 +48,6 @@ struct TaskActions {
     /// A task id or ARN (`task/<cluster>/<id>` or the older `task/<id>`) within the cluster.
     static func taskId(_ reference: String, cluster: String) throws(APIError) -> String {
         try References.scoped(reference, type: "task", cluster: cluster)
-    }
-
-    /// Resolves the task definition a task will run: it must exist and be ACTIVE.
-    static func activeDefinition(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
-        -> TaskDefinitionRow
-    {
-        guard let record = try await TaskDefinitionActions.find(conn, c, family: family, revision: revision) else {
-            throw APIError.client("Unable to find task definition '\(family)\(revision.map { ":\($0)" } ?? "")'.")
-        }
-        guard record.status == "ACTIVE" else {
-            throw APIError.client("TaskDefinition is inactive: \(family):\(record.revision).")
-        }
-        return record
     }
 
     static func validate(overrides: TaskOverride?, definition: TaskDefinition) throws(APIError) {
@@ -114,27 +100,6 @@ struct TaskActions {
         }
     }
 
-    /// Inserts the tasks and places them at once under the cluster lock; what cannot be placed is removed
-    /// again and reported as failures, so nothing half-written stays behind.
-    static func launch(_ conn: PostgresConnection, _ c: Caller, cluster: String, tasks new: [TaskRow]) async throws
-        -> TasksResponse
-    {
-        let scheduler = ClusterScheduler(logger: c.logger, clock: c.backend.clock)
-        try await scheduler.lock(conn, account: c.account, cluster: cluster)
-        try await c.backend.tasks.insert(conn, account: c.account, new)
-        let pass = try await scheduler.placePending(conn, account: c.account, cluster: cluster, only: Set(new.map(\.id)))
-        let failedIds = new.map(\.id).filter { pass.placed[$0] == nil }
-        try await c.backend.tasks.delete(conn, account: c.account, cluster: cluster, ids: failedIds)
-        let placed = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: Array(pass.placed.keys))
-            .sorted { $0.id < $1.id }
-        let failures = failedIds.map { id in
-            let target = new.first { $0.id == id }?.requiredInstanceId
-            return Failure(arn: target.map { c.backend.scope.containerInstance(c.account, cluster: cluster, id: $0) },
-                           reason: pass.failed[id] ?? "RESOURCE:UNKNOWN")
-        }
-        return TasksResponse(tasks: placed.map { model($0, c, includeTags: true) }, failures: failures)
-    }
-
     static func run(_ input: RunTaskRequest, _ c: Caller) async throws -> TasksResponse {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
         let count = input.count ?? 1
@@ -150,19 +115,17 @@ struct TaskActions {
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
         try await c.authorize([ref.arn], cluster: clusterArn, requestTags: input.tags)
         let overrides = try await passRoleOverride(input.overrides, c)
-        return try await c.backend.database.transaction { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            if let token = input.clientToken {
-                let earlier = try await c.backend.tasks.byClientToken(conn, account: c.account, cluster: cluster, token: token)
-                if !earlier.isEmpty { return TasksResponse(tasks: earlier.map { model($0, c, includeTags: true) }, failures: []) }
-            }
-            let record = try await activeDefinition(conn, c, family: ref.family, revision: ref.revision)
+        let launched = try await c.tasks.run(cluster: cluster, family: ref.family, revision: ref.revision, clientToken: input.clientToken) { record in
             try validate(overrides: overrides, definition: record.body)
-            let new = newTasks(count: count, cluster: cluster, record: record, group: input.group, startedBy: input.startedBy,
-                               overrides: overrides, constraints: input.placementConstraints,
-                               strategy: input.placementStrategy, tags: input.tags, clientToken: input.clientToken)
-            return try await launch(conn, c, cluster: cluster, tasks: new)
+            return newTasks(count: count, cluster: cluster, record: record, group: input.group, startedBy: input.startedBy,
+                            overrides: overrides, constraints: input.placementConstraints,
+                            strategy: input.placementStrategy, tags: input.tags, clientToken: input.clientToken)
         }
+        return response(launched, c)
+    }
+
+    static func response(_ launched: Tasks.Launched, _ c: Caller) -> TasksResponse {
+        TasksResponse(tasks: launched.tasks.map { model($0, c, includeTags: true) }, failures: launched.failures)
     }
 
     static func start(_ input: StartTaskRequest, _ c: Caller) async throws -> TasksResponse {
@@ -172,24 +135,16 @@ struct TaskActions {
         }
         let ref = try c.refs.taskDefinition(input.taskDefinition)
         try Validate.tags(input.tags)
-        var targets: [(id: String, arn: String)] = []
-        for reference in input.containerInstances { targets.append(try c.refs.containerInstance(reference, cluster: cluster)) }
+        let targets = try input.containerInstances.map { try c.refs.containerInstance($0, cluster: cluster) }
         try await c.authorize([ref.arn] + targets.map(\.arn), cluster: clusterArn, requestTags: input.tags)
         let overrides = try await passRoleOverride(input.overrides, c)
-        return try await c.backend.database.transaction { conn in
-            for target in targets {
-                let instance = try await ContainerInstanceActions.live(conn, c, cluster: cluster, id: target.id, reference: target.arn)
-                guard instance.status == "ACTIVE" else {
-                    throw APIError.invalidParameter("Container instance \(target.arn) is \(instance.status); StartTask needs an ACTIVE instance.")
-                }
-            }
-            let record = try await activeDefinition(conn, c, family: ref.family, revision: ref.revision)
+        let launched = try await c.tasks.start(cluster: cluster, instances: targets, family: ref.family, revision: ref.revision) { record in
             try validate(overrides: overrides, definition: record.body)
-            let new = newTasks(count: targets.count, cluster: cluster, record: record, group: input.group,
-                               startedBy: input.startedBy, overrides: overrides, constraints: nil, strategy: nil,
-                               tags: input.tags, clientToken: nil, instances: targets.map(\.id))
-            return try await launch(conn, c, cluster: cluster, tasks: new)
+            return newTasks(count: targets.count, cluster: cluster, record: record, group: input.group,
+                            startedBy: input.startedBy, overrides: overrides, constraints: nil, strategy: nil,
+                            tags: input.tags, clientToken: nil, instances: targets.map(\.id))
         }
+        return response(launched, c)
     }
 
     static func stop(_ input: StopTaskRequest, _ c: Caller) async throws -> TaskResponse {
@@ -197,26 +152,7 @@ struct TaskActions {
         let id = try taskId(input.task, cluster: cluster)
         if let reason = input.reason, reason.count > 255 { throw APIError.invalidParameter("reason is limited to 255 characters.") }
         try await c.authorize([c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: id)])
-        let record = try await c.backend.database.transaction { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            guard let task = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first else {
-                throw APIError.invalidParameter("The referenced task was not found.")
-            }
-            try await c.backend.tasks.stop(conn, account: c.account, cluster: cluster, ids: [id],
-                                            reason: input.reason ?? "Task stopped by user", code: StopCode.userInitiated.rawValue)
-            let queue = JobQueue(logger: c.logger)
-            if let service = task.service { try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service) }
-            let scheduler = ClusterScheduler(logger: c.logger, clock: c.backend.clock)
-            if let service = task.service, task.instanceId != nil,
-               try await scheduler.drainBeforeStop(conn, account: c.account, cluster: cluster, service: service, taskId: id, now: c.backend.clock.now()) != nil {
-                // Behind a load balancer: its agent stops it once its targets have drained.
-            } else if let instance = task.instanceId {
-                try await ClusterScheduler(logger: c.logger, clock: c.backend.clock).notify(conn, account: c.account, cluster: cluster, instances: [instance])
-            } else {
-                try await queue.place(conn, account: c.account, cluster: cluster)
-            }
-            return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: [id]).first ?? task
-        }
+        let record = try await c.tasks.stop(cluster: cluster, id: id, reason: input.reason ?? "Task stopped by user")
         return TaskResponse(task: model(record, c))
     }
 
@@ -231,10 +167,7 @@ struct TaskActions {
             }
         }
         try await c.authorize(wanted.map { c.backend.scope.task(c.owner(clusterArn), cluster: cluster, id: $0.id) })
-        let records = try await c.backend.database.withConnection { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: wanted.map(\.id))
-        }
+        let records = try await c.tasks.describe(cluster: cluster, ids: wanted.map(\.id))
         let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let includeTags = input.include?.contains("TAGS") ?? false
         var tasks: [ECSTask] = []
@@ -262,12 +195,13 @@ struct TaskActions {
         let service = try input.serviceName.map { try ServiceActions.serviceName($0, cluster: cluster) }
         let filter = TaskFilter(instanceId: instance, family: input.family, startedBy: input.startedBy, service: service,
                                 desiredStatus: desired)
-        let ids = try await c.backend.database.withConnection { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            return try await c.backend.tasks.list(conn, account: c.account, cluster: cluster, filter: filter, after: after, limit: limit + 1)
-        }
+        let ids = try await c.tasks.list(cluster: cluster, filter: filter, after: after, limit: limit + 1)
         let page = ids.prefix(limit)
         return ListTasksResponse(taskArns: page.map { c.backend.scope.task(c.account, cluster: cluster, id: $0) },
                                  nextToken: ids.count > limit ? page.last.map { PageToken.encode([$0]) } : nil)
     }
+}
+
+extension Caller {
+    var tasks: Tasks { Tasks(tenant: tenant, stores: ecsStores) }
 }
