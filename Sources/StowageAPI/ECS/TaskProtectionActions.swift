@@ -1,6 +1,7 @@
 import Foundation
 import StowageModel
 import StowageStore
+import StowageUseCases
 
 /// ECS task scale-in protection: a service's task the reconciler leaves out of scale-in and deployments
 /// until its protection expires (queue workers set it while they hold a job).
@@ -33,34 +34,8 @@ struct TaskProtectionActions {
         try await c.authorize(ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
         let now = c.backend.clock.now()
         let until = input.protectionEnabled ? now.addingTimeInterval(TimeInterval(minutes * 60)) : nil
-        let updated = try await c.backend.database.transaction { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            let known = try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: ids)
-            var eligible: [String] = []
-            for id in ids {
-                let arn = c.backend.scope.task(c.account, cluster: cluster, id: id)
-                guard let task = known.first(where: { $0.id == id }) else {
-                    failures.append(Failure(arn: arn, reason: "MISSING", detail: "The task was not found in cluster \(cluster)."))
-                    continue
-                }
-                guard task.service != nil else {
-                    failures.append(Failure(arn: arn, reason: "TASK_NOT_VALID", detail: "Only the tasks of a service can be protected from scale-in."))
-                    continue
-                }
-                guard task.lastStatus != "STOPPED", task.desiredStatus == "RUNNING" else {
-                    failures.append(Failure(arn: arn, reason: "TASK_NOT_VALID", detail: "The task is stopping or stopped."))
-                    continue
-                }
-                eligible.append(id)
-            }
-            let updated = try await c.backend.tasks.protect(conn, account: c.account, cluster: cluster, ids: eligible, until: until)
-            // Lifting protection may let a waiting scale-in or deployment go on now.
-            let queue = JobQueue(logger: c.logger)
-            for service in Set(updated.compactMap(\.service)).sorted() {
-                try await queue.reconcile(conn, account: c.account, cluster: cluster, service: service)
-            }
-            return updated
-        }
+        let (updated, refused) = try await c.taskProtection.update(cluster: cluster, ids: ids, until: until)
+        failures += refused
         return TaskProtectionResponse(protectedTasks: updated.map { protected($0, c, now: now) }, failures: failures)
     }
 
@@ -72,17 +47,14 @@ struct TaskProtectionActions {
         try await c.authorize(input.tasks == nil ? [c.backend.scope.task(owner, cluster: cluster, id: "*")]
                                                                               : ids.map { c.backend.scope.task(owner, cluster: cluster, id: $0) })
         let now = c.backend.clock.now()
-        let found = try await c.backend.database.withConnection { conn in
-            try await ClusterActions.requireActive(conn, c, cluster)
-            if input.tasks == nil {
-                return try await c.backend.tasks.live(conn, account: c.account, cluster: cluster)
-                    .filter { $0.service != nil && ($0.protectedUntil ?? .distantPast) > now }
-            }
-            return try await c.backend.tasks.get(conn, account: c.account, cluster: cluster, ids: ids)
-        }
+        let found = try await c.taskProtection.get(cluster: cluster, ids: input.tasks == nil ? nil : ids, now: now)
         for id in ids where !found.contains(where: { $0.id == id }) {
             failures.append(Failure(arn: c.backend.scope.task(c.account, cluster: cluster, id: id), reason: "MISSING"))
         }
         return TaskProtectionResponse(protectedTasks: found.sorted { $0.id < $1.id }.map { protected($0, c, now: now) }, failures: failures)
     }
+}
+
+extension Caller {
+    var taskProtection: TaskProtection { TaskProtection(tenant: tenant, stores: ecsStores) }
 }
