@@ -28,7 +28,6 @@ SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "StowageUseCas
 # this list, and none may join it: a handler decodes, authorizes, calls one use case and shapes the answer.
 API_POSTGRES_NOT_YET_MOVED = {
     "ECS/ClusterActions.swift", "ECS/ContainerInstanceActions.swift",
-    "ECS/TaskDefinitionActions.swift",
 }
 SQL = re.compile(r"\b(conn\.query|SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|pg_notify|pg_advisory)")
 

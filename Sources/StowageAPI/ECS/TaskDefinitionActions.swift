@@ -1,21 +1,13 @@
 import Foundation
-import PostgresNIO
 import StowageModel
 import StowageScheduler
 import StowageStore
 import StowageUseCases
 
-/// ECS task definition actions.
+/// ECS task definition actions (the door): the body validated, the call and the roles it hands to tasks authorized;
+/// what is stored is the TaskDefinitions use case's.
 struct TaskDefinitionActions {
     static func model(_ r: TaskDefinitionRow, _ c: Caller) -> TaskDefinition { r.model(c.backend.scope, account: c.account) }
-
-    /// Resolves a reference to a stored revision: a bare family means its latest ACTIVE revision.
-    static func find(_ conn: PostgresConnection, _ c: Caller, family: String, revision: Int?) async throws
-        -> TaskDefinitionRow?
-    {
-        if let revision { return try await c.backend.taskDefinitions.get(conn, account: c.account, family: family, revision: revision) }
-        return try await c.backend.taskDefinitions.latestActive(conn, account: c.account, family: family)
-    }
 
     static func register(_ input: RegisterTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
         var body = try TaskDefinitionRules.validate(input)
@@ -34,12 +26,7 @@ struct TaskDefinitionActions {
         try await c.authorize([c.backend.scope.ecs(c.account, "task-definition/\(family):*")],
                               requestTags: input.tags)
         for role in Set([body.taskRoleArn, body.executionRoleArn].compactMap { $0 }) { try await authorizePass(role, c) }
-        let record = try await c.backend.database.transaction { conn in
-            let active = try await c.backend.taskDefinitions.activeRevisions(conn, account: c.account, family: family)
-            try await c.backend.quotas.check(conn, account: c.account, [("revisions-per-family", active + 1, "Active revisions of family \(family)")])
-            return try await c.backend.taskDefinitions.register(
-                conn, account: c.account, body: body, tags: input.tags ?? [], registeredBy: c.principal.arn)
-        }
+        let record = try await c.taskDefinitions.register(body, tags: input.tags ?? [], registeredBy: c.principal.arn)
         return TaskDefinitionResponse(taskDefinition: model(record, c), tags: record.tags)
     }
 
@@ -52,8 +39,7 @@ struct TaskDefinitionActions {
         try await c.authorize(.passRole, [role], keys: ["iam:PassedToService": "ecs-tasks.amazonaws.com"])
         // A role that exists under another path is not this ARN: tasks would get it while a Deny on its own ARN
         // never matched (tasks get a role's credentials only through its exact ARN).
-        if let name = arn.resourcePath.last, let existing = try await c.backend.database.withConnection({
-            try await c.backend.iam.roles($0, account: c.account, name: name).first }),
+        if let name = arn.resourcePath.last, let existing = try await c.taskDefinitions.role(named: name),
            IAMActions.arn(c, .role, existing.name, path: existing.path) != role {
             throw APIError.invalidParameter("Role \(role) does not exist: the role named \(name) is \(IAMActions.arn(c, .role, existing.name, path: existing.path)).")
         }
@@ -67,9 +53,9 @@ struct TaskDefinitionActions {
     static func describe(_ input: DescribeTaskDefinitionRequest, _ c: Caller) async throws -> TaskDefinitionResponse {
         let ref = try c.refs.taskDefinition(input.taskDefinition)
         try await c.authorize([ref.arn])
-        guard let record = try await c.backend.database.withConnection({ conn in
-            try await find(conn, c, family: ref.family, revision: ref.revision)
-        }) else { throw APIError.taskDefinitionNotFound() }
+        guard let record = try await c.taskDefinitions.find(family: ref.family, revision: ref.revision) else {
+            throw APIError.taskDefinitionNotFound()
+        }
         let includeTags = input.include?.contains("TAGS") ?? false
         return TaskDefinitionResponse(taskDefinition: model(record, c), tags: includeTags ? record.tags : nil)
     }
@@ -88,11 +74,8 @@ struct TaskDefinitionActions {
             after = (token[0], revision)
         }
         try await c.authorize(["*"])
-        let rows = try await c.backend.database.withConnection { conn in
-            try await c.backend.taskDefinitions.list(
-                conn, account: c.account, family: input.familyPrefix, status: status, descending: sort == "DESC",
-                after: after, limit: limit + 1)
-        }
+        let rows = try await c.taskDefinitions.list(family: input.familyPrefix, status: status, descending: sort == "DESC", after: after,
+                                                    limit: limit + 1)
         let page = rows.prefix(limit)
         return ListTaskDefinitionsResponse(
             taskDefinitionArns: page.map { c.backend.scope.taskDefinition(c.account, family: $0.family, revision: $0.revision) },
@@ -107,10 +90,7 @@ struct TaskDefinitionActions {
         }
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize(["*"])
-        let families = try await c.backend.database.withConnection { conn in
-            try await c.backend.taskDefinitions.families(
-                conn, account: c.account, prefix: input.familyPrefix, status: status, after: after, limit: limit + 1)
-        }
+        let families = try await c.taskDefinitions.families(prefix: input.familyPrefix, status: status, after: after, limit: limit + 1)
         let page = families.prefix(limit)
         return ListTaskDefinitionFamiliesResponse(
             families: Array(page), nextToken: families.count > limit ? page.last.map { PageToken.encode([$0]) } : nil)
@@ -122,15 +102,7 @@ struct TaskDefinitionActions {
             throw APIError.client("A revision is required to deregister a task definition: use family:revision or an ARN.")
         }
         try await c.authorize([ref.arn])
-        let record = try await c.backend.database.transaction { conn in
-            guard var record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: revision),
-                  record.status != "DELETE_IN_PROGRESS" else { throw APIError.taskDefinitionNotFound("The specified task definition does not exist.") }
-            if record.status == "ACTIVE" {
-                try await c.backend.taskDefinitions.setStatus(conn, account: c.account, family: ref.family, revision: revision, status: "INACTIVE")
-                record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: revision) ?? record
-            }
-            return record
-        }
+        let record = try await c.taskDefinitions.deregister(family: ref.family, revision: revision)
         return TaskDefinitionResponse(taskDefinition: model(record, c))
     }
 
@@ -139,37 +111,22 @@ struct TaskDefinitionActions {
         guard (1...10).contains(input.taskDefinitions.count) else {
             throw APIError.invalidParameter("taskDefinitions must name between 1 and 10 task definitions.")
         }
-        var refs: [(family: String, revision: Int, arn: String, text: String)] = []
+        var refs: [TaskDefinitions.Revision] = []
         for text in input.taskDefinitions {
             let ref = try c.refs.taskDefinition(text)
             guard let revision = ref.revision else {
                 throw APIError.client("A revision is required to delete a task definition: '\(text)'.")
             }
-            refs.append((ref.family, revision, ref.arn, text))
+            refs.append(TaskDefinitions.Revision(family: ref.family, revision: revision, arn: ref.arn))
         }
         try await c.authorize(refs.map(\.arn))
-        return try await c.backend.database.transaction { conn in
-            var deleted: [TaskDefinition] = []
-            var failures: [Failure] = []
-            for ref in refs {
-                guard var record = try await c.backend.taskDefinitions.get(conn, account: c.account, family: ref.family, revision: ref.revision) else {
-                    failures.append(Failure(arn: ref.arn, reason: "The specified task definition does not exist."))
-                    continue
-                }
-                guard record.status != "ACTIVE" else {
-                    failures.append(Failure(arn: ref.arn, reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again."))
-                    continue
-                }
-                try await c.backend.taskDefinitions.setStatus(conn, account: c.account, family: ref.family, revision: ref.revision, status: "DELETE_IN_PROGRESS")
-                record.status = "DELETE_IN_PROGRESS"
-                deleted.append(model(record, c))
-            }
-            if !deleted.isEmpty {
-                // As in ECS, deletion finishes asynchronously, once nothing references the revisions.
-                try await JobQueue(logger: c.logger).enqueue(
-                    conn, account: c.account, kind: JobKind.purgeTaskDefinitions, uniqueKey: "all")
-            }
-            return DeleteTaskDefinitionsResponse(taskDefinitions: deleted, failures: failures)
-        }
+        let (deleted, failures) = try await c.taskDefinitions.delete(refs)
+        return DeleteTaskDefinitionsResponse(taskDefinitions: deleted.map { model($0, c) }, failures: failures)
+    }
+}
+
+extension Caller {
+    var taskDefinitions: TaskDefinitions {
+        TaskDefinitions(tenant: tenant, stores: ecsStores, quotas: backend.quotas, iam: backend.iam)
     }
 }
