@@ -26,9 +26,7 @@ NO_POSTGRES = {"StowageAgent"}
 SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "StowageUseCases", "stowage"}
 # StowageAPI files that still open their own transactions (issue 24 §2). A door file moved to use cases leaves
 # this list, and none may join it: a handler decodes, authorizes, calls one use case and shapes the answer.
-API_POSTGRES_NOT_YET_MOVED = {
-    "ECS/ClusterActions.swift",
-}
+API_POSTGRES_NOT_YET_MOVED: set[str] = set()
 SQL = re.compile(r"\b(conn\.query|SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|pg_notify|pg_advisory)")
 
 

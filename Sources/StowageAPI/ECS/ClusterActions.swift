@@ -1,10 +1,10 @@
 import Foundation
 import StowageModel
-import PostgresNIO
 import StowageStore
 import StowageUseCases
 
-/// ECS cluster actions.
+/// ECS cluster actions (the door): names, settings and configuration checked, the call authorized; what is stored
+/// is the ClusterLifecycle use case's.
 struct ClusterActions {
     static let includes: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
 
@@ -26,40 +26,14 @@ struct ClusterActions {
         return cluster
     }
 
-    /// Refuses a missing or deleted cluster without loading its counts (see `ClusterStore.isActive`).
-    static func requireActive(_ conn: PostgresConnection, _ c: Caller, _ name: String, share: Bool = false) async throws {
-        try await c.clusters.requireActive(conn, name, share: share)
-    }
-
-    /// The cluster with its counts, which must exist and be ACTIVE.
-    static func active(_ conn: PostgresConnection, _ c: Caller, _ name: String, lock: Bool = false) async throws
-        -> ClusterRow
-    {
-        try await c.clusters.active(conn, name, lock: lock)
-    }
-
     static func create(_ input: CreateClusterRequest, _ c: Caller) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.clusterName)
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
         try await c.authorize([arn], requestTags: input.tags)
-        let record = try await c.backend.database.transaction { conn in
-            // Without settings of its own, a cluster takes the caller's containerInsights account setting.
-            let settings: [ClusterSetting]
-            if let given = input.settings {
-                settings = given
-            } else {
-                let principal = try AccountSettingActions.principal(nil, c)
-                settings = [ClusterSetting(name: "containerInsights",
-                                           value: try await c.accountSettings.effective(conn, "containerInsights", principal: principal))]
-            }
-            let clusters = try await c.backend.clusters.activeCount(conn, account: c.account, excluding: name)
-            try await c.backend.quotas.check(conn, account: c.account, [("clusters", clusters + 1, "Active clusters")])
-            return try await c.backend.clusters.create(
-                conn, account: c.account, name: name, settings: settings, configuration: input.configuration,
-                tags: input.tags ?? [])
-        }
+        let record = try await c.clusterLifecycle.create(name: name, settings: input.settings, configuration: input.configuration,
+                                                         tags: input.tags ?? [], principal: try AccountSettingActions.principal(nil, c))
         return ClusterResponse(cluster: model(record, c))
     }
 
@@ -70,10 +44,7 @@ struct ClusterActions {
     static func events(cluster reference: String, _ c: Caller) async throws -> EventsResponse {
         let (name, arn) = try c.refs.cluster(reference)
         try await c.authorize([arn])
-        return try await c.backend.database.withConnection { conn in
-            try await requireActive(conn, c, name)
-            return EventsResponse(events: try await c.backend.clusters.events(conn, account: c.account, cluster: name))
-        }
+        return EventsResponse(events: try await c.clusterLifecycle.events(cluster: name))
     }
 
     static func describe(_ input: DescribeClustersRequest, _ c: Caller) async throws -> DescribeClustersResponse {
@@ -91,9 +62,7 @@ struct ClusterActions {
             }
         }
         try await c.authorize(wanted.map(\.arn))
-        let records = try await c.backend.database.withConnection { conn in
-            try await c.backend.clusters.get(conn, account: c.account, names: wanted.map(\.name))
-        }
+        let records = try await c.clusterLifecycle.describe(names: wanted.map(\.name))
         let byName = Dictionary(records.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var clusters: [Cluster] = []
         for (name, arn) in wanted {
@@ -108,9 +77,7 @@ struct ClusterActions {
         let limit = try Validate.maxResults(input.maxResults)
         let after = try PageToken.decode(input.nextToken)?.first
         try await c.authorize(["*"])
-        let records = try await c.backend.database.withConnection { conn in
-            try await c.backend.clusters.list(conn, account: c.account, after: after, limit: limit + 1)
-        }
+        let records = try await c.clusterLifecycle.list(after: after, limit: limit + 1)
         let page = records.prefix(limit)
         return ListClustersResponse(
             clusterArns: page.map { c.backend.scope.cluster(c.account, $0.name) },
@@ -126,12 +93,7 @@ struct ClusterActions {
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
         try await c.authorize([arn])
-        let record = try await c.backend.database.transaction { conn in
-            _ = try await active(conn, c, name, lock: true)
-            try await c.backend.clusters.update(
-                conn, account: c.account, name: name, settings: input.settings, configuration: input.configuration)
-            return try await active(conn, c, name)
-        }
+        let record = try await c.clusterLifecycle.update(name: name, settings: input.settings, configuration: input.configuration)
         return ClusterResponse(cluster: model(record, c))
     }
 
@@ -143,29 +105,13 @@ struct ClusterActions {
     static func delete(_ input: ClusterReferenceRequest, _ c: Caller) async throws -> ClusterResponse {
         let (name, arn) = try c.refs.cluster(input.cluster)
         try await c.authorize([arn])
-        let record = try await c.backend.database.transaction { conn in
-            let record = try await active(conn, c, name, lock: true)
-            if record.activeServices > 0 {
-                throw APIError("ClusterContainsServicesException",
-                               "The Cluster cannot be deleted while Services are active (\(record.activeServices)). Delete them first.",
-                               restStatus: 409)
-            }
-            let live = try await c.backend.tasks.live(conn, account: c.account, cluster: name).filter { $0.desiredStatus == "RUNNING" }
-            if !live.isEmpty {
-                throw APIError("ClusterContainsTasksException",
-                               "The Cluster cannot be deleted while Tasks are active (\(live.count)). Stop them first.",
-                               restStatus: 409)
-            }
-            if record.registeredInstances > 0 {
-                throw APIError("ClusterContainsContainerInstancesException",
-                               "The Cluster cannot be deleted while Container Instances are active or draining (\(record.registeredInstances) registered). Deregister them first.",
-                               restStatus: 409)
-            }
-            try await c.backend.clusters.markInactive(conn, account: c.account, name: name)
-            var inactive = record
-            inactive.status = "INACTIVE"
-            return inactive
-        }
+        let record = try await c.clusterLifecycle.delete(name: name)
         return ClusterResponse(cluster: model(record, c))
+    }
+}
+
+extension Caller {
+    var clusterLifecycle: ClusterLifecycle {
+        ClusterLifecycle(tenant: tenant, stores: ecsStores, accountSettings: accountSettings, quotas: backend.quotas)
     }
 }
