@@ -1,11 +1,8 @@
 import Foundation
-import PostgresNIO
-import StowageIAM
 import StowageModel
-import StowageOrchestrator
 import StowageScheduler
 import StowageStore
-import StowageTelemetryStore
+import StowageUseCases
 
 /// The job handlers every worker runs, by kind.
 public enum StandardJobs {
@@ -27,39 +24,16 @@ public enum StandardJobs {
         ]
     }
 
-    /// Starts a new deployment (same revision) of every ACTIVE service whose tasks read the changed parameter or
-    /// secret, so new tasks start with the new value and a bad value trips the circuit breaker, not the fleet.
     static func rollOnValueChange(_ context: JobContext) async throws {
-        let account = context.job.account
         let kind = try context.payload("kind")
         let name = try context.payload("name")
-        try await context.database.transaction { conn in
-            let services = ServiceStore(logger: context.logger)
-            let definitions = TaskDefinitionStore(logger: context.logger)
-            var reads: [String: Bool] = [:]
-            for row in try await services.primaryDefinitions(conn, account: account) {
-                let key = "\(row.family):\(row.revision)"
-                if reads[key] == nil {
-                    let body = try await definitions.get(conn, account: account, family: row.family, revision: row.revision)?.body
-                    reads[key] = body?.rollsOnChange(parameter: kind == "parameter" ? name : nil, secret: kind == "secret" ? name : nil) ?? false
-                }
-                guard reads[key] == true else { continue }
-                try await Deployments.start(conn, account: account, cluster: row.cluster, service: row.service, family: row.family,
-                                            revision: row.revision,
-                                            event: "(service \(row.service)) started a new deployment: the value of \(kind) \(name) changed.",
-                                            logger: context.logger)
-            }
-        }
+        try await ServicePasses(context.system).roll(account: context.job.account, onChangeOf: kind, name: name)
     }
 
     static func maintainTelemetry(_ context: JobContext, _ settings: SweepSettings) async throws {
-        let dropped = try await context.database.transaction { conn in
-            let telemetry = try await TelemetryStore(logger: context.logger).maintain(
-                conn, logRetentionDays: settings.logRetentionDays, metricRetentionDays: settings.metricRetentionDays)
-            // Instance credentials that ended (replaced past their grace, or their instance deregistered) are dropped.
-            try await InstanceCredentialStore(logger: context.logger).purge(conn, now: context.clock.now())
-            return telemetry + (try await IAMStore(logger: context.logger).maintain(conn, auditRetentionDays: settings.auditRetentionDays))
-        }
+        let dropped = try await Retention(context.system).maintain(logRetentionDays: settings.logRetentionDays,
+                                                                   metricRetentionDays: settings.metricRetentionDays,
+                                                                   auditRetentionDays: settings.auditRetentionDays)
         if dropped > 0 { context.logger.info("dropped expired telemetry partitions", metadata: ["count": "\(dropped)"]) }
     }
 
@@ -105,106 +79,45 @@ public enum StandardJobs {
         }
     }
 
-    /// Judges silent agents only on time the control plane could hear them: while the servers' tick is stale
-    /// (database was down, no server running) nobody is judged, and afterwards silence counts from recovery.
     static func sweepInstances(_ context: JobContext, _ settings: SweepSettings) async throws {
-        let heartbeats = HeartbeatStore(logger: context.logger)
-        try await context.database.transaction { conn in
-            guard let pulse = try await heartbeats.controlPlane(conn) else { return }
-            guard pulse.sinceTick <= settings.tickTolerance else {
-                context.logger.warning("host-loss sweep skipped: the control plane has not heard agents recently",
-                                       metadata: ["seconds_since_tick": "\(pulse.sinceTick)"])
-                return
-            }
-            let rows = try await heartbeats.sweepView(conn)
-            let byCluster = Dictionary(grouping: rows) { "\($0.account)/\($0.cluster)" }
-            let queue = JobQueue(logger: context.logger)
-            var disconnected = 0, stoppedInstances = 0
-            for key in byCluster.keys.sorted() {
-                guard let members = byCluster[key], let first = members.first else { continue }
-                let decision = HostLoss.decide(
-                    cluster: first.cluster,
-                    members.map { HostLoss.Instance(id: $0.instanceId, connected: $0.connected, silence: $0.silence, liveTasks: $0.liveTasks) },
-                    settings.hostLoss)
-                guard !decision.disconnect.isEmpty || !decision.stop.isEmpty || !decision.events.isEmpty else { continue }
-                let (account, cluster) = (first.account, first.cluster)
-                try await heartbeats.markDisconnected(conn, account: account, cluster: cluster, ids: decision.disconnect)
-                let services = try await heartbeats.stopLostTasks(conn, account: account, cluster: cluster, ids: decision.stop)
-                try await ClusterStore(logger: context.logger).addEvents(conn, account: account, cluster: cluster, decision.events)
-                if decision.massSilence, !decision.events.isEmpty {
-                    let store = ServiceStore(logger: context.logger)
-                    for service in try await store.live(conn, account: account, cluster: cluster) {
-                        try await store.addEvents(conn, account: account, cluster: cluster, service: service.name, decision.events)
-                    }
-                }
-                for service in services.sorted() { try await queue.reconcile(conn, account: account, cluster: cluster, service: service) }
-                if !decision.disconnect.isEmpty || !decision.stop.isEmpty { try await queue.place(conn, account: account, cluster: cluster) }
-                disconnected += decision.disconnect.count
-                stoppedInstances += decision.stop.count
-                for event in decision.events { context.logger.warning("host-loss sweep", metadata: ["event": "\(event)"]) }
-            }
-            if disconnected + stoppedInstances > 0 {
-                context.logger.warning("host-loss sweep", metadata: ["disconnected": "\(disconnected)", "instances_lost": "\(stoppedInstances)"])
-            }
+        let outcome = try await HostLossSweep(context.system).sweep(settings.hostLoss, tickTolerance: settings.tickTolerance)
+        if let seconds = outcome.skippedSinceTick {
+            context.logger.warning("host-loss sweep skipped: the control plane has not heard agents recently",
+                                   metadata: ["seconds_since_tick": "\(seconds)"])
+        }
+        for event in outcome.events { context.logger.warning("host-loss sweep", metadata: ["event": "\(event)"]) }
+        if outcome.disconnected + outcome.instancesLost > 0 {
+            context.logger.warning("host-loss sweep", metadata: ["disconnected": "\(outcome.disconnected)", "instances_lost": "\(outcome.instancesLost)"])
         }
     }
 
     static let purgeTaskDefinitions: JobHandler = { context in
-        let purged = try await context.database.transaction { conn in
-            try await TaskDefinitionStore(logger: context.logger).purgeDeleted(conn, account: context.job.account)
-        }
+        let purged = try await Retention(context.system).purgeTaskDefinitions(account: context.job.account)
         if purged > 0 { context.logger.info("purged task definitions", metadata: ["count": "\(purged)"]) }
     }
 
     static let reconcileService: JobHandler = { context in
         let cluster = try context.payload("cluster")
         let service = try context.payload("service")
-        let now = context.clock.now()
-        do {
-            try await context.database.transaction { conn in
-                try await ClusterScheduler(logger: context.logger, clock: context.clock).reconcile(
-                    conn, account: context.job.account, cluster: cluster, service: service, now: now)
-            }
-        } catch let error as APIError where error.awsStatus < 500 {
-            // A reason the user can fix (a bad definition, a quota): retrying cannot help, so it is said where
-            // users look, once per distinct reason; the next change or reconcile-all tries again.
-            try await context.database.transaction { conn in
-                let store = ServiceStore(logger: context.logger)
-                let message = "(service \(service)) cannot reach its desired state: \(error.message)"
-                let latest = try await store.events(conn, account: context.job.account, cluster: cluster, service: service, limit: 1)
-                if latest.first?.message != message {
-                    try await store.addEvents(conn, account: context.job.account, cluster: cluster, service: service, [message])
-                }
-            }
+        if let error = try await ServicePasses(context.system).reconcile(account: context.job.account, cluster: cluster, service: service) {
             context.logger.warning("service cannot be reconciled", metadata: ["service": "\(service)", "error": "\(error)"])
         }
     }
 
     static let placeTasks: JobHandler = { context in
         let cluster = try context.payload("cluster")
-        let account = context.job.account
-        let scheduler = ClusterScheduler(logger: context.logger, clock: context.clock)
-        let pass = try await context.database.transaction { conn in
-            try await scheduler.lock(conn, account: account, cluster: cluster)
-            let pass = try await scheduler.placePending(conn, account: account, cluster: cluster)
-            try await scheduler.reportFailures(conn, account: account, cluster: cluster, pass)
-            return pass
-        }
+        let pass = try await ServicePasses(context.system).place(account: context.job.account, cluster: cluster)
         if !pass.placed.isEmpty || !pass.failed.isEmpty {
             context.logger.info("placement pass", metadata: ["placed": "\(pass.placed.count)", "unplaced": "\(pass.failed.count)"])
         }
     }
 
     static let reconcileAll: JobHandler = { context in
-        try await context.database.transaction { conn in
-            let queue = JobQueue(logger: context.logger)
-            for (account, cluster, service) in try await ServiceStore(logger: context.logger).allLive(conn) {
-                try await queue.reconcile(conn, account: account, cluster: cluster, service: service)
-            }
-            for (account, cluster) in try await TaskStore(logger: context.logger).clustersWithWaitingTasks(conn) {
-                try await queue.place(conn, account: account, cluster: cluster)
-            }
-        }
+        try await ServicePasses(context.system).reconcileAll()
     }
 }
 
+extension JobContext {
+    /// What the use cases a job calls are given: no caller stands behind a job.
+    var system: SystemContext { SystemContext(database: database, clock: clock, logger: logger) }
+}
