@@ -5,8 +5,8 @@
 - pure targets depend on no I/O library and no I/O target;
 - no back edges: the API never depends on the worker, the agent never on PostgreSQL code (even transitively);
 - SQL lives in stores: no query text in the API, the worker's job handlers, the orchestrator or the use cases;
-- transactions belong to the use cases (StowageUseCases): no file of StowageAPI imports PostgresNIO but those
-  still waiting to move (a list that only shrinks).
+- transactions belong to the use cases (StowageUseCases): StowageAPI does not depend on PostgresNIO, and neither
+  the doors nor the worker's job handlers open a transaction or lease a connection.
 Prints every violation and exits 1 if there is any."""
 import json
 import pathlib
@@ -24,9 +24,12 @@ FORBIDDEN_EDGES = {("StowageAPI", "StowageWorker"), ("StowageOrchestrator", "Sto
                    ("StowageUseCases", "StowageAPI"), ("StowageUseCases", "StowageWorker")}
 NO_POSTGRES = {"StowageAgent"}
 SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "StowageUseCases", "stowage"}
-# StowageAPI files that still open their own transactions (issue 24 §2). A door file moved to use cases leaves
-# this list, and none may join it: a handler decodes, authorizes, calls one use case and shapes the answer.
-API_POSTGRES_NOT_YET_MOVED: set[str] = set()
+# Who may open a transaction or lease a connection (`database.transaction`, `.withConnection`): the use cases, the
+# stores, IAM's tenancy, the worker's queue loop (Worker.swift), the load balancer's supervisor and the CLI's
+# bootstrap. Not the doors (StowageAPI) and not the job handlers: they decode, call one use case and shape its answer.
+NO_TRANSACTIONS = {"StowageAPI": None, "StowageWorker": {"Worker.swift"}}
+NO_POSTGRES_DEPENDENCY = {"StowageAPI", "StowageWorker"}
+TRANSACTION = re.compile(r"\.(transaction|withConnection)\s*[({]")
 SQL = re.compile(r"\b(conn\.query|SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|pg_notify|pg_advisory)")
 
 
@@ -57,10 +60,10 @@ def main():
             for module in re.findall(r"^\s*(?:@testable\s+|@_exported\s+)?import\s+(\w+)", text, re.M):
                 if module not in SYSTEM and module != name and module not in deps:
                     problems.append(f"{source.relative_to(ROOT)}: imports {module}, not declared for {name} in Package.swift")
-            if name == "StowageAPI" and re.search(r"^import PostgresNIO", text, re.M):
-                relative = str(source.relative_to(path))
-                if relative not in API_POSTGRES_NOT_YET_MOVED:
-                    problems.append(f"{source.relative_to(ROOT)}: imports PostgresNIO; a door calls a use case (StowageUseCases) instead")
+            if name in NO_TRANSACTIONS and str(source.relative_to(path)) not in (NO_TRANSACTIONS[name] or set()):
+                for number, line in enumerate(text.splitlines(), 1):
+                    if TRANSACTION.search(line) and not line.strip().startswith("//"):
+                        problems.append(f"{source.relative_to(ROOT)}:{number}: opens a transaction; call a use case (StowageUseCases) instead")
             if name in SQL_FREE:
                 for number, line in enumerate(text.splitlines(), 1):
                     if SQL.search(line) and not line.strip().startswith("//") and "layering: bootstrap" not in line:
@@ -74,10 +77,8 @@ def main():
                 problems.append(f"{a} must not depend on {b}")
         if name in NO_POSTGRES and ({"PostgresNIO", "StowageStore"} & closure(name)):
             problems.append(f"{name} must not link PostgreSQL code")
-    api = targets.get("StowageAPI", (set(), ROOT))[1]
-    for relative in sorted(API_POSTGRES_NOT_YET_MOVED):
-        if not (api / relative).exists() or not re.search(r"^import PostgresNIO", (api / relative).read_text(), re.M):
-            problems.append(f"Sources/StowageAPI/{relative} no longer imports PostgresNIO: take it off API_POSTGRES_NOT_YET_MOVED")
+        if name in NO_POSTGRES_DEPENDENCY and "PostgresNIO" in deps:
+            problems.append(f"{name} must not depend on PostgresNIO: its database work is the use cases'")
     for problem in problems:
         print(problem)
     print(f"layering: {len(targets)} targets checked, {len(problems)} problems")
