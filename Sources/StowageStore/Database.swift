@@ -188,6 +188,19 @@ private final class PingAnswer: Sendable {
     let bell = Doorbell()
 }
 
+/// A write lost a race with a concurrent twin: a unique index refused its row (23505) or PostgreSQL could not
+/// serialize it (40001). Use cases that look before they insert retry once (`Database.retryingUniqueViolation`)
+/// and answer as the winner's row says; any other such loss is the request's to retry, answered 409, never 500.
+public enum DatabaseConflict {
+    public static func matches(_ error: any Error) -> Bool {
+        if let transaction = error as? PostgresTransactionError {
+            return [transaction.closureError, transaction.commitError].contains { $0.map(matches) ?? false }
+        }
+        guard let psql = error as? PSQLError, let state = psql.serverInfo?[.sqlState] else { return false }
+        return state == "23505" || state == "40001"
+    }
+}
+
 /// The database could not be reached in time: a fault of the control plane, not of the request, so the
 /// API answers 503 and the AWS SDKs retry.
 public struct DatabaseUnavailable: Error, CustomStringConvertible {

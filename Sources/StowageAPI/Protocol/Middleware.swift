@@ -126,13 +126,16 @@ struct DoorError: HTTPResponseError {
 
 extension APIError {
     /// What callers see for anything thrown: API errors as they are, decoding errors named by member, a database
-    /// that cannot be reached as 503, and everything else as a ServerException that leaks nothing.
+    /// that cannot be reached as 503, a write that lost a race its use case does not settle as 409, and everything else as a ServerException that leaks nothing.
     static func from(_ error: any Error) -> APIError {
         switch error {
         case let e as APIError: return e
         case let e as DoorError: return e.error
         case let e as DecodingError: return Gateway.decodingError(e)
         case let e where DatabaseUnavailable.matches(e): return .unavailable()
+        case let e where DatabaseConflict.matches(e):
+            return APIError("ConflictException", "A concurrent request wrote the same resource at the same moment; retry the request.",
+                            awsStatus: 409)
         default: return .server()
         }
     }

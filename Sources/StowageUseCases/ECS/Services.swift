@@ -62,7 +62,9 @@ public struct Services: Sendable {
     /// token answers the service it created; a name held by an INACTIVE service is taken over.
     public func create(_ new: ServiceRow, family: String, revision: Int?, authorize: @escaping Authorize) async throws -> Detail {
         let (cluster, name) = (new.cluster, new.name)
-        return try await tenant.database.transaction { [self] conn in
+        // A concurrent twin that wins the insert is found by the second look: the same client token gets its
+        // service, another is told the create was not idempotent.
+        return try await Database.retryingUniqueViolation { try await tenant.database.transaction { [self] conn in
             try await clusters.requireActive(conn, cluster)
             let services = try await stores.services.liveCount(conn, account: account, cluster: cluster, excluding: name)
             try await quotas.check(conn, account: account, [
@@ -86,7 +88,7 @@ public struct Services: Sendable {
             try await Deployments.start(conn, account: account, cluster: cluster, service: name, family: definition.family,
                                         revision: definition.revision, logger: tenant.logger)
             return try await reread(conn, cluster: cluster, name: name)
-        }
+        } }
     }
 
     /// UpdateService: the changes `input` asks for (its references resolved by the door: `cluster`, `name`, and the task

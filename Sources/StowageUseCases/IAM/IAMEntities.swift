@@ -19,10 +19,14 @@ public struct IAMEntities: Sendable {
     var account: String { tenant.account }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let result = try await tenant.database.transaction { [store, account] conn in
-            let value = try await body(conn)
-            try await store.bumpEpoch(conn, account: account)
-            return value
+        // Creates look before they insert: a concurrent twin that wins the insert is found by the second look,
+        // which answers EntityAlreadyExists as IAM does.
+        let result = try await Database.retryingUniqueViolation {
+            try await tenant.database.transaction { [store, account] conn in
+                let value = try await body(conn)
+                try await store.bumpEpoch(conn, account: account)
+                return value
+            }
         }
         (authorizer as? PolicyAuthorizer)?.invalidate(account: account)
         return result
