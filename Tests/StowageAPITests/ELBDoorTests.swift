@@ -63,6 +63,7 @@ import Testing
             #expect(deleted.result != nil, "ELBv2's empty answers still carry <DeleteLoadBalancerResult>, which botocore looks for")
             let gone = try await api.elb("DescribeLoadBalancers", ["Names.member.1": "shop"], as: h.a)
             #expect(gone.status == 400 && gone.errorCode == "LoadBalancerNotFound")
+            #expect(gone.message == "One or more load balancers not found: 'shop'", "ELBv2's words, once")
             let goneByArn = try await api.elb("DescribeLoadBalancers", ["LoadBalancerArns.member.1": arn], as: h.a)
             #expect(goneByArn.errorCode == "LoadBalancerNotFound" && goneByArn.message.contains(arn))
             #expect(try await api.elb("DeleteLoadBalancer", ["LoadBalancerArn": arn], as: h.a).status == 200, "deleting what is gone succeeds, as in AWS")
@@ -215,6 +216,7 @@ import Testing
             }
             let byName = try await api.elb("DescribeTargetGroups", ["Names.member.1": "ghost"], as: h.a)
             #expect(byName.errorCode == "TargetGroupNotFound")
+            #expect(byName.message == "One or more target groups not found: 'ghost'", "ELBv2's words, once")
             #expect(try await api.elb("DeleteTargetGroup", ["TargetGroupArn": arn], as: h.a).status == 200)
             #expect(try await api.elb("DescribeTargetGroups", ["TargetGroupArns.member.1": arn], as: h.a).errorCode == "TargetGroupNotFound")
         }

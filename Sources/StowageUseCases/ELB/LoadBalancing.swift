@@ -124,7 +124,7 @@ public struct LoadBalancing: Sendable {
         }
         if !arns.isEmpty, let missing = arns.first(where: { a in !rows.contains { arn($0) == a } }) { throw Self.lbNotFound(missing) }
         if !names.isEmpty, let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
-            throw Self.lbNotFound("One or more load balancers not found: '\(missing)'")
+            throw ELB.notFound("LoadBalancerNotFound", "One or more load balancers not found: '\(missing)'")
         }
         return rows
     }
@@ -177,7 +177,7 @@ public struct LoadBalancing: Sendable {
         }
         if let missing = arns.first(where: { a in !rows.contains { arn($0) == a } }) { throw Self.tgNotFound(missing) }
         if let missing = names.first(where: { n in !rows.contains { $0.name == n } }) {
-            throw Self.tgNotFound("One or more target groups not found: '\(missing)'")
+            throw ELB.notFound("TargetGroupNotFound", "One or more target groups not found: '\(missing)'")
         }
         return (rows, lbs)
     }
