@@ -110,4 +110,16 @@ import Testing
             #expect(try await api.ecs("DescribeTaskDefinition", json(["taskDefinition": tdArn]), as: h.a).object("taskDefinition")["status"] as? String == "ACTIVE")
         }
     }
+
+    @Test func aPathNoRouteServesIsRefusedInTheRESTFormat() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            let typo = try await api.rest(.get, "/v1/clusterz", as: h.a)
+            #expect(typo.status == 404 && typo.errorType == "UnknownOperationException", "\(typo.status) \(typo.json)")
+            #expect(typo.message.contains("GET /v1/clusterz"))
+            let unsigned = try await api.send(.get, "/nowhere", as: h.a)
+            #expect(unsigned.status == 404 && unsigned.errorType == "UnknownOperationException")
+            #expect(try await api.rest(.get, "/v1/clusters", as: h.a).status == 200, "routed paths are untouched")
+        }
+    }
 }

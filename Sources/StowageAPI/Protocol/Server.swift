@@ -17,6 +17,7 @@ public enum APIRouter {
     /// `secureTransport`: the router serves an HTTPS listener (console cookies are then marked Secure).
     public static func build(backend: Backend, secureTransport: Bool = false, console: ConsoleAssets = .none) -> Router<StowageContext> {
         let router = Router(context: StowageContext.self)
+        router.add(middleware: UnroutedRequests())
         let gateway = Gateway(backend: backend)
 
         // Liveness: the process answers, within a second, whatever the database does; the body says how the
