@@ -1,6 +1,8 @@
 """End to end with real processes (server, worker, agents) and real containers through Podman's Docker API."""
+import collections
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,7 +14,7 @@ import pytest
 
 import boto3
 
-from conftest import BIN, HTTPD, REGION, Agent, containers_of, docker, ecs_client, psql, running_healthy, signed_request, tasks_of, wait_for
+from conftest import BIN, HTTPD, REGION, SOCKET, Agent, containers_of, docker, ecs_client, psql, running_healthy, signed_request, tasks_of, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -85,11 +87,46 @@ def test_killed_agent_reattaches_without_duplicates(server, tenant, tmp_path, ag
     agents.append(agent)
     ecs.register_task_definition(family="httpd", containerDefinitions=[HTTPD])
     ecs.create_service(cluster="e2e-restart", serviceName="web", taskDefinition="httpd", desiredCount=2)
+    # A task that prints numbered lines steadily: each number must reach its log stream once, across the restart.
+    counter = {"name": "counter", "image": "localhost/busybox:latest", "memory": 16,
+               "command": ["sh", "-c", "i=0; while true; do echo \"n $i\"; i=$((i+1)); sleep 0.1; done"],
+               "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/e2e-restart", "awslogs-stream-prefix": "count"}}}
+    ecs.register_task_definition(family="counter", containerDefinitions=[counter])
+    logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+
+    def shipped():
+        """Every number in the task's stream, in order, as many times as it was stored."""
+        numbers, token = [], None
+        for _ in range(50):
+            try:
+                page = logs.get_log_events(logGroupName="/ecs/e2e-restart", logStreamName=f"count/counter/{counting.split('/')[-1]}",
+                                           startFromHead=True, **({"nextToken": token} if token else {}))
+            except logs.exceptions.ResourceNotFoundException:
+                return []
+            numbers += [int(e["message"].split()[1]) for e in page["events"]]
+            if page["nextForwardToken"] == token:
+                return numbers
+            token = page["nextForwardToken"]
+        raise AssertionError("the stream does not end")
+
+    def printed():
+        """The numbers the container wrote, as the engine holds them (whatever the agent did)."""
+        (container,) = [c for c in containers_of(agent.arn) if c["Labels"].get("stowage.task") == counting]
+        raw = subprocess.run(["curl", "-s", "--unix-socket", SOCKET, f"http://d/v1.41/containers/{container['Id']}/logs?stdout=true"],
+                             capture_output=True, check=True).stdout
+        return [int(n) for n in re.findall(rb"n (\d+)\n", raw)]
+
     before = wait_for(lambda: running_healthy(ecs, "e2e-restart", "web", 2))
     assert before
+    counting = ecs.run_task(cluster="e2e-restart", taskDefinition="counter")["tasks"][0]["taskArn"]
+    assert wait_for(lambda: len(shipped()) >= 5), "the counter's lines are shipped"
     instance = agent.arn
     agent.stop(signal.SIGKILL)
-    assert len([c for c in containers_of(instance) if c["State"] == "running"]) == 2, "containers outlive the agent"
+    assert len([c for c in containers_of(instance) if c["State"] == "running"]) == 3, "containers outlive the agent"
+    at_kill = max(printed())
+    assert wait_for(lambda: max(printed()) >= at_kill + 10, seconds=20, every=0.2), "lines are printed while the agent is down"
+    written_while_down = set(range(at_kill + 1, at_kill + 11))
     agent.start()
     # Restarted: registered again (its second "agent running") and polled twice since, so the first answer's tasks
     # were taken up (adopted or, were adoption broken, started anew) before anything is counted.
@@ -104,7 +141,19 @@ def test_killed_agent_reattaches_without_duplicates(server, tenant, tmp_path, ag
     assert agent.arn == instance
     after = wait_for(lambda: running_healthy(ecs, "e2e-restart", "web", 2))
     assert {t["taskArn"] for t in after} == {t["taskArn"] for t in before}, "the same tasks, adopted"
-    assert len(containers_of(instance)) == 2, "none duplicated, none orphaned"
+    assert len(containers_of(instance)) == 3, "none duplicated, none orphaned"
+
+    # Lines printed after the restart arrive, and with them every earlier one exactly once: those shipped before the
+    # kill are not sent again, those printed while the agent was down are not lost.
+    at_restart = max(printed())
+    numbers = wait_for(lambda: (lambda ns: ns if ns and max(ns) >= at_restart + 5 else None)(shipped()), seconds=30)
+    assert numbers, "the restarted agent ships the counter's new lines"
+    twice = sorted(n for n, times in collections.Counter(numbers).items() if times > 1)
+    assert not twice, f"{len(twice)} of {len(set(numbers))} lines stored more than once, e.g. {twice[:5]}"
+    assert written_while_down <= set(numbers), "the lines printed while the agent was down are shipped"
+    assert numbers == list(range(max(numbers) + 1)), "every number once, in order, none skipped"
+    positions = tmp_path / "agent" / "log-positions.json"
+    assert positions.stat().st_mode & 0o777 == 0o600, "saved with the agent's state, readable by the agent only"
 
 
 def test_a_lost_agent_has_its_tasks_rescheduled_to_another(server, tenant, tmp_path, agents):

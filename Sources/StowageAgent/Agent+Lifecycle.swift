@@ -215,6 +215,7 @@ extension Agent {
         try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         taskSecrets[arn] = nil
         if let taskId = tasks[arn]?.taskId { removeConfigFiles(taskId: taskId) }
+        forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
         tasks[arn] = nil
     }
 }

@@ -88,7 +88,9 @@ public actor Agent {
                 backoff = min(config.maxBackoff, backoff * 2)
             }
         }
-        for container in try await runtime.list(label: instanceFilter) {
+        let found = try await runtime.list(label: instanceFilter)
+        resumeLogPositions(existing: Set(found.map(\.id)))
+        for container in found {
             guard let task = container.labels[AgentProtocol.taskLabel], let name = container.labels[AgentProtocol.containerLabel] else { continue }
             adoptable[task, default: [:]][name] = container
         }

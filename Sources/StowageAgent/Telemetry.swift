@@ -1,16 +1,31 @@
 import Foundation
 import StowageModel
 
+/// How far a container's log has been read or shipped: the engine's timestamp of a line (nanoseconds) and its
+/// ordinal among the lines at exactly that time, since the engine's `since` is inclusive and lines share timestamps.
+struct LogPosition: Codable, Equatable, Comparable {
+    var nanos: Int64
+    var taken: Int
+
+    static func < (a: LogPosition, b: LogPosition) -> Bool { (a.nanos, a.taken) < (b.nanos, b.taken) }
+}
+
 /// What the agent keeps between telemetry rounds.
 struct TelemetryState {
     /// The previous CPU reading per container, for rates.
     var cpu: [String: (nanos: UInt64, at: Date)] = [:]
-    /// Per container, the newest log timestamp read (nanoseconds) and how many lines at exactly that time
-    /// were taken, since the engine's `since` is inclusive: lines are neither sent twice nor skipped.
-    var logCursor: [String: (nanos: Int64, taken: Int)] = [:]
+    /// Per container, the newest line read: lines are neither buffered twice nor skipped.
+    var logCursor: [String: LogPosition] = [:]
+    /// Per container, the newest line the server took (or refused and counted as dropped): saved with the agent's
+    /// state, so a restarted agent resumes there instead of sending the container's whole log again.
+    var shippedLog: [String: LogPosition] = [:]
+    /// `shippedLog` differs from what was last saved.
+    var shippedLogChanged = false
+    /// Saves of `shippedLog` that failed; the agent keeps working (a restart would then send some lines again).
+    var logPositionSaveFailures = 0
     var metrics: [AgentProtocol.MetricSample] = []
     /// Lines waiting to ship, per task, group and stream, oldest first.
-    var logs: [LogKey: [AgentProtocol.LogEvent]] = [:]
+    var logs: [LogKey: [BufferedLine]] = [:]
     var bufferedLines = 0
     var dropped = 0
     /// Metric samples dropped because the buffer was full or the server refused them, since the last shipment.
@@ -18,17 +33,49 @@ struct TelemetryState {
 
     struct LogKey: Hashable { var task: String; var group: String; var stream: String }
 
+    /// A line waiting to ship and where it was read, which becomes the container's shipped position once it ships.
+    struct BufferedLine {
+        var event: AgentProtocol.LogEvent
+        var container: String
+        var position: LogPosition
+    }
+
+    /// The lines of one read that come after `cursor`, each with its position. A read from the engine starts at the
+    /// cursor's time (`since` is inclusive, and an engine may round it down), so it begins with lines already taken.
+    static func unread(_ lines: [LogLine], after cursor: LogPosition?) -> [(line: LogLine, position: LogPosition)] {
+        var out: [(line: LogLine, position: LogPosition)] = []
+        var previous: Int64?
+        var ordinal = 0
+        for line in lines {
+            ordinal = line.nanos == previous ? ordinal + 1 : 1
+            previous = line.nanos
+            let position = LogPosition(nanos: line.nanos, taken: ordinal)
+            if let cursor, position <= cursor { continue }
+            out.append((line, position))
+        }
+        return out
+    }
+
+    /// Records lines as shipped (or refused and counted): each container's position moves to its newest. A container
+    /// forgotten while its lines were on their way (no read cursor any more) stays forgotten.
+    mutating func shipped(_ lines: [BufferedLine]) {
+        for line in lines where logCursor[line.container] != nil && shippedLog[line.container].map({ $0 < line.position }) ?? true {
+            shippedLog[line.container] = line.position
+            shippedLogChanged = true
+        }
+    }
+
     /// Adds lines; past the limit the oldest are dropped and counted, never silently.
-    mutating func buffer(_ key: LogKey, _ events: [AgentProtocol.LogEvent], limit: Int) {
-        logs[key, default: []].append(contentsOf: events)
-        bufferedLines += events.count
+    mutating func buffer(_ key: LogKey, _ lines: [BufferedLine], limit: Int) {
+        logs[key, default: []].append(contentsOf: lines)
+        bufferedLines += lines.count
         trim(limit: limit)
     }
 
     /// Puts lines whose shipment failed back in front of their stream, still within the limit.
-    mutating func requeue(_ key: LogKey, _ events: [AgentProtocol.LogEvent], limit: Int) {
-        logs[key] = events + (logs[key] ?? [])
-        bufferedLines += events.count
+    mutating func requeue(_ key: LogKey, _ lines: [BufferedLine], limit: Int) {
+        logs[key] = lines + (logs[key] ?? [])
+        bufferedLines += lines.count
         trim(limit: limit)
     }
 
@@ -100,21 +147,16 @@ extension Agent {
                 }
                 guard let key = Self.logDestination(task, container) else { continue }
                 let cursor = telemetry.logCursor[id]
-                guard let lines = try? await runtime.logs(id, since: cursor?.nanos), !lines.isEmpty else { continue }
-                var skip = cursor?.taken ?? 0
-                let fresh = lines.filter { line in
-                    guard let cursor else { return true }
-                    if line.nanos > cursor.nanos { return true }
-                    if line.nanos == cursor.nanos, skip > 0 { skip -= 1; return false }
-                    return line.nanos == cursor.nanos
-                }
-                guard let newest = fresh.map(\.nanos).max() else { continue }
-                let atNewest = fresh.filter { $0.nanos == newest }.count
-                telemetry.logCursor[id] = (newest, newest == cursor?.nanos ? (cursor?.taken ?? 0) + atNewest : atNewest)
+                guard let lines = try? await runtime.logs(id, since: cursor?.nanos) else { continue }
+                let fresh = TelemetryState.unread(lines, after: cursor)
+                guard let newest = fresh.map(\.position).max() else { continue }
+                telemetry.logCursor[id] = newest
                 // A NUL a container printed is kept visible (U+FFFD) but cannot break a shipment.
-                telemetry.buffer(key, fresh.map { AgentProtocol.LogEvent(timestamp: Int64($0.timestamp.timeIntervalSince1970 * 1000),
-                                                                          message: $0.message.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")) },
-                                 limit: config.logBufferLines)
+                telemetry.buffer(key, fresh.map { line, position in
+                    TelemetryState.BufferedLine(event: AgentProtocol.LogEvent(timestamp: Int64(line.timestamp.timeIntervalSince1970 * 1000),
+                                                                              message: line.message.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")),
+                                                container: id, position: position)
+                }, limit: config.logBufferLines)
             }
         }
     }
@@ -128,15 +170,17 @@ extension Agent {
         defer { shipping = false }
         while !telemetry.metrics.isEmpty || telemetry.bufferedLines > 0 || telemetry.dropped > 0 || telemetry.droppedSamples > 0 {
             var budget = 5000
-            var batches: [AgentProtocol.LogBatch] = []
+            var taken: [(key: TelemetryState.LogKey, lines: [TelemetryState.BufferedLine])] = []
             for key in Array(telemetry.logs.keys) where budget > 0 {
-                guard let events = telemetry.logs[key], !events.isEmpty else { telemetry.logs[key] = nil; continue }
-                let chunk = Array(events.prefix(budget))
+                guard let lines = telemetry.logs[key], !lines.isEmpty else { telemetry.logs[key] = nil; continue }
+                let chunk = Array(lines.prefix(budget))
                 budget -= chunk.count
-                telemetry.logs[key] = events.count == chunk.count ? nil : Array(events.dropFirst(chunk.count))
+                telemetry.logs[key] = lines.count == chunk.count ? nil : Array(lines.dropFirst(chunk.count))
                 telemetry.bufferedLines -= chunk.count
-                batches.append(AgentProtocol.LogBatch(taskArn: key.task, logGroupName: key.group, logStreamName: key.stream, events: chunk))
+                taken.append((key, chunk))
             }
+            let batches = taken.map { AgentProtocol.LogBatch(taskArn: $0.key.task, logGroupName: $0.key.group, logStreamName: $0.key.stream,
+                                                             events: $0.lines.map(\.event)) }
             let metrics = Array(telemetry.metrics.prefix(2000))
             telemetry.metrics.removeFirst(metrics.count)
             let dropped = telemetry.dropped
@@ -148,29 +192,36 @@ extension Agent {
                 shipment.droppedMetricSamples = droppedSamples
                 let _: AgentProtocol.TelemetryAnswer = try await server.post(
                     "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/telemetry", shipment)
+                telemetry.shipped(taken.flatMap(\.lines))
+                saveLogPositions()
             } catch let error as APIError where (400..<500).contains(error.awsStatus) && error.awsStatus != 429 && error.awsStatus != 403 {
                 // The server refused this shipment's content: retrying the same bytes would block every later
                 // shipment of this host, so it is dropped and counted in the next one.
                 logger.error("telemetry shipment refused; dropping it", metadata: ["error": "\(error)"])
                 telemetry.dropped += dropped + batches.reduce(0) { $0 + $1.events.count }
                 telemetry.droppedSamples += droppedSamples + metrics.count
+                telemetry.shipped(taken.flatMap(\.lines))
+                saveLogPositions()
                 return
             } catch {
                 logger.warning("telemetry shipment failed; keeping it buffered", metadata: ["error": "\(error)"])
                 telemetry.add(metrics, limit: config.metricBufferSamples, atFront: true)
                 telemetry.dropped += dropped
                 telemetry.droppedSamples += droppedSamples
-                for batch in batches {
-                    telemetry.requeue(TelemetryState.LogKey(task: batch.taskArn, group: batch.logGroupName, stream: batch.logStreamName),
-                                      batch.events, limit: config.logBufferLines)
-                }
+                for (key, lines) in taken { telemetry.requeue(key, lines, limit: config.logBufferLines) }
                 return
             }
         }
+        // Positions of containers forgotten since the last shipment leave the saved state too.
+        saveLogPositions()
     }
 
-    /// Forgets readings of containers that are gone.
+    /// Forgets readings of containers that are gone; their saved log positions go with the next save.
     func forgetTelemetry(_ containerIds: [String]) {
-        for id in containerIds { telemetry.cpu[id] = nil; telemetry.logCursor[id] = nil }
+        for id in containerIds {
+            telemetry.cpu[id] = nil
+            telemetry.logCursor[id] = nil
+            if telemetry.shippedLog.removeValue(forKey: id) != nil { telemetry.shippedLogChanged = true }
+        }
     }
 }

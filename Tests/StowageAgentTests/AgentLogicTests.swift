@@ -9,17 +9,21 @@ import Testing
         var state = TelemetryState()
         let a = TelemetryState.LogKey(task: "t1", group: "g", stream: "s1")
         let b = TelemetryState.LogKey(task: "t2", group: "g", stream: "s2")
-        state.buffer(a, (0..<6).map { AgentProtocol.LogEvent(timestamp: Int64($0), message: "a\($0)") }, limit: 8)
-        state.buffer(b, (0..<4).map { AgentProtocol.LogEvent(timestamp: Int64($0), message: "b\($0)") }, limit: 8)
+        func line(_ message: String, _ at: Int) -> TelemetryState.BufferedLine {
+            TelemetryState.BufferedLine(event: AgentProtocol.LogEvent(timestamp: Int64(at), message: message), container: "c",
+                                        position: LogPosition(nanos: Int64(at), taken: 1))
+        }
+        state.buffer(a, (0..<6).map { line("a\($0)", $0) }, limit: 8)
+        state.buffer(b, (0..<4).map { line("b\($0)", $0) }, limit: 8)
         #expect(state.bufferedLines == 8)
         #expect(state.dropped == 2)
-        #expect(state.logs[a]?.first?.message == "a2", "the oldest lines of the fullest stream go first")
+        #expect(state.logs[a]?.first?.event.message == "a2", "the oldest lines of the fullest stream go first")
         #expect(state.logs[b]?.count == 4)
-        state.requeue(b, [AgentProtocol.LogEvent(timestamp: -1, message: "again")], limit: 9)
-        #expect(state.logs[b]?.first?.message == "again", "a failed shipment goes back in front")
+        state.requeue(b, [line("again", -1)], limit: 9)
+        #expect(state.logs[b]?.first?.event.message == "again", "a failed shipment goes back in front")
         #expect(state.bufferedLines == 9 && state.dropped == 2)
         state.trim(limit: 8)
-        #expect(state.logs[b]?.first?.message == "b0" && state.dropped == 3, "under pressure the oldest line goes first")
+        #expect(state.logs[b]?.first?.event.message == "b0" && state.dropped == 3, "under pressure the oldest line goes first")
     }
 
     @Test func containersStartInDependsOnOrder() {
