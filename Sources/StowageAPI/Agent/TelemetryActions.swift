@@ -101,11 +101,11 @@ struct TelemetryActions {
 extension Caller {
     /// Shipments write on the agent protocol's own pool, never queued in front of tenants' calls.
     var agentTelemetry: AgentTelemetry {
-        AgentTelemetry(tenant: agentTenant, stores: ecsStores, store: TelemetryStore(logger: logger), definitions: backend.agentDefinitions)
+        AgentTelemetry(tenant: agentTenant, stores: ecsStores, store: backend.telemetry, definitions: backend.agentDefinitions)
     }
 
     /// Reads of what agents shipped, on the tenants' pool.
     var telemetry: AgentTelemetry {
-        AgentTelemetry(tenant: tenant, stores: ecsStores, store: TelemetryStore(logger: logger), definitions: backend.agentDefinitions)
+        AgentTelemetry(tenant: tenant, stores: ecsStores, store: backend.telemetry, definitions: backend.agentDefinitions)
     }
 }

@@ -184,7 +184,7 @@ enum AutoScalingActions {
 
 extension Caller {
     /// The Application Auto Scaling use cases, acting for this caller's account.
-    var scalableTargets: ScalableTargets { ScalableTargets(tenant: tenant, store: ScalingStore(logger: logger), services: backend.ecsServices) }
+    var scalableTargets: ScalableTargets { ScalableTargets(tenant: tenant, store: backend.scaling, services: backend.ecsServices) }
 }
 
 /// The Application Auto Scaling actions by name (`AnyScaleFrontendService.<Action>`).

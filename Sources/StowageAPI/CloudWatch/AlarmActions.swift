@@ -129,5 +129,5 @@ enum AlarmActions {
 
 extension Caller {
     /// The alarm use cases, acting for this caller's account.
-    var alarms: Alarms { Alarms(tenant: tenant, store: AlarmStore(logger: logger)) }
+    var alarms: Alarms { Alarms(tenant: tenant, store: backend.alarms) }
 }

@@ -190,7 +190,7 @@ enum CloudWatchActions {
 
 extension Caller {
     /// The metric use cases, acting for this caller's account.
-    var metricData: MetricData { MetricData(tenant: tenant, store: MetricStore(logger: logger)) }
+    var metricData: MetricData { MetricData(tenant: tenant, store: backend.metricStore) }
 }
 
 /// The CloudWatch actions by name (`GraniteServiceVersion20100801.<Action>`).

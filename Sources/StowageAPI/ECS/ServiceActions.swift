@@ -216,6 +216,6 @@ struct ServiceActions {
 extension Caller {
     var services: Services {
         Services(tenant: tenant, stores: ecsStores, quotas: backend.quotas, loadBalancing: backend.loadBalancing,
-                 discovery: DiscoveryStore(logger: logger))
+                 discovery: backend.discovery)
     }
 }

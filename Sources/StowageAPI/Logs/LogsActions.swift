@@ -146,7 +146,7 @@ enum LogActions {
 
 extension Caller {
     /// The CloudWatch Logs use cases, acting for this caller's account.
-    var logGroups: LogGroups { LogGroups(tenant: tenant, store: TelemetryStore(logger: logger)) }
+    var logGroups: LogGroups { LogGroups(tenant: tenant, store: backend.telemetry) }
 }
 
 /// The CloudWatch Logs actions by name (`Logs_20140328.<Action>`).

@@ -4,6 +4,7 @@ import StowageIAM
 import StowageModel
 import StowageOrchestrator
 import StowageStore
+import StowageTelemetryStore
 import StowageUseCases
 
 /// Everything a handler may reach, built once per process and shared by every request.
@@ -29,6 +30,11 @@ public struct Backend: Sendable {
     public var parameters: ParameterStore
     public var secrets: SecretStore
     public var loadBalancing: LoadBalancerStore
+    public var discovery: DiscoveryStore
+    public var telemetry: TelemetryStore
+    public var metricStore: MetricStore
+    public var alarms: AlarmStore
+    public var scaling: ScalingStore
     /// The addresses load balancers are given, one each (STOWAGE_LB_ADDRESSES); `stowage lb` binds their listeners there.
     public var loadBalancerAddresses: [String] = ELB.defaultAddresses
     /// Seals and opens parameter and secret values under each tenant's data key.
@@ -89,6 +95,11 @@ public struct Backend: Sendable {
         self.parameters = ParameterStore(logger: logger)
         self.secrets = SecretStore(logger: logger)
         self.loadBalancing = LoadBalancerStore(logger: logger)
+        self.discovery = DiscoveryStore(logger: logger)
+        self.telemetry = TelemetryStore(logger: logger)
+        self.metricStore = MetricStore(logger: logger)
+        self.alarms = AlarmStore(logger: logger)
+        self.scaling = ScalingStore(logger: logger)
         self.vault = Vault(sealer: tenancy.sealer, logger: logger)
     }
 }

@@ -373,11 +373,11 @@ enum DiscoveryActions {
 
 extension Caller {
     /// The Cloud Map use cases, acting for this caller's account.
-    var discoveryNamespaces: DiscoveryNamespaces { DiscoveryNamespaces(tenant: tenant, store: DiscoveryStore(logger: logger)) }
-    var discoveryServices: DiscoveryServices { DiscoveryServices(tenant: tenant, store: DiscoveryStore(logger: logger)) }
-    var discoveryInstances: DiscoveryInstances { DiscoveryInstances(tenant: tenant, store: DiscoveryStore(logger: logger)) }
-    var discoveryOperations: DiscoveryOperations { DiscoveryOperations(tenant: tenant, store: DiscoveryStore(logger: logger)) }
-    var discoveryTags: DiscoveryTags { DiscoveryTags(tenant: tenant, store: DiscoveryStore(logger: logger)) }
+    var discoveryNamespaces: DiscoveryNamespaces { DiscoveryNamespaces(tenant: tenant, store: backend.discovery) }
+    var discoveryServices: DiscoveryServices { DiscoveryServices(tenant: tenant, store: backend.discovery) }
+    var discoveryInstances: DiscoveryInstances { DiscoveryInstances(tenant: tenant, store: backend.discovery) }
+    var discoveryOperations: DiscoveryOperations { DiscoveryOperations(tenant: tenant, store: backend.discovery) }
+    var discoveryTags: DiscoveryTags { DiscoveryTags(tenant: tenant, store: backend.discovery) }
 }
 
 /// The Cloud Map actions by name (`Route53AutoNaming_v20170314.<Action>`).
