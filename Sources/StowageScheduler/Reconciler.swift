@@ -107,7 +107,7 @@ public struct ReconcilePlan: Sendable, Equatable {
     public var rollbackTo: String?
     /// The desired count a DAEMON service has now (one per eligible host).
     public var daemonDesired: Int?
-    /// Starts are held back by crash-loop backoff until this time; reconcile again then.
+    /// Reconcile again then: crash-loop backoff, a task's scale-in protection or the stability window ends.
     public var retryAt: Date?
     public var events: [String] = []
 
@@ -152,6 +152,22 @@ public enum Reconciler {
         max(3, min(200, Int((Double(desired) / 2).rounded(.up))))
     }
 
+    /// How long a deployment's tasks must all have run (and stayed healthy) before it is COMPLETED. Until then a
+    /// task of it that stops counts toward the circuit breaker, and the previous deployment stays to roll back to:
+    /// without it, one RUNNING report completed a deployment whose container exits a moment later, and the breaker
+    /// never saw the crash loop. Ten seconds is ten of the agent's one-second monitor rounds, so a container that
+    /// dies on start (bad configuration, a missing dependency, a port it cannot bind) is reported well inside it even
+    /// on a loaded host, while a healthy rollout is held back only that long. ECS waits minutes; a crash after the
+    /// window is a crash loop of a COMPLETED deployment (backoff, no rollback).
+    public static let stabilityWindow: TimeInterval = 10
+
+    /// A task of the deployment that ended badly: it failed to start, its essential container exited, or the
+    /// scheduler replaced it because its health checks failed.
+    static func countsAsFailed(_ task: TaskSpec) -> Bool {
+        guard task.lastStatus == .stopped, let code = task.stopCode else { return false }
+        return code.isFailure || (code == .serviceSchedulerInitiated && task.health == "UNHEALTHY")
+    }
+
     public static func plan(service: ServiceSpec, deployments: [DeploymentSpec], tasks: [TaskSpec], hosts: [HostSpec],
                             now: Date) -> ReconcilePlan {
         var plan = ReconcilePlan()
@@ -169,8 +185,10 @@ public enum Reconciler {
         if service.daemon { plan.daemonDesired = desired }
 
         // The circuit breaker: too many tasks of the new deployment failed to start or run.
+        // Only an IN_PROGRESS deployment counts: a task that stops once its deployment has COMPLETED is a crash
+        // loop (backoff), not a failed rollout.
         if primary.rolloutState == "IN_PROGRESS", service.circuitBreaker?.enable == true {
-            let failed = tasks.filter { $0.deploymentId == primary.id && $0.lastStatus == .stopped && ($0.stopCode?.isFailure ?? false) }.count
+            let failed = tasks.filter { $0.deploymentId == primary.id && countsAsFailed($0) }.count
             if failed >= failureThreshold(desired: desired) {
                 plan.rollout[primary.id] = .init(state: "FAILED", reason: "ECS deployment circuit breaker: tasks failed to start.")
                 plan.events.append("\(name) (deployment \(primary.id)) deployment failed: \(failed) tasks failed to start.")
@@ -204,7 +222,9 @@ public enum Reconciler {
             return spec.draining || (service.daemon && !spec.eligible)
         }
         var startable = primary.rolloutState != "FAILED"
-        if let (until, failures) = backoff(tasks, now: now) {
+        // Only the primary deployment's failures hold its starts back: a rollback, or the fix that follows a bad
+        // revision, starts at once.
+        if let (until, failures) = backoff(tasks.filter { $0.deploymentId == primary.id }, now: now) {
             startable = false
             plan.retryAt = until
             plan.events.append(backoffMessage(service: service.name, failures: failures, until: until, now: now))
@@ -255,15 +275,21 @@ public enum Reconciler {
         }
 
         plan.stop = stops
-        // Steady state: the primary runs exactly what is desired, all healthy, and nothing else runs.
+        // Steady state: the primary runs exactly what is desired, all healthy, nothing else runs, and has done so for
+        // the stability window (reconciled again when it ends: no other event need come).
         if primary.rolloutState == "IN_PROGRESS", plan.start.isEmpty, plan.startOn.isEmpty, plan.stop.isEmpty {
             let mine = active.filter { $0.deploymentId == primary.id }
             let others = active.filter { $0.deploymentId != primary.id }
+            let stableAt = mine.map { ($0.startedAt ?? $0.createdAt).addingTimeInterval(stabilityWindow) }.max() ?? now
             if others.isEmpty, mine.count == desired, mine.allSatisfy(\.isHealthy) {
-                plan.rollout[primary.id] = .init(state: "COMPLETED", reason: "ECS deployment \(primary.id) completed.")
-                plan.retire = deployments.filter { !$0.primary }.map(\.id)
-                plan.events.append("\(name) (deployment \(primary.id)) deployment completed.")
-                plan.events.append("\(name) has reached a steady state.")
+                if stableAt > now {
+                    plan.retryAt = min(plan.retryAt ?? stableAt, stableAt)
+                } else {
+                    plan.rollout[primary.id] = .init(state: "COMPLETED", reason: "ECS deployment \(primary.id) completed.")
+                    plan.retire = deployments.filter { !$0.primary }.map(\.id)
+                    plan.events.append("\(name) (deployment \(primary.id)) deployment completed.")
+                    plan.events.append("\(name) has reached a steady state.")
+                }
             }
         }
         return plan

@@ -119,6 +119,10 @@ struct Simulation {
     @Test func scalesUpThenReachesSteadyState() {
         var sim = Simulation(service: service(4), deployments: [DeploymentSpec(id: "d1", primary: true, taskDefinition: "web:1")])
         #expect(sim.step().start == ["d1": 4])
+        // Running, but not yet for the stability window: reconciled again when it ends.
+        let started = sim.now
+        #expect(sim.step().retryAt == started.addingTimeInterval(Reconciler.stabilityWindow))
+        #expect(sim.state("d1") == "IN_PROGRESS")
         sim.step()
         #expect(sim.active("d1") == 4)
         #expect(sim.state("d1") == "COMPLETED")
@@ -269,7 +273,7 @@ struct Simulation {
         let first = sim.step()
         #expect(Set(first.startOn.map(\.hostId)) == ["a", "b"])
         #expect(first.daemonDesired == 2)
-        sim.step()
+        for _ in 0..<2 { sim.step() }
         #expect(sim.state("d1") == "COMPLETED")
         sim.hosts.append(HostSpec(id: "d"))
         #expect(sim.step().startOn.map(\.hostId) == ["d"], "a joining instance gets its task")

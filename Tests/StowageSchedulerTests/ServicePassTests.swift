@@ -157,6 +157,82 @@ import Testing
                                         "(service web) (deployment d2) rolling back to web:1."])
     }
 
+    /// The user's report: `bad:1`'s container exits a moment after RUNNING. One RUNNING report must not complete the
+    /// deployment; its crashes count toward the breaker, which rolls back to the revision still kept.
+    @Test func aCrashRightAfterRunningTripsTheBreakerAndRollsBack() throws {
+        let config = DeploymentConfiguration(circuitBreaker: DeploymentCircuitBreaker(enable: true, rollback: true))
+        let deployments = [SnapshotDeployment(id: "d2", status: "PRIMARY", family: "web", revision: 2, createdAt: Self.now),
+                           SnapshotDeployment(id: "d1", status: "ACTIVE", family: "web", revision: 1, rolloutState: "COMPLETED")]
+        let hosts = [Self.instance("h0")]
+        func pass(_ tasks: [SnapshotTask]) throws -> ClusterPlan {
+            try Self.plan(Self.snapshot(hosts, Self.service(desired: 1, config: config, deployments: deployments, tasks: tasks)))
+        }
+        var old = Self.task("t1", on: "h0")
+        let fresh = Self.task("b1", on: "h0", deployment: "d2", revision: 2, age: 1)
+        // The new task runs: the old one may stop (100% healthy stays), but the deployment is not done.
+        let first = try pass([old, fresh])
+        #expect(first.stops.map(\.taskId) == ["t1"])
+        #expect(first.rollouts.isEmpty && first.retire.isEmpty)
+        old.lastStatus = "STOPPED"
+        old.desiredStatus = "STOPPED"
+        old.stopCode = StopCode.serviceSchedulerInitiated.rawValue
+        let running = try pass([old, fresh])
+        #expect(running.rollouts.isEmpty && running.retire.isEmpty, "one RUNNING moment is not a steady state")
+        #expect(running.reconcileAfter == [Reconciler.stabilityWindow - 1 + 0.5], "reconciled again when the window ends")
+        // It exits; so do its replacements (one replaced for failing its health checks): three failures trip the breaker.
+        func crashed(_ id: String, _ code: StopCode) -> SnapshotTask {
+            var task = Self.task(id, on: "h0", deployment: "d2", revision: 2, lastStatus: "STOPPED", desiredStatus: "STOPPED", stopCode: code)
+            task.stoppedAt = Self.now.addingTimeInterval(-2)
+            return task
+        }
+        var unhealthy = crashed("b3", .serviceSchedulerInitiated)
+        unhealthy.healthStatus = "UNHEALTHY"
+        let two = try pass([old, crashed("b1", .essentialContainerExited), crashed("b2", .essentialContainerExited)])
+        #expect(two.rollouts.isEmpty && two.rollback == nil && two.newTasks.count == 1, "two failures: a replacement starts")
+        let tripped = try pass([old, crashed("b1", .essentialContainerExited), crashed("b2", .essentialContainerExited), unhealthy])
+        #expect(tripped.rollouts["d2"]?.state == "FAILED")
+        #expect(tripped.rollback?.family == "web" && tripped.rollback?.revision == 1)
+        #expect(Self.messages(tripped).contains("(service web) (deployment d2) rolling back to web:1."))
+        // The rollback deployment starts at once: the failed revision's crashes do not back it off.
+        let rolledBack = [SnapshotDeployment(id: "d3", status: "PRIMARY", family: "web", revision: 1, createdAt: Self.now),
+                          SnapshotDeployment(id: "d2", status: "ACTIVE", family: "web", revision: 2, rolloutState: "FAILED"),
+                          SnapshotDeployment(id: "d1", status: "ACTIVE", family: "web", revision: 1, rolloutState: "COMPLETED")]
+        let back = try Self.plan(Self.snapshot(hosts, Self.service(desired: 1, config: config, deployments: rolledBack, tasks: [
+            old, crashed("b1", .essentialContainerExited), crashed("b2", .essentialContainerExited), crashed("b4", .essentialContainerExited)])))
+        #expect(back.newTasks.map(\.deploymentId) == ["d3"] && back.newTasks.first?.revision == 1)
+    }
+
+    @Test func aHealthyDeploymentCompletesOnlyAfterTheStabilityWindow() throws {
+        let deployments = [SnapshotDeployment(id: "d2", status: "PRIMARY", family: "web", revision: 2, createdAt: Self.now),
+                           SnapshotDeployment(id: "d1", status: "ACTIVE", family: "web", revision: 1, rolloutState: "COMPLETED")]
+        func pass(ages: [TimeInterval]) throws -> ClusterPlan {
+            let tasks = ages.enumerated().map { Self.task("n\($0.offset)", on: "h0", deployment: "d2", revision: 2, age: $0.element) }
+            return try Self.plan(Self.snapshot([Self.instance("h0")], Self.service(desired: 2, deployments: deployments, tasks: tasks)))
+        }
+        let early = try pass(ages: [6, 3])
+        #expect(early.rollouts.isEmpty && early.retire.isEmpty && early.stops.isEmpty && early.newTasks.isEmpty)
+        // The window runs from the latest task's start.
+        #expect(early.reconcileAfter == [Reconciler.stabilityWindow - 3 + 0.5])
+        let done = try pass(ages: [6 + Reconciler.stabilityWindow, 3 + Reconciler.stabilityWindow])
+        #expect(done.rollouts["d2"]?.state == "COMPLETED")
+        #expect(done.retire == ["d1"])
+        #expect(done.reconcileAfter.isEmpty)
+        #expect(Self.messages(done) == ["(service web) (deployment d2) deployment completed.", "(service web) has reached a steady state."])
+    }
+
+    @Test func aTaskThatStopsAfterTheDeploymentCompletedDoesNotTripTheBreaker() throws {
+        let config = DeploymentConfiguration(circuitBreaker: DeploymentCircuitBreaker(enable: true, rollback: true))
+        let deployments = [SnapshotDeployment(id: "d2", status: "PRIMARY", family: "web", revision: 2, rolloutState: "COMPLETED")]
+        let crashed = (1...3).map {
+            Self.task("c\($0)", on: "h0", deployment: "d2", revision: 2, lastStatus: "STOPPED", desiredStatus: "STOPPED",
+                      stopCode: .essentialContainerExited)
+        }
+        let plan = try Self.plan(Self.snapshot([Self.instance("h0")], Self.service(
+            desired: 2, config: config, deployments: deployments, tasks: [Self.task("t1", on: "h0", deployment: "d2", revision: 2)] + crashed)))
+        #expect(plan.rollouts.isEmpty && plan.rollback == nil)
+        #expect(plan.newTasks.map(\.deploymentId) == ["d2"], "the crashed task is replaced")
+    }
+
     // MARK: Instances going away
 
     @Test func aDrainingInstanceIsReplacedBeforeItsTasksStop() throws {
