@@ -117,8 +117,8 @@ let package = Package(
         .target(
             name: "StowageUseCases",
             dependencies: [
-                "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageStore", "StowageTelemetryStore", "StowageIAM",
-                "StowageOrchestrator",
+                "StowageModel", "StowageScheduler", "StowageMonitoringRules", "StowageProxyConfig", "StowageStore", "StowageTelemetryStore",
+                "StowageIAM", "StowageOrchestrator",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -180,7 +180,7 @@ let package = Package(
             name: "StowageLoadBalancer",
             dependencies: [
                 "StowageModel", "StowageStore", "StowageProxyConfig", "StowageShell", "StowageTelemetryStore", "StowageMonitoringRules",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "StowageUseCases",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

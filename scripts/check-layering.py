@@ -5,8 +5,9 @@
 - pure targets depend on no I/O library and no I/O target;
 - no back edges: the API never depends on the worker, the agent never on PostgreSQL code (even transitively);
 - SQL lives in stores: no query text in the API, the worker's job handlers, the orchestrator or the use cases;
-- transactions belong to the use cases (StowageUseCases): StowageAPI does not depend on PostgresNIO, and neither
-  the doors nor the worker's job handlers open a transaction or lease a connection.
+- transactions belong to the use cases (StowageUseCases): StowageAPI, StowageWorker and StowageLoadBalancer do not
+  depend on PostgresNIO, and no door, job handler, load balancer supervisor or command opens a transaction or
+  leases a connection.
 Prints every violation and exits 1 if there is any."""
 import json
 import pathlib
@@ -25,10 +26,11 @@ FORBIDDEN_EDGES = {("StowageAPI", "StowageWorker"), ("StowageOrchestrator", "Sto
 NO_POSTGRES = {"StowageAgent"}
 SQL_FREE = {"StowageAPI", "StowageWorker", "StowageOrchestrator", "StowageUseCases", "stowage"}
 # Who may open a transaction or lease a connection (`database.transaction`, `.withConnection`): the use cases, the
-# stores, IAM's tenancy, the worker's queue loop (Worker.swift), the load balancer's supervisor and the CLI's
-# bootstrap. Not the doors (StowageAPI) and not the job handlers: they decode, call one use case and shape its answer.
-NO_TRANSACTIONS = {"StowageAPI": None, "StowageWorker": {"Worker.swift"}}
-NO_POSTGRES_DEPENDENCY = {"StowageAPI", "StowageWorker"}
+# stores (the pool, migrations, LISTEN), IAM's tenancy (below the use cases: the signature verifier reads keys through
+# it) and the worker's queue loop (Worker.swift). Not the doors (StowageAPI), the job handlers, the load balancer's
+# supervisor or the commands: they decode, call one use case and act on its answer.
+NO_TRANSACTIONS = {"StowageAPI": None, "StowageWorker": {"Worker.swift"}, "StowageLoadBalancer": None, "stowage": None}
+NO_POSTGRES_DEPENDENCY = {"StowageAPI", "StowageWorker", "StowageLoadBalancer"}
 TRANSACTION = re.compile(r"\.(transaction|withConnection)\s*[({]")
 SQL = re.compile(r"\b(conn\.query|SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|pg_notify|pg_advisory)")
 

@@ -1,12 +1,12 @@
 import Foundation
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 import StowageModel
 import StowageMonitoringRules
 import StowageProxyConfig
 import StowageStore
 import StowageTelemetryStore
+import StowageUseCases
 import Synchronization
 
 /// `stowage lb`: keeps HAProxy serving what PostgreSQL says. Each step reads every load balancer, listener,
@@ -19,6 +19,8 @@ import Synchronization
 /// never takes a healthy target out of service.
 public final class LoadBalancerSupervisor: Service, Sendable {
     let database: Database
+    /// The fleet's rows as the use-case layer reads and writes them; the supervisor holds no connection itself.
+    let fleet: LoadBalancerFleet
     let haproxy: HAProxyProcess
     let interval: Duration
     let stopOnExit: Bool
@@ -30,6 +32,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
     public init(database: Database, haproxy: HAProxyProcess, interval: Duration = .seconds(1), stopOnExit: Bool = false,
                 policy: TargetPolicy = TargetPolicy(), logger: Logger) {
         self.database = database
+        self.fleet = LoadBalancerFleet(database: database, logger: logger)
         self.haproxy = haproxy
         self.interval = interval
         self.stopOnExit = stopOnExit
@@ -88,26 +91,10 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                 }
             }
             let changed = state.unwritten(plan.updates)
-            let store = LoadBalancerStore(logger: logger)
-            try await database.transaction { conn in
-                for u in changed {
-                    try await store.setHealth(conn, targetGroupId: u.groupId, targetId: u.targetId, port: u.port, state: u.state,
-                                              reason: u.reason, description: u.description)
-                }
-                // A service's tasks whose health changed: its reconcile decides (deployments wait for healthy
-                // targets, an unhealthy task is replaced).
-                let taskIds = Set(changed.compactMap { snapshot.taskOf["\($0.groupId)/\($0.targetId)/\($0.port)"] })
-                for s in try await store.services(conn, taskIds: Array(taskIds)) {
-                    try await JobQueue(logger: self.logger).reconcile(conn, account: s.account, cluster: s.cluster, service: s.service)
-                }
-                let purged = try await store.purgeDrained(conn, now: now)
-                let refused = self.state.refused
-                try await store.setState(conn, ids: snapshot.loadBalancerIds.filter { refused[$0] == nil }, state: "active")
-                for (id, reason) in refused.sorted(by: { $0.key < $1.key }) {
-                    try await store.setState(conn, ids: [id], state: "failed", reason: String(reason.prefix(1024)))
-                }
-                if purged > 0 { try await store.notify(conn) }
-            }
+            let taskIds = Set(changed.compactMap { snapshot.taskOf["\($0.groupId)/\($0.targetId)/\($0.port)"] })
+            let refused = state.refused
+            try await fleet.record(changed, tasks: taskIds, active: snapshot.loadBalancerIds.filter { refused[$0] == nil }, failed: refused,
+                                   now: now)
             state.written(changed)
             try await publishRequests(snapshot, now: now)
         } catch {
@@ -131,10 +118,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                                                                      rollup: Rollup(statisticSet: 1, sum: value, minimum: value, maximum: value)))
         }
         do {
-            let store = MetricStore(logger: logger)
-            try await database.transaction { conn in
-                for (account, points) in byAccount.sorted(by: { $0.key < $1.key }) { try await store.put(conn, account: account, points) }
-            }
+            try await fleet.publish(byAccount)
         } catch {
             state.returnRequests(counts)
             throw error
@@ -198,43 +182,37 @@ public final class LoadBalancerSupervisor: Service, Sendable {
 
     /// Everything HAProxy serves, in one read.
     func load() async throws -> Loaded {
-        let store = LoadBalancerStore(logger: logger)
-        return try await database.withConnection { conn in
-            let lbs = try await store.allLoadBalancers(conn)
-            let listeners = try await store.allListeners(conn)
-            let rules = try await store.allRules(conn)
-            let groups = try await store.allTargetGroups(conn)
-            let targets = try await store.allTargets(conn)
-            let announced = try await ControlPlaneEndpointStore(logger: self.logger).all(conn)
-            let address = Dictionary(uniqueKeysWithValues: lbs.map { ($0.id, $0.address) })
-            let rulesByListener = Dictionary(grouping: rules, by: \.listenerId)
-            let proxyListeners = listeners.compactMap { l -> ProxySnapshot.Listener? in
-                guard let address = address[l.loadBalancerId] else { return nil }
-                return ProxySnapshot.Listener(id: l.id, loadBalancerId: l.loadBalancerId, address: address, port: l.port,
-                                              rules: (rulesByListener[l.id] ?? []).map {
-                                                  ProxySnapshot.Rule(id: $0.id, priority: $0.priority, conditions: $0.conditions, actions: $0.actions)
-                                              },
-                                              defaultActions: l.defaultActions)
-            }
-            var used: Set<String> = []
-            for l in proxyListeners {
-                for a in l.defaultActions + l.rules.flatMap(\.actions) {
-                    for g in a.targetGroups { used.insert(String(g.targetGroupArn.split(separator: "/").last ?? "")) }
-                }
-            }
-            let targetsByGroup = Dictionary(grouping: targets, by: \.targetGroupId)
-            let proxyGroups = groups.filter { used.contains($0.id) }.map { g in
-                ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
-                                    targets: (targetsByGroup[g.id] ?? []).map {
-                                        ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
-                                    })
-            }
-            var taskOf: [String: String] = [:]
-            for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
-            return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf,
-                          groups: Dictionary(groups.map { ($0.id, (account: $0.account, name: $0.name)) }, uniquingKeysWith: { a, _ in a }),
-                          policy: self.policy.adding(announced.compactMap(\.refused)))
+        let rows = try await fleet.read()
+        let (lbs, listeners, rules, groups, targets, announced) =
+            (rows.loadBalancers, rows.listeners, rows.rules, rows.targetGroups, rows.targets, rows.announced)
+        let address = Dictionary(uniqueKeysWithValues: lbs.map { ($0.id, $0.address) })
+        let rulesByListener = Dictionary(grouping: rules, by: \.listenerId)
+        let proxyListeners = listeners.compactMap { l -> ProxySnapshot.Listener? in
+            guard let address = address[l.loadBalancerId] else { return nil }
+            return ProxySnapshot.Listener(id: l.id, loadBalancerId: l.loadBalancerId, address: address, port: l.port,
+                                          rules: (rulesByListener[l.id] ?? []).map {
+                                              ProxySnapshot.Rule(id: $0.id, priority: $0.priority, conditions: $0.conditions, actions: $0.actions)
+                                          },
+                                          defaultActions: l.defaultActions)
         }
+        var used: Set<String> = []
+        for l in proxyListeners {
+            for a in l.defaultActions + l.rules.flatMap(\.actions) {
+                for g in a.targetGroups { used.insert(String(g.targetGroupArn.split(separator: "/").last ?? "")) }
+            }
+        }
+        let targetsByGroup = Dictionary(grouping: targets, by: \.targetGroupId)
+        let proxyGroups = groups.filter { used.contains($0.id) }.map { g in
+            ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
+                                targets: (targetsByGroup[g.id] ?? []).map {
+                                    ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
+                                })
+        }
+        var taskOf: [String: String] = [:]
+        for t in targets { if let task = t.taskId { taskOf["\(t.targetGroupId)/\(t.targetId)/\(t.port)"] = task } }
+        return Loaded(proxy: ProxySnapshot(listeners: proxyListeners, groups: proxyGroups), loadBalancerIds: lbs.map(\.id), taskOf: taskOf,
+                      groups: Dictionary(groups.map { ($0.id, (account: $0.account, name: $0.name)) }, uniquingKeysWith: { a, _ in a }),
+                      policy: self.policy.adding(announced.compactMap(\.refused)))
     }
 }
 

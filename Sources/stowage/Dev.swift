@@ -9,6 +9,7 @@ import StowageModel
 import StowageSigning
 import StowageStore
 import StowageTLS
+import StowageUseCases
 
 /// Everything on one machine: a private PostgreSQL in ./.stowage, migrations, the API, and first-run credentials.
 struct Dev: AsyncParsableCommand {
@@ -123,11 +124,7 @@ struct Dev: AsyncParsableCommand {
 
     /// ECS's `default` cluster, which the local agent joins and commands without --cluster use.
     static func defaultCluster(database: Database, account: String) async throws {
-        try await database.transaction { conn in
-            _ = try await ClusterStore(logger: database.logger).create(
-                conn, account: account, name: "default", settings: [ClusterSetting(name: "containerInsights", value: "disabled")],
-                configuration: nil, tags: [])
-        }
+        try await Operator(database: database).createDefaultCluster(account: account)
     }
 
     /// The server key that seals secrets at rest, made once and kept beside the data.

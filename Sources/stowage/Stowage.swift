@@ -248,13 +248,7 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             let vault = Vault(sealer: try Environment.sealer(), logger: Environment.logger("stowage.admin"))
             let reports = try await withDatabase(try db.config()) { database in
-                try await database.transaction { conn in
-                    var reports: [(String, RotationReport)] = [("server key", try await vault.rewrapUnderCurrentKey(conn))]
-                    var accounts = account
-                    if allAccounts { accounts += try await vault.accountsWithDataKeys(conn) }
-                    for id in accounts { reports.append(("account \(id)", try await vault.rotateDataKey(conn, account: id))) }
-                    return reports
-                }
+                try await Operator(database: database).rotateKeys(vault, accounts: account, allAccounts: allAccounts)
             }
             for (what, r) in reports {
                 print("\(what): \(r.dataKeysRewrapped) data keys rewrapped, \(r.accessKeysResealed) access keys and \(r.sessionsResealed) sessions resealed, \(r.valuesResealed) values resealed")
@@ -272,9 +266,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             try await withDatabase(try db.config()) { database in
-                try await database.transaction { conn in
-                    try await Quotas.set(conn, account: account, name: name, value: value, logger: database.logger)
-                }
+                try await Operator(database: database).setQuota(account: account, name: name, value: value)
             }
             print("\(name) = \(value) for account \(account)")
         }

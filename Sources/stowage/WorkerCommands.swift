@@ -5,6 +5,7 @@ import ServiceLifecycle
 import StowageAPI
 import StowageModel
 import StowageStore
+import StowageUseCases
 import StowageWorker
 
 /// The worker settings shared by `worker` and `dev`.
@@ -122,12 +123,7 @@ struct Jobs: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
 
     func run() async throws {
-        let (stats, dead) = try await withDatabase(try db.config()) { database in
-            try await database.withConnection { conn in
-                let queue = JobQueue(logger: database.logger)
-                return (try await queue.stats(conn), try await queue.dead(conn))
-            }
-        }
+        let (stats, dead) = try await withDatabase(try db.config()) { database in try await Operator(database: database).jobs() }
         print("pending \(stats.pending) (ready \(stats.ready), retrying \(stats.retrying))  running \(stats.running)  lease expired \(stats.expired)  dead \(stats.dead)")
         for job in dead {
             print("dead  \(job.kind)#\(job.id)  account=\(job.account.isEmpty ? "-" : job.account)  attempts=\(job.attempts)  \(job.lastError ?? "")")
