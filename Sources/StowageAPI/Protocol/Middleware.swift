@@ -38,6 +38,9 @@ struct RequestAccounting: RouterMiddleware {
             logger[metadataKey: "action"] = .string(exchange.action ?? "unknown")
             if apiError.awsStatus >= 500 {
                 logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            } else if DatabaseConflict.matches(error) {
+                // A race no use case settles: the caller retries, and the operator sees which index it hit.
+                logger.warning("request lost a write race", metadata: ["error": "\(String(reflecting: error))"])
             } else {
                 logger.info("request refused", metadata: ["code": .string(apiError.code), "message": .string(apiError.message)])
             }

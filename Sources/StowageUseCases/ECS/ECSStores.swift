@@ -65,3 +65,16 @@ public struct Clusters: Sendable {
         return record
     }
 }
+
+extension Clusters {
+    /// Capacity or eligibility changed (an instance joined, drained, left or its agent came back): every service of
+    /// the cluster reconciles, and waiting tasks get another placement pass. Runs in the caller's transaction, so the
+    /// jobs exist exactly when the change does.
+    public func capacityChanged(_ conn: PostgresConnection, cluster: String) async throws {
+        let queue = JobQueue(logger: tenant.logger)
+        for service in try await stores.services.live(conn, account: tenant.account, cluster: cluster) {
+            try await queue.reconcile(conn, account: tenant.account, cluster: cluster, service: service.name)
+        }
+        try await queue.place(conn, account: tenant.account, cluster: cluster)
+    }
+}

@@ -104,3 +104,18 @@ public struct TaskDefinitions: Sendable {
         }
     }
 }
+
+extension TaskDefinitionRow {
+    /// The revision as ECS shows it: its ARN, its stored bookkeeping and ECS's defaults filled in.
+    public func model(_ scope: ARNScope, account: String) -> TaskDefinition {
+        var d = body
+        d.taskDefinitionArn = scope.taskDefinition(account, family: family, revision: revision)
+        d.family = family
+        d.revision = revision
+        d.status = status
+        d.registeredAt = registeredAt
+        d.deregisteredAt = deregisteredAt
+        d.registeredBy = registeredBy
+        return d.withECSDefaults()
+    }
+}
