@@ -95,11 +95,15 @@ public enum AgentProtocol {
         /// When the agent began and finished getting the task's images, in milliseconds since the epoch.
         public var pullStartedAt: Int64?
         public var pullStoppedAt: Int64?
+        /// An awsvpc task's own address, inside its instance's task subnet (the server refuses any other), once its
+        /// network namespace exists.
+        public var privateIPv4Address: String?
         public init(taskArn: String, lastStatus: String, healthStatus: String? = nil, containers: [Container]? = nil,
-                    stoppedReason: String? = nil, stopCode: String? = nil, pullStartedAt: Int64? = nil, pullStoppedAt: Int64? = nil) {
+                    stoppedReason: String? = nil, stopCode: String? = nil, pullStartedAt: Int64? = nil, pullStoppedAt: Int64? = nil,
+                    privateIPv4Address: String? = nil) {
             self.taskArn = taskArn; self.lastStatus = lastStatus; self.healthStatus = healthStatus
             self.containers = containers; self.stoppedReason = stoppedReason; self.stopCode = stopCode
-            self.pullStartedAt = pullStartedAt; self.pullStoppedAt = pullStoppedAt
+            self.pullStartedAt = pullStartedAt; self.pullStoppedAt = pullStoppedAt; self.privateIPv4Address = privateIPv4Address
         }
     }
 
@@ -150,6 +154,29 @@ public enum AgentProtocol {
     public static func isHostAddress(_ text: String) -> Bool {
         !text.contains("/") && !text.contains("[") && CIDR.address(text) != nil
     }
+    /// ECS's attribute of an instance that can give tasks their own network interface (awsvpc): the agent sets it
+    /// when its engine can make a task network namespace.
+    public static let awsvpcCapability = "ecs.capability.task-eni"
+    /// The /24 an awsvpc-capable instance gives its tasks' addresses from, set by the server at registration (never
+    /// by the agent or PutAttributes): unique across the platform, so hosts route to each other's tasks.
+    public static let taskSubnetAttribute = "stowage.task-subnet"
+    /// Where task subnets are carved from: RFC 6598's shared address space, which operators' own networks (10/8,
+    /// 172.16/12, 192.168/16) and Podman's default bridge (10.88/16) do not use. 16,384 instances of /24.
+    public static let taskAddressRange = "100.64.0.0/10"
+    /// The subnet id an instance is in (`stowage agent --subnet`), what awsvpcConfiguration.subnets choose between.
+    public static let subnetAttribute = "ecs.subnet-id"
+    /// The capacity provider an instance belongs to (`stowage agent --capacity-provider`): FARGATE, FARGATE_SPOT or
+    /// one the tenant created.
+    public static let capacityProviderAttribute = "stowage.capacity-provider"
+
+    /// One route an agent (or `stowage lb`) installs so that tasks on other hosts are reached by address: a peer
+    /// instance's task subnet, via that instance's host address. Routed subnets over the hosts' own network.
+    public struct TaskRoute: Codable, Sendable, Equatable, Hashable {
+        public var subnet: String
+        public var via: String
+        public init(subnet: String, via: String) { self.subnet = subnet; self.via = via }
+    }
+
     /// Where the agent's resolver for containers listens, or why it does not (`unavailable: …`).
     public static let resolverAttribute = "stowage.dns-resolver"
 
