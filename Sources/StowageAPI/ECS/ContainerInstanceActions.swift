@@ -74,6 +74,15 @@ struct ContainerInstanceActions {
         for attribute in attributes {
             try Validate.attributeName(attribute.name)
             try Validate.attributeValue(attribute.value, name: attribute.name)
+            try refuseReserved(attribute.name)
+        }
+    }
+
+    /// The task subnet is the server's to give (unique across the platform, routed to by other hosts): neither an
+    /// agent's registration nor PutAttributes or DeleteAttributes may name it.
+    static func refuseReserved(_ name: String) throws(APIError) {
+        guard name != AgentProtocol.taskSubnetAttribute else {
+            throw .invalidParameter("Attribute \(name) is reserved: the server gives each instance registered with \(AgentProtocol.awsvpcCapability) its task subnet, and frees it when the instance is deregistered.")
         }
     }
 
@@ -210,6 +219,7 @@ struct ContainerInstanceActions {
         var targets: [String: (arn: String, reference: String, attributes: [Attribute])] = [:]
         for attribute in input.attributes {
             try Validate.attributeName(attribute.name)
+            try refuseReserved(attribute.name)
             if !remove { try Validate.attributeValue(attribute.value, name: attribute.name) }
             guard attribute.targetType == nil || attribute.targetType == "container-instance" else {
                 throw APIError.invalidParameter("targetType must be container-instance.")

@@ -115,6 +115,7 @@ public struct ContainerInstances: Sendable {
                     !reported.contains($0.name) && !(byAgent && HostAllowance.isAdvertised($0.name))
                 } + r.attributes
                 again.versionInfo = r.versionInfo
+                try await assignTaskSubnet(conn, cluster: cluster, id: again.id, attributes: &again.attributes)
                 try await store.reregister(conn, account: account, again)
                 if byAgent { _ = try await HeartbeatStore(logger: tenant.logger).heartbeat(conn, account: account, cluster: cluster, id: again.id) }
                 try await clusters.capacityChanged(conn, cluster: cluster)
@@ -132,15 +133,29 @@ public struct ContainerInstances: Sendable {
             }
             try await clusters.capacityChanged(conn, cluster: cluster)
             let id = Identifier.containerInstance()
+            var attributes = r.attributes
+            try await assignTaskSubnet(conn, cluster: cluster, id: id, attributes: &attributes)
             let record = ContainerInstanceRow(
                 cluster: cluster, id: id, ec2InstanceId: r.ec2InstanceId,
-                registeredResources: r.resources, attributes: r.attributes, versionInfo: r.versionInfo, tags: r.tags)
+                registeredResources: r.resources, attributes: attributes, versionInfo: r.versionInfo, tags: r.tags)
             try await store.insert(conn, account: account, record)
             if byAgent { _ = try await HeartbeatStore(logger: tenant.logger).heartbeat(conn, account: account, cluster: cluster, id: id) }
             let credential = try await tenancy.issueInstanceCredential(conn, account: account, cluster: cluster, instance: id,
                                                                        now: tenant.clock.now())
             return (try await store.get(conn, account: account, cluster: cluster, ids: [id]).first ?? record, credential)
         } }
+    }
+
+    /// An awsvpc-capable instance (its agent registers `ecs.capability.task-eni`) holds a task subnet: the one it
+    /// already has (a re-registration keeps it, so its running tasks keep their addresses), else the lowest free /24.
+    func assignTaskSubnet(_ conn: PostgresConnection, cluster: String, id: String, attributes: inout [Attribute]) async throws {
+        guard attributes.contains(where: { $0.name == AgentProtocol.awsvpcCapability }) else { return }
+        guard let index = try await TaskSubnetStore(logger: tenant.logger).assign(conn, account: account, cluster: cluster, instance: id),
+              let subnet = TaskNetwork.subnet(index: index) else {
+            throw APIError.invalidParameter("No task subnet is free in \(AgentProtocol.taskAddressRange): register the instance without \(AgentProtocol.awsvpcCapability), or deregister an awsvpc-capable instance first.")
+        }
+        attributes.removeAll { $0.name == AgentProtocol.taskSubnetAttribute }
+        attributes.append(Attribute(name: AgentProtocol.taskSubnetAttribute, value: subnet))
     }
 
     /// An instance that holds a credential of its own is registered again only with that credential: otherwise
@@ -211,6 +226,12 @@ public struct ContainerInstances: Sendable {
                                             reason: "Container instance deregistered", code: StopCode.serviceSchedulerInitiated.rawValue)
             }
             try await stores.instances.setStatus(conn, account: account, cluster: cluster, ids: [id], status: "INACTIVE")
+            // Its task subnet goes back to the pool: the attribute goes too, so nothing routes to it as this instance's.
+            try await TaskSubnetStore(logger: tenant.logger).release(conn, account: account, cluster: cluster, instance: id)
+            if record.attributes.contains(where: { $0.name == AgentProtocol.taskSubnetAttribute }) {
+                record.attributes.removeAll { $0.name == AgentProtocol.taskSubnetAttribute }
+                try await stores.instances.setAttributes(conn, account: account, cluster: cluster, id: id, attributes: record.attributes)
+            }
             try await clusters.capacityChanged(conn, cluster: cluster)
             record.status = "INACTIVE"
             record.agentConnected = false
