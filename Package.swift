@@ -160,7 +160,7 @@ let package = Package(
         .target(
             name: "StowageAgent",
             dependencies: [
-                "StowageModel", "StowageSigning", "StowageTLS", "StowageDNS",
+                "StowageModel", "StowageSigning", "StowageTLS", "StowageDNS", "StowageShell",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -174,7 +174,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Running other programs (PostgreSQL's tools, HAProxy) with posix_spawn and waitpid.
-        .target(name: "StowageShell", swiftSettings: strict),
+        .target(name: "StowageShell", dependencies: ["StowageModel"], swiftSettings: strict),
         // `stowage lb`: supervises HAProxy for the load balancers in PostgreSQL.
         .target(
             name: "StowageLoadBalancer",

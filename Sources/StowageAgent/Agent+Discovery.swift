@@ -21,7 +21,8 @@ extension Agent {
             guard let upstreamText else { throw DiscoveryError("no upstream resolver: /etc/resolv.conf names none; give --dns-upstream") }
             let (host, port) = Self.hostPort(upstreamText, defaultPort: 53)
             // The containers on the engine's bridge, and the host itself asking this address (it sends from it).
-            let clients = await runtime.bridgeSubnets().compactMap(CIDR.init) + [CIDR(address)].compactMap { $0 }
+            // awsvpc tasks ask from their own addresses, inside the task address range.
+            let clients = await runtime.bridgeSubnets().compactMap(CIDR.init) + [CIDR(address), CIDR(AgentProtocol.taskAddressRange)].compactMap { $0 }
             let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: address, port: 53),
                                              upstream: try SocketAddress(ipAddress: host, port: port), clients: clients, logger: logger)
             let channel = try await resolver.bind()

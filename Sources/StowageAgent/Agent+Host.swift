@@ -14,7 +14,8 @@ extension Agent {
         if let problem = resolverProblem { all[AgentProtocol.resolverAttribute] = "unavailable: \(problem)" }
         for (name, value) in config.attributes { all[name] = value }
         // ECS's capability attributes carry no value; the command line keeps custom attributes out of their names.
-        let granted = config.hostAllowance.attributes.filter { all[$0.name] == nil }
+        var granted = config.hostAllowance.attributes.filter { all[$0.name] == nil }
+        if offersTaskNetworks { granted.append(Attribute(name: AgentProtocol.awsvpcCapability, value: nil)) }
         return (all.map { Attribute(name: $0.key, value: $0.value) } + granted).sorted { $0.name < $1.name }
     }
 

@@ -21,6 +21,12 @@ extension Agent {
         // The tenant's Cloud Map names resolve in bridge-mode containers, unless the definition names its own servers
         // (host-mode containers keep the host's resolv.conf).
         if settings.dns.isEmpty, (definition.networkMode ?? "bridge") == "bridge", let resolver = resolverAddress { settings.dns = [resolver] }
+        var networkMode = definition.networkMode
+        if task.awsvpc {
+            // The namespace's settings are on its holder (Agent+TaskNetwork): a container joining it may not set them.
+            settings.dns = []; settings.dnsSearch = []; settings.extraHosts = []; settings.hostname = nil
+            networkMode = task.networkHolder.map { "container:\($0)" } ?? "none"
+        }
         var labels = d.dockerLabels ?? [:]
         labels[AgentProtocol.taskLabel] = task.arn
         labels[AgentProtocol.containerLabel] = container.name
@@ -46,12 +52,12 @@ extension Agent {
             memoryMiB: override?.memory ?? d.memory ?? definition.memory.flatMap(Int.init),
             memoryReservationMiB: override?.memoryReservation ?? d.memoryReservation,
             cpuShares: override?.cpu ?? d.cpu,
-            ports: container.bindings.compactMap { b in
+            ports: task.awsvpc ? [] : container.bindings.compactMap { b in
                 guard let c = b.containerPort, let h = b.hostPort else { return nil }
                 return ContainerSpec.PortBinding(containerPort: c, hostPort: h, udp: b.protocol == "udp")
             },
             labels: labels, healthCommand: container.healthCommand, healthTimeout: d.healthCheck?.timeout,
-            networkMode: definition.networkMode, settings: settings)
+            networkMode: networkMode, settings: settings)
     }
 
     /// Makes the task's volumes before its containers: bind paths that are missing, task-scoped engine volumes,
@@ -110,6 +116,8 @@ extension Agent {
             // again would need its secrets, which an adopted task does not fetch, and a restart of the agent must never
             // stop a running task.
             if found.count < task.containers.count { try await prepareVolumes(task) }
+            try await attachTaskNetwork(arn, found: found)
+            task = tasks[arn] ?? task
         } catch {
             let reason = (error as? RuntimeError).map { "\($0)" } ?? "ResourceInitializationError: \(error)"
             logger.warning("task could not be prepared", metadata: ["task": "\(arn)", "reason": "\(reason)"])
@@ -199,6 +207,7 @@ extension Agent {
         for container in tasks[arn]?.containers ?? [] {
             if let id = container.id { try? await runtime.remove(id) }
         }
+        await detachTaskNetwork(arn)
         try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         forgetTelemetry(tasks[arn]?.containers.compactMap(\.id) ?? [])
         // Forgotten only once its STOPPED state is acknowledged (the report may still be on its way).
@@ -212,6 +221,7 @@ extension Agent {
             try? await runtime.stop(id, timeout: container.definition.stopTimeout ?? 30)
             try? await runtime.remove(id)
         }
+        await detachTaskNetwork(arn)
         try? await runtime.removeVolumes(label: "\(AgentProtocol.taskLabel)=\(arn)")
         taskSecrets[arn] = nil
         if let taskId = tasks[arn]?.taskId { removeConfigFiles(taskId: taskId) }

@@ -33,6 +33,10 @@ public actor Agent {
     /// The host's address when none is configured and the server is on loopback (one machine): the engine's
     /// bridge gateway, which containers on this host reach too (127.0.0.1 would be each container itself).
     var bridgeHostAddress: String?
+    /// Whether this host gives awsvpc tasks namespaces of their own (the engine can, and the operator did not turn
+    /// it off), and the task network of the subnet the server gave the instance once it is made.
+    var offersTaskNetworks = false
+    var taskNetwork: TaskNetwork?
     var credentialCache: [String: CachedCredentials] = [:]
     /// Values read with a task's execution role, by task ARN: in memory only, dropped when the task is.
     var taskSecrets: [String: AgentProtocol.TaskSecrets] = [:]
@@ -74,6 +78,7 @@ public actor Agent {
         if config.hostAddress == nil, (Self.sourceAddress(toward: server.endpoint) ?? "127.0.0.1").hasPrefix("127.") {
             bridgeHostAddress = await runtime.bridgeGateway()
         }
+        if config.taskNetworking { offersTaskNetworks = await runtime.supportsTaskNetworks() }
         var backoff = 1.0
         while true {
             do {
@@ -104,6 +109,7 @@ public actor Agent {
             group.addTask { await self.configRefreshLoop() }
             group.addTask { await self.workLoop() }
             group.addTask { await self.credentialRotationLoop() }
+            if self.offersTaskNetworks { group.addTask { await self.taskRoutesLoop() } }
             if let (resolver, channel) = resolver {
                 group.addTask {
                     do { try await resolver.serve(channel) } catch { self.logger.error("discovery resolver stopped", metadata: ["error": "\(error)"]) }
@@ -188,6 +194,8 @@ public actor Agent {
         try PrivateFiles.write(JSONEncoder().encode(saved), to: statePath)
         state = saved
         if let key = saved.instanceAccessKeyId, let secret = saved.instanceSecret { server.use(accessKeyId: key, secret: secret) }
+        let subnet = answer.containerInstance.attributes?.first { $0.name == AgentProtocol.taskSubnetAttribute }?.value
+        if offersTaskNetworks { await prepareTaskNetwork(subnet: subnet) }
     }
 
     /// Replaces the instance's credential with a new one every `credentialRotation`; the old one keeps working for

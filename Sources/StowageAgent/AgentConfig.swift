@@ -61,6 +61,10 @@ public struct AgentConfig: Sendable {
     public var hostAllowance = HostAllowance.everything
     /// How often the instance's own credential is replaced by a new one.
     public var credentialRotation: Duration = .seconds(12 * 3600)
+    /// Whether awsvpc tasks get namespaces of their own here (when the engine can), and how often the routes to the
+    /// other hosts' task subnets are refreshed.
+    public var taskNetworking = true
+    public var routeRefresh: Duration = .seconds(5)
 
     public init(cluster: String, stateDirectory: String, zone: String = "local", attributes: [String: String] = [:],
                 reservedMemoryMiB: Int = 256, pollWait: Int = 20, monitorInterval: Duration = .seconds(1),

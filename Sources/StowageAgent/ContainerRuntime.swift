@@ -19,7 +19,8 @@ public struct ContainerSpec: Sendable, Equatable {
     public var healthCommand: [String]?
     public var healthTimeout: Int?
     /// The task definition's networkMode: "host" shares the host's network (and so reaches the agent's
-    /// credentials endpoint on 127.0.0.1), "none" has none, anything else is the engine's bridge.
+    /// credentials endpoint on 127.0.0.1), "none" has none, `container:<id>` joins an awsvpc task's network holder,
+    /// anything else is the engine's bridge.
     public var networkMode: String?
     /// Everything else the task definition asks the engine for (volumes, hardening, namespaces, limits).
     public var settings = EngineSettings()
@@ -258,6 +259,17 @@ public protocol ContainerRuntime: Sendable {
     func bridgeGateway() async -> String?
     /// The engine's default bridge network's subnets (CIDR text): the containers the agent's resolver answers.
     func bridgeSubnets() async -> [String]
+
+    /// Whether the engine can give a task a network namespace of its own on a network with a chosen subnet
+    /// (awsvpc): the agent offers ECS's task-eni capability only then.
+    func supportsTaskNetworks() async -> Bool
+    /// Makes the bridge network of the instance's task subnet when it is missing.
+    func ensureTaskNetwork(name: String, subnet: String, gateway: String, labels: [String: String]) async throws
+    /// Creates and starts a task's network holder (the engine's own pause image) on the task network, with the
+    /// task's resolver settings; its namespace is what the task's containers join. Returns its id.
+    func createNetworkHolder(name: String, network: String, settings: EngineSettings, labels: [String: String]) async throws -> String
+    /// The holder's address on the task network, once it runs.
+    func address(of id: String, network: String) async throws -> String?
 }
 
 extension ContainerRuntime {
@@ -271,6 +283,15 @@ extension ContainerRuntime {
 
     public func bridgeGateway() async -> String? { nil }
     public func bridgeSubnets() async -> [String] { [] }
+
+    public func supportsTaskNetworks() async -> Bool { false }
+    public func ensureTaskNetwork(name: String, subnet: String, gateway: String, labels: [String: String]) async throws {
+        throw RuntimeError.failed("the \(kind) runtime cannot make task networks (awsvpc)")
+    }
+    public func createNetworkHolder(name: String, network: String, settings: EngineSettings, labels: [String: String]) async throws -> String {
+        throw RuntimeError.failed("the \(kind) runtime cannot make task networks (awsvpc)")
+    }
+    public func address(of id: String, network: String) async throws -> String? { nil }
 
     /// By default a health check is an exec of its command.
     public func healthCheck(_ id: String, command: [String], timeout: Duration) async throws -> Int {

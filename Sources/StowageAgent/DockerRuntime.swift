@@ -106,7 +106,8 @@ public final class DockerRuntime: ContainerRuntime, Sendable {
             bindings[key] = [["HostIp": "", "HostPort": String(port.hostPort)]]
         }
         var host: [String: Any] = ["PortBindings": bindings]
-        if spec.networkMode == "host" || spec.networkMode == "none" {
+        if spec.networkMode == "host" || spec.networkMode == "none" || spec.networkMode?.hasPrefix("container:") == true {
+            // An awsvpc task's container joins its holder's namespace: its ports are on the task's address, not the host's.
             host = ["NetworkMode": spec.networkMode ?? "bridge"]
             exposed = [:]
         }

@@ -53,12 +53,17 @@ struct LocalTask {
     var reported: String?
     /// Stopped and its containers removed: forgotten once its final state is acknowledged.
     var finished = false
+    /// An awsvpc task's network holder (the container whose namespace its containers join) and its address there.
+    var networkHolder: String?
+    var address: String?
+
+    var awsvpc: Bool { assignment.taskDefinition.networkMode == "awsvpc" }
 
     var arn: String { assignment.taskArn }
     var taskId: String { arn.split(separator: "/").last.map(String.init) ?? arn }
 
     var signature: String {
-        "\(status.rawValue)|\(health)|\(pullStartedAt != nil)\(pullStoppedAt != nil)|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health):\($0.restartCount)" }.joined(separator: ",")
+        "\(status.rawValue)|\(health)|\(pullStartedAt != nil)\(pullStoppedAt != nil)|\(address ?? "")|" + containers.map { "\($0.name):\($0.status):\($0.exitCode ?? -1):\($0.health):\($0.restartCount)" }.joined(separator: ",")
     }
 
     var report: AgentProtocol.TaskState {
@@ -79,6 +84,6 @@ struct LocalTask {
             },
             stoppedReason: stoppedReason, stopCode: stopCode,
             pullStartedAt: pullStartedAt.map { Int64($0.timeIntervalSince1970 * 1000) },
-            pullStoppedAt: pullStoppedAt.map { Int64($0.timeIntervalSince1970 * 1000) })
+            pullStoppedAt: pullStoppedAt.map { Int64($0.timeIntervalSince1970 * 1000) }, privateIPv4Address: address)
     }
 }

@@ -26,8 +26,7 @@ enum TaskMetadata {
             "DesiredStatus": task.stopRequested ? "STOPPED" : "RUNNING", "KnownStatus": c.status,
             "Limits": ["CPU": d.cpu ?? 0, "Memory": d.memory ?? d.memoryReservation ?? 0],
             "Type": "NORMAL", "ContainerARN": containerArn(task.arn, name: c.name),
-            "Networks": [["NetworkMode": task.assignment.taskDefinition.networkMode ?? "bridge",
-                          "IPv4Addresses": c.details?.addresses ?? []]],
+            "Networks": [network(c, of: task)],
         ]
         if let created = c.details?.createdAt { out["CreatedAt"] = UTCTime.rfc3339(created) }
         if let started = c.startedAt { out["StartedAt"] = UTCTime.rfc3339(started) }
@@ -47,6 +46,21 @@ enum TaskMetadata {
             return ["ContainerPort": container, "Protocol": b.protocol ?? "tcp", "HostPort": host, "HostIp": b.bindIP ?? "0.0.0.0"]
         }
         if !ports.isEmpty { out["Ports"] = ports }
+        return out
+    }
+
+    /// An awsvpc task's network as ECS's v4 metadata shows it (the task's own address and subnet, its gateway);
+    /// other modes give the container's engine addresses.
+    static func network(_ c: LocalContainer, of task: LocalTask) -> [String: Any] {
+        guard task.awsvpc, let address = task.address else {
+            return ["NetworkMode": task.assignment.taskDefinition.networkMode ?? "bridge", "IPv4Addresses": c.details?.addresses ?? []]
+        }
+        var out: [String: Any] = ["NetworkMode": "awsvpc", "IPv4Addresses": [address], "AttachmentIndex": 0,
+                                  "PrivateDNSName": "ip-" + address.replacingOccurrences(of: ".", with: "-") + ".ec2.internal"]
+        if let subnet = CIDR(address).map({ CIDR.format(Array($0.bytes.prefix(3)) + [0]) + "/24" }) {
+            out["IPv4SubnetCIDRBlock"] = subnet
+            out["DefaultGateway"] = TaskRouting.gateway(of: subnet) ?? ""
+        }
         return out
     }
 

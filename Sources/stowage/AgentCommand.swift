@@ -28,6 +28,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Cluster to join.") var cluster: String
     @Option(help: "Directory for the agent's identity.") var stateDir = "/var/lib/stowage-agent"
     @Option(help: "Availability zone attribute.") var zone = "local"
+    @Option(help: "The subnet id this host is in (attribute ecs.subnet-id): awsvpc tasks naming subnets go to hosts in one of them. A host naming none takes tasks of every subnet.")
+    var subnet: String?
+    @Option(help: "The capacity provider this host's capacity belongs to: FARGATE, FARGATE_SPOT (spot: drained with ECS's Spot interruption) or one created with CreateCapacityProvider.")
+    var capacityProvider: String?
+    @Option(help: "awsvpc task networking: auto (when the engine is Podman: a namespace and an address per task, routes to the other hosts' task subnets) or off.")
+    var taskNetworking = "auto"
     @Option(help: "The address other hosts and load balancers reach this host at (default: the local address of the route to --endpoint; with a loopback endpoint, the engine's bridge gateway, which containers reach too).")
     var hostAddress: String?
     @Option(name: .customLong("attribute"), help: "Custom attribute name=value (repeatable).") var attributes: [String] = []
@@ -90,6 +96,19 @@ struct AgentCommand: AsyncParsableCommand {
             }
             custom[String(parts[0])] = String(parts[1])
         }
+        if let subnet {
+            guard subnet.range(of: "^subnet-[A-Za-z0-9-]{1,64}$", options: .regularExpression) != nil else {
+                throw ValidationError("--subnet takes a subnet id such as subnet-a or subnet-0123abcd, got '\(subnet)'")
+            }
+            custom[AgentProtocol.subnetAttribute] = subnet
+        }
+        if let capacityProvider {
+            guard capacityProvider.range(of: "^[A-Za-z0-9_-]{1,255}$", options: .regularExpression) != nil else {
+                throw ValidationError("--capacity-provider takes a capacity provider name (letters, digits, _ and -), got '\(capacityProvider)'")
+            }
+            custom[AgentProtocol.capacityProviderAttribute] = capacityProvider
+        }
+        guard ["auto", "off"].contains(taskNetworking) else { throw ValidationError("--task-networking takes auto or off") }
         let allowance = try host.allowance()
         do {
             try PrivateFiles.directory(stateDir)
@@ -108,6 +127,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
         config.hostAddress = hostAddress
         config.hostAllowance = allowance
+        config.taskNetworking = taskNetworking == "auto"
         if dnsAddress != "none" {
             guard dnsAddress == "auto" || DiscoveryRules.isIPv4(dnsAddress) else { throw ValidationError("--dns-address takes an IPv4 address, auto or none") }
             config.dnsAddress = dnsAddress

@@ -83,6 +83,8 @@ struct Dev: AsyncParsableCommand {
             var config = AgentConfig(cluster: "default", stateDirectory: state + "/agent", zone: "local")
             config.credentialsKey = key.secret
             config.dnsAddress = "auto"
+            // The one local host is Fargate capacity, so a Fargate task definition runs here as written.
+            config.attributes[AgentProtocol.capacityProviderAttribute] = "FARGATE"
             // The local agent takes the HTTPS door, verifying the server against the local CA, as a remote one would.
             var server = ServerClient(endpoint: "https://127.0.0.1:\(tlsPort)", accessKeyId: key.id, secret: key.secret,
                                       region: Environment.scope.region)
@@ -90,7 +92,7 @@ struct Dev: AsyncParsableCommand {
             let agent = Agent(config: config, server: server, runtime: runtime, logger: Environment.logger("stowage.agent"))
             extra.append(TaskEndpointsServer(agent: agent, port: 51679, logger: Environment.logger("stowage.agent")))
             extra.append(AgentService(agent: agent))
-            agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : "")"
+            agentLine = "  agent:        cluster default, driver \(runtime.kind)\(runtime.kind == "docker" ? " (\(dockerSocket))" : ""), FARGATE capacity (awsvpc with Podman)"
         }
         let agentSummary = agentLine + "\n" + lbLine
         let app = try makeApplication(database: database, sealer: sealer, listeners: listeners, extraServices: extra,

@@ -1,0 +1,29 @@
+import Foundation
+import StowageModel
+
+/// Brings this host's kernel routes to the task subnets of other hosts to what the control plane says, with
+/// iproute2. Only routes marked with `TaskRouting.routeProtocol` are ever changed or removed.
+public enum HostRoutes {
+    /// Applies the plan for the wanted routes; returns it (what changed, what was skipped and why). Throws when `ip`
+    /// cannot be run or refuses a change; the routes applied before stay (a later pass tries again).
+    @discardableResult
+    public static func converge(_ wanted: [AgentProtocol.TaskRoute], ip: String = "ip") throws -> TaskRouting.Plan {
+        let all = Data(try Shell.output([ip, "-j", "-4", "route", "show"]).utf8)
+        let ours = Data(try Shell.output([ip, "-j", "-4", "route", "show", "proto", String(TaskRouting.routeProtocol)]).utf8)
+        let addresses = Data(try Shell.output([ip, "-j", "-4", "addr", "show"]).utf8)
+        let plan = TaskRouting.plan(wanted: wanted, kernel: TaskRouting.kernelRoutes(allJSON: all, oursJSON: ours),
+                                    localAddresses: TaskRouting.localAddresses(addresses))
+        var failures: [String] = []
+        // Every value below passed TaskRouting.plan's checks (a /24 of the task range, an IPv4 literal) and goes as argv.
+        for route in plan.replace {
+            do {
+                try Shell.run([ip, "route", "replace", route.subnet, "via", route.via, "proto", String(TaskRouting.routeProtocol)])
+            } catch { failures.append("\(route.subnet) via \(route.via): \(error)") }
+        }
+        for subnet in plan.delete {
+            do { try Shell.run([ip, "route", "del", subnet, "proto", String(TaskRouting.routeProtocol)]) } catch { failures.append("\(subnet): \(error)") }
+        }
+        if !failures.isEmpty { throw ShellError(message: "task routes not all applied: " + failures.joined(separator: "; ")) }
+        return plan
+    }
+}
