@@ -86,4 +86,73 @@ import Testing
             #expect(next?.subnet == "100.64.0.0/24", "the freed subnet is the lowest free: \(next?.subnet ?? "-")")
         }
     }
+
+    static var awsvpcDefinition: [String: Any] { [
+        "family": "vpcweb", "networkMode": "awsvpc",
+        "containerDefinitions": [["name": "web", "image": "busybox", "memory": 32, "portMappings": [["containerPort": 8080]]],
+                                 ["name": "side", "image": "busybox", "memory": 32]],
+    ] }
+
+    static func report(_ api: Harness.Client, cluster: String, _ host: Host, _ entries: [[String: Any]]) async throws -> Answer {
+        try await api.rest(.post, "/agent/v1/clusters/\(cluster)/container-instances/\(host.id)/state",
+                           json(["sequence": FakeAgent.sequence.next(), "tasks": entries]), as: host.key)
+    }
+
+    static func address(_ subnet: String?, _ last: Int) -> String {
+        (subnet ?? "").replacingOccurrences(of: ".0/24", with: ".\(last)")
+    }
+
+    /// An agent speaks for its own host only: an address outside its own task subnet is set aside with the whole
+    /// entry; one inside is stored and DescribeTasks shows it as ECS shows an ENI.
+    @Test func reportedAddressesStayInTheirSubnetAndShowAsAnENI() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            _ = try await api.ecs("CreateCluster", json(["clusterName": "eni"]), as: h.a)
+            let stamp = UUID().uuidString.prefix(8)
+            let first = try #require(try await Self.register(api, h.a, cluster: "eni", ec2: "i-eni1-\(stamp)").1)
+            let registered = try await api.ecs("RegisterTaskDefinition", json(Self.awsvpcDefinition), as: h.a)
+            #expect(registered.status == 200, "\(registered.json)")
+            let run = try await api.ecs("RunTask", json(["cluster": "eni", "taskDefinition": "vpcweb"]), as: h.a)
+            let task = try #require(run.array("tasks").first, "\(run.json)")
+            let taskArn = task["taskArn"] as? String ?? ""
+            #expect(task["containerInstanceArn"] as? String == first.arn)
+            let second = try #require(try await Self.register(api, h.a, cluster: "eni", ec2: "i-eni2-\(stamp)").1)
+
+            // Another host's subnet, and a literal that is not one address: set aside, nothing stored.
+            for wrong in [Self.address(second.subnet, 7), "100.64.0.7/24", "::ffff:" + Self.address(first.subnet, 7)] {
+                let answer = try await Self.report(api, cluster: "eni", first, [["taskArn": taskArn, "lastStatus": "RUNNING", "privateIPv4Address": wrong]])
+                #expect(answer.status == 200 && (answer.object("ignored")[taskArn] as? String)?.contains("task subnet") == true, "\(wrong): \(answer.json)")
+            }
+            let before = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [taskArn]]), as: h.a).array("tasks").first
+            #expect(before?["lastStatus"] as? String != "RUNNING", "the ignored entry changed nothing")
+            let pending = (before?["attachments"] as? [[String: Any]])?.first
+            #expect(pending?["type"] as? String == "ElasticNetworkInterface")
+            #expect(((pending?["details"] as? [[String: Any]]) ?? []).allSatisfy { $0["name"] as? String != "privateIPv4Address" })
+
+            let mine = Self.address(first.subnet, 7)
+            let answer = try await Self.report(api, cluster: "eni", first, [["taskArn": taskArn, "lastStatus": "RUNNING", "privateIPv4Address": mine]])
+            #expect(answer.status == 200 && answer["ignored"] == nil, "\(answer.json)")
+            let described = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [taskArn]]), as: h.a).array("tasks").first
+            #expect(described?["lastStatus"] as? String == "RUNNING")
+            let attachments = described?["attachments"] as? [[String: Any]] ?? []
+            #expect(attachments.count == 1)
+            let eni = attachments.first ?? [:]
+            let attachmentId = eni["id"] as? String ?? ""
+            #expect(attachmentId.count == 36 && eni["type"] as? String == "ElasticNetworkInterface" && eni["status"] as? String == "ATTACHED")
+            var details: [String: String] = [:]
+            for pair in eni["details"] as? [[String: Any]] ?? [] { details[pair["name"] as? String ?? ""] = pair["value"] as? String }
+            #expect(details["privateIPv4Address"] == mine)
+            #expect(details["privateDnsName"] == "ip-" + mine.replacingOccurrences(of: ".", with: "-") + ".ec2.internal")
+            #expect(details["subnetId"] == "subnet-" + first.id, "an instance without ecs.subnet-id is a subnet of its own")
+            #expect(details["networkInterfaceId"]?.hasPrefix("eni-") == true && details["networkInterfaceId"]?.count == 21)
+            #expect(details["macAddress"] == nil, "not known, so not shown")
+            for container in described?["containers"] as? [[String: Any]] ?? [] {
+                let interfaces = container["networkInterfaces"] as? [[String: Any]] ?? []
+                #expect(interfaces.count == 1 && interfaces.first?["attachmentId"] as? String == attachmentId
+                        && interfaces.first?["privateIpv4Address"] as? String == mine, "\(container)")
+            }
+            let again = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [taskArn]]), as: h.a).array("tasks").first
+            #expect((again?["attachments"] as? [[String: Any]])?.first?["id"] as? String == attachmentId, "the attachment id is stable")
+        }
+    }
 }

@@ -170,13 +170,27 @@ struct TaskActions {
         let records = try await c.tasks.describe(cluster: cluster, ids: wanted.map(\.id))
         let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let includeTags = input.include?.contains("TAGS") ?? false
+        let networks = try await c.tasks.networks(cluster: cluster, records)
         var tasks: [ECSTask] = []
         for (id, _) in wanted {
-            if let record = byId[id] { tasks.append(model(record, c, includeTags: includeTags)) } else {
+            if let record = byId[id] { tasks.append(withNetwork(model(record, c, includeTags: includeTags), networks[id])) } else {
                 failures.append(Failure(arn: c.backend.scope.task(c.account, cluster: cluster, id: id), reason: "MISSING"))
             }
         }
         return TasksResponse(tasks: tasks, failures: failures)
+    }
+
+    /// An awsvpc task's ENI attachment, and the interface entry of each of its containers (they share it).
+    static func withNetwork(_ task: ECSTask, _ network: TaskNetworkView?) -> ECSTask {
+        guard let network else { return task }
+        var task = task
+        task.attachments = [network.attachment]
+        task.containers = task.containers?.map { container in
+            var container = container
+            container.networkInterfaces = [network.networkInterface]
+            return container
+        }
+        return task
     }
 
     static func list(_ input: ListTasksRequest, _ c: Caller) async throws -> ListTasksResponse {

@@ -36,10 +36,12 @@ public struct TaskReports: Sendable {
                 ignored[stranger.report.taskArn] = "Task \(stranger.report.taskArn) is not assigned to container instance \(arn)."
             }
             // A task named twice in one report: its last entry counts, as if applied in order.
-            let latest = Dictionary(reports.filter { mine[$0.id] != nil }.map { ($0.id, $0.report) }, uniquingKeysWith: { _, last in last })
+            var latest = Dictionary(reports.filter { mine[$0.id] != nil }.map { ($0.id, $0.report) }, uniquingKeysWith: { _, last in last })
+            let addresses = try await taskAddresses(conn, cluster: cluster, id: id, arn: arn, &latest, mine: mine, ignored: &ignored)
             guard try await stores.instances.recordReport(conn, account: account, cluster: cluster, id: id, sequence: sequence) else {
                 return AgentProtocol.StateReportAnswer(accepted: false, sequence: sequence)
             }
+            try await TaskAddressStore(logger: tenant.logger).record(conn, account: account, cluster: cluster, instance: id, addresses)
             var services = Set<String>()
             var freed = false
             let applied = try await stores.tasks.applyReports(conn, account: account, cluster: cluster, instanceId: id,
@@ -63,5 +65,41 @@ public struct TaskReports: Sendable {
             if freed { try await queue.place(conn, account: account, cluster: cluster) }
             return AgentProtocol.StateReportAnswer(accepted: true, sequence: sequence, ignored: ignored.isEmpty ? nil : ignored)
         }
+    }
+
+    /// The task addresses a report may record, by task id. An agent speaks for its own host only: an address is
+    /// taken only for an awsvpc task and only inside the reporting instance's own task subnet; an entry naming any
+    /// other is set aside whole (with why), so nothing it says is stored.
+    func taskAddresses(_ conn: PostgresConnection, cluster: String, id: String, arn: String, _ latest: inout [String: AgentProtocol.TaskState],
+                       mine: [String: TaskRow], ignored: inout [String: String]) async throws -> [String: String] {
+        let addressed = latest.filter { $0.value.privateIPv4Address != nil }
+        guard !addressed.isEmpty else { return [:] }
+        let instance = try await stores.instances.get(conn, account: account, cluster: cluster, ids: [id]).first
+        let subnet = instance?.attributes.first { $0.name == AgentProtocol.taskSubnetAttribute }?.value
+        var modes: [String: String?] = [:]
+        var accepted: [String: String] = [:]
+        for (taskId, state) in addressed.sorted(by: { $0.key < $1.key }) {
+            guard let task = mine[taskId], let address = state.privateIPv4Address else { continue }
+            let key = "\(task.family):\(task.revision)"
+            if modes[key] == nil {
+                modes[key] = .some(try await stores.taskDefinitions.get(conn, account: account, family: task.family, revision: task.revision)?
+                    .body.networkMode)
+            }
+            let why: String?
+            if modes[key] != .some("awsvpc") {
+                why = "Task \(state.taskArn) is not an awsvpc task: it has no address of its own."
+            } else if let subnet, TaskNetwork.isTaskAddress(address, in: subnet) {
+                why = nil
+            } else {
+                why = "privateIPv4Address '\(address)' is not an address of container instance \(arn)'s task subnet \(subnet ?? "(none)")."
+            }
+            if let why {
+                ignored[state.taskArn] = why
+                latest[taskId] = nil
+            } else {
+                accepted[taskId] = address
+            }
+        }
+        return accepted
     }
 }
