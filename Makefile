@@ -1,5 +1,5 @@
 # Stowage: `make dev` runs everything on this machine; `make test` runs every test.
-.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-console bench-fleet chaos test-image clean
+.PHONY: dev test build deps bench bench-api bench-placement bench-scale bench-agent bench-monitoring bench-iam bench-storm bench-secrets bench-lb bench-console bench-fleet bench-awsvpc chaos test-image clean
 
 build:
 	swift build
@@ -61,6 +61,11 @@ bench-console:
 # Minutes of load: not part of `make bench`.
 bench-fleet:
 	scripts/bench-fleet.sh
+
+# Issue 25: RunTask -> RUNNING p50 for awsvpc against bridge tasks, and requests/s between awsvpc tasks on one host
+# against two hosts (network namespaces of its own). Needs root.
+bench-awsvpc:
+	scripts/bench-awsvpc.sh
 
 # One agent scaling 0 -> 1,000 -> 0: state reports per transition, an unrelated DescribeClusters' p99, pool use.
 bench-storm:

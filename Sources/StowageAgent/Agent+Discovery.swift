@@ -16,22 +16,42 @@ extension Agent {
                 }
                 address = gateway
             }
-            let upstreamText = config.dnsUpstream
-                ?? DiscoveryResolver.upstream(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
-            guard let upstreamText else { throw DiscoveryError("no upstream resolver: /etc/resolv.conf names none; give --dns-upstream") }
-            let (host, port) = Self.hostPort(upstreamText, defaultPort: 53)
-            // The containers on the engine's bridge, and the host itself asking this address (it sends from it).
-            // awsvpc tasks ask from their own addresses, inside the task address range.
-            let clients = await runtime.bridgeSubnets().compactMap(CIDR.init) + [CIDR(address), CIDR(AgentProtocol.taskAddressRange)].compactMap { $0 }
-            let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: address, port: 53),
-                                             upstream: try SocketAddress(ipAddress: host, port: port), clients: clients, logger: logger)
-            let channel = try await resolver.bind()
+            let bound = try await bindResolver(at: address)
             resolverAddress = address
-            return (resolver, channel)
+            return bound
         } catch {
             resolverProblem = "\(error)"
             logger.error("discovery resolver not started: containers keep the engine's resolver and Cloud Map names do not resolve in them",
                          metadata: ["address": "\(wanted)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A resolver listening on one address, answering the engine's bridge, the task networks and the host itself.
+    func bindResolver(at address: String) async throws -> (DiscoveryResolver, NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>) {
+        let upstreamText = config.dnsUpstream
+            ?? DiscoveryResolver.upstream(resolvConf: (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
+        guard let upstreamText else { throw DiscoveryError("no upstream resolver: /etc/resolv.conf names none; give --dns-upstream") }
+        let (host, port) = Self.hostPort(upstreamText, defaultPort: 53)
+        // The containers on the engine's bridge, and the host itself asking this address (it sends from it).
+        // awsvpc tasks ask from their own addresses, inside the task address range.
+        let clients = await runtime.bridgeSubnets().compactMap(CIDR.init) + [CIDR(address), CIDR(AgentProtocol.taskAddressRange)].compactMap { $0 }
+        let resolver = DiscoveryResolver(listen: try SocketAddress(ipAddress: address, port: 53),
+                                         upstream: try SocketAddress(ipAddress: host, port: port), clients: clients, logger: logger)
+        return (resolver, try await resolver.bind())
+    }
+
+    /// awsvpc tasks get a resolver on their own network's gateway: the engine's bridge (where the first one listens)
+    /// may not exist on a host that runs only awsvpc tasks, and an address on no interface is routed away.
+    func startTaskNetworkResolver() async -> (DiscoveryResolver, NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>)? {
+        guard config.dnsAddress != nil, resolverAddress != nil, let network = taskNetwork else { return nil }
+        do {
+            let bound = try await bindResolver(at: network.gateway)
+            taskResolverAddress = network.gateway
+            return bound
+        } catch {
+            logger.error("discovery resolver for awsvpc tasks not started: Cloud Map names do not resolve in them",
+                         metadata: ["address": "\(network.gateway)", "error": "\(error)"])
             return nil
         }
     }
@@ -45,14 +65,15 @@ extension Agent {
 
     /// Fetches the tenant's names every refresh interval; while the server cannot be reached the last ones stay
     /// (static stability: names keep resolving to the tasks that keep running).
-    func discoveryLoop(_ resolver: DiscoveryResolver) async {
+    func discoveryLoop(_ resolvers: [DiscoveryResolver]) async {
+        guard let resolver = resolvers.first else { return }
         var lastCounters = resolver.snapshot
         var failing = false
         while !Task.isCancelled {
             do {
                 let feed: ServiceDiscovery.DNSNames = try await server.get(
                     "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/discovery")
-                resolver.update(feed.names)
+                for each in resolvers { each.update(feed.names) }
                 if failing { logger.info("discovery names fetched again") }
                 failing = false
             } catch {

@@ -62,7 +62,7 @@ extension Agent {
                 }
             }
             // The tenant's Cloud Map names resolve in the task unless its definition names resolvers of its own.
-            if settings.dns.isEmpty, let resolver = resolverAddress { settings.dns = [resolver] }
+            if settings.dns.isEmpty, let resolver = taskResolverAddress ?? resolverAddress { settings.dns = [resolver] }
             let labels = [AgentProtocol.taskLabel: arn, AgentProtocol.containerLabel: Self.holderName,
                           AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""]
             id = try await runtime.createNetworkHolder(name: "stowage-\(task.taskId)-network", network: network.name, settings: settings,

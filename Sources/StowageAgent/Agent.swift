@@ -37,6 +37,8 @@ public actor Agent {
     /// it off), and the task network of the subnet the server gave the instance once it is made.
     var offersTaskNetworks = false
     var taskNetwork: TaskNetwork?
+    /// Where awsvpc tasks' resolver listens (their network's gateway), once it does.
+    var taskResolverAddress: String?
     var credentialCache: [String: CachedCredentials] = [:]
     /// Values read with a task's execution role, by task ARN: in memory only, dropped when the task is.
     var taskSecrets: [String: AgentProtocol.TaskSecrets] = [:]
@@ -93,6 +95,7 @@ public actor Agent {
                 backoff = min(config.maxBackoff, backoff * 2)
             }
         }
+        let taskResolver = await startTaskNetworkResolver()
         let found = try await runtime.list(label: instanceFilter)
         resumeLogPositions(existing: Set(found.map(\.id)))
         for container in found {
@@ -110,12 +113,13 @@ public actor Agent {
             group.addTask { await self.workLoop() }
             group.addTask { await self.credentialRotationLoop() }
             if self.offersTaskNetworks { group.addTask { await self.taskRoutesLoop() } }
-            if let (resolver, channel) = resolver {
+            let bound = [resolver, taskResolver].compactMap { $0 }
+            for (resolver, channel) in bound {
                 group.addTask {
                     do { try await resolver.serve(channel) } catch { self.logger.error("discovery resolver stopped", metadata: ["error": "\(error)"]) }
                 }
-                group.addTask { await self.discoveryLoop(resolver) }
             }
+            if !bound.isEmpty { group.addTask { await self.discoveryLoop(bound.map(\.0)) } }
         }
     }
 
