@@ -45,8 +45,8 @@ BASE = {"name": "app", "image": "busybox", "memory": 32, "command": ["sleep", "1
     ({"portMappings": [{"containerPortRange": "8000-8010"}]}, {}, "containerDefinitions[0].portMappings[0].containerPortRange"),
     ({}, {"runtimePlatform": {"operatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}}, "runtimePlatform"),
     ({}, {"volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]}, "volumes[0].efsVolumeConfiguration"),
-    ({}, {"networkMode": "awsvpc"}, "networkMode awsvpc"),
-    ({}, {"requiresCompatibilities": ["FARGATE"]}, "requiresCompatibilities FARGATE"),
+    ({}, {"ephemeralStorage": {"sizeInGiB": 30}}, "ephemeralStorage"),
+    ({}, {"requiresCompatibilities": ["MANAGED_INSTANCES"]}, "requiresCompatibilities MANAGED_INSTANCES"),
 ])
 def test_a_refused_member_is_named_and_nothing_is_written(ecs, container, top, named):
     family = "refused-" + named.split(".")[-1].split(" ")[0].replace("[", "").replace("]", "")

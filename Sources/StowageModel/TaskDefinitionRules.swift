@@ -37,13 +37,10 @@ public enum TaskDefinitionRules {
         guard networkModes.contains(networkMode) else {
             throw .invalidParameter("networkMode must be one of bridge, host, awsvpc or none, got '\(networkMode)'.")
         }
-        // Running awsvpc as bridge would look fine and be wrong (no address of the task's own): refused until built.
-        guard networkMode != "awsvpc" else {
-            throw .invalidParameter("networkMode awsvpc is refused: Stowage does not give tasks their own network interface yet; use bridge, host or none.")
+        for compatibility in request.requiresCompatibilities ?? [] where !["EC2", "EXTERNAL", "FARGATE"].contains(compatibility) {
+            throw .invalidParameter("requiresCompatibilities \(compatibility) is refused: Stowage runs tasks on its registered instances (EC2, EXTERNAL, or FARGATE on instances marked as Fargate capacity).")
         }
-        for compatibility in request.requiresCompatibilities ?? [] where compatibility != "EC2" && compatibility != "EXTERNAL" {
-            throw .invalidParameter("requiresCompatibilities \(compatibility) is refused: Stowage runs tasks on its registered instances (EC2 or EXTERNAL).")
-        }
+        try request.runtimePlatform?.check()
         guard var containers = request.containerDefinitions, !containers.isEmpty else {
             throw .client("Container list cannot be empty.")
         }
@@ -187,12 +184,14 @@ public enum TaskDefinitionRules {
         definition.volumes = volumes
         definition.placementConstraints = request.placementConstraints ?? []
         definition.requiresCompatibilities = request.requiresCompatibilities
-        definition.compatibilities = ["EC2", "EXTERNAL"]
         definition.cpu = taskCPU.map(String.init)
         definition.memory = taskMemory.map(String.init)
         definition.pidMode = request.pidMode
         definition.ipcMode = request.ipcMode
         definition.runtimePlatform = request.runtimePlatform
+        let fargate = FargateRules.refusal(definition)
+        if let fargate, request.requiresCompatibilities?.contains("FARGATE") == true { throw .client(fargate) }
+        definition.compatibilities = ["EC2", "EXTERNAL"] + (fargate == nil ? ["FARGATE"] : [])
         return definition
     }
 

@@ -37,7 +37,7 @@ extension ClusterSnapshot {
                 SnapshotDeployment(id: $0.id, status: $0.status, family: $0.family, revision: $0.revision, rolloutState: $0.rolloutState,
                                    createdAt: $0.createdAt)
             },
-            tasks: serviceTasks.map(SnapshotTask.init))
+            tasks: serviceTasks.map(SnapshotTask.init), launch: record.launch)
         var wanted: [String: (family: String, revision: Int)] = [:]
         if let primary = service.primary { wanted[primary.definitionKey] = (primary.family, primary.revision) }
         try await loadBalancing(conn, account: account, record: record, into: &service, logger: logger)
@@ -143,6 +143,6 @@ extension SnapshotTask {
                   desiredStatus: t.desiredStatus, healthStatus: t.healthStatus, cpu: t.cpu, memory: t.memory, overrides: t.overrides,
                   containers: t.containers, placementConstraints: t.placementConstraints, placementStrategy: t.placementStrategy,
                   createdAt: t.createdAt, startedAt: t.startedAt, stoppedAt: t.stoppedAt, stopCode: t.stopCode, stopAfter: t.stopAfter,
-                  protectedUntil: t.protectedUntil)
+                  protectedUntil: t.protectedUntil, launch: t.launch)
     }
 }

@@ -26,7 +26,7 @@ struct PlanApplier {
         if !plan.drains.isEmpty { try await tasks.drain(conn, account: account, cluster: cluster, until: plan.drains) }
         try await tasks.insert(conn, account: account, plan.newTasks.map { TaskRow($0, cluster: cluster) })
         try await tasks.bind(conn, account: account, cluster: cluster, plan.bindings.map {
-            TaskBinding(taskId: $0.taskId, instanceId: $0.instanceId, containers: $0.containers)
+            TaskBinding(taskId: $0.taskId, instanceId: $0.instanceId, containers: $0.containers, launch: $0.launch)
         })
         if let name = plan.service { try await applyService(plan, name: name, record: record) }
         try await applyTargets(plan.targets)
@@ -108,6 +108,7 @@ extension TaskRow {
         overrides = t.overrides
         placementConstraints = t.placementConstraints
         placementStrategy = t.placementStrategy
+        launch = t.launch
         tags = []
     }
 }

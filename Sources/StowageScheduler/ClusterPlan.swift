@@ -18,6 +18,8 @@ public struct PlannedBinding: Sendable, Equatable {
     public var taskId: String
     public var instanceId: String
     public var containers: [Container]
+    /// The task's launch with the capacity provider and launch type placement chose; nil when nothing was chosen.
+    public var launch: TaskLaunch? = nil
 }
 
 /// A service event to write.

@@ -121,6 +121,7 @@ public enum ClusterPlanner {
         // one that no longer parses fails its tasks with the reason instead of being ignored.
         var rules: [RulesKey: Result<(ConstraintRules, [StrategyRule]), APIError>] = [:]
         var pass = PlacementPass()
+        var providers = ProviderCounts(snapshot)
         for task in ordered {
             guard let definition = snapshot.definitions[task.definitionKey] else {
                 pass.failed[task.id] = "TaskDefinition \(task.definitionKey) no longer exists"
@@ -139,21 +140,47 @@ public enum ClusterPlanner {
                 if let service = task.service { pass.failedService[task.id] = service }
                 continue
             }
-            let demand = TaskDemand(definition: definition, overrides: task.overrides, group: task.group,
-                                    constraints: parsed.constraints, strategy: parsed.strategy.isEmpty ? [.spreadInstance] : parsed.strategy)
-            let result: PlacementResult
-            if let required = task.requiredInstanceId {
-                result = hostIndex[required].map { placer.place(demand, onHost: $0) } ?? .failed("MISSING")
+            var demand = TaskDemand(definition: definition, overrides: task.overrides, group: task.group, constraints: parsed.constraints,
+                                    strategy: LaunchPlacement.strategy(task.launch, parsed.strategy.isEmpty ? [.spreadInstance] : parsed.strategy))
+            var result: PlacementResult = .failed(FeasibilityCheck.active.reason)
+            var provider: String?
+            if let strategy = task.launch?.capacityProviderStrategy, !strategy.isEmpty, task.requiredInstanceId == nil {
+                // The provider the split wants first; one with no instance able to take the task is passed over.
+                var first: PlacementResult?
+                for name in CapacityStrategy.order(strategy, counts: providers.counts(task)) {
+                    var onProvider = demand
+                    onProvider.requirements += LaunchPlacement.requirements(task.launch, provider: name)
+                    let attempt = placer.place(onProvider)
+                    if attempt.placement != nil {
+                        (result, provider) = (attempt, name)
+                        break
+                    }
+                    if first == nil { first = attempt }
+                }
+                if provider == nil, let first { result = first }
             } else {
-                result = placer.place(demand)
+                demand.requirements += LaunchPlacement.requirements(task.launch, provider: nil)
+                if let required = task.requiredInstanceId {
+                    result = hostIndex[required].map { placer.place(demand, onHost: $0) } ?? .failed("MISSING")
+                } else {
+                    result = placer.place(demand)
+                }
             }
             switch result {
             case .placed(let placement):
                 pass.placed[task.id] = placement.hostId
                 if let service = task.service { pass.placedService[task.id] = service }
                 pass.instancesTouched.insert(placement.hostId)
-                plan.bindings.append(PlannedBinding(taskId: task.id, instanceId: placement.hostId,
-                                                    containers: TaskDemand.containers(for: definition, placement: placement)))
+                var binding = PlannedBinding(taskId: task.id, instanceId: placement.hostId,
+                                             containers: TaskDemand.containers(for: definition, placement: placement))
+                if let provider {
+                    providers.add(task, provider: provider)
+                    var launch = task.launch ?? TaskLaunch()
+                    launch.capacityProviderName = provider
+                    launch.launchType = LaunchPlacement.launchType(provider: provider)
+                    binding.launch = launch
+                }
+                plan.bindings.append(binding)
             case .failed(let reason):
                 pass.failed[task.id] = reason
                 if let service = task.service { pass.failedService[task.id] = service }
@@ -167,6 +194,25 @@ public enum ClusterPlanner {
             log.addOnce(service: service, ["(service \(service)) has started \(ids.count) tasks: \(named)."])
         }
         plan.placement = pass
+    }
+
+    /// How many tasks each capacity provider holds, per scope a strategy divides: a service's live tasks, or the tasks
+    /// of one run (its group) placed in this pass.
+    struct ProviderCounts {
+        var byScope: [String: [String: Int]] = [:]
+
+        init(_ snapshot: ClusterSnapshot) {
+            var seen = Set<String>()
+            for t in (snapshot.service?.tasks ?? []) + snapshot.liveTasks where seen.insert(t.id).inserted {
+                guard let service = t.service, t.instanceId != nil, t.desiredStatus == "RUNNING", t.lastStatus != "STOPPED",
+                      let provider = t.launch?.capacityProviderName else { continue }
+                byScope["service:" + service, default: [:]][provider, default: 0] += 1
+            }
+        }
+
+        static func scope(_ task: SnapshotTask) -> String { task.service.map { "service:" + $0 } ?? "run:" + task.group }
+        func counts(_ task: SnapshotTask) -> [String: Int] { byScope[Self.scope(task)] ?? [:] }
+        mutating func add(_ task: SnapshotTask, provider: String) { byScope[Self.scope(task), default: [:]][provider, default: 0] += 1 }
     }
 
     /// Tasks created with the same stored rules share one parse per pass.
@@ -248,7 +294,7 @@ public enum ClusterPlanner {
                     id: newTaskId(), family: deployment.family, revision: deployment.revision, service: service.name, deploymentId: deploymentId,
                     startedBy: "ecs-svc/\(deploymentId)", group: group, requiredInstanceId: host, cpu: demand.cpu, memory: demand.memory,
                     containers: TaskDemand.containers(for: definition), placementConstraints: service.placementConstraints,
-                    placementStrategy: service.placementStrategy, createdAt: now))
+                    placementStrategy: service.placementStrategy, createdAt: now, launch: service.launch))
             }
         }
         for (deploymentId, count) in reconciled.start.sorted(by: { $0.key < $1.key }) { make(deploymentId, count: count, host: nil) }

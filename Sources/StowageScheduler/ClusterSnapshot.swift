@@ -93,19 +93,23 @@ public struct SnapshotTask: Sendable, Equatable {
     /// A stopping task keeps running until then while its load balancer targets drain.
     public var stopAfter: Date?
     public var protectedUntil: Date?
+    /// Its launch type or capacity provider strategy, platform version and awsvpc configuration; on a placed task,
+    /// the capacity provider it went to.
+    public var launch: TaskLaunch?
 
     public init(id: String, family: String, revision: Int, service: String? = nil, deploymentId: String? = nil, startedBy: String? = nil,
                 group: String, instanceId: String? = nil, requiredInstanceId: String? = nil, lastStatus: String = "PROVISIONING",
                 desiredStatus: String = "RUNNING", healthStatus: String = "UNKNOWN", cpu: Int = 0, memory: Int = 0,
                 overrides: TaskOverride? = nil, containers: [Container] = [], placementConstraints: [PlacementConstraint] = [],
                 placementStrategy: [PlacementStrategy] = [], createdAt: Date = Date(timeIntervalSince1970: 0), startedAt: Date? = nil,
-                stoppedAt: Date? = nil, stopCode: String? = nil, stopAfter: Date? = nil, protectedUntil: Date? = nil) {
+                stoppedAt: Date? = nil, stopCode: String? = nil, stopAfter: Date? = nil, protectedUntil: Date? = nil,
+                launch: TaskLaunch? = nil) {
         self.id = id; self.family = family; self.revision = revision; self.service = service; self.deploymentId = deploymentId
         self.startedBy = startedBy; self.group = group; self.instanceId = instanceId; self.requiredInstanceId = requiredInstanceId
         self.lastStatus = lastStatus; self.desiredStatus = desiredStatus; self.healthStatus = healthStatus; self.cpu = cpu
         self.memory = memory; self.overrides = overrides; self.containers = containers; self.placementConstraints = placementConstraints
         self.placementStrategy = placementStrategy; self.createdAt = createdAt; self.startedAt = startedAt; self.stoppedAt = stoppedAt
-        self.stopCode = stopCode; self.stopAfter = stopAfter; self.protectedUntil = protectedUntil
+        self.stopCode = stopCode; self.stopAfter = stopAfter; self.protectedUntil = protectedUntil; self.launch = launch
     }
 
     public var definitionKey: String { ClusterSnapshot.definitionKey(family: family, revision: revision) }
@@ -163,17 +167,20 @@ public struct SnapshotService: Sendable {
     public var registries: [ServiceRegistryBinding]
     public var missingRegistries: [String]
     public var registryInstances: [RegisteredInstance]
+    /// How its tasks are launched: copied onto each new task.
+    public var launch: TaskLaunch?
 
     public init(name: String, status: String = "ACTIVE", desiredCount: Int, schedulingStrategy: String = "REPLICA",
                 deploymentConfiguration: DeploymentConfiguration = DeploymentConfiguration(), placementConstraints: [PlacementConstraint] = [],
                 placementStrategy: [PlacementStrategy] = [], healthCheckGracePeriod: Int = 0, deployments: [SnapshotDeployment],
                 tasks: [SnapshotTask] = [], loadBalancers: [LoadBalancerBinding] = [], targets: [RegisteredTarget] = [],
-                registries: [ServiceRegistryBinding] = [], missingRegistries: [String] = [], registryInstances: [RegisteredInstance] = []) {
+                registries: [ServiceRegistryBinding] = [], missingRegistries: [String] = [], registryInstances: [RegisteredInstance] = [],
+                launch: TaskLaunch? = nil) {
         self.name = name; self.status = status; self.desiredCount = desiredCount; self.schedulingStrategy = schedulingStrategy
         self.deploymentConfiguration = deploymentConfiguration; self.placementConstraints = placementConstraints
         self.placementStrategy = placementStrategy; self.healthCheckGracePeriod = healthCheckGracePeriod; self.deployments = deployments
         self.tasks = tasks; self.loadBalancers = loadBalancers; self.targets = targets; self.registries = registries
-        self.missingRegistries = missingRegistries; self.registryInstances = registryInstances
+        self.missingRegistries = missingRegistries; self.registryInstances = registryInstances; self.launch = launch
     }
 
     public var daemon: Bool { schedulingStrategy == "DAEMON" }

@@ -23,6 +23,8 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
     case active
     /// The operator allows every host setting the task takes (privileged, host paths, devices, ...).
     case hostSettings
+    /// The instance attributes the task requires (launch type or capacity provider, runtimePlatform, awsvpc, subnets).
+    case attributes
     /// Every memberOf expression (the task's, its definition's and its service's) holds for the host.
     case memberOf
     /// distinctInstance: no task of the same group runs on the host.
@@ -42,6 +44,7 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
         switch self {
         case .active: "No Container Instances were found in your cluster."
         case .hostSettings: HostSettingsCheck.code
+        case .attributes: "ATTRIBUTE"
         case .memberOf: "MemberOf"
         case .distinctInstance: "DistinctInstance"
         case .cpu: "RESOURCE:CPU"
@@ -55,6 +58,7 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
     public var explanation: String? {
         switch self {
         case .active, .hostSettings: nil
+        case .attributes: "is missing an attribute required by your task"
         case .memberOf: "does not match the placement constraints"
         case .distinctInstance: "already runs a task of this service (distinctInstance)"
         case .cpu: "has insufficient CPU units available"
@@ -68,6 +72,7 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
         switch self {
         case .active: placer.hosts[i].active
         case .hostSettings: ask.demand.hostNeeds.isEmpty || (placer.allowances[i]?.refusals(ask.demand.hostNeeds).isEmpty ?? true)
+        case .attributes: ask.demand.requirements.allSatisfy { $0.met(by: placer.hosts[i].attributes) }
         case .memberOf: ask.memberOf?[i] ?? true
         case .distinctInstance: !ask.demand.constraints.distinctInstance || placer.groupCounts[ask.group][i] == 0
         case .cpu: placer.cpuFree[i] >= ask.demand.cpu
@@ -82,6 +87,11 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
     /// The reason of a task that fits nowhere, given the hosts that stopped at this link; host settings name what
     /// those hosts do not allow.
     func failure(_ placer: Placer, _ ask: PlacementAsk, refused: [Int], oneHost: Bool) -> String {
+        if self == .attributes {
+            // The first requirement one of the closest hosts lacks: "ATTRIBUTE:stowage.capacity-provider=FARGATE".
+            let missing = ask.demand.requirements.first { r in refused.contains { !r.met(by: placer.hosts[$0].attributes) } }
+            return missing.map { "\(reason):\($0.text)" } ?? reason
+        }
         guard self == .hostSettings else { return reason }
         return HostSettingsCheck.reason(refused.map { placer.allowances[$0]?.refusals(ask.demand.hostNeeds) ?? [] }, oneHost: oneHost)
     }
@@ -91,7 +101,8 @@ public enum FeasibilityCheck: String, CaseIterable, Sendable {
         if let words = HostSettingsCheck.explanation(reason) {
             return "(service \(service)) was unable to place a task because \(words)."
         }
-        let explanation = chain.first { $0.reason == reason }?.explanation ?? reason
+        let explanation = chain.first { $0.reason == reason || reason.hasPrefix("\(FeasibilityCheck.attributes.reason):") && $0 == .attributes }?
+            .explanation ?? reason
         return "(service \(service)) was unable to place a task because no container instance met all of its requirements. The closest matching container instance \(explanation) (\(reason))."
     }
 }

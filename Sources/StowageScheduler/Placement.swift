@@ -51,12 +51,14 @@ public struct TaskDemand: Sendable {
     public var strategy: [StrategyRule]
     /// What the task takes from its host beyond its sandbox; only hosts that allow all of it qualify.
     public var hostNeeds: HostNeeds
+    /// Instance attributes the task requires (capacity provider, runtimePlatform, awsvpc, subnets).
+    public var requirements: [AttributeRequirement]
 
     public init(cpu: Int, memory: Int, ports: [PortRequest] = [], gpus: Int = 0, group: String,
                 constraints: ConstraintRules = ConstraintRules(), strategy: [StrategyRule] = [.spreadInstance],
-                hostNeeds: HostNeeds = HostNeeds()) {
+                hostNeeds: HostNeeds = HostNeeds(), requirements: [AttributeRequirement] = []) {
         self.cpu = cpu; self.memory = memory; self.ports = ports; self.gpus = gpus; self.group = group
-        self.constraints = constraints; self.strategy = strategy; self.hostNeeds = hostNeeds
+        self.constraints = constraints; self.strategy = strategy; self.hostNeeds = hostNeeds; self.requirements = requirements
     }
 }
 

@@ -21,7 +21,8 @@ extension TaskDemand {
             cpu += o?.cpu ?? container.cpu ?? 0
             memory += o?.memoryReservation ?? o?.memory ?? container.memoryReservation ?? container.memory ?? 0
             gpus += (container.resourceRequirements ?? []).filter { $0.type == "GPU" }.compactMap { Int($0.value) }.reduce(0, +)
-            guard mode != "none" else { continue }
+            // awsvpc ports are on the task's own address: it takes none of the host's.
+            guard mode != "none", mode != "awsvpc" else { continue }
             for mapping in container.portMappings ?? [] {
                 let containerPort = mapping.containerPort ?? 0
                 let host = mode == "bridge" ? (mapping.hostPort ?? 0) : containerPort
@@ -41,9 +42,14 @@ extension TaskDemand {
                 rules.memberOf[expression] = query
             }
         }
+        var requirements = (definition.runtimePlatform?.requiredAttributes ?? []).map {
+            AttributeRequirement(name: $0.name, values: [$0.value])
+        }
+        // An awsvpc task's address comes from its instance's task subnet: only instances given one can take it.
+        if mode == "awsvpc" { requirements.append(AttributeRequirement(name: AgentProtocol.taskSubnetAttribute)) }
         // Overrides change none of what a task takes from its host: that comes from the definition alone.
         self.init(cpu: cpu, memory: memory, ports: ports, gpus: gpus, group: group, constraints: rules, strategy: strategy,
-                  hostNeeds: HostNeeds(definition))
+                  hostNeeds: HostNeeds(definition), requirements: requirements)
     }
 }
 

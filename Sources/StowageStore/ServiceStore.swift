@@ -20,6 +20,8 @@ public struct ServiceRow: Sendable, Equatable {
     public var createdBy: String?
     public var createdAt: Date
     public var version: Int
+    /// Launch type or capacity provider strategy, platform version and awsvpc configuration, copied onto each task.
+    public var launch: TaskLaunch?
 
     public init(cluster: String, name: String, desiredCount: Int, schedulingStrategy: String,
                 deploymentConfiguration: DeploymentConfiguration) {
@@ -88,20 +90,21 @@ public struct ServiceStore: Sendable {
     static let columns = """
         cluster_name, service_name, status, desired_count, scheduling_strategy, deployment_configuration::text,
         placement_constraints::text, placement_strategy::text, health_check_grace_seconds, tags::text, client_token,
-        created_by, created_at, version, load_balancers::text, service_registries::text
+        created_by, created_at, version, load_balancers::text, service_registries::text, launch::text
         """
 
     public func insert(_ conn: PostgresConnection, account: String, _ s: ServiceRow) async throws {
         try await conn.query("""
             INSERT INTO services (account_id, cluster_name, service_name, desired_count, scheduling_strategy,
                 deployment_configuration, placement_constraints, placement_strategy, health_check_grace_seconds, tags,
-                client_token, created_by, load_balancers, service_registries)
+                client_token, created_by, load_balancers, service_registries, launch)
             VALUES (\(account), \(s.cluster), \(s.name), \(s.desiredCount), \(s.schedulingStrategy),
                 \(try ECSJSON.encodeString(s.deploymentConfiguration))::jsonb,
                 \(try ECSJSON.encodeString(s.placementConstraints))::jsonb,
                 \(try ECSJSON.encodeString(s.placementStrategy))::jsonb, \(s.healthCheckGracePeriod),
                 \(try ECSJSON.encodeString(s.tags))::jsonb, \(s.clientToken), \(s.createdBy),
-                \(try ECSJSON.encodeString(s.loadBalancers))::jsonb, \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb)
+                \(try ECSJSON.encodeString(s.loadBalancers))::jsonb, \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb,
+                \(try s.launch.map { try ECSJSON.encodeString($0) })::jsonb)
             """, logger: logger)
     }
 
@@ -114,7 +117,8 @@ public struct ServiceStore: Sendable {
                 placement_strategy = \(try ECSJSON.encodeString(s.placementStrategy))::jsonb,
                 health_check_grace_seconds = \(s.healthCheckGracePeriod), tags = \(try ECSJSON.encodeString(s.tags))::jsonb,
                 load_balancers = \(try ECSJSON.encodeString(s.loadBalancers))::jsonb,
-                service_registries = \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb, updated_at = now(), version = version + 1
+                service_registries = \(try ECSJSON.encodeString(s.serviceRegistries))::jsonb,
+                launch = \(try s.launch.map { try ECSJSON.encodeString($0) })::jsonb, updated_at = now(), version = version + 1
             WHERE account_id = \(account) AND cluster_name = \(s.cluster) AND service_name = \(s.name) AND version = \(s.version)
             RETURNING 1
             """, as: Int.self, logger: logger) != nil
@@ -305,6 +309,7 @@ public struct ServiceStore: Sendable {
             s.version = try r[13].decode(Int.self)
             s.loadBalancers = try ECSJSON.decode([ServiceLoadBalancer].self, from: try r[14].decode(String.self))
             s.serviceRegistries = try ECSJSON.decode([ServiceRegistry].self, from: try r[15].decode(String.self))
+            s.launch = try r[16].decode(String?.self).map { try ECSJSON.decode(TaskLaunch.self, from: $0) }
             result.append(s)
         }
         return result

@@ -39,6 +39,8 @@ public struct TaskRow: Sendable, Equatable {
     public var stoppingAt: Date?
     public var stoppedAt: Date?
     public var version: Int
+    /// Launch type or capacity provider strategy, platform version, awsvpc configuration, the provider chosen.
+    public var launch: TaskLaunch?
 
     public init(cluster: String, id: String, family: String, revision: Int, group: String, cpu: Int, memory: Int,
                 containers: [Container]) {
@@ -54,8 +56,10 @@ public struct TaskBinding: Sendable {
     public var taskId: String
     public var instanceId: String
     public var containers: [Container]
-    public init(taskId: String, instanceId: String, containers: [Container]) {
-        self.taskId = taskId; self.instanceId = instanceId; self.containers = containers
+    /// The launch with the capacity provider placement chose; nil leaves the task's as it is.
+    public var launch: TaskLaunch?
+    public init(taskId: String, instanceId: String, containers: [Container], launch: TaskLaunch? = nil) {
+        self.taskId = taskId; self.instanceId = instanceId; self.containers = containers; self.launch = launch
     }
 }
 
@@ -93,7 +97,8 @@ public struct TaskStore: Sendable {
         cluster_name, task_id, family, revision, service_name, deployment_id, started_by, task_group, instance_id,
         required_instance_id, last_status, desired_status, health_status, cpu, memory, overrides::text, containers::text,
         placement_constraints::text, placement_strategy::text, tags::text, stopped_reason, stop_code, client_token,
-        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at, protected_until, stop_after
+        created_at, pull_started_at, started_at, stopping_at, stopped_at, version, pull_stopped_at, protected_until, stop_after,
+        launch::text
         """
     /// The same columns of `tasks t`, for statements that join.
     static let qualifiedColumns = columns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -109,13 +114,14 @@ public struct TaskStore: Sendable {
         let constraints: [String] = try tasks.map { try json($0.placementConstraints) }
         let strategies: [String] = try tasks.map { try json($0.placementStrategy) }
         let tags: [String] = try tasks.map { try json($0.tags) }
+        let launches: [String] = try tasks.map { try $0.launch.map(json) ?? "" }
         try await conn.query("""
             INSERT INTO tasks (account_id, cluster_name, task_id, family, revision, service_name, deployment_id, started_by,
                 task_group, instance_id, required_instance_id, last_status, cpu, memory, overrides, containers,
-                placement_constraints, placement_strategy, tags, client_token)
+                placement_constraints, placement_strategy, tags, client_token, launch)
             SELECT \(account), c, id, f, r, NULLIF(svc, ''), NULLIF(dep, ''), NULLIF(sb, ''), grp, NULLIF(inst, ''),
                    NULLIF(req, ''), ls, cpu, mem, NULLIF(ov, '')::jsonb, cont::jsonb, pc::jsonb, ps::jsonb, tg::jsonb,
-                   NULLIF(tok, '')
+                   NULLIF(tok, ''), NULLIF(la, '')::jsonb
             FROM unnest(
                 \(tasks.map(\.cluster))::text[], \(tasks.map(\.id))::text[], \(tasks.map(\.family))::text[],
                 \(tasks.map(\.revision))::int[], \(tasks.map { $0.service ?? "" })::text[],
@@ -123,8 +129,9 @@ public struct TaskStore: Sendable {
                 \(tasks.map(\.group))::text[], \(tasks.map { $0.instanceId ?? "" })::text[],
                 \(tasks.map { $0.requiredInstanceId ?? "" })::text[], \(tasks.map(\.lastStatus))::text[],
                 \(tasks.map(\.cpu))::int[], \(tasks.map(\.memory))::int[], \(overrides)::text[], \(containers)::text[],
-                \(constraints)::text[], \(strategies)::text[], \(tags)::text[], \(tasks.map { $0.clientToken ?? "" })::text[])
-              AS v(c, id, f, r, svc, dep, sb, grp, inst, req, ls, cpu, mem, ov, cont, pc, ps, tg, tok)
+                \(constraints)::text[], \(strategies)::text[], \(tags)::text[], \(tasks.map { $0.clientToken ?? "" })::text[],
+                \(launches)::text[])
+              AS v(c, id, f, r, svc, dep, sb, grp, inst, req, ls, cpu, mem, ov, cont, pc, ps, tg, tok, la)
             """, logger: logger)
     }
 
@@ -197,11 +204,13 @@ public struct TaskStore: Sendable {
         guard !bindings.isEmpty else { return }
         let encoder = ECSJSON.encoder()
         let containers = try bindings.map { String(decoding: try encoder.encode($0.containers), as: UTF8.self) }
+        let launches = try bindings.map { try $0.launch.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "" }
         try await conn.query("""
             UPDATE tasks t SET instance_id = v.instance_id, last_status = 'PENDING', containers = v.containers::jsonb,
-                   version = t.version + 1
-            FROM unnest(\(bindings.map(\.taskId))::text[], \(bindings.map(\.instanceId))::text[], \(containers)::text[])
-                 AS v(task_id, instance_id, containers)
+                   launch = COALESCE(NULLIF(v.launch, '')::jsonb, t.launch), version = t.version + 1
+            FROM unnest(\(bindings.map(\.taskId))::text[], \(bindings.map(\.instanceId))::text[], \(containers)::text[],
+                        \(launches)::text[])
+                 AS v(task_id, instance_id, containers, launch)
             WHERE t.account_id = \(account) AND t.cluster_name = \(cluster) AND t.task_id = v.task_id
               AND t.instance_id IS NULL
             """, logger: logger)
@@ -350,6 +359,7 @@ public struct TaskStore: Sendable {
             t.pullStoppedAt = try r[29].decode(Date?.self)
             t.protectedUntil = try r[30].decode(Date?.self)
             t.stopAfter = try r[31].decode(Date?.self)
+            t.launch = try r[32].decode(String?.self).map { try decode(TaskLaunch.self, $0) }
             result.append(t)
         }
         return result

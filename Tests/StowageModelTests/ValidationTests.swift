@@ -144,7 +144,7 @@ import Testing
         r.networkMode = "host"
         #expect(message { _ = try TaskDefinitionRules.validate(r) }.contains("hostPort must equal containerPort"))
         r.networkMode = "awsvpc"
-        #expect(message { _ = try TaskDefinitionRules.validate(r) }.contains("networkMode awsvpc is refused"))
+        #expect(message { _ = try TaskDefinitionRules.validate(r) }.contains("in awsvpc network mode hostPort must equal containerPort"))
         c.portMappings = [PortMapping(containerPort: 80, protocol: "sctp")]
         #expect(message { _ = try TaskDefinitionRules.validate(request([c])) }.contains("protocol must be tcp or udp"))
     }

@@ -23,7 +23,13 @@ struct ServiceActions {
         let mine = detail.deployments
         m.runningCount = mine.reduce(0) { $0 + (counts[$1.id]?.running ?? 0) }
         m.pendingCount = mine.reduce(0) { $0 + (counts[$1.id]?.pending ?? 0) }
-        m.launchType = "EC2"
+        m.launchType = s.launch?.shownLaunchType
+        m.capacityProviderStrategy = s.launch?.capacityProviderStrategy
+        m.networkConfiguration = s.launch?.networkConfiguration
+        if m.launchType == "FARGATE" || (m.capacityProviderStrategy ?? []).contains(where: { LaunchRules.fargateProviders.contains($0.capacityProvider) }) {
+            m.platformVersion = s.launch?.platformVersion ?? FargateRules.platformVersion
+            m.platformFamily = "Linux"
+        }
         if let primary = mine.first(where: { $0.status == "PRIMARY" }) {
             m.taskDefinition = scope.taskDefinition(c.account, family: primary.family, revision: primary.revision)
         }
@@ -39,7 +45,11 @@ struct ServiceActions {
             out.failedTasks = counts[d.id]?.failed ?? 0
             out.createdAt = d.createdAt
             out.updatedAt = d.updatedAt
-            out.launchType = "EC2"
+            out.launchType = m.launchType
+            out.capacityProviderStrategy = m.capacityProviderStrategy
+            out.networkConfiguration = m.networkConfiguration
+            out.platformVersion = m.platformVersion
+            out.platformFamily = m.platformFamily
             out.rolloutState = d.rolloutState
             out.rolloutStateReason = d.rolloutStateReason
             return out
@@ -89,8 +99,8 @@ struct ServiceActions {
         try Validate.tags(input.tags)
         let grace = input.healthCheckGracePeriodSeconds ?? 0
         guard (0...2_147_483_647).contains(grace) else { throw APIError.invalidParameter("healthCheckGracePeriodSeconds must not be negative.") }
-        if let launchType = input.launchType, launchType != "EC2", launchType != "EXTERNAL" {
-            throw APIError.invalidParameter("launchType must be EC2 or EXTERNAL.")
+        if daemon, !(input.capacityProviderStrategy ?? []).isEmpty {
+            throw APIError.invalidParameter("Specifying a capacity provider strategy is not supported for services using the DAEMON scheduling strategy.")
         }
         let arn = c.backend.scope.service(c.owner(clusterArn), cluster: cluster, name: name)
         try await c.authorize([arn], keys: ["ecs:task-definition": ref.arn], requestTags: input.tags)
@@ -106,7 +116,10 @@ struct ServiceActions {
         record.tags = input.tags ?? []
         record.clientToken = input.clientToken
         record.createdBy = c.principal.arn
-        let created = try await c.services.create(record, family: ref.family, revision: ref.revision, authorize: authorizeAttachment(c))
+        let launch = LaunchRequest(launchType: input.launchType, platformVersion: input.platformVersion,
+                                   capacityProviderStrategy: input.capacityProviderStrategy, networkConfiguration: input.networkConfiguration)
+        let created = try await c.services.create(record, family: ref.family, revision: ref.revision, launch: launch,
+                                                  authorize: authorizeAttachment(c))
         return ServiceResponse(service: model(created, c, includeTags: true))
     }
 

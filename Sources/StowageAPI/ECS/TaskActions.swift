@@ -40,7 +40,12 @@ struct TaskActions {
         m.startedAt = t.startedAt
         m.stoppingAt = t.stoppingAt
         m.stoppedAt = t.stoppedAt
-        m.launchType = "EC2"
+        m.launchType = t.launch?.shownLaunchType ?? "EC2"
+        m.capacityProviderName = t.launch?.capacityProviderName
+        if m.launchType == "FARGATE" {
+            m.platformVersion = t.launch?.platformVersion ?? FargateRules.platformVersion
+            m.platformFamily = "Linux"
+        }
         if includeTags { m.tags = t.tags }
         return m.withECSDefaults()
     }
@@ -108,14 +113,14 @@ struct TaskActions {
         _ = try ConstraintRules.parse(input.placementConstraints)
         _ = try StrategyRule.parse(input.placementStrategy)
         try Validate.tags(input.tags)
-        if let launchType = input.launchType, launchType != "EC2", launchType != "EXTERNAL" {
-            throw APIError.invalidParameter("launchType must be EC2 or EXTERNAL: Stowage runs tasks on registered instances.")
-        }
         if let startedBy = input.startedBy, startedBy.count > 128 { throw APIError.invalidParameter("startedBy is limited to 128 characters.") }
         if let group = input.group, group.isEmpty || group.count > 255 { throw APIError.invalidParameter("group must be 1 to 255 characters.") }
         try await c.authorize([ref.arn], cluster: clusterArn, requestTags: input.tags)
         let overrides = try await passRoleOverride(input.overrides, c)
-        let launched = try await c.tasks.run(cluster: cluster, family: ref.family, revision: ref.revision, clientToken: input.clientToken) { record in
+        let launch = LaunchRequest(launchType: input.launchType, platformVersion: input.platformVersion,
+                                   capacityProviderStrategy: input.capacityProviderStrategy, networkConfiguration: input.networkConfiguration)
+        let launched = try await c.tasks.run(cluster: cluster, family: ref.family, revision: ref.revision, clientToken: input.clientToken,
+                                             launch: launch) { record in
             try validate(overrides: overrides, definition: record.body)
             return newTasks(count: count, cluster: cluster, record: record, group: input.group, startedBy: input.startedBy,
                             overrides: overrides, constraints: input.placementConstraints,

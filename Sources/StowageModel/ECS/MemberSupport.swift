@@ -44,6 +44,21 @@ public enum MemberSupport {
             "containerPort": .honoured("a containerPort of its portMappings; AWS_INSTANCE_PORT is its host port"),
             "port": .refused("port is for awsvpc tasks, which Stowage does not run: give containerName and containerPort"),
         ],
+        "NetworkConfiguration": ["awsvpcConfiguration": .honoured("see AwsVpcConfiguration")],
+        "AwsVpcConfiguration": [
+            "subnets": .honoured("1 to 16 ids: only instances whose ecs.subnet-id is one of them (or that declare none) take the task, spread over the subnets first"),
+            "securityGroups": .refused("Stowage does not filter task traffic by security group"),
+            "assignPublicIp": .honoured("DISABLED; ENABLED is refused (tasks get addresses on their instance's task subnet only)"),
+        ],
+        "CapacityProviderStrategyItem": [
+            "capacityProvider": .honoured("FARGATE, FARGATE_SPOT or one of the account's providers the cluster uses"),
+            "base": .honoured("0-100000 tasks placed on it first (one provider of a strategy at most)"),
+            "weight": .honoured("0-1000: the share of the tasks beyond the base"),
+        ],
+        "RuntimePlatform": [
+            "cpuArchitecture": .honoured("X86_64 or ARM64: only instances whose ecs.cpu-architecture is x86_64 or arm64"),
+            "operatingSystemFamily": .honoured("LINUX: only instances whose ecs.os-type is linux; WINDOWS_* families are refused"),
+        ],
         "MountPoint": [
             "sourceVolume": .honoured("a volume the task definition declares"),
             "containerPath": .honoured("where it is mounted"),
@@ -115,7 +130,7 @@ public enum MemberSupport {
 
     /// Members whose values are shapes of the table, walked by the check.
     static let nested: [String: [String: String]] = [
-        "RegisterTaskDefinitionRequest": ["containerDefinitions": "ContainerDefinition", "volumes": "Volume"],
+        "RegisterTaskDefinitionRequest": ["containerDefinitions": "ContainerDefinition", "volumes": "Volume", "runtimePlatform": "RuntimePlatform"],
         "ContainerDefinition": [
             "mountPoints": "MountPoint", "volumesFrom": "VolumeFrom", "linuxParameters": "LinuxParameters", "ulimits": "Ulimit",
             "extraHosts": "HostEntry", "systemControls": "SystemControl", "portMappings": "PortMapping",
@@ -126,10 +141,16 @@ public enum MemberSupport {
         "Volume": ["host": "HostVolumeProperties", "dockerVolumeConfiguration": "DockerVolumeConfiguration"],
         "LinuxParameters": ["capabilities": "KernelCapabilities", "devices": "Device", "tmpfs": "Tmpfs"],
         "CreateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer",
-                                 "serviceRegistries": "ServiceRegistry"],
+                                 "serviceRegistries": "ServiceRegistry", "networkConfiguration": "NetworkConfiguration",
+                                 "capacityProviderStrategy": "CapacityProviderStrategyItem"],
         "UpdateServiceRequest": ["deploymentConfiguration": "DeploymentConfiguration", "loadBalancers": "LoadBalancer",
-                                 "serviceRegistries": "ServiceRegistry"],
-        "RunTaskRequest": ["overrides": "TaskOverride"],
+                                 "serviceRegistries": "ServiceRegistry", "networkConfiguration": "NetworkConfiguration",
+                                 "capacityProviderStrategy": "CapacityProviderStrategyItem"],
+        "RunTaskRequest": ["overrides": "TaskOverride", "networkConfiguration": "NetworkConfiguration",
+                           "capacityProviderStrategy": "CapacityProviderStrategyItem"],
+        "NetworkConfiguration": ["awsvpcConfiguration": "AwsVpcConfiguration"],
+        "CreateClusterRequest": ["defaultCapacityProviderStrategy": "CapacityProviderStrategyItem"],
+        "PutClusterCapacityProvidersRequest": ["defaultCapacityProviderStrategy": "CapacityProviderStrategyItem"],
         "StartTaskRequest": ["overrides": "TaskOverride"],
         "TaskOverride": ["containerOverrides": "ContainerOverride"],
     ]
@@ -174,10 +195,10 @@ public enum MemberSupport {
         "family": .honoured("the family; each call adds a revision"),
         "taskRoleArn": .honoured("credentials served to the task by the agent's credentials endpoint (iam:PassRole checked)"),
         "executionRoleArn": .honoured("checked with iam:PassRole; the role the agent's secrets and registry credentials are read with"),
-        "networkMode": .honoured("bridge (dynamic or static host ports), host or none; awsvpc is refused"),
+        "networkMode": .honoured("bridge (dynamic or static host ports), host, none, or awsvpc (an address of the task's own on the instance's task subnet; ports on that address, none on the host)"),
         "containerDefinitions": .honoured("see ContainerDefinition"),
         "placementConstraints": .honoured("memberOf expressions of the cluster query language"),
-        "requiresCompatibilities": .honoured("EC2 and EXTERNAL (Stowage's hosts); FARGATE is refused"),
+        "requiresCompatibilities": .honoured("EC2, EXTERNAL, and FARGATE with Fargate's rules (task cpu and memory from its combinations, awsvpc, no privileged, host paths, devices or placement constraints); MANAGED_INSTANCES is refused"),
         "cpu": .honoured("task CPU units, reserved at placement and a hard CPU cap on each of the task's containers"),
         "memory": .honoured("task memory, reserved at placement and the limit of each container without its own"),
         "tags": .honoured("tags on the task definition"),
@@ -186,16 +207,20 @@ public enum MemberSupport {
         "ipcMode": .honoured("host, none, or task (the containers share the first one's namespace)"),
         "proxyConfiguration": .refused("App Mesh proxies are not supported"),
         "inferenceAccelerators": .refused("Elastic Inference accelerators do not exist outside AWS"),
-        "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
-        "runtimePlatform": .refused("runtimePlatform is not supported: tasks run on the agent host's own OS and CPU architecture, which placement does not choose between yet"),
+        "ephemeralStorage": .refused(noEphemeralStorage),
+        "runtimePlatform": .honoured("see RuntimePlatform: a placement requirement on the instances' ecs.cpu-architecture and ecs.os-type"),
         "enableFaultInjection": .refused("fault injection is not supported"),
     ]
 
+    static let noEphemeralStorage = "ephemeralStorage cannot be enforced: Podman's overlay storage on ext4 (these hosts) cannot cap a container's writable layer, and an unenforced size would only look honoured"
     static let noServiceConnect = "Service Connect (a proxy in every task) is not supported: use serviceRegistries (Cloud Map names answered by the agents' DNS) or loadBalancers"
     static let noCapacityProviders = "capacity providers are not supported: Stowage places on its registered instances"
     static let noExec = "ECS Exec is not supported"
     static let noManagedTags = "ECS-managed and propagated tags are not supported yet"
-    static let noAwsvpc = "awsvpc network configuration is refused: tasks do not get their own network interface yet"
+    static let launchType = "EC2 or EXTERNAL (any instance), or FARGATE (instances whose stowage.capacity-provider is FARGATE; the definition must be FARGATE-compatible); MANAGED_INSTANCES is refused"
+    static let capacityProviderStrategy = "see CapacityProviderStrategyItem: base then weight, as ECS divides tasks, each placed only on its provider's instances; a provider with no instance able to take a task is passed over"
+    static let platformVersion = "FARGATE launches only: LATEST or 1.4.0, shown as 1.4.0; other versions are refused"
+    static let networkConfiguration = "see AwsVpcConfiguration: awsvpc task definitions only, optional"
     static let noVolumeConfigurations = "EBS volume configurations are not supported"
 
     static let createCluster: [String: Status] = [
@@ -222,9 +247,9 @@ public enum MemberSupport {
         "serviceConnectConfiguration": .refused(noServiceConnect),
         "vpcLatticeConfigurations": .refused("VPC Lattice does not exist outside AWS"),
         "availabilityZoneRebalancing": .refused("availability-zone rebalancing is not supported yet"),
-        "capacityProviderStrategy": .refused(noCapacityProviders),
-        "platformVersion": .refused("platformVersion is a Fargate setting"),
-        "networkConfiguration": .refused(noAwsvpc),
+        "capacityProviderStrategy": .honoured(capacityProviderStrategy),
+        "platformVersion": .honoured(platformVersion),
+        "networkConfiguration": .honoured(networkConfiguration),
         "enableExecuteCommand": .refused(noExec),
         "enableECSManagedTags": .refused(noManagedTags),
         "propagateTags": .refused(noManagedTags),
@@ -235,7 +260,7 @@ public enum MemberSupport {
         "serviceName": .honoured("the service's name"),
         "taskDefinition": .honoured("family, family:revision or ARN"),
         "clientToken": .honoured("idempotency of the create"),
-        "launchType": .honoured("EC2 or EXTERNAL; FARGATE is refused"),
+        "launchType": .honoured(launchType),
         "schedulingStrategy": .honoured("REPLICA or DAEMON"),
         "tags": .honoured("tags on the service"),
         "role": .refused("Stowage registers targets itself: no load balancer role is needed, omit it"),
@@ -255,7 +280,7 @@ public enum MemberSupport {
         "overrides": .honoured("see TaskOverride"),
         "startedBy": .honoured("kept and listable"),
         "tags": .honoured("tags on the tasks"),
-        "networkConfiguration": .refused(noAwsvpc),
+        "networkConfiguration": .honoured(networkConfiguration),
         "enableExecuteCommand": .refused(noExec),
         "enableECSManagedTags": .refused(noManagedTags),
         "propagateTags": .refused(noManagedTags),
@@ -268,9 +293,9 @@ public enum MemberSupport {
         "placementConstraints": .honoured("distinctInstance and memberOf"),
         "placementStrategy": .honoured("spread, binpack and random"),
         "clientToken": .honoured("idempotency of the run"),
-        "launchType": .honoured("EC2 or EXTERNAL; FARGATE is refused"),
-        "capacityProviderStrategy": .refused(noCapacityProviders),
-        "platformVersion": .refused("platformVersion is a Fargate setting"),
+        "launchType": .honoured(launchType),
+        "capacityProviderStrategy": .honoured(capacityProviderStrategy),
+        "platformVersion": .honoured(platformVersion),
     ]) { _, own in own }
 
     static let startTask: [String: Status] = taskLaunch.merging([
@@ -284,7 +309,7 @@ public enum MemberSupport {
         "taskRoleArn": .honoured("the task's containers get this role's credentials instead of the definition's (iam:PassRole checked)"),
         "executionRoleArn": .refused("overriding the execution role is not supported yet"),
         "inferenceAcceleratorOverrides": .refused("Elastic Inference accelerators do not exist outside AWS"),
-        "ephemeralStorage": .refused("ephemeral storage is a Fargate setting"),
+        "ephemeralStorage": .refused(noEphemeralStorage),
     ]
 
     static let containerOverride: [String: Status] = [

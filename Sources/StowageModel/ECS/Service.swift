@@ -27,6 +27,10 @@ public struct Deployment: Codable, Sendable, Equatable {
     public var createdAt: Date?
     public var updatedAt: Date?
     public var launchType: String?
+    public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+    public var platformVersion: String?
+    public var platformFamily: String?
+    public var networkConfiguration: NetworkConfiguration?
     public var rolloutState: String?
     public var rolloutStateReason: String?
     public init() {}
@@ -48,6 +52,10 @@ public struct ECSService: Codable, Sendable, Equatable {
     public var runningCount: Int?
     public var pendingCount: Int?
     public var launchType: String?
+    public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+    public var platformVersion: String?
+    public var platformFamily: String?
+    public var networkConfiguration: NetworkConfiguration?
     public var taskDefinition: String?
     public var deploymentConfiguration: DeploymentConfiguration?
     public var deployments: [Deployment]?
@@ -94,6 +102,9 @@ public struct CreateServiceRequest: Codable, Sendable {
     public var desiredCount: Int?
     public var clientToken: String?
     public var launchType: String?
+    public var platformVersion: String?
+    public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+    public var networkConfiguration: NetworkConfiguration?
     public var deploymentConfiguration: DeploymentConfiguration?
     public var placementConstraints: [PlacementConstraint]?
     public var placementStrategy: [PlacementStrategy]?
@@ -116,6 +127,9 @@ public struct UpdateServiceRequest: Codable, Sendable {
     public var placementConstraints: [PlacementConstraint]?
     public var placementStrategy: [PlacementStrategy]?
     public var forceNewDeployment: Bool?
+    public var platformVersion: String?
+    public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+    public var networkConfiguration: NetworkConfiguration?
     public var healthCheckGracePeriodSeconds: Int?
     public var loadBalancers: [ServiceLoadBalancer]?
     public var serviceRegistries: [ServiceRegistry]?

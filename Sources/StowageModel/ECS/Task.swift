@@ -90,6 +90,9 @@ public struct ECSTask: Codable, Sendable, Equatable {
     public var executionStoppedAt: Date?
     public var group: String?
     public var launchType: String?
+    public var capacityProviderName: String?
+    public var platformVersion: String?
+    public var platformFamily: String?
     public var availabilityZone: String?
     public var attributes: [Attribute]?
     public var tags: [Tag]?
@@ -108,6 +111,9 @@ public struct RunTaskRequest: Codable, Sendable {
     public var tags: [Tag]?
     public var clientToken: String?
     public var launchType: String?
+    public var platformVersion: String?
+    public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+    public var networkConfiguration: NetworkConfiguration?
     public init(cluster: String?, taskDefinition: String, count: Int? = nil) {
         self.cluster = cluster; self.taskDefinition = taskDefinition; self.count = count
     }

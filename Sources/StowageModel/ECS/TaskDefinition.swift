@@ -229,7 +229,7 @@ public struct TaskDefinition: Codable, Sendable, Equatable {
     public var memory: String?
     public var pidMode: String?
     public var ipcMode: String?
-    public var runtimePlatform: JSONValue?
+    public var runtimePlatform: RuntimePlatform?
     public var registeredAt: Date?
     public var deregisteredAt: Date?
     public var registeredBy: String?
@@ -250,7 +250,7 @@ public struct RegisterTaskDefinitionRequest: Codable, Sendable {
     public var tags: [Tag]?
     public var pidMode: String?
     public var ipcMode: String?
-    public var runtimePlatform: JSONValue?
+    public var runtimePlatform: RuntimePlatform?
     public init(family: String?, containerDefinitions: [ContainerDefinition]?) {
         self.family = family; self.containerDefinitions = containerDefinitions
     }

@@ -60,7 +60,8 @@ public struct Services: Sendable {
 
     /// CreateService: `new` as the door checked it, and the task definition it runs. A retry with the same client
     /// token answers the service it created; a name held by an INACTIVE service is taken over.
-    public func create(_ new: ServiceRow, family: String, revision: Int?, authorize: @escaping Authorize) async throws -> Detail {
+    public func create(_ new: ServiceRow, family: String, revision: Int?, launch: LaunchRequest = LaunchRequest(),
+                       authorize: @escaping Authorize) async throws -> Detail {
         let (cluster, name) = (new.cluster, new.name)
         // A concurrent twin that wins the insert is found by the second look: the same client token gets its
         // service, another is told the create was not idempotent.
@@ -82,6 +83,8 @@ public struct Services: Sendable {
             }
             let definition = try await clusters.activeTaskDefinition(conn, family: family, revision: revision)
             var record = new
+            record.launch = try await CapacityProviders(tenant: tenant, stores: stores).resolve(conn, cluster: cluster, launch,
+                                                                                              definition: definition.body)
             record.loadBalancers = try await checkLoadBalancers(conn, record.loadBalancers, definition: definition.body, authorize)
             record.serviceRegistries = try await checkRegistries(conn, record.serviceRegistries, definition: definition.body, authorize)
             try await stores.services.insert(conn, account: account, record)
@@ -117,6 +120,7 @@ public struct Services: Sendable {
             if let constraints = input.placementConstraints { service.placementConstraints = constraints }
             if let strategy = input.placementStrategy { service.placementStrategy = strategy }
             if let grace = input.healthCheckGracePeriodSeconds { service.healthCheckGracePeriod = grace }
+            let launchChanged = try await relaunch(conn, &service, input, definition: ref)
             try await recheckAttachments(conn, &service, input, definition: ref, authorize)
             guard try await stores.services.update(conn, account: account, service) else {
                 throw APIError("ConflictException", "Service \(name) changed while it was being updated; retry.", awsStatus: 409)
@@ -126,11 +130,11 @@ public struct Services: Sendable {
             var newDefinition: TaskDefinitionRow?
             if let ref {
                 newDefinition = try await clusters.activeTaskDefinition(conn, family: ref.family, revision: ref.revision)
-            } else if input.forceNewDeployment == true, let current {
+            } else if input.forceNewDeployment == true || launchChanged, let current {
                 newDefinition = try await stores.taskDefinitions.get(conn, account: account, family: current.family, revision: current.revision)
             }
             if let definition = newDefinition,
-               input.forceNewDeployment == true || current.map({ $0.family != definition.family || $0.revision != definition.revision }) ?? true {
+               input.forceNewDeployment == true || launchChanged || current.map({ $0.family != definition.family || $0.revision != definition.revision }) ?? true {
                 try await Deployments.start(conn, account: account, cluster: cluster, service: name, family: definition.family,
                                             revision: definition.revision, logger: tenant.logger)
             } else {
@@ -139,6 +143,29 @@ public struct Services: Sendable {
             }
             return try await reread(conn, cluster: cluster, name: name)
         }
+    }
+
+    /// A new strategy, platform version or network configuration, or a new revision the launch must still fit: the
+    /// service's launch checked again; true when it changed (its tasks are replaced by a new deployment).
+    func relaunch(_ conn: PostgresConnection, _ service: inout ServiceRow, _ input: UpdateServiceRequest,
+                  definition ref: (family: String, revision: Int?)?) async throws -> Bool {
+        let asked = LaunchRequest(platformVersion: input.platformVersion, capacityProviderStrategy: input.capacityProviderStrategy,
+                                  networkConfiguration: input.networkConfiguration)
+        guard !asked.isEmpty || ref != nil else { return false }
+        let definition: TaskDefinitionRow?
+        if let ref {
+            definition = try await clusters.activeTaskDefinition(conn, family: ref.family, revision: ref.revision)
+        } else if let current = try await stores.services.deployments(conn, account: account, cluster: service.cluster, services: [service.name])
+            .first(where: { $0.status == "PRIMARY" }) {
+            definition = try await stores.taskDefinitions.get(conn, account: account, family: current.family, revision: current.revision)
+        } else {
+            definition = nil
+        }
+        guard let definition else { return false }
+        let launch = try await CapacityProviders(tenant: tenant, stores: stores).resolve(conn, cluster: service.cluster, asked.over(service.launch),
+                                                                                       definition: definition.body)
+        defer { service.launch = launch }
+        return launch != service.launch && !asked.isEmpty
     }
 
     /// New load balancers or registries, or a new revision the existing ones must still fit: checked against that

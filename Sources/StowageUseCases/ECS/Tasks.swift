@@ -27,8 +27,10 @@ public struct Tasks: Sendable {
     var clusters: Clusters { Clusters(tenant: tenant, stores: stores) }
     var scheduler: ClusterScheduler { ClusterScheduler(logger: tenant.logger, clock: tenant.clock) }
 
-    /// RunTask: a retry with the same client token answers the tasks it started.
-    public func run(cluster: String, family: String, revision: Int?, clientToken: String?, build: @escaping Build) async throws -> Launched {
+    /// RunTask: a retry with the same client token answers the tasks it started. The tasks are launched as `launch`
+    /// asks, or by the cluster's default capacity provider strategy when it names neither a launch type nor a strategy.
+    public func run(cluster: String, family: String, revision: Int?, clientToken: String?, launch: LaunchRequest = LaunchRequest(),
+                    build: @escaping Build) async throws -> Launched {
         try await tenant.database.transaction { [self] conn in
             try await clusters.requireActive(conn, cluster)
             if let token = clientToken {
@@ -36,7 +38,10 @@ public struct Tasks: Sendable {
                 if !earlier.isEmpty { return Launched(tasks: earlier, failures: []) }
             }
             let record = try await clusters.activeTaskDefinition(conn, family: family, revision: revision)
-            return try await launch(conn, cluster: cluster, tasks: try build(record))
+            let resolved = try await CapacityProviders(tenant: tenant, stores: stores).resolve(conn, cluster: cluster, launch, definition: record.body)
+            var tasks = try build(record)
+            for i in tasks.indices { tasks[i].launch = resolved }
+            return try await self.launch(conn, cluster: cluster, tasks: tasks)
         }
     }
 
