@@ -13,6 +13,13 @@ public enum TaskNetwork {
         return "100.\(64 + index / 256).\(index % 256).0/24"
     }
 
+    /// Whether `text` is one of the range's /24s exactly as `subnet(index:)` writes it.
+    public static func isSubnet(_ text: String) -> Bool {
+        guard let range = CIDR(text), range.prefix == 24, range.bytes.count == 4, range.bytes[0] == 100, (64...127).contains(range.bytes[1])
+        else { return false }
+        return subnet(index: (Int(range.bytes[1]) - 64) * 256 + Int(range.bytes[2])) == text
+    }
+
     /// Whether `address` is an IPv4 literal inside the task subnet `subnet` (an instance's `stowage.task-subnet`).
     /// A task's own address is never the subnet's network, gateway (.1, the host's side of the bridge) or broadcast.
     public static func isTaskAddress(_ address: String, in subnet: String) -> Bool {

@@ -45,4 +45,33 @@ public struct TaskSubnetStore: Sendable {
             DELETE FROM task_subnets WHERE account_id = \(account) AND cluster_name = \(cluster) AND instance_id = \(instance)
             """, logger: logger)
     }
+
+    /// An instance's route: where its task subnet is reached.
+    public struct Holder: Sendable, Equatable {
+        public var account: String
+        public var cluster: String
+        public var instance: String
+        public var route: AgentProtocol.TaskRoute
+    }
+
+    /// The ACTIVE and DRAINING instances that hold a task subnet and have said where their host is reached: of one
+    /// account (an agent's peers), or of every account (`stowage lb`, which reaches every tenant's targets). An
+    /// address that is not an IP literal, or a subnet that is not one of the range's /24s, routes nothing.
+    public func holders(_ conn: PostgresConnection, account: String?) async throws -> [Holder] {
+        let rows = try await conn.query("""
+            SELECT account_id, cluster_name, instance_id,
+                   (SELECT a->>'value' FROM jsonb_array_elements(attributes) a WHERE a->>'name' = \(AgentProtocol.taskSubnetAttribute) LIMIT 1),
+                   (SELECT a->>'value' FROM jsonb_array_elements(attributes) a WHERE a->>'name' = \(AgentProtocol.hostAddressAttribute) LIMIT 1)
+            FROM container_instances
+            WHERE status IN ('ACTIVE', 'DRAINING') AND (\(account)::text IS NULL OR account_id = \(account))
+              AND attributes @> jsonb_build_array(jsonb_build_object('name', \(AgentProtocol.taskSubnetAttribute)))
+            ORDER BY account_id, cluster_name, instance_id
+            """, logger: logger)
+        var out: [Holder] = []
+        for try await (account, cluster, instance, subnet, via) in rows.decode((String, String, String, String?, String?).self) {
+            guard let subnet, let via, TaskNetwork.isSubnet(subnet), AgentProtocol.isHostAddress(via) else { continue }
+            out.append(Holder(account: account, cluster: cluster, instance: instance, route: AgentProtocol.TaskRoute(subnet: subnet, via: via)))
+        }
+        return out
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import StowageIAM
 import StowageModel
+import StowageUseCases
 import Testing
 
 /// awsvpc on the server: task subnets given at registration, task addresses taken from reports only inside the
@@ -154,5 +156,52 @@ import Testing
             let again = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [taskArn]]), as: h.a).array("tasks").first
             #expect((again?["attachments"] as? [[String: Any]])?.first?["id"] as? String == attachmentId, "the attachment id is stable")
         }
+    }
+
+    /// An agent's routes name the task subnets of its account's other live hosts, never another account's; the load
+    /// balancer's name every account's.
+    @Test func routesNameTheAccountsOtherHostsOnly() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            for (tenant, cluster) in [(h.a, "r1"), (h.a, "r2"), (h.b, "r1")] {
+                _ = try await api.ecs("CreateCluster", json(["clusterName": cluster]), as: tenant)
+            }
+            let stamp = UUID().uuidString.prefix(8)
+            let one = try #require(try await Self.register(api, h.a, cluster: "r1", ec2: "i-r1-\(stamp)", address: "192.0.2.1").1)
+            let two = try #require(try await Self.register(api, h.a, cluster: "r1", ec2: "i-r2-\(stamp)", address: "192.0.2.2").1)
+            let three = try #require(try await Self.register(api, h.a, cluster: "r2", ec2: "i-r3-\(stamp)", address: "192.0.2.3").1)
+            let silent = try #require(try await Self.register(api, h.a, cluster: "r1", ec2: "i-r4-\(stamp)").1)
+            let gone = try #require(try await Self.register(api, h.a, cluster: "r1", ec2: "i-r5-\(stamp)", address: "192.0.2.5").1)
+            let other = try #require(try await Self.register(api, h.b, cluster: "r1", ec2: "i-r9-\(stamp)", address: "192.0.2.9").1)
+            _ = try await api.ecs("UpdateContainerInstancesState", json(["cluster": "r1", "containerInstances": [two.arn], "status": "DRAINING"]), as: h.a)
+            _ = try await api.ecs("DeregisterContainerInstance", json(["cluster": "r1", "containerInstance": gone.arn]), as: h.a)
+
+            let routes = try await Self.routes(api, cluster: "r1", one)
+            #expect(routes == [AgentProtocol.TaskRoute(subnet: two.subnet ?? "", via: "192.0.2.2"),
+                               AgentProtocol.TaskRoute(subnet: three.subnet ?? "", via: "192.0.2.3")].sorted { $0.via < $1.via },
+                    "its account's other live hosts with an address, in any cluster; not itself, not another account's: \(routes)")
+            #expect(try await Self.routes(api, cluster: "r1", other) == [], "the other account sees none of these")
+            #expect(!routes.contains { $0.subnet == silent.subnet }, "a host that said no address is not routed to")
+
+            let denied = try await api.rest(.get, "/agent/v1/clusters/r1/container-instances/\(one.id)/routes", as: other.key)
+            #expect(denied.errorType == "AccessDeniedException", "an instance asks for its own routes only: \(denied.json)")
+            let user = try await api.rest(.get, "/agent/v1/clusters/r1/container-instances/\(one.id)/routes", as: h.a)
+            #expect(user.errorType == "AccessDeniedException", "a user's key is not an instance's: \(user.json)")
+
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let all = try await LoadBalancerFleet(database: h.backend.database, logger: logger).taskRoutes()
+            for host in [one, two, three, other] {
+                #expect(all.contains { $0.subnet == host.subnet && $0.via == host.attributes[AgentProtocol.hostAddressAttribute] })
+            }
+            #expect(!all.contains { $0.subnet == gone.subnet && $0.via == "192.0.2.5" }, "a deregistered instance routes nothing")
+        }
+    }
+
+    static func routes(_ api: Harness.Client, cluster: String, _ host: Host) async throws -> [AgentProtocol.TaskRoute] {
+        let (status, _, body) = try await api.exchange(.get, "/agent/v1/clusters/\(cluster)/container-instances/\(host.id)/routes", body: "",
+                                                       as: host.key, headers: [:], service: "ecs")
+        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        return try JSONDecoder().decode([AgentProtocol.TaskRoute].self, from: body).sorted { $0.via < $1.via }
     }
 }

@@ -115,6 +115,13 @@ extension AgentActions {
         return ServiceDiscovery.DNSNames(names: names)
     }
 
+    /// The routes to the task subnets of the account's other hosts, as `[AgentProtocol.TaskRoute]`: only the
+    /// instance's own credential asks (as for its polls), and the answer never names another account's hosts.
+    static func taskRoutes(cluster clusterRef: String, instance instanceRef: String, _ c: Caller) async throws -> [AgentProtocol.TaskRoute] {
+        let (cluster, id, _) = try await instance(clusterRef, instanceRef, action: .agentPoll, c)
+        return try await c.agentTasks.taskRoutes(cluster: cluster, id: id, reference: instanceRef)
+    }
+
     /// A task the calling agent may act for: placed on its instance and not stopped, authorized on the instance
     /// (the agent's own policy), as the credentials and secrets endpoints need.
     static func placedTask(cluster clusterRef: String, instance instanceRef: String, task taskRef: String, _ c: Caller)

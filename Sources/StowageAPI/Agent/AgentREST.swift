@@ -29,6 +29,11 @@ enum AgentREST {
             try .json(try await AgentActions.discoveryNames(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
                                                             call.caller))
         },
+        RESTRoute(method: .get, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/routes",
+                  action: IAMAction(.ecs, "GetTaskRoutes")) { call in
+            try .json(try await AgentActions.taskRoutes(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",
+                                                        call.caller))
+        },
         RESTRoute(method: .post, path: "/agent/v1/clusters/{cluster}/container-instances/{containerInstance}/instance-credentials",
                   action: IAMAction(.ecs, "RotateInstanceCredentials")) { call in
             try .json(try await AgentActions.rotateCredentials(cluster: call.path["cluster"] ?? "", instance: call.path["containerInstance"] ?? "",

@@ -35,6 +35,14 @@ public struct LoadBalancerFleet: Sendable {
         }
     }
 
+    /// The routes `stowage lb` installs so its HAProxy reaches awsvpc tasks by address: every instance's task
+    /// subnet, of every account, via its host address.
+    public func taskRoutes() async throws -> [AgentProtocol.TaskRoute] {
+        try await database.withConnection { [logger] conn in
+            try await TaskSubnetStore(logger: logger).holders(conn, account: nil).map(\.route)
+        }
+    }
+
     /// The targets' new health, the services whose tasks it concerns reconciled (deployments wait for healthy
     /// targets; an unhealthy task is replaced), drained targets purged, and each load balancer's state — together.
     public func record(_ changed: [HealthUpdate], tasks taskIds: Set<String>, active: [String], failed: [String: String], now: Date) async throws {
