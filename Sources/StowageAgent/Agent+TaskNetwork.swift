@@ -92,7 +92,7 @@ extension Agent {
             do {
                 let routes: [AgentProtocol.TaskRoute] = try await server.get(
                     "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/routes")
-                let plan = try await Self.applyRoutes(routes)
+                let plan = try await HostRoutes.convergeInBackground(routes)
                 if !plan.isEmpty {
                     logger.info("task routes changed", metadata: ["installed": "\(plan.replace.map { "\($0.subnet) via \($0.via)" })",
                                                                  "removed": "\(plan.delete)"])
@@ -107,15 +107,6 @@ extension Agent {
                 lastProblem = problem
             }
             try? await Task.sleep(for: config.routeRefresh)
-        }
-    }
-
-    /// `ip` blocks: it runs off the actor.
-    static func applyRoutes(_ routes: [AgentProtocol.TaskRoute]) async throws -> TaskRouting.Plan {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try HostRoutes.converge(routes) })
-            }
         }
     }
 }

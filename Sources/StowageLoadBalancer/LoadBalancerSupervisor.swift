@@ -4,6 +4,7 @@ import ServiceLifecycle
 import StowageModel
 import StowageMonitoringRules
 import StowageProxyConfig
+import StowageShell
 import StowageStore
 import StowageTelemetryStore
 import StowageUseCases
@@ -62,8 +63,33 @@ public final class LoadBalancerSupervisor: Service, Sendable {
                     }
                 }
             }
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.taskRoutesLoop() }
+            }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Keeps this host's routes to every instance's task subnet (awsvpc tasks' addresses, what `ip` targets name) via
+    /// that instance's host address. Routes already in place stay while the database cannot be read.
+    func taskRoutesLoop() async {
+        var lastProblem = ""
+        while !Task.isCancelled {
+            do {
+                let routes = try await fleet.taskRoutes()
+                let plan = try await HostRoutes.convergeInBackground(routes)
+                if !plan.isEmpty {
+                    logger.info("task routes changed", metadata: ["installed": "\(plan.replace.map { "\($0.subnet) via \($0.via)" })",
+                                                                 "removed": "\(plan.delete)"])
+                }
+                lastProblem = ""
+            } catch {
+                let problem = "\(error)"
+                if problem != lastProblem { logger.warning("task routes not updated; the current ones stay", metadata: ["error": "\(problem)"]) }
+                lastProblem = problem
+            }
+            try? await Task.sleep(for: .seconds(5))
         }
     }
 
@@ -205,7 +231,8 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         let proxyGroups = groups.filter { used.contains($0.id) }.map { g in
             ProxySnapshot.Group(id: g.id, port: g.port, health: g.health, attributes: g.attributes,
                                 targets: (targetsByGroup[g.id] ?? []).map {
-                                    ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining)
+                                    ProxySnapshot.Target(id: $0.targetId, port: $0.port, address: $0.address, draining: $0.state == .draining,
+                                                         task: $0.taskId != nil)
                                 })
         }
         var taskOf: [String: String] = [:]

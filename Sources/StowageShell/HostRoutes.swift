@@ -26,4 +26,11 @@ public enum HostRoutes {
         if !failures.isEmpty { throw ShellError(message: "task routes not all applied: " + failures.joined(separator: "; ")) }
         return plan
     }
+
+    /// `converge` off the caller's thread: `ip` blocks, and async callers must not hold a cooperative thread.
+    public static func convergeInBackground(_ wanted: [AgentProtocol.TaskRoute]) async throws -> TaskRouting.Plan {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try converge(wanted) }) }
+        }
+    }
 }
