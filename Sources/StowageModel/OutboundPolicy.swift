@@ -75,11 +75,14 @@ public struct TargetPolicy: Sendable, Equatable {
         return policy
     }
 
-    /// Nil when traffic and checks may go to `address` on `ports`; otherwise why not, naming the address.
-    public func refusal(address text: String, ports: [Int]) -> String? {
+    /// Nil when traffic and checks may go to `address` on `ports`; otherwise why not, naming the address. A `task`
+    /// target (registered for one of the tenant's own awsvpc tasks) may be in the task range, which the outbound
+    /// policy otherwise forbids as shared address space; the control plane's endpoints stay refused whatever.
+    public func refusal(address text: String, ports: [Int], task: Bool = false) -> String? {
         guard let address = CIDR.address(text) else { return "'\(text)' is not an IPv4 or IPv6 address" }
         let shown = CIDR.format(address)
-        if let range = outbound.refusal(address) {
+        let taskRange = task && address.count == 4 && (CIDR(AgentProtocol.taskAddressRange)?.contains(address) ?? false)
+        if !taskRange, let range = outbound.refusal(address) {
             return "\(shown) is inside \(range), which targets may not reach unless the operator allows it (--allow-target-cidr)"
         }
         for endpoint in controlPlane where Self.same(endpoint.address, address) && ports.contains(endpoint.port) {

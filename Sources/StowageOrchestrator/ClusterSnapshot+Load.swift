@@ -26,6 +26,7 @@ extension ClusterSnapshot {
               record.status != "INACTIVE" else { return nil }
         let deployments = try await services.deployments(conn, account: account, cluster: cluster, services: [name])
         let serviceTasks = try await tasks.ofService(conn, account: account, cluster: cluster, service: name)
+        let addresses = try await TaskAddressStore(logger: logger).addresses(conn, account: account, cluster: cluster, ids: serviceTasks.map(\.id))
         var snapshot = ClusterSnapshot(
             account: account, cluster: cluster,
             instances: try await ContainerInstanceStore(logger: logger).all(conn, account: account, cluster: cluster).map(SnapshotInstance.init))
@@ -37,7 +38,11 @@ extension ClusterSnapshot {
                 SnapshotDeployment(id: $0.id, status: $0.status, family: $0.family, revision: $0.revision, rolloutState: $0.rolloutState,
                                    createdAt: $0.createdAt)
             },
-            tasks: serviceTasks.map(SnapshotTask.init), launch: record.launch)
+            tasks: serviceTasks.map { t in
+                var task = SnapshotTask(t)
+                task.privateIPv4Address = addresses[t.id]
+                return task
+            }, launch: record.launch)
         var wanted: [String: (family: String, revision: Int)] = [:]
         if let primary = service.primary { wanted[primary.definitionKey] = (primary.family, primary.revision) }
         try await loadBalancing(conn, account: account, record: record, into: &service, logger: logger)
@@ -119,7 +124,7 @@ extension ClusterSnapshot {
         }
         let bindings = record.serviceRegistries.compactMap { r -> ServiceRegistryBinding? in
             guard let arn = r.registryArn, let id = DiscoveryRules.id(arn, kind: "service", account: account) else { return nil }
-            return ServiceRegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort)
+            return ServiceRegistryBinding(serviceId: id, containerName: r.containerName, containerPort: r.containerPort, port: r.port)
         }
         // No bindings, no read: an empty id list would mean every service of the account.
         let existing = bindings.isEmpty ? [] : Set(try await store.services(conn, account: account, ids: bindings.map(\.serviceId)).map(\.id))

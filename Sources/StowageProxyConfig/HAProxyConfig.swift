@@ -207,7 +207,7 @@ public enum HAProxyConfig {
         lines.append("    default-server " + (try serverOptions(g)))
         for t in g.targets.sorted(by: { $0.serverName < $1.serverName }) where serving.contains("\(g.backendName)/\(t.serverName)") {
             // A target the policy refuses or whose address cannot be written is left out here; TargetPlan reports it.
-            if policy.refusal(address: t.address, ports: g.ports(of: t)) != nil { continue }
+            if policy.refusal(address: t.address, ports: g.ports(of: t), task: t.task) != nil { continue }
             if let line = try? serverLine(g, t, enabled: true) { lines.append("    " + line) }
         }
         return lines.joined(separator: "\n") + "\n\n"

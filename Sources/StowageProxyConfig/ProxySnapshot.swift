@@ -33,8 +33,11 @@ public struct ProxySnapshot: Sendable, Equatable {
         public var port: Int
         public var address: String
         public var draining: Bool
-        public init(id: String, port: Int, address: String, draining: Bool) {
-            self.id = id; self.port = port; self.address = address; self.draining = draining
+        /// Registered for a task (by its service, or by hand for one of the account's own awsvpc tasks): its address
+        /// may be in the task range.
+        public var task: Bool
+        public init(id: String, port: Int, address: String, draining: Bool, task: Bool = false) {
+            self.id = id; self.port = port; self.address = address; self.draining = draining; self.task = task
         }
 
         /// The HAProxy server name: stable for a target and port, of the characters HAProxy allows, and unique by

@@ -68,7 +68,7 @@ public enum TargetPlan {
                 func update(_ state: ELB.TargetState, _ reason: String?, _ description: String?) {
                     updates.append(HealthUpdate(groupId: g.id, targetId: t.id, port: t.port, state: state, reason: reason, description: description))
                 }
-                if let why = policy.refusal(address: t.address, ports: g.ports(of: t)) {
+                if let why = policy.refusal(address: t.address, ports: g.ports(of: t), task: t.task) {
                     update(.unused, "Target.IpUnusable", why)
                     continue
                 }

@@ -317,7 +317,7 @@ public enum ClusterPlanner {
             }
             return TaskEndpoint(taskId: t.id, serving: t.lastStatus == "RUNNING" && t.desiredStatus == "RUNNING" && !stopping.contains(t.id),
                                 ec2InstanceId: host?.ec2InstanceId, hostAddress: host?.attribute(AgentProtocol.hostAddressAttribute),
-                                bindings: bindings)
+                                bindings: bindings, taskAddress: t.privateIPv4Address)
         }
     }
 

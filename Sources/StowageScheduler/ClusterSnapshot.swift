@@ -96,6 +96,8 @@ public struct SnapshotTask: Sendable, Equatable {
     /// Its launch type or capacity provider strategy, platform version and awsvpc configuration; on a placed task,
     /// the capacity provider it went to.
     public var launch: TaskLaunch?
+    /// An awsvpc task's own address, as its agent reported it: its targets and Cloud Map records carry it.
+    public var privateIPv4Address: String?
 
     public init(id: String, family: String, revision: Int, service: String? = nil, deploymentId: String? = nil, startedBy: String? = nil,
                 group: String, instanceId: String? = nil, requiredInstanceId: String? = nil, lastStatus: String = "PROVISIONING",

@@ -7,8 +7,10 @@ public struct ServiceRegistryBinding: Sendable, Equatable {
     public var serviceId: String
     public var containerName: String?
     public var containerPort: Int?
-    public init(serviceId: String, containerName: String?, containerPort: Int?) {
-        self.serviceId = serviceId; self.containerName = containerName; self.containerPort = containerPort
+    /// `serviceRegistries.port`: for awsvpc services, the port the records carry (SRV) when no container port is named.
+    public var port: Int?
+    public init(serviceId: String, containerName: String?, containerPort: Int?, port: Int? = nil) {
+        self.serviceId = serviceId; self.containerName = containerName; self.containerPort = containerPort; self.port = port
     }
 }
 
@@ -57,10 +59,13 @@ public enum ServiceRegistrySync {
         for b in bindings {
             for task in tasks where task.endpoint.serving {
                 // An address that is not an IP literal (an instance registered before addresses were checked) is never published.
-                guard let address = task.endpoint.hostAddress, AgentProtocol.isHostAddress(address) else { continue }
+                guard let address = task.endpoint.taskAddress ?? task.endpoint.hostAddress, AgentProtocol.isHostAddress(address) else { continue }
                 var attributes = task.attributes
                 attributes[DiscoveryRules.ipv4Attribute] = address
-                if let name = b.containerName, let port = b.containerPort {
+                if task.endpoint.taskAddress != nil {
+                    // An awsvpc task: its own address, the container port itself (`port`, else the named container port).
+                    if let port = b.port ?? b.containerPort { attributes[DiscoveryRules.portAttribute] = String(port) }
+                } else if let name = b.containerName, let port = b.containerPort {
                     guard let binding = task.endpoint.bindings.first(where: { $0.containerName == name && $0.containerPort == port }) else { continue }
                     attributes[DiscoveryRules.portAttribute] = String(binding.hostPort)
                 }

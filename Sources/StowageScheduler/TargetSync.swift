@@ -35,10 +35,12 @@ public struct TaskEndpoint: Sendable, Equatable {
     public var ec2InstanceId: String?
     public var hostAddress: String?
     public var bindings: [Binding]
+    /// An awsvpc task's own address: its container ports are reached there, with no host port.
+    public var taskAddress: String?
 
-    public init(taskId: String, serving: Bool, ec2InstanceId: String?, hostAddress: String?, bindings: [Binding]) {
+    public init(taskId: String, serving: Bool, ec2InstanceId: String?, hostAddress: String?, bindings: [Binding], taskAddress: String? = nil) {
         self.taskId = taskId; self.serving = serving; self.ec2InstanceId = ec2InstanceId; self.hostAddress = hostAddress
-        self.bindings = bindings
+        self.bindings = bindings; self.taskAddress = taskAddress
     }
 }
 
@@ -108,8 +110,14 @@ public enum TargetSync {
         return plan
     }
 
-    /// The target of one task in one group: the host (instance id or address) and the host port of the container port.
+    /// The target of one task in one group: the host (instance id or address) and the host port of the container port;
+    /// for an awsvpc task, its own address and the container port itself, in `ip` groups only (ECS refuses `instance`
+    /// groups for awsvpc services).
     public static func target(_ b: LoadBalancerBinding, _ task: TaskEndpoint) -> (id: String, port: Int, address: String)? {
+        if let address = task.taskAddress {
+            guard b.targetType == "ip", AgentProtocol.isHostAddress(address) else { return nil }
+            return (address, b.containerPort, address)
+        }
         guard let binding = task.bindings.first(where: { $0.containerName == b.containerName && $0.containerPort == b.containerPort }),
               let address = task.hostAddress, AgentProtocol.isHostAddress(address) else { return nil }
         let id = b.targetType == "ip" ? address : (task.ec2InstanceId ?? address)

@@ -204,4 +204,73 @@ import Testing
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
         return try JSONDecoder().decode([AgentProtocol.TaskRoute].self, from: body).sorted { $0.via < $1.via }
     }
+
+    /// awsvpc services take ip target groups only (ECS's words); a tenant's own task address may be an ip target, but
+    /// an address of the task range that is not one of its tasks (another tenant's) is refused; serviceRegistries.port
+    /// is taken for awsvpc and still refused for bridge.
+    @Test func awsvpcTargetsAndRegistriesFollowECSRules() async throws {
+        let h = try await Harness.make()
+        try await h.run { api in
+            _ = try await api.ecs("CreateCluster", json(["clusterName": "lbv"]), as: h.a)
+            let host = try #require(try await Self.register(api, h.a, cluster: "lbv", ec2: "i-lbv-\(UUID().uuidString.prefix(8))").1)
+            _ = try await api.ecs("RegisterTaskDefinition", json(Self.awsvpcDefinition), as: h.a)
+            _ = try await api.ecs("RegisterTaskDefinition", json(["family": "bridgeweb", "containerDefinitions": [
+                ["name": "web", "image": "busybox", "memory": 32, "portMappings": [["containerPort": 8080]]]]]), as: h.a)
+            let instanceGroup = try #require(try await api.elb("CreateTargetGroup", ["Name": "inst", "Protocol": "HTTP", "Port": "80"], as: h.a)[
+                "TargetGroups.member.TargetGroupArn"])
+            let ipGroup = try #require(try await api.elb("CreateTargetGroup", ["Name": "ips", "Protocol": "HTTP", "Port": "80", "TargetType": "ip"],
+                                                         as: h.a)["TargetGroups.member.TargetGroupArn"])
+            let refused = try await api.ecs("CreateService", json([
+                "cluster": "lbv", "serviceName": "web", "taskDefinition": "vpcweb", "desiredCount": 0,
+                "loadBalancers": [["targetGroupArn": instanceGroup, "containerName": "web", "containerPort": 8080]],
+            ]), as: h.a)
+            #expect(refused.errorType == "InvalidParameterException"
+                    && refused.message.contains("has target type instance, which is incompatible with the awsvpc network mode"), "\(refused.json)")
+            #expect(try await api.ecs("ListServices", json(["cluster": "lbv"]), as: h.a).strings("serviceArns").isEmpty, "nothing written")
+            let taken = try await api.ecs("CreateService", json([
+                "cluster": "lbv", "serviceName": "web", "taskDefinition": "vpcweb", "desiredCount": 0,
+                "loadBalancers": [["targetGroupArn": ipGroup, "containerName": "web", "containerPort": 8080]],
+            ]), as: h.a)
+            #expect(taken.status == 200, "\(taken.json)")
+
+            // A running awsvpc task of the account, at its reported address.
+            let taskArn = try #require(try await api.ecs("RunTask", json(["cluster": "lbv", "taskDefinition": "vpcweb"]), as: h.a)
+                .array("tasks").first?["taskArn"] as? String)
+            let address = Self.address(host.subnet, 9)
+            let reported = try await Self.report(api, cluster: "lbv", host, [["taskArn": taskArn, "lastStatus": "RUNNING", "privateIPv4Address": address]])
+            #expect(reported.status == 200 && reported["ignored"] == nil, "\(reported.json)")
+
+            let theirs = try #require(try await api.elb("CreateTargetGroup", ["Name": "theirs", "Protocol": "HTTP", "Port": "80", "TargetType": "ip"],
+                                                        as: h.b)["TargetGroups.member.TargetGroupArn"])
+            for stranger in [address, "100.127.255.9"] {
+                let attack = try await api.elb("RegisterTargets", ["TargetGroupArn": theirs, "Targets.member.1.Id": stranger, "Targets.member.1.Port": "8080"],
+                                               as: h.b)
+                #expect(attack.errorCode == "InvalidTarget" && attack.message.contains("not the address of one of this account's running tasks"),
+                        "\(stranger): \(attack.errorCode ?? "none") \(attack.message)")
+            }
+            #expect(try await api.elb("DescribeTargetHealth", ["TargetGroupArn": theirs], as: h.b).list("TargetHealthDescriptions").isEmpty,
+                    "nothing registered")
+            let own = try await api.elb("RegisterTargets", ["TargetGroupArn": ipGroup, "Targets.member.1.Id": address, "Targets.member.1.Port": "8080"],
+                                        as: h.a)
+            #expect(own.status == 200, "its own task's address: \(own.errorCode ?? "") \(own.message)")
+            let health = try await api.elb("DescribeTargetHealth", ["TargetGroupArn": ipGroup], as: h.a).list("TargetHealthDescriptions")
+            #expect(health.map { "\($0.first("Target.Id")?.text ?? ""):\($0.first("Target.Port")?.text ?? "")" } == ["\(address):8080"])
+
+            // serviceRegistries.port: awsvpc only.
+            let ns = try #require(try await api.cloudMap("CreatePrivateDnsNamespace", ["Name": "lbv.internal", "Vpc": "vpc-stowage"], as: h.a)["OperationId"]
+                as? String)
+            let operation = try await api.cloudMap("GetOperation", ["OperationId": ns], as: h.a).object("Operation")
+            let namespace = try #require((operation["Targets"] as? [String: Any])?["NAMESPACE"] as? String)
+            let registry = try #require(try await api.cloudMap("CreateService", ["Name": "api", "NamespaceId": namespace, "DnsConfig": [
+                "DnsRecords": [["Type": "A", "TTL": 10], ["Type": "SRV", "TTL": 10]]]], as: h.a).object("Service")["Arn"] as? String)
+            let bridge = try await api.ecs("CreateService", json([
+                "cluster": "lbv", "serviceName": "bapi", "taskDefinition": "bridgeweb", "desiredCount": 0,
+                "serviceRegistries": [["registryArn": registry, "port": 8080]]]), as: h.a)
+            #expect(bridge.errorType == "InvalidParameterException" && bridge.message.contains("serviceRegistries.port is for awsvpc tasks"), "\(bridge.json)")
+            let vpc = try await api.ecs("CreateService", json([
+                "cluster": "lbv", "serviceName": "vapi", "taskDefinition": "vpcweb", "desiredCount": 0,
+                "serviceRegistries": [["registryArn": registry, "port": 8080]]]), as: h.a)
+            #expect(vpc.status == 200 && (vpc.object("service")["serviceRegistries"] as? [[String: Any]])?.first?["port"] as? Int == 8080, "\(vpc.json)")
+        }
+    }
 }

@@ -27,6 +27,25 @@ import Testing
         #expect(plan.deregister.isEmpty)
     }
 
+    /// An awsvpc task is its own target: its address and the container port itself (it has no host port), in ip
+    /// groups; its Cloud Map instance carries the same address and the registry's port.
+    @Test func awsvpcTasksAreTargetsAndRecordsAtTheirOwnAddress() {
+        let vpc = TaskEndpoint(taskId: "t1", serving: true, ec2InstanceId: "i-1", hostAddress: "10.0.0.1", bindings: [], taskAddress: "100.64.3.7")
+        let waiting = TaskEndpoint(taskId: "t2", serving: true, ec2InstanceId: "i-1", hostAddress: "10.0.0.1", bindings: [])
+        let plan = TargetSync.plan(bindings: [web, api], tasks: [vpc], registered: [], now: now)
+        #expect(plan.register.map { "\($0.targetGroupId) \($0.targetId):\($0.port) \($0.address)" } == ["tg2 100.64.3.7:8080 100.64.3.7"],
+                "the ip group gets the task address and container port; the instance group cannot name a task")
+        #expect(TargetSync.plan(bindings: [api], tasks: [waiting], registered: [], now: now).register.isEmpty,
+                "a bridge-style endpoint without a binding for the port is not registered")
+
+        let byPort = ServiceRegistryBinding(serviceId: "srv-1", containerName: nil, containerPort: nil, port: 9090)
+        let byContainer = ServiceRegistryBinding(serviceId: "srv-2", containerName: "web", containerPort: 8080)
+        let records = ServiceRegistrySync.plan(bindings: [byPort, byContainer],
+                                               tasks: [ServiceRegistryTask(endpoint: vpc, healthy: true, attributes: [:])], registered: [])
+        #expect(records.put.map { "\($0.serviceId) \($0.attributes["AWS_INSTANCE_IPV4"] ?? "-"):\($0.attributes["AWS_INSTANCE_PORT"] ?? "-")" }
+                == ["srv-1 100.64.3.7:9090", "srv-2 100.64.3.7:8080"])
+    }
+
     @Test func tasksThatStopServingDrainForTheirGroupsDelay() {
         let registered = [RegisteredTarget(targetGroupId: "tg1", targetId: "i-1", port: 32768, taskId: "t1", state: .healthy),
                           RegisteredTarget(targetGroupId: "tg2", targetId: "10.0.0.1", port: 32769, taskId: "t1", state: .healthy),

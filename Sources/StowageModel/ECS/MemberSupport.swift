@@ -34,15 +34,15 @@ public enum MemberSupport {
         "LoadBalancer": [
             "targetGroupArn": .honoured("an ELBv2 target group of the account (instance or ip type)"),
             "containerName": .honoured("the container whose port is registered"),
-            "containerPort": .honoured("a containerPort of its portMappings; the target is the host and its host port"),
+            "containerPort": .honoured("a containerPort of its portMappings; the target is the host and its host port, or for awsvpc tasks (ip target groups only) the task's own address and this port"),
             "loadBalancerName": .refused("Classic Load Balancers do not exist in Stowage: give targetGroupArn"),
             "advancedConfiguration": .refused("blue/green traffic shifting is not supported: deployments are rolling"),
         ],
         "ServiceRegistry": [
             "registryArn": .honoured("a Cloud Map service of the account: tasks are registered there while they serve"),
             "containerName": .honoured("the container whose port the instance carries"),
-            "containerPort": .honoured("a containerPort of its portMappings; AWS_INSTANCE_PORT is its host port"),
-            "port": .refused("port is for awsvpc tasks, which Stowage does not run: give containerName and containerPort"),
+            "containerPort": .honoured("a containerPort of its portMappings; AWS_INSTANCE_PORT is its host port (an awsvpc task's: this port, at the task's own address)"),
+            "port": .honoured("awsvpc services only (not with containerName/containerPort): AWS_INSTANCE_PORT and SRV records carry it, at the task's own address; refused for bridge and host: give containerName and containerPort"),
         ],
         "NetworkConfiguration": ["awsvpcConfiguration": .honoured("see AwsVpcConfiguration")],
         "AwsVpcConfiguration": [

@@ -207,6 +207,10 @@ public struct Services: Sendable {
                   let group = try await loadBalancing.targetGroups(conn, account: account, ids: [id]).first, group.name == tgName else {
                 throw APIError.invalidParameter("loadBalancers.targetGroupArn '\(lb.targetGroupArn ?? "")' is not a target group of this account.")
             }
+            // An awsvpc task is reached at its own address: only an ip target group can name it (ECS's words).
+            if definition.networkMode == "awsvpc", group.targetType != "ip" {
+                throw APIError.invalidParameter("The provided target group \(arn) has target type \(group.targetType), which is incompatible with the awsvpc network mode specified in the task definition.")
+            }
             guard let container = lb.containerName, let port = lb.containerPort else {
                 throw APIError.invalidParameter("loadBalancers needs containerName and containerPort for target group \(arn).")
             }
@@ -235,7 +239,20 @@ public struct Services: Sendable {
                 throw APIError.invalidParameter("serviceRegistries.registryArn '\(registry.registryArn ?? "")' is not a Cloud Map service of this account.")
             }
             let types = Set(target.dnsConfig?.dnsRecords.map(\.type) ?? [])
-            if let container = registry.containerName {
+            let awsvpc = definition.networkMode == "awsvpc"
+            if let port = registry.port {
+                // An awsvpc task has an address of its own, so a port alone says where it listens (ECS: port, or
+                // containerName and containerPort, not both); a bridge or host task's port is its container's mapping.
+                guard awsvpc else {
+                    throw APIError.invalidParameter("serviceRegistries.port is for awsvpc tasks: give containerName and containerPort.")
+                }
+                guard registry.containerName == nil, registry.containerPort == nil else {
+                    throw APIError.invalidParameter("serviceRegistries takes port or containerName and containerPort, not both.")
+                }
+                guard (1...65_535).contains(port) else {
+                    throw APIError.invalidParameter("serviceRegistries.port must be between 1 and 65535, got \(port).")
+                }
+            } else if let container = registry.containerName {
                 guard let port = registry.containerPort else {
                     throw APIError.invalidParameter("serviceRegistries needs containerPort with containerName '\(container)'.")
                 }
@@ -248,7 +265,7 @@ public struct Services: Sendable {
             } else if registry.containerPort != nil {
                 throw APIError.invalidParameter("serviceRegistries needs containerName with containerPort.")
             } else if types.contains("SRV") {
-                throw APIError.invalidParameter("serviceRegistries needs containerName and containerPort: Cloud Map service \(target.name) has an SRV record.")
+                throw APIError.invalidParameter("serviceRegistries needs \(awsvpc ? "port, or " : "")containerName and containerPort: Cloud Map service \(target.name) has an SRV record.")
             }
             if (definition.networkMode ?? "bridge") == "bridge", types.contains("A"), !types.contains("SRV") {
                 throw APIError.invalidParameter("Cloud Map service \(target.name) has only an A record, which cannot say which host port a bridge-mode task listens on: give it an SRV record, or use network mode host.")

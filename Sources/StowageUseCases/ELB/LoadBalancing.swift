@@ -346,8 +346,10 @@ public struct LoadBalancing: Sendable {
     /// A target's requests and checks stay out of the control plane's network: an ip target outside the forbidden
     /// ranges (unless the operator allows them, --allow-target-cidr), and no target's traffic or check port on one
     /// of the control plane's own endpoints. `stowage lb` checks again before HAProxy hears of a target.
-    static func checkTargetPolicy(_ policy: TargetPolicy, _ tg: TargetGroupRow, address: String, id: String, port: Int) throws(APIError) {
-        if let why = policy.refusal(address: address, ports: tg.health.ports(traffic: port)) {
+    static func checkTargetPolicy(_ policy: TargetPolicy, _ tg: TargetGroupRow, address: String, id: String, port: Int, task: Bool = false)
+        throws(APIError)
+    {
+        if let why = policy.refusal(address: address, ports: tg.health.ports(traffic: port), task: task) {
             throw APIError("InvalidTarget", "The target '\(id)' (port \(port)) cannot be registered: \(why).")
         }
     }
@@ -374,6 +376,16 @@ public struct LoadBalancing: Sendable {
         }
     }
 
+    /// An ip target in the task range must be one of the account's own live awsvpc tasks (the range is every
+    /// tenant's tasks): the target then carries that task, as a service's would. Nil outside the range.
+    func ownTask(_ conn: PostgresConnection, _ tg: TargetGroupRow, address: String) async throws -> String? {
+        guard tg.targetType == "ip", TaskNetwork.inTaskRange(address) else { return nil }
+        guard let task = try await TaskAddressStore(logger: tenant.logger).liveTask(conn, account: account, address: address) else {
+            throw APIError("InvalidTarget", "The IP address '\(address)' is in the task address range \(AgentProtocol.taskAddressRange) and is not the address of one of this account's running tasks.")
+        }
+        return task
+    }
+
     /// A target as a request names it: its id, and the port when it is not the group's.
     public struct TargetReference: Sendable {
         public var id: String
@@ -390,9 +402,10 @@ public struct LoadBalancing: Sendable {
             var rows: [TargetRow] = []
             for t in wanted {
                 let address = try await targetAddress(conn, tg, id: t.id)
-                try Self.checkTargetPolicy(policy, tg, address: address, id: t.id, port: t.port ?? tg.port)
+                let task = try await ownTask(conn, tg, address: address)
+                try Self.checkTargetPolicy(policy, tg, address: address, id: t.id, port: t.port ?? tg.port, task: task != nil)
                 rows.append(TargetRow(targetGroupId: tg.id, targetId: t.id, port: t.port ?? tg.port, availabilityZone: t.zone, address: address,
-                                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: nil))
+                                      state: .initial, reason: nil, description: nil, registeredAt: now, drainingUntil: nil, taskId: task))
             }
             try await store.register(conn, account: account, rows)
         }
