@@ -155,6 +155,14 @@ import Testing
             }
             let again = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [taskArn]]), as: h.a).array("tasks").first
             #expect((again?["attachments"] as? [[String: Any]])?.first?["id"] as? String == attachmentId, "the attachment id is stable")
+
+            // A task that named subnets, on a host that declares none: the first subnet it named.
+            let named = try await api.ecs("RunTask", json(["cluster": "eni", "taskDefinition": "vpcweb", "networkConfiguration": [
+                "awsvpcConfiguration": ["subnets": ["subnet-0abc", "subnet-0def"]]]]), as: h.a)
+            let namedArn = try #require(named.array("tasks").first?["taskArn"] as? String, "\(named.json)")
+            let shown = try await api.ecs("DescribeTasks", json(["cluster": "eni", "tasks": [namedArn]]), as: h.a).array("tasks").first
+            let pairs = ((shown?["attachments"] as? [[String: Any]])?.first?["details"] as? [[String: Any]]) ?? []
+            #expect(pairs.first { $0["name"] as? String == "subnetId" }?["value"] as? String == "subnet-0abc", "\(pairs)")
         }
     }
 

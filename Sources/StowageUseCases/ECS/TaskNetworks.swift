@@ -33,7 +33,8 @@ extension Tasks {
                                      uniquingKeysWith: { a, _ in a })
             var out: [String: TaskNetworkView] = [:]
             for t in awsvpc {
-                let subnet = TaskNetwork.subnetId(instanceSubnet: t.instanceId.flatMap { subnets[$0] ?? nil }, requested: nil, instanceId: t.instanceId)
+                let subnet = TaskNetwork.subnetId(instanceSubnet: t.instanceId.flatMap { subnets[$0] ?? nil }, requested: t.launch?.subnets,
+                                                    instanceId: t.instanceId)
                 let (attachment, interface) = TaskNetwork.attachment(taskId: t.id, subnetId: subnet, address: addresses[t.id],
                                                                      stopped: t.lastStatus == "STOPPED")
                 out[t.id] = TaskNetworkView(attachment: attachment, networkInterface: interface)
