@@ -12,4 +12,7 @@ CREATE TABLE task_subnets (
 
 -- The address the agent reported for an awsvpc task (inside its instance's task subnet, checked on report).
 ALTER TABLE tasks ADD COLUMN private_ipv4_address text;
-CREATE INDEX tasks_private_ipv4_address ON tasks (account_id, private_ipv4_address) WHERE private_ipv4_address IS NOT NULL;
+-- Who holds an address now: a tenant's ip target must be its own task's, and `stowage lb` refuses a target whose
+-- address another task has since taken.
+CREATE INDEX tasks_live_private_ipv4_address ON tasks (private_ipv4_address)
+    WHERE private_ipv4_address IS NOT NULL AND last_status <> 'STOPPED';

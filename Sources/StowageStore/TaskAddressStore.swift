@@ -34,6 +34,18 @@ public struct TaskAddressStore: Sendable {
         return out
     }
 
+    /// The live task holding each of `addresses` that one holds, across accounts (`stowage lb`'s view).
+    public func holders(_ conn: PostgresConnection, addresses: [String]) async throws -> [String: String] {
+        guard !addresses.isEmpty else { return [:] }
+        let rows = try await conn.query("""
+            SELECT private_ipv4_address, task_id FROM tasks
+            WHERE private_ipv4_address = ANY(\(addresses)) AND last_status <> 'STOPPED'
+            """, logger: logger)
+        var out: [String: String] = [:]
+        for try await (address, task) in rows.decode((String, String).self) { out[address] = task }
+        return out
+    }
+
     /// The account's live task that holds `address`, if one does: a tenant's `ip` target in the task range must be
     /// one of its own tasks, never another tenant's.
     public func liveTask(_ conn: PostgresConnection, account: String, address: String) async throws -> String? {

@@ -264,6 +264,19 @@ import Testing
             let health = try await api.elb("DescribeTargetHealth", ["TargetGroupArn": ipGroup], as: h.a).list("TargetHealthDescriptions")
             #expect(health.map { "\($0.first("Target.Id")?.text ?? ""):\($0.first("Target.Port")?.text ?? "")" } == ["\(address):8080"])
 
+            // Its task stops and another takes the address: the load balancer no longer treats the target as a task's.
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let fleet = LoadBalancerFleet(database: h.backend.database, logger: logger)
+            #expect(try await fleet.read().targets.first { $0.address == address }?.taskId != nil)
+            _ = try await api.ecs("StopTask", json(["cluster": "lbv", "task": taskArn]), as: h.a)
+            _ = try await Self.report(api, cluster: "lbv", host, [["taskArn": taskArn, "lastStatus": "STOPPED"]])
+            let nextArn = try #require(try await api.ecs("RunTask", json(["cluster": "lbv", "taskDefinition": "vpcweb"]), as: h.a)
+                .array("tasks").first?["taskArn"] as? String)
+            _ = try await Self.report(api, cluster: "lbv", host, [["taskArn": nextArn, "lastStatus": "RUNNING", "privateIPv4Address": address]])
+            #expect(try await fleet.read().targets.first { $0.address == address }.map { $0.taskId == nil } == true,
+                    "a target left behind is an address in shared space again, which the target policy refuses")
+
             // serviceRegistries.port: awsvpc only.
             let ns = try #require(try await api.cloudMap("CreatePrivateDnsNamespace", ["Name": "lbv.internal", "Vpc": "vpc-stowage"], as: h.a)["OperationId"]
                 as? String)

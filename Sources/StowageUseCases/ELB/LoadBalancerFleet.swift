@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import StowageModel
 import StowageProxyConfig
 import StowageStore
@@ -31,7 +32,23 @@ public struct LoadBalancerFleet: Sendable {
         try await database.withConnection { [store, logger] conn in
             Rows(loadBalancers: try await store.allLoadBalancers(conn), listeners: try await store.allListeners(conn),
                  rules: try await store.allRules(conn), targetGroups: try await store.allTargetGroups(conn),
-                 targets: try await store.allTargets(conn), announced: try await ControlPlaneEndpointStore(logger: logger).all(conn))
+                 targets: try await Self.current(try await store.allTargets(conn), conn, logger: logger),
+                 announced: try await ControlPlaneEndpointStore(logger: logger).all(conn))
+        }
+    }
+
+    /// A target in the task range counts as its task's only while no other task holds its address: once a task
+    /// subnet is freed and given to another instance (perhaps another account's), a target left behind for the old
+    /// task is an address like any other in shared space, which the target policy refuses.
+    static func current(_ targets: [TargetRow], _ conn: PostgresConnection, logger: Logger) async throws -> [TargetRow] {
+        let addresses = Set(targets.filter { $0.taskId != nil && TaskNetwork.inTaskRange($0.address) }.map(\.address))
+        guard !addresses.isEmpty else { return targets }
+        let holders = try await TaskAddressStore(logger: logger).holders(conn, addresses: addresses.sorted())
+        return targets.map { t in
+            guard let task = t.taskId, let holder = holders[t.address], holder != task else { return t }
+            var stale = t
+            stale.taskId = nil
+            return stale
         }
     }
 
