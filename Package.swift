@@ -278,7 +278,7 @@ let package = Package(
             name: "StowageAPITests",
             dependencies: [
                 "StowageAPI", "StowageWorker", "StowageModel", "StowageIAM", "StowageSigning", "StowageStore",
-                "StowageTestSupport",
+                "StowageTestSupport", "StowageUseCases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

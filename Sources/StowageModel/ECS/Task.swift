@@ -28,7 +28,7 @@ public struct Container: Codable, Sendable, Equatable {
     public var memory: String?
     public var memoryReservation: String?
     public var gpuIds: [String]?
-    /// Always empty: tasks get no elastic network interface (awsvpc is refused).
+    /// An awsvpc task's interface (attachment id, its address), which all its containers share; empty otherwise.
     public var networkInterfaces: [JSONValue]?
     /// Restarts in place under the container's restartPolicy (Stowage's addition; ECS shows it only in task metadata).
     public var restartCount: Int?
@@ -63,7 +63,7 @@ public struct PlacementStrategy: Codable, Sendable, Equatable, Hashable {
 }
 
 public struct ECSTask: Codable, Sendable, Equatable {
-    /// Always empty: no elastic network interfaces (awsvpc is refused).
+    /// An awsvpc task's ENI attachment in DescribeTasks (`TaskNetwork.attachment`); empty otherwise.
     public var attachments: [JSONValue]?
     public var taskArn: String?
     public var clusterArn: String?
