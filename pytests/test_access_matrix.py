@@ -38,11 +38,14 @@ class World:
             self.task[t] = ecs.run_task(cluster=t, taskDefinition=f"f{t}:1")["tasks"][0]["taskArn"]
             for name in ("svc", "gone"):
                 ecs.create_service(cluster=t, serviceName=name, taskDefinition=f"f{t}:1", desiredCount=0)
+            for name in ("pool", "gone"):
+                ecs.create_capacity_provider(name=f"{t}-{name}")
 
     def scope(self, t):
         """Everything of cluster t, as a narrowly scoped policy names it."""
         return [self.arn(f"cluster/{t}"), self.arn(f"cluster/new-{t}"), self.arn(f"cluster/del-{t}"), self.arn(f"service/{t}/*"),
-                self.arn(f"task/{t}/*"), self.arn(f"container-instance/{t}/*"), self.arn(f"task-definition/f{t}:*")]
+                self.arn(f"task/{t}/*"), self.arn(f"container-instance/{t}/*"), self.arn(f"task-definition/f{t}:*"),
+                self.arn(f"capacity-provider/{t}-*")]
 
 
 # (action, call(ecs, world, t)); account-wide actions (resource "*") have no sibling.
@@ -82,6 +85,12 @@ ACTIONS = [
     ("DeleteCluster", lambda e, w, t: e.delete_cluster(cluster=w.arn(f"cluster/del-{t}"))),
     ("UpdateTaskProtection", lambda e, w, t: e.update_task_protection(cluster=w.arn(f"cluster/{t}"), tasks=[w.task[t]], protectionEnabled=True)),
     ("GetTaskProtection", lambda e, w, t: e.get_task_protection(cluster=w.arn(f"cluster/{t}"), tasks=[w.task[t]])),
+    ("CreateCapacityProvider", lambda e, w, t: e.create_capacity_provider(name=f"{t}-new")),
+    ("DescribeCapacityProviders", lambda e, w, t: e.describe_capacity_providers(capacityProviders=[w.arn(f"capacity-provider/{t}-pool")])),
+    ("UpdateCapacityProvider", lambda e, w, t: e.update_capacity_provider(name=f"{t}-pool")),
+    ("PutClusterCapacityProviders", lambda e, w, t: e.put_cluster_capacity_providers(
+        cluster=w.arn(f"cluster/{t}"), capacityProviders=[f"{t}-pool"], defaultCapacityProviderStrategy=[])),
+    ("DeleteCapacityProvider", lambda e, w, t: e.delete_capacity_provider(capacityProvider=w.arn(f"capacity-provider/{t}-gone"))),
     ("PutAccountSetting", None),
     ("PutAccountSettingDefault", None),
     ("DeleteAccountSetting", None),
@@ -143,9 +152,15 @@ def test_every_ecs_action_is_scoped_by_policy(server, tenant, other_tenant):
         call(scoped, world, "a")
         message = denied(lambda: call(scoped, world, "b"))
         assert f"ecs:{action}" in message and any(m in message for m in ("/b", "new-b", "del-b", "fb:")), (action, message)
-        if action in ("CreateCluster", "RegisterTaskDefinition"):
+        if action in ("CreateCluster", "RegisterTaskDefinition", "CreateCapacityProvider"):
             # Names resolve in the caller's own account: the outsider creates its own, and ours are untouched.
             call(outsider, world, "a")
+            continue
+        if action == "UpdateCapacityProvider":
+            # A bare name is the outsider's own provider, which it does not have.
+            with pytest.raises(ClientError) as missing:
+                call(outsider, world, "a")
+            assert "does not exist" in missing.value.response["Error"]["Message"], missing.value.response
             continue
         try:
             denied(lambda: call(outsider, world, "a"))
@@ -154,3 +169,4 @@ def test_every_ecs_action_is_scoped_by_policy(server, tenant, other_tenant):
     # The sibling cluster b was never changed by the scoped principal.
     assert admin.describe_services(cluster="b", services=["gone"])["services"][0]["status"] == "ACTIVE"
     assert admin.describe_clusters(clusters=["del-b"])["clusters"][0]["status"] == "ACTIVE"
+    assert [p["name"] for p in admin.describe_capacity_providers(capacityProviders=["b-gone"])["capacityProviders"]] == ["b-gone"]

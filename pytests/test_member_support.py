@@ -74,11 +74,8 @@ def test_members_that_ask_for_nothing_pass_and_the_rest_door_refuses_too(server,
 def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
     ecs.create_cluster(clusterName="members")
     ecs.register_task_definition(family="members", containerDefinitions=[BASE])
-    registries = [{"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-0123456789abcdef", "port": 80}]
     lb = [{"loadBalancerName": "classic", "containerName": "app", "containerPort": 80}]
     cases = [
-        (lambda: ecs.create_service(cluster="members", serviceName="sd", taskDefinition="members", desiredCount=1,
-                                    serviceRegistries=registries), "serviceRegistries[0].port is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="lb", taskDefinition="members", desiredCount=1,
                                     loadBalancers=lb), "loadBalancerName is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="cd", taskDefinition="members", desiredCount=1,
@@ -88,7 +85,8 @@ def test_services_tasks_and_clusters_refuse_what_they_would_ignore(ecs):
         (lambda: ecs.run_task(cluster="members", taskDefinition="members", overrides={
             "containerOverrides": [{"name": "app", "environmentFiles": [{"value": "arn:aws:s3:::b/e.env", "type": "s3"}]}]}),
          "overrides.containerOverrides[0].environmentFiles is refused"),
-        (lambda: ecs.create_cluster(clusterName="cp", capacityProviders=["FARGATE"]), "capacityProviders is refused"),
+        (lambda: ecs.create_cluster(clusterName="cp", capacityProviders=["FARGATE"], serviceConnectDefaults={"namespace": "n"}),
+         "serviceConnectDefaults is refused"),
         (lambda: ecs.create_service(cluster="members", serviceName="alarmed", taskDefinition="members", desiredCount=1,
                                     deploymentConfiguration={"alarms": {"alarmNames": ["a"], "enable": True, "rollback": True}}),
          "deploymentConfiguration.alarms is refused"),

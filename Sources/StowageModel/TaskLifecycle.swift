@@ -19,6 +19,8 @@ public enum StopCode: String, Codable, Sendable {
     case essentialContainerExited = "EssentialContainerExited"
     case userInitiated = "UserInitiated"
     case serviceSchedulerInitiated = "ServiceSchedulerInitiated"
+    /// FARGATE_SPOT capacity reclaimed (its instance set to DRAINING).
+    case spotInterruption = "SpotInterruption"
 
     /// Failures count toward a deployment's circuit breaker; deliberate stops do not.
     public var isFailure: Bool { self == .taskFailedToStart || self == .essentialContainerExited }

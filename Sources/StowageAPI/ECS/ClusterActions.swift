@@ -8,7 +8,8 @@ import StowageUseCases
 struct ClusterActions {
     static let includes: Set<String> = ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"]
 
-    static func model(_ r: ClusterRow, _ c: Caller, include: Set<String> = includes) -> Cluster {
+    static func model(_ r: ClusterRow, _ c: Caller, include: Set<String> = includes,
+                      capacity: (providers: [String], strategy: [CapacityProviderStrategyItem]) = ([], [])) -> Cluster {
         var cluster = Cluster()
         cluster.clusterArn = c.backend.scope.cluster(c.account, r.name)
         cluster.clusterName = r.name
@@ -17,8 +18,8 @@ struct ClusterActions {
         cluster.runningTasksCount = r.runningTasks
         cluster.pendingTasksCount = r.pendingTasks
         cluster.activeServicesCount = r.activeServices
-        cluster.capacityProviders = []
-        cluster.defaultCapacityProviderStrategy = []
+        cluster.capacityProviders = capacity.providers
+        cluster.defaultCapacityProviderStrategy = capacity.strategy
         if include.contains("SETTINGS") { cluster.settings = r.settings }
         if include.contains("CONFIGURATIONS") { cluster.configuration = r.configuration }
         if include.contains("TAGS") { cluster.tags = r.tags }
@@ -31,10 +32,15 @@ struct ClusterActions {
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
+        let providers = input.capacityProviders?.map(CapacityProviderActions.name)
+        if providers != nil || input.defaultCapacityProviderStrategy != nil {
+            try CapacityProviders.check(providers: providers ?? [], strategy: input.defaultCapacityProviderStrategy ?? [])
+        }
         try await c.authorize([arn], requestTags: input.tags)
         let record = try await c.clusterLifecycle.create(name: name, settings: input.settings, configuration: input.configuration,
-                                                         tags: input.tags ?? [], principal: try AccountSettingActions.principal(nil, c))
-        return ClusterResponse(cluster: model(record, c))
+                                                         tags: input.tags ?? [], principal: try AccountSettingActions.principal(nil, c),
+                                                         capacityProviders: providers, strategy: input.defaultCapacityProviderStrategy)
+        return ClusterResponse(cluster: model(record, c, capacity: try await c.capacityProviders.ofCluster(name)))
     }
 
     struct EventsResponse: Codable, Sendable { var events: [ServiceEvent] }
@@ -66,7 +72,9 @@ struct ClusterActions {
         let byName = Dictionary(records.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var clusters: [Cluster] = []
         for (name, arn) in wanted {
-            if let record = byName[name] { clusters.append(model(record, c, include: include)) } else {
+            if let record = byName[name] {
+                clusters.append(model(record, c, include: include, capacity: try await c.capacityProviders.ofCluster(name)))
+            } else {
                 failures.append(Failure(arn: arn, reason: "MISSING"))
             }
         }

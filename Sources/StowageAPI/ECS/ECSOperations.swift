@@ -47,5 +47,10 @@ public enum ECSOperations {
         Operation.json(.ecs, "ListAccountSettings", .read, AccountSettingActions.list),
         Operation.json(.ecs, "UpdateTaskProtection", .write, TaskProtectionActions.update),
         Operation.json(.ecs, "GetTaskProtection", .read, TaskProtectionActions.get),
+        Operation.json(.ecs, "CreateCapacityProvider", .write, CapacityProviderActions.create),
+        Operation.json(.ecs, "UpdateCapacityProvider", .write, CapacityProviderActions.update),
+        Operation.json(.ecs, "DescribeCapacityProviders", .read, CapacityProviderActions.describe),
+        Operation.json(.ecs, "DeleteCapacityProvider", .write, CapacityProviderActions.delete),
+        Operation.json(.ecs, "PutClusterCapacityProviders", .write, CapacityProviderActions.putCluster),
     ]
 }

@@ -19,7 +19,7 @@ public struct Cluster: Codable, Sendable, Equatable {
     public var tags: [Tag]?
     public var settings: [ClusterSetting]?
     public var capacityProviders: [String]?
-    public var defaultCapacityProviderStrategy: [JSONValue]?
+    public var defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]?
     public init() {}
 }
 
@@ -28,6 +28,8 @@ public struct CreateClusterRequest: Codable, Sendable {
     public var tags: [Tag]?
     public var settings: [ClusterSetting]?
     public var configuration: JSONValue?
+    public var capacityProviders: [String]?
+    public var defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]?
     public init(clusterName: String? = nil, tags: [Tag]? = nil, settings: [ClusterSetting]? = nil) {
         self.clusterName = clusterName; self.tags = tags; self.settings = settings
     }

@@ -55,6 +55,8 @@ public enum LaunchRules {
     /// The built-in providers every cluster may use; their names are reserved.
     public static let fargateProviders: Set<String> = ["FARGATE", "FARGATE_SPOT"]
     public static let spotProvider = "FARGATE_SPOT"
+    /// ECS's stoppedReason for a task whose Spot capacity was reclaimed (stopCode SpotInterruption).
+    public static let spotInterruptedReason = "Your Spot Task was interrupted."
 
     /// The launch a request asks for, checked against the task definition it launches. `strategy` nil or empty and
     /// `launchType` nil means the caller uses the cluster's default strategy (resolved by the use case).
@@ -168,3 +170,63 @@ public struct LaunchRequest: Sendable, Equatable {
                               network: networkConfiguration, definition: definition)
     }
 }
+
+public struct CapacityProvider: Codable, Sendable, Equatable {
+    public var capacityProviderArn: String?
+    public var name: String?
+    public var cluster: String?
+    public var status: String?
+    /// FARGATE or FARGATE_SPOT for the built-in providers; nil for the account's own (instance groups).
+    public var type: String?
+    public var tags: [Tag]?
+    public init(capacityProviderArn: String?, name: String?) { self.capacityProviderArn = capacityProviderArn; self.name = name }
+}
+
+public struct CreateCapacityProviderRequest: Codable, Sendable {
+    public var name: String
+    public var cluster: String?
+    public var tags: [Tag]?
+}
+
+/// UpdateCapacityProvider changes only the Auto Scaling group or managed instances settings, both refused by name.
+public struct UpdateCapacityProviderRequest: Codable, Sendable {
+    public var name: String
+    public var cluster: String?
+}
+
+public struct CapacityProviderResponse: Codable, Sendable {
+    public var capacityProvider: CapacityProvider
+    public init(capacityProvider: CapacityProvider) { self.capacityProvider = capacityProvider }
+}
+
+public struct DescribeCapacityProvidersRequest: Codable, Sendable {
+    public var capacityProviders: [String]?
+    public var cluster: String?
+    public var include: [String]?
+    public var maxResults: Int?
+    public var nextToken: String?
+}
+
+public struct DescribeCapacityProvidersResponse: Codable, Sendable {
+    public var capacityProviders: [CapacityProvider]
+    public var failures: [Failure]
+    public var nextToken: String?
+    public init(capacityProviders: [CapacityProvider], failures: [Failure], nextToken: String?) {
+        self.capacityProviders = capacityProviders; self.failures = failures; self.nextToken = nextToken
+    }
+}
+
+public struct DeleteCapacityProviderRequest: Codable, Sendable {
+    public var capacityProvider: String
+    public var cluster: String?
+}
+
+public struct PutClusterCapacityProvidersRequest: Codable, Sendable {
+    public var cluster: String
+    public var capacityProviders: [String]
+    public var defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]
+}
+
+extension CreateCapacityProviderRequest: ShapeChecked { public static let shapeName = "CreateCapacityProviderRequest" }
+extension UpdateCapacityProviderRequest: ShapeChecked { public static let shapeName = "UpdateCapacityProviderRequest" }
+extension PutClusterCapacityProvidersRequest: ShapeChecked { public static let shapeName = "PutClusterCapacityProvidersRequest" }

@@ -55,6 +55,24 @@ public enum MemberSupport {
             "base": .honoured("0-100000 tasks placed on it first (one provider of a strategy at most)"),
             "weight": .honoured("0-1000: the share of the tasks beyond the base"),
         ],
+        "CreateCapacityProviderRequest": [
+            "name": .honoured("the provider: its capacity is the instances whose stowage.capacity-provider attribute is this name"),
+            "cluster": .honoured("the cluster it is made for (kept and shown)"),
+            "tags": .honoured("tags on the provider"),
+            "autoScalingGroupProvider": .refused(noAutoScalingGroups),
+            "managedInstancesProvider": .refused(noManagedInstances),
+        ],
+        "UpdateCapacityProviderRequest": [
+            "name": .honoured("the provider"),
+            "cluster": .honoured("the cluster it was made for"),
+            "autoScalingGroupProvider": .refused(noAutoScalingGroups),
+            "managedInstancesProvider": .refused(noManagedInstances),
+        ],
+        "PutClusterCapacityProvidersRequest": [
+            "cluster": .honoured("the cluster"),
+            "capacityProviders": .honoured("FARGATE, FARGATE_SPOT and the account's own providers (one a live service's strategy uses must stay)"),
+            "defaultCapacityProviderStrategy": .honoured("see CapacityProviderStrategyItem; only providers of capacityProviders"),
+        ],
         "RuntimePlatform": [
             "cpuArchitecture": .honoured("X86_64 or ARM64: only instances whose ecs.cpu-architecture is x86_64 or arm64"),
             "operatingSystemFamily": .honoured("LINUX: only instances whose ecs.os-type is linux; WINDOWS_* families are refused"),
@@ -213,8 +231,9 @@ public enum MemberSupport {
     ]
 
     static let noEphemeralStorage = "ephemeralStorage cannot be enforced: Podman's overlay storage on ext4 (these hosts) cannot cap a container's writable layer, and an unenforced size would only look honoured"
+    static let noAutoScalingGroups = "Auto Scaling groups do not exist outside AWS: a provider's capacity is the instances whose stowage.capacity-provider attribute is its name"
+    static let noManagedInstances = "ECS managed instances do not exist outside AWS: a provider's capacity is the instances whose stowage.capacity-provider attribute is its name"
     static let noServiceConnect = "Service Connect (a proxy in every task) is not supported: use serviceRegistries (Cloud Map names answered by the agents' DNS) or loadBalancers"
-    static let noCapacityProviders = "capacity providers are not supported: Stowage places on its registered instances"
     static let noExec = "ECS Exec is not supported"
     static let noManagedTags = "ECS-managed and propagated tags are not supported yet"
     static let launchType = "EC2 or EXTERNAL (any instance), or FARGATE (instances whose stowage.capacity-provider is FARGATE; the definition must be FARGATE-compatible); MANAGED_INSTANCES is refused"
@@ -228,8 +247,8 @@ public enum MemberSupport {
         "tags": .honoured("tags on the cluster"),
         "settings": .honoured("containerInsights is kept and shown; Stowage collects task and container metrics always"),
         "configuration": .honoured("kept and shown (ECS Exec itself is refused where it is asked for)"),
-        "capacityProviders": .refused(noCapacityProviders),
-        "defaultCapacityProviderStrategy": .refused(noCapacityProviders),
+        "capacityProviders": .honoured("FARGATE, FARGATE_SPOT and the account's own providers the cluster's tasks may use"),
+        "defaultCapacityProviderStrategy": .honoured("see CapacityProviderStrategyItem: used by RunTask and CreateService calls that name neither a launch type nor a strategy"),
         "serviceConnectDefaults": .refused(noServiceConnect),
     ]
 

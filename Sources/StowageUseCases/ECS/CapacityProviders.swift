@@ -39,6 +39,23 @@ public struct CapacityProviders: Sendable {
         return launch
     }
 
+    /// FARGATE_SPOT capacity set to DRAINING is reclaimed, as Spot capacity is: its tasks stop at once in ECS's words
+    /// (the agent sends SIGTERM and waits each container's stopTimeout), and their services replace them per their
+    /// strategies (the capacity change reconciles every service of the cluster) on the capacity that remains.
+    func interruptSpot(_ conn: PostgresConnection, cluster: String, instances: [ContainerInstanceRow]) async throws {
+        let spot = instances.filter { row in
+            row.attributes.contains { $0.name == AgentProtocol.capacityProviderAttribute && $0.value == LaunchRules.spotProvider }
+        }
+        for instance in spot {
+            let ids = try await stores.tasks.live(conn, account: account, cluster: cluster, instance: instance.id)
+                .filter { $0.desiredStatus == "RUNNING" }.map(\.id)
+            guard !ids.isEmpty else { continue }
+            try await stores.tasks.stop(conn, account: account, cluster: cluster, ids: ids, reason: LaunchRules.spotInterruptedReason,
+                                        code: StopCode.spotInterruption.rawValue)
+            try await stores.instances.notifyChanged(conn, account: account, cluster: cluster, instances: [instance.id])
+        }
+    }
+
     /// Built-in or the account's own.
     func exists(_ conn: PostgresConnection, _ names: [String]) async throws -> Bool {
         let own = Set(try await store.get(conn, account: account, names: names).map(\.name))

@@ -20,8 +20,9 @@ public struct ClusterLifecycle: Sendable {
 
     /// Without settings of its own, a cluster takes its creator's (`principal`'s) containerInsights account setting.
     /// Creating an ACTIVE cluster again returns it unchanged; the quota counts the others.
-    public func create(name: String, settings given: [ClusterSetting]?, configuration: JSONValue?, tags: [Tag], principal: String)
-        async throws -> ClusterRow
+    /// CreateCluster; `capacityProviders` and `strategy`, when given, are the cluster's providers and default strategy.
+    public func create(name: String, settings given: [ClusterSetting]?, configuration: JSONValue?, tags: [Tag], principal: String,
+                       capacityProviders: [String]? = nil, strategy: [CapacityProviderStrategyItem]? = nil) async throws -> ClusterRow
     {
         try await tenant.database.transaction { [self] conn in
             let settings: [ClusterSetting]
@@ -33,8 +34,13 @@ public struct ClusterLifecycle: Sendable {
             }
             let others = try await stores.clusters.activeCount(conn, account: account, excluding: name)
             try await quotas.check(conn, account: account, [("clusters", others + 1, "Active clusters")])
-            return try await stores.clusters.create(conn, account: account, name: name, settings: settings, configuration: configuration,
-                                                    tags: tags)
+            let record = try await stores.clusters.create(conn, account: account, name: name, settings: settings,
+                                                          configuration: configuration, tags: tags)
+            if capacityProviders != nil || strategy != nil {
+                try await CapacityProviders(tenant: tenant, stores: stores).put(conn, cluster: name, providers: capacityProviders ?? [],
+                                                                                strategy: strategy ?? [], services: [])
+            }
+            return record
         }
     }
 

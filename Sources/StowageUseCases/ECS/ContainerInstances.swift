@@ -248,7 +248,12 @@ public struct ContainerInstances: Sendable {
             try await clusters.requireActive(conn, cluster)
             let live = Set(try await stores.instances.get(conn, account: account, cluster: cluster, ids: ids)
                 .filter { $0.status != "INACTIVE" }.map(\.id))
+            let before = try await stores.instances.get(conn, account: account, cluster: cluster, ids: Array(live))
             try await stores.instances.setStatus(conn, account: account, cluster: cluster, ids: Array(live), status: status)
+            if status == "DRAINING" {
+                try await CapacityProviders(tenant: tenant, stores: stores).interruptSpot(conn, cluster: cluster,
+                                                                                          instances: before.filter { $0.status == "ACTIVE" })
+            }
             try await clusters.capacityChanged(conn, cluster: cluster)
             let usage = try await usage(conn, cluster: cluster)
             return (try await stores.instances.get(conn, account: account, cluster: cluster, ids: Array(live)), usage)
