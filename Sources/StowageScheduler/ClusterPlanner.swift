@@ -247,12 +247,17 @@ public enum ClusterPlanner {
                 var placer = Placer(hosts: [instance.placementHost])
                 var rules = constraints
                 var needs = HostNeeds()
+                var requirements = LaunchPlacement.requirements(service.launch, provider: nil)
                 if let definition {
                     let demand = TaskDemand(definition: definition, overrides: nil, group: "", constraints: constraints, strategy: [])
                     rules = demand.constraints
                     needs = demand.hostNeeds
+                    requirements += demand.requirements
                 }
+                // A daemon of a FARGATE or awsvpc service runs only where its launch can (as ECS's daemons only on matching instances).
+                let attributes = instance.placementHost.attributes
                 eligible = (rules.memberOf.isEmpty || placer.memberOfAllows(rules, host: 0)) && placer.hostSettingsAllow(needs, host: 0)
+                    && requirements.allSatisfy { $0.met(by: attributes) }
             }
             return HostSpec(id: instance.id, active: instance.active, draining: instance.status == "DRAINING", eligible: eligible)
         }

@@ -99,3 +99,54 @@ import Testing
         #expect(throws: APIError.self) { try MemberSupport.check(storage, shape: "RegisterTaskDefinitionRequest") }
     }
 }
+
+@Suite struct LaunchRulesTests {
+    static var fargate: TaskDefinition {
+        var d = TaskDefinition()
+        d.networkMode = "awsvpc"
+        d.compatibilities = ["EC2", "EXTERNAL", "FARGATE"]
+        return d
+    }
+
+    func refusal(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch let e as APIError { return e.message } catch { return "\(error)" }
+    }
+
+    @Test func launchTypesVersionsAndNetworks() throws {
+        let launch = try LaunchRequest(launchType: "FARGATE", platformVersion: "LATEST").checked(Self.fargate)
+        #expect(launch.launchType == "FARGATE" && launch.platformVersion == "1.4.0" && launch.shownLaunchType == "FARGATE")
+        #expect(try LaunchRequest().checked(Self.fargate).shownLaunchType == "EC2")
+        #expect(refusal { _ = try LaunchRequest(launchType: "FARGATE").checked(TaskDefinition()) } == "Task definition does not support launch_type FARGATE.")
+        #expect(refusal { _ = try LaunchRequest(launchType: "EC2", platformVersion: "1.4.0").checked(Self.fargate) }?
+            .contains("must be null when specifying an EC2 launch type") == true)
+        #expect(refusal { _ = try LaunchRequest(launchType: "MANAGED_INSTANCES").checked(Self.fargate) }?.contains("is refused") == true)
+        let strategy = [CapacityProviderStrategyItem(capacityProvider: "FARGATE", weight: 1)]
+        #expect(refusal { _ = try LaunchRequest(launchType: "FARGATE", capacityProviderStrategy: strategy).checked(Self.fargate) }?
+            .hasPrefix("Specifying both a launch type and capacity provider strategy") == true)
+
+        func network(_ vpc: AwsVpcConfiguration) -> LaunchRequest { LaunchRequest(networkConfiguration: NetworkConfiguration(awsvpcConfiguration: vpc)) }
+        let vpc = try network(AwsVpcConfiguration(subnets: ["subnet-a", "subnet-b"])).checked(Self.fargate)
+        #expect(vpc.subnets == ["subnet-a", "subnet-b"] && vpc.networkConfiguration?.awsvpcConfiguration?.assignPublicIp == "DISABLED")
+        #expect(refusal { _ = try network(AwsVpcConfiguration(subnets: ["subnet-a"])).checked(TaskDefinition()) } ==
+            "Network Configuration is not valid for the given networkMode of this task definition.")
+        #expect(refusal { _ = try network(AwsVpcConfiguration(subnets: [])).checked(Self.fargate) } == "subnets can not be empty.")
+        #expect(refusal { _ = try network(AwsVpcConfiguration(subnets: (0..<17).map { "subnet-\($0)" })).checked(Self.fargate) } ==
+            "subnets can have at most 16 items.")
+        #expect(refusal { _ = try network(AwsVpcConfiguration(subnets: ["subnet-a"], securityGroups: ["sg-1"])).checked(Self.fargate) }?
+            .contains("securityGroups is refused") == true)
+        #expect(refusal { _ = try network(AwsVpcConfiguration(subnets: ["subnet-a"], assignPublicIp: "ENABLED")).checked(Self.fargate) }?
+            .contains("assignPublicIp ENABLED is refused") == true)
+    }
+
+    @Test func strategies() {
+        func item(_ name: String, weight: Int? = nil, base: Int? = nil) -> CapacityProviderStrategyItem {
+            CapacityProviderStrategyItem(capacityProvider: name, weight: weight, base: base)
+        }
+        #expect(refusal { try LaunchRules.checkStrategy([item("FARGATE", weight: 1, base: 2), item("FARGATE_SPOT", weight: 3)]) } == nil)
+        #expect(refusal { try LaunchRules.checkStrategy([item("FARGATE", base: 1), item("FARGATE_SPOT", base: 1)]) }?.hasPrefix("Only one capacity provider") == true)
+        #expect(refusal { try LaunchRules.checkStrategy([item("FARGATE", weight: 1001)]) }?.contains("between 0 and 1000") == true)
+        #expect(refusal { try LaunchRules.checkStrategy([item("FARGATE", base: 100_001)]) }?.contains("between 0 and 100000") == true)
+        #expect(refusal { try LaunchRules.checkStrategy([item("FARGATE", weight: 1), item("pool", weight: 1)]) }?.contains("cannot contain a mix") == true)
+        #expect(refusal { try LaunchRules.checkStrategy([item("pool", weight: 1), item("pool", weight: 2)]) }?.contains("repeated") == true)
+    }
+}

@@ -134,6 +134,14 @@ import Testing
         #expect(hosts.filter { $0 == "b1" }.count == 2 && hosts.filter { $0.hasPrefix("a") }.count == 2)
         #expect(AttributeRequirement(name: AgentProtocol.subnetAttribute, values: ["subnet-a"], absentAllowed: true).met(by: [:]))
 
+        // A DAEMON service of launch type FARGATE runs only on the Fargate capacity.
+        let daemon = SnapshotService(name: "web", desiredCount: 0, schedulingStrategy: "DAEMON",
+                                     deployments: [SnapshotDeployment(id: "d1", status: "PRIMARY", family: "web", revision: 1)],
+                                     launch: TaskLaunch(launchType: "FARGATE"))
+        let daemonPlan = try ClusterPlanner.plan(ClusterSnapshot(account: "123456789012", cluster: "default", instances: instances,
+                                                                 definitions: ["web:1": Self.awsvpcDefinition()], service: daemon), now: Self.now)
+        #expect(daemonPlan.bindings.map(\.instanceId) == ["f1"] && daemonPlan.placement.failed.isEmpty)
+
         // runtimePlatform: the architecture is a requirement of the definition.
         var placer = Placer(hosts: [Self.instance("x", Self.subnet.merging(["ecs.cpu-architecture": "x86_64"]) { a, _ in a }).placementHost])
         let arm = TaskDemand(definition: Self.awsvpcDefinition(runtime: RuntimePlatform(cpuArchitecture: "ARM64")), overrides: nil,
