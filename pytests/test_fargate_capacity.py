@@ -107,6 +107,21 @@ def test_capacity_providers_and_a_clusters_strategy(ecs, tenant):
     assert ecs.delete_capacity_provider(capacityProvider="gpu-pool")["capacityProvider"]["status"] == "INACTIVE"
     assert [p["name"] for p in ecs.describe_capacity_providers()["capacityProviders"]] == ["FARGATE", "FARGATE_SPOT"]
 
+    # A service keeps what it was launched with and shows it; UpdateService changes it with a new deployment.
+    ecs.register_task_definition(family="vpc", containerDefinitions=[SLEEPER], **FARGATE)
+    ecs.put_cluster_capacity_providers(cluster="cap", capacityProviders=["FARGATE", "FARGATE_SPOT"], defaultCapacityProviderStrategy=[])
+    network = {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"]}}
+    service = ecs.create_service(cluster="cap", serviceName="vpc", taskDefinition="vpc", desiredCount=0, launchType="FARGATE",
+                                 networkConfiguration=network)["service"]
+    assert service["launchType"] == "FARGATE" and service["platformVersion"] == "1.4.0"
+    assert service["networkConfiguration"] == {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "assignPublicIp": "DISABLED"}}
+    spot_only = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    updated = ecs.update_service(cluster="cap", service="vpc", capacityProviderStrategy=spot_only)["service"]
+    assert updated["capacityProviderStrategy"] == spot_only and "launchType" not in updated and len(updated["deployments"]) == 2
+    foreign = refused(lambda: ecs.update_service(cluster="cap", service="vpc", capacityProviderStrategy=[{"capacityProvider": "elsewhere", "weight": 1}]))
+    assert "not associated with the cluster" in foreign["Message"], foreign
+    assert ecs.describe_services(cluster="cap", services=["vpc"])["services"][0]["capacityProviderStrategy"] == spot_only
+
     made = ecs.create_cluster(clusterName="spotty", capacityProviders=["FARGATE_SPOT"],
                               defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}])["cluster"]
     assert made["capacityProviders"] == ["FARGATE_SPOT"]

@@ -157,11 +157,12 @@ public struct LaunchRequest: Sendable, Equatable {
     /// Whether UpdateService asks to change any of it.
     public var isEmpty: Bool { self == LaunchRequest() }
 
-    /// UpdateService: what is given replaces what the service has; the rest stays.
+    /// UpdateService: what is given replaces what the service has; the rest stays. The platform version is not carried
+    /// over: the only one recorded is what a Fargate launch gets anyway, and a move off Fargate must not keep it.
     public func over(_ current: TaskLaunch?) -> LaunchRequest {
         let strategy = capacityProviderStrategy ?? current?.capacityProviderStrategy
         return LaunchRequest(launchType: strategy == nil ? (launchType ?? current?.launchType) : nil,
-                             platformVersion: platformVersion ?? current?.platformVersion, capacityProviderStrategy: strategy,
+                             platformVersion: platformVersion, capacityProviderStrategy: strategy,
                              networkConfiguration: networkConfiguration ?? current?.networkConfiguration)
     }
 
