@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import threading
+import time
 import urllib.request
 
 import boto3
@@ -132,6 +134,26 @@ class BridgeServer:
             self.process.wait(timeout=20)
 
 
+def balancer_and_registry(server, tenant, name, target_type, port, listener, record, delay):
+    """A load balancer with a listener forwarding to a target group `<name>-web`, and a Cloud Map service `web` in the
+    private namespace `<name>.local` with one record type."""
+    elb = boto3.client("elbv2", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    sd = boto3.client("servicediscovery", endpoint_url=server.endpoint, region_name=REGION, config=Config(inject_host_prefix=False),
+                      aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    balancer = elb.create_load_balancer(Name=name)["LoadBalancers"][0]
+    tg = elb.create_target_group(Name=f"{name}-web", Protocol="HTTP", Port=port, TargetType=target_type, HealthCheckPath="/health",
+                                 HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(delay)}])
+    elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=listener,
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    op = sd.create_private_dns_namespace(Name=f"{name}.local", Vpc=name)["OperationId"]
+    ns = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
+    registry = sd.create_service(Name="web", NamespaceId=ns, DnsConfig={"DnsRecords": [{"Type": record, "TTL": 5}]},
+                                 HealthCheckCustomConfig={"FailureThreshold": 1})["Service"]
+    return elb, sd, balancer, tg, registry
+
+
 WEB = "mkdir -p /www && hostname > /www/id && echo ok > /www/health && exec httpd -f -p 8080 -h /www"
 
 
@@ -153,20 +175,8 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
         address_of = {ci["containerInstanceArn"]: {a["name"]: a.get("value") for a in ci["attributes"]}["stowage.host-address"] for ci in described}
         assert sorted(address_of.values()) == [h.address for h in hosts], address_of
 
-        elb = boto3.client("elbv2", endpoint_url=server.endpoint, region_name=REGION,
-                           aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
-        sd = boto3.client("servicediscovery", endpoint_url=server.endpoint, region_name=REGION, config=Config(inject_host_prefix=False),
-                          aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
-        lb_arn = elb.create_load_balancer(Name="multi")["LoadBalancers"][0]
-        tg = elb.create_target_group(Name="multi-web", Protocol="HTTP", Port=80, TargetType="instance", HealthCheckPath="/health",
-                                     HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
-        elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
-        elb.create_listener(LoadBalancerArn=lb_arn["LoadBalancerArn"], Protocol="HTTP", Port=8080,
-                            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
-        op = sd.create_private_dns_namespace(Name="multi.local", Vpc="bridge")["OperationId"]
-        ns = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
-        registry = sd.create_service(Name="web", NamespaceId=ns, DnsConfig={"DnsRecords": [{"Type": "SRV", "TTL": 5}]},
-                                     HealthCheckCustomConfig={"FailureThreshold": 1})["Service"]
+        elb, sd, lb_arn, tg, registry = balancer_and_registry(server, tenant, "multi", target_type="instance", port=80, listener=8080,
+                                                              record="SRV", delay=0)
         ecs.register_task_definition(family="multi-web", containerDefinitions=[{
             "name": "web", "image": "localhost/busybox:latest", "memory": 32, "command": ["sh", "-c", WEB],
             "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
@@ -256,5 +266,134 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
                         and not [c for c in hosts[0].containers() if (c.get("Labels") or {}).get("stowage.task") in instance_of
                                  and c["State"] == "running"], seconds=90)
         ecs.delete_service(cluster="multi", service="web")
+    finally:
+        bridge.stop()
+
+
+def test_awsvpc_service_over_two_subnets_reached_by_address_name_and_ip_target_group(server, tenant, lb, hosts, tmp_path, agents):
+    """Issue 25: six awsvpc tasks over two subnets (hosts 1 and 2 in subnet-a, host 3 in subnet-b), each with an
+    address of its own on its host's task subnet; hosts route to each other's task subnets (and `stowage lb` to all
+    of them), so a client task on host 1 reaches every task by address and by its Cloud Map name, and an `ip` target
+    group answers from all six with no failed request through a rolling deployment."""
+    # Task networks earlier runs on this machine left in this namespace (a bridge keeps its connected route): one on a
+    # subnet now given to a test host would shadow the route `stowage lb` keeps to it. Unused ones go; used ones stay.
+    for name in sh("podman", "network", "ls", "--format", "{{.Name}}", check=False).stdout.split():
+        if name.startswith("stowage-task-"):
+            sh("podman", "network", "rm", name, check=False)
+    bridge = BridgeServer(server, tmp_path)
+    try:
+        ecs = ecs_client(server, tenant)
+        ecs.create_cluster(clusterName="vpc")
+        for host, zone, subnet in zip(hosts, "abc", ("subnet-a", "subnet-a", "subnet-b")):
+            agents.append(Agent(bridge, tenant, "vpc", tmp_path / host.name, zone=zone, socket=host.socket, netns=host.name,
+                                extra=("--dns-address", "auto", "--subnet", subnet, "--capacity-provider", "FARGATE")))
+        arns = wait_for(lambda: (lambda a: a if len(a) == 3 else None)(ecs.list_container_instances(cluster="vpc")["containerInstanceArns"]),
+                        seconds=60)
+        assert arns, "three hosts registered"
+        for host, agent in zip(hosts, agents[-3:]):
+            host.instances.add(agent.arn)
+        described = ecs.describe_container_instances(cluster="vpc", containerInstances=arns)["containerInstances"]
+        attrs = {ci["containerInstanceArn"]: {a["name"]: a.get("value") for a in ci["attributes"]} for ci in described}
+        subnets = {a["stowage.task-subnet"] for a in attrs.values()}
+        assert len(subnets) == 3, attrs
+
+        elb, sd, balancer, tg, registry = balancer_and_registry(server, tenant, "vpc", target_type="ip", port=8080, listener=8081,
+                                                                record="A", delay=3)
+        ecs.register_task_definition(family="vpc-web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+                                     containerDefinitions=[{"name": "web", "image": "localhost/busybox:latest", "command": ["sh", "-c", WEB],
+                                                            "portMappings": [{"containerPort": 8080}]}])
+        network = {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "assignPublicIp": "DISABLED"}}
+        ecs.create_service(cluster="vpc", serviceName="web", taskDefinition="vpc-web", desiredCount=6, launchType="FARGATE",
+                           networkConfiguration=network,
+                           deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
+                           loadBalancers=[{"targetGroupArn": tg, "containerName": "web", "containerPort": 8080}],
+                           serviceRegistries=[{"registryArn": registry["Arn"]}])
+
+        def healthy():
+            health = elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+            good = [h for h in health if h["TargetHealth"]["State"] == "healthy"]
+            return good if len(good) == 6 else None
+        good = wait_for(healthy, seconds=150)
+
+        def stopped_reasons():
+            arns = ecs.list_tasks(cluster="vpc", desiredStatus="STOPPED")["taskArns"][:20]
+            return [t.get("stoppedReason") for t in ecs.describe_tasks(cluster="vpc", tasks=arns)["tasks"]] if arns else []
+        assert good, (elb.describe_target_health(TargetGroupArn=tg), stopped_reasons(),
+                      ecs.describe_services(cluster="vpc", services=["web"])["services"][0]["events"][:8])
+        tasks = ecs.describe_tasks(cluster="vpc", tasks=ecs.list_tasks(cluster="vpc", serviceName="web")["taskArns"])["tasks"]
+
+        def address(task):
+            return next(d["value"] for a in task["attachments"] for d in a["details"] if d["name"] == "privateIPv4Address")
+        addresses = {address(t) for t in tasks}
+        assert {(h["Target"]["Id"], h["Target"]["Port"]) for h in good} == {(a, 8080) for a in addresses}, "targets are the tasks' own addresses"
+        by_subnet = {}
+        for t in tasks:
+            instance = attrs[t["containerInstanceArn"]]
+            by_subnet[instance["ecs.subnet-id"]] = by_subnet.get(instance["ecs.subnet-id"], 0) + 1
+            assert address(t).rsplit(".", 1)[0] == instance["stowage.task-subnet"].rsplit(".", 1)[0], "each address is on its host's subnet"
+        assert by_subnet == {"subnet-a": 3, "subnet-b": 3}, by_subnet
+        assert len({t["containerInstanceArn"] for t in tasks}) == 3, "every host runs some"
+
+        # A client task on host 1 resolves the service's name with its agent's resolver and calls every address.
+        script = ("for ip in $(nslookup web.vpc.local | awk '/^Address: / {print $2}' | grep -v ':53$' | sort -u); do "
+                  "echo GOT $ip $(wget -q -O- http://$ip:8080/id); done")
+        ecs.register_task_definition(family="vpc-client", networkMode="awsvpc", containerDefinitions=[{
+            "name": "client", "image": "localhost/busybox:latest", "memory": 16, "command": ["sh", "-c", script],
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/vpc", "awslogs-stream-prefix": "c"}}}])
+        assert wait_for(lambda: len(sd.discover_instances(NamespaceName="vpc.local", ServiceName="web", HealthStatus="HEALTHY")["Instances"]) == 6,
+                        seconds=30)
+        time.sleep(3)  # the agents' resolvers fetch names every 2 s
+        run = ecs.run_task(cluster="vpc", taskDefinition="vpc-client", networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-a"]}},
+                           placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.availability-zone == a"}])["tasks"][0]
+        logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                            aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+        stream = f"c/client/{run['taskArn'].split('/')[-1]}"
+
+        def got():
+            try:
+                events = logs.get_log_events(logGroupName="/ecs/vpc", logStreamName=stream, startFromHead=True)["events"]
+            except logs.exceptions.ResourceNotFoundException:
+                return None
+            lines = [e["message"].split() for e in events if e["message"].startswith("GOT ")]
+            return lines if len(lines) == 6 else None
+        lines = wait_for(got, seconds=90)
+        assert lines, "the client on host 1 resolved six addresses"
+        assert {line[1] for line in lines} == addresses, (lines, addresses)
+        assert all(len(line) == 3 for line in lines), f"every task answered by address, on every host: {lines}"
+
+        # Through the load balancer while the service rolls to a new deployment: every request answered.
+        url = f"http://{balancer['DNSName']}:8081/id"
+        failures, answers = [], set()
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        answers.add(r.read().decode().strip())
+                except Exception as error:  # noqa: BLE001 - every failure counts
+                    failures.append(repr(error))
+                time.sleep(0.05)
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            time.sleep(2)
+            ecs.update_service(cluster="vpc", service="web", forceNewDeployment=True)
+
+            def rolled():
+                service = ecs.describe_services(cluster="vpc", services=["web"])["services"][0]
+                deployments = service["deployments"]
+                return len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED" and service["runningCount"] == 6 \
+                    and not (set(t["TargetHealth"]["State"] for t in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]) - {"healthy"})
+            assert wait_for(rolled, seconds=180), ecs.describe_services(cluster="vpc", services=["web"])["services"][0]["deployments"]
+        finally:
+            stop.set()
+            worker.join(timeout=10)
+        assert not failures, f"{len(failures)} failed requests through the rolling deployment: {failures[:5]}"
+        assert len(answers) >= 6, answers
+
+        ecs.update_service(cluster="vpc", service="web", desiredCount=0)
+        assert wait_for(lambda: not ecs.list_tasks(cluster="vpc", desiredStatus="RUNNING")["taskArns"], seconds=90)
+        ecs.delete_service(cluster="vpc", service="web")
     finally:
         bridge.stop()

@@ -116,7 +116,7 @@ pid = holder_pid(client)
 def wrk(ip):
     # Until routes are in (agents refresh every 5 s) the first connection may fail: wait for an answer first.
     for _ in range(60):
-        if subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "wget", "-q", "-T", "2", "-O", "/dev/null", f"http://{ip}:8080/"]).returncode == 0:
+        if subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "curl", "-sf", "-m", "2", "-o", "/dev/null", f"http://{ip}:8080/"]).returncode == 0:
             break
         time.sleep(0.5)
     out = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "wrk", "-t1", f"-c{connections}", f"-d{duration}", f"http://{ip}:8080/"],

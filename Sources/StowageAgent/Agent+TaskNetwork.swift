@@ -48,6 +48,9 @@ extension Agent {
             throw RuntimeError.failed("ResourceInitializationError: this instance has no task network for awsvpc tasks (see the agent's log)")
         }
         let id: String
+        // Made again if it went away since registration (an operator's `podman network prune`): one lookup.
+        try await runtime.ensureTaskNetwork(name: network.name, subnet: network.subnet, gateway: network.gateway,
+                                            labels: [AgentProtocol.instanceLabel: state?.containerInstanceArn ?? ""])
         if let existing = found[Self.holderName] {
             id = existing.id
             if !existing.running { try await runtime.start(id) }
@@ -69,8 +72,11 @@ extension Agent {
                                                        labels: labels)
         }
         tasks[arn]?.networkHolder = id
-        tasks[arn]?.address = try await runtime.address(of: id, network: network.name)
-        guard tasks[arn]?.address != nil else {
+        // Awaited into a local first: an access to `tasks` must never span a suspension, while other tasks' starts
+        // change the dictionary (its storage can move).
+        let address = try await runtime.address(of: id, network: network.name)
+        tasks[arn]?.address = address
+        guard address != nil else {
             throw RuntimeError.failed("ResourceInitializationError: the task's network namespace got no address on \(network.name)")
         }
     }
