@@ -88,8 +88,11 @@ import Testing
             return result
         }
         #expect(!rows.isEmpty)
-        // Tables that belong to no tenant: the migration ledger, the periodic-job clock, the control plane's pulse.
-        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs", "control_plane_health", "control_plane_endpoints"]
+        // Tables that belong to no tenant: the migration ledger, the periodic-job clock, the control plane's pulse, and
+        // the platform-wide allocation of task subnets (an index must not repeat whoever holds it; each row names its
+        // account).
+        let systemTables: Set<String> = ["schema_migrations", "periodic_jobs", "control_plane_health", "control_plane_endpoints",
+                                         "task_subnets"]
         for (table, column) in rows where !systemTables.contains(table) {
             #expect(column == "account_id", "table \(table) leads its primary key with \(column)")
         }

@@ -105,7 +105,7 @@ public enum LaunchRules {
         }
         guard Set(subnets).count == subnets.count else { throw .invalidParameter("subnets must not repeat a subnet.") }
         if !(vpc.securityGroups ?? []).isEmpty {
-            throw .invalidParameter("networkConfiguration.awsvpcConfiguration.securityGroups is refused: Stowage does not filter task traffic by security group.")
+            throw .invalidParameter("networkConfiguration.awsvpcConfiguration.securityGroups is refused: Stowage does not filter task traffic by security group; omit securityGroups.")
         }
         switch vpc.assignPublicIp {
         case nil, "DISABLED": break
