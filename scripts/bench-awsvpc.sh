@@ -28,6 +28,9 @@ netcleanup() {
 }
 trap 'netcleanup; cleanup' EXIT
 
+# The hosts' Podman services get scripts/podman.sh's settings (runc, cgroupfs, ulimits within the hard limits).
+export CONTAINERS_CONF=$(scripts/podman.sh conf "$tmp/podman")
+export CONTAINERS_REGISTRIES_CONF="$tmp/podman/registries.conf"
 endpoint_local="http://127.0.0.1:$port"
 "$bin" worker --poll-interval 0.2 > "$tmp/worker.log" 2>&1 &
 pids+=($!)
