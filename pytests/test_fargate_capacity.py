@@ -90,6 +90,8 @@ def test_capacity_providers_and_a_clusters_strategy(ecs, tenant):
         (["FARGATE"], [{"capacityProvider": "FARGATE", "base": 100001}], "between 0 and 100000"),
         (["FARGATE"], [{"capacityProvider": "FARGATE_SPOT", "weight": 1}], "not associated with the cluster"),
         (["nowhere"], [], "does not exist: nowhere"),
+        # Another account's provider by ARN is not read as this account's provider of the same name.
+        (["arn:aws:ecs:us-east-1:999999999999:capacity-provider/gpu-pool"], [], "is not one of this account's"),
     ]
     for providers, strategy, message in bad:
         error = refused(lambda: ecs.put_cluster_capacity_providers(cluster="cap", capacityProviders=providers,

@@ -98,7 +98,7 @@ extension Agent {
             do {
                 let routes: [AgentProtocol.TaskRoute] = try await server.get(
                     "/agent/v1/clusters/\(config.cluster)/container-instances/\(instanceId)/routes")
-                let plan = try await HostRoutes.convergeInBackground(routes)
+                let plan = try await HostRoutes.convergeInBackground(routes, proto: TaskRouting.agentProtocol)
                 if !plan.isEmpty {
                     logger.info("task routes changed", metadata: ["installed": "\(plan.replace.map { "\($0.subnet) via \($0.via)" })",
                                                                  "removed": "\(plan.delete)"])

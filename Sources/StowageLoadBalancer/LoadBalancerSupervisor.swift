@@ -78,7 +78,7 @@ public final class LoadBalancerSupervisor: Service, Sendable {
         while !Task.isCancelled {
             do {
                 let routes = try await fleet.taskRoutes()
-                let plan = try await HostRoutes.convergeInBackground(routes)
+                let plan = try await HostRoutes.convergeInBackground(routes, proto: TaskRouting.balancerProtocol)
                 if !plan.isEmpty {
                     logger.info("task routes changed", metadata: ["installed": "\(plan.replace.map { "\($0.subnet) via \($0.via)" })",
                                                                  "removed": "\(plan.delete)"])

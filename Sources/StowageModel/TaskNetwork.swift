@@ -6,6 +6,11 @@ import Foundation
 public enum TaskNetwork {
     /// How many /24s the range holds: 100.64.0.0/10 is 2^(24-10).
     public static let subnetCount = 16_384
+    /// What one account's instances may hold of the range (a sixteenth): every tenant shares it, so no one tenant's
+    /// registrations can leave the others' new hosts without awsvpc.
+    public static let subnetsPerAccount = 1_024
+    /// Set by the server on an instance that asked for awsvpc and got no task subnet, saying why.
+    public static let unavailableAttribute = "stowage.task-network"
 
     /// The /24 with this index, "100.64.3.0/24" for 3, "100.65.0.0/24" for 256; nil outside the range.
     public static func subnet(index: Int) -> String? {

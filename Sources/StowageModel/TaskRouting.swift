@@ -7,8 +7,16 @@ import Foundation
 /// The routes carry a protocol number of their own, so a host changes only the routes Stowage put there and never
 /// an operator's, a connected subnet's or the default route.
 public enum TaskRouting {
-    /// The `proto` of every route Stowage installs (an unassigned number in iproute2's rt_protos).
-    public static let routeProtocol = 201
+    /// The `proto` of the routes each installer owns (unassigned numbers in iproute2's rt_protos): an agent's and
+    /// `stowage lb`'s differ, so on a host that runs both neither removes the other's (they want different sets: the
+    /// agent its account's peers, the load balancer every account's).
+    public static let agentProtocol = 201
+    public static let balancerProtocol = 202
+
+    /// Gateways a route may never go through: this host or nothing (loopback, unspecified), broadcast, multicast,
+    /// reserved, link-local (the metadata address) and the task range itself. A host address is tenant-written.
+    static let forbiddenGateways = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
+                                    AgentProtocol.taskAddressRange].compactMap(CIDR.init)
 
     /// A route as the kernel lists it (`ip -j -4 route show`): destination, gateway, protocol.
     public struct KernelRoute: Sendable, Equatable {
@@ -50,6 +58,10 @@ public enum TaskRouting {
                 plan.skipped[route.subnet] = "via \(route.via) is not an IPv4 address"
                 continue
             }
+            guard !forbiddenGateways.contains(where: { $0.contains(via) }) else {
+                plan.skipped[route.subnet] = "via \(route.via) is not a host's address"
+                continue
+            }
             guard !keep.contains(route.subnet) else {
                 plan.skipped[route.subnet] = "claimed by two hosts; the first kept"
                 continue
@@ -66,7 +78,7 @@ public enum TaskRouting {
         return plan
     }
 
-    /// Reads `ip -j -4 route show` output; `oursJSON` is the same listing filtered to `proto 201`.
+    /// Reads `ip -j -4 route show` output; `oursJSON` is the same listing filtered to the installer's own `proto`.
     public static func kernelRoutes(allJSON: Data, oursJSON: Data) -> [KernelRoute] {
         func destinations(_ data: Data) -> [(String, String?)] {
             guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [] }

@@ -39,6 +39,11 @@ public struct TaskSubnetStore: Sendable {
         throw APIError.server()
     }
 
+    /// How many task subnets the account's instances hold.
+    public func count(_ conn: PostgresConnection, account: String) async throws -> Int {
+        try await conn.first("SELECT count(*)::int FROM task_subnets WHERE account_id = \(account)", as: Int.self, logger: logger) ?? 0
+    }
+
     /// Gives the instance's index back to the pool.
     public func release(_ conn: PostgresConnection, account: String, cluster: String, instance: String) async throws {
         try await conn.query("""

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StowageIAM
 import StowageModel
+import StowageStore
 import StowageUseCases
 import Testing
 
@@ -292,6 +293,61 @@ import Testing
                 "cluster": "lbv", "serviceName": "vapi", "taskDefinition": "vpcweb", "desiredCount": 0,
                 "serviceRegistries": [["registryArn": registry, "port": 8080]]]), as: h.a)
             #expect(vpc.status == 200 && (vpc.object("service")["serviceRegistries"] as? [[String: Any]])?.first?["port"] as? Int == 8080, "\(vpc.json)")
+        }
+    }
+
+    /// The attacks of the second review: a tenant deregisters its host (its task rows stay RUNNING) so that its
+    /// subnet, and with it the addresses its tasks held, passes to another tenant's next host; and a tenant takes the
+    /// whole shared range. Neither works: a task on a released subnet claims no address, and an account holds at most
+    /// its share (beyond, its hosts register without awsvpc and say why).
+    @Test func aDeregisteredHostsTasksClaimNoAddressAndNoAccountTakesTheRange() async throws {
+        let h = try await Harness.make(freshDatabase: true)
+        try await h.run { api in
+            for tenant in [h.a, h.b] {
+                _ = try await api.ecs("CreateCluster", json(["clusterName": "zz"]), as: tenant)
+                _ = try await api.ecs("RegisterTaskDefinition", json(Self.awsvpcDefinition), as: tenant)
+            }
+            let attacker = try #require(try await Self.register(api, h.a, cluster: "zz", ec2: "i-zz1").1)
+            let zombie = try #require(try await api.ecs("RunTask", json(["cluster": "zz", "taskDefinition": "vpcweb"]), as: h.a)
+                .array("tasks").first?["taskArn"] as? String)
+            let address = Self.address(attacker.subnet, 2)
+            _ = try await Self.report(api, cluster: "zz", attacker, [["taskArn": zombie, "lastStatus": "RUNNING", "privateIPv4Address": address]])
+            let gone = try await api.ecs("DeregisterContainerInstance", json(["cluster": "zz", "containerInstance": attacker.arn, "force": true]), as: h.a)
+            #expect(gone.status == 200, "\(gone.json)")
+
+            let victim = try #require(try await Self.register(api, h.b, cluster: "zz", ec2: "i-zz2").1)
+            #expect(victim.subnet == attacker.subnet, "the released subnet is the next host's: \(victim.subnet ?? "-")")
+            let theirs = try #require(try await api.ecs("RunTask", json(["cluster": "zz", "taskDefinition": "vpcweb"]), as: h.b)
+                .array("tasks").first?["taskArn"] as? String)
+            _ = try await Self.report(api, cluster: "zz", victim, [["taskArn": theirs, "lastStatus": "RUNNING", "privateIPv4Address": address]])
+
+            let group = try #require(try await api.elb("CreateTargetGroup", ["Name": "zz", "Protocol": "HTTP", "Port": "80", "TargetType": "ip"],
+                                                       as: h.a)["TargetGroups.member.TargetGroupArn"])
+            let attack = try await api.elb("RegisterTargets", ["TargetGroupArn": group, "Targets.member.1.Id": address, "Targets.member.1.Port": "8080"],
+                                           as: h.a)
+            #expect(attack.errorCode == "InvalidTarget", "the zombie task claims nothing: \(attack.errorCode ?? "accepted") \(attack.message)")
+            #expect(try await api.elb("DescribeTargetHealth", ["TargetGroupArn": group], as: h.a).list("TargetHealthDescriptions").isEmpty)
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let holders = try await h.backend.database.withConnection { conn in
+                try await TaskAddressStore(logger: logger).holders(conn, addresses: [address])
+            }
+            #expect(holders[address] == theirs.components(separatedBy: "/").last, "only the victim's task holds the address: \(holders)")
+
+            // The range: an account at its share registers its next host without awsvpc, and says why.
+            try await h.backend.database.withConnection { conn in
+                // Standing in for 1,024 registrations: the account's share, taken.
+                try await conn.query("""
+                    INSERT INTO task_subnets (subnet_index, account_id, cluster_name, instance_id)
+                    SELECT 100 + i, \(h.a.account), 'zz', 'filler-' || i FROM generate_series(0, \(TaskNetwork.subnetsPerAccount - 1)) i
+                    """, logger: logger)
+            }
+            let (answer, capped) = try await Self.register(api, h.a, cluster: "zz", ec2: "i-zz3")
+            #expect(answer.status == 200, "\(answer.json)")
+            #expect(capped?.subnet == nil && capped?.attributes[AgentProtocol.awsvpcCapability] == nil, "\(capped?.attributes ?? [:])")
+            #expect(capped?.attributes[TaskNetwork.unavailableAttribute]?.contains("its limit") == true, "\(capped?.attributes ?? [:])")
+            let other = try await Self.register(api, h.b, cluster: "zz", ec2: "i-zz4").1
+            #expect(other?.subnet != nil, "another account still gets one")
         }
     }
 }

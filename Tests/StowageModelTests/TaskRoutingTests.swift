@@ -23,11 +23,15 @@ import Testing
         #expect(plan.skipped["100.64.4.0/24"] == "this host's own")
     }
 
-    /// Values come from the control plane and become `ip` arguments: only a /24 of the task range via an IPv4 literal.
+    /// Values come from the control plane (a host address is tenant-written) and become `ip` arguments: only a /24 of
+    /// the task range via an IPv4 literal that can be another host's.
     @Test(arguments: [Route(subnet: "0.0.0.0/0", via: "10.0.0.2"), Route(subnet: "10.0.0.0/24", via: "10.0.0.2"),
                       Route(subnet: "100.64.1.0/16", via: "10.0.0.2"), Route(subnet: "100.64.1.7/24", via: "10.0.0.2"),
                       Route(subnet: "100.64.1.0/24", via: "10.0.0.2 dev lo"), Route(subnet: "100.64.1.0/24", via: "::1"),
-                      Route(subnet: "100.64.1.0/24 table 5", via: "10.0.0.2"), Route(subnet: "100.64.1.0/24", via: "-h")])
+                      Route(subnet: "100.64.1.0/24 table 5", via: "10.0.0.2"), Route(subnet: "100.64.1.0/24", via: "-h"),
+                      Route(subnet: "100.64.1.0/24", via: "127.0.0.1"), Route(subnet: "100.64.1.0/24", via: "0.0.0.0"),
+                      Route(subnet: "100.64.1.0/24", via: "255.255.255.255"), Route(subnet: "100.64.1.0/24", via: "224.0.0.1"),
+                      Route(subnet: "100.64.1.0/24", via: "169.254.169.254"), Route(subnet: "100.64.1.0/24", via: "100.64.0.2")])
     func refusesAnythingButATaskSubnetViaAnAddress(route: Route) {
         let plan = TaskRouting.plan(wanted: [route], kernel: [], localAddresses: [])
         #expect(plan.replace.isEmpty)

@@ -29,6 +29,16 @@ struct CapacityProviderActions {
         return String(reference[slash.upperBound...])
     }
 
+    /// A provider a cluster is to use, as a name of the caller's own: an ARN of another account (or region) is refused,
+    /// never read as the caller's provider of the same name.
+    static func ownName(_ reference: String, _ c: Caller) throws(APIError) -> String {
+        let short = name(reference)
+        guard !reference.hasPrefix("arn:") || reference == arn(short, c) else {
+            throw .invalidParameter("The capacity provider \(reference) is not one of this account's: give its name or this account's ARN.")
+        }
+        return short
+    }
+
     /// What authorization sees: an ARN as given (another account's is refused there), a name as this account's.
     static func resource(_ reference: String, _ c: Caller) -> String {
         reference.hasPrefix("arn:") ? reference : arn(reference, c)
@@ -89,7 +99,7 @@ struct CapacityProviderActions {
 
     static func putCluster(_ input: PutClusterCapacityProvidersRequest, _ c: Caller) async throws -> ClusterResponse {
         let (cluster, clusterArn) = try c.refs.cluster(input.cluster)
-        let providers = input.capacityProviders.map(name)
+        let providers = try input.capacityProviders.map { reference throws(APIError) in try ownName(reference, c) }
         try CapacityProviders.check(providers: providers, strategy: input.defaultCapacityProviderStrategy)
         try await c.authorize([clusterArn])
         try await c.capacityProviders.put(cluster: cluster, providers: providers, strategy: input.defaultCapacityProviderStrategy)

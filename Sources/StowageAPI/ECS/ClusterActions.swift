@@ -32,7 +32,7 @@ struct ClusterActions {
         try Validate.tags(input.tags)
         try Validate.clusterSettings(input.settings)
         try Validate.clusterConfiguration(input.configuration)
-        let providers = input.capacityProviders?.map(CapacityProviderActions.name)
+        let providers = try input.capacityProviders?.map { reference throws(APIError) in try CapacityProviderActions.ownName(reference, c) }
         if providers != nil || input.defaultCapacityProviderStrategy != nil {
             try CapacityProviders.check(providers: providers ?? [], strategy: input.defaultCapacityProviderStrategy ?? [])
         }

@@ -150,12 +150,23 @@ public struct ContainerInstances: Sendable {
     /// already has (a re-registration keeps it, so its running tasks keep their addresses), else the lowest free /24.
     func assignTaskSubnet(_ conn: PostgresConnection, cluster: String, id: String, attributes: inout [Attribute]) async throws {
         guard attributes.contains(where: { $0.name == AgentProtocol.awsvpcCapability }) else { return }
-        guard let index = try await TaskSubnetStore(logger: tenant.logger).assign(conn, account: account, cluster: cluster, instance: id),
-              let subnet = TaskNetwork.subnet(index: index) else {
-            throw APIError.invalidParameter("No task subnet is free in \(AgentProtocol.taskAddressRange): register the instance without \(AgentProtocol.awsvpcCapability), or deregister an awsvpc-capable instance first.")
+        attributes.removeAll { $0.name == AgentProtocol.taskSubnetAttribute || $0.name == TaskNetwork.unavailableAttribute }
+        let subnets = TaskSubnetStore(logger: tenant.logger)
+        var why = "no task subnet is free in \(AgentProtocol.taskAddressRange)"
+        // The range is shared by every tenant: one account holds at most its share, so none can exhaust it for the rest.
+        let already = try await subnets.held(conn, account: account, cluster: cluster, instance: id) != nil
+        let holding = try await subnets.count(conn, account: account)
+        if !already, holding >= TaskNetwork.subnetsPerAccount {
+            why = "the account holds \(holding) task subnets, its limit"
+        } else if let index = try await subnets.assign(conn, account: account, cluster: cluster, instance: id),
+                  let subnet = TaskNetwork.subnet(index: index) {
+            attributes.append(Attribute(name: AgentProtocol.taskSubnetAttribute, value: subnet))
+            return
         }
-        attributes.removeAll { $0.name == AgentProtocol.taskSubnetAttribute }
-        attributes.append(Attribute(name: AgentProtocol.taskSubnetAttribute, value: subnet))
+        // Registered all the same, without awsvpc: the host still runs bridge, host and none tasks, and says why.
+        tenant.logger.warning("instance registered without awsvpc", metadata: ["account": "\(account)", "instance": "\(id)", "why": "\(why)"])
+        attributes.removeAll { $0.name == AgentProtocol.awsvpcCapability }
+        attributes.append(Attribute(name: TaskNetwork.unavailableAttribute, value: "unavailable: \(why)"))
     }
 
     /// An instance that holds a credential of its own is registered again only with that credential: otherwise
@@ -228,6 +239,8 @@ public struct ContainerInstances: Sendable {
             try await stores.instances.setStatus(conn, account: account, cluster: cluster, ids: [id], status: "INACTIVE")
             // Its task subnet goes back to the pool: the attribute goes too, so nothing routes to it as this instance's.
             try await TaskSubnetStore(logger: tenant.logger).release(conn, account: account, cluster: cluster, instance: id)
+            // Its tasks' addresses are the pool's again too: a task row that stays RUNNING (its host gone silent) claims none.
+            try await TaskAddressStore(logger: tenant.logger).forget(conn, account: account, cluster: cluster, instance: id)
             if record.attributes.contains(where: { $0.name == AgentProtocol.taskSubnetAttribute }) {
                 record.attributes.removeAll { $0.name == AgentProtocol.taskSubnetAttribute }
                 try await stores.instances.setAttributes(conn, account: account, cluster: cluster, id: id, attributes: record.attributes)
