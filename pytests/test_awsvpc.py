@@ -22,7 +22,8 @@ ARCH = "ARM64" if platform.machine() in ("aarch64", "arm64") else "X86_64"
 # with the local busybox image: nothing here may reach the internet.
 WEB = "mkdir -p /www && echo \"hello $GREETING\" > /www/greeting && exec httpd -f -p 80 -h /www"
 SIDECAR = ("for i in $(seq 1 60); do body=$(wget -q -O- http://localhost:80/greeting) && break; sleep 1; done; "
-           "echo \"SIDECAR $body\"; echo \"META $(wget -q -O- $ECS_CONTAINER_METADATA_URI_V4)\"; exec sleep 600")
+           "echo \"SIDECAR $body\"; echo \"META $(wget -q -O- $ECS_CONTAINER_METADATA_URI_V4)\"; "
+           "echo \"TASK $(wget -q -O- $ECS_CONTAINER_METADATA_URI_V4/task)\"; exec sleep 600")
 
 
 def fargate_definition(role_arn, parameter_arn):
@@ -102,12 +103,13 @@ def test_a_fargate_task_definition_runs_unchanged_with_an_address_of_its_own(ser
         except logs.exceptions.ResourceNotFoundException:
             return None
         lines = {e["message"].split(" ", 1)[0]: e["message"].split(" ", 1)[1] for e in events if " " in e["message"]}
-        return lines if "SIDECAR" in lines and "META" in lines else None
+        return lines if {"SIDECAR", "META", "TASK"} <= set(lines) else None
     lines = wait_for(sidecar_lines, seconds=60)
     assert lines, "the sidecar logged what it saw"
     assert lines["SIDECAR"] == f"hello {greeting}", lines
     meta = json.loads(lines["META"])
     assert meta["Networks"][0]["NetworkMode"] == "awsvpc" and meta["Networks"][0]["IPv4Addresses"] == [address], meta
+    assert json.loads(lines["TASK"])["LaunchType"] == "FARGATE", lines["TASK"]
 
     ecs.stop_task(cluster="fargate", task=arn)
     assert wait_for(lambda: ecs.describe_tasks(cluster="fargate", tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED", seconds=60)

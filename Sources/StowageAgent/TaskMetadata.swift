@@ -69,7 +69,7 @@ enum TaskMetadata {
         var out: [String: Any] = [
             "Cluster": clusterArn(task.arn), "TaskARN": task.arn, "Family": task.assignment.family,
             "Revision": String(task.assignment.revision), "DesiredStatus": task.stopRequested ? "STOPPED" : "RUNNING",
-            "KnownStatus": task.status.rawValue, "AvailabilityZone": zone, "LaunchType": "EC2",
+            "KnownStatus": task.status.rawValue, "AvailabilityZone": zone, "LaunchType": task.assignment.launchType ?? "EC2",
             "Containers": task.containers.map { container($0, of: task) }, "Errors": [Any](),
         ]
         if let group = task.assignment.group, group.hasPrefix("service:") { out["ServiceName"] = String(group.dropFirst(8)) }

@@ -14,15 +14,18 @@ public enum AgentProtocol {
         public var overrides: TaskOverride?
         /// The task's group (`service:<name>` for a service's tasks), for the task metadata endpoint.
         public var group: String?
+        /// EC2 or FARGATE, as DescribeTasks shows it: the task metadata endpoint says the same.
+        public var launchType: String?
 
         /// The role the task's containers get credentials for: RunTask's override, else the definition's.
         public var taskRoleArn: String? { overrides?.taskRoleArn ?? taskDefinition.taskRoleArn }
 
         public init(taskArn: String, family: String, revision: Int, desiredStatus: String, lastStatus: String,
-                    containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?, group: String? = nil) {
+                    containers: [Container], taskDefinition: TaskDefinition, overrides: TaskOverride?, group: String? = nil,
+                    launchType: String? = nil) {
             self.taskArn = taskArn; self.family = family; self.revision = revision; self.desiredStatus = desiredStatus
             self.lastStatus = lastStatus; self.containers = containers; self.taskDefinition = taskDefinition
-            self.overrides = overrides; self.group = group
+            self.overrides = overrides; self.group = group; self.launchType = launchType
         }
     }
 

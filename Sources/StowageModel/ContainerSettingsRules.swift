@@ -122,6 +122,9 @@ extension TaskDefinitionRules {
                 throw refuse("systemControls \(control.namespace ?? "") would change the host's network settings in host network mode; refused.")
             }
         }
+        if networkMode == "awsvpc", c.hostname != nil {
+            throw refuse("hostname cannot be set in awsvpc network mode (the task's namespace has one hostname, as in ECS).")
+        }
         if c.disableNetworking == true, !(c.portMappings ?? []).isEmpty {
             throw refuse("portMappings cannot be used with disableNetworking.")
         }

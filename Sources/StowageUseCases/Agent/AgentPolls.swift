@@ -48,7 +48,7 @@ public struct AgentPolls: Sendable {
                 tasks.append(AgentProtocol.AssignedTask(
                     taskArn: tenant.scope.task(account, cluster: cluster, id: t.id), family: t.family, revision: t.revision,
                     desiredStatus: t.desiredStatus, lastStatus: t.lastStatus, containers: t.containers, taskDefinition: definition,
-                    overrides: t.overrides, group: t.group))
+                    overrides: t.overrides, group: t.group, launchType: t.launch?.shownLaunchType ?? "EC2"))
             }
             return (AgentProtocol.DesiredTasks(containerInstanceArn: arn, version: version, tasks: tasks), reconnected)
         }

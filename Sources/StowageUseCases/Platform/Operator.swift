@@ -42,6 +42,12 @@ public struct Operator: Sendable {
             _ = try await ClusterStore(logger: logger).create(
                 conn, account: account, name: "default", settings: [ClusterSetting(name: "containerInsights", value: "disabled")],
                 configuration: nil, tags: [])
+            // As the ECS console makes clusters: FARGATE and FARGATE_SPOT associated, so a capacity provider strategy
+            // runs on `make dev` as written (while it names none: a list the user set stays).
+            let providers = CapacityProviderStore(logger: logger)
+            if try await providers.ofCluster(conn, account: account, cluster: "default")?.providers.isEmpty ?? false {
+                try await providers.setCluster(conn, account: account, cluster: "default", providers: ["FARGATE", "FARGATE_SPOT"], strategy: [])
+            }
         }
     }
 }
