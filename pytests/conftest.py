@@ -405,7 +405,8 @@ def agents(tmp_path):
         agent.stop()
         # Containers outlive their agent by design; a test cleans up after itself.
         try:
-            for container in containers_of(agent.arn):
+            # An awsvpc task's network holder goes last: the engine keeps it while containers share its namespace.
+            for container in sorted(containers_of(agent.arn), key=lambda c: (c.get("Labels") or {}).get("stowage.container") == "~network"):
                 docker("DELETE", f"/containers/{container['Id']}?force=true")
         except (OSError, KeyError, ValueError):
             pass

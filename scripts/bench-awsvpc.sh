@@ -17,7 +17,8 @@ suffix=$((RANDOM % 1000))
 br="stwbb$suffix"; net="10.202.$((RANDOM % 200)).0"; base=${net%.0}
 hosts=(); sockets=(); podmans=()
 netcleanup() {
-    for h in "${hosts[@]}"; do
+    # Twice: a task's network holder is removed only once the containers sharing its namespace are gone.
+    for h in "${hosts[@]}" "${hosts[@]}"; do
         ids=$(curl -s --unix-socket "$tmp/$h/podman.sock" "http://d/v1.41/containers/json?all=true&filters=%7B%22label%22%3A%5B%22stowage.task%22%5D%7D" \
             | python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))' 2>/dev/null || true)
         for id in $ids; do curl -s --unix-socket "$tmp/$h/podman.sock" -X DELETE "http://d/v1.41/containers/$id?force=true" >/dev/null; done
