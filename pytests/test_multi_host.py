@@ -155,6 +155,23 @@ def balancer_and_registry(server, tenant, name, target_type, port, listener, rec
     return elb, sd, balancer, tg, registry
 
 
+def client_lines(server, tenant, group, task_arn, count):
+    """The `GOT …` lines (split in words) a client task logged through awslogs (stream prefix c), once it has logged
+    `count` of them; None if it has not within 90 s."""
+    logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
+                        aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
+    stream = f"c/client/{task_arn.split('/')[-1]}"
+
+    def got():
+        try:
+            events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        lines = [e["message"].split() for e in events if e["message"].startswith("GOT ")]
+        return lines if len(lines) == count else None
+    return wait_for(got, seconds=90)
+
+
 WEB = "mkdir -p /www && hostname > /www/id && echo ok > /www/health && exec httpd -f -p 8080 -h /www"
 
 
@@ -230,18 +247,7 @@ def test_load_balancer_and_dns_reach_tasks_on_every_host(server, tenant, lb, hos
         assert wait_for(lambda: srv_answers(hosts[0]).count("service =") == 3 or None, seconds=30), srv_answers(hosts[0])
         run = ecs.run_task(cluster="multi", taskDefinition="multi-client",
                            placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.availability-zone == a"}])["tasks"][0]
-        logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
-                            aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
-        stream = f"c/client/{run['taskArn'].split('/')[-1]}"
-
-        def got():
-            try:
-                events = logs.get_log_events(logGroupName="/ecs/multi", logStreamName=stream, startFromHead=True)["events"]
-            except logs.exceptions.ResourceNotFoundException:
-                return None
-            lines = [e["message"].split() for e in events if e["message"].startswith("GOT ")]
-            return lines if len(lines) == 3 else None
-        lines = wait_for(got, seconds=90)
+        lines = client_lines(server, tenant, "/ecs/multi", run["taskArn"], 3)
         assert lines, "the client on host 1 resolved and called every task"
         assert {line[1] for line in lines} == {h.address for h in hosts}, lines
         assert {host_of.get(line[2]) for line in lines} == {h.address for h in hosts}, (lines, host_of)
@@ -343,21 +349,16 @@ def test_awsvpc_service_over_two_subnets_reached_by_address_name_and_ip_target_g
             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/vpc", "awslogs-stream-prefix": "c"}}}])
         assert wait_for(lambda: len(sd.discover_instances(NamespaceName="vpc.local", ServiceName="web", HealthStatus="HEALTHY")["Instances"]) == 6,
                         seconds=30)
-        time.sleep(3)  # the agents' resolvers fetch names every 2 s
+        # Host 1's resolver for awsvpc tasks (on its task network's gateway) has all six before the client asks.
+        gateway = attrs[agents[-3].arn]["stowage.task-subnet"].replace(".0/24", ".1")
+
+        def resolved():
+            out = sh("nsenter", f"--net=/var/run/netns/{hosts[0].name}", "busybox", "nslookup", "web.vpc.local", gateway, check=False).stdout
+            return {line.split()[-1] for line in out.splitlines() if line.startswith("Address:") and not line.endswith(":53")}
+        assert wait_for(lambda: resolved() == addresses or None, seconds=30), (resolved(), addresses)
         run = ecs.run_task(cluster="vpc", taskDefinition="vpc-client", networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-a"]}},
                            placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.availability-zone == a"}])["tasks"][0]
-        logs = boto3.client("logs", endpoint_url=server.endpoint, region_name=REGION,
-                            aws_access_key_id=tenant.key_id, aws_secret_access_key=tenant.secret)
-        stream = f"c/client/{run['taskArn'].split('/')[-1]}"
-
-        def got():
-            try:
-                events = logs.get_log_events(logGroupName="/ecs/vpc", logStreamName=stream, startFromHead=True)["events"]
-            except logs.exceptions.ResourceNotFoundException:
-                return None
-            lines = [e["message"].split() for e in events if e["message"].startswith("GOT ")]
-            return lines if len(lines) == 6 else None
-        lines = wait_for(got, seconds=90)
+        lines = client_lines(server, tenant, "/ecs/vpc", run["taskArn"], 6)
         assert lines, "the client on host 1 resolved six addresses"
         assert {line[1] for line in lines} == addresses, (lines, addresses)
         assert all(len(line) == 3 for line in lines), f"every task answered by address, on every host: {lines}"

@@ -3,7 +3,7 @@ import StowageModel
 import StowageShell
 
 /// The instance's task network: the engine network of the /24 the server gave it.
-struct TaskNetwork: Sendable, Equatable {
+struct HostTaskNetwork: Sendable, Equatable {
     var name: String
     var subnet: String
     var gateway: String
@@ -27,7 +27,7 @@ extension Agent {
             taskNetwork = nil
             return
         }
-        let network = TaskNetwork(name: name, subnet: subnet, gateway: gateway)
+        let network = HostTaskNetwork(name: name, subnet: subnet, gateway: gateway)
         guard network != taskNetwork else { return }
         do {
             try await runtime.ensureTaskNetwork(name: name, subnet: subnet, gateway: gateway,

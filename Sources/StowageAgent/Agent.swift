@@ -36,7 +36,7 @@ public actor Agent {
     /// Whether this host gives awsvpc tasks namespaces of their own (the engine can, and the operator did not turn
     /// it off), and the task network of the subnet the server gave the instance once it is made.
     var offersTaskNetworks = false
-    var taskNetwork: TaskNetwork?
+    var taskNetwork: HostTaskNetwork?
     /// Where awsvpc tasks' resolver listens (their network's gateway), once it does.
     var taskResolverAddress: String?
     var credentialCache: [String: CachedCredentials] = [:]

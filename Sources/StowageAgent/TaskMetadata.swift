@@ -56,7 +56,7 @@ enum TaskMetadata {
             return ["NetworkMode": task.assignment.taskDefinition.networkMode ?? "bridge", "IPv4Addresses": c.details?.addresses ?? []]
         }
         var out: [String: Any] = ["NetworkMode": "awsvpc", "IPv4Addresses": [address], "AttachmentIndex": 0,
-                                  "PrivateDNSName": "ip-" + address.replacingOccurrences(of: ".", with: "-") + ".ec2.internal"]
+                                  "PrivateDNSName": TaskNetwork.privateDnsName(address)]
         if let subnet = CIDR(address).map({ CIDR.format(Array($0.bytes.prefix(3)) + [0]) + "/24" }) {
             out["IPv4SubnetCIDRBlock"] = subnet
             out["DefaultGateway"] = TaskRouting.gateway(of: subnet) ?? ""

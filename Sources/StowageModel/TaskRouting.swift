@@ -15,8 +15,7 @@ public enum TaskRouting {
 
     /// Gateways a route may never go through: this host or nothing (loopback, unspecified), broadcast, multicast,
     /// reserved, link-local (the metadata address) and the task range itself. A host address is tenant-written.
-    static let forbiddenGateways = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
-                                    AgentProtocol.taskAddressRange].compactMap(CIDR.init)
+    static let forbiddenGateways = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"].compactMap(CIDR.init)
 
     /// A route as the kernel lists it (`ip -j -4 route show`): destination, gateway, protocol.
     public struct KernelRoute: Sendable, Equatable {
@@ -44,13 +43,11 @@ public enum TaskRouting {
     /// control plane and go to `ip` as argv, so anything else is refused here, before a program sees it.
     public static func plan(wanted: [AgentProtocol.TaskRoute], kernel: [KernelRoute], localAddresses: Set<String>) -> Plan {
         var plan = Plan()
-        let range = CIDR(AgentProtocol.taskAddressRange)
         let ours = Dictionary(kernel.filter(\.ours).map { ($0.destination, $0.gateway) }, uniquingKeysWith: { a, _ in a })
         let others = Set(kernel.filter { !$0.ours }.map(\.destination))
         var keep: Set<String> = []
         for route in wanted.sorted(by: { ($0.subnet, $0.via) < ($1.subnet, $1.via) }) {
-            guard let subnet = CIDR(route.subnet), subnet.bytes.count == 4, subnet.prefix == 24, subnet.bytes[3] == 0, subnet.description == route.subnet,
-                  let range, range.contains(subnet.bytes) else {
+            guard TaskNetwork.isSubnet(route.subnet) else {
                 plan.skipped[route.subnet] = "not a /24 of \(AgentProtocol.taskAddressRange)"
                 continue
             }
@@ -58,7 +55,7 @@ public enum TaskRouting {
                 plan.skipped[route.subnet] = "via \(route.via) is not an IPv4 address"
                 continue
             }
-            guard !forbiddenGateways.contains(where: { $0.contains(via) }) else {
+            guard !forbiddenGateways.contains(where: { $0.contains(via) }), !TaskNetwork.inTaskRange(route.via) else {
                 plan.skipped[route.subnet] = "via \(route.via) is not a host's address"
                 continue
             }
