@@ -81,6 +81,12 @@ def test_capacity_providers_and_a_clusters_strategy(ecs, tenant):
     assert listed[2]["tags"] == [{"key": "team", "value": "ml"}] and listed[0]["type"] == "FARGATE"
     missing = ecs.describe_capacity_providers(capacityProviders=["gpu-pool", "nowhere"])
     assert [p["name"] for p in missing["capacityProviders"]] == ["gpu-pool"] and missing["failures"][0]["reason"] == "MISSING"
+    # `cluster` narrows Describe to the providers made for that cluster, and Delete to the provider of that cluster.
+    ecs.create_cluster(clusterName="capc")
+    ecs.create_capacity_provider(name="capc-pool", cluster="capc")
+    assert [p["name"] for p in ecs.describe_capacity_providers(cluster="capc")["capacityProviders"]] == ["capc-pool"]
+    assert "capc-pool" in refused(lambda: ecs.delete_capacity_provider(capacityProvider="capc-pool", cluster="rules"))["Message"]
+    assert ecs.delete_capacity_provider(capacityProvider="capc-pool", cluster="capc")["capacityProvider"]["status"] == "INACTIVE"
 
     ecs.create_cluster(clusterName="cap")
     bad = [

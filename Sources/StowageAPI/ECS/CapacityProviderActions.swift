@@ -71,8 +71,10 @@ struct CapacityProviderActions {
         let asked = input.capacityProviders.map { $0.map(name) }
         if let asked, asked.count > 100 { throw APIError.invalidParameter("At most 100 capacity providers can be described at once.") }
         try await c.authorize(input.capacityProviders?.map { resource($0, c) } ?? ["*"])
-        let own = try await c.capacityProviders.describe(names: asked)
-        var all: [(String, CapacityProvider)] = LaunchRules.fargateProviders.sorted().map { ($0, model(builtIn: $0, c)) }
+        // `cluster`: the providers made for that cluster (CreateCapacityProvider's `cluster`); the built-in ones belong to none.
+        let cluster = try input.cluster.map { try c.refs.cluster($0).name }
+        let own = try await c.capacityProviders.describe(names: asked).filter { cluster == nil || $0.cluster == cluster }
+        var all: [(String, CapacityProvider)] = cluster != nil ? [] : LaunchRules.fargateProviders.sorted().map { ($0, model(builtIn: $0, c)) }
         all += own.map { ($0.name, model($0, c, includeTags: include.contains("TAGS"))) }
         var failures: [Failure] = []
         if let asked {
@@ -92,7 +94,8 @@ struct CapacityProviderActions {
             throw APIError.invalidParameter("The \(provider) capacity provider is built in and cannot be deleted.")
         }
         try await c.authorize([resource(input.capacityProvider, c)])
-        var m = model(try await c.capacityProviders.delete(name: provider), c)
+        let cluster = try input.cluster.map { try c.refs.cluster($0).name }
+        var m = model(try await c.capacityProviders.delete(name: provider, cluster: cluster), c)
         m.status = "INACTIVE"
         return CapacityProviderResponse(capacityProvider: m)
     }

@@ -81,9 +81,12 @@ public struct CapacityProviders: Sendable {
     }
 
     /// DeleteCapacityProvider: refused while a cluster uses it.
-    public func delete(name: String) async throws -> CapacityProviderRow {
+    /// `cluster`, when given, must be the one the provider was made for (DeleteCapacityProvider's `cluster`).
+    public func delete(name: String, cluster: String?) async throws -> CapacityProviderRow {
         try await tenant.database.transaction { [self] conn in
-            guard let row = try await store.get(conn, account: account, names: [name]).first else { throw Self.notFound(name) }
+            guard let row = try await store.get(conn, account: account, names: [name]).first, cluster == nil || row.cluster == cluster else {
+                throw Self.notFound(name)
+            }
             let using = try await store.clustersUsing(conn, account: account, name: name)
             guard using.isEmpty else {
                 throw APIError("ResourceInUseException",
